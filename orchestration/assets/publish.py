@@ -1,0 +1,32 @@
+"""Marts → the published copy analysts read."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.assets.keys import (
+    MART_COVERAGE,
+    MART_RESULTS,
+    MART_TURNOUT,
+    PUBLISHED,
+    PUBLISHED_MARTS,
+)
+from orchestration.resources import TallyhouseDirs
+from warehouse.publish import publish_marts
+
+
+@dg.asset(
+    key=PUBLISHED_MARTS,
+    deps=[MART_RESULTS, MART_TURNOUT, MART_COVERAGE],
+    group_name=PUBLISHED,
+    description="A separate DuckDB file holding the marts, replaced atomically per run.",
+)
+def published_marts(
+    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    target = dirs.settings.published
+    with duckdb.get_connection() as con:
+        tables = publish_marts(con, target, context.run_id)
+    context.log.info(f"published {len(tables)} marts to {target}")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(target)), "tables": ", ".join(tables)}
+    )

@@ -1,0 +1,73 @@
+"""Raw → staged: canonical tallies, long-form votes and the units of the registry."""
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from orchestration.assets.keys import (
+    RAW_DELIVERIES,
+    STAGED,
+    STAGED_TALLIES,
+    STAGED_UNITS,
+    STAGED_VOTES,
+)
+from orchestration.resources import TallyhouseDirs
+from transforms.rollup import units_from_registry
+from transforms.staging import stage
+from warehouse.landing import read_election
+from warehouse.raw_load import feed_sources, read_raw_feed
+from warehouse.tables import read_table, replace_tables
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            STAGED_TALLIES,
+            deps=[RAW_DELIVERIES],
+            group_name=STAGED,
+            description="One canonical tally per source and unit: codes at every level, "
+            "counts, provenance (file sha256, row).",
+        ),
+        dg.AssetSpec(
+            STAGED_VOTES,
+            deps=[RAW_DELIVERIES],
+            group_name=STAGED,
+            description="Per-candidate votes of each staged tally, long form.",
+        ),
+        dg.AssetSpec(
+            STAGED_UNITS,
+            deps=[RAW_DELIVERIES],
+            group_name=STAGED,
+            description="Every unit of the registry at every level, with its name, "
+            "parent and number of expected tallies.",
+        ),
+    ],
+)
+def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
+    election = read_election(dirs.settings.landing)
+    with duckdb.get_connection() as con:
+        deliveries = read_table(con, "raw", "deliveries")
+        frames = [read_raw_feed(con, s) for s in feed_sources(con)]
+        raw = pl.concat([f for f in frames if f.height], how="vertical") if frames else None
+        registry = read_table(con, "raw", "registry").drop("file_sha256", "source_row")
+    if raw is None:
+        raise dg.Failure(description="No feed has been delivered yet: land a tallies_*.csv file.")
+    staged = stage(raw, deliveries, election)
+    units = units_from_registry(registry, election)
+    with duckdb.get_connection() as con:
+        replace_tables(
+            con,
+            "staged",
+            {
+                "tallies": staged.tallies,
+                "tally_votes": staged.votes,
+                "units": units,
+            },
+        )
+    context.log.info(f"staged {staged.tallies.height:,} tallies from {raw.height:,} raw rows")
+    yield dg.MaterializeResult(
+        asset_key=STAGED_TALLIES,
+        metadata={"tallies": staged.tallies.height, "raw_rows": raw.height},
+    )
+    yield dg.MaterializeResult(asset_key=STAGED_VOTES, metadata={"rows": staged.votes.height})
+    yield dg.MaterializeResult(asset_key=STAGED_UNITS, metadata={"units": units.height})

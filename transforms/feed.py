@@ -1,0 +1,36 @@
+"""The canonical tally-sheet feed layout: one row per tally, wide candidate columns.
+
+The built-in synthetic feed is written in this layout; the staging transform reads it.
+"""
+
+from __future__ import annotations
+
+from transforms.model import Election
+
+REGISTERED = "registered"
+VALID = "valid_votes"
+NULL = "null_votes"
+BLANK = "blank_votes"
+TOTAL = "total_votes"
+COUNT_FIELDS = (REGISTERED, VALID, NULL, BLANK, TOTAL)
+FEED_FILE_PATTERN = "tallies_*.csv"
+REGISTRY_FILE = "registry.csv"
+ELECTION_FILE = "election.json"
+
+
+def feed_columns(election: Election) -> list[str]:
+    """Columns every feed file must carry, in order."""
+    return [*election.code_columns, *COUNT_FIELDS, *election.candidate_ids]
+
+
+def registry_columns(election: Election) -> list[str]:
+    """Columns of the registry: one row per lowest-level unit, with its ancestors and names."""
+    cols: list[str] = []
+    for level in election.levels:
+        cols += [f"{level}_code", f"{level}_name"]
+    return [*cols, REGISTERED]
+
+
+def missing_columns(header: list[str], required: list[str]) -> list[str]:
+    present = set(header)
+    return [c for c in required if c not in present]

@@ -1,0 +1,122 @@
+"""The canonical election model: an election's geography levels and candidates.
+
+Pure data: no I/O. See docs/canonical-model.md for the whole model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+NATIONAL = "national"
+SOURCE_KINDS = ("official", "collected", "observer", "qr-decoded", "synthetic")
+
+
+class ModelError(ValueError):
+    """An election or source description that is itself invalid."""
+
+
+def identifier(value: str, what: str) -> str:
+    """Return value if it is a safe lower-case SQL identifier, else raise naming what it is."""
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ModelError(
+            f"{what} {value!r} is not a valid identifier (lower-case letter, then letters, "
+            "digits or underscores, at most 63 characters)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who supplied a feed."""
+
+    id: str
+    kind: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        identifier(self.id, "source id")
+        if self.kind not in SOURCE_KINDS:
+            raise ModelError(f"source kind {self.kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+
+
+@dataclass(frozen=True)
+class Election:
+    """An election: ordered geography levels (broadest first, the tally's unit last)."""
+
+    id: str
+    name: str
+    levels: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    sources: tuple[Source, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        identifier(self.id, "election id")
+        if len(self.levels) < 1:
+            raise ModelError("an election needs at least one geography level")
+        for level in self.levels:
+            identifier(level, "level")
+        if NATIONAL in self.levels:
+            raise ModelError(f"level {NATIONAL!r} is implicit and must not be listed")
+        if len(set(self.levels)) != len(self.levels):
+            raise ModelError("levels must be distinct")
+        if not self.candidates:
+            raise ModelError("an election needs at least one candidate")
+        ids = [c.id for c in self.candidates]
+        if len(set(ids)) != len(ids):
+            raise ModelError("candidate ids must be distinct")
+
+    @property
+    def tally_level(self) -> str:
+        """The lowest level: one tally sheet per unit of this level."""
+        return self.levels[-1]
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        return [c.id for c in self.candidates]
+
+    def code_column(self, level: str) -> str:
+        return f"{level}_code"
+
+    @property
+    def code_columns(self) -> list[str]:
+        return [self.code_column(level) for level in self.levels]
+
+    def source(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise ModelError(f"election {self.id!r} has no source {source_id!r}")
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "levels": list(self.levels),
+            "candidates": [{"id": c.id, "name": c.name} for c in self.candidates],
+            "sources": [{"id": s.id, "kind": s.kind, "name": s.name} for s in self.sources],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Election:
+        try:
+            return cls(
+                id=data["id"],
+                name=data.get("name", data["id"]),
+                levels=tuple(data["levels"]),
+                candidates=tuple(
+                    Candidate(str(c["id"]), str(c["name"])) for c in data["candidates"]
+                ),
+                sources=tuple(
+                    Source(s["id"], s["kind"], s.get("name", "")) for s in data.get("sources", [])
+                ),
+            )
+        except KeyError as missing:
+            raise ModelError(f"election description lacks the key {missing}") from None

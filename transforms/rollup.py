@@ -1,0 +1,218 @@
+"""Roll tallies up the geography: from the tally's unit through every level to national.
+
+Each level is aggregated from the level below it, so the work shrinks as it climbs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
+from transforms.model import NATIONAL, Election
+from transforms.staging import cast_votes_total
+
+TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL)
+
+
+@dataclass(frozen=True)
+class Marts:
+    results: pl.DataFrame
+    turnout: pl.DataFrame
+    coverage: pl.DataFrame
+
+
+def _climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> list[pl.DataFrame]:
+    """Aggregate `frame` at every level, lowest first, then national.
+
+    Returns one frame per level with columns: source_id, level, unit_code, parent_code, *keys, aggs.
+    """
+    codes = election.code_columns
+    out: list[pl.DataFrame] = []
+    current = frame
+    for depth in range(len(codes), -1, -1):
+        group = ["source_id", *keys, *codes[:depth]]
+        current = current.group_by(group).agg(aggs(current))
+        if depth:
+            level = election.levels[depth - 1]
+            unit = pl.col(codes[depth - 1])
+            parent = pl.col(codes[depth - 2]) if depth > 1 else pl.lit(NATIONAL)
+        else:
+            level, unit, parent = NATIONAL, pl.lit(NATIONAL), pl.lit(None, pl.String)
+        out.append(
+            current.select(
+                "source_id",
+                pl.lit(level).alias("level"),
+                unit.alias("unit_code"),
+                parent.alias("parent_code"),
+                *keys,
+                *[c for c in current.columns if c not in group],
+            )
+        )
+    return out
+
+
+def _sum_all_known(column: str) -> pl.Expr:
+    """Sum, or null when any contributing value is unknown (a partial sum would mislead)."""
+    return pl.when(pl.col(column).null_count() == 0).then(pl.col(column).sum()).alias(column)
+
+
+def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    base = cast_votes_total(tallies).select("source_id", *election.code_columns, *TURNOUT_MEASURES)
+
+    def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
+        return [_sum_all_known(c) for c in TURNOUT_MEASURES]
+
+    frames = _climb(base, election, [], aggs)
+    return pl.concat(frames).with_columns(
+        pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout")
+    )
+
+
+def _rank_among(columns: list[str], column: str) -> pl.Expr:
+    """1 + how many candidates received strictly more votes (ties share the better rank)."""
+    return 1 + pl.sum_horizontal([(pl.col(o) > pl.col(column)).cast(pl.Int32) for o in columns])
+
+
+def _results(
+    tallies: pl.DataFrame, votes: pl.DataFrame, names: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """Per unit and candidate: votes, share of the unit's candidate votes, rank.
+
+    Climbs in wide form (one column per candidate): ten times fewer rows to group than long form.
+    """
+    candidates = election.candidate_ids
+    wide = votes.pivot(
+        on="candidate_id",
+        index=["source_id", "tally_code"],
+        values="votes",
+        aggregate_function=None,
+        on_columns=candidates,
+    )
+    base = wide.join(
+        tallies.select("source_id", "tally_code", *election.code_columns),
+        on=["source_id", "tally_code"],
+        how="inner",
+    ).drop("tally_code")
+    levels = pl.concat(
+        _climb(base, election, [], lambda _f: [pl.col(c).sum() for c in candidates])
+    ).join(names, on=["level", "unit_code"], how="left")
+    valid = pl.sum_horizontal(candidates)
+    keys = ["source_id", "level", "unit_code", "unit_name", "parent_code"]
+    return pl.concat(
+        levels.select(
+            *keys,
+            pl.lit(c.id).alias("candidate_id"),
+            pl.lit(c.name).alias("candidate_name"),
+            pl.col(c.id).alias("votes"),
+            pl.when(valid > 0).then(pl.col(c.id) / valid).alias("share"),
+            _rank_among(candidates, c.id).cast(pl.Int32).alias("rank"),
+        )
+        for c in election.candidates
+    )
+
+
+def units_from_registry(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """One row per unit at every level: level, unit_code, unit_name, parent_code, expected."""
+    frames = []
+    levels = election.levels
+    for depth, level in enumerate(levels):
+        parent = pl.col(f"{levels[depth - 1]}_code") if depth else pl.lit(NATIONAL)
+        frames.append(
+            registry.group_by(f"{level}_code")
+            .agg(
+                pl.col(f"{level}_name").first().alias("unit_name"),
+                parent.first().alias("parent_code"),
+                pl.len().alias("expected"),
+            )
+            .select(
+                pl.lit(level).alias("level"),
+                pl.col(f"{level}_code").alias("unit_code"),
+                "unit_name",
+                "parent_code",
+                "expected",
+            )
+        )
+    frames.append(
+        pl.DataFrame(
+            {
+                "level": [NATIONAL],
+                "unit_code": [NATIONAL],
+                "unit_name": [election.name],
+                "parent_code": [None],
+                "expected": [registry.height],
+            },
+            schema_overrides={"parent_code": pl.String, "expected": pl.UInt32},
+        )
+    )
+    return pl.concat(frames).with_columns(pl.col("expected").cast(pl.Int64))
+
+
+def _coverage(
+    tallies: pl.DataFrame, units: pl.DataFrame, sources: list[str], election: Election
+) -> pl.DataFrame:
+    received = pl.concat(
+        _climb(
+            tallies.select("source_id", *election.code_columns).with_columns(pl.lit(1).alias("n")),
+            election,
+            [],
+            lambda _f: [pl.col("n").sum()],
+        )
+    ).select("source_id", "level", "unit_code", pl.col("n").cast(pl.Int64).alias("received"))
+    frame = (
+        pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
+        .join(units.select("level", "unit_code", "unit_name", "expected"), how="cross")
+        .join(received, on=["source_id", "level", "unit_code"], how="full", coalesce=True)
+        .with_columns(pl.col("received").fill_null(0))
+    )
+    return frame.with_columns(
+        pl.col("received").alias("counted"),
+        pl.when(pl.col("expected") > 0)
+        .then(pl.col("received") * 100.0 / pl.col("expected"))
+        .alias("percent_reporting"),
+    ).select(
+        "source_id",
+        "level",
+        "unit_code",
+        "unit_name",
+        "expected",
+        "received",
+        "counted",
+        "percent_reporting",
+    )
+
+
+def build_marts(
+    tallies: pl.DataFrame, votes: pl.DataFrame, units: pl.DataFrame, election: Election
+) -> Marts:
+    """All marts from accepted tallies. `units` comes from units_from_registry."""
+    sources = sorted(set(tallies["source_id"].to_list()) | {s.id for s in election.sources})
+    names = units.select("level", "unit_code", "unit_name")
+    results = _results(tallies, votes, names, election).select(
+        "source_id",
+        "level",
+        "unit_code",
+        "unit_name",
+        "parent_code",
+        "candidate_id",
+        "candidate_name",
+        "votes",
+        "share",
+        "rank",
+    )
+    turnout = (
+        _turnout(tallies, election)
+        .join(names, on=["level", "unit_code"], how="left")
+        .select(
+            "source_id",
+            "level",
+            "unit_code",
+            "unit_name",
+            "parent_code",
+            *TURNOUT_MEASURES,
+            "turnout",
+        )
+    )
+    coverage = _coverage(tallies, units, sources, election)
+    return Marts(results, turnout, coverage)

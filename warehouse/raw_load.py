@@ -1,0 +1,157 @@
+"""Loading landing files into the raw layer: one transactional load per file, keyed by sha256.
+
+A file whose sha256 was already delivered is skipped, whatever its name: re-delivery changes
+nothing. A file that cannot be read, lacks a required column or holds a cell that cannot become
+a count is rejected whole: nothing of it is loaded and the rejection is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.feed import feed_columns, missing_columns, registry_columns
+from transforms.model import Election
+from transforms.staging import field_problems
+from warehouse.db import ident, qualified, rows, scalar, table_exists, transaction
+from warehouse.landing import FileRejected, read_delimited, sha256_file
+
+LOADED, SKIPPED, REJECTED = "loaded", "skipped", "rejected"
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    file_name: str
+    file_sha256: str
+    status: str
+    rows: int = 0
+    error: str | None = None
+
+
+def raw_table(source_id: str) -> str:
+    return f"tallies_{source_id}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def already_delivered(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
+    return bool(scalar(con, "select count(*) from raw.deliveries where file_sha256 = ?", [sha]))
+
+
+def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    return int(scalar(con, "select coalesce(max(delivery_seq), 0) + 1 from raw.deliveries"))
+
+
+def _record_delivery(con, sha, path, source_id, kind, count, run_id) -> None:
+    con.execute(
+        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [_next_seq(con), sha, path.name, source_id, kind, count, _now(), run_id],
+    )
+
+
+def record_rejection(con, sha: str, path: Path, source_id: str | None, error: str, run_id) -> None:
+    with transaction(con):
+        con.execute("delete from raw.rejected_files where file_sha256 = ?", [sha])
+        con.execute(
+            "insert into raw.rejected_files values (?, ?, ?, ?, ?, ?)",
+            [sha, path.name, source_id, error, _now(), run_id],
+        )
+
+
+def _ensure_raw_table(con, table: str, columns: list[str]) -> None:
+    cols = ", ".join(f"{ident(c)} varchar" for c in columns)
+    con.execute(
+        f"create table if not exists {qualified('raw', table)} "
+        f"(file_sha256 varchar not null, source_row bigint not null, {cols})"
+    )
+
+
+def _insert_frame(con, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
+    target = qualified("raw", table)
+    select = ", ".join(ident(c) for c in ["file_sha256", "source_row", *columns])
+    con.register("incoming_rows", frame)
+    try:
+        con.execute(f"insert into {target} ({select}) select {select} from incoming_rows")
+    finally:
+        con.unregister("incoming_rows")
+
+
+def _read_checked(path: Path, required: list[str]) -> pl.DataFrame:
+    frame = read_delimited(path)
+    missing = missing_columns(frame.columns, required)
+    if missing:
+        raise FileRejected(path.name, f"lacks required column(s) {', '.join(missing)}")
+    return frame
+
+
+def load_feed_file(
+    con: duckdb.DuckDBPyConnection, path: Path, source_id: str, election: Election, run_id: str
+) -> LoadOutcome:
+    sha = sha256_file(path)
+    if already_delivered(con, sha):
+        return LoadOutcome(path.name, sha, SKIPPED)
+    columns = feed_columns(election)
+    try:
+        frame = _read_checked(path, columns)
+        problems = field_problems(frame, election)
+        if problems:
+            shown = "; ".join(p.describe() for p in problems[:5])
+            more = f" (and more: {len(problems)} shown at most 20)" if len(problems) > 5 else ""
+            raise FileRejected(path.name, f"{shown}{more}")
+    except FileRejected as rejected:
+        record_rejection(con, sha, path, source_id, str(rejected), run_id)
+        return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))
+    frame = frame.select(
+        pl.lit(sha).alias("file_sha256"), "source_row", *[pl.col(c) for c in columns]
+    )
+    table = raw_table(source_id)
+    with transaction(con):
+        _ensure_raw_table(con, table, columns)
+        _insert_frame(con, table, frame, columns)
+        _record_delivery(con, sha, path, source_id, "feed", frame.height, run_id)
+        con.execute("delete from raw.rejected_files where file_sha256 = ?", [sha])
+    return LoadOutcome(path.name, sha, LOADED, rows=frame.height)
+
+
+def load_registry(
+    con: duckdb.DuckDBPyConnection, path: Path, election: Election, run_id: str
+) -> LoadOutcome:
+    """The registry is a catalogue: a new version replaces the previous one whole."""
+    sha = sha256_file(path)
+    if already_delivered(con, sha):
+        return LoadOutcome(path.name, sha, SKIPPED)
+    columns = registry_columns(election)
+    try:
+        frame = _read_checked(path, columns)
+    except FileRejected as rejected:
+        record_rejection(con, sha, path, None, str(rejected), run_id)
+        return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))
+    frame = frame.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
+    with transaction(con):
+        con.execute("drop table if exists raw.registry")
+        _ensure_raw_table(con, "registry", columns)
+        _insert_frame(con, "registry", frame, columns)
+        _record_delivery(con, sha, path, "registry", "registry", frame.height, run_id)
+    return LoadOutcome(path.name, sha, LOADED, rows=frame.height)
+
+
+def feed_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in rows(
+            con, "select distinct source_id from raw.deliveries where kind = 'feed' order by 1"
+        )
+    ]
+
+
+def read_raw_feed(con: duckdb.DuckDBPyConnection, source_id: str) -> pl.DataFrame:
+    table = raw_table(source_id)
+    if not table_exists(con, "raw", table):
+        return pl.DataFrame()
+    return con.sql(f"select * from {qualified('raw', table)}").pl()

@@ -1,0 +1,43 @@
+"""The working warehouse's schemas and bookkeeping tables.
+
+Layers, in the one direction data flows: raw (as delivered) → staged (canonical) → quality →
+marts. Each layer is a DuckDB schema; Dagster asset keys mirror schema.table.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMAS = ("raw", "staged", "quality", "marts")
+
+BOOKKEEPING = (
+    """
+    create table if not exists raw.deliveries (
+        delivery_seq bigint primary key,
+        file_sha256 varchar not null unique,
+        file_name varchar not null,
+        source_id varchar not null,
+        kind varchar not null,          -- 'feed' or 'registry'
+        row_count bigint not null,
+        loaded_at timestamp not null,
+        run_id varchar
+    )
+    """,
+    """
+    create table if not exists raw.rejected_files (
+        file_sha256 varchar not null,
+        file_name varchar not null,
+        source_id varchar,
+        error varchar not null,
+        rejected_at timestamp not null,
+        run_id varchar
+    )
+    """,
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    for ddl in BOOKKEEPING:
+        con.execute(ddl)
