@@ -82,22 +82,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from orchestration.definitions import TALLY_JOB, build_definitions
+    from orchestration.runner import failure_messages, run_tally_job
 
     started = time.perf_counter()
-    job = build_definitions(settings).resolve_job_def(TALLY_JOB)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config={"loggers": {"console": {}}}
-        )
+        result = run_tally_job(settings, instance)
     elapsed = time.perf_counter() - started
     if not result.success:
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f}s.", file=sys.stderr)
-        for event in result.all_events:
-            if event.is_step_failure:
-                error = event.step_failure_data.user_failure_data
-                text = error.description if error else event.step_failure_data.error.message
-                print(f"{event.step_key}: {text}", file=sys.stderr)
+        for message in failure_messages(result):
+            print(message, file=sys.stderr)
         if settings.published.exists():
             print(
                 f"The published marts at {settings.published} were left as they were.",

@@ -27,8 +27,12 @@ class ProgressHandler(logging.Handler):
         print(line, file=sys.stdout, flush=True)
 
 
-@dg.logger(description="Prints step progress and asset messages, one line each.")
-def progress_logger(_init_context) -> logging.Logger:
+@dg.logger(
+    {"quiet": dg.Field(bool, default_value=False, description="print nothing")},
+    description="Prints step progress and asset messages, one line each.",
+)
+def progress_logger(init_context) -> logging.Logger:
     logger = logging.Logger("tallyhouse.progress", level=logging.DEBUG)
-    logger.addHandler(ProgressHandler())
+    if not init_context.logger_config["quiet"]:
+        logger.addHandler(ProgressHandler())
     return logger

@@ -27,9 +27,9 @@ def raw_deliveries(
         ensure_schema(con)
         registry = registry_file(landing)
         if registry is not None:
-            outcomes.append(load_registry(con, registry, election, context.run_id))
+            outcomes.append(load_registry(con, registry, election, context.run.run_id))
         for path in feed_files(landing):
-            outcome = load_feed_file(con, path, source, election, context.run_id)
+            outcome = load_feed_file(con, path, source, election, context.run.run_id)
             outcomes.append(outcome)
             verb = {
                 LOADED: f"loaded {outcome.rows:,} rows",

@@ -25,7 +25,7 @@ def published_marts(
 ) -> dg.MaterializeResult:
     target = dirs.settings.published
     with duckdb.get_connection() as con:
-        tables = publish_marts(con, target, context.run_id)
+        tables = publish_marts(con, target, context.run.run_id)
     context.log.info(f"published {len(tables)} marts to {target}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(target)), "tables": ", ".join(tables)}

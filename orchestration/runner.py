@@ -1,0 +1,33 @@
+"""Running the main job in-process: shared by the CLI, the tests and the benchmarks."""
+
+import dagster as dg
+
+from orchestration.definitions import TALLY_JOB, build_definitions
+from orchestration.settings import Settings
+
+PROGRESS = {"loggers": {"console": {}}}
+QUIET = {"loggers": {"console": {"config": {"quiet": True}}}}
+
+
+def run_tally_job(
+    settings: Settings, instance: dg.DagsterInstance, show_progress: bool = True
+) -> dg.ExecuteInProcessResult:
+    """Materialize every asset in this process; never raises for a failed step."""
+    job = build_definitions(settings).resolve_job_def(TALLY_JOB)
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config=PROGRESS if show_progress else QUIET,
+    )
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed step: the step and what went wrong, as a user should read it."""
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            user = data.user_failure_data
+            text = user.description if user and user.description else data.error.message
+            messages.append(f"{event.step_key}: {text.strip()}")
+    return messages

@@ -1,0 +1,56 @@
+"""Shared fixtures: small generated elections in tmp_path, and running the pipeline on them."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from orchestration.runner import run_tally_job
+from orchestration.settings import Settings, prepare_data_dir
+from transforms.synthetic import generate
+from warehouse.db import connect
+from warehouse.landing import write_synthetic
+
+SMALL_TABLES = 2_000
+SHARED_VE2024 = Path(__file__).resolve().parents[2] / "shared" / "data" / "ve2024"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = Settings(tmp_path / "data")
+    prepare_data_dir(settings)
+    return settings
+
+
+@pytest.fixture
+def sample(settings: Settings):
+    """A small synthetic election landed in the data directory."""
+    election = generate(SMALL_TABLES, seed=7, drops=3)
+    write_synthetic(election, settings.landing)
+    return election
+
+
+def run(settings: Settings) -> dg.ExecuteInProcessResult:
+    with dg.DagsterInstance.ephemeral() as instance:
+        return run_tally_job(settings, instance, show_progress=False)
+
+
+def published(settings: Settings, sql: str, params=None) -> pl.DataFrame:
+    with connect(settings.published, read_only=True) as con:
+        return con.sql(sql, params=params).pl()
+
+
+def truth(settings: Settings) -> dict:
+    return json.loads((settings.landing / "truth.json").read_text())
+
+
+def mart_snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
+    """Every published mart, sorted, for comparing two runs."""
+    keys = {
+        "results": ["source_id", "level", "unit_code", "candidate_id"],
+        "turnout": ["source_id", "level", "unit_code"],
+        "coverage": ["source_id", "level", "unit_code"],
+    }
+    return {t: published(settings, f"select * from {t}").sort(k) for t, k in keys.items()}

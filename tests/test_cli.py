@@ -1,0 +1,70 @@
+"""The `tallyhouse` command as a user runs it, in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from tests.conftest import SMALL_TABLES
+
+
+def tallyhouse(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def test_run_with_nothing_landed_runs_the_built_in_sample(tmp_path: Path):
+    data = tmp_path / "data"
+    done = tallyhouse("run", "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "landing the built-in sample" in out
+    assert "tallies_001.csv: loaded" in out
+    assert "✓ published__marts done" in out
+    assert "national result" in out and "turnout:" in out
+    assert "coverage: 30,000 of 30,000 tallies counted (100.00 %)" in out
+    assert f"Published marts: {data / 'marts.duckdb'}" in out
+    truth = json.loads((data / "landing" / "truth.json").read_text())
+    leader = max(truth["national"]["candidates"].values())
+    assert f"{leader:,}" in out
+    # the run is recorded on the persistent instance that `dagster dev` shows
+    os.environ["DAGSTER_HOME"] = str(data / "dagster_home")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_runs()
+    finally:
+        del os.environ["DAGSTER_HOME"]
+    assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+    assert "enabled: false" in (data / "dagster_home" / "dagster.yaml").read_text()
+
+
+def test_generate_then_run_from_the_environment_data_dir(tmp_path: Path):
+    env = {"TALLYHOUSE_DATA_DIR": str(tmp_path / "d")}
+    gen = tallyhouse("generate", "--tables", str(SMALL_TABLES), "--drops", "2", env=env)
+    assert gen.returncode == 0, gen.stderr
+    assert sorted(p.name for p in (tmp_path / "d" / "landing").glob("tallies_*")) == [
+        "tallies_001.csv",
+        "tallies_002.csv",
+    ]
+    done = tallyhouse("run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"coverage: {SMALL_TABLES:,} of {SMALL_TABLES:,}" in done.stdout
+
+
+def test_failed_run_exits_non_zero_and_names_the_file(tmp_path: Path):
+    data = tmp_path / "data"
+    assert tallyhouse("generate", "--tables", "500", "--data-dir", str(data)).returncode == 0
+    feed = data / "landing" / "tallies_002.csv"
+    feed.write_text(feed.read_text().replace("valid_votes", "valid", 1))
+    done = tallyhouse("run", "--data-dir", str(data))
+    assert done.returncode == 1
+    assert "tallies_002.csv: lacks required column(s) valid_votes" in done.stderr
+    assert "FAILED" in done.stderr

@@ -1,0 +1,39 @@
+import dagster as dg
+
+from orchestration.definitions import TALLY_JOB, build_definitions
+from orchestration.settings import load_settings
+
+
+def test_definitions_load_with_every_layer(tmp_path):
+    defs = build_definitions(load_settings(tmp_path))
+    defs.resolve_all_job_defs()
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {
+        "raw/deliveries",
+        "staged/tallies",
+        "staged/tally_votes",
+        "staged/units",
+        "marts/results",
+        "marts/turnout",
+        "marts/coverage",
+        "published/marts",
+    } <= keys
+    assert defs.resolve_job_def(TALLY_JOB) is not None
+
+
+def test_module_level_definitions_read_settings_when_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("TALLYHOUSE_DATA_DIR", str(tmp_path / "elsewhere"))
+    from orchestration import definitions
+
+    loaded = definitions.defs()
+    assert isinstance(loaded, dg.Definitions)
+    dirs = loaded.resources["dirs"]
+    assert dirs.data_dir == str((tmp_path / "elsewhere").resolve())
+
+
+def test_settings_precedence(tmp_path):
+    assert load_settings(tmp_path / "a", env={"TALLYHOUSE_DATA_DIR": "/x"}).data_dir == (
+        tmp_path / "a"
+    )
+    assert str(load_settings(None, env={"TALLYHOUSE_DATA_DIR": "/x"}).data_dir) == "/x"
+    assert load_settings(None, env={}).data_dir.name == "data"

@@ -1,0 +1,113 @@
+"""End to end through Dagster on a small generated election."""
+
+import shutil
+
+import polars as pl
+
+from tests.conftest import mart_snapshot, published, run, truth
+from warehouse.db import connect
+
+
+def test_golden_totals_equal_the_generators_truth(settings, sample):
+    result = run(settings)
+    assert result.success
+    expected = truth(settings)
+    national = published(
+        settings, "select candidate_id, votes from results where level = 'national'"
+    )
+    assert dict(national.iter_rows()) == expected["national"]["candidates"]
+    turnout = published(settings, "select * from turnout where level = 'national'").row(
+        0, named=True
+    )
+    for field in ("registered", "valid_votes", "null_votes", "blank_votes", "total_votes"):
+        assert turnout[field] == expected["national"][field], field
+    states = published(
+        settings, "select unit_code, candidate_id, votes from results where level = 'state'"
+    )
+    got = {}
+    for state, candidate, votes in states.iter_rows():
+        got.setdefault(state, {})[candidate] = votes
+    assert got == {s: t["candidates"] for s, t in expected["states"].items()}
+    state_turnout = published(
+        settings, "select unit_code, valid_votes, registered from turnout where level = 'state'"
+    )
+    for state, valid, registered in state_turnout.iter_rows():
+        assert valid == expected["states"][state]["valid_votes"]
+        assert registered == expected["states"][state]["registered"]
+
+
+def test_every_level_is_published_with_names_and_coverage(settings, sample):
+    assert run(settings).success
+    levels = published(
+        settings, "select level, count(distinct unit_code) n from results group by 1"
+    )
+    counts = dict(levels.iter_rows())
+    registry = sample.registry
+    assert counts == {
+        "national": 1,
+        "state": registry["state_code"].n_unique(),
+        "municipality": registry["municipality_code"].n_unique(),
+        "parish": registry["parish_code"].n_unique(),
+        "centre": registry["centre_code"].n_unique(),
+        "table": registry.height,
+    }
+    unnamed = published(settings, "select count(*) from results where unit_name is null").item()
+    assert unnamed == 0
+    coverage = published(settings, "select * from coverage where level = 'national'").row(
+        0, named=True
+    )
+    assert coverage["expected"] == coverage["counted"] == registry.height
+    assert coverage["percent_reporting"] == 100.0
+
+
+def test_running_twice_gives_identical_marts(settings, sample):
+    assert run(settings).success
+    first = mart_snapshot(settings)
+    assert run(settings).success
+    second = mart_snapshot(settings)
+    for table, frame in first.items():
+        assert frame.equals(second[table]), table
+
+
+def test_redelivered_file_changes_nothing(settings, sample):
+    assert run(settings).success
+    before = mart_snapshot(settings)
+    shutil.copy(settings.landing / "tallies_002.csv", settings.landing / "tallies_009.csv")
+    assert run(settings).success
+    with connect(settings.warehouse, read_only=True) as con:
+        deliveries = con.sql("select count(*) from raw.deliveries where kind = 'feed'").fetchall()
+        raw_rows = con.sql("select count(*) from raw.tallies_sample").fetchall()
+    assert deliveries[0][0] == 3
+    assert raw_rows[0][0] == sum(d.height for d in sample.drops)
+    after = mart_snapshot(settings)
+    for table, frame in before.items():
+        assert frame.equals(after[table]), table
+
+
+def test_drops_arriving_one_by_one_give_the_same_marts(settings, sample, tmp_path):
+    assert run(settings).success
+    at_once = mart_snapshot(settings)
+    drops = sorted(settings.landing.glob("tallies_*.csv"))
+    held = tmp_path / "held"
+    held.mkdir()
+    for path in drops:
+        shutil.move(path, held / path.name)
+    settings.warehouse.unlink()
+    for path in drops:
+        shutil.move(held / path.name, path)
+        assert run(settings).success
+    one_by_one = mart_snapshot(settings)
+    for table, frame in at_once.items():
+        assert frame.equals(one_by_one[table]), table
+
+
+def test_provenance_reaches_every_staged_tally(settings, sample):
+    assert run(settings).success
+    with connect(settings.warehouse, read_only=True) as con:
+        staged = con.sql(
+            "select t.file_sha256, t.source_row, d.file_name from staged.tallies t "
+            "join raw.deliveries d using (file_sha256)"
+        ).pl()
+    assert staged.height == sum(d.height for d in sample.drops)
+    assert staged["file_sha256"].str.len_chars().unique().to_list() == [64]
+    assert staged.filter(pl.col("source_row") < 1).is_empty()

@@ -1,0 +1,125 @@
+import polars as pl
+import pytest
+
+from transforms.model import Candidate, Election, Source
+from transforms.rollup import build_marts, units_from_registry
+
+ELECTION = Election(
+    id="mini",
+    name="Mini Republic",
+    levels=("state", "centre", "table"),
+    candidates=(Candidate("a", "Ana"), Candidate("b", "Beto"), Candidate("c", "Cruz")),
+    sources=(Source("feed", "official"),),
+)
+REGISTRY = pl.DataFrame(
+    {
+        "state_code": ["N", "N", "N", "S"],
+        "state_name": ["North", "North", "North", "South"],
+        "centre_code": ["N1", "N1", "N2", "S1"],
+        "centre_name": ["School 1", "School 1", "School 2", "School 3"],
+        "table_code": ["N1.1", "N1.2", "N2.1", "S1.1"],
+        "table_name": ["N1.1", "N1.2", "N2.1", "S1.1"],
+        "registered": [100, 200, 100, 50],
+    }
+)
+
+
+def tallies(registered=(100, 200, 50)) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "source_id": ["feed"] * 3,
+            "tally_code": ["N1.1", "N1.2", "S1.1"],
+            "state_code": ["N", "N", "S"],
+            "centre_code": ["N1", "N1", "S1"],
+            "table_code": ["N1.1", "N1.2", "S1.1"],
+            "registered": list(registered),
+            "valid_votes": [50, 100, 40],
+            "null_votes": [2, 3, 0],
+            "blank_votes": [None, 1, 0],
+            "total_votes": [None, 104, 40],
+        }
+    )
+
+
+VOTES = pl.DataFrame(
+    {
+        "source_id": ["feed"] * 9,
+        "tally_code": ["N1.1"] * 3 + ["N1.2"] * 3 + ["S1.1"] * 3,
+        "candidate_id": ["a", "b", "c"] * 3,
+        "votes": [30, 20, 0, 40, 50, 10, 10, 10, 20],
+    }
+)
+
+
+@pytest.fixture
+def marts():
+    return build_marts(tallies(), VOTES, units_from_registry(REGISTRY, ELECTION), ELECTION)
+
+
+def result(marts, level, unit, candidate):
+    return marts.results.filter(level=level, unit_code=unit, candidate_id=candidate).row(
+        0, named=True
+    )
+
+
+def test_results_at_every_level(marts):
+    assert set(marts.results["level"]) == {"national", "state", "centre", "table"}
+    assert result(marts, "national", "national", "a")["votes"] == 80
+    assert result(marts, "national", "national", "b")["votes"] == 80
+    north_b = result(marts, "state", "N", "b")
+    assert (north_b["votes"], north_b["unit_name"], north_b["parent_code"]) == (
+        70,
+        "North",
+        "national",
+    )
+    assert north_b["share"] == pytest.approx(70 / 150)
+    assert result(marts, "centre", "N1", "c")["parent_code"] == "N"
+    assert result(marts, "table", "S1.1", "c")["candidate_name"] == "Cruz"
+
+
+def test_rank_ties_share_the_better_rank(marts):
+    assert result(marts, "national", "national", "a")["rank"] == 1
+    assert result(marts, "national", "national", "b")["rank"] == 1
+    assert result(marts, "national", "national", "c")["rank"] == 3
+    assert result(marts, "table", "S1.1", "c")["rank"] == 1
+    assert result(marts, "table", "S1.1", "a")["rank"] == 2
+
+
+def test_turnout_sums_and_fills_missing_totals(marts):
+    national = marts.turnout.filter(level="national").row(0, named=True)
+    assert national["registered"] == 350
+    assert national["valid_votes"] == 190
+    assert national["total_votes"] == 52 + 104 + 40
+    assert national["turnout"] == pytest.approx(196 / 350)
+    # one tally left blank_votes empty: the sum is unknown rather than understated
+    assert national["blank_votes"] is None
+
+
+def test_unknown_registered_gives_unknown_turnout():
+    built = build_marts(
+        tallies(registered=(100, None, 50)),
+        VOTES,
+        units_from_registry(REGISTRY, ELECTION),
+        ELECTION,
+    )
+    north = built.turnout.filter(level="state", unit_code="N").row(0, named=True)
+    assert north["registered"] is None and north["turnout"] is None
+    south = built.turnout.filter(level="state", unit_code="S").row(0, named=True)
+    assert south["turnout"] == pytest.approx(40 / 50)
+
+
+def test_coverage_counts_expected_and_received(marts):
+    cov = {(r["level"], r["unit_code"]): r for r in marts.coverage.iter_rows(named=True)}
+    assert cov[("national", "national")]["expected"] == 4
+    assert cov[("national", "national")]["counted"] == 3
+    assert cov[("national", "national")]["percent_reporting"] == pytest.approx(75.0)
+    assert cov[("centre", "N2")]["received"] == 0
+    assert cov[("centre", "N2")]["percent_reporting"] == 0.0
+    assert cov[("table", "N2.1")]["unit_name"] == "N2.1"
+
+
+def test_units_from_registry_has_every_level():
+    units = units_from_registry(REGISTRY, ELECTION)
+    assert units.filter(level="state").height == 2
+    assert units.filter(level="centre", unit_code="N1").row(0, named=True)["expected"] == 2
+    assert units.filter(level="national").row(0, named=True)["unit_name"] == "Mini Republic"
