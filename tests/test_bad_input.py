@@ -1,7 +1,7 @@
 """A bad feed file is rejected whole, the run fails naming it, published marts stay as they were."""
 
 from orchestration.runner import failure_messages
-from tests.conftest import run
+from tests.conftest import published, run
 from warehouse.db import connect
 from warehouse.landing import sha256_file
 
@@ -33,7 +33,7 @@ def test_file_lacking_a_column_is_rejected_whole(settings, sample):
     assert rejected[0][0] == "tallies_004.csv"
 
 
-def test_unparsable_count_names_file_row_and_field(settings, sample):
+def test_unreadable_count_quarantines_its_tally_naming_file_row_and_field(settings, sample):
     path = settings.landing / "tallies_002.csv"
 
     def break_row_3(lines):
@@ -43,14 +43,16 @@ def test_unparsable_count_names_file_row_and_field(settings, sample):
         return lines
 
     _rewrite(path, break_row_3)
-    result = run(settings)
-    assert not result.success
-    messages = "\n".join(failure_messages(result))
-    assert "tallies_002.csv: row 3, field 'c10': 'Ilegible' is not a whole number" in messages
-    with connect(settings.warehouse, read_only=True) as con:
-        files = {r[0] for r in con.sql("select file_name from raw.deliveries").fetchall()}
-    assert "tallies_002.csv" not in files
-    assert not settings.published.exists()
+    tally = path.read_text().splitlines()[3].split(",")[4]
+    assert run(settings).success, "one bad cell holds back its tally, not the whole file"
+    issues = published(settings, "select * from quality_issues")
+    assert issues.height == 1
+    issue = issues.row(0, named=True)
+    assert (issue["rule_id"], issue["tally_code"]) == ("E8", tally)
+    assert (issue["file_name"], issue["source_row"]) == ("tallies_002.csv", 3)
+    assert issue["observed"] == "missing_or_unparsable=c10='Ilegible'"
+    in_marts = published(settings, "select count(*) from results where unit_code = ?", [tally])
+    assert in_marts.item() == 0
 
 
 def test_ragged_file_is_rejected_with_the_row(settings, sample):

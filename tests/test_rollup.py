@@ -27,6 +27,7 @@ REGISTRY = pl.DataFrame(
 def tallies(registered=(100, 200, 50)) -> pl.DataFrame:
     return pl.DataFrame(
         {
+            "tally_id": [1, 2, 3],
             "source_id": ["feed"] * 3,
             "tally_code": ["N1.1", "N1.2", "S1.1"],
             "state_code": ["N", "N", "S"],
@@ -44,7 +45,7 @@ def tallies(registered=(100, 200, 50)) -> pl.DataFrame:
 VOTES = pl.DataFrame(
     {
         "source_id": ["feed"] * 9,
-        "tally_code": ["N1.1"] * 3 + ["N1.2"] * 3 + ["S1.1"] * 3,
+        "tally_id": [1] * 3 + [2] * 3 + [3] * 3,
         "candidate_id": ["a", "b", "c"] * 3,
         "votes": [30, 20, 0, 40, 50, 10, 10, 10, 20],
     }
@@ -116,6 +117,17 @@ def test_coverage_counts_expected_and_received(marts):
     assert cov[("centre", "N2")]["received"] == 0
     assert cov[("centre", "N2")]["percent_reporting"] == 0.0
     assert cov[("table", "N2.1")]["unit_name"] == "N2.1"
+
+
+def test_coverage_counts_received_apart_from_counted():
+    accepted = tallies().filter(pl.col("tally_code") != "N1.2")
+    built = build_marts(
+        accepted, VOTES, units_from_registry(REGISTRY, ELECTION), ELECTION, received=tallies()
+    )
+    north = built.coverage.filter(level="state", unit_code="N").row(0, named=True)
+    assert (north["expected"], north["received"], north["counted"]) == (3, 2, 1)
+    assert north["percent_reporting"] == pytest.approx(100 / 3)
+    assert result(built, "state", "N", "b")["votes"] == 20
 
 
 def test_units_from_registry_has_every_level():

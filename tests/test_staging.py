@@ -1,7 +1,7 @@
 import polars as pl
 
 from transforms.model import Candidate, Election, Source
-from transforms.staging import field_problems, stage
+from transforms.staging import stage
 
 ELECTION = Election(
     id="mini",
@@ -26,7 +26,8 @@ def raw_rows(*rows: dict, sha: str = "f1") -> pl.DataFrame:
     }
     frame = pl.DataFrame([{**base, **r} for r in rows])
     return frame.with_columns(
-        pl.lit(sha).alias("file_sha256"), pl.int_range(1, frame.height + 1).alias("source_row")
+        pl.lit(sha).alias("file_sha256"),
+        pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias("source_row"),
     )
 
 
@@ -41,20 +42,37 @@ def deliveries(*shas: str) -> pl.DataFrame:
     )
 
 
-def test_field_problems_name_row_and_field():
+def test_evidence_names_each_bad_cell_and_leaves_it_null():
     raw = raw_rows(
-        {},
-        {"a": "4O"},
-        {"b": "-3"},
-        {"valid_votes": ""},
-        {"blank_votes": ""},
-        {"table_code": " "},
-        {"null_votes": "1.5"},
+        {"table_code": "1"},
+        {"table_code": "2", "a": "4O"},
+        {"table_code": "3", "b": "-3"},
+        {"table_code": "4", "valid_votes": ""},
+        {"table_code": "5", "blank_votes": ""},
+        {"table_code": "6", "null_votes": "1.5"},
+        {"table_code": "7", "a": "Ilegible", "b": "-"},
+        {"table_code": "8", "state_code": " "},
     )
-    found = {(p.source_row, p.field) for p in field_problems(raw, ELECTION)}
-    assert found == {(2, "a"), (3, "b"), (4, "valid_votes"), (6, "table_code"), (7, "null_votes")}
-    message = field_problems(raw, ELECTION)[0].describe()
-    assert message == "row 2, field 'a': '4O' is not a whole number"
+    staged = stage(raw, deliveries("f1"), ELECTION)
+    tallies = staged.tallies.sort("source_row")
+    unparsable = tallies["missing_or_unparsable"].to_list()
+    improper = tallies["negative_or_fractional"].to_list()
+    assert unparsable == [
+        None,
+        "a='4O'",
+        None,
+        "valid_votes=''",
+        None,
+        None,
+        "a='Ilegible'; b='-'",
+        "state_code=''",
+    ]
+    assert improper == [None, None, "b='-3'", None, None, "null_votes='1.5'", None, None]
+    votes = staged.votes.join(tallies.select("tally_id", "source_row"), on="tally_id")
+    a = votes.filter(candidate_id="a").sort("source_row")["votes"].to_list()
+    b = votes.filter(candidate_id="b").sort("source_row")["votes"].to_list()
+    assert a[:3] == [40, None, 40] and b[2] is None
+    assert tallies["blank_votes"].to_list()[4] is None
 
 
 def test_stage_casts_counts_and_keeps_provenance():
@@ -63,15 +81,27 @@ def test_stage_casts_counts_and_keeps_provenance():
     assert row["tally_code"] == "01.1"
     assert (row["registered"], row["valid_votes"], row["total_votes"]) == (100, 60, 61)
     assert (row["file_sha256"], row["source_row"], row["source_id"]) == ("f1", 1, "feed")
+    assert row["tally_id"] == (1 << 32) | 1
     votes = dict(staged.votes.select("candidate_id", "votes").iter_rows())
     assert votes == {"a": 40, "b": 20}
 
 
-def test_later_delivery_supersedes_and_copies_collapse():
+def test_later_delivery_supersedes_and_remembers_the_previous_total():
     first = raw_rows({"table_code": "01.1"}, {"table_code": "01.2"}, sha="f1")
-    second = raw_rows({"table_code": "01.1", "a": "41", "valid_votes": "61"}, sha="f2")
+    second = raw_rows(
+        {"table_code": "01.1", "a": "39", "valid_votes": "59", "total_votes": "60"}, sha="f2"
+    )
     staged = stage(pl.concat([first, second]), deliveries("f1", "f2"), ELECTION)
     assert staged.tallies.height == 2
     t1 = staged.tallies.filter(tally_code="01.1").row(0, named=True)
-    assert (t1["file_sha256"], t1["valid_votes"]) == ("f2", 61)
+    assert (t1["file_sha256"], t1["valid_votes"], t1["previous_total_votes"]) == ("f2", 59, 61)
+    assert t1["previous_delivery_seq"] == 1
+    assert staged.tallies.filter(tally_code="01.2")["previous_total_votes"].to_list() == [None]
     assert staged.votes.height == 4
+
+
+def test_identical_copies_collapse_and_conflicting_copies_stay():
+    raw = raw_rows({}, {}, {"table_code": "01.2"}, {"table_code": "01.2", "a": "41", "b": "19"})
+    tallies = stage(raw, deliveries("f1"), ELECTION).tallies
+    assert tallies.filter(tally_code="01.1")[["copies", "source_row"]].rows() == [(2, 1)]
+    assert tallies.filter(tally_code="01.2").height == 2

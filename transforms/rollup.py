@@ -11,7 +11,7 @@ import polars as pl
 
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import NATIONAL, Election
-from transforms.staging import cast_votes_total
+from transforms.staging import cast_votes_total, votes_wide
 
 TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL)
 
@@ -23,7 +23,7 @@ class Marts:
     coverage: pl.DataFrame
 
 
-def _climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> list[pl.DataFrame]:
+def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> list[pl.DataFrame]:
     """Aggregate `frame` at every level, lowest first, then national.
 
     Returns one frame per level with columns: source_id, level, unit_code, parent_code, *keys, aggs.
@@ -64,7 +64,7 @@ def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
         return [_sum_all_known(c) for c in TURNOUT_MEASURES]
 
-    frames = _climb(base, election, [], aggs)
+    frames = climb(base, election, [], aggs)
     return pl.concat(frames).with_columns(
         pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout")
     )
@@ -83,20 +83,11 @@ def _results(
     Climbs in wide form (one column per candidate): ten times fewer rows to group than long form.
     """
     candidates = election.candidate_ids
-    wide = votes.pivot(
-        on="candidate_id",
-        index=["source_id", "tally_code"],
-        values="votes",
-        aggregate_function=None,
-        on_columns=candidates,
-    )
-    base = wide.join(
-        tallies.select("source_id", "tally_code", *election.code_columns),
-        on=["source_id", "tally_code"],
-        how="inner",
-    ).drop("tally_code")
+    base = votes_wide(votes, election).join(
+        tallies.select("tally_id", "source_id", *election.code_columns), on="tally_id", how="inner"
+    ).drop("tally_id")
     levels = pl.concat(
-        _climb(base, election, [], lambda _f: [pl.col(c).sum() for c in candidates])
+        climb(base, election, [], lambda _f: [pl.col(c).sum() for c in candidates])
     ).join(names, on=["level", "unit_code"], how="left")
     valid = pl.sum_horizontal(candidates)
     keys = ["source_id", "level", "unit_code", "unit_name", "parent_code"]
@@ -149,27 +140,36 @@ def units_from_registry(registry: pl.DataFrame, election: Election) -> pl.DataFr
     return pl.concat(frames).with_columns(pl.col("expected").cast(pl.Int64))
 
 
+def _count_units(tallies: pl.DataFrame, election: Election, name: str) -> pl.DataFrame:
+    """Distinct tally units per unit at every level."""
+    distinct = tallies.select("source_id", *election.code_columns).unique()
+    frames = climb(
+        distinct.with_columns(pl.lit(1).alias("n")), election, [], lambda _f: [pl.col("n").sum()]
+    )
+    return pl.concat(frames).select(
+        "source_id", "level", "unit_code", pl.col("n").cast(pl.Int64).alias(name)
+    )
+
+
 def _coverage(
-    tallies: pl.DataFrame, units: pl.DataFrame, sources: list[str], election: Election
+    received_tallies: pl.DataFrame,
+    counted_tallies: pl.DataFrame,
+    units: pl.DataFrame,
+    sources: list[str],
+    election: Election,
 ) -> pl.DataFrame:
-    received = pl.concat(
-        _climb(
-            tallies.select("source_id", *election.code_columns).with_columns(pl.lit(1).alias("n")),
-            election,
-            [],
-            lambda _f: [pl.col("n").sum()],
-        )
-    ).select("source_id", "level", "unit_code", pl.col("n").cast(pl.Int64).alias("received"))
+    received = _count_units(received_tallies, election, "received")
+    counted = _count_units(counted_tallies, election, "counted")
     frame = (
         pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
         .join(units.select("level", "unit_code", "unit_name", "expected"), how="cross")
         .join(received, on=["source_id", "level", "unit_code"], how="full", coalesce=True)
-        .with_columns(pl.col("received").fill_null(0))
+        .join(counted, on=["source_id", "level", "unit_code"], how="left")
+        .with_columns(pl.col("received", "counted").fill_null(0))
     )
     return frame.with_columns(
-        pl.col("received").alias("counted"),
         pl.when(pl.col("expected") > 0)
-        .then(pl.col("received") * 100.0 / pl.col("expected"))
+        .then(pl.col("counted") * 100.0 / pl.col("expected"))
         .alias("percent_reporting"),
     ).select(
         "source_id",
@@ -184,10 +184,18 @@ def _coverage(
 
 
 def build_marts(
-    tallies: pl.DataFrame, votes: pl.DataFrame, units: pl.DataFrame, election: Election
+    tallies: pl.DataFrame,
+    votes: pl.DataFrame,
+    units: pl.DataFrame,
+    election: Election,
+    received: pl.DataFrame | None = None,
 ) -> Marts:
-    """All marts from accepted tallies. `units` comes from units_from_registry."""
-    sources = sorted(set(tallies["source_id"].to_list()) | {s.id for s in election.sources})
+    """All marts from accepted tallies. `units` comes from units_from_registry.
+
+    `received`: every staged tally, accepted or not (default: the accepted ones), for coverage.
+    """
+    received = tallies if received is None else received
+    sources = sorted(set(received["source_id"].to_list()) | {s.id for s in election.sources})
     names = units.select("level", "unit_code", "unit_name")
     results = _results(tallies, votes, names, election).select(
         "source_id",
@@ -214,5 +222,5 @@ def build_marts(
             "turnout",
         )
     )
-    coverage = _coverage(tallies, units, sources, election)
+    coverage = _coverage(received, tallies, units, sources, election)
     return Marts(results, turnout, coverage)

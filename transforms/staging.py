@@ -1,6 +1,9 @@
-"""Raw rows as delivered (all text) → canonical staged tallies and long-form votes."""
+"""Raw rows as delivered (all text) → canonical staged tallies and long-form votes.
 
-from __future__ import annotations
+Staging casts and keeps evidence; it judges nothing. A cell that cannot become a count is left
+null and described in `missing_or_unparsable` (rule E8) or `negative_or_fractional` (rule E1),
+so the quality gate can quarantine its tally while the rest of the file goes on.
+"""
 
 from dataclasses import dataclass
 
@@ -12,17 +15,10 @@ from transforms.model import Election
 PROVENANCE = ("file_sha256", "source_row")
 # Count fields a tally may leave empty; the others must carry a whole number.
 OPTIONAL_COUNTS = (REGISTERED, BLANK, TOTAL)
-
-
-@dataclass(frozen=True)
-class FieldProblem:
-    source_row: int
-    field: str
-    value: str | None
-
-    def describe(self) -> str:
-        shown = "empty" if self.value is None else repr(self.value)
-        return f"row {self.source_row}, field {self.field!r}: {shown} is not a whole number"
+NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+WHOLE = r"^[0-9]+$"
+ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stable, an int key
+EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
 
 
 @dataclass(frozen=True)
@@ -31,66 +27,130 @@ class StagedTallies:
     votes: pl.DataFrame
 
 
-def _parse_count(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().cast(pl.Int64, strict=False).alias(column)
-
-
 def count_columns(election: Election) -> list[str]:
     return [*COUNT_FIELDS, *election.candidate_ids]
 
 
-def field_problems(raw: pl.DataFrame, election: Election, limit: int = 20) -> list[FieldProblem]:
-    """Cells that cannot become counts: not a whole number, or empty where required."""
-    problems: list[FieldProblem] = []
+def _cell_note(column: str, condition: pl.Expr) -> pl.Expr:
+    """`column='value'` where condition holds, else null."""
+    shown = pl.col(column).fill_null("")
+    return pl.when(condition).then(pl.format("{}='{}'", pl.lit(column), shown))
+
+
+def _evidence(election: Election) -> list[pl.Expr]:
+    """Per row: which cells are missing or unparsable (E8), which negative or fractional (E1)."""
+    unparsable, improper = [], []
     for column in count_columns(election):
-        text = pl.col(column).str.strip_chars()
-        parsed = text.cast(pl.Int64, strict=False)
+        text = pl.col(column)
         empty = text.is_null() | (text == "")
-        bad = (~empty & parsed.is_null()) | (parsed < 0)
-        if column not in OPTIONAL_COUNTS:
-            bad = bad | empty
-        rows = raw.filter(bad).select("source_row", column).head(limit)
-        problems += [FieldProblem(r, column, v) for r, v in rows.iter_rows()]
+        numeric = text.str.contains(NUMBER)
+        missing = empty if column not in OPTIONAL_COUNTS else pl.lit(False)
+        unparsable.append(_cell_note(column, missing | (~empty & ~numeric)))
+        improper.append(_cell_note(column, ~empty & numeric & ~text.str.contains(WHOLE)))
     for column in election.code_columns:
-        empty = pl.col(column).str.strip_chars().fill_null("") == ""
-        rows = raw.filter(empty).select("source_row", column).head(limit)
-        problems += [FieldProblem(r, column, v) for r, v in rows.iter_rows()]
-    return sorted(problems, key=lambda p: (p.source_row, p.field))[:limit]
+        text = pl.col(column)
+        unparsable.append(_cell_note(column, text.is_null() | (text == "")))
+    return [
+        _null_if_empty(pl.concat_str(notes, separator="; ", ignore_nulls=True)).alias(name)
+        for name, notes in zip(EVIDENCE, (unparsable, improper), strict=True)
+    ]
 
 
-def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> StagedTallies:
-    """Cast raw rows to canonical tallies; a later delivery of a unit supersedes an earlier one.
+def _null_if_empty(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr == "").then(None).otherwise(expr)
 
-    raw: file_sha256, source_row and the feed columns as text.
-    deliveries: file_sha256, source_id, delivery_seq, loaded_at.
-    """
-    codes = election.code_columns
-    tally_code = election.code_column(election.tally_level)
-    typed = (
+
+def _typed(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> pl.DataFrame:
+    text_columns = [*election.code_columns, *count_columns(election)]
+    counts = count_columns(election)
+    return (
         raw.join(
             deliveries.select("file_sha256", "source_id", "delivery_seq", "loaded_at"),
             on="file_sha256",
             how="inner",
         )
+        .with_columns(*[_null_if_empty(pl.col(c).str.strip_chars()).alias(c) for c in text_columns])
+        .with_columns(*_evidence(election))
         .with_columns(
-            *[pl.col(c).str.strip_chars() for c in codes],
-            *[_parse_count(c) for c in count_columns(election)],
+            *[
+                pl.when(pl.col(c).str.contains(WHOLE)).then(pl.col(c).cast(pl.Int64, strict=False))
+                for c in counts
+            ],
+            pl.col(election.code_column(election.tally_level)).alias("tally_code"),
+            (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
+                "tally_id"
+            ),
         )
-        .with_columns(pl.col(tally_code).alias("tally_code"))
-        .sort("source_id", "tally_code", "delivery_seq", "source_row")
-        .unique(subset=["source_id", "tally_code"], keep="last", maintain_order=True)
     )
-    tallies = typed.select(
-        "source_id", "tally_code", *codes, *COUNT_FIELDS, *PROVENANCE, "delivery_seq", "loaded_at"
+
+
+def _cast_total() -> pl.Expr:
+    """Ballots cast: the declared total, else valid + null + blank."""
+    return pl.coalesce(TOTAL, pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0))
+
+
+def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> StagedTallies:
+    """Current tallies: for each source and unit, the rows of its latest delivery.
+
+    Identical copies within that delivery collapse into one row (`copies` counts them); rows that
+    differ are all kept, for the quality gate to judge (rule E5). An earlier delivery of the unit
+    is superseded; its ballot total is kept as `previous_total_votes` (rule W3).
+
+    raw: file_sha256, source_row and the feed columns as text.
+    deliveries: file_sha256, source_id, delivery_seq, loaded_at.
+    """
+    codes = election.code_columns
+    counts = count_columns(election)
+    unit = ["source_id", "tally_code"]
+    typed = _typed(raw, deliveries, election).with_columns(
+        pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content")
     )
-    votes = typed.select("source_id", "tally_code", *election.candidate_ids).unpivot(
-        index=["source_id", "tally_code"], variable_name="candidate_id", value_name="votes"
+    latest = pl.col("delivery_seq") == pl.col("delivery_seq").max().over(unit)
+    current = (
+        typed.filter(latest)
+        .sort("source_row")
+        .group_by([*unit, "_content"], maintain_order=True)
+        .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
     )
-    return StagedTallies(tallies, votes)
+    previous = (
+        typed.filter(~latest)
+        .sort("delivery_seq", "source_row")
+        .group_by(unit)
+        .agg(
+            pl.col("delivery_seq").last().alias("previous_delivery_seq"),
+            _cast_total().last().alias("previous_total_votes"),
+        )
+    )
+    tallies = current.join(previous, on=unit, how="left").select(
+        "tally_id",
+        *unit,
+        *codes,
+        *COUNT_FIELDS,
+        *EVIDENCE,
+        "copies",
+        "previous_delivery_seq",
+        "previous_total_votes",
+        *PROVENANCE,
+        "delivery_seq",
+        "loaded_at",
+    )
+    votes = current.select("tally_id", "source_id", *election.candidate_ids).unpivot(
+        index=["tally_id", "source_id"], variable_name="candidate_id", value_name="votes"
+    )
+    return StagedTallies(tallies.sort("tally_id"), votes)
 
 
 def cast_votes_total(tallies: pl.DataFrame) -> pl.DataFrame:
     """Fill a missing declared total with valid + null + blank."""
-    return tallies.with_columns(
-        pl.coalesce(TOTAL, pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0)).alias(TOTAL)
+    return tallies.with_columns(_cast_total().alias(TOTAL))
+
+
+def votes_wide(votes: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Long-form votes → one row per tally_id, one column per candidate."""
+    return votes.pivot(
+        on="candidate_id",
+        index="tally_id",
+        values="votes",
+        aggregate_function=None,
+        on_columns=election.candidate_ids,
     )

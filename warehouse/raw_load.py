@@ -1,8 +1,9 @@
 """Loading landing files into the raw layer: one transactional load per file, keyed by sha256.
 
 A file whose sha256 was already delivered is skipped, whatever its name: re-delivery changes
-nothing. A file that cannot be read, lacks a required column or holds a cell that cannot become
-a count is rejected whole: nothing of it is loaded and the rejection is recorded.
+nothing. A file that cannot be read or lacks a required column is rejected whole: nothing of it
+is loaded and the rejection is recorded. A cell that cannot become a count is kept as delivered:
+the quality gate quarantines its tally (rule E8), not the whole file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import polars as pl
 
 from transforms.feed import feed_columns, missing_columns, registry_columns
 from transforms.model import Election
-from transforms.staging import field_problems
 from warehouse.db import ident, qualified, rows, scalar, table_exists, transaction
 from warehouse.landing import FileRejected, read_delimited, sha256_file
 
@@ -99,11 +99,6 @@ def load_feed_file(
     columns = feed_columns(election)
     try:
         frame = _read_checked(path, columns)
-        problems = field_problems(frame, election)
-        if problems:
-            shown = "; ".join(p.describe() for p in problems[:5])
-            more = f" (and more: {len(problems)} shown at most 20)" if len(problems) > 5 else ""
-            raise FileRejected(path.name, f"{shown}{more}")
     except FileRejected as rejected:
         record_rejection(con, sha, path, source_id, str(rejected), run_id)
         return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))
