@@ -147,7 +147,7 @@ def _counts(rng: np.random.Generator, state_of_table: np.ndarray, states: int) -
     }
 
 
-def _truth(feed: pl.DataFrame, election: Election) -> dict:
+def truth_totals(feed: pl.DataFrame, election: Election) -> dict:
     fields = [REGISTERED, VALID, NULL, BLANK, TOTAL, *election.candidate_ids]
 
     def totals(frame: pl.DataFrame) -> dict:
@@ -199,4 +199,4 @@ def generate(
     feed = feed.sort("_arrival").drop("_arrival").select(feed_columns(election))
     bounds = np.linspace(0, feed.height, drops + 1).astype(int)
     parts = [feed.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    return SyntheticElection(election, registry, parts, _truth(feed, election))
+    return SyntheticElection(election, registry, parts, truth_totals(feed, election))
