@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
 from orchestration.settings import DATA_DIR_ENV, Settings, load_settings, prepare_data_dir
 
 
@@ -26,6 +28,19 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load landed feeds, build and publish the marts")
     _add_data_dir(run)
+    run.add_argument(
+        "--quarantine-threshold",
+        type=float,
+        help="largest share of a delivery's tallies that may be quarantined before the feed is "
+        "held suspect and the marts are not rebuilt (default: "
+        "$TALLYHOUSE_QUARANTINE_THRESHOLD or 0.05)",
+    )
+
+    quality = commands.add_parser("quality", help="list the latest quality issues")
+    _add_data_dir(quality)
+    quality.add_argument("--rule", help="only this rule, e.g. E2")
+    quality.add_argument("--severity", choices=["error", "warn"])
+    quality.add_argument("--limit", type=int, default=50)
 
     gen = commands.add_parser("generate", help="write a synthetic election into a landing folder")
     _add_data_dir(gen)
@@ -39,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         help="share of tables whose tally is delivered (default 1.0)",
     )
     gen.add_argument("--out", help="folder to write to (default: the data directory's landing/)")
+    gen.add_argument(
+        "--faults",
+        default="",
+        help="break quality rules on purpose: a rate for every rule ('0.01') or per rule "
+        "('E2=0.01,W1=0.005'); truth.json lists each injected fault",
+    )
+
+    query = commands.add_parser("query", help="run read-only SQL on the published marts")
+    _add_data_dir(query)
+    query.add_argument("sql", help="e.g. \"select * from results where level = 'national'\"")
 
     ui = commands.add_parser("ui", help="open the Dagster UI on 127.0.0.1")
     _add_data_dir(ui)
@@ -60,6 +85,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve() if args.out else settings.landing
     started = time.perf_counter()
     sample = generate(args.tables, seed=args.seed, drops=args.drops, reporting=args.reporting)
+    if args.faults:
+        from transforms.faults import inject_faults, parse_rates
+
+        sample = inject_faults(sample, parse_rates(args.faults), seed=args.seed)
     files = write_synthetic(sample, out)
     print(
         f"wrote {sample.election.name}: registry, {len(files)} drop files and truth.json "
@@ -69,9 +98,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.data_dir)
+    settings = load_settings(args.data_dir, quarantine_threshold=args.quarantine_threshold)
     _activate(settings)
-    from orchestration.summary import print_summary
+    from orchestration.summary import print_quality, print_summary
     from warehouse.landing import feed_files, write_synthetic
 
     if not feed_files(settings.landing):
@@ -92,6 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f}s.", file=sys.stderr)
         for message in failure_messages(result):
             print(message, file=sys.stderr)
+        if settings.warehouse.exists():
+            print_quality(settings.warehouse)
         if settings.published.exists():
             print(
                 f"The published marts at {settings.published} were left as they were.",
@@ -99,7 +130,48 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         return 1
     print(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
+    print_quality(settings.warehouse)
     print_summary(settings.published)
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from orchestration.summary import print_issues
+
+    settings = load_settings(args.data_dir)
+    if not settings.warehouse.exists():
+        print(f"No warehouse at {settings.warehouse}: run `tallyhouse run` first.", file=sys.stderr)
+        return 1
+    try:
+        return print_issues(settings.warehouse, args.rule, args.severity, args.limit)
+    except duckdb.IOException:
+        print(
+            "The warehouse is busy (a run is writing to it); try again when it ends.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from warehouse.db import connect
+
+    settings = load_settings(args.data_dir)
+    if not settings.published.exists():
+        print(
+            f"No published marts at {settings.published}: run `tallyhouse run` first.",
+            file=sys.stderr,
+        )
+        return 1
+    with connect(settings.published, read_only=True) as con:
+        try:
+            frame = con.sql(args.sql).pl()
+        except duckdb.Error as error:
+            print(f"query failed: {error}", file=sys.stderr)
+            return 1
+    with pl.Config(tbl_rows=100, tbl_cols=20, fmt_str_lengths=60, tbl_width_chars=160):
+        print(frame)
     return 0
 
 
@@ -121,7 +193,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "ui": cmd_ui}
+COMMANDS = {
+    "run": cmd_run,
+    "generate": cmd_generate,
+    "quality": cmd_quality,
+    "query": cmd_query,
+    "ui": cmd_ui,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

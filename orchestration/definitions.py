@@ -10,6 +10,7 @@ import dagster as dg
 from orchestration.assets.ingest import raw_deliveries
 from orchestration.assets.marts import marts
 from orchestration.assets.publish import published_marts
+from orchestration.assets.quality import quality_gate
 from orchestration.assets.staging import staged_tallies
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
@@ -17,7 +18,7 @@ from orchestration.settings import Settings, load_settings
 
 TALLY_JOB = "tally_job"
 
-ASSETS = [raw_deliveries, staged_tallies, marts, published_marts]
+ASSETS = [raw_deliveries, staged_tallies, quality_gate, marts, published_marts]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

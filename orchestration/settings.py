@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_DIR_ENV = "TALLYHOUSE_DATA_DIR"
+THRESHOLD_ENV = "TALLYHOUSE_QUARANTINE_THRESHOLD"
+WEBHOOK_ENV = "TALLYHOUSE_ALERT_WEBHOOK_URL"
+SLACK_ENV = "TALLYHOUSE_ALERT_SLACK_URL"
+DEFAULT_QUARANTINE_THRESHOLD = 0.05
 DEFAULT_DATA_DIR = "data"
 DAGSTER_YAML = """# Written by tallyhouse: `tallyhouse run` and `dagster dev` share this instance.
 telemetry:
@@ -18,6 +22,16 @@ telemetry:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
+    quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    alert_slack_url: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.quarantine_threshold <= 1:
+            raise ValueError(
+                f"quarantine threshold must be a share between 0 and 1, "
+                f"not {self.quarantine_threshold}"
+            )
 
     @property
     def landing(self) -> Path:
@@ -37,12 +51,31 @@ class Settings:
 
 
 def load_settings(
-    data_dir: str | Path | None = None, env: Mapping[str, str] | None = None
+    data_dir: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    quarantine_threshold: float | None = None,
 ) -> Settings:
-    """Resolve settings: an explicit value wins, then TALLYHOUSE_DATA_DIR, then ./data."""
+    """Resolve settings: an explicit value wins, then the environment, then the default.
+
+    Environment: TALLYHOUSE_DATA_DIR (default ./data), TALLYHOUSE_QUARANTINE_THRESHOLD (a share,
+    default 0.05), TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default:
+    alerts then go to the log and quality.alerts only).
+    """
     env = os.environ if env is None else env
     chosen = data_dir or env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return Settings(data_dir=Path(chosen).expanduser().resolve())
+    threshold = quarantine_threshold
+    if threshold is None:
+        raw = env.get(THRESHOLD_ENV, "").strip()
+        try:
+            threshold = float(raw) if raw else DEFAULT_QUARANTINE_THRESHOLD
+        except ValueError:
+            raise ValueError(f"{THRESHOLD_ENV}={raw!r} is not a number") from None
+    return Settings(
+        data_dir=Path(chosen).expanduser().resolve(),
+        quarantine_threshold=threshold,
+        alert_webhook_url=env.get(WEBHOOK_ENV) or None,
+        alert_slack_url=env.get(SLACK_ENV) or None,
+    )
 
 
 def prepare_data_dir(settings: Settings) -> None:

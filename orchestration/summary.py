@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warehouse.db import connect, rows
+from expectations.rules import RULES_BY_ID
+from warehouse.db import connect, rows, table_exists
 
 
 def print_summary(published: Path) -> None:
@@ -12,7 +13,7 @@ def print_summary(published: Path) -> None:
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
             _print_source(con, source)
     print(f"Published marts: {published}")
-    print(f"  query them with: duckdb -readonly {published}")
+    print("  query them with: tallyhouse query \"select * from results where level = 'state'\"")
 
 
 def _print_source(con, source: str) -> None:
@@ -44,3 +45,66 @@ def _print_source(con, source: str) -> None:
         print(f"  coverage: {counted:,} of {expected:,} tallies counted ({percent:.2f} %)\n")
     else:
         print(f"  coverage: {counted:,} tallies counted (expected number unknown)\n")
+
+
+def print_quality(warehouse: Path) -> None:
+    """Received, accepted, quarantined and flagged per source, and counts by rule."""
+    with connect(warehouse, read_only=True) as con:
+        if not table_exists(con, "quality", "issues"):
+            return
+        per_source = rows(
+            con,
+            "select t.source_id, count(*) as staged, count(q.tally_id) as quarantined "
+            "from staged.tallies t left join quality.quarantine q using (tally_id) "
+            "group by 1 order by 1",
+        )
+        by_rule = rows(
+            con,
+            "select source_id, rule_id, severity, count(distinct tally_id) from quality.issues "
+            "group by all order by 1, 2",
+        )
+        rejected = rows(con, "select count(*) from raw.rejected_files")[0][0]
+    print("Quality")
+    for source, staged, quarantined in per_source:
+        print(
+            f"  {source}: {staged:,} tallies staged, {staged - quarantined:,} accepted, "
+            f"{quarantined:,} quarantined"
+        )
+        for src, rule, severity, count in by_rule:
+            if src == source:
+                verb = "quarantined" if severity == "error" else "flagged"
+                print(f"    {rule} {RULES_BY_ID[rule].description:<84} {count:>8,} {verb}")
+    if rejected:
+        print(f"  {rejected} file(s) rejected whole: see raw.rejected_files")
+    print()
+
+
+def print_issues(warehouse: Path, rule: str | None, severity: str | None, limit: int) -> int:
+    """The latest quality issues, newest delivery first."""
+    where, params = [], []
+    if rule:
+        where.append("i.rule_id = ?")
+        params.append(rule.upper())
+    if severity:
+        where.append("i.severity = ?")
+        params.append(severity.lower())
+    clause = f"where {' and '.join(where)}" if where else ""
+    with connect(warehouse, read_only=True) as con:
+        if not table_exists(con, "quality", "issues"):
+            print("No validation has run yet: run `tallyhouse run` first.")
+            return 0
+        total = rows(con, f"select count(*) from quality.issues i {clause}", params)[0][0]
+        found = rows(
+            con,
+            "select i.severity, i.rule_id, i.source_id, i.tally_code, d.file_name, i.source_row, "
+            f"i.observed from quality.issues i left join raw.deliveries d using (delivery_seq) "
+            f"{clause} order by i.delivery_seq desc, i.source_row limit ?",
+            [*params, limit],
+        )
+    for sev, rule_id, source, tally, file_name, row, observed in found:
+        print(f"{sev:<5} {rule_id} {source}:{tally}  {file_name} row {row}  {observed}")
+    print(
+        f"{len(found)} of {total:,} issue(s) shown"
+        + (" (use --limit to see more)" if total > len(found) else "")
+    )
+    return 0

@@ -12,3 +12,17 @@ MART_COVERAGE = dg.AssetKey(["marts", "coverage"])
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 
 RAW, STAGED, MARTS, PUBLISHED = "raw", "staged", "marts", "published"
+
+QUALITY_QUARANTINE = dg.AssetKey(["quality", "quarantine"])
+QUALITY_ISSUES = dg.AssetKey(["quality", "issues"])
+MART_QUALITY_SUMMARY = dg.AssetKey(["marts", "quality_summary"])
+MART_QUALITY_ISSUES = dg.AssetKey(["marts", "quality_issues"])
+QUALITY = "quality"
+
+CHECK_ACCEPTED_CLEAN = "accepted_tallies_break_no_error_rule"
+CHECK_QUARANTINE_SHARE = "quarantine_share_per_delivery"
+WARN_CHECKS = {
+    "W1": "w1_high_turnout",
+    "W2": "w2_one_candidate_takes_all",
+    "W3": "w3_total_fell_between_deliveries",
+}

@@ -1,45 +1,57 @@
-"""Staged → marts: polars rollups from the tally's unit up to national."""
+"""Staged + quality → marts: polars rollups of the accepted tallies, and the quality marts."""
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from expectations.rules import RULES
 from orchestration.assets.keys import (
     MART_COVERAGE,
+    MART_QUALITY_ISSUES,
+    MART_QUALITY_SUMMARY,
     MART_RESULTS,
     MART_TURNOUT,
     MARTS,
+    QUALITY_ISSUES,
+    QUALITY_QUARANTINE,
     STAGED_TALLIES,
     STAGED_UNITS,
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
+from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import build_marts
 from warehouse.landing import read_election
 from warehouse.tables import read_table, replace_tables
 
-STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
+UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE, QUALITY_ISSUES]
+RULE_TEXT = pl.DataFrame(
+    {"rule_id": [r.id for r in RULES], "description": [r.description for r in RULES]}
+)
+
+
+def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(key, deps=UPSTREAM, group_name=MARTS, description=description)
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
+        _spec(
             MART_RESULTS,
-            deps=STAGED,
-            group_name=MARTS,
-            description="Votes, share of valid votes and rank per candidate, "
-            "per unit at every level.",
+            "Votes, share of valid votes and rank per candidate, per unit at "
+            "every level, from accepted tallies only.",
         ),
-        dg.AssetSpec(
-            MART_TURNOUT,
-            deps=STAGED,
-            group_name=MARTS,
-            description="Registered, valid, null, blank, total and turnout per unit.",
+        _spec(MART_TURNOUT, "Registered, valid, null, blank, total and turnout per unit."),
+        _spec(MART_COVERAGE, "Expected, received and counted (accepted) tallies per unit."),
+        _spec(
+            MART_QUALITY_SUMMARY,
+            "Per source and unit: tallies received, accepted, "
+            "quarantined and flagged, and by rule.",
         ),
-        dg.AssetSpec(
-            MART_COVERAGE,
-            deps=STAGED,
-            group_name=MARTS,
-            description="Expected, received and counted tallies per unit.",
+        _spec(
+            MART_QUALITY_ISSUES,
+            "One row per quarantined or flagged tally and rule, with "
+            "geography, source file and row.",
         ),
     ],
 )
@@ -49,21 +61,24 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         tallies = read_table(con, "staged", "tallies")
         votes = read_table(con, "staged", "tally_votes")
         units = read_table(con, "staged", "units")
-    built = build_marts(tallies, votes, units, election)
+        quarantine = read_table(con, "quality", "quarantine")
+        issues = read_table(con, "quality", "issues")
+        deliveries = read_table(con, "raw", "deliveries")
+    accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
+    built = build_marts(accepted, votes, units, election, received=tallies)
+    frames = {
+        "results": built.results,
+        "turnout": built.turnout,
+        "coverage": built.coverage,
+        "quality_summary": quality_summary(tallies, issues, units, [r.id for r in RULES], election),
+        "quality_issues": quality_issues(issues, tallies, deliveries, RULE_TEXT, election),
+    }
     with duckdb.get_connection() as con:
-        replace_tables(
-            con,
-            "marts",
-            {
-                "results": built.results,
-                "turnout": built.turnout,
-                "coverage": built.coverage,
-            },
-        )
-    context.log.info(f"built marts: {built.results.height:,} result rows")
-    for key, frame in (
-        (MART_RESULTS, built.results),
-        (MART_TURNOUT, built.turnout),
-        (MART_COVERAGE, built.coverage),
-    ):
+        replace_tables(con, "marts", frames)
+    context.log.info(
+        f"built marts from {accepted.height:,} accepted tallies: "
+        f"{built.results.height:,} result rows"
+    )
+    keys = (MART_RESULTS, MART_TURNOUT, MART_COVERAGE, MART_QUALITY_SUMMARY, MART_QUALITY_ISSUES)
+    for key, frame in zip(keys, frames.values(), strict=True):
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": frame.height})

@@ -5,6 +5,8 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import (
     MART_COVERAGE,
+    MART_QUALITY_ISSUES,
+    MART_QUALITY_SUMMARY,
     MART_RESULTS,
     MART_TURNOUT,
     PUBLISHED,
@@ -16,7 +18,7 @@ from warehouse.publish import publish_marts
 
 @dg.asset(
     key=PUBLISHED_MARTS,
-    deps=[MART_RESULTS, MART_TURNOUT, MART_COVERAGE],
+    deps=[MART_RESULTS, MART_TURNOUT, MART_COVERAGE, MART_QUALITY_SUMMARY, MART_QUALITY_ISSUES],
     group_name=PUBLISHED,
     description="A separate DuckDB file holding the marts, replaced atomically per run.",
 )
