@@ -1,63 +1,86 @@
-"""Publishing: copy the marts into a separate DuckDB file and swap it in atomically.
+"""Publishing: the marts are written into a pending DuckDB file, then swapped in atomically.
 
 Analysts open the published file, never the working warehouse, so a run never waits on a reader
-and a reader never sees a half-built mart: the new file is complete before it is renamed over the
-old one, and a reader that still has the old file open keeps reading the old one.
+and a reader never sees a half-built mart: the pending file is complete before it is renamed over
+the old one, and a reader that still has the old file open keeps reading the old one. The marts
+are written once, straight into the pending file: copying 15 million result rows from the
+warehouse would double the cost of a national run.
+
+Tables sit in the file's default schema: opened as marts.duckdb its catalog is `marts`, so
+analysts write `marts.results` (or just `results`) without ambiguity.
 """
 
-from __future__ import annotations
-
 import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
+import polars as pl
 
-from warehouse.db import ident, qualified, rows
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from transforms.model import Election
+from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, wide_column
+from warehouse.db import connect, ident, transaction
 
 
-def publish_marts(
-    con: duckdb.DuckDBPyConnection, target: Path, run_id: str, schema: str = "marts"
-) -> list[str]:
-    """Copy every table of `schema` into a new file, then rename it over `target`.
+def pending_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.pending")
 
-    The tables land in the new file's default schema: opened as marts.duckdb, its catalog is
-    `marts`, so analysts write `marts.results` (or just `results`) without ambiguity.
-    """
-    tables = [
-        r[0]
-        for r in rows(
-            con,
-            "select table_name from information_schema.tables where table_schema = ? "
-            "and table_catalog = current_database() order by 1",
-            [schema],
-        )
-    ]
+
+def _results_sql(election: Election) -> str:
+    """UNPIVOT the wide results (one row per unit) into one row per unit and candidate."""
+    groups = ", ".join(
+        "(" + ", ".join(ident(wide_column(c, m)) for m in RESULT_MEASURES) + f") as {ident(c)}"
+        for c in election.candidate_ids
+    )
+    keys = ", ".join(ident(k) for k in RESULT_KEYS)
+    return (
+        f"create table results as select {keys}, u.candidate_id, n.candidate_name, "
+        f"votes, share, rank from (unpivot incoming_results on {groups} "
+        "into name candidate_id value votes, share, rank) u "
+        "join candidate_names n using (candidate_id)"
+    )
+
+
+def write_pending(
+    target: Path, results_wide: pl.DataFrame, tables: dict[str, pl.DataFrame], election: Election
+) -> Path:
+    """Write every mart into a fresh pending file next to `target`; return its path."""
+    pending = pending_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    con.execute(f"attach {_sql_string(str(tmp))} as publishing")
-    try:
-        for table in tables:
+    pending.unlink(missing_ok=True)
+    names = pl.DataFrame(
+        {
+            "candidate_id": election.candidate_ids,
+            "candidate_name": [c.name for c in election.candidates],
+        }
+    )
+    with connect(pending) as con, transaction(con):
+        con.register("incoming_results", results_wide)
+        con.register("candidate_names", names)
+        con.execute(_results_sql(election))
+        for table, frame in tables.items():
+            con.register(f"incoming_{table}", frame)
             con.execute(
-                f"create table publishing.main.{ident(table)} as "
-                f"select * from {qualified(schema, table)}"
+                f"create table {ident(table)} as select * from {ident('incoming_' + table)}"
             )
+    return pending
+
+
+def publish_pending(target: Path, run_id: str) -> list[str]:
+    """Stamp the pending file with its run and rename it over `target`."""
+    pending = pending_path(target)
+    if not pending.exists():
+        raise FileNotFoundError(f"{pending}: no marts are waiting to be published")
+    with connect(pending) as con:
         con.execute(
-            "create table publishing.main.publication as select ? as run_id, ? as published_at",
+            "create or replace table publication as select ? as run_id, ? as published_at",
             [run_id, datetime.now(UTC).replace(tzinfo=None)],
         )
-        con.execute("detach publishing")
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            con.execute("detach publishing")
-        except duckdb.Error:
-            pass
-        tmp.unlink(missing_ok=True)
-        raise
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables order by 1"
+            ).fetchall()
+        ]
+        con.execute("checkpoint")
+    os.replace(pending, target)
     return tables

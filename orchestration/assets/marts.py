@@ -1,4 +1,7 @@
-"""Staged + quality → marts: polars rollups of the accepted tallies, and the quality marts."""
+"""Staged + quality → marts: polars rollups of the accepted tallies, and the quality marts.
+
+The marts are written once, into the pending copy that the publish step swaps in.
+"""
 
 import dagster as dg
 import polars as pl
@@ -22,7 +25,8 @@ from orchestration.resources import TallyhouseDirs
 from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import build_marts
 from warehouse.landing import read_election
-from warehouse.tables import read_table, replace_tables
+from warehouse.publish import write_pending
+from warehouse.tables import read_table
 
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE, QUALITY_ISSUES]
 RULE_TEXT = pl.DataFrame(
@@ -67,18 +71,18 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
     accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
     built = build_marts(accepted, votes, units, election, received=tallies)
     frames = {
-        "results": built.results,
         "turnout": built.turnout,
         "coverage": built.coverage,
         "quality_summary": quality_summary(tallies, issues, units, [r.id for r in RULES], election),
         "quality_issues": quality_issues(issues, tallies, deliveries, RULE_TEXT, election),
     }
-    with duckdb.get_connection() as con:
-        replace_tables(con, "marts", frames)
+    pending = write_pending(dirs.settings.published, built.results_wide, frames, election)
+    result_rows = built.results_wide.height * len(election.candidates)
     context.log.info(
-        f"built marts from {accepted.height:,} accepted tallies: "
-        f"{built.results.height:,} result rows"
+        f"built marts from {accepted.height:,} accepted tallies: {result_rows:,} result rows, "
+        f"waiting to be published in {pending.name}"
     )
-    keys = (MART_RESULTS, MART_TURNOUT, MART_COVERAGE, MART_QUALITY_SUMMARY, MART_QUALITY_ISSUES)
+    yield dg.MaterializeResult(asset_key=MART_RESULTS, metadata={"rows": result_rows})
+    keys = (MART_TURNOUT, MART_COVERAGE, MART_QUALITY_SUMMARY, MART_QUALITY_ISSUES)
     for key, frame in zip(keys, frames.values(), strict=True):
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": frame.height})

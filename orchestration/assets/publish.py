@@ -1,7 +1,6 @@
 """Marts → the published copy analysts read."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import (
     MART_COVERAGE,
@@ -13,7 +12,7 @@ from orchestration.assets.keys import (
     PUBLISHED_MARTS,
 )
 from orchestration.resources import TallyhouseDirs
-from warehouse.publish import publish_marts
+from warehouse.publish import publish_pending
 
 
 @dg.asset(
@@ -23,11 +22,10 @@ from warehouse.publish import publish_marts
     description="A separate DuckDB file holding the marts, replaced atomically per run.",
 )
 def published_marts(
-    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, dirs: TallyhouseDirs
 ) -> dg.MaterializeResult:
     target = dirs.settings.published
-    with duckdb.get_connection() as con:
-        tables = publish_marts(con, target, context.run.run_id)
+    tables = publish_pending(target, context.run.run_id)
     context.log.info(f"published {len(tables)} marts to {target}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(target)), "tables": ", ".join(tables)}
