@@ -5,7 +5,6 @@ import polars as pl
 
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
-from transforms.staging import votes_wide
 
 PATH_SEPARATOR = "/"
 
@@ -24,20 +23,14 @@ def registry_paths(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
 
 
 def build_evidence(
-    tallies: pl.DataFrame,
-    votes: pl.DataFrame,
-    election: Election,
-    registry: pl.DataFrame | None,
+    tallies: pl.DataFrame, election: Election, registry: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """One row per staged tally with every column the rule catalogue names."""
-    candidates = election.candidate_ids
-    wide = votes_wide(votes, election).select(
-        "tally_id",
-        pl.sum_horizontal(candidates, ignore_nulls=False).alias("candidate_sum"),
-        pl.max_horizontal(candidates).alias("top_candidate_votes"),
-    )
+    """One row per staged tally with every column the rule catalogue names.
+
+    tallies: staged tallies, which carry candidate_sum and top_candidate_votes.
+    """
     cast = pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0)
-    frame = tallies.join(wide, on="tally_id", how="left").with_columns(
+    frame = tallies.with_columns(
         cast.alias("votes_cast"),
         _path(election.code_columns).alias("unit_path"),
         pl.len().over("source_id", "tally_code").alias("versions"),
@@ -62,16 +55,13 @@ def build_evidence(
             pl.lit(None, pl.Int64).alias("registry_registered"),
         )
     return frame.with_columns(
-        _code(pl.concat_str("source_id", pl.lit("\x1f"), "tally_code")).alias("unit_key"),
-        _code(pl.col("unit_path")).alias("unit_path_id"),
-        _code(pl.col("registry_path")).alias("registry_path_id"),
+        _fingerprint("unit_path").alias("unit_path_id"),
+        _fingerprint("registry_path").alias("registry_path_id"),
     )
 
 
-def _code(text: pl.Expr) -> pl.Expr:
-    """An integer standing for a string: equal integers exactly when the strings are equal.
-
-    Comparing and de-duplicating integers is several times faster in GX than strings; polars'
-    categories are global, so codes agree across columns.
-    """
-    return text.cast(pl.Categorical).to_physical()
+def _fingerprint(column: str) -> pl.Expr:
+    """A 64-bit hash standing for a code path: GX compares integers several times faster than
+    strings. Two different paths share one with probability 2**-64, so a contradiction is missed
+    about once in 10**19 contradicting tallies."""
+    return pl.when(pl.col(column).is_not_null()).then(pl.col(column).hash(seed=7))

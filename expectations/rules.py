@@ -71,7 +71,7 @@ RULES: tuple[Rule, ...] = (
         "E5",
         ERROR,
         "Two tallies for the same unit from the same source carry different numbers.",
-        (("ExpectColumnValuesToBeUnique", {"column": "unit_key"}),),
+        (("ExpectColumnValuesToBeBetween", {"column": "versions", "max_value": 1}),),
         observed=("versions",),
     ),
     Rule(

@@ -32,7 +32,7 @@ def staged_evidence(sample):
     )
     staged = stage(raw, deliveries, sample.election)
     registry = sample.registry.cast({"registered": pl.String})
-    return build_evidence(staged.tallies, staged.votes, sample.election, registry)
+    return build_evidence(staged.tallies, sample.election, registry)
 
 
 def test_catalogue_ids_are_stable_and_described():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.test_rollup import ELECTION, REGISTRY, VOTES, tallies
+from tests.test_rollup import ELECTION, REGISTRY, VOTES, VOTES_LONG, tallies
 from transforms.rollup import RESULT_COLUMNS, build_marts, results_long, units_from_registry
 from warehouse.db import connect
 from warehouse.publish import pending_path, publish_pending, write_pending
@@ -31,6 +31,6 @@ def test_publishing_swaps_the_file_and_stamps_the_run(tmp_path):
     with connect(target, read_only=True) as con:
         assert con.sql("select run_id from publication").fetchall() == [("run-1",)]
         national = con.sql("select sum(votes) from results where level = 'national'").pl()
-    assert national.item() == VOTES["votes"].sum()
+    assert national.item() == VOTES_LONG["votes"].sum()
     with pytest.raises(FileNotFoundError, match="no marts are waiting"):
         publish_pending(target, "run-2")

@@ -3,6 +3,7 @@ import pytest
 
 from transforms.model import Candidate, Election, Source
 from transforms.rollup import build_marts, results_long, units_from_registry
+from transforms.staging import votes_wide
 
 ELECTION = Election(
     id="mini",
@@ -42,7 +43,7 @@ def tallies(registered=(100, 200, 50)) -> pl.DataFrame:
     )
 
 
-VOTES = pl.DataFrame(
+VOTES_LONG = pl.DataFrame(
     {
         "source_id": ["feed"] * 9,
         "tally_id": [1] * 3 + [2] * 3 + [3] * 3,
@@ -50,6 +51,7 @@ VOTES = pl.DataFrame(
         "votes": [30, 20, 0, 40, 50, 10, 10, 10, 20],
     }
 )
+VOTES = votes_wide(VOTES_LONG, ELECTION)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import polars as pl
 
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import NATIONAL, Election
-from transforms.staging import cast_votes_total, votes_wide
+from transforms.staging import cast_votes_total
 
 TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL)
 
@@ -90,18 +90,16 @@ def _results_wide(
 ) -> pl.DataFrame:
     """Per unit: each candidate's votes, share of the unit's candidate votes, and rank.
 
+    votes: wide, one row per tally_id and a column per candidate (staging.votes_wide).
+
     Climbs in wide form (one column per candidate): ten times fewer rows to group than long form.
     """
     candidates = election.candidate_ids
-    base = (
-        votes_wide(votes, election)
-        .join(
-            tallies.select("tally_id", "source_id", *election.code_columns),
-            on="tally_id",
-            how="inner",
-        )
-        .drop("tally_id")
-    )
+    base = votes.join(
+        tallies.select("tally_id", "source_id", *election.code_columns),
+        on="tally_id",
+        how="inner",
+    ).drop("tally_id")
     levels = pl.concat(
         climb(base, election, [], lambda _f: [pl.col(c).sum() for c in candidates])
     ).join(names, on=["level", "unit_code"], how="left")
@@ -223,7 +221,8 @@ def build_marts(
     election: Election,
     received: pl.DataFrame | None = None,
 ) -> Marts:
-    """All marts from accepted tallies. `units` comes from units_from_registry.
+    """All marts from accepted tallies. `units` comes from units_from_registry; `votes` is wide
+    (one column per candidate, see staging.votes_wide).
 
     `received`: every staged tally, accepted or not (default: the accepted ones), for coverage.
     """

@@ -127,6 +127,9 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
         *codes,
         *COUNT_FIELDS,
         *EVIDENCE,
+        # sums across the candidates, kept so that checks need not pivot the long votes again
+        pl.sum_horizontal(election.candidate_ids, ignore_nulls=False).alias("candidate_sum"),
+        pl.max_horizontal(election.candidate_ids).alias("top_candidate_votes"),
         "copies",
         "previous_delivery_seq",
         "previous_total_votes",

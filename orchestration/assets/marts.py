@@ -26,7 +26,7 @@ from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import build_marts
 from warehouse.landing import read_election
 from warehouse.publish import write_pending
-from warehouse.tables import read_table
+from warehouse.tables import read_table, read_votes_wide
 
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE, QUALITY_ISSUES]
 RULE_TEXT = pl.DataFrame(
@@ -63,7 +63,7 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
     election = read_election(dirs.settings.landing)
     with duckdb.get_connection() as con:
         tallies = read_table(con, "staged", "tallies")
-        votes = read_table(con, "staged", "tally_votes")
+        votes = read_votes_wide(con, election.candidate_ids)
         units = read_table(con, "staged", "units")
         quarantine = read_table(con, "quality", "quarantine")
         issues = read_table(con, "quality", "issues")

@@ -96,11 +96,10 @@ def quality_gate(
     with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         tallies = read_table(con, "staged", "tallies")
-        votes = read_table(con, "staged", "tally_votes")
         registry = (
             read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
         )
-    evidence = build_evidence(tallies, votes, election, registry)
+    evidence = build_evidence(tallies, election, registry)
     rules = applicable(RULES, registry is not None)
     try:
         failures = validate(evidence, rules, "all")

@@ -1,0 +1,552 @@
+"""Time the full tallyhouse pipeline against a plain DuckDB SQL script building the same marts.
+
+For each size, a synthetic election is generated once (timed apart). Then, alternately in this
+one process, (a) the plain SQL script (BASELINE_SQL below) reads the landing files into a fresh
+DuckDB file and (b) the Dagster job runs from a fresh data directory whose landing folder holds
+hard links to the same files. Both must give identical national and per-state results, turnout
+and coverage, equal to truth.json.
+
+    .venv/bin/python benchmarks/pipeline_vs_sql.py --sizes 30000,300000,1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+
+from transforms.synthetic import LEVELS, generate
+from warehouse.landing import write_synthetic
+
+DEFAULT_SIZES = (30_000, 300_000, 1_000_000)
+GOAL_SIZE, GOAL_RATIO = 1_000_000, 2.0
+COUNTS = ("registered", "valid_votes", "null_votes", "blank_votes", "total_votes")
+
+# The baseline: what an analyst would write in plain SQL for the same marts. It assumes the
+# canonical feed layout and the five synthetic levels (checked before timing). Like the pipeline
+# it lets a later file's tally of a table supersede an earlier one; unlike the pipeline it keeps
+# no provenance, validates nothing (a bad cell makes a cast fail) and skips the published copy.
+BASELINE_SQL = """
+create temp table election as
+select * from read_json(getvariable('landing') || '/election.json');
+
+create temp table candidates as
+select c.id as candidate_id, c.name as candidate_name
+from (select unnest(candidates) as c from election);
+
+create temp table sources as
+select unnest(sources).id as source_id from election;
+
+-- Staged tallies: typed, codes trimmed, missing totals filled, a later file superseding.
+create temp table tallies as
+with delivered as (
+    select * from read_csv(
+        getvariable('landing') || '/tallies_*.csv',
+        header = true, filename = true,
+        types = {'state_code': 'VARCHAR', 'municipality_code': 'VARCHAR',
+                 'parish_code': 'VARCHAR', 'centre_code': 'VARCHAR', 'table_code': 'VARCHAR'}
+    )
+)
+select
+    coalesce((select source_id from sources limit 1), (select id from election)) as source_id,
+    trim(state_code) as state_code, trim(municipality_code) as municipality_code,
+    trim(parish_code) as parish_code, trim(centre_code) as centre_code,
+    trim(table_code) as table_code,
+    columns(* exclude (state_code, municipality_code, parish_code, centre_code, table_code,
+                       filename, total_votes))::bigint,
+    coalesce(total_votes::bigint,
+             valid_votes::bigint + null_votes::bigint + coalesce(blank_votes::bigint, 0))
+        as total_votes
+from delivered
+qualify row_number() over (partition by trim(table_code) order by filename desc) = 1;
+
+-- g = grouping(state, municipality, parish, centre, table): 0 table ... 15 state, 31 national.
+create temp macro level_of(g) as
+    case g when 0 then 'table' when 1 then 'centre' when 3 then 'parish'
+           when 7 then 'municipality' when 15 then 'state' else 'national' end;
+create temp macro unit_of(g, s, m, p, c, t) as
+    case g when 0 then t when 1 then c when 3 then p when 7 then m when 15 then s
+           else 'national' end;
+create temp macro parent_of(g, s, m, p, c) as
+    case g when 0 then c when 1 then p when 3 then m when 7 then s when 15 then 'national' end;
+
+-- Every unit of the registry at every level: name, parent, number of expected tallies.
+create temp table units as
+select
+    level_of(g) as level,
+    unit_of(g, state_code, municipality_code, parish_code, centre_code, table_code) as unit_code,
+    case g when 0 then table_name when 1 then centre_name when 3 then parish_name
+           when 7 then municipality_name when 15 then state_name
+           else (select name from election) end as unit_name,
+    expected
+from (
+    select
+        grouping(state_code, municipality_code, parish_code, centre_code, table_code) as g,
+        state_code, municipality_code, parish_code, centre_code, table_code,
+        any_value(state_name) as state_name, any_value(municipality_name) as municipality_name,
+        any_value(parish_name) as parish_name, any_value(centre_name) as centre_name,
+        any_value(table_name) as table_name, count(*) as expected
+    from read_csv(getvariable('landing') || '/registry.csv', header = true, all_varchar = true)
+    group by rollup (state_code, municipality_code, parish_code, centre_code, table_code)
+);
+
+-- One pass up the geography, wide (a column per candidate), for all three marts.
+create temp table rolled as
+select
+    source_id, level_of(g) as level,
+    unit_of(g, state_code, municipality_code, parish_code, centre_code, table_code) as unit_code,
+    parent_of(g, state_code, municipality_code, parish_code, centre_code) as parent_code,
+    columns(* exclude (g, state_code, municipality_code, parish_code, centre_code, table_code,
+                       source_id))
+from (
+    select
+        source_id,
+        grouping(state_code, municipality_code, parish_code, centre_code, table_code) as g,
+        state_code, municipality_code, parish_code, centre_code, table_code,
+        count(*) as received,
+        -- a sum over an unknown value is unknown, not a partial sum
+        case when count(registered) = count(*) then sum(registered) end::bigint as registered,
+        case when count(valid_votes) = count(*) then sum(valid_votes) end::bigint as valid_votes,
+        case when count(null_votes) = count(*) then sum(null_votes) end::bigint as null_votes,
+        case when count(blank_votes) = count(*) then sum(blank_votes) end::bigint as blank_votes,
+        case when count(total_votes) = count(*) then sum(total_votes) end::bigint as total_votes,
+        sum(columns(* exclude (source_id, state_code, municipality_code, parish_code,
+                               centre_code, table_code, registered, valid_votes, null_votes,
+                               blank_votes, total_votes)))::bigint
+    from tallies
+    group by source_id,
+        rollup (state_code, municipality_code, parish_code, centre_code, table_code)
+);
+
+create table results as
+with named as (
+    select
+        r.* exclude (received, registered, valid_votes, null_votes, blank_votes, total_votes),
+        u.unit_name
+    from rolled r
+    left join units u using (level, unit_code)
+), votes as (
+    unpivot named
+    on columns(* exclude (source_id, level, unit_code, unit_name, parent_code))
+    into name candidate_id value votes
+)
+select
+    source_id, level, unit_code, unit_name, parent_code, candidate_id, c.candidate_name,
+    votes,
+    case when sum(votes) over unit > 0 then votes / sum(votes) over unit end as share,
+    (rank() over (unit order by votes desc))::integer as rank
+from votes
+join candidates c using (candidate_id)
+window unit as (partition by source_id, level, unit_code);
+
+create table turnout as
+select
+    source_id, level, unit_code, u.unit_name, parent_code,
+    registered, valid_votes, null_votes, blank_votes, total_votes,
+    case when registered > 0 then total_votes / registered end as turnout
+from rolled
+left join units u using (level, unit_code);
+
+create table coverage as
+with all_sources as (
+    select source_id from tallies union select source_id from sources
+), joined as (
+    select
+        source_id, level, unit_code, u.unit_name, u.expected,
+        coalesce(r.received, 0) as received
+    from (all_sources cross join units u)
+    full join rolled r using (source_id, level, unit_code)
+)
+select
+    source_id, level, unit_code, unit_name, expected, received, received as counted,
+    case when expected > 0 then received * 100.0::double / expected end as percent_reporting
+from joined;
+"""
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def revision() -> str:
+    """The project's git commit, marked when the working tree has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parent), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{commit} + uncommitted changes" if git("status", "--porcelain") else commit
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)
+
+
+# ---------------------------------------------------------------------------------------------
+# The two contenders
+
+
+def run_baseline(landing: Path, target: Path) -> float:
+    """Run BASELINE_SQL into a fresh DuckDB file; return the seconds from connect to close."""
+    target.unlink(missing_ok=True)
+    Path(f"{target}.wal").unlink(missing_ok=True)
+    started = time.perf_counter()
+    con = duckdb.connect(str(target))
+    try:
+        con.execute("set variable landing = ?", [str(landing)])
+        con.execute(BASELINE_SQL)
+    finally:
+        con.close()
+    return time.perf_counter() - started
+
+
+def import_pipeline() -> tuple[SimpleNamespace, dict[str, float]]:
+    """Import Dagster, the pipeline's modules and Great Expectations (which the quality gate
+    imports lazily, on its first run in a process); return them and the seconds each took."""
+    started = time.perf_counter()
+    dg = importlib.import_module("dagster")
+    definitions = importlib.import_module("orchestration.definitions")
+    settings = importlib.import_module("orchestration.settings")
+    seconds = {"dagster + pipeline modules": time.perf_counter() - started}
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        importlib.import_module("great_expectations")
+        importlib.import_module("great_expectations.expectations")
+    seconds["great_expectations"] = time.perf_counter() - started
+    return SimpleNamespace(dg=dg, definitions=definitions, settings=settings), seconds
+
+
+def run_pipeline(mods: SimpleNamespace, landing_files: list[Path], data_dir: Path) -> dict:
+    """Land hard links of the files in a fresh data dir (untimed), then time the whole job."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    settings = mods.settings.load_settings(data_dir)
+    mods.settings.prepare_data_dir(settings)
+    for path in landing_files:
+        os.link(path, settings.landing / path.name)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    started = time.perf_counter()
+    job = mods.definitions.build_definitions(settings).resolve_job_def(mods.definitions.TALLY_JOB)
+    with mods.dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=True, run_config={"loggers": {"console": {}}}
+        )
+    elapsed = time.perf_counter() - started
+    steps = {
+        event.step_key: event.event_specific_data.duration_ms / 1000
+        for event in result.all_events
+        if event.event_type_value == "STEP_SUCCESS"
+    }
+    return {"seconds": elapsed, "steps": steps, "published": settings.published}
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking that both agree, and agree with truth.json
+
+
+def top_totals(path: Path) -> dict:
+    """National and per-state figures of a marts file, as plain Python values."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        top = "level in ('national', 'state')"
+        votes = con.execute(
+            f"select level, unit_code, candidate_id, votes from results where {top}"
+        ).fetchall()
+        turnout = con.execute(
+            f"select level, unit_code, {', '.join(COUNTS)} from turnout where {top}"
+        ).fetchall()
+        coverage = con.execute(
+            f"select level, unit_code, expected, counted from coverage where {top}"
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "votes": {(lv, u, c): int(v) for lv, u, c, v in votes},
+        "turnout": {(lv, u): tuple(rest) for lv, u, *rest in turnout},
+        "coverage": {(lv, u): (e, c) for lv, u, e, c in coverage},
+    }
+
+
+def _diff(name: str, a: dict, b: dict, other: str, limit: int = 5) -> list[str]:
+    keys = sorted(set(a) | set(b), key=str)
+    bad = [k for k in keys if a.get(k) != b.get(k)]
+    return [f"{name} {k}: pipeline {a.get(k)} vs {other} {b.get(k)}" for k in bad[:limit]] + (
+        [f"{name}: {len(bad) - limit} more differences"] if len(bad) > limit else []
+    )
+
+
+def truth_totals(truth: dict, registry_rows: int, tables_per_state: dict) -> dict:
+    votes, turnout, coverage = {}, {}, {}
+    units = [(("national", "national"), truth["national"])]
+    units += [(("state", code), totals) for code, totals in truth["states"].items()]
+    for key, totals in units:
+        for candidate, n in totals["candidates"].items():
+            votes[(*key, candidate)] = n
+        turnout[key] = tuple(totals[c] for c in COUNTS)
+        expected = registry_rows if key[0] == "national" else tables_per_state[key[1]]
+        coverage[key] = (expected, totals["tallies"])
+    return {"votes": votes, "turnout": turnout, "coverage": coverage}
+
+
+def check_agreement(pipeline_marts: Path, sql_marts: Path, truth: dict) -> list[str]:
+    pipeline, sql = top_totals(pipeline_marts), top_totals(sql_marts)
+    problems = []
+    for part in ("votes", "turnout", "coverage"):
+        problems += _diff(part, pipeline[part], sql[part], "sql")
+        problems += _diff(part, pipeline[part], truth[part], "truth.json")
+    return problems
+
+
+NAMES = {"p": "pipeline", "s": "sql"}
+
+
+def full_comparison(pipeline_marts: Path, sql_marts: Path) -> list[str]:
+    """Every row of every mart, both ways (EXCEPT ALL); shares compared to 1e-12."""
+    con = duckdb.connect()
+    problems = []
+    try:
+        con.execute("attach ? as p (read_only)", [str(pipeline_marts)])
+        con.execute("attach ? as s (read_only)", [str(sql_marts)])
+        for table in ("results", "turnout", "coverage"):
+            columns = {
+                db: [
+                    r[0]
+                    for r in con.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_catalog = ? and table_name = ? order by ordinal_position",
+                        [db, table],
+                    ).fetchall()
+                ]
+                for db in ("p", "s")
+            }
+            cols = [c for c in columns["p"] if c in columns["s"]]
+            for a, b in (("p", "s"), ("s", "p")):
+                if extra := [c for c in columns[a] if c not in columns[b]]:
+                    problems.append(f"{table}: columns only in {NAMES[a]}: {', '.join(extra)}")
+            exprs = ", ".join(
+                f"round({c}, 12)" if c in ("share", "turnout", "percent_reporting") else c
+                for c in cols
+            )
+            for a, b in (("p", "s"), ("s", "p")):
+                n = con.execute(
+                    f"select count(*) from (select {exprs} from {a}.{table} "
+                    f"except all select {exprs} from {b}.{table})"
+                ).fetchall()[0][0]
+                if n:
+                    problems.append(f"{table}: {n:,} rows of {NAMES[a]} not in {NAMES[b]}")
+    finally:
+        con.close()
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark
+
+
+def bench_size(tables: int, args, mods, root: Path) -> dict:
+    work = root / f"t{tables}"
+    landing = work / "landing"
+    if work.exists():
+        shutil.rmtree(work)
+    _log(f"\n=== {tables:,} tables ===")
+    started = time.perf_counter()
+    sample = generate(tables, seed=args.seed, drops=args.drops)
+    generated = time.perf_counter() - started
+    write_synthetic(sample, landing)
+    gen_seconds = time.perf_counter() - started
+    election = sample.election
+    if tuple(election.levels) != LEVELS:
+        raise SystemExit(f"BASELINE_SQL assumes levels {LEVELS}, got {election.levels}")
+    registry_rows = sample.registry.height
+    per_state = dict(
+        sample.registry.group_by("state_code").len().select("state_code", "len").iter_rows()
+    )
+    truth = truth_totals(sample.truth, registry_rows, per_state)
+    del sample
+    gc.collect()
+    landing_files = sorted(p for p in landing.iterdir() if p.is_file())
+    size_mb = sum(p.stat().st_size for p in landing_files) / 1e6
+    _log(
+        f"generated in {generated:.1f}s, written in {gen_seconds - generated:.1f}s "
+        f"({len(landing_files)} files, {size_mb:,.0f} MB)"
+    )
+
+    sql_times, pipe_times, step_runs = [], [], []
+    for attempt in range(args.repeat):
+        # Alternate who goes first, so neither always gets the colder cache.
+        order = ("sql", "pipeline") if attempt % 2 == 0 else ("pipeline", "sql")
+        for who in order:
+            gc.collect()
+            if who == "sql":
+                seconds = run_baseline(landing, work / "sql_marts.duckdb")
+                sql_times.append(seconds)
+                _log(f"[{attempt + 1}/{args.repeat}] plain SQL: {seconds:.2f}s")
+            else:
+                data_dir = work / "pipeline"
+                _log(f"[{attempt + 1}/{args.repeat}] pipeline:")
+                run = run_pipeline(mods, landing_files, data_dir)
+                pipe_times.append(run["seconds"])
+                step_runs.append(run["steps"])
+                steps = ", ".join(f"{k} {v:.2f}s" for k, v in run["steps"].items())
+                overhead = run["seconds"] - sum(run["steps"].values())
+                _log(
+                    f"[{attempt + 1}/{args.repeat}] pipeline: {run['seconds']:.2f}s "
+                    f"({steps}; outside steps {overhead:.2f}s)"
+                )
+        problems = check_agreement(run["published"], work / "sql_marts.duckdb", truth)
+        if args.full_check:
+            problems += full_comparison(run["published"], work / "sql_marts.duckdb")
+        if problems:
+            raise SystemExit("MISMATCH:\n" + "\n".join(problems))
+        _log(
+            "both agree on national and per-state totals, and with truth.json"
+            + (" (all mart rows identical)" if args.full_check else "")
+        )
+    load = os.getloadavg()
+    _log(f"load average now {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)")
+    if not args.keep:
+        shutil.rmtree(work)
+    best_pipe, best_sql = min(pipe_times), min(sql_times)
+    best_steps = step_runs[pipe_times.index(best_pipe)]
+    return {
+        "tables": tables,
+        "landing_mb": round(size_mb, 1),
+        "generate_seconds": round(gen_seconds, 3),
+        "pipeline_seconds": round(best_pipe, 3),
+        "sql_seconds": round(best_sql, 3),
+        "ratio": round(best_pipe / best_sql, 3),
+        "pipeline_runs": [round(t, 3) for t in pipe_times],
+        "sql_runs": [round(t, 3) for t in sql_times],
+        "pipeline_steps": {k: round(v, 3) for k, v in best_steps.items()},
+        "peak_rss_gib_so_far": round(peak_rss_gib(), 2),
+        "load_average_after": [round(x, 2) for x in load],
+    }
+
+
+def warm_up(mods, root: Path, args) -> float:
+    """One small untimed run of each, so lazy imports inside Dagster and DuckDB are done."""
+    started = time.perf_counter()
+    landing = root / "warmup" / "landing"
+    write_synthetic(generate(500, seed=args.seed, drops=2), landing)
+    run_baseline(landing, root / "warmup" / "sql_marts.duckdb")
+    files = sorted(p for p in landing.iterdir() if p.is_file())
+    run_pipeline(mods, files, root / "warmup" / "pipeline")
+    shutil.rmtree(root / "warmup")
+    return time.perf_counter() - started
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="comma-separated numbers of tables (default: %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--drops", type=int, default=4, help="feed files per election")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="alternating runs of each per size; best is kept"
+    )
+    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep everything there")
+    parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--full-check", action="store_true", help="also compare every row of all three marts"
+    )
+    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
+    args = parser.parse_args(argv)
+    args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.repeat < 1 or not args.sizes or min(args.sizes) < 1:
+        parser.error("--repeat and every size must be at least 1")
+    return args
+
+
+def print_table(rows: list[dict]) -> None:
+    _log("")
+    header = f"{'tables':>10}  {'generate s':>10}  {'pipeline s':>10}  {'SQL s':>8}  {'ratio':>6}"
+    _log(header)
+    _log("-" * len(header))
+    for r in rows:
+        _log(
+            f"{r['tables']:>10,}  {r['generate_seconds']:>10.2f}  {r['pipeline_seconds']:>10.2f}"
+            f"  {r['sql_seconds']:>8.2f}  {r['ratio']:>6.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    root = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="thbench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    mods, import_seconds = import_pipeline()
+    _log(
+        f"tallyhouse {revision()}; duckdb {duckdb.__version__}, dagster {mods.dg.__version__}, "
+        f"{os.cpu_count()} cores; work dir {root}"
+    )
+    shown = ", ".join(f"{name} {sec:.2f}s" for name, sec in import_seconds.items())
+    _log(f"one-time imports (not counted): {shown}")
+    warmup_seconds = None
+    if not args.no_warmup:
+        warmup_seconds = warm_up(mods, root, args)
+        _log(f"untimed warm-up run (500 tables, both): {warmup_seconds:.2f}s")
+    rows = []
+    try:
+        for tables in args.sizes:
+            rows.append(bench_size(tables, args, mods, root))
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print_table(rows)
+    goal = next((r for r in rows if r["tables"] == GOAL_SIZE), None)
+    if goal is None:
+        _log(f"goal: no {GOAL_SIZE:,}-table run, so the {GOAL_RATIO:g}x goal was not checked")
+    else:
+        verdict = "MEETS" if goal["ratio"] <= GOAL_RATIO else "MISSES"
+        _log(
+            f"goal: at {GOAL_SIZE:,} tables the pipeline takes {goal['ratio']:.2f}x the plain SQL"
+            f" time: {verdict} the {GOAL_RATIO:g}x goal"
+        )
+    if len(args.sizes) > 1 or args.repeat > 1:
+        ratios = [r["ratio"] for r in rows]
+        _log(f"median ratio over sizes: {statistics.median(ratios):.2f}")
+    _log(f"peak memory of this process: {peak_rss_gib():.2f} GiB")
+    if args.json:
+        figures = {
+            "import_seconds": {k: round(v, 3) for k, v in import_seconds.items()},
+            "warmup_seconds": warmup_seconds and round(warmup_seconds, 3),
+            "revision": revision(),
+            "seed": args.seed,
+            "drops": args.drops,
+            "repeat": args.repeat,
+            "cores": os.cpu_count(),
+            "duckdb": duckdb.__version__,
+            "dagster": mods.dg.__version__,
+            "goal": {"tables": GOAL_SIZE, "max_ratio": GOAL_RATIO},
+            "sizes": rows,
+        }
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        _log(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
