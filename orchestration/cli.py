@@ -10,7 +10,13 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import DATA_DIR_ENV, Settings, load_settings, prepare_data_dir
+from orchestration.settings import (
+    DATA_DIR_ENV,
+    DEFAULT_ELECTION,
+    Settings,
+    load_settings,
+    prepare_data_dir,
+)
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load landed feeds, build and publish the marts")
     _add_data_dir(run)
+    run.add_argument(
+        "--election",
+        help="the election configuration to use: a folder of elections/ (default: "
+        "$TALLYHOUSE_ELECTION or sample)",
+    )
+    run.add_argument(
+        "--landing",
+        help="the folder feeds arrive in; read, never written (default: $TALLYHOUSE_LANDING "
+        "or the data directory's landing/)",
+    )
     run.add_argument(
         "--quarantine-threshold",
         type=float,
@@ -98,12 +114,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.data_dir, quarantine_threshold=args.quarantine_threshold)
+    settings = load_settings(
+        args.data_dir,
+        quarantine_threshold=args.quarantine_threshold,
+        election=args.election,
+        landing=args.landing,
+    )
     _activate(settings)
     from orchestration.summary import print_quality, print_summary
-    from warehouse.landing import feed_files, write_synthetic
+    from warehouse.configs import load_election
+    from warehouse.landing import matching_files, write_synthetic
 
-    if not feed_files(settings.landing):
+    config = load_election(settings.election, settings.elections_dir)
+    builtin = settings.election == DEFAULT_ELECTION and settings.landing_dir is None
+    if builtin and not matching_files(settings.landing, config.contracts):
         from transforms.synthetic import generate
 
         print(f"No feed in {settings.landing}: landing the built-in sample election.", flush=True)
@@ -111,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from orchestration.runner import failure_messages, run_tally_job
+    from orchestration.runner import failure_messages, rejected_files, run_tally_job
 
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
@@ -132,6 +156,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
     print_quality(settings.warehouse)
     print_summary(settings.published)
+    rejected = rejected_files(result)
+    if rejected:
+        print(
+            f"{len(rejected)} file(s) were rejected whole; the marts hold the rest:",
+            file=sys.stderr,
+        )
+        for error in rejected:
+            print(f"  {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,18 +8,33 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.alerting import Alerter
-from orchestration.settings import DEFAULT_QUARANTINE_THRESHOLD, Settings
+from orchestration.settings import DEFAULT_ELECTION, DEFAULT_QUARANTINE_THRESHOLD, Settings
+from warehouse.configs import ElectionConfig, load_election
 
 
 class TallyhouseDirs(dg.ConfigurableResource):
-    """The data directory every path derives from, and the quality gate's threshold."""
+    """Where things are (data directory, landing, election configurations), which election, and
+    the quality gate's threshold."""
 
     data_dir: str
+    election: str = DEFAULT_ELECTION
+    landing_dir: str | None = None
+    elections_dir: str | None = None
     quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
 
     @property
     def settings(self) -> Settings:
-        return Settings(Path(self.data_dir), quarantine_threshold=self.quarantine_threshold)
+        return Settings(
+            Path(self.data_dir),
+            election=self.election,
+            landing_dir=Path(self.landing_dir) if self.landing_dir else None,
+            elections_dir=Path(self.elections_dir) if self.elections_dir else None,
+            quarantine_threshold=self.quarantine_threshold,
+        )
+
+    def election_config(self) -> ElectionConfig:
+        settings = self.settings
+        return load_election(settings.election, settings.elections_dir)
 
 
 def build_resources(settings: Settings) -> dict:
@@ -27,7 +42,11 @@ def build_resources(settings: Settings) -> dict:
     alerter = Alerter(settings.alert_webhook_url, settings.alert_slack_url)
     return {
         "dirs": TallyhouseDirs(
-            data_dir=str(settings.data_dir), quarantine_threshold=settings.quarantine_threshold
+            data_dir=str(settings.data_dir),
+            election=settings.election,
+            landing_dir=str(settings.landing_dir) if settings.landing_dir else None,
+            elections_dir=str(settings.elections_dir) if settings.elections_dir else None,
+            quarantine_threshold=settings.quarantine_threshold,
         ),
         "duckdb": DuckDBResource(database=str(settings.warehouse)),
         "alerts": dg.ResourceDefinition.hardcoded_resource(alerter, "Alert notifiers"),

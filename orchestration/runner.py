@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.assets.keys import CHECK_FILES_ACCEPTED
 from orchestration.definitions import TALLY_JOB, build_definitions
 from orchestration.settings import Settings
 
@@ -28,6 +29,19 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
         if event.is_step_failure:
             data = event.step_failure_data
             user = data.user_failure_data
-            text = user.description if user and user.description else data.error.message
+            error = data.error
+            while (
+                error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name
+            ):
+                error = error.cause
+            text = user.description if user and user.description else error.message
             messages.append(f"{event.step_key}: {text.strip()}")
     return messages
+
+
+def rejected_files(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The errors of files rejected whole in this run (the rest of the delivery went on)."""
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.check_name == CHECK_FILES_ACCEPTED and not evaluation.passed:
+            return list(evaluation.metadata["errors"].value)
+    return []

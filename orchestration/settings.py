@@ -12,6 +12,10 @@ THRESHOLD_ENV = "TALLYHOUSE_QUARANTINE_THRESHOLD"
 WEBHOOK_ENV = "TALLYHOUSE_ALERT_WEBHOOK_URL"
 SLACK_ENV = "TALLYHOUSE_ALERT_SLACK_URL"
 DEFAULT_QUARANTINE_THRESHOLD = 0.05
+ELECTION_ENV = "TALLYHOUSE_ELECTION"
+LANDING_ENV = "TALLYHOUSE_LANDING"
+ELECTIONS_DIR_ENV = "TALLYHOUSE_ELECTIONS_DIR"
+DEFAULT_ELECTION = "sample"
 DEFAULT_DATA_DIR = "data"
 DAGSTER_YAML = """# Written by tallyhouse: `tallyhouse run` and `dagster dev` share this instance.
 telemetry:
@@ -22,6 +26,9 @@ telemetry:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
+    election: str = DEFAULT_ELECTION
+    landing_dir: Path | None = None  # default: the data directory's landing/
+    elections_dir: Path | None = None  # default: the configurations shipped in elections/
     quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_slack_url: str | None = field(default=None, repr=False)
@@ -35,7 +42,7 @@ class Settings:
 
     @property
     def landing(self) -> Path:
-        return self.data_dir / "landing"
+        return self.landing_dir or self.data_dir / "landing"
 
     @property
     def warehouse(self) -> Path:
@@ -54,10 +61,14 @@ def load_settings(
     data_dir: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     quarantine_threshold: float | None = None,
+    election: str | None = None,
+    landing: str | Path | None = None,
 ) -> Settings:
     """Resolve settings: an explicit value wins, then the environment, then the default.
 
-    Environment: TALLYHOUSE_DATA_DIR (default ./data), TALLYHOUSE_QUARANTINE_THRESHOLD (a share,
+    Environment: TALLYHOUSE_DATA_DIR (default ./data), TALLYHOUSE_ELECTION (default sample),
+    TALLYHOUSE_LANDING (default <data dir>/landing), TALLYHOUSE_ELECTIONS_DIR (default: the
+    configurations shipped in elections/), TALLYHOUSE_QUARANTINE_THRESHOLD (a share,
     default 0.05), TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default:
     alerts then go to the log and quality.alerts only).
     """
@@ -70,8 +81,13 @@ def load_settings(
             threshold = float(raw) if raw else DEFAULT_QUARANTINE_THRESHOLD
         except ValueError:
             raise ValueError(f"{THRESHOLD_ENV}={raw!r} is not a number") from None
+    landing = landing or env.get(LANDING_ENV)
+    elections_dir = env.get(ELECTIONS_DIR_ENV)
     return Settings(
         data_dir=Path(chosen).expanduser().resolve(),
+        election=election or env.get(ELECTION_ENV) or DEFAULT_ELECTION,
+        landing_dir=Path(landing).expanduser().resolve() if landing else None,
+        elections_dir=Path(elections_dir).expanduser().resolve() if elections_dir else None,
         quarantine_threshold=threshold,
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
@@ -80,7 +96,9 @@ def load_settings(
 
 def prepare_data_dir(settings: Settings) -> None:
     """Create the data directory and a Dagster home with telemetry off."""
-    settings.landing.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.landing_dir is None:
+        settings.landing.mkdir(parents=True, exist_ok=True)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():

@@ -48,8 +48,12 @@ def _print_source(con, source: str) -> None:
 
 
 def print_quality(warehouse: Path) -> None:
-    """Received, accepted, quarantined and flagged per source, and counts by rule."""
-    with connect(warehouse, read_only=True) as con:
+    """Received, accepted, quarantined and flagged per source, and counts by rule.
+
+    Called in the process that just ran the job, whose DuckDB connections may still be cached
+    read-write: opening the same file read-only there is refused, so open it as they did.
+    """
+    with connect(warehouse) as con:
         if not table_exists(con, "quality", "issues"):
             return
         per_source = rows(

@@ -1,9 +1,10 @@
-"""A bad feed file is rejected whole, the run fails naming it, published marts stay as they were."""
+"""A bad feed file is rejected whole, named and alerted; the rest of the delivery goes on."""
 
-from orchestration.runner import failure_messages
+import polars as pl
+
+from orchestration.runner import rejected_files
 from tests.conftest import published, run
 from warehouse.db import connect
-from warehouse.landing import sha256_file
 
 
 def _rewrite(path, transform):
@@ -11,26 +12,42 @@ def _rewrite(path, transform):
     path.write_text("\n".join(transform(lines)) + "\n")
 
 
-def _published_sha(settings):
-    return sha256_file(settings.published)
-
-
-def test_file_lacking_a_column_is_rejected_whole(settings, sample):
-    assert run(settings).success
-    before = _published_sha(settings)
-    bad = settings.landing / "tallies_004.csv"
-    good = settings.landing / "tallies_001.csv"
-    bad.write_text(good.read_text().replace("null_votes", "nulls", 1))
-    result = run(settings)
-    assert not result.success
-    messages = "\n".join(failure_messages(result))
-    assert "tallies_004.csv" in messages and "null_votes" in messages
-    assert _published_sha(settings) == before
+def _warehouse(settings, sql):
     with connect(settings.warehouse, read_only=True) as con:
-        loaded = con.sql("select count(*) from raw.deliveries where file_name = 'tallies_004.csv'")
-        rejected = con.sql("select file_name, error from raw.rejected_files").fetchall()
-        assert loaded.fetchall()[0][0] == 0
-    assert rejected[0][0] == "tallies_004.csv"
+        return con.sql(sql).pl()
+
+
+def test_file_whose_columns_drifted_is_rejected_whole_and_the_rest_proceeds(settings, sample):
+    bad = settings.landing / "tallies_003.csv"
+    bad.write_text(bad.read_text().replace("null_votes", "nulls", 1))
+    result = run(settings)
+    assert result.success
+    errors = rejected_files(result)
+    assert errors == [
+        "tallies_003.csv: columns no longer match the contract: missing column(s) null_votes; "
+        "unexpected column(s) nulls"
+    ]
+    loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    assert sorted(loaded["file_name"]) == ["tallies_001.csv", "tallies_002.csv"]
+    rest = pl.concat(sample.drops[:2])
+    national = published(
+        settings, "select candidate_id, votes from results where level = 'national'"
+    )
+    assert dict(national.iter_rows()) == {c: rest[c].sum() for c in sample.election.candidate_ids}
+    alerts = _warehouse(settings, "select rule, sample_keys from quality.alerts")
+    assert alerts.rows() == [("rejected_file", '["tallies_003.csv"]')]
+    assert run(settings).success
+    again = _warehouse(settings, "select count(*) n from quality.alerts")
+    assert again["n"].item() == 1, "one alert per rejected file, not one per run"
+
+
+def test_an_extra_candidate_column_is_drift_too(settings, sample):
+    path = settings.landing / "tallies_002.csv"
+    _rewrite(path, lambda lines: [lines[0] + ",c11"] + [line + ",0" for line in lines[1:]])
+    errors = rejected_files(run(settings))
+    assert errors == [
+        "tallies_002.csv: columns no longer match the contract: unexpected column(s) c11"
+    ]
 
 
 def test_unreadable_count_quarantines_its_tally_naming_file_row_and_field(settings, sample):
@@ -58,23 +75,21 @@ def test_unreadable_count_quarantines_its_tally_naming_file_row_and_field(settin
 def test_ragged_file_is_rejected_with_the_row(settings, sample):
     path = settings.landing / "tallies_003.csv"
     _rewrite(path, lambda lines: lines[:5] + [lines[5] + ",7"] + lines[6:])
-    result = run(settings)
-    assert not result.success
-    messages = "\n".join(failure_messages(result))
-    assert (
-        "tallies_003.csv: cannot be parsed: row 5 has 21 fields where the header has 20" in messages
-    )
+    errors = rejected_files(run(settings))
+    assert errors == [
+        "tallies_003.csv: cannot be parsed: row 5 has 21 fields where the header has 20"
+    ]
 
 
 def test_fixing_the_file_lets_the_next_run_through(settings, sample):
     path = settings.landing / "tallies_001.csv"
     original = path.read_text()
     path.write_text(original.replace("registered", "registred", 1))
-    assert not run(settings).success
+    assert rejected_files(run(settings))
     path.write_text(original)
-    assert run(settings).success
-    with connect(settings.warehouse, read_only=True) as con:
-        delivered = con.sql("select file_name from raw.deliveries where kind = 'feed'").fetchall()
-        history = con.sql("select file_name from raw.rejected_files").fetchall()
-    assert ("tallies_001.csv",) in delivered
-    assert history == [("tallies_001.csv",)], "the rejection stays on record"
+    result = run(settings)
+    assert result.success and not rejected_files(result)
+    delivered = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    history = _warehouse(settings, "select file_name from raw.rejected_files")
+    assert "tallies_001.csv" in delivered["file_name"].to_list()
+    assert history["file_name"].to_list() == ["tallies_001.csv"], "the rejection stays on record"

@@ -59,12 +59,16 @@ def test_generate_then_run_from_the_environment_data_dir(tmp_path: Path):
     assert f"coverage: {SMALL_TABLES:,} of {SMALL_TABLES:,}" in done.stdout
 
 
-def test_failed_run_exits_non_zero_and_names_the_file(tmp_path: Path):
+def test_a_rejected_file_makes_the_run_exit_non_zero_naming_it(tmp_path: Path):
     data = tmp_path / "data"
     assert tallyhouse("generate", "--tables", "500", "--data-dir", str(data)).returncode == 0
     feed = data / "landing" / "tallies_002.csv"
     feed.write_text(feed.read_text().replace("valid_votes", "valid", 1))
     done = tallyhouse("run", "--data-dir", str(data))
     assert done.returncode == 1
-    assert "tallies_002.csv: lacks required column(s) valid_votes" in done.stderr
-    assert "FAILED" in done.stderr
+    assert "1 file(s) were rejected whole; the marts hold the rest" in done.stderr
+    assert (
+        "tallies_002.csv: columns no longer match the contract: missing column(s) "
+        "valid_votes; unexpected column(s) valid"
+    ) in done.stderr
+    assert (data / "marts.duckdb").exists()

@@ -27,6 +27,8 @@ def staged_evidence(sample):
             "file_sha256": [f"sha{i}" for i in range(len(sample.drops))],
             "source_id": "sample",
             "delivery_seq": list(range(1, len(sample.drops) + 1)),
+            "release": 0,
+            "snapshot": False,
             "loaded_at": None,
         }
     )

@@ -31,12 +31,14 @@ def raw_rows(*rows: dict, sha: str = "f1") -> pl.DataFrame:
     )
 
 
-def deliveries(*shas: str) -> pl.DataFrame:
+def deliveries(*shas: str, releases=None, snapshot=False) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "file_sha256": list(shas),
             "source_id": ["feed"] * len(shas),
             "delivery_seq": list(range(1, len(shas) + 1)),
+            "release": list(releases or [0] * len(shas)),
+            "snapshot": [snapshot] * len(shas),
             "loaded_at": [None] * len(shas),
         }
     )
@@ -52,6 +54,7 @@ def test_evidence_names_each_bad_cell_and_leaves_it_null():
         {"table_code": "6", "null_votes": "1.5"},
         {"table_code": "7", "a": "Ilegible", "b": "-"},
         {"table_code": "8", "state_code": " "},
+        {"table_code": "9", "blank_votes": None, "total_votes": None},
     )
     staged = stage(raw, deliveries("f1"), ELECTION)
     tallies = staged.tallies.sort("source_row")
@@ -62,17 +65,20 @@ def test_evidence_names_each_bad_cell_and_leaves_it_null():
         "a='4O'",
         None,
         "valid_votes=''",
-        None,
+        "blank_votes=''",
         None,
         "a='Ilegible'; b='-'",
         "state_code=''",
+        None,
     ]
-    assert improper == [None, None, "b='-3'", None, None, "null_votes='1.5'", None, None]
+    assert improper == [None, None, "b='-3'", None, None, "null_votes='1.5'", None, None, None]
     votes = staged.votes.join(tallies.select("tally_id", "source_row"), on="tally_id")
     a = votes.filter(candidate_id="a").sort("source_row")["votes"].to_list()
     b = votes.filter(candidate_id="b").sort("source_row")["votes"].to_list()
     assert a[:3] == [40, None, 40] and b[2] is None
     assert tallies["blank_votes"].to_list()[4] is None
+    # null: a field the contract does not map is absent, not missing
+    assert tallies.row(8, named=True)["total_votes"] is None
 
 
 def test_stage_casts_counts_and_keeps_provenance():
@@ -105,3 +111,26 @@ def test_identical_copies_collapse_and_conflicting_copies_stay():
     tallies = stage(raw, deliveries("f1"), ELECTION).tallies
     assert tallies.filter(tally_code="01.1")[["copies", "source_row"]].rows() == [(2, 1)]
     assert tallies.filter(tally_code="01.2").height == 2
+
+
+def test_a_snapshot_release_replaces_the_earlier_release_whole():
+    v1 = raw_rows({"table_code": "01.1"}, {"table_code": "01.2"}, {"table_code": "01.3"}, sha="v1")
+    v2 = raw_rows(
+        {"table_code": "01.1", "a": "39", "valid_votes": "59", "total_votes": "60"},
+        {"table_code": "01.2"},
+        sha="v2",
+    )
+    both = pl.concat([v2, v1])  # arrival order does not matter: the release number does
+    releases = deliveries("v2", "v1", releases=[2, 1], snapshot=True)
+    tallies = stage(both, releases, ELECTION).tallies
+    assert sorted(tallies["tally_code"]) == ["01.1", "01.2"], "01.3 was withdrawn by release 2"
+    assert set(tallies["file_sha256"]) == {"v2"}
+    assert tallies.filter(tally_code="01.1")["valid_votes"].item() == 59
+
+
+def test_drops_accumulate_unit_by_unit_when_not_snapshots():
+    first = raw_rows({"table_code": "01.1"}, {"table_code": "01.3"}, sha="d1")
+    second = raw_rows({"table_code": "01.1", "a": "39", "valid_votes": "59"}, sha="d2")
+    tallies = stage(pl.concat([first, second]), deliveries("d1", "d2"), ELECTION).tallies
+    assert sorted(tallies["tally_code"]) == ["01.1", "01.3"]
+    assert tallies.filter(tally_code="01.3")["file_sha256"].item() == "d1"

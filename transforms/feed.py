@@ -13,9 +13,7 @@ NULL = "null_votes"
 BLANK = "blank_votes"
 TOTAL = "total_votes"
 COUNT_FIELDS = (REGISTERED, VALID, NULL, BLANK, TOTAL)
-FEED_FILE_PATTERN = "tallies_*.csv"
 REGISTRY_FILE = "registry.csv"
-ELECTION_FILE = "election.json"
 
 
 def feed_columns(election: Election) -> list[str]:

@@ -56,6 +56,8 @@ class Election:
     levels: tuple[str, ...]
     candidates: tuple[Candidate, ...]
     sources: tuple[Source, ...] = field(default_factory=tuple)
+    expected_tallies: int | None = None  # how many tallies exist in all, where known
+    registry_file: str | None = None  # the registry's file name in the landing folder
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")
@@ -102,6 +104,8 @@ class Election:
             "levels": list(self.levels),
             "candidates": [{"id": c.id, "name": c.name} for c in self.candidates],
             "sources": [{"id": s.id, "kind": s.kind, "name": s.name} for s in self.sources],
+            "expected_tallies": self.expected_tallies,
+            "registry": self.registry_file,
         }
 
     @classmethod
@@ -117,6 +121,8 @@ class Election:
                 sources=tuple(
                     Source(s["id"], s["kind"], s.get("name", "")) for s in data.get("sources", [])
                 ),
+                expected_tallies=data.get("expected_tallies"),
+                registry_file=data.get("registry") or None,
             )
         except KeyError as missing:
             raise ModelError(f"election description lacks the key {missing}") from None

@@ -245,3 +245,52 @@ def build_marts(
     )
     coverage = _coverage(received, tallies, units, sources, election)
     return Marts(results, turnout, coverage)
+
+
+def units_from_tallies(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Units at every level as the feeds name them, when no registry is loaded.
+
+    Names come from whichever feed gives one; the expected number of tallies is unknown below
+    the national level, where the election's configuration may give it.
+    """
+    frames = []
+    levels = election.levels
+    for depth, level in enumerate(levels):
+        code = f"{level}_code"
+        name = f"{level}_name"
+        parent = pl.col(f"{levels[depth - 1]}_code") if depth else pl.lit(NATIONAL)
+        named = pl.col(name) if name in tallies.columns else pl.lit(None, pl.String)
+        frames.append(
+            tallies.filter(pl.col(code).is_not_null())
+            .group_by(code)
+            .agg(
+                named.drop_nulls().first().alias("unit_name"),
+                parent.first().alias("parent_code"),
+            )
+            .select(
+                pl.lit(level).alias("level"),
+                pl.col(code).alias("unit_code"),
+                pl.coalesce("unit_name", code).alias("unit_name"),
+                pl.col("parent_code").cast(pl.String),
+                pl.lit(None, pl.Int64).alias("expected"),
+            )
+        )
+    frames.append(
+        pl.DataFrame(
+            {
+                "level": [NATIONAL],
+                "unit_code": [NATIONAL],
+                "unit_name": [election.name],
+                "parent_code": [None],
+                "expected": [election.expected_tallies],
+            },
+            schema={
+                "level": pl.String,
+                "unit_code": pl.String,
+                "unit_name": pl.String,
+                "parent_code": pl.String,
+                "expected": pl.Int64,
+            },
+        )
+    )
+    return pl.concat(frames)

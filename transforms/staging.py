@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.feed import BLANK, COUNT_FIELDS, NULL, REGISTERED, TOTAL, VALID
+from transforms.feed import BLANK, COUNT_FIELDS, NULL, TOTAL, VALID
 from transforms.model import Election
 
 PROVENANCE = ("file_sha256", "source_row")
-# Count fields a tally may leave empty; the others must carry a whole number.
-OPTIONAL_COUNTS = (REGISTERED, BLANK, TOTAL)
+DELIVERY_COLUMNS = ("file_sha256", "source_id", "delivery_seq", "release", "snapshot", "loaded_at")
+RELEASE_SPAN = 1 << 40  # ordering key: release first, then delivery
 NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 WHOLE = r"^[0-9]+$"
 ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stable, an int key
@@ -38,14 +38,17 @@ def _cell_note(column: str, condition: pl.Expr) -> pl.Expr:
 
 
 def _evidence(election: Election) -> list[pl.Expr]:
-    """Per row: which cells are missing or unparsable (E8), which negative or fractional (E1)."""
+    """Per row: which cells are missing or unparsable (E8), which negative or fractional (E1).
+
+    A null cell is a field the feed's contract does not map (absent, not judged); an empty one is
+    a mapped field left blank (missing).
+    """
     unparsable, improper = [], []
     for column in count_columns(election):
         text = pl.col(column)
-        empty = text.is_null() | (text == "")
+        empty, absent = text == "", text.is_null()
         numeric = text.str.contains(NUMBER)
-        missing = empty if column not in OPTIONAL_COUNTS else pl.lit(False)
-        unparsable.append(_cell_note(column, missing | (~empty & ~numeric)))
+        unparsable.append(_cell_note(column, empty | (~absent & ~empty & ~numeric)))
         improper.append(_cell_note(column, ~empty & numeric & ~text.str.contains(WHOLE)))
     for column in election.code_columns:
         text = pl.col(column)
@@ -61,27 +64,36 @@ def _null_if_empty(expr: pl.Expr) -> pl.Expr:
 
 
 def _typed(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> pl.DataFrame:
-    text_columns = [*election.code_columns, *count_columns(election)]
     counts = count_columns(election)
+    text_columns = [*election.code_columns, *counts]
+    names = [c for c in name_columns(election) if c in raw.columns]
     return (
         raw.join(
-            deliveries.select("file_sha256", "source_id", "delivery_seq", "loaded_at"),
+            deliveries.select(*DELIVERY_COLUMNS),
             on="file_sha256",
             how="inner",
         )
-        .with_columns(*[_null_if_empty(pl.col(c).str.strip_chars()).alias(c) for c in text_columns])
+        .with_columns(*[pl.col(c).str.strip_chars() for c in text_columns])
         .with_columns(*_evidence(election))
         .with_columns(
             *[
                 pl.when(pl.col(c).str.contains(WHOLE)).then(pl.col(c).cast(pl.Int64, strict=False))
                 for c in counts
             ],
+            *[_null_if_empty(pl.col(c)).alias(c) for c in [*election.code_columns, *names]],
             pl.col(election.code_column(election.tally_level)).alias("tally_code"),
             (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
                 "tally_id"
             ),
+            (pl.col("release").cast(pl.Int64) * RELEASE_SPAN + pl.col("delivery_seq")).alias(
+                "_order"
+            ),
         )
     )
+
+
+def name_columns(election: Election) -> list[str]:
+    return [f"{level}_name" for level in election.levels]
 
 
 def _cast_total() -> pl.Expr:
@@ -97,7 +109,11 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     is superseded; its ballot total is kept as `previous_total_votes` (rule W3).
 
     raw: file_sha256, source_row and the feed columns as text.
-    deliveries: file_sha256, source_id, delivery_seq, loaded_at.
+    deliveries: file_sha256, source_id, delivery_seq, release, snapshot, loaded_at.
+
+    Within a source, "later" means a higher release, then a later delivery. When the source's
+    deliveries are snapshots (full releases), the latest release alone is current: a unit it
+    leaves out is withdrawn, not kept from an older release.
     """
     codes = election.code_columns
     counts = count_columns(election)
@@ -105,7 +121,12 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     typed = _typed(raw, deliveries, election).with_columns(
         pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content")
     )
-    latest = pl.col("delivery_seq") == pl.col("delivery_seq").max().over(unit)
+    # A snapshot release replaces every earlier release of its source, units it omits included.
+    current_release = pl.when(pl.col("snapshot")).then(pl.col("release")).max().over("source_id")
+    in_release = current_release.is_null() | (pl.col("release") >= current_release)
+    typed = typed.with_columns(in_release.alias("_in_release"))
+    newest = pl.col("_order").filter(pl.col("_in_release")).max().over(unit)
+    latest = pl.col("_in_release") & (pl.col("_order") == newest)
     current = (
         typed.filter(latest)
         .sort("source_row")
@@ -114,17 +135,19 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     )
     previous = (
         typed.filter(~latest)
-        .sort("delivery_seq", "source_row")
+        .sort("_order", "source_row")
         .group_by(unit)
         .agg(
             pl.col("delivery_seq").last().alias("previous_delivery_seq"),
             _cast_total().last().alias("previous_total_votes"),
         )
     )
+    names = [c for c in name_columns(election) if c in current.columns]
     tallies = current.join(previous, on=unit, how="left").select(
         "tally_id",
         *unit,
         *codes,
+        *names,
         *COUNT_FIELDS,
         *EVIDENCE,
         # sums across the candidates, kept so that checks need not pivot the long votes again
@@ -135,6 +158,7 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
         "previous_total_votes",
         *PROVENANCE,
         "delivery_seq",
+        "release",
         "loaded_at",
     )
     votes = current.select("tally_id", "source_id", *election.candidate_ids).unpivot(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
 
 import polars as pl
 
-from transforms.feed import ELECTION_FILE, FEED_FILE_PATTERN, REGISTRY_FILE
+from transforms.contract import ENCODINGS, Contract
+from transforms.feed import REGISTRY_FILE
 from transforms.model import Election
 from transforms.synthetic import SyntheticElection
 
@@ -32,48 +34,88 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def feed_files(landing: Path) -> list[Path]:
-    return sorted(p for p in landing.glob(FEED_FILE_PATTERN) if p.is_file())
-
-
-def registry_file(landing: Path) -> Path | None:
-    path = landing / REGISTRY_FILE
+def registry_path(landing: Path, election: Election) -> Path | None:
+    """The election's registry file in the landing folder, if the election has one and it is
+    there."""
+    if not election.registry_file:
+        return None
+    path = landing / election.registry_file
     return path if path.is_file() else None
 
 
-def read_election(landing: Path) -> Election:
-    path = landing / ELECTION_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no election description in the landing directory")
-    try:
-        return Election.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as error:
-        raise FileRejected(path.name, f"not valid JSON: {error}") from None
-
-
-def _first_ragged_row(path: Path) -> str | None:
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        for number, row in enumerate(reader, start=1):
-            if len(row) != len(header):
-                return f"row {number} has {len(row)} fields where the header has {len(header)}"
+def _first_ragged_row(text: str, separator: str) -> str | None:
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    header = next(reader, [])
+    for number, row in enumerate(reader, start=1):
+        if row and len(row) != len(header):
+            return f"row {number} has {len(row)} fields where the header has {len(header)}"
     return None
 
 
-def read_delimited(path: Path) -> pl.DataFrame:
-    """Every column as text, plus source_row: the data row's number (1 = first after the header)."""
+def _decode(path: Path, contract: Contract) -> str:
+    raw = path.read_bytes()
     try:
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
-        detail = _first_ragged_row(path) if isinstance(error, pl.exceptions.ComputeError) else None
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
+        text = raw.decode(ENCODINGS[contract.encoding])
+    except UnicodeDecodeError as error:
+        raise FileRejected(
+            path.name,
+            f"is not {contract.encoding} text (byte {error.start}): check the contract's "
+            "file.encoding",
+        ) from None
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[contract.skip_lines :]) if contract.skip_lines else text
+
+
+def read_feed(path: Path, contract: Contract) -> pl.DataFrame:
+    """Every column as text, plus source_row: the data row's number (1 = first after the header,
+    after any lines the contract skips)."""
+    text = _decode(path, contract)
+    try:
+        if contract.format == "jsonl":
+            frame = pl.read_ndjson(io.StringIO(text), infer_schema_length=None)
+            frame = frame.with_columns(pl.all().cast(pl.String))
+        else:
+            frame = pl.read_csv(
+                io.StringIO(text),
+                separator=contract.separator,
+                infer_schema=False,
+                empty_string_is_null=False,
+            )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, ValueError) as error:
+        detail = _first_ragged_row(text, contract.separator) if contract.format != "jsonl" else None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
         raise FileRejected(path.name, f"cannot be parsed: {detail or first_line}") from None
     return frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
+
+
+def read_delimited(path: Path) -> pl.DataFrame:
+    """A plain UTF-8 CSV (the registry), every column as text, plus source_row."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
+        raise FileRejected(path.name, f"cannot be parsed: {first_line}") from None
+    return frame.with_row_index("source_row", offset=1).with_columns(
+        pl.col("source_row").cast(pl.Int64)
+    )
+
+
+def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
+    """Landing files and the contract each matches, in name order. A file two contracts claim
+    is an error in the configuration, not in the file."""
+    claimed: dict[Path, Contract] = {}
+    for contract in contracts:
+        for path in landing.glob(contract.pattern):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            if path in claimed:
+                raise ValueError(
+                    f"{path.name} matches both contract {claimed[path].id!r} and {contract.id!r}"
+                )
+            claimed[path] = contract
+    return sorted(claimed.items(), key=lambda item: item[0].name)
 
 
 def write_atomic_text(path: Path, text: str) -> None:
@@ -83,12 +125,11 @@ def write_atomic_text(path: Path, text: str) -> None:
 
 
 def write_synthetic(sample: SyntheticElection, landing: Path) -> list[Path]:
-    """Write the election description, registry, drop files and truth file into `landing`.
+    """Write the registry, the drop files and the truth file into `landing`.
 
     Each file appears whole (written under a temporary name, then renamed), as a watcher expects.
     """
     landing.mkdir(parents=True, exist_ok=True)
-    write_atomic_text(landing / ELECTION_FILE, json.dumps(sample.election.to_dict(), indent=2))
     written = []
     registry = landing / REGISTRY_FILE
     sample.registry.write_csv(registry.with_name(f".{registry.name}.tmp"))

@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.feed import feed_columns, missing_columns, registry_columns
+from transforms.contract import Contract, apply_contract, header_problems
+from transforms.feed import COUNT_FIELDS, missing_columns, registry_columns
 from transforms.model import Election
 from warehouse.db import ident, qualified, rows, scalar, table_exists, transaction
-from warehouse.landing import FileRejected, read_delimited, sha256_file
+from warehouse.landing import FileRejected, read_delimited, read_feed, sha256_file
 
 LOADED, SKIPPED, REJECTED = "loaded", "skipped", "rejected"
 
@@ -30,6 +31,7 @@ class LoadOutcome:
     status: str
     rows: int = 0
     error: str | None = None
+    excluded: int = 0
 
 
 def raw_table(source_id: str) -> str:
@@ -48,10 +50,25 @@ def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "select coalesce(max(delivery_seq), 0) + 1 from raw.deliveries"))
 
 
-def _record_delivery(con, sha, path, source_id, kind, count, run_id) -> None:
+def _record_delivery(
+    con, sha, path, source_id, kind, count, run_id, contract: Contract | None = None, excluded=0
+) -> None:
     con.execute(
-        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [_next_seq(con), sha, path.name, source_id, kind, count, _now(), run_id],
+        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            _next_seq(con),
+            sha,
+            path.name,
+            source_id,
+            kind,
+            count,
+            _now(),
+            run_id,
+            contract.id if contract else None,
+            contract.release if contract else 0,
+            contract.snapshot if contract else False,
+            excluded,
+        ],
     )
 
 
@@ -90,28 +107,50 @@ def _read_checked(path: Path, required: list[str]) -> pl.DataFrame:
     return frame
 
 
+def raw_columns(election: Election) -> list[str]:
+    """The canonical text columns a raw feed table holds, after its contract's mapping."""
+    names = [f"{level}_name" for level in election.levels]
+    return [*election.code_columns, *names, *COUNT_FIELDS, *election.candidate_ids]
+
+
 def load_feed_file(
-    con: duckdb.DuckDBPyConnection, path: Path, source_id: str, election: Election, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    contract: Contract,
+    election: Election,
+    run_id: str,
 ) -> LoadOutcome:
+    """Read a file with its contract and load its rows, mapped to canonical names, as text."""
     sha = sha256_file(path)
     if already_delivered(con, sha):
         return LoadOutcome(path.name, sha, SKIPPED)
-    columns = feed_columns(election)
     try:
-        frame = _read_checked(path, columns)
+        frame = read_feed(path, contract)
+        drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
+        if drift:
+            raise FileRejected(path.name, drift)
+        applied = apply_contract(frame, contract, election)
     except FileRejected as rejected:
-        record_rejection(con, sha, path, source_id, str(rejected), run_id)
+        record_rejection(con, sha, path, contract.source_id, str(rejected), run_id)
         return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))
-    frame = frame.select(
-        pl.lit(sha).alias("file_sha256"), "source_row", *[pl.col(c) for c in columns]
-    )
-    table = raw_table(source_id)
+    columns = raw_columns(election)
+    rows = applied.tallies.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
+    table = raw_table(contract.source_id)
     with transaction(con):
         _ensure_raw_table(con, table, columns)
-        _insert_frame(con, table, frame, columns)
-        _record_delivery(con, sha, path, source_id, "feed", frame.height, run_id)
-        con.execute("delete from raw.rejected_files where file_sha256 = ?", [sha])
-    return LoadOutcome(path.name, sha, LOADED, rows=frame.height)
+        _insert_frame(con, table, rows, columns)
+        _record_delivery(
+            con,
+            sha,
+            path,
+            contract.source_id,
+            "feed",
+            rows.height,
+            run_id,
+            contract,
+            applied.excluded,
+        )
+    return LoadOutcome(path.name, sha, LOADED, rows=rows.height, excluded=applied.excluded)
 
 
 def load_registry(
@@ -150,3 +189,16 @@ def read_raw_feed(con: duckdb.DuckDBPyConnection, source_id: str) -> pl.DataFram
     if not table_exists(con, "raw", table):
         return pl.DataFrame()
     return con.sql(f"select * from {qualified('raw', table)}").pl()
+
+
+def bind_election(con: duckdb.DuckDBPyConnection, election_id: str) -> None:
+    """A warehouse holds one election; refuse to mix another one into it."""
+    con.execute("create table if not exists raw.election (election_id varchar not null)")
+    bound = rows(con, "select election_id from raw.election")
+    if not bound:
+        con.execute("insert into raw.election values (?)", [election_id])
+    elif bound[0][0] != election_id:
+        raise ValueError(
+            f"this data directory holds election {bound[0][0]!r}, not {election_id!r}: "
+            "use another --data-dir for each election"
+        )

@@ -18,9 +18,13 @@ BOOKKEEPING = (
         file_name varchar not null,
         source_id varchar not null,
         kind varchar not null,          -- 'feed' or 'registry'
-        row_count bigint not null,
+        row_count bigint not null,      -- rows loaded
         loaded_at timestamp not null,
-        run_id varchar
+        run_id varchar,
+        contract_id varchar,            -- the feed contract that read it
+        release integer not null default 0,
+        snapshot boolean not null default false,  -- a full release: replaces earlier releases
+        rows_excluded bigint not null default 0   -- left out by the contract's exclusions
     )
     """,
     """

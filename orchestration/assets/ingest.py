@@ -1,59 +1,121 @@
-"""Landing files → raw: each file loaded once, keyed by its sha256."""
+"""Landing files → raw: each file read with its feed contract and loaded once, keyed by sha256.
+
+A file that cannot be read, or whose columns no longer match its contract, is rejected whole and
+alerted; the rest of the delivery proceeds.
+"""
+
+from datetime import UTC, datetime
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.keys import RAW, RAW_DELIVERIES
+from expectations.alerts import Alert
+from orchestration.alerting import Alerter
+from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
 from orchestration.resources import TallyhouseDirs
-from warehouse.landing import feed_files, read_election, registry_file
-from warehouse.raw_load import LOADED, REJECTED, SKIPPED, load_feed_file, load_registry
+from warehouse.alerts import alerted_subjects
+from warehouse.landing import matching_files, registry_path
+from warehouse.raw_load import (
+    LOADED,
+    REJECTED,
+    SKIPPED,
+    bind_election,
+    load_feed_file,
+    load_registry,
+)
 from warehouse.schema import ensure_schema
 
 
 @dg.asset(
     key=RAW_DELIVERIES,
     group_name=RAW,
-    description="Landing files loaded as delivered, "
-    "one transactional load per file, idempotent by file sha256.",
+    description="Landing files loaded as delivered through their feed contracts, one "
+    "transactional load per file, idempotent by file sha256.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_FILES_ACCEPTED,
+            asset=RAW_DELIVERIES,
+            description="Every landed file could be read and matches its contract.",
+        )
+    ],
 )
 def raw_deliveries(
-    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext,
+    dirs: TallyhouseDirs,
+    duckdb: DuckDBResource,
+    alerts: dg.ResourceParam[Alerter],
+):
+    config = dirs.election_config()
+    election = config.election
     landing = dirs.settings.landing
-    election = read_election(landing)
-    source = election.sources[0].id if election.sources else election.id
+    if not landing.is_dir():
+        raise dg.Failure(description=f"The landing folder {landing} does not exist.")
+    run_id = context.run.run_id
     outcomes = []
     with duckdb.get_connection() as con:
         ensure_schema(con)
-        registry = registry_file(landing)
+        bind_election(con, election.id)
+        registry = registry_path(landing, election)
         if registry is not None:
-            outcomes.append(load_registry(con, registry, election, context.run.run_id))
-        for path in feed_files(landing):
-            outcome = load_feed_file(con, path, source, election, context.run.run_id)
+            outcomes.append(load_registry(con, registry, election, run_id))
+        for path, contract in matching_files(landing, config.contracts):
+            outcome = load_feed_file(con, path, contract, election, run_id)
             outcomes.append(outcome)
+            excluded = (
+                f", {outcome.excluded:,} left out by the contract" if outcome.excluded else ""
+            )
             verb = {
-                LOADED: f"loaded {outcome.rows:,} rows",
+                LOADED: f"loaded {outcome.rows:,} rows with contract {contract.id}{excluded}",
                 SKIPPED: "already delivered, skipped",
-                REJECTED: "REJECTED",
+                REJECTED: f"REJECTED: {outcome.error}",
             }[outcome.status]
             context.log.info(f"{path.name}: {verb}")
+        rejected = [o for o in outcomes if o.status == REJECTED]
+        already = alerted_subjects(con, "rejected")
+        for outcome in rejected:
+            if outcome.file_sha256 not in already:
+                alerts.send(
+                    con,
+                    Alert(
+                        datetime.now(UTC).replace(tzinfo=None),
+                        "error",
+                        "rejected_file",
+                        f"file rejected whole: {outcome.error}",
+                        {"files": 1},
+                        run_id,
+                        (outcome.file_name,),
+                        subject=outcome.file_sha256,
+                    ),
+                    context.log,
+                )
         total = con.execute(
             "select count(*), coalesce(sum(row_count), 0) from raw.deliveries where kind = 'feed'"
         ).fetchall()[0]
-    rejected = [o for o in outcomes if o.status == REJECTED]
-    if rejected:
+    if not total[0]:
         raise dg.Failure(
-            description="Rejected whole, nothing of them loaded:\n"
-            + "\n".join(f"- {o.error}" for o in rejected),
-            metadata={"rejected_files": [o.file_name for o in rejected]},
+            description=f"No feed has been delivered yet: no file in {landing} matches the "
+            f"contracts of election {election.id!r} "
+            f"({', '.join(c.pattern for c in config.contracts)})."
         )
     loaded = [o for o in outcomes if o.status == LOADED]
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "files_loaded": len(loaded),
             "rows_loaded": sum(o.rows for o in loaded),
+            "rows_left_out": sum(o.excluded for o in loaded),
             "files_skipped": sum(o.status == SKIPPED for o in outcomes),
+            "files_rejected": len(rejected),
             "deliveries_total": int(total[0]),
             "rows_total": int(total[1]),
         }
+    )
+    yield dg.AssetCheckResult(
+        check_name=CHECK_FILES_ACCEPTED,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "rejected": len(rejected),
+            "errors": dg.MetadataValue.json([o.error for o in rejected]),
+            "sample_keys": dg.MetadataValue.json([o.file_name for o in rejected]),
+        },
     )

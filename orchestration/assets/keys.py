@@ -19,6 +19,7 @@ MART_QUALITY_SUMMARY = dg.AssetKey(["marts", "quality_summary"])
 MART_QUALITY_ISSUES = dg.AssetKey(["marts", "quality_issues"])
 QUALITY = "quality"
 
+CHECK_FILES_ACCEPTED = "landed_files_accepted"
 CHECK_ACCEPTED_CLEAN = "accepted_tallies_break_no_error_rule"
 CHECK_QUARANTINE_SHARE = "quarantine_share_per_delivery"
 WARN_CHECKS = {

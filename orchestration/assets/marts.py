@@ -24,7 +24,6 @@ from orchestration.assets.keys import (
 from orchestration.resources import TallyhouseDirs
 from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import build_marts
-from warehouse.landing import read_election
 from warehouse.publish import write_pending
 from warehouse.tables import read_table, read_votes_wide
 
@@ -60,7 +59,7 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
     ],
 )
 def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
-    election = read_election(dirs.settings.landing)
+    election = dirs.election_config().election
     with duckdb.get_connection() as con:
         tallies = read_table(con, "staged", "tallies")
         votes = read_votes_wide(con, election.candidate_ids)

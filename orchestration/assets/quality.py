@@ -30,7 +30,6 @@ from orchestration.assets.keys import (
 from orchestration.resources import TallyhouseDirs
 from warehouse.alerts import alerted_subjects
 from warehouse.db import table_exists
-from warehouse.landing import read_election
 from warehouse.tables import read_table, replace_tables
 
 STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
@@ -92,7 +91,7 @@ def quality_gate(
 ):
     settings = dirs.settings
     run_id = context.run.run_id
-    election = read_election(settings.landing)
+    election = dirs.election_config().election
     with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         tallies = read_table(con, "staged", "tallies")

@@ -12,9 +12,9 @@ from orchestration.assets.keys import (
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
-from transforms.rollup import units_from_registry
+from transforms.rollup import units_from_registry, units_from_tallies
 from transforms.staging import stage
-from warehouse.landing import read_election
+from warehouse.db import table_exists
 from warehouse.raw_load import feed_sources, read_raw_feed
 from warehouse.tables import read_table, replace_tables
 
@@ -44,16 +44,24 @@ from warehouse.tables import read_table, replace_tables
     ],
 )
 def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
-    election = read_election(dirs.settings.landing)
+    election = dirs.election_config().election
     with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         frames = [read_raw_feed(con, s) for s in feed_sources(con)]
         raw = pl.concat([f for f in frames if f.height], how="vertical") if frames else None
-        registry = read_table(con, "raw", "registry").drop("file_sha256", "source_row")
+        registry = (
+            read_table(con, "raw", "registry").drop("file_sha256", "source_row")
+            if table_exists(con, "raw", "registry")
+            else None
+        )
     if raw is None:
-        raise dg.Failure(description="No feed has been delivered yet: land a tallies_*.csv file.")
+        raise dg.Failure(description="No feed has been delivered yet.")
     staged = stage(raw, deliveries, election)
-    units = units_from_registry(registry, election)
+    units = (
+        units_from_registry(registry, election)
+        if registry is not None
+        else units_from_tallies(staged.tallies, election)
+    )
     with duckdb.get_connection() as con:
         replace_tables(
             con,
