@@ -32,9 +32,11 @@ def _print_source(con, source: str) -> None:
         "where source_id = ? and level = 'national'",
         [source],
     )[0]
-    turnout_text = f"{turnout * 100:.2f} %" if turnout is not None else "unknown (no registry)"
-    registered_text = f"{registered:,}" if registered is not None else "unknown"
-    print(f"  turnout: {turnout_text} ({total:,} ballots, {registered_text} registered)")
+    if turnout is not None:
+        print(f"  turnout: {turnout * 100:.2f} % ({total:,} ballots, {registered:,} registered)")
+    else:
+        ballots = f"{total:,} ballots" if total is not None else "ballots not all known"
+        print(f"  turnout: unknown, registered voters not in the feed ({ballots})")
     expected, counted, percent = rows(
         con,
         "select expected, counted, percent_reporting from coverage "

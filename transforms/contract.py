@@ -57,7 +57,7 @@ class Contract:
     skip_lines: int = 0
     columns: tuple[str, ...] = ()  # the full expected header, when declared
     codes: dict[str, CodeSpec] = field(default_factory=dict)
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, prefix)
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, strip)
     counts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field → summed columns
     candidates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # wide: id → columns
     long_candidate: str | None = None  # long layout: the candidate column...
@@ -183,12 +183,18 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
     for lv, value in data.get("names", {}).items():
         if lv not in election.levels:
             raise ContractError(f"{name}.names: unknown level {lv!r}")
-        column, prefix = (
-            (value, "")
-            if isinstance(value, str)
-            else (_need(value, "column", f"{name}.names.{lv}"), str(value.get("strip_prefix", "")))
-        )
-        names[lv] = (column, prefix)
+        if isinstance(value, str):
+            column, strip = value, ""
+        else:
+            column = _need(value, "column", f"{name}.names.{lv}")
+            strip = str(value.get("strip", ""))
+            try:
+                re.compile(strip)
+            except re.error as error:
+                raise ContractError(
+                    f"{name}.names.{lv}.strip: not a valid pattern ({error})"
+                ) from None
+        names[lv] = (column, strip)
     counts_data = data.get("counts", {})
     bad = set(counts_data) - set(COUNT_FIELDS)
     if bad:
@@ -361,14 +367,8 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         pl.col("source_row"),
         *[codes[lv].alias(election.code_column(lv)) for lv in election.levels],
         *[
-            (
-                pl.col(column)
-                .str.strip_chars()
-                .str.strip_prefix(prefix)
-                .str.strip_chars()
-                .alias(f"{lv}_name")
-            )
-            for lv, (column, prefix) in contract.names.items()
+            _name_expr(column, strip).alias(f"{lv}_name")
+            for lv, (column, strip) in contract.names.items()
         ],
         *[
             (
@@ -387,6 +387,12 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         if lv not in contract.names
     ]
     return Applied(kept.select(selected).with_columns(names), excluded)
+
+
+def _name_expr(column: str, strip: str) -> pl.Expr:
+    """A unit's name as delivered, less a leading pattern such as "EDO. " when asked."""
+    name = pl.col(column).str.strip_chars()
+    return (name.str.replace(strip, "") if strip else name).str.strip_chars()
 
 
 def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:

@@ -17,6 +17,9 @@ QUALITY_QUARANTINE = dg.AssetKey(["quality", "quarantine"])
 QUALITY_ISSUES = dg.AssetKey(["quality", "issues"])
 MART_QUALITY_SUMMARY = dg.AssetKey(["marts", "quality_summary"])
 MART_QUALITY_ISSUES = dg.AssetKey(["marts", "quality_issues"])
+MART_RECONCILIATION = dg.AssetKey(["marts", "reconciliation"])
+MART_RECONCILIATION_SUMMARY = dg.AssetKey(["marts", "reconciliation_summary"])
+MART_ANNOUNCED = dg.AssetKey(["marts", "announced_vs_tallied"])
 QUALITY = "quality"
 
 CHECK_FILES_ACCEPTED = "landed_files_accepted"

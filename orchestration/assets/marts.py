@@ -9,9 +9,12 @@ from dagster_duckdb import DuckDBResource
 
 from expectations.rules import RULES
 from orchestration.assets.keys import (
+    MART_ANNOUNCED,
     MART_COVERAGE,
     MART_QUALITY_ISSUES,
     MART_QUALITY_SUMMARY,
+    MART_RECONCILIATION,
+    MART_RECONCILIATION_SUMMARY,
     MART_RESULTS,
     MART_TURNOUT,
     MARTS,
@@ -22,8 +25,11 @@ from orchestration.assets.keys import (
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
+from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
-from transforms.rollup import build_marts
+from transforms.rollup import build_marts, results_long
+from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
+from warehouse.db import table_exists
 from warehouse.publish import write_pending
 from warehouse.tables import read_table, read_votes_wide
 
@@ -52,6 +58,21 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
             "quarantined and flagged, and by rule.",
         ),
         _spec(
+            MART_RECONCILIATION,
+            "Per pair of sources and tally unit: agree, differ (per-candidate deltas) or only "
+            "in one source.",
+        ),
+        _spec(
+            MART_RECONCILIATION_SUMMARY,
+            "Per pair of sources and unit at every level: tally units agreeing, differing or "
+            "in one source only.",
+        ),
+        _spec(
+            MART_ANNOUNCED,
+            "Announced totals against the tallies: differences, share counted, and the votes "
+            "the uncounted tallies would need.",
+        ),
+        _spec(
             MART_QUALITY_ISSUES,
             "One row per quarantined or flagged tally and rule, with "
             "geography, source file and row.",
@@ -59,7 +80,8 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
     ],
 )
 def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
-    election = dirs.election_config().election
+    config = dirs.election_config()
+    election = config.election
     with duckdb.get_connection() as con:
         tallies = read_table(con, "staged", "tallies")
         votes = read_votes_wide(con, election.candidate_ids)
@@ -67,6 +89,9 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         quarantine = read_table(con, "quality", "quarantine")
         issues = read_table(con, "quality", "issues")
         deliveries = read_table(con, "raw", "deliveries")
+        registry = (
+            read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
+        )
     accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
     built = build_marts(accepted, votes, units, election, received=tallies)
     frames = {
@@ -75,6 +100,18 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         "quality_summary": quality_summary(tallies, issues, units, [r.id for r in RULES], election),
         "quality_issues": quality_issues(issues, tallies, deliveries, RULE_TEXT, election),
     }
+    national = results_long(built.results_wide.filter(level=NATIONAL), election)
+    reconciled = reconcile(accepted, votes, election)
+    frames["reconciliation"] = reconciled
+    frames["reconciliation_summary"] = reconciliation_summary(reconciled, units, election)
+    frames["announced_vs_tallied"] = announced_vs_tallied(
+        config.announced,
+        national,
+        built.coverage.filter(level=NATIONAL),
+        built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
+        election,
+        _uncounted_registered(registry, accepted, election),
+    )
     pending = write_pending(dirs.settings.published, built.results_wide, frames, election)
     result_rows = built.results_wide.height * len(election.candidates)
     context.log.info(
@@ -82,6 +119,31 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         f"waiting to be published in {pending.name}"
     )
     yield dg.MaterializeResult(asset_key=MART_RESULTS, metadata={"rows": result_rows})
-    keys = (MART_TURNOUT, MART_COVERAGE, MART_QUALITY_SUMMARY, MART_QUALITY_ISSUES)
+    keys = (
+        MART_TURNOUT,
+        MART_COVERAGE,
+        MART_QUALITY_SUMMARY,
+        MART_QUALITY_ISSUES,
+        MART_RECONCILIATION,
+        MART_RECONCILIATION_SUMMARY,
+        MART_ANNOUNCED,
+    )
     for key, frame in zip(keys, frames.values(), strict=True):
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": frame.height})
+
+
+def _uncounted_registered(
+    registry: pl.DataFrame | None, accepted: pl.DataFrame, election: Election
+) -> dict[str, int]:
+    """Per source: registered voters of the registry's units with no accepted tally."""
+    if registry is None:
+        return {}
+    code = election.code_column(election.tally_level)
+    units = registry.select(
+        pl.col(code).alias("tally_code"), pl.col("registered").cast(pl.Int64, strict=False)
+    )
+    found = {}
+    for source in accepted["source_id"].unique().to_list():
+        counted = accepted.filter(source_id=source).select("tally_code")
+        found[source] = int(units.join(counted, on="tally_code", how="anti")["registered"].sum())
+    return found

@@ -3,9 +3,12 @@
 import dagster as dg
 
 from orchestration.assets.keys import (
+    MART_ANNOUNCED,
     MART_COVERAGE,
     MART_QUALITY_ISSUES,
     MART_QUALITY_SUMMARY,
+    MART_RECONCILIATION,
+    MART_RECONCILIATION_SUMMARY,
     MART_RESULTS,
     MART_TURNOUT,
     PUBLISHED,
@@ -17,7 +20,16 @@ from warehouse.publish import publish_pending
 
 @dg.asset(
     key=PUBLISHED_MARTS,
-    deps=[MART_RESULTS, MART_TURNOUT, MART_COVERAGE, MART_QUALITY_SUMMARY, MART_QUALITY_ISSUES],
+    deps=[
+        MART_RESULTS,
+        MART_TURNOUT,
+        MART_COVERAGE,
+        MART_QUALITY_SUMMARY,
+        MART_QUALITY_ISSUES,
+        MART_RECONCILIATION,
+        MART_RECONCILIATION_SUMMARY,
+        MART_ANNOUNCED,
+    ],
     group_name=PUBLISHED,
     description="A separate DuckDB file holding the marts, replaced atomically per run.",
 )
