@@ -16,8 +16,24 @@ def test_definitions_load_with_every_layer(tmp_path):
         "marts/results",
         "marts/turnout",
         "marts/coverage",
+        "marts/quality_summary",
+        "marts/quality_issues",
+        "marts/reconciliation",
+        "marts/reconciliation_summary",
+        "marts/announced_vs_tallied",
+        "quality/quarantine",
+        "quality/issues",
         "published/marts",
     } <= keys
+    checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
+    assert {
+        "landed_files_accepted",
+        "accepted_tallies_break_no_error_rule",
+        "quarantine_share_per_delivery",
+        "w1_high_turnout",
+        "w2_one_candidate_takes_all",
+        "w3_total_fell_between_deliveries",
+    } <= checks
     assert defs.resolve_job_def(TALLY_JOB) is not None
 
 

@@ -30,3 +30,15 @@ WARN_CHECKS = {
     "W2": "w2_one_candidate_takes_all",
     "W3": "w3_total_fell_between_deliveries",
 }
+
+# The marts besides results (written from wide form), by their table in the published file.
+MART_TABLES = {
+    "turnout": MART_TURNOUT,
+    "coverage": MART_COVERAGE,
+    "quality_summary": MART_QUALITY_SUMMARY,
+    "quality_issues": MART_QUALITY_ISSUES,
+    "reconciliation": MART_RECONCILIATION,
+    "reconciliation_summary": MART_RECONCILIATION_SUMMARY,
+    "announced_vs_tallied": MART_ANNOUNCED,
+}
+ALL_MARTS = (MART_RESULTS, *MART_TABLES.values())

@@ -16,6 +16,7 @@ from orchestration.assets.keys import (
     MART_RECONCILIATION,
     MART_RECONCILIATION_SUMMARY,
     MART_RESULTS,
+    MART_TABLES,
     MART_TURNOUT,
     MARTS,
     QUALITY_ISSUES,
@@ -119,17 +120,8 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         f"waiting to be published in {pending.name}"
     )
     yield dg.MaterializeResult(asset_key=MART_RESULTS, metadata={"rows": result_rows})
-    keys = (
-        MART_TURNOUT,
-        MART_COVERAGE,
-        MART_QUALITY_SUMMARY,
-        MART_QUALITY_ISSUES,
-        MART_RECONCILIATION,
-        MART_RECONCILIATION_SUMMARY,
-        MART_ANNOUNCED,
-    )
-    for key, frame in zip(keys, frames.values(), strict=True):
-        yield dg.MaterializeResult(asset_key=key, metadata={"rows": frame.height})
+    for table, frame in frames.items():
+        yield dg.MaterializeResult(asset_key=MART_TABLES[table], metadata={"rows": frame.height})
 
 
 def _uncounted_registered(

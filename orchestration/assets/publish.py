@@ -2,34 +2,14 @@
 
 import dagster as dg
 
-from orchestration.assets.keys import (
-    MART_ANNOUNCED,
-    MART_COVERAGE,
-    MART_QUALITY_ISSUES,
-    MART_QUALITY_SUMMARY,
-    MART_RECONCILIATION,
-    MART_RECONCILIATION_SUMMARY,
-    MART_RESULTS,
-    MART_TURNOUT,
-    PUBLISHED,
-    PUBLISHED_MARTS,
-)
+from orchestration.assets.keys import ALL_MARTS, PUBLISHED, PUBLISHED_MARTS
 from orchestration.resources import TallyhouseDirs
 from warehouse.publish import publish_pending
 
 
 @dg.asset(
     key=PUBLISHED_MARTS,
-    deps=[
-        MART_RESULTS,
-        MART_TURNOUT,
-        MART_COVERAGE,
-        MART_QUALITY_SUMMARY,
-        MART_QUALITY_ISSUES,
-        MART_RECONCILIATION,
-        MART_RECONCILIATION_SUMMARY,
-        MART_ANNOUNCED,
-    ],
+    deps=list(ALL_MARTS),
     group_name=PUBLISHED,
     description="A separate DuckDB file holding the marts, replaced atomically per run.",
 )
