@@ -30,6 +30,7 @@ from types import SimpleNamespace
 import duckdb
 
 from transforms.synthetic import LEVELS, generate
+from warehouse.configs import load_election
 from warehouse.landing import write_synthetic
 
 DEFAULT_SIZES = (30_000, 300_000, 1_000_000)
@@ -206,6 +207,14 @@ def peak_rss_gib() -> float:
 # The two contenders
 
 
+def land(sample, landing: Path) -> None:
+    """The generator's files, plus election.json for the baseline (the sample's configuration,
+    which the pipeline reads from elections/sample; no contract matches the JSON file)."""
+    write_synthetic(sample, landing)
+    config = load_election("sample").election.to_dict()
+    (landing / "election.json").write_text(json.dumps(config), encoding="utf-8")
+
+
 def run_baseline(landing: Path, target: Path) -> float:
     """Run BASELINE_SQL into a fresh DuckDB file; return the seconds from connect to close."""
     target.unlink(missing_ok=True)
@@ -373,7 +382,7 @@ def bench_size(tables: int, args, mods, root: Path) -> dict:
     started = time.perf_counter()
     sample = generate(tables, seed=args.seed, drops=args.drops)
     generated = time.perf_counter() - started
-    write_synthetic(sample, landing)
+    land(sample, landing)
     gen_seconds = time.perf_counter() - started
     election = sample.election
     if tuple(election.levels) != LEVELS:
@@ -448,7 +457,7 @@ def warm_up(mods, root: Path, args) -> float:
     """One small untimed run of each, so lazy imports inside Dagster and DuckDB are done."""
     started = time.perf_counter()
     landing = root / "warmup" / "landing"
-    write_synthetic(generate(500, seed=args.seed, drops=2), landing)
+    land(generate(500, seed=args.seed, drops=2), landing)
     run_baseline(landing, root / "warmup" / "sql_marts.duckdb")
     files = sorted(p for p in landing.iterdir() if p.is_file())
     run_pipeline(mods, files, root / "warmup" / "pipeline")

@@ -18,8 +18,8 @@ def quality_summary(
     rule_ids: list[str],
     election: Election,
 ) -> pl.DataFrame:
-    """Per source and unit at every level: tallies received, accepted, quarantined, flagged,
-    and how many broke each rule (columns named by rule id, lower case)."""
+    """Per source and unit at every level above the tally's own: tallies received, accepted,
+    quarantined, flagged, and how many broke each rule (columns named by rule id, lower case)."""
     per_tally = issues.group_by("tally_id").agg(
         (pl.col("severity") == "error").any().alias("quarantined"),
         (pl.col("severity") == "warn").any().alias("flagged"),
@@ -39,7 +39,8 @@ def quality_summary(
         )
     )
     measures = [*COUNTS, *rule_columns]
-    levels = climb(base, election, [], lambda _f: [pl.col(m).sum() for m in measures])
+    # the tally level itself is left out: quality_issues has every tally with an issue
+    levels = climb(base, election, [], lambda _f: [pl.col(m).sum() for m in measures])[1:]
     names = units.select("level", "unit_code", "unit_name")
     return (
         pl.concat(levels)

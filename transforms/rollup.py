@@ -171,17 +171,6 @@ def units_from_registry(registry: pl.DataFrame, election: Election) -> pl.DataFr
     return pl.concat(frames).with_columns(pl.col("expected").cast(pl.Int64))
 
 
-def _count_units(tallies: pl.DataFrame, election: Election, name: str) -> pl.DataFrame:
-    """Distinct tally units per unit at every level."""
-    distinct = tallies.select("source_id", *election.code_columns).unique()
-    frames = climb(
-        distinct.with_columns(pl.lit(1).alias("n")), election, [], lambda _f: [pl.col("n").sum()]
-    )
-    return pl.concat(frames).select(
-        "source_id", "level", "unit_code", pl.col("n").cast(pl.Int64).alias(name)
-    )
-
-
 def _coverage(
     received_tallies: pl.DataFrame,
     counted_tallies: pl.DataFrame,
@@ -189,13 +178,29 @@ def _coverage(
     sources: list[str],
     election: Election,
 ) -> pl.DataFrame:
-    received = _count_units(received_tallies, election, "received")
-    counted = _count_units(counted_tallies, election, "counted")
+    """Expected, received and counted tally units per unit, in one climb."""
+    unit = ["source_id", "tally_code"]
+    counted_units = (
+        counted_tallies.select(unit).unique().with_columns(pl.lit(1, pl.Int64).alias("counted"))
+    )
+    base = (
+        received_tallies.unique(subset=unit)
+        .select(*unit, *election.code_columns)
+        .join(counted_units, on=unit, how="left")
+        .select(
+            "source_id",
+            *election.code_columns,
+            pl.lit(1, pl.Int64).alias("received"),
+            pl.col("counted").fill_null(0),
+        )
+    )
+    counts = pl.concat(
+        climb(base, election, [], lambda _f: [pl.col("received").sum(), pl.col("counted").sum()])
+    ).select("source_id", "level", "unit_code", "received", "counted")
     frame = (
         pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
         .join(units.select("level", "unit_code", "unit_name", "expected"), how="cross")
-        .join(received, on=["source_id", "level", "unit_code"], how="full", coalesce=True)
-        .join(counted, on=["source_id", "level", "unit_code"], how="left")
+        .join(counts, on=["source_id", "level", "unit_code"], how="full", coalesce=True)
         .with_columns(pl.col("received", "counted").fill_null(0))
     )
     return frame.with_columns(

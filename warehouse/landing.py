@@ -66,22 +66,32 @@ def _decode(path: Path, contract: Contract) -> str:
     return "".join(lines[contract.skip_lines :]) if contract.skip_lines else text
 
 
+def _feed_bytes(path: Path, contract: Contract) -> bytes:
+    """UTF-8 bytes for polars: the file itself when it already is UTF-8 with nothing to skip
+    (the common, large case), else decoded from its encoding with the skipped lines removed."""
+    if contract.encoding in ("utf-8", "utf-8-sig") and not contract.skip_lines:
+        data = path.read_bytes()
+        return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    return _decode(path, contract).encode("utf-8")
+
+
 def read_feed(path: Path, contract: Contract) -> pl.DataFrame:
     """Every column as text, plus source_row: the data row's number (1 = first after the header,
     after any lines the contract skips)."""
-    text = _decode(path, contract)
+    data = _feed_bytes(path, contract)
     try:
         if contract.format == "jsonl":
-            frame = pl.read_ndjson(io.StringIO(text), infer_schema_length=None)
+            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
             frame = frame.with_columns(pl.all().cast(pl.String))
         else:
             frame = pl.read_csv(
-                io.StringIO(text),
+                io.BytesIO(data),
                 separator=contract.separator,
                 infer_schema=False,
                 empty_string_is_null=False,
             )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, ValueError) as error:
+        text = data.decode("utf-8", errors="replace")
         detail = _first_ragged_row(text, contract.separator) if contract.format != "jsonl" else None
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
         raise FileRejected(path.name, f"cannot be parsed: {detail or first_line}") from None
