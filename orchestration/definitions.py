@@ -1,4 +1,4 @@
-"""Dagster definitions: assets, jobs and resources — nothing else.
+"""Dagster definitions: assets, checks, the job, its schedule and sensor, resources.
 
 Settings are read when Dagster loads the definitions, not when this module is imported.
 """
@@ -14,9 +14,11 @@ from orchestration.assets.quality import quality_gate
 from orchestration.assets.staging import staged_tallies
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
+from orchestration.sensors import make_landing_sensor
 from orchestration.settings import Settings, load_settings
 
 TALLY_JOB = "tally_job"
+REBUILD_SCHEDULE = "full_rebuild"
 
 ASSETS = [raw_deliveries, staged_tallies, quality_gate, marts, published_marts]
 
@@ -27,9 +29,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         selection=dg.AssetSelection.all(),
         description="Load new landing files, stage, roll up and publish the marts.",
     )
+    rebuild = dg.ScheduleDefinition(
+        name=REBUILD_SCHEDULE,
+        job=tally_job,
+        cron_schedule=settings.rebuild_cron,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Rebuilds everything from the raw layer on a schedule (nightly by default; "
+        "TALLYHOUSE_REBUILD_CRON).",
+    )
     return dg.Definitions(
         assets=ASSETS,
         jobs=[tally_job],
+        schedules=[rebuild],
+        sensors=[make_landing_sensor(TALLY_JOB, settings)],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
         loggers={"console": progress_logger},

@@ -16,10 +16,18 @@ ELECTION_ENV = "TALLYHOUSE_ELECTION"
 LANDING_ENV = "TALLYHOUSE_LANDING"
 ELECTIONS_DIR_ENV = "TALLYHOUSE_ELECTIONS_DIR"
 DEFAULT_ELECTION = "sample"
+REBUILD_CRON_ENV = "TALLYHOUSE_REBUILD_CRON"
+SENSOR_INTERVAL_ENV = "TALLYHOUSE_SENSOR_INTERVAL"
+DEFAULT_REBUILD_CRON = "0 3 * * *"  # nightly, 03:00
+DEFAULT_SENSOR_INTERVAL = 15
 DEFAULT_DATA_DIR = "data"
 DAGSTER_YAML = """# Written by tallyhouse: `tallyhouse run` and `dagster dev` share this instance.
 telemetry:
   enabled: false
+# One run at a time: runs write one DuckDB warehouse, which takes a single writer.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
 """
 
 
@@ -30,6 +38,8 @@ class Settings:
     landing_dir: Path | None = None  # default: the data directory's landing/
     elections_dir: Path | None = None  # default: the configurations shipped in elections/
     quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
+    rebuild_cron: str = DEFAULT_REBUILD_CRON
+    sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_slack_url: str | None = field(default=None, repr=False)
 
@@ -89,6 +99,8 @@ def load_settings(
         landing_dir=Path(landing).expanduser().resolve() if landing else None,
         elections_dir=Path(elections_dir).expanduser().resolve() if elections_dir else None,
         quarantine_threshold=threshold,
+        rebuild_cron=env.get(REBUILD_CRON_ENV) or DEFAULT_REBUILD_CRON,
+        sensor_interval_seconds=int(env.get(SENSOR_INTERVAL_ENV) or DEFAULT_SENSOR_INTERVAL),
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
     )
