@@ -77,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
         "('E2=0.01,W1=0.005'); truth.json lists each injected fault",
     )
 
+    replay = commands.add_parser(
+        "replay", help="drop a generated election's files into the landing folder at a pace"
+    )
+    _add_data_dir(replay)
+    replay.add_argument(
+        "--from", dest="source", required=True, help="the folder `tallyhouse generate --out` wrote"
+    )
+    replay.add_argument(
+        "--pace", type=float, default=30.0, help="seconds between drops (default 30)"
+    )
+
     query = commands.add_parser("query", help="run read-only SQL on the published marts")
     _add_data_dir(query)
     query.add_argument("sql", help="e.g. \"select * from results where level = 'national'\"")
@@ -185,6 +196,29 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from warehouse.landing import replay
+
+    settings = load_settings(args.data_dir)
+    source = Path(args.source).resolve()
+    if not source.is_dir():
+        print(f"{source}: no such folder", file=sys.stderr)
+        return 1
+    print(
+        f"Replaying {source} into {settings.landing}, one file every {args.pace:g}s "
+        "(start the landing sensor in `tallyhouse ui` to process each drop).",
+        flush=True,
+    )
+    dropped = replay(
+        source,
+        settings.landing,
+        args.pace,
+        announce=lambda path: print(f"  dropped {path.name}", flush=True),
+    )
+    print(f"{len(dropped)} file(s) dropped.")
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -231,6 +265,7 @@ COMMANDS = {
     "generate": cmd_generate,
     "quality": cmd_quality,
     "query": cmd_query,
+    "replay": cmd_replay,
     "ui": cmd_ui,
 }
 

@@ -23,8 +23,9 @@ EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
 
 @dataclass(frozen=True)
 class StagedTallies:
-    tallies: pl.DataFrame
-    votes: pl.DataFrame
+    tallies: pl.DataFrame  # current versions
+    votes: pl.DataFrame  # their per-candidate votes, long form
+    versions: pl.DataFrame  # every version of every unit, with what superseded it
 
 
 def count_columns(election: Election) -> list[str]:
@@ -164,7 +165,39 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     votes = current.select("tally_id", "source_id", *election.candidate_ids).unpivot(
         index=["tally_id", "source_id"], variable_name="candidate_id", value_name="votes"
     )
-    return StagedTallies(tallies.sort("tally_id"), votes)
+    return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
+
+
+def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
+    """Every version of every unit, oldest first: current, superseded (by which delivery), or
+    withdrawn (a later snapshot release left the unit out)."""
+    unit = ["source_id", "tally_code"]
+    versions = (
+        typed.with_columns(latest.alias("_current"))
+        .sort("_order", "source_row")
+        .group_by([*unit, "delivery_seq", "_content"], maintain_order=True)
+        .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
+        .sort(*unit, "_order", "source_row")
+    )
+    later = pl.col("delivery_seq").shift(-1).over(unit)
+    return versions.select(
+        "tally_id",
+        *unit,
+        "delivery_seq",
+        "release",
+        "file_sha256",
+        "source_row",
+        "copies",
+        VALID,
+        _cast_total().alias(TOTAL),
+        pl.when(pl.col("_current"))
+        .then(pl.lit("current"))
+        .when(later.is_not_null())
+        .then(pl.lit("superseded"))
+        .otherwise(pl.lit("withdrawn"))
+        .alias("status"),
+        pl.when(~pl.col("_current")).then(later).alias("superseded_by_delivery"),
+    )
 
 
 def cast_votes_total(tallies: pl.DataFrame) -> pl.DataFrame:

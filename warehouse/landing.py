@@ -152,3 +152,37 @@ def write_synthetic(sample: SyntheticElection, landing: Path) -> list[Path]:
         written.append(path)
     write_atomic_text(landing / "truth.json", json.dumps(sample.truth, indent=2))
     return written
+
+
+def replay(
+    source: Path,
+    landing: Path,
+    pace_seconds: float,
+    sleep=None,
+    announce=None,
+) -> list[Path]:
+    """Drop a generated election's files into `landing` one at a time, as on election night.
+
+    The registry goes first, then the drop files in name (arrival) order, each written under a
+    temporary name and renamed whole; the truth file stays behind.
+    """
+    import shutil
+    import time
+
+    sleep = sleep or time.sleep
+    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = [p for p in files if p.name != "truth.json"]
+    files.sort(key=lambda p: (p.name != REGISTRY_FILE, p.name))
+    landing.mkdir(parents=True, exist_ok=True)
+    dropped = []
+    for number, path in enumerate(files):
+        if number and pace_seconds > 0:
+            sleep(pace_seconds)
+        target = landing / path.name
+        tmp = landing / f".{path.name}.tmp"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+        dropped.append(target)
+        if announce:
+            announce(target)
+    return dropped

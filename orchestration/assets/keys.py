@@ -20,6 +20,8 @@ MART_QUALITY_ISSUES = dg.AssetKey(["marts", "quality_issues"])
 MART_RECONCILIATION = dg.AssetKey(["marts", "reconciliation"])
 MART_RECONCILIATION_SUMMARY = dg.AssetKey(["marts", "reconciliation_summary"])
 MART_ANNOUNCED = dg.AssetKey(["marts", "announced_vs_tallied"])
+MART_AMENDMENTS = dg.AssetKey(["marts", "amendments"])
+STAGED_VERSIONS = dg.AssetKey(["staged", "tally_versions"])
 QUALITY = "quality"
 
 CHECK_FILES_ACCEPTED = "landed_files_accepted"
@@ -40,5 +42,6 @@ MART_TABLES = {
     "reconciliation": MART_RECONCILIATION,
     "reconciliation_summary": MART_RECONCILIATION_SUMMARY,
     "announced_vs_tallied": MART_ANNOUNCED,
+    "amendments": MART_AMENDMENTS,
 }
 ALL_MARTS = (MART_RESULTS, *MART_TABLES.values())

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from expectations.rules import RULES
 from orchestration.assets.keys import (
+    MART_AMENDMENTS,
     MART_ANNOUNCED,
     MART_COVERAGE,
     MART_QUALITY_ISSUES,
@@ -23,9 +24,11 @@ from orchestration.assets.keys import (
     QUALITY_QUARANTINE,
     STAGED_TALLIES,
     STAGED_UNITS,
+    STAGED_VERSIONS,
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
+from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import build_marts, results_long
@@ -34,7 +37,14 @@ from warehouse.db import table_exists
 from warehouse.publish import write_pending
 from warehouse.tables import read_table, read_votes_wide
 
-UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE, QUALITY_ISSUES]
+UPSTREAM = [
+    STAGED_TALLIES,
+    STAGED_VOTES,
+    STAGED_UNITS,
+    STAGED_VERSIONS,
+    QUALITY_QUARANTINE,
+    QUALITY_ISSUES,
+]
 RULE_TEXT = pl.DataFrame(
     {"rule_id": [r.id for r in RULES], "description": [r.description for r in RULES]}
 )
@@ -74,6 +84,10 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
             "the uncounted tallies would need.",
         ),
         _spec(
+            MART_AMENDMENTS,
+            "Every version no longer current: which delivery superseded it, or withdrew it.",
+        ),
+        _spec(
             MART_QUALITY_ISSUES,
             "One row per quarantined or flagged tally and rule, with "
             "geography, source file and row.",
@@ -87,6 +101,7 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         tallies = read_table(con, "staged", "tallies")
         votes = read_votes_wide(con, election.candidate_ids)
         units = read_table(con, "staged", "units")
+        versions = read_table(con, "staged", "tally_versions")
         quarantine = read_table(con, "quality", "quarantine")
         issues = read_table(con, "quality", "issues")
         deliveries = read_table(con, "raw", "deliveries")
@@ -113,6 +128,7 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         election,
         _uncounted_registered(registry, accepted, election),
     )
+    frames["amendments"] = amendments(versions, deliveries)
     pending = write_pending(dirs.settings.published, built.results_wide, frames, election)
     result_rows = built.results_wide.height * len(election.candidates)
     context.log.info(

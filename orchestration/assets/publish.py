@@ -1,10 +1,14 @@
 """Marts → the published copy analysts read."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import ALL_MARTS, PUBLISHED, PUBLISHED_MARTS
 from orchestration.resources import TallyhouseDirs
-from warehouse.publish import publish_pending
+from transforms.history import results_snapshot
+from warehouse.history_store import publish_with_history, read_pending_for_snapshot
 
 
 @dg.asset(
@@ -14,10 +18,29 @@ from warehouse.publish import publish_pending
     description="A separate DuckDB file holding the marts, replaced atomically per run.",
 )
 def published_marts(
-    context: dg.AssetExecutionContext, dirs: TallyhouseDirs
+    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     target = dirs.settings.published
-    tables = publish_pending(target, context.run.run_id)
+    election = dirs.election_config().election
+    run_id = context.run.run_id
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    marts = read_pending_for_snapshot(target, election.levels[0])
+    with duckdb.get_connection() as con:
+        deliveries, last_file = con.execute(
+            "select count(*), arg_max(file_name, delivery_seq) from raw.deliveries "
+            "where kind = 'feed'"
+        ).fetchall()[0]
+        snapshot = results_snapshot(
+            marts["results"],
+            marts["turnout"],
+            marts["coverage"],
+            election,
+            run_id,
+            published_at,
+            deliveries,
+            last_file,
+        )
+        tables = publish_with_history(con, target, run_id, snapshot)
     context.log.info(f"published {len(tables)} marts to {target}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(target)), "tables": ", ".join(tables)}

@@ -9,6 +9,7 @@ from orchestration.assets.keys import (
     STAGED,
     STAGED_TALLIES,
     STAGED_UNITS,
+    STAGED_VERSIONS,
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
@@ -33,6 +34,13 @@ from warehouse.tables import read_table, replace_tables
             deps=[RAW_DELIVERIES],
             group_name=STAGED,
             description="Per-candidate votes of each staged tally, long form.",
+        ),
+        dg.AssetSpec(
+            STAGED_VERSIONS,
+            deps=[RAW_DELIVERIES],
+            group_name=STAGED,
+            description="Every version of every unit from every delivery: current, superseded "
+            "(by which delivery) or withdrawn.",
         ),
         dg.AssetSpec(
             STAGED_UNITS,
@@ -70,6 +78,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
                 "tallies": staged.tallies,
                 "tally_votes": staged.votes,
                 "units": units,
+                "tally_versions": staged.versions,
             },
         )
     context.log.info(f"staged {staged.tallies.height:,} tallies from {raw.height:,} raw rows")
@@ -79,3 +88,6 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     )
     yield dg.MaterializeResult(asset_key=STAGED_VOTES, metadata={"rows": staged.votes.height})
     yield dg.MaterializeResult(asset_key=STAGED_UNITS, metadata={"units": units.height})
+    yield dg.MaterializeResult(
+        asset_key=STAGED_VERSIONS, metadata={"versions": staged.versions.height}
+    )
