@@ -33,7 +33,9 @@ def build_evidence(
     frame = tallies.with_columns(
         cast.alias("votes_cast"),
         _path(election.code_columns).alias("unit_path"),
-        pl.len().over("source_id", "tally_code").alias("versions"),
+        pl.len()
+        .over("source_id", pl.coalesce("tally_code", pl.format("#{}", "tally_id")))
+        .alias("versions"),
     )
     unit_total = pl.coalesce(TOTAL, "votes_cast")
     frame = frame.with_columns(
@@ -55,6 +57,10 @@ def build_evidence(
             pl.lit(None, pl.Int64).alias("registry_registered"),
         )
     return frame.with_columns(
+        # unknown to the registry: judged only for tallies that have a code (E8 covers the rest)
+        pl.when(pl.col("tally_code").is_not_null())
+        .then(pl.col("registry_path").is_not_null())
+        .alias("registry_known"),
         _fingerprint("unit_path").alias("unit_path_id"),
         _fingerprint("registry_path").alias("registry_path_id"),
     )

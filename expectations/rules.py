@@ -79,7 +79,7 @@ RULES: tuple[Rule, ...] = (
         ERROR,
         "The unit is unknown to the registry, or its parent codes contradict it.",
         (
-            ("ExpectColumnValuesToNotBeNull", {"column": "registry_path_id"}),
+            ("ExpectColumnValuesToBeInSet", {"column": "registry_known", "value_set": [True]}),
             (
                 "ExpectColumnPairValuesToBeEqual",
                 {"column_A": "unit_path_id", "column_B": "registry_path_id", **PAIR},

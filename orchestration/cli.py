@@ -13,6 +13,8 @@ import duckdb
 from orchestration.settings import (
     DATA_DIR_ENV,
     DEFAULT_ELECTION,
+    ELECTION_ENV,
+    LANDING_ENV,
     Settings,
     load_settings,
     prepare_data_dir,
@@ -94,14 +96,21 @@ def _parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="open the Dagster UI on 127.0.0.1")
     _add_data_dir(ui)
+    ui.add_argument("--election", help="as for run: the election its sensor and schedule use")
+    ui.add_argument("--landing", help="as for run: the folder its sensor watches")
     ui.add_argument("--port", type=int, default=3000)
     return parser
 
 
 def _activate(settings: Settings) -> None:
+    """Make the settings the environment of everything this process starts (dagster dev loads
+    the definitions in subprocesses, which read them back through load_settings)."""
     prepare_data_dir(settings)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     os.environ[DATA_DIR_ENV] = str(settings.data_dir)
+    os.environ[ELECTION_ENV] = settings.election
+    if settings.landing_dir is not None:
+        os.environ[LANDING_ENV] = str(settings.landing_dir)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -243,7 +252,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    settings = load_settings(args.data_dir)
+    settings = load_settings(args.data_dir, election=args.election, landing=args.landing)
     _activate(settings)
     dagster = Path(sys.executable).with_name("dagster")
     argv = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from expectations.rules import RULES_BY_ID
 from warehouse.db import connect, rows, table_exists
 
@@ -55,7 +57,11 @@ def print_quality(warehouse: Path) -> None:
     Called in the process that just ran the job, whose DuckDB connections may still be cached
     read-write: opening the same file read-only there is refused, so open it as they did.
     """
-    with connect(warehouse) as con:
+    try:
+        con = connect(warehouse)
+    except duckdb.Error:
+        return  # the failed step still holds it; the failure message has said what went wrong
+    with con:
         if not table_exists(con, "quality", "issues"):
             return
         per_source = rows(

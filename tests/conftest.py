@@ -46,11 +46,16 @@ def truth(settings: Settings) -> dict:
     return json.loads((settings.landing / "truth.json").read_text())
 
 
+RUN_STAMPED = {"publication", "results_history"}  # differ from run to run by design
+
+
 def mart_snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
-    """Every published mart, sorted, for comparing two runs."""
-    keys = {
-        "results": ["source_id", "level", "unit_code", "candidate_id"],
-        "turnout": ["source_id", "level", "unit_code"],
-        "coverage": ["source_id", "level", "unit_code"],
-    }
-    return {t: published(settings, f"select * from {t}").sort(k) for t, k in keys.items()}
+    """Every published mart but the run-stamped ones, sorted, for comparing two runs."""
+    with connect(settings.published, read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.sql("select table_name from information_schema.tables").fetchall()
+            if r[0] not in RUN_STAMPED
+        ]
+        frames = {t: con.sql(f"select * from {t}").pl() for t in tables}
+    return {t: f.sort(f.columns, nulls_last=True) for t, f in frames.items()}

@@ -89,6 +89,14 @@ def _need(data: dict, key: str, where: str, kind=str):
     return value
 
 
+def _only(data, allowed: set[str], where: str) -> None:
+    if not isinstance(data, dict):
+        raise ContractError(f"{where}: expected a table, got {data!r}")
+    unknown = set(data) - allowed
+    if unknown:
+        raise ContractError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+
+
 def _columns(value, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -155,6 +163,20 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         raise ContractError(f"{name}: unknown key(s) {', '.join(sorted(unknown))}")
     cid = identifier(_need(data, "id", name), f"{name}.id")
     source = _need(data, "source", name, dict)
+    _only(source, {"id", "kind", "name"}, f"{name}.source")
+    _only(data.get("release", {}), {"number", "snapshot"}, f"{name}.release")
+    _only(
+        _need(data, "file", name, dict),
+        {"pattern", "format", "separator", "encoding", "skip_lines", "columns"},
+        f"{name}.file",
+    )
+    _only(
+        _need(data, "candidates", name, dict),
+        {"layout", "columns", "candidate_column", "votes_column", "aliases"},
+        f"{name}.candidates",
+    )
+    for i, rule in enumerate(data.get("exclude", [])):
+        _only(rule, {"column", "equals", "matches"}, f"{name}.exclude[{i}]")
     kind = _need(source, "kind", f"{name}.source")
     if kind not in SOURCE_KINDS:
         raise ContractError(f"{name}.source.kind: {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
@@ -186,6 +208,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         if isinstance(value, str):
             column, strip = value, ""
         else:
+            _only(value, {"column", "strip"}, f"{name}.names.{lv}")
             column = _need(value, "column", f"{name}.names.{lv}")
             strip = str(value.get("strip", ""))
             try:
@@ -381,12 +404,19 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         selected += [pl.col(c) for c in election.candidate_ids]
     else:
         selected += [_sum_text(contract.candidates[c]).alias(c) for c in election.candidate_ids]
+    # A mapped field with no value (a JSON null, a missing key) is missing, not absent.
+    mapped = [
+        *election.code_columns,
+        *[f for f in COUNT_FIELDS if f in contract.counts],
+        *election.candidate_ids,
+    ]
     names = [
         pl.lit(None, pl.String).alias(f"{lv}_name")
         for lv in election.levels
         if lv not in contract.names
     ]
-    return Applied(kept.select(selected).with_columns(names), excluded)
+    tallies = kept.select(selected).with_columns(pl.col(mapped).fill_null(""), *names)
+    return Applied(tallies, excluded)
 
 
 def _name_expr(column: str, strip: str) -> pl.Expr:
@@ -395,23 +425,40 @@ def _name_expr(column: str, strip: str) -> pl.Expr:
     return (name.str.replace(strip, "") if strip else name).str.strip_chars()
 
 
+class UnknownCandidate(ValueError):
+    """A long-layout row names a candidate the contract does not know."""
+
+
 def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
-    """Long rows (one per candidate) → one row per tally with a column per candidate."""
+    """Long rows (one per candidate) → one row per tally with a column per candidate.
+
+    Rows belong to one tally when the columns the contract reads (other than candidate and
+    votes) agree. A candidate with no row is left empty (missing, rule E8); two rows for one
+    candidate that disagree are kept as `a|b`, which no count reads (unparsable, rule E8).
+    """
     label = pl.col(contract.long_candidate).str.strip_chars()
-    candidate = label.replace_strict(contract.aliases, default=label) if contract.aliases else label
-    others = [
-        c
-        for c in frame.columns
-        if c not in (contract.long_candidate, contract.long_votes, "source_row")
-    ]
-    return (
-        frame.with_columns(candidate.alias("_candidate"))
-        .group_by(others, maintain_order=True)
-        .agg(
-            pl.col("source_row").min(),
-            *[
-                pl.col(contract.long_votes).filter(pl.col("_candidate") == c).first().alias(c)
-                for c in election.candidate_ids
-            ],
+    known = {**{c: c for c in election.candidate_ids}, **contract.aliases}
+    frame = frame.with_columns(label.replace_strict(known, default=None).alias("_candidate"))
+    unknown = frame.filter(pl.col("_candidate").is_null())
+    if unknown.height:
+        row = unknown.row(0, named=True)
+        raise UnknownCandidate(
+            f"row {row['source_row']}: candidate {row[contract.long_candidate]!r} is neither a "
+            "candidate id nor one of the contract's aliases"
         )
+    keys = [
+        c
+        for c in contract.referenced_columns()
+        if c not in (contract.long_candidate, contract.long_votes)
+    ]
+    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    return frame.group_by(keys, maintain_order=True).agg(
+        pl.col("source_row").min(),
+        *[
+            votes.filter(pl.col("_candidate") == c)
+            .unique(maintain_order=True)
+            .str.join("|")
+            .alias(c)
+            for c in election.candidate_ids
+        ],
     )

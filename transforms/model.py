@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+CANDIDATE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 NATIONAL = "national"
 SOURCE_KINDS = ("official", "collected", "observer", "qr-decoded", "synthetic")
 
@@ -72,6 +73,12 @@ class Election:
         if not self.candidates:
             raise ModelError("an election needs at least one candidate")
         ids = [c.id for c in self.candidates]
+        for cid in ids:
+            if not CANDIDATE_ID.match(cid):
+                raise ModelError(
+                    f"candidate id {cid!r} must be letters, digits and underscores, starting "
+                    "with a letter (it names a column)"
+                )
         if len(set(ids)) != len(ids):
             raise ModelError("candidate ids must be distinct")
 

@@ -15,6 +15,7 @@ from transforms.model import Election
 PROVENANCE = ("file_sha256", "source_row")
 DELIVERY_COLUMNS = ("file_sha256", "source_id", "delivery_seq", "release", "snapshot", "loaded_at")
 RELEASE_SPAN = 1 << 40  # ordering key: release first, then delivery
+UNIT_KEY = ["source_id", "_unit"]  # a unit of one source: its code, or the row itself if none
 NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 WHOLE = r"^[0-9]+$"
 ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stable, an int key
@@ -82,7 +83,7 @@ def _typed(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> p
                 for c in counts
             ],
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*election.code_columns, *names]],
-            pl.col(election.code_column(election.tally_level)).alias("tally_code"),
+            _null_if_empty(pl.col(election.code_column(election.tally_level))).alias("tally_code"),
             (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
                 "tally_id"
             ),
@@ -118,9 +119,11 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     """
     codes = election.code_columns
     counts = count_columns(election)
-    unit = ["source_id", "tally_code"]
+    unit = UNIT_KEY
     typed = _typed(raw, deliveries, election).with_columns(
-        pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content")
+        pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content"),
+        # A row without a unit code is its own unit: it never supersedes nor collapses another.
+        pl.coalesce("tally_code", pl.format("#{}", "tally_id")).alias("_unit"),
     )
     # A snapshot release replaces every earlier release of its source, units it omits included.
     current_release = pl.when(pl.col("snapshot")).then(pl.col("release")).max().over("source_id")
@@ -146,7 +149,8 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     names = [c for c in name_columns(election) if c in current.columns]
     tallies = current.join(previous, on=unit, how="left").select(
         "tally_id",
-        *unit,
+        "source_id",
+        "tally_code",
         *codes,
         *names,
         *COUNT_FIELDS,
@@ -171,7 +175,7 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
 def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
     """Every version of every unit, oldest first: current, superseded (by which delivery), or
     withdrawn (a later snapshot release left the unit out)."""
-    unit = ["source_id", "tally_code"]
+    unit = UNIT_KEY
     versions = (
         typed.with_columns(latest.alias("_current"))
         .sort("_order", "source_row")
@@ -182,7 +186,8 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
     later = pl.col("delivery_seq").shift(-1).over(unit)
     return versions.select(
         "tally_id",
-        *unit,
+        "source_id",
+        "tally_code",
         "delivery_seq",
         "release",
         "file_sha256",

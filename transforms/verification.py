@@ -144,7 +144,7 @@ def announced_vs_tallied(
     ballots = dict(ballots_national.iter_rows())
     for bulletin in announced.get("bulletin", []):
         votes = bulletin.get("votes", {})
-        announced_valid = bulletin.get("valid_votes") or sum(votes.values())
+        announced_valid = bulletin.get("valid_votes")  # shares only against an announced total
         for source in sorted(tallied_valid):
             cov = coverage.get(source, {})
             expected, counted = cov.get("expected"), cov.get("counted") or 0
@@ -161,6 +161,7 @@ def announced_vs_tallied(
                 .select("candidate_id", "votes")
                 .iter_rows()
             )
+            needed_all = sum(max(0, said - tallied.get(c, 0)) for c, said in votes.items())
             for candidate, said in votes.items():
                 got = tallied.get(candidate, 0)
                 needed = max(0, said - got)
@@ -191,6 +192,14 @@ def announced_vs_tallied(
                         if capacity is not None
                         else None,
                         "tallied_exceeds_announced": got > said,
+                        # the bulletin as a whole: every candidate's shortfall from the same tallies
+                        "bulletin_votes_needed": needed_all,
+                        "bulletin_possible": (
+                            all(tallied.get(c, 0) <= v for c, v in votes.items())
+                            and needed_all <= capacity
+                        )
+                        if capacity is not None
+                        else None,
                     }
                 )
     schema = {"bulletin_id": pl.String, "source_id": pl.String, "candidate_id": pl.String}

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -66,6 +67,25 @@ def _decode(path: Path, contract: Contract) -> str:
     return "".join(lines[contract.skip_lines :]) if contract.skip_lines else text
 
 
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """JSON values as the text a delimited file would hold: a whole number read as a float
+    (4.0) is written 4; nested values cannot be a tally's field."""
+    nested = [c for c, t in frame.schema.items() if t.is_nested()]
+    if nested:
+        raise ValueError(f"field(s) {', '.join(nested)} hold lists or objects, not values")
+    return frame.with_columns(
+        [
+            pl.when(pl.col(c) == pl.col(c).floor())
+            .then(pl.col(c).cast(pl.Int64).cast(pl.String))
+            .otherwise(pl.col(c).cast(pl.String))
+            .alias(c)
+            if t.is_float()
+            else pl.col(c).cast(pl.String)
+            for c, t in frame.schema.items()
+        ]
+    )
+
+
 def _feed_bytes(path: Path, contract: Contract) -> bytes:
     """UTF-8 bytes for polars: the file itself when it already is UTF-8 with nothing to skip
     (the common, large case), else decoded from its encoding with the skipped lines removed."""
@@ -81,8 +101,7 @@ def read_feed(path: Path, contract: Contract) -> pl.DataFrame:
     data = _feed_bytes(path, contract)
     try:
         if contract.format == "jsonl":
-            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-            frame = frame.with_columns(pl.all().cast(pl.String))
+            frame = _as_text(pl.read_ndjson(io.BytesIO(data), infer_schema_length=None))
         else:
             frame = pl.read_csv(
                 io.BytesIO(data),
@@ -90,7 +109,7 @@ def read_feed(path: Path, contract: Contract) -> pl.DataFrame:
                 infer_schema=False,
                 empty_string_is_null=False,
             )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, ValueError) as error:
+    except (pl.exceptions.PolarsError, ValueError) as error:
         text = data.decode("utf-8", errors="replace")
         detail = _first_ragged_row(text, contract.separator) if contract.format != "jsonl" else None
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
@@ -125,7 +144,12 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
                     f"{path.name} matches both contract {claimed[path].id!r} and {contract.id!r}"
                 )
             claimed[path] = contract
-    return sorted(claimed.items(), key=lambda item: item[0].name)
+    return sorted(claimed.items(), key=lambda item: natural_key(item[0].name))
+
+
+def natural_key(name: str) -> list:
+    """tallies_9.csv before tallies_10.csv: arrival order for numbered drops."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def write_atomic_text(path: Path, text: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.contract import Contract, apply_contract, header_problems
+from transforms.contract import Contract, UnknownCandidate, apply_contract, header_problems
 from transforms.feed import COUNT_FIELDS, missing_columns, registry_columns
 from transforms.model import Election
 from warehouse.db import ident, qualified, rows, scalar, table_exists, transaction
@@ -129,7 +129,10 @@ def load_feed_file(
         drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
         if drift:
             raise FileRejected(path.name, drift)
-        applied = apply_contract(frame, contract, election)
+        try:
+            applied = apply_contract(frame, contract, election)
+        except UnknownCandidate as unknown:
+            raise FileRejected(path.name, str(unknown)) from None
     except FileRejected as rejected:
         record_rejection(con, sha, path, contract.source_id, str(rejected), run_id)
         return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))

@@ -92,11 +92,13 @@ def raw_deliveries(
             "select count(*), coalesce(sum(row_count), 0) from raw.deliveries where kind = 'feed'"
         ).fetchall()[0]
     if not total[0]:
-        raise dg.Failure(
-            description=f"No feed has been delivered yet: no file in {landing} matches the "
-            f"contracts of election {election.id!r} "
-            f"({', '.join(c.pattern for c in config.contracts)})."
+        why = (
+            "every landed file was rejected:\n" + "\n".join(f"- {o.error}" for o in rejected)
+            if rejected
+            else f"no file in {landing} matches the contracts of election {election.id!r} "
+            f"({', '.join(c.pattern for c in config.contracts)})"
         )
+        raise dg.Failure(description=f"No feed has been delivered yet: {why}")
     loaded = [o for o in outcomes if o.status == LOADED]
     yield dg.MaterializeResult(
         metadata={

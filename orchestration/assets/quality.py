@@ -178,7 +178,7 @@ def _checks(
     )
     threshold = settings.quarantine_threshold
     over = (
-        per_delivery.filter(pl.col("share") >= threshold) if threshold < 1 else per_delivery.clear()
+        per_delivery.filter(pl.col("share") > threshold) if threshold < 1 else per_delivery.clear()
     )
     worst = per_delivery["share"].max() if per_delivery.height else 0.0
     yield dg.AssetCheckResult(

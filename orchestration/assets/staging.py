@@ -56,14 +56,17 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         frames = [read_raw_feed(con, s) for s in feed_sources(con)]
-        raw = pl.concat([f for f in frames if f.height], how="vertical") if frames else None
+        filled = [f for f in frames if f.height]
+        raw = pl.concat(filled, how="vertical") if filled else None
         registry = (
             read_table(con, "raw", "registry").drop("file_sha256", "source_row")
             if table_exists(con, "raw", "registry")
             else None
         )
     if raw is None:
-        raise dg.Failure(description="No feed has been delivered yet.")
+        raise dg.Failure(
+            description="The feeds delivered so far hold no tally rows (header-only files?)."
+        )
     staged = stage(raw, deliveries, election)
     units = (
         units_from_registry(registry, election)
