@@ -100,15 +100,20 @@ def test_a_new_feed_needs_only_a_contract(tmp_path):
     assert rows[0]["registered"] is None, "a field the contract does not map stays absent"
 
 
-def test_the_contract_runs_end_to_end_from_an_elections_folder(settings, tmp_path):
+def observer_election(tmp_path, settings, feed: str = FEED):
+    """The mini election in its own elections folder, its feed landed: settings to run it."""
     elections = tmp_path / "elections"
     (elections / "mini" / "contracts").mkdir(parents=True)
     (elections / "mini" / "election.toml").write_text(ELECTION_TOML)
     (elections / "mini" / "contracts" / "observers.toml").write_text(CONTRACT_TOML)
     landing = tmp_path / "obs_landing"
     landing.mkdir()
-    (landing / "obs_1.txt").write_bytes(FEED.encode("latin-1"))
-    mini = replace(settings, election="mini", landing_dir=landing, elections_dir=elections)
+    (landing / "obs_1.txt").write_bytes(feed.encode("latin-1"))
+    return replace(settings, election="mini", landing_dir=landing, elections_dir=elections)
+
+
+def test_the_contract_runs_end_to_end_from_an_elections_folder(settings, tmp_path):
+    mini = observer_election(tmp_path, settings)
     assert run(mini).success
     totals = published(mini, "select candidate_id, votes from results where level = 'national'")
     assert dict(totals.iter_rows()) == {"A": 36, "B": 32}

@@ -9,22 +9,11 @@ import pytest
 
 from orchestration.runner import failure_messages
 from tests.conftest import published, run
-from tests.test_contracts import CONTRACT_TOML, ELECTION, ELECTION_TOML, FEED, contract
+from tests.test_contracts import CONTRACT_TOML, ELECTION, FEED, contract, observer_election
 from transforms.contract import ContractError, apply_contract, parse_contract
 from transforms.verification import announced_vs_tallied
 from warehouse.db import connect
 from warehouse.landing import natural_key, read_feed
-
-
-def observer_election(tmp_path, settings, feed: str):
-    elections = tmp_path / "elections"
-    (elections / "mini" / "contracts").mkdir(parents=True)
-    (elections / "mini" / "election.toml").write_text(ELECTION_TOML)
-    (elections / "mini" / "contracts" / "observers.toml").write_text(CONTRACT_TOML)
-    landing = tmp_path / "obs_landing"
-    landing.mkdir()
-    (landing / "obs_1.txt").write_bytes(feed.encode("latin-1"))
-    return replace(settings, election="mini", landing_dir=landing, elections_dir=elections)
 
 
 def test_long_layout_missing_or_conflicting_candidate_rows_are_quarantined(settings, tmp_path):
