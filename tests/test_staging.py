@@ -55,6 +55,7 @@ def test_evidence_names_each_bad_cell_and_leaves_it_null():
         {"table_code": "7", "a": "Ilegible", "b": "-"},
         {"table_code": "8", "state_code": " "},
         {"table_code": "9", "blank_votes": None, "total_votes": None},
+        {"table_code": "10", "a": "99999999999999999999"},
     )
     staged = stage(raw, deliveries("f1"), ELECTION)
     tallies = staged.tallies.sort("source_row")
@@ -70,8 +71,20 @@ def test_evidence_names_each_bad_cell_and_leaves_it_null():
         "a='Ilegible'; b='-'",
         "state_code=''",
         None,
+        "a='99999999999999999999'",
     ]
-    assert improper == [None, None, "b='-3'", None, None, "null_votes='1.5'", None, None, None]
+    assert improper == [
+        None,
+        None,
+        "b='-3'",
+        None,
+        None,
+        "null_votes='1.5'",
+        None,
+        None,
+        None,
+        None,
+    ]
     votes = staged.votes.join(tallies.select("tally_id", "source_row"), on="tally_id")
     a = votes.filter(candidate_id="a").sort("source_row")["votes"].to_list()
     b = votes.filter(candidate_id="b").sort("source_row")["votes"].to_list()

@@ -15,7 +15,7 @@ from transforms.model import Election
 PROVENANCE = ("file_sha256", "source_row")
 DELIVERY_COLUMNS = ("file_sha256", "source_id", "delivery_seq", "release", "snapshot", "loaded_at")
 RELEASE_SPAN = 1 << 40  # ordering key: release first, then delivery
-UNIT_KEY = ["source_id", "_unit"]  # a unit of one source: its code, or the row itself if none
+UNIT_KEY = ["_unit"]  # a unit of one source: its code, or the row itself if it has none
 NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 WHOLE = r"^[0-9]+$"
 ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stable, an int key
@@ -50,7 +50,8 @@ def _evidence(election: Election) -> list[pl.Expr]:
         text = pl.col(column)
         empty, absent = text == "", text.is_null()
         numeric = text.str.contains(NUMBER)
-        unparsable.append(_cell_note(column, empty | (~absent & ~empty & ~numeric)))
+        too_large = text.str.contains(WHOLE) & text.cast(pl.Int64, strict=False).is_null()
+        unparsable.append(_cell_note(column, empty | (~absent & ~empty & ~numeric) | too_large))
         improper.append(_cell_note(column, ~empty & numeric & ~text.str.contains(WHOLE)))
     for column in election.code_columns:
         text = pl.col(column)
@@ -65,24 +66,32 @@ def _null_if_empty(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
+def _whole(column: str) -> pl.Expr:
+    """The cell as a count, or null when it is not a plain whole number (no sign, no decimals)."""
+    text = pl.col(column)
+    plain = ~(text.str.starts_with("-") | text.str.starts_with("+"))
+    return pl.when(plain).then(text.cast(pl.Int64, strict=False))
+
+
 def _typed(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> pl.DataFrame:
     counts = count_columns(election)
-    text_columns = [*election.code_columns, *counts]
+    codes = election.code_columns
     names = [c for c in name_columns(election) if c in raw.columns]
+    frame = raw.join(
+        deliveries.select(*DELIVERY_COLUMNS), on="file_sha256", how="inner"
+    ).with_columns(*[pl.col(c).str.strip_chars() for c in [*codes, *counts]])
+    # Bad cells are rare: find their rows with native casts, then describe only those rows.
+    suspect = pl.any_horizontal(
+        *[pl.col(c).is_not_null() & _whole(c).is_null() for c in counts],
+        *[pl.col(c).is_null() | (pl.col(c) == "") for c in codes],
+    )
+    frame = frame.with_columns(suspect.alias("_suspect"))
+    evidence = frame.filter("_suspect").select("file_sha256", "source_row", *_evidence(election))
     return (
-        raw.join(
-            deliveries.select(*DELIVERY_COLUMNS),
-            on="file_sha256",
-            how="inner",
-        )
-        .with_columns(*[pl.col(c).str.strip_chars() for c in text_columns])
-        .with_columns(*_evidence(election))
+        frame.join(evidence, on=["file_sha256", "source_row"], how="left")
         .with_columns(
-            *[
-                pl.when(pl.col(c).str.contains(WHOLE)).then(pl.col(c).cast(pl.Int64, strict=False))
-                for c in counts
-            ],
-            *[_null_if_empty(pl.col(c)).alias(c) for c in [*election.code_columns, *names]],
+            *[_whole(c).alias(c) for c in counts],
+            *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
             _null_if_empty(pl.col(election.code_column(election.tally_level))).alias("tally_code"),
             (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
                 "tally_id"
@@ -91,6 +100,7 @@ def _typed(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> p
                 "_order"
             ),
         )
+        .drop("_suspect")
     )
 
 
@@ -122,20 +132,29 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     unit = UNIT_KEY
     typed = _typed(raw, deliveries, election).with_columns(
         pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content"),
-        # A row without a unit code is its own unit: it never supersedes nor collapses another.
-        pl.coalesce("tally_code", pl.format("#{}", "tally_id")).alias("_unit"),
+        # One integer per unit of a source (exact: polars' categories are a dictionary). A row
+        # without a unit code is its own unit: it never supersedes nor collapses another.
+        pl.concat_str(
+            "source_id", pl.lit("\x1f"), pl.coalesce("tally_code", pl.format("#{}", "tally_id"))
+        )
+        .cast(pl.Categorical)
+        .to_physical()
+        .alias("_unit"),
     )
     # A snapshot release replaces every earlier release of its source, units it omits included.
     current_release = pl.when(pl.col("snapshot")).then(pl.col("release")).max().over("source_id")
     in_release = current_release.is_null() | (pl.col("release") >= current_release)
     typed = typed.with_columns(in_release.alias("_in_release"))
     newest = pl.col("_order").filter(pl.col("_in_release")).max().over(unit)
-    latest = pl.col("_in_release") & (pl.col("_order") == newest)
+    typed = typed.with_columns(
+        (pl.col("_in_release") & (pl.col("_order") == newest)).alias("_latest")
+    )
+    latest = pl.col("_latest")
     current = (
         typed.filter(latest)
         .sort("source_row")
-        .group_by([*unit, "_content"], maintain_order=True)
-        .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
+        .with_columns(pl.len().over([*unit, "_content"]).cast(pl.Int32).alias("copies"))
+        .unique(subset=[*unit, "_content"], keep="first", maintain_order=True)
     )
     previous = (
         typed.filter(~latest)
@@ -176,9 +195,23 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
     """Every version of every unit, oldest first: current, superseded (by which delivery), or
     withdrawn (a later snapshot release left the unit out)."""
     unit = UNIT_KEY
+    narrow = typed.select(
+        "tally_id",
+        "source_id",
+        "tally_code",
+        "_unit",
+        "delivery_seq",
+        "release",
+        "_order",
+        "file_sha256",
+        "source_row",
+        "_content",
+        VALID,
+        _cast_total().alias(TOTAL),
+        latest.alias("_current"),
+    )
     versions = (
-        typed.with_columns(latest.alias("_current"))
-        .sort("_order", "source_row")
+        narrow.sort("_order", "source_row")
         .group_by([*unit, "delivery_seq", "_content"], maintain_order=True)
         .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
         .sort(*unit, "_order", "source_row")
@@ -194,7 +227,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         "source_row",
         "copies",
         VALID,
-        _cast_total().alias(TOTAL),
+        TOTAL,
         pl.when(pl.col("_current"))
         .then(pl.lit("current"))
         .when(later.is_not_null())
