@@ -35,10 +35,6 @@ class Alerter:
     def __repr__(self) -> str:
         return f"Alerter(notifiers={[name for name, _, _ in self._targets]})"
 
-    @property
-    def notifiers(self) -> list[str]:
-        return ["log", *[name for name, _, _ in self._targets]]
-
     def send(self, con: duckdb.DuckDBPyConnection, alert: Alert, log) -> list[str]:
         """Record, log, notify. Returns the notifiers that failed."""
         record_alert(con, alert)

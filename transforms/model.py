@@ -98,12 +98,6 @@ class Election:
     def code_columns(self) -> list[str]:
         return [self.code_column(level) for level in self.levels]
 
-    def source(self, source_id: str) -> Source:
-        for source in self.sources:
-            if source.id == source_id:
-                return source
-        raise ModelError(f"election {self.id!r} has no source {source_id!r}")
-
     def to_dict(self) -> dict:
         return {
             "id": self.id,

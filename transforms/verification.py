@@ -5,7 +5,7 @@ from itertools import combinations
 
 import polars as pl
 
-from transforms.model import NATIONAL, Election
+from transforms.model import Election
 from transforms.rollup import climb
 
 AGREE, DIFFER, ONLY_A, ONLY_B = "agree", "differ", "only_in_a", "only_in_b"
@@ -204,7 +204,3 @@ def announced_vs_tallied(
                 )
     schema = {"bulletin_id": pl.String, "source_id": pl.String, "candidate_id": pl.String}
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
-
-
-def national(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter(pl.col("level") == NATIONAL)

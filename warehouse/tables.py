@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from warehouse.db import ident, qualified, table_exists, transaction
+from warehouse.db import ident, qualified, transaction
 
 
 def read_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pl.DataFrame:
@@ -26,12 +26,6 @@ def replace_tables(
                 )
             finally:
                 con.unregister(name)
-
-
-def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
-    if not table_exists(con, schema, table):
-        return 0
-    return int(con.execute(f"select count(*) from {qualified(schema, table)}").fetchall()[0][0])
 
 
 def read_votes_wide(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> pl.DataFrame:
