@@ -11,13 +11,17 @@ QUIET = {"loggers": {"console": {"config": {"quiet": True}}}}
 
 
 def run_tally_job(
-    settings: Settings, instance: dg.DagsterInstance, show_progress: bool = True
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    show_progress: bool = True,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset in this process; never raises for a failed step."""
     job = build_definitions(settings).resolve_job_def(TALLY_JOB)
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
+        tags=tags,
         run_config=PROGRESS if show_progress else QUIET,
     )
 

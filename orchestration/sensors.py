@@ -8,6 +8,7 @@ from warehouse.landing import matching_files, registry_path
 from warehouse.watch import WatchCursor, look
 
 LANDING_SENSOR = "landing_sensor"
+FILE_TAG, SHA_TAG = "tallyhouse/file", "tallyhouse/sha256"  # what a sensor run is for
 
 
 def make_landing_sensor(job_name: str, settings: Settings) -> dg.SensorDefinition:
@@ -35,7 +36,7 @@ def make_landing_sensor(job_name: str, settings: Settings) -> dg.SensorDefinitio
         return [
             dg.RunRequest(
                 run_key=item.sha256,
-                tags={"tallyhouse/file": item.path.name, "tallyhouse/sha256": item.sha256},
+                tags={FILE_TAG: item.path.name, SHA_TAG: item.sha256},
             )
             for item in ready
         ]

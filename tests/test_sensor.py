@@ -81,3 +81,22 @@ def test_the_sensor_asks_for_one_run_per_new_file(settings, sample):
         assert {r.tags["tallyhouse/file"] for r in requests} >= {p.name for p in feeds}
         again = sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
         assert isinstance(again, dg.SkipReason)
+
+
+def test_a_sensor_run_loads_only_the_file_it_was_started_for(settings, sample):
+    from orchestration.runner import run_tally_job
+    from orchestration.sensors import FILE_TAG, SHA_TAG
+    from warehouse.db import connect
+
+    drop = settings.landing / "tallies_002.csv"
+    tags = {FILE_TAG: drop.name, SHA_TAG: sha256_file(drop)}
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_tally_job(settings, instance, show_progress=False, tags=tags).success
+        with connect(settings.warehouse, read_only=True) as con:
+            loaded = con.sql("select file_name from raw.deliveries where kind = 'feed'").fetchall()
+        assert loaded == [("tallies_002.csv",)]
+        drop.write_text(drop.read_text().replace(",0,", ",1,", 1))  # changed since the look
+        assert run_tally_job(settings, instance, show_progress=False, tags=tags).success
+        with connect(settings.warehouse, read_only=True) as con:
+            again = con.sql("select count(*) from raw.deliveries where kind = 'feed'").fetchall()
+        assert again == [(1,)], "the new content waits for the sensor's next look"

@@ -13,8 +13,9 @@ from expectations.alerts import Alert
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
 from orchestration.resources import TallyhouseDirs
+from orchestration.sensors import FILE_TAG, SHA_TAG
 from warehouse.alerts import alerted_subjects
-from warehouse.landing import matching_files, registry_path
+from warehouse.landing import matching_files, registry_path, sha256_file
 from warehouse.raw_load import (
     LOADED,
     REJECTED,
@@ -58,7 +59,7 @@ def raw_deliveries(
         registry = registry_path(landing, election)
         if registry is not None:
             outcomes.append(load_registry(con, registry, election, run_id))
-        for path, contract in matching_files(landing, config.contracts):
+        for path, contract in _to_load(context, matching_files(landing, config.contracts)):
             outcome = load_feed_file(con, path, contract, election, run_id)
             outcomes.append(outcome)
             excluded = (
@@ -121,3 +122,19 @@ def raw_deliveries(
             "sample_keys": dg.MetadataValue.json([o.file_name for o in rejected]),
         },
     )
+
+
+def _to_load(context: dg.AssetExecutionContext, files: list) -> list:
+    """A run the landing sensor started loads the file it was started for, and only while that
+    file still holds the bytes the sensor saw; any other run loads every landed file."""
+    name = context.run.tags.get(FILE_TAG)
+    if name is None:
+        return files
+    wanted = context.run.tags.get(SHA_TAG)
+    chosen = [(p, c) for p, c in files if p.name == name and sha256_file(p) == wanted]
+    if not chosen:
+        context.log.info(
+            f"{name} changed or left since the sensor saw it; the sensor will "
+            "start another run for its new content"
+        )
+    return chosen
