@@ -1,4 +1,4 @@
-"""The landing directory: where feed files, the registry and the election description arrive."""
+"""The landing folder: finding feed files by contract, reading them, writing and replaying them."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Loading landing files into the raw layer: one transactional load per file, keyed by sha256.
 
 A file whose sha256 was already delivered is skipped, whatever its name: re-delivery changes
-nothing. A file that cannot be read or lacks a required column is rejected whole: nothing of it
-is loaded and the rejection is recorded. A cell that cannot become a count is kept as delivered:
-the quality gate quarantines its tally (rule E8), not the whole file.
+nothing. A file that cannot be read, or whose columns drifted from its contract, is rejected
+whole: nothing of it is loaded and the rejection is recorded. A cell that cannot become a count is
+kept as delivered: the quality gate quarantines its tally (rule E8), not the whole file.
 """
 
 from __future__ import annotations
