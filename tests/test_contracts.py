@@ -171,3 +171,61 @@ candidates = { columns = { A = "a", B = { sum = ["b1", "b2"] } } }
         ("N", "4", "5", "9"),
         ("S", "1", "0", "1"),
     ]
+
+
+TABLE_ONLY = """
+id = "tables_only"
+source = { id = "tables_only", kind = "qr-decoded" }
+levels = ["table"]   # the feed names the table alone; the registry places it
+file = { pattern = "tallies_*.csv" }
+codes = { table = "table_code" }
+counts = { valid_votes = "valid_votes", null_votes = "null_votes" }
+
+[candidates.columns]
+c01 = "c01"
+c02 = "c02"
+c03 = "c03"
+c04 = "c04"
+c05 = "c05"
+c06 = "c06"
+c07 = "c07"
+c08 = "c08"
+c09 = "c09"
+c10 = "c10"
+"""
+
+
+def test_a_feed_carrying_only_the_table_is_placed_by_the_registry(settings, sample, tmp_path):
+    from warehouse.configs import shipped_elections
+
+    elections = tmp_path / "elections"
+    (elections / "sample" / "contracts").mkdir(parents=True)
+    election_toml = (shipped_elections() / "sample" / "election.toml").read_text()
+    (elections / "sample" / "election.toml").write_text(election_toml)
+    (elections / "sample" / "contracts" / "tables_only.toml").write_text(TABLE_ONLY)
+    placed = replace(settings, elections_dir=elections)
+    assert run(placed).success
+    states = published(
+        placed, "select unit_code, candidate_id, votes from results where level = 'state'"
+    )
+    truth = sample.truth["states"]
+    for state, candidate, votes in states.iter_rows():
+        assert votes == truth[state]["candidates"][candidate]
+    assert len({s for s, _, _ in states.iter_rows()}) == len(truth)
+
+
+def test_a_feed_short_of_levels_needs_a_registry(tmp_path):
+    from warehouse.configs import load_election
+
+    folder = tmp_path / "mini"
+    (folder / "contracts").mkdir(parents=True)
+    (folder / "election.toml").write_text(ELECTION_TOML)
+    short = CONTRACT_TOML.replace("[file]", 'levels = ["station"]\n[file]').replace(
+        '[codes.region]\nlevel = "station"\nslice = [0, 2]\n', ""
+    )
+    short = short.replace("region = { column = \"Region\", strip = '^Reg\\.\\s*' }", "")
+    (folder / "contracts" / "observers.toml").write_text(short)
+    with pytest.raises(
+        ContractError, match="does not carry region, and election 'mini' has no registry"
+    ):
+        load_election("mini", tmp_path)

@@ -67,6 +67,11 @@ class Contract:
     release: int = 0
     snapshot: bool = False
 
+    @property
+    def carried_levels(self) -> list[str]:
+        """The levels whose codes the feed gives; the others come from the registry."""
+        return list(self.codes)
+
     def referenced_columns(self) -> list[str]:
         """Every feed column the contract reads, in a stable order."""
         found: list[str] = []
@@ -158,6 +163,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         "candidates",
         "exclude",
         "release",
+        "levels",
     }
     if unknown:
         raise ContractError(f"{name}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -189,14 +195,27 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         raise ContractError(
             f"{name}.file.encoding: {encoding!r} is not one of {', '.join(ENCODINGS)}"
         )
+    carried = data.get("levels", list(election.levels))
+    if not isinstance(carried, list) or not set(carried) <= set(election.levels):
+        raise ContractError(
+            f"{name}.levels: expected a list of the election's levels "
+            f"({', '.join(election.levels)}), got {carried!r}"
+        )
+    if election.tally_level not in carried:
+        raise ContractError(
+            f"{name}.levels: must include the tally's level {election.tally_level!r}"
+        )
     codes_data = _need(data, "codes", name, dict)
-    missing_levels = [lv for lv in election.levels if lv not in codes_data]
+    missing_levels = [lv for lv in carried if lv not in codes_data]
     if missing_levels:
         raise ContractError(f"{name}.codes: no code for level(s) {', '.join(missing_levels)}")
-    extra_levels = set(codes_data) - set(election.levels)
+    extra_levels = set(codes_data) - set(carried)
     if extra_levels:
-        raise ContractError(f"{name}.codes: unknown level(s) {', '.join(sorted(extra_levels))}")
-    codes = {lv: _code_spec(codes_data[lv], f"{name}.codes.{lv}") for lv in election.levels}
+        raise ContractError(
+            f"{name}.codes: level(s) {', '.join(sorted(extra_levels))} not in "
+            "the levels the feed carries"
+        )
+    codes = {lv: _code_spec(codes_data[lv], f"{name}.codes.{lv}") for lv in carried}
     for lv, spec in codes.items():
         for part in spec.parts:
             if part.level and part.level not in codes:
@@ -388,7 +407,10 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     codes = _code_exprs(contract, election)
     selected = [
         pl.col("source_row"),
-        *[codes[lv].alias(election.code_column(lv)) for lv in election.levels],
+        *[
+            (codes[lv] if lv in codes else pl.lit(None, pl.String)).alias(election.code_column(lv))
+            for lv in election.levels
+        ],
         *[
             _name_expr(column, strip).alias(f"{lv}_name")
             for lv, (column, strip) in contract.names.items()
@@ -406,7 +428,7 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         selected += [_sum_text(contract.candidates[c]).alias(c) for c in election.candidate_ids]
     # A mapped field with no value (a JSON null, a missing key) is missing, not absent.
     mapped = [
-        *election.code_columns,
+        *[election.code_column(lv) for lv in contract.carried_levels],
         *[f for f in COUNT_FIELDS if f in contract.counts],
         *election.candidate_ids,
     ]

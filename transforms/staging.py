@@ -73,13 +73,39 @@ def _whole(column: str) -> pl.Expr:
     return pl.when(plain).then(text.cast(pl.Int64, strict=False))
 
 
-def _typed(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> pl.DataFrame:
+def _place_in_registry(
+    frame: pl.DataFrame, registry: pl.DataFrame | None, election: Election
+) -> pl.DataFrame:
+    """Codes of the levels a feed does not carry (null), taken from the registry's row for the
+    tally's unit."""
+    tally = election.code_column(election.tally_level)
+    absent = [c for c in election.code_columns if c != tally and frame[c].null_count()]
+    if registry is None or not absent:
+        return frame
+    lookup = registry.select(
+        pl.col(tally).str.strip_chars(),
+        *[pl.col(c).str.strip_chars().alias(f"_registry_{c}") for c in absent],
+    ).unique(tally, keep="first")
+    return (
+        frame.join(lookup, on=tally, how="left")
+        .with_columns(*[pl.coalesce(c, f"_registry_{c}").alias(c) for c in absent])
+        .drop([f"_registry_{c}" for c in absent])
+    )
+
+
+def _typed(
+    raw: pl.DataFrame,
+    deliveries: pl.DataFrame,
+    election: Election,
+    registry: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     counts = count_columns(election)
     codes = election.code_columns
     names = [c for c in name_columns(election) if c in raw.columns]
     frame = raw.join(
         deliveries.select(*DELIVERY_COLUMNS), on="file_sha256", how="inner"
     ).with_columns(*[pl.col(c).str.strip_chars() for c in [*codes, *counts]])
+    frame = _place_in_registry(frame, registry, election)
     # Bad cells are rare: find their rows with native casts, then describe only those rows.
     suspect = pl.any_horizontal(
         *[pl.col(c).is_not_null() & _whole(c).is_null() for c in counts],
@@ -113,7 +139,12 @@ def _cast_total() -> pl.Expr:
     return pl.coalesce(TOTAL, pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0))
 
 
-def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> StagedTallies:
+def stage(
+    raw: pl.DataFrame,
+    deliveries: pl.DataFrame,
+    election: Election,
+    registry: pl.DataFrame | None = None,
+) -> StagedTallies:
     """Current tallies: for each source and unit, the rows of its latest delivery.
 
     Identical copies within that delivery collapse into one row (`copies` counts them); rows that
@@ -121,6 +152,7 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     is superseded; its ballot total is kept as `previous_total_votes` (rule W3).
 
     raw: file_sha256, source_row and the feed columns as text.
+    registry: where given, places tallies of feeds that do not carry every level.
     deliveries: file_sha256, source_id, delivery_seq, release, snapshot, loaded_at.
 
     Within a source, "later" means a higher release, then a later delivery. When the source's
@@ -130,7 +162,7 @@ def stage(raw: pl.DataFrame, deliveries: pl.DataFrame, election: Election) -> St
     codes = election.code_columns
     counts = count_columns(election)
     unit = UNIT_KEY
-    typed = _typed(raw, deliveries, election).with_columns(
+    typed = _typed(raw, deliveries, election, registry).with_columns(
         pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content"),
         # One integer per unit of a source (exact: polars' categories are a dictionary). A row
         # without a unit code is its own unit: it never supersedes nor collapses another.

@@ -52,6 +52,13 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
     ids = [c.id for c in contracts]
     if len(set(ids)) != len(ids):
         raise ContractError(f"{folder}: two contracts share an id")
+    for contract in contracts:
+        absent = [lv for lv in election.levels if lv not in contract.carried_levels]
+        if absent and not election.registry_file:
+            raise ContractError(
+                f"{contract.id}.levels: the feed does not carry {', '.join(absent)}, and election "
+                f"{election.id!r} has no registry to place its units there"
+            )
     sources = {c.source_id: Source(c.source_id, c.source_kind, c.source_name) for c in contracts}
     election = replace(election, sources=tuple(sources.values()))
     announced_file = folder / "announced.toml"

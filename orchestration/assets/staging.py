@@ -67,7 +67,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         raise dg.Failure(
             description="The feeds delivered so far hold no tally rows (header-only files?)."
         )
-    staged = stage(raw, deliveries, election)
+    staged = stage(raw, deliveries, election, registry)
     units = (
         units_from_registry(registry, election)
         if registry is not None
