@@ -135,6 +135,26 @@ def results_long(results_wide: pl.DataFrame, election: Election) -> pl.DataFrame
     )
 
 
+def _national_unit(election: Election, expected: int | None) -> pl.DataFrame:
+    """The one unit above every level."""
+    return pl.DataFrame(
+        {
+            "level": [NATIONAL],
+            "unit_code": [NATIONAL],
+            "unit_name": [election.name],
+            "parent_code": [None],
+            "expected": [expected],
+        },
+        schema={
+            "level": pl.String,
+            "unit_code": pl.String,
+            "unit_name": pl.String,
+            "parent_code": pl.String,
+            "expected": pl.Int64,
+        },
+    )
+
+
 def units_from_registry(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     """One row per unit at every level: level, unit_code, unit_name, parent_code, expected."""
     frames = []
@@ -156,19 +176,8 @@ def units_from_registry(registry: pl.DataFrame, election: Election) -> pl.DataFr
                 "expected",
             )
         )
-    frames.append(
-        pl.DataFrame(
-            {
-                "level": [NATIONAL],
-                "unit_code": [NATIONAL],
-                "unit_name": [election.name],
-                "parent_code": [None],
-                "expected": [registry.height],
-            },
-            schema_overrides={"parent_code": pl.String, "expected": pl.UInt32},
-        )
-    )
-    return pl.concat(frames).with_columns(pl.col("expected").cast(pl.Int64))
+    frames.append(_national_unit(election, registry.height))
+    return pl.concat(frames, how="vertical_relaxed").with_columns(pl.col("expected").cast(pl.Int64))
 
 
 def _coverage(
@@ -280,22 +289,5 @@ def units_from_tallies(tallies: pl.DataFrame, election: Election) -> pl.DataFram
                 pl.lit(None, pl.Int64).alias("expected"),
             )
         )
-    frames.append(
-        pl.DataFrame(
-            {
-                "level": [NATIONAL],
-                "unit_code": [NATIONAL],
-                "unit_name": [election.name],
-                "parent_code": [None],
-                "expected": [election.expected_tallies],
-            },
-            schema={
-                "level": pl.String,
-                "unit_code": pl.String,
-                "unit_name": pl.String,
-                "parent_code": pl.String,
-                "expected": pl.Int64,
-            },
-        )
-    )
+    frames.append(_national_unit(election, election.expected_tallies))
     return pl.concat(frames)
