@@ -59,3 +59,9 @@ def mart_snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
         ]
         frames = {t: con.sql(f"select * from {t}").pl() for t in tables}
     return {t: f.sort(f.columns, nulls_last=True) for t, f in frames.items()}
+
+
+def assert_same_marts(first: dict[str, pl.DataFrame], second: dict[str, pl.DataFrame]) -> None:
+    assert first.keys() == second.keys()
+    for table, frame in first.items():
+        assert frame.equals(second[table]), table

@@ -4,7 +4,7 @@ import shutil
 
 import polars as pl
 
-from tests.conftest import mart_snapshot, published, run, truth
+from tests.conftest import assert_same_marts, mart_snapshot, published, run, truth
 from warehouse.db import connect
 
 
@@ -65,8 +65,7 @@ def test_running_twice_gives_identical_marts(settings, sample):
     first = mart_snapshot(settings)
     assert run(settings).success
     second = mart_snapshot(settings)
-    for table, frame in first.items():
-        assert frame.equals(second[table]), table
+    assert_same_marts(first, second)
 
 
 def test_redelivered_file_changes_nothing(settings, sample):
@@ -80,8 +79,7 @@ def test_redelivered_file_changes_nothing(settings, sample):
     assert deliveries[0][0] == 3
     assert raw_rows[0][0] == sum(d.height for d in sample.drops)
     after = mart_snapshot(settings)
-    for table, frame in before.items():
-        assert frame.equals(after[table]), table
+    assert_same_marts(before, after)
 
 
 def test_drops_arriving_one_by_one_give_the_same_marts(settings, sample, tmp_path):
@@ -97,8 +95,7 @@ def test_drops_arriving_one_by_one_give_the_same_marts(settings, sample, tmp_pat
         shutil.move(held / path.name, path)
         assert run(settings).success
     one_by_one = mart_snapshot(settings)
-    for table, frame in at_once.items():
-        assert frame.equals(one_by_one[table]), table
+    assert_same_marts(at_once, one_by_one)
 
 
 def test_provenance_reaches_every_staged_tally(settings, sample):

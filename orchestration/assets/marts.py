@@ -105,9 +105,9 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         quarantine = read_table(con, "quality", "quarantine")
         issues = read_table(con, "quality", "issues")
         deliveries = read_table(con, "raw", "deliveries")
-        registry = (
-            read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
-        )
+        # the registry only bounds announced totals: read it only when there are some
+        wanted = config.announced and table_exists(con, "raw", "registry")
+        registry = read_table(con, "raw", "registry") if wanted else None
     accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
     built = build_marts(accepted, votes, units, election, received=tallies)
     frames = {
