@@ -65,6 +65,20 @@ def write_pending(
     return pending
 
 
+def add_to_pending(target: Path, tables: dict[str, pl.DataFrame]) -> None:
+    """Write (or replace) more marts in the pending file the marts step created."""
+    pending = pending_path(target)
+    if not pending.exists():
+        raise FileNotFoundError(f"{pending}: the marts step has not written the pending file")
+    with connect(pending) as con, transaction(con):
+        for table, frame in tables.items():
+            con.register(f"incoming_{table}", frame)
+            con.execute(
+                f"create or replace table {ident(table)} as "
+                f"select * from {ident('incoming_' + table)}"
+            )
+
+
 def publish_pending(target: Path, run_id: str) -> list[str]:
     """Stamp the pending file with its run and rename it over `target`."""
     pending = pending_path(target)
