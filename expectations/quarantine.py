@@ -88,7 +88,7 @@ def judge(evidence: pl.DataFrame, failures: RuleFailures, run_id: str, at: datet
 def quarantined_per_delivery(evidence: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
     """Per delivery (file): tallies staged, quarantined and the quarantined share."""
     staged = evidence.group_by("delivery_seq", "file_sha256", "source_id").agg(
-        pl.len().alias("tallies")
+        pl.len().cast(pl.Int64).alias("tallies")
     )
     held = quarantine.group_by("delivery_seq").agg(pl.len().alias("quarantined"))
     return (

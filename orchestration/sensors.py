@@ -9,6 +9,7 @@ from warehouse.watch import WatchCursor, look
 
 LANDING_SENSOR = "landing_sensor"
 FILE_TAG, SHA_TAG = "tallyhouse/file", "tallyhouse/sha256"  # what a sensor run is for
+FULL_TAG = "tallyhouse/full"  # "true": rebuild every layer from the raw layer
 
 
 def make_landing_sensor(job_name: str, settings: Settings) -> dg.SensorDefinition:

@@ -14,6 +14,9 @@ from transforms.model import NATIONAL, Election
 from transforms.staging import cast_votes_total
 
 TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL)
+UNIT_COLUMNS = ("source_id", "level", "unit_code", "unit_name")
+TURNOUT_COLUMNS = (*UNIT_COLUMNS, "parent_code", *TURNOUT_MEASURES, "turnout")
+COVERAGE_COLUMNS = (*UNIT_COLUMNS, "expected", "received", "counted", "percent_reporting")
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,22 @@ def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
         return [_sum_all_known(c) for c in TURNOUT_MEASURES]
 
     frames = climb(base, election, [], aggs)
-    return pl.concat(frames).with_columns(
-        pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout")
+    return pl.concat(frames).with_columns(turnout_ratio())
+
+
+def turnout_ratio() -> pl.Expr:
+    return pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout")
+
+
+def percent_reporting() -> pl.Expr:
+    return (
+        pl.when(pl.col("expected") > 0)
+        .then(pl.col("counted") * 100.0 / pl.col("expected"))
+        .alias("percent_reporting")
     )
 
 
-def _rank_among(columns: list[str], column: str) -> pl.Expr:
+def rank_among(columns: list[str], column: str) -> pl.Expr:
     """1 + how many candidates received strictly more votes (ties share the better rank)."""
     return 1 + pl.sum_horizontal([(pl.col(o) > pl.col(column)).cast(pl.Int32) for o in columns])
 
@@ -103,19 +116,24 @@ def _results_wide(
     levels = pl.concat(
         climb(base, election, [], lambda _f: [pl.col(c).sum() for c in candidates])
     ).join(names, on=["level", "unit_code"], how="left")
+    return levels.select(*RESULT_KEYS, *result_measures(candidates))
+
+
+def result_measures(candidates: list[str]) -> list[pl.Expr]:
+    """From a votes column per candidate: each one's votes, share of the unit's candidate votes
+    and rank, in the wide results' columns."""
     valid = pl.sum_horizontal(candidates)
-    return levels.select(
-        *RESULT_KEYS,
-        *[pl.col(c).alias(wide_column(c, "votes")) for c in candidates],
+    return [
+        *[pl.col(c).cast(pl.Int64).alias(wide_column(c, "votes")) for c in candidates],
         *[
             pl.when(valid > 0).then(pl.col(c) / valid).alias(wide_column(c, "share"))
             for c in candidates
         ],
         *[
-            _rank_among(candidates, c).cast(pl.Int32).alias(wide_column(c, "rank"))
+            rank_among(candidates, c).cast(pl.Int32).alias(wide_column(c, "rank"))
             for c in candidates
         ],
-    )
+    ]
 
 
 def results_long(results_wide: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -212,20 +230,7 @@ def _coverage(
         .join(counts, on=["source_id", "level", "unit_code"], how="full", coalesce=True)
         .with_columns(pl.col("received", "counted").fill_null(0))
     )
-    return frame.with_columns(
-        pl.when(pl.col("expected") > 0)
-        .then(pl.col("counted") * 100.0 / pl.col("expected"))
-        .alias("percent_reporting"),
-    ).select(
-        "source_id",
-        "level",
-        "unit_code",
-        "unit_name",
-        "expected",
-        "received",
-        "counted",
-        "percent_reporting",
-    )
+    return frame.with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
 
 
 def build_marts(
@@ -247,15 +252,7 @@ def build_marts(
     turnout = (
         _turnout(tallies, election)
         .join(names, on=["level", "unit_code"], how="left")
-        .select(
-            "source_id",
-            "level",
-            "unit_code",
-            "unit_name",
-            "parent_code",
-            *TURNOUT_MEASURES,
-            "turnout",
-        )
+        .select(TURNOUT_COLUMNS)
     )
     coverage = _coverage(received, tallies, units, sources, election)
     return Marts(results, turnout, coverage)

@@ -284,3 +284,23 @@ def votes_wide(votes: pl.DataFrame, election: Election) -> pl.DataFrame:
         aggregate_function=None,
         on_columns=election.candidate_ids,
     )
+
+
+def affected_units(new_rows: pl.DataFrame, deliveries: pl.DataFrame, election: Election):
+    """The tally units a drop touches: (source_id, tally_code), codes trimmed as staging does.
+
+    Rows without a unit code are their own units; they touch no earlier tally.
+    """
+    code = election.code_column(election.tally_level)
+    return (
+        new_rows.join(deliveries.select("file_sha256", "source_id"), on="file_sha256")
+        .select("source_id", _null_if_empty(pl.col(code).str.strip_chars()).alias("tally_code"))
+        .drop_nulls()
+        .unique()
+        .sort("source_id", "tally_code")
+    )
+
+
+def without_unit_code(new_rows: pl.DataFrame, election: Election) -> pl.DataFrame:
+    code = election.code_column(election.tally_level)
+    return new_rows.filter(_null_if_empty(pl.col(code).str.strip_chars()).is_null())

@@ -19,7 +19,11 @@ def read_pending_for_snapshot(target, first_level: str) -> dict[str, pl.DataFram
 
 
 def publish_with_history(
-    con: duckdb.DuckDBPyConnection, target, run_id: str, snapshot: pl.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    target,
+    run_id: str,
+    snapshot: pl.DataFrame,
+    generation: str | None = None,
 ) -> list[str]:
     """Append the run's snapshot, copy the whole history into the pending marts, swap them in.
 
@@ -46,4 +50,4 @@ def publish_with_history(
             pending.execute(
                 "create or replace table results_history as select * from incoming_history"
             )
-        return publish_pending(target, run_id)
+        return publish_pending(target, run_id, generation)

@@ -79,15 +79,17 @@ def add_to_pending(target: Path, tables: dict[str, pl.DataFrame]) -> None:
             )
 
 
-def publish_pending(target: Path, run_id: str) -> list[str]:
-    """Stamp the pending file with its run and rename it over `target`."""
+def publish_pending(target: Path, run_id: str, generation: str | None = None) -> list[str]:
+    """Stamp the pending file with its run (and the staging generation its marts reflect) and
+    rename it over `target`."""
     pending = pending_path(target)
     if not pending.exists():
         raise FileNotFoundError(f"{pending}: no marts are waiting to be published")
     with connect(pending) as con:
         con.execute(
-            "create or replace table publication as select ? as run_id, ? as published_at",
-            [run_id, datetime.now(UTC).replace(tzinfo=None)],
+            "create or replace table publication as select ? as run_id, ? as published_at, "
+            "? as staged_generation",
+            [run_id, datetime.now(UTC).replace(tzinfo=None), generation],
         )
         tables = [
             r[0]

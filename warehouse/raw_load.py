@@ -113,6 +113,17 @@ def raw_columns(election: Election) -> list[str]:
     return [*election.code_columns, *names, *COUNT_FIELDS, *election.candidate_ids]
 
 
+def empty_raw(election: Election) -> pl.DataFrame:
+    """A raw feed frame with no rows: what a drop without tally rows stages from."""
+    return pl.DataFrame(
+        schema={
+            "file_sha256": pl.String,
+            "source_row": pl.Int64,
+            **{c: pl.String for c in raw_columns(election)},
+        }
+    )
+
+
 def load_feed_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,

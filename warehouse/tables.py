@@ -28,7 +28,9 @@ def replace_tables(
                 con.unregister(name)
 
 
-def read_votes_wide(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> pl.DataFrame:
+def read_votes_wide(
+    con: duckdb.DuckDBPyConnection, candidate_ids: list[str], only_ids: str | None = None
+) -> pl.DataFrame:
     """staged.tally_votes pivoted in DuckDB: one row per tally_id, a column per candidate.
 
     Twice as fast as reading the long rows into polars and pivoting there.
@@ -36,7 +38,11 @@ def read_votes_wide(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) ->
     columns = ", ".join(
         f"max(votes) filter (where candidate_id = ?) as {ident(c)}" for c in candidate_ids
     )
+    where = ""
+    if only_ids is not None:  # a table of tally_ids, e.g. staged.delta_added
+        schema, table = only_ids.split(".")
+        where = f"where tally_id in (select tally_id from {qualified(schema, table)}) "
     return con.sql(
-        f"select tally_id, {columns} from staged.tally_votes group by tally_id",
+        f"select tally_id, {columns} from staged.tally_votes {where}group by tally_id",
         params=candidate_ids,
     ).pl()

@@ -28,13 +28,36 @@ from orchestration.assets.keys import (
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
+from transforms.delta import (
+    KEYS,
+    UNIT,
+    NeedsFullBuild,
+    Side,
+    mart_deltas,
+    updated_coverage,
+    updated_quality_summary,
+    updated_results,
+    updated_turnout,
+)
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
-from transforms.rollup import build_marts, results_long
+from transforms.rollup import RESULT_COLUMNS, build_marts, results_long
+from transforms.staging import votes_wide
 from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
-from warehouse.db import table_exists
+from warehouse.db import table_exists, transaction
+from warehouse.increments import FULL, INCREMENTAL, read_state, units_of, versions_of
+from warehouse.mart_updates import (
+    copy_published,
+    open_pending,
+    published_stamp,
+    put_back,
+    read_national,
+    take_touched,
+    votes_wide_of,
+)
 from warehouse.publish import write_pending
+from warehouse.raw_load import feed_sources
 from warehouse.tables import read_table, read_votes_wide
 
 UPSTREAM = [
@@ -45,6 +68,8 @@ UPSTREAM = [
     QUALITY_QUARANTINE,
     QUALITY_ISSUES,
 ]
+CHANGED = ["delivery_seq", "source_row"]
+RULE_IDS = [r.id for r in RULES]
 RULE_TEXT = pl.DataFrame(
     {"rule_id": [r.id for r in RULES], "description": [r.description for r in RULES]}
 )
@@ -96,6 +121,44 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
 )
 def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
     config = dirs.election_config()
+    target = dirs.settings.published
+    with duckdb.get_connection() as con:
+        mode, reason = _plan(con, target)
+    if mode == INCREMENTAL:
+        try:
+            rows = _update_marts(duckdb, config, target)
+        except NeedsFullBuild as why:
+            mode, reason = FULL, f"full build instead: {why}"
+    context.log.info(f"marts {mode}: {reason}")
+    if mode != INCREMENTAL:
+        rows = _build_marts(duckdb, config, target)
+    context.log.info(
+        f"marts ready to publish ({mode}): "
+        + ", ".join(f"{table} {count:,} rows" for table, count in rows.items())
+    )
+    yield dg.MaterializeResult(
+        asset_key=MART_RESULTS, metadata={"rows": rows["results"], "mode": mode}
+    )
+    for table, key in MART_TABLES.items():
+        yield dg.MaterializeResult(asset_key=key, metadata={"rows": rows[table], "mode": mode})
+
+
+def _plan(con, target) -> tuple[str, str]:
+    """Update the published marts by the last change when they reflect the generation before
+    it, and the change can be applied as a difference; rebuild them otherwise."""
+    staged, gate = read_state(con, "staged"), read_state(con, "quality")
+    if gate is None or staged is None or gate.stamp != staged.stamp:
+        return FULL, "the quality gate has not judged the staged tallies"
+    if gate.mode != INCREMENTAL:
+        return FULL, f"the gate was full ({gate.reason})"
+    if published_stamp(target) != f"{staged.lineage}:{staged.generation - 1}":
+        return FULL, "the published marts are not those of the previous generation"
+    if len(feed_sources(con)) > 1:
+        return FULL, "several sources: reconciliation compares them tally by tally"
+    return INCREMENTAL, "applying the last drop to the published marts"
+
+
+def _build_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
     election = config.election
     with duckdb.get_connection() as con:
         tallies = read_table(con, "staged", "tallies")
@@ -113,7 +176,7 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
     frames = {
         "turnout": built.turnout,
         "coverage": built.coverage,
-        "quality_summary": quality_summary(tallies, issues, units, [r.id for r in RULES], election),
+        "quality_summary": quality_summary(tallies, issues, units, RULE_IDS, election),
         "quality_issues": quality_issues(issues, tallies, deliveries, RULE_TEXT, election),
     }
     national = results_long(built.results_wide.filter(level=NATIONAL), election)
@@ -129,15 +192,88 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckD
         _uncounted_registered(registry, accepted, election),
     )
     frames["amendments"] = amendments(versions, deliveries)
-    pending = write_pending(dirs.settings.published, built.results_wide, frames, election)
-    result_rows = built.results_wide.height * len(election.candidates)
-    context.log.info(
-        f"built marts from {accepted.height:,} accepted tallies: {result_rows:,} result rows, "
-        f"waiting to be published in {pending.name}"
-    )
-    yield dg.MaterializeResult(asset_key=MART_RESULTS, metadata={"rows": result_rows})
-    for table, frame in frames.items():
-        yield dg.MaterializeResult(asset_key=MART_TABLES[table], metadata={"rows": frame.height})
+    write_pending(target, built.results_wide, frames, election)
+    counts = {table: frame.height for table, frame in frames.items()}
+    return {"results": built.results_wide.height * len(election.candidates), **counts}
+
+
+def _update_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
+    """Apply the last change (replaced and restaged tallies) to a copy of the published marts."""
+    election = config.election
+    candidates = election.candidate_ids
+    with duckdb.get_connection() as con:
+        removed = read_table(con, "staged", "delta_removed")
+        removed_votes = votes_wide(read_table(con, "staged", "delta_removed_votes"), election)
+        added = con.sql(
+            "select t.* from staged.tallies t semi join staged.delta_added using (tally_id)"
+        ).pl()
+        added_votes = read_votes_wide(con, candidates, only_ids="staged.delta_added")
+        delta = read_table(con, "quality", "delta")
+        removed_issues = read_table(con, "quality", "delta_removed_issues")
+        added_issues = con.sql(
+            "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
+        ).pl()
+        deliveries = read_table(con, "raw", "deliveries")
+        changed_units = pl.concat([removed.select(UNIT), added.select(UNIT)]).unique()
+        versions = versions_of(con, changed_units)
+        wanted = config.announced and table_exists(con, "raw", "registry")
+        registry = read_table(con, "raw", "registry") if wanted else None
+        accepted = (
+            con.sql(
+                "select source_id, tally_code from staged.tallies "
+                "where tally_id not in (select tally_id from quality.quarantine)"
+            ).pl()
+            if wanted
+            else None
+        )
+    before = Side(removed, removed_votes, delta.filter(sign=-1).select("tally_id"), removed_issues)
+    after = Side(added, added_votes, delta.filter(sign=1).select("tally_id"), added_issues)
+    deltas = mart_deltas(before, after, RULE_IDS, election)
+    touched = deltas.touched()
+    with duckdb.get_connection() as con:
+        units = units_of(con, touched)
+    names = units.select("level", "unit_code", "unit_name")
+    copy_published(target)
+    with open_pending(target) as con, transaction(con):
+        old = take_touched(con, touched)
+        coverage = updated_coverage(old["coverage"], deltas, units)
+        counted = coverage.select(*KEYS, "counted")
+        results = updated_results(
+            votes_wide_of(old["results"], election), deltas, counted, names, election
+        )
+        new_rows = {
+            "results": results_long(results, election),
+            "turnout": updated_turnout(old["turnout"], deltas, counted, names),
+            "coverage": coverage,
+            "quality_summary": updated_quality_summary(old["quality_summary"], deltas, names),
+        }
+        others = {}
+        if config.announced:
+            national = read_national(con)
+            for table in ("results", "coverage", "turnout"):
+                fresh = new_rows[table].filter(level=NATIONAL)
+                national[table] = fresh if fresh.height else national[table]
+            others["announced_vs_tallied"] = announced_vs_tallied(
+                config.announced,
+                national["results"].select(RESULT_COLUMNS),
+                national["coverage"],
+                national["turnout"].select("source_id", "total_votes"),
+                election,
+                _uncounted_registered(registry, accepted, election),
+            )
+        put_back(
+            con,
+            new_rows,
+            pl.concat([removed.select(CHANGED), added.select(CHANGED)]),
+            quality_issues(added_issues, added, deliveries, RULE_TEXT, election),
+            changed_units,
+            amendments(versions, deliveries),
+            others,
+        )
+    return {"results": new_rows["results"].height} | {
+        table: new_rows.get(table, others.get(table, pl.DataFrame())).height
+        for table in MART_TABLES
+    }
 
 
 def _uncounted_registered(

@@ -9,6 +9,7 @@ from orchestration.assets.keys import ALL_MARTS, PUBLISHED, PUBLISHED_MARTS
 from orchestration.resources import TallyhouseDirs
 from transforms.history import results_snapshot
 from warehouse.history_store import publish_with_history, read_pending_for_snapshot
+from warehouse.increments import read_state
 
 
 @dg.asset(
@@ -40,7 +41,9 @@ def published_marts(
             deliveries,
             last_file,
         )
-        tables = publish_with_history(con, target, run_id, snapshot)
+        state = read_state(con, "staged")
+        generation = state.stamp if state else None
+        tables = publish_with_history(con, target, run_id, snapshot, generation)
     context.log.info(f"published {len(tables)} marts to {target}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(target)), "tables": ", ".join(tables)}

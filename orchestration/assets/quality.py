@@ -4,6 +4,8 @@ Every staged tally ends up accepted or quarantined; the blocking checks keep the
 rebuilt on a result that includes an impossible tally or a suspect feed.
 """
 
+from dataclasses import replace
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -24,6 +26,17 @@ from orchestration.assets.keys import (
 from orchestration.checks import CHECK_SPECS, check_results, now, raise_alerts
 from orchestration.resources import TallyhouseDirs
 from warehouse.db import table_exists
+from warehouse.increments import (
+    FULL,
+    INCREMENTAL,
+    LayerState,
+    merge_quality,
+    quarantined_per_delivery_sql,
+    read_delta_staged,
+    read_registry_rows,
+    read_state,
+    record_full_quality,
+)
 from warehouse.tables import read_table, replace_tables
 
 STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
@@ -56,11 +69,18 @@ def quality_gate(
     run_id = context.run.run_id
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
+        state = _plan(con)
         deliveries = read_table(con, "raw", "deliveries")
-        tallies = read_table(con, "staged", "tallies")
-        registry = (
-            read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
-        )
+        if state.mode == INCREMENTAL:
+            tallies, removed = read_delta_staged(con)
+            code = election.code_column(election.tally_level)
+            registry = read_registry_rows(con, code, tallies["tally_code"].drop_nulls().to_list())
+        else:
+            tallies, removed = read_table(con, "staged", "tallies"), None
+            registry = (
+                read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
+            )
+    context.log.info(f"quality gate {state.mode}: {state.reason}")
     evidence = build_evidence(tallies, election, registry)
     rules = applicable(RULES, registry is not None)
     try:
@@ -82,19 +102,21 @@ def quality_gate(
             metadata={"kind": "engine_error"},
         ) from error
 
-    per_delivery = quarantined_per_delivery(evidence, verdicts.quarantine).join(
-        deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left"
-    )
     with duckdb.get_connection() as con:
-        replace_tables(
-            con,
-            "quality",
-            {
-                "quarantine": verdicts.quarantine,
-                "issues": verdicts.issues,
-                "deliveries": per_delivery,
-            },
+        if removed is not None:
+            merge_quality(con, state, removed, tallies, verdicts.quarantine, verdicts.issues)
+            per_delivery = quarantined_per_delivery_sql(con)
+        else:
+            per_delivery = quarantined_per_delivery(evidence, verdicts.quarantine)
+        per_delivery = per_delivery.join(
+            deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left"
         )
+        replace_tables(con, "quality", {"deliveries": per_delivery})
+        if removed is None:
+            replace_tables(
+                con, "quality", {"quarantine": verdicts.quarantine, "issues": verdicts.issues}
+            )
+            record_full_quality(con, state)
         checks = list(check_results(verdicts, recheck, per_delivery, failures, settings))
         raise_alerts(con, alerts, context.log, checks, per_delivery, verdicts.quarantine, run_id)
     context.log.info(
@@ -105,7 +127,8 @@ def quality_gate(
     yield dg.MaterializeResult(
         asset_key=QUALITY_QUARANTINE,
         metadata={
-            "staged": evidence.height,
+            "mode": state.mode,
+            "validated": evidence.height,
             "accepted": verdicts.accepted.height,
             "quarantined": verdicts.quarantine.height,
             **{f"quarantined_{r.id}": failures.count(r.id) for r in rules if r.severity == "error"},
@@ -118,3 +141,16 @@ def quality_gate(
         },
     )
     yield from checks
+
+
+def _plan(con) -> LayerState:
+    """Validate only what the last staging run restaged, when the gate saw the generation
+    before it; everything otherwise."""
+    staged, own = read_state(con, "staged"), read_state(con, "quality")
+    if staged is None:
+        raise dg.Failure(description="Nothing is staged yet.")
+    if staged.mode != INCREMENTAL:
+        return replace(staged, mode=FULL, reason="staging was full")
+    if own is None or own.stamp != f"{staged.lineage}:{staged.generation - 1}":
+        return replace(staged, mode=FULL, reason="the gate missed a staging generation")
+    return replace(staged, reason="staging was incremental")

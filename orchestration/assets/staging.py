@@ -13,10 +13,23 @@ from orchestration.assets.keys import (
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
+from orchestration.sensors import FULL_TAG
+from transforms.model import Election
 from transforms.rollup import units_from_registry, units_from_tallies
-from transforms.staging import stage
+from transforms.staging import affected_units, stage, without_unit_code
 from warehouse.db import table_exists
-from warehouse.raw_load import feed_sources, read_raw_feed
+from warehouse.increments import (
+    INCREMENTAL,
+    StagingPlan,
+    current_tallies_of,
+    merge_staged,
+    plan_staging,
+    read_new_rows,
+    read_registry_rows,
+    read_unit_rows,
+    record_full_staging,
+)
+from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
 from warehouse.tables import read_table, replace_tables
 
 
@@ -54,6 +67,24 @@ from warehouse.tables import read_table, replace_tables
 def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
+        plan = plan_staging(con, context.run.tags.get(FULL_TAG) == "true")
+    context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
+    if plan.mode == INCREMENTAL:
+        counts = _stage_drop(duckdb, plan, election)
+    else:
+        counts = _stage_everything(duckdb, plan, election)
+    context.log.info(
+        f"staged {counts['tallies']:,} tallies from {counts['raw_rows']:,} raw rows ({plan.mode})"
+    )
+    meta = {"mode": plan.mode, "generation": plan.generation}
+    yield dg.MaterializeResult(asset_key=STAGED_TALLIES, metadata={**counts, **meta})
+    yield dg.MaterializeResult(asset_key=STAGED_VOTES, metadata=meta)
+    yield dg.MaterializeResult(asset_key=STAGED_UNITS, metadata=meta)
+    yield dg.MaterializeResult(asset_key=STAGED_VERSIONS, metadata=meta)
+
+
+def _stage_everything(duckdb: DuckDBResource, plan: StagingPlan, election: Election) -> dict:
+    with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         frames = [read_raw_feed(con, s) for s in feed_sources(con)]
         filled = [f for f in frames if f.height]
@@ -84,13 +115,59 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
                 "tally_versions": staged.versions,
             },
         )
-    context.log.info(f"staged {staged.tallies.height:,} tallies from {raw.height:,} raw rows")
-    yield dg.MaterializeResult(
-        asset_key=STAGED_TALLIES,
-        metadata={"tallies": staged.tallies.height, "raw_rows": raw.height},
+        record_full_staging(con, plan)
+    return {"tallies": staged.tallies.height, "raw_rows": raw.height}
+
+
+def _stage_drop(duckdb: DuckDBResource, plan: StagingPlan, election: Election) -> dict:
+    """Restage only the units the new deliveries touch, from their rows in every delivery."""
+    code = election.code_column(election.tally_level)
+    with duckdb.get_connection() as con:
+        deliveries = read_table(con, "raw", "deliveries")
+        new_rows = read_new_rows(con, plan.new_deliveries)
+        units = (
+            affected_units(new_rows, deliveries, election)
+            if new_rows is not None
+            else pl.DataFrame(schema={"source_id": pl.String, "tally_code": pl.String})
+        )
+        parts = [
+            read_unit_rows(
+                con, source, code, units.filter(source_id=source)["tally_code"].to_list()
+            )
+            for source in units["source_id"].unique().sort().to_list()
+        ]
+        if new_rows is not None:
+            parts.append(without_unit_code(new_rows, election))
+        registry = read_registry_rows(con, code, units["tally_code"].unique().to_list())
+        removed, removed_votes = current_tallies_of(con, units)
+        has_registry = table_exists(con, "raw", "registry")
+        others = (
+            None
+            if has_registry
+            else con.sql("select * from staged.tallies")
+            .pl()
+            .join(removed, on="tally_id", how="anti")
+        )
+    filled = [p for p in parts if p.height]
+    raw = pl.concat(filled, how="vertical") if filled else empty_raw(election)
+    staged = stage(raw, deliveries, election, registry)
+    unit_table = (
+        None
+        if has_registry
+        else units_from_tallies(
+            pl.concat([others, staged.tallies], how="diagonal_relaxed"), election
+        )
     )
-    yield dg.MaterializeResult(asset_key=STAGED_VOTES, metadata={"rows": staged.votes.height})
-    yield dg.MaterializeResult(asset_key=STAGED_UNITS, metadata={"units": units.height})
-    yield dg.MaterializeResult(
-        asset_key=STAGED_VERSIONS, metadata={"versions": staged.versions.height}
-    )
+    with duckdb.get_connection() as con:
+        merge_staged(
+            con,
+            plan,
+            units,
+            removed,
+            removed_votes,
+            staged.tallies,
+            staged.votes,
+            staged.versions,
+            unit_table,
+        )
+    return {"tallies": staged.tallies.height, "raw_rows": raw.height}

@@ -1,0 +1,253 @@
+"""Incremental marts: what one drop changes in every unit above it, and the marts after it.
+
+Pure polars. A drop replaces the current tallies of the units it touches; the marts' sums change
+by (new − old), climbed up the geography like the full rollup, and the measures that are not sums
+(shares, ranks, turnout, percent reporting) are recomputed for the touched units only, with the
+same expressions as the full build, so both give identical marts (tests hold them equal).
+
+A partial sum of the turnout measures is shown as unknown (null) in the full build; a unit whose
+published sum is already unknown cannot be updated by a difference, so it asks for a full build
+(NeedsFullBuild) instead of guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.model import Election
+from transforms.quality_marts import quality_summary
+from transforms.rollup import (
+    COVERAGE_COLUMNS,
+    RESULT_KEYS,
+    TURNOUT_COLUMNS,
+    TURNOUT_MEASURES,
+    climb,
+    percent_reporting,
+    result_measures,
+    turnout_ratio,
+)
+from transforms.staging import cast_votes_total
+
+KEYS = ["source_id", "level", "unit_code"]
+UNIT = ["source_id", "tally_code"]
+
+
+class NeedsFullBuild(Exception):
+    """The change cannot be applied as a difference; rebuild the marts from the staged tallies."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a change: the tallies (accepted or not) of the touched units before or after,
+    their wide votes, the ids of those accepted, and their quality issues."""
+
+    tallies: pl.DataFrame
+    votes: pl.DataFrame
+    accepted_ids: pl.DataFrame
+    issues: pl.DataFrame
+
+    def accepted(self) -> pl.DataFrame:
+        return self.tallies.join(self.accepted_ids, on="tally_id", how="semi")
+
+
+@dataclass(frozen=True)
+class Deltas:
+    votes: pl.DataFrame  # KEYS, parent_code, a column per candidate: signed sums
+    turnout: pl.DataFrame  # KEYS, parent_code, signed sums and `<m>__unknown` null counts
+    coverage: pl.DataFrame  # KEYS, received, counted
+    quality: pl.DataFrame  # KEYS, quality_summary's measures
+
+    def touched(self) -> pl.DataFrame:
+        frames = [self.votes, self.turnout, self.coverage, self.quality]
+        return pl.concat([f.select(KEYS) for f in frames]).unique()
+
+
+def _signed(frame: pl.DataFrame, sign: int, columns: list[str]) -> pl.DataFrame:
+    return frame.with_columns(*[pl.col(c) * sign for c in columns])
+
+
+def _climbed(frame: pl.DataFrame, election: Election, measures: list[str], extra=()):
+    def aggs(_f: pl.DataFrame) -> list[pl.Expr]:
+        return [pl.col(m).sum() for m in measures] + list(extra)
+
+    return pl.concat(climb(frame, election, [], aggs))
+
+
+def _votes_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
+    candidates = election.candidate_ids
+    parts = []
+    for side, sign in ((before, -1), (after, 1)):
+        base = side.votes.join(
+            side.accepted().select("tally_id", "source_id", *election.code_columns),
+            on="tally_id",
+        ).drop("tally_id")
+        parts.append(_signed(base, sign, candidates))
+    return _climbed(pl.concat(parts, how="vertical_relaxed"), election, candidates)
+
+
+def _turnout_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
+    measures = list(TURNOUT_MEASURES)
+    unknown = [f"{m}__unknown" for m in measures]
+    parts = []
+    for side, sign in ((before, -1), (after, 1)):
+        base = cast_votes_total(side.accepted()).select(
+            "source_id", *election.code_columns, *measures
+        )
+        base = base.with_columns(
+            *[
+                pl.col(m).is_null().cast(pl.Int64).alias(u)
+                for m, u in zip(measures, unknown, strict=True)
+            ]
+        )
+        parts.append(_signed(base, sign, [*measures, *unknown]))
+    return _climbed(pl.concat(parts, how="vertical_relaxed"), election, [*measures, *unknown])
+
+
+def _coverage_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
+    """Received and counted count tally units (source, code), not rows."""
+    parts = []
+    for side, sign in ((before, -1), (after, 1)):
+        counted = side.accepted().select(UNIT).unique().with_columns(pl.lit(1).alias("counted"))
+        base = (
+            side.tallies.unique(subset=UNIT)
+            .select(*UNIT, *election.code_columns)
+            .join(counted, on=UNIT, how="left")
+            .select(
+                "source_id",
+                *election.code_columns,
+                pl.lit(sign, pl.Int64).alias("received"),
+                (pl.col("counted").fill_null(0) * sign).cast(pl.Int64).alias("counted"),
+            )
+        )
+        parts.append(base)
+    return _climbed(pl.concat(parts), election, ["received", "counted"]).select(
+        *KEYS, "received", "counted"
+    )
+
+
+def _quality_delta(
+    before: Side, after: Side, rule_ids: list[str], election: Election
+) -> pl.DataFrame:
+    no_names = pl.DataFrame(
+        schema={"level": pl.String, "unit_code": pl.String, "unit_name": pl.String}
+    )
+    frames = []
+    for side, sign in ((before, -1), (after, 1)):
+        summary = quality_summary(side.tallies, side.issues, no_names, rule_ids, election)
+        measures = [c for c in summary.columns if c not in (*KEYS, "unit_name")]
+        frames.append(_signed(summary.drop("unit_name"), sign, measures))
+    both = pl.concat(frames)
+    measures = [c for c in both.columns if c not in KEYS]
+    return both.group_by(KEYS).agg(pl.col(m).sum() for m in measures)
+
+
+def mart_deltas(before: Side, after: Side, rule_ids: list[str], election: Election) -> Deltas:
+    for side in (before, after):
+        if side.tallies.select(pl.any_horizontal(pl.col(election.code_columns).is_null())).sum()[
+            0, 0
+        ]:
+            raise NeedsFullBuild("a changed tally lacks a code: its unit is its own row")
+    return Deltas(
+        _votes_delta(before, after, election),
+        _turnout_delta(before, after, election),
+        _coverage_delta(before, after, election),
+        _quality_delta(before, after, rule_ids, election),
+    )
+
+
+def _plus(old: pl.DataFrame, delta: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
+    """old + delta on KEYS; a key only in delta starts from zero."""
+    return (
+        old.join(delta, on=KEYS, how="full", coalesce=True, suffix="__delta")
+        .with_columns(
+            *[
+                (pl.col(m).fill_null(0) + pl.col(f"{m}__delta").fill_null(0)).alias(m)
+                for m in measures
+            ]
+        )
+        .drop(f"{m}__delta" for m in measures)
+    )
+
+
+def updated_results(
+    old_votes: pl.DataFrame,
+    deltas: Deltas,
+    counted: pl.DataFrame,
+    names: pl.DataFrame,
+    election: Election,
+) -> pl.DataFrame:
+    """New wide results rows (as rollup's results_wide) of the touched units that still have an
+    accepted tally.
+
+    old_votes: KEYS, parent_code, a votes column per candidate, for the touched units published.
+    counted: KEYS, counted (after the change).
+    """
+    candidates = election.candidate_ids
+    delta = deltas.votes.drop("parent_code")
+    merged = _plus(old_votes.drop("parent_code", strict=False), delta, candidates)
+    parents = pl.concat(
+        [old_votes.select(*KEYS, "parent_code"), deltas.votes.select(*KEYS, "parent_code")],
+        how="vertical_relaxed",
+    ).unique(KEYS, keep="first")
+    alive = merged.join(counted.filter(pl.col("counted") > 0).select(KEYS), on=KEYS, how="semi")
+    return (
+        alive.join(parents, on=KEYS, how="left")
+        .join(names, on=["level", "unit_code"], how="left")
+        .select(*RESULT_KEYS, *result_measures(candidates))
+    )
+
+
+def updated_turnout(
+    old: pl.DataFrame, deltas: Deltas, counted: pl.DataFrame, names: pl.DataFrame
+) -> pl.DataFrame:
+    """New turnout rows of the touched units that still have an accepted tally."""
+    measures = list(TURNOUT_MEASURES)
+    unknown = [f"{m}__unknown" for m in measures]
+    if old.select(pl.any_horizontal(pl.col(measures).is_null())).to_series().any():
+        raise NeedsFullBuild("a touched unit's turnout sums are unknown (a tally lacks a count)")
+    if deltas.turnout.select(pl.any_horizontal(pl.col(unknown) != 0)).to_series().any():
+        raise NeedsFullBuild("a changed tally lacks a count the turnout sums need")
+    delta = deltas.turnout.drop("parent_code", *unknown)
+    merged = _plus(old.drop("parent_code", "unit_name", "turnout"), delta, measures)
+    parents = pl.concat(
+        [old.select(*KEYS, "parent_code"), deltas.turnout.select(*KEYS, "parent_code")],
+        how="vertical_relaxed",
+    ).unique(KEYS, keep="first")
+    return (
+        merged.join(counted.filter(pl.col("counted") > 0).select(KEYS), on=KEYS, how="semi")
+        .join(parents, on=KEYS, how="left")
+        .join(names, on=["level", "unit_code"], how="left")
+        .with_columns(turnout_ratio())
+        .select(TURNOUT_COLUMNS)
+    )
+
+
+def updated_coverage(old: pl.DataFrame, deltas: Deltas, units: pl.DataFrame) -> pl.DataFrame:
+    """New coverage rows of the touched units: registry units always have one; other units
+    only while some tally of theirs is received."""
+    merged = _plus(
+        old.drop("unit_name", "expected", "percent_reporting"),
+        deltas.coverage,
+        ["received", "counted"],
+    )
+    known = units.select(
+        "level", "unit_code", "unit_name", "expected", pl.lit(True).alias("_known")
+    )
+    return (
+        merged.join(known, on=["level", "unit_code"], how="left")
+        .filter((pl.col("received") > 0) | pl.col("_known").fill_null(False))
+        .with_columns(percent_reporting())
+        .select(COVERAGE_COLUMNS)
+    )
+
+
+def updated_quality_summary(old: pl.DataFrame, deltas: Deltas, names: pl.DataFrame) -> pl.DataFrame:
+    measures = [c for c in deltas.quality.columns if c not in KEYS]
+    merged = _plus(old.drop("unit_name"), deltas.quality, measures)
+    return (
+        merged.filter(pl.col("received") > 0)
+        .join(names, on=["level", "unit_code"], how="left")
+        .select("source_id", "level", "unit_code", "unit_name", *measures)
+    )
