@@ -93,6 +93,30 @@ def _parser() -> argparse.ArgumentParser:
     query = commands.add_parser("query", help="run read-only SQL on the published marts")
     _add_data_dir(query)
     query.add_argument("sql", help="e.g. \"select * from results where level = 'national'\"")
+    query.add_argument("--max-rows", type=int, default=100, help="rows to print (default 100)")
+
+    results = commands.add_parser(
+        "results", help="candidates per unit with turnout and coverage, from the published marts"
+    )
+    _add_data_dir(results)
+    results.add_argument("--level", required=True, help="national, state, municipality, …")
+    results.add_argument("--source", help="only this source (default: every source)")
+    results.add_argument("--unit", help="only the unit with this code")
+    results.add_argument("--parent", help="only units under the unit with this code")
+    results.add_argument("--max-units", type=int, default=50, help="units to print (default 50)")
+
+    export = commands.add_parser(
+        "export", help="write the published marts to files, one per table, with a manifest"
+    )
+    _add_data_dir(export)
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    export.add_argument("--out", required=True, help="folder to write to")
+    export.add_argument("--tables", nargs="+", help="only these marts (default: all)")
+
+    docs = commands.add_parser(
+        "docs", help="regenerate docs/data-dictionary.md from warehouse/mart_docs.py"
+    )
+    docs.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
 
     ui = commands.add_parser("ui", help="open the Dagster UI on 127.0.0.1")
     _add_data_dir(ui)
@@ -229,25 +253,74 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    import polars as pl
-
-    from warehouse.db import connect
+    from orchestration.display import format_query
+    from warehouse.read_marts import NotReadOnly, open_published, run_query
 
     settings = load_settings(args.data_dir)
-    if not settings.published.exists():
-        print(
-            f"No published marts at {settings.published}: run `tallyhouse run` first.",
-            file=sys.stderr,
-        )
+    try:
+        with open_published(settings.published) as con:
+            result = run_query(con, args.sql, max(args.max_rows, 0))
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
         return 1
-    with connect(settings.published, read_only=True) as con:
-        try:
-            frame = con.sql(args.sql).pl()
-        except duckdb.Error as error:
-            print(f"query failed: {error}", file=sys.stderr)
+    except NotReadOnly as error:
+        print(f"query {error}", file=sys.stderr)
+        return 2
+    except duckdb.Error as error:
+        print(f"query failed: {error}", file=sys.stderr)
+        return 1
+    print(format_query(result))
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from orchestration.display import format_unit
+    from warehouse.read_marts import NoSuchChoice, group_units, open_published, unit_results
+
+    settings = load_settings(args.data_dir)
+    try:
+        with open_published(settings.published) as con:
+            found = unit_results(con, args.level, args.source, args.unit, args.parent)
+    except (FileNotFoundError, NoSuchChoice) as error:
+        print(error, file=sys.stderr)
+        return 1
+    units = group_units(found)
+    for rows in units[: args.max_units]:
+        print(format_unit(rows) + "\n")
+    if len(units) > args.max_units:
+        print(
+            f"… {args.max_units:,} of {len(units):,} units shown; narrow with --parent or --unit."
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_marts
+
+    settings = load_settings(args.data_dir)
+    out = Path(args.out).resolve()
+    try:
+        manifest = export_marts(settings.published, out, args.format, args.tables)
+    except (FileNotFoundError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    for entry in manifest["tables"]:
+        print(f"  {entry['file']:<32} {entry['rows']:>12,} rows")
+    print(f"Exported {len(manifest['tables'])} mart(s) of run {manifest['run_id']} to {out}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from warehouse.data_dictionary import PAGE, render, write
+
+    if args.check:
+        current = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""
+        if current != render():
+            print(f"{PAGE} is stale: run `tallyhouse docs`.", file=sys.stderr)
             return 1
-    with pl.Config(tbl_rows=100, tbl_cols=20, fmt_str_lengths=60, tbl_width_chars=160):
-        print(frame)
+        print(f"{PAGE} is up to date.")
+        return 0
+    print(f"{'wrote' if write() else 'unchanged:'} {PAGE}")
     return 0
 
 
@@ -274,6 +347,9 @@ COMMANDS = {
     "generate": cmd_generate,
     "quality": cmd_quality,
     "query": cmd_query,
+    "results": cmd_results,
+    "export": cmd_export,
+    "docs": cmd_docs,
     "replay": cmd_replay,
     "ui": cmd_ui,
 }

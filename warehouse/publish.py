@@ -19,6 +19,7 @@ import polars as pl
 from transforms.model import Election
 from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, wide_column
 from warehouse.db import connect, ident, transaction
+from warehouse.mart_docs import apply_comments
 
 
 def pending_path(target: Path) -> Path:
@@ -97,6 +98,7 @@ def publish_pending(target: Path, run_id: str, generation: str | None = None) ->
                 "select table_name from information_schema.tables order by 1"
             ).fetchall()
         ]
+        apply_comments(con)  # a missing description is logged, not fatal
         con.execute("checkpoint")
     os.replace(pending, target)
     return tables

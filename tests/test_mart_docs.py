@@ -1,0 +1,108 @@
+"""The registry of mart descriptions: complete for every schema, generated into the data
+dictionary, and written into DuckDB safely. The published file's own comments are tested in
+test_published_marts.py."""
+
+import logging
+
+import duckdb
+import polars as pl
+import pytest
+
+from expectations.rules import RULES
+from tests.test_verification_data import AnnouncedCase
+from transforms.verification import announced_vs_tallied, reconcile
+from warehouse.data_dictionary import PAGE, render
+from warehouse.mart_docs import MARTS_BY_NAME, apply_comments, describe, literal, undocumented
+
+# The schemas agreed for the marts other engineers are building (issue 6).
+PROJECTION = {
+    "source_id": "VARCHAR",
+    "candidate_id": "VARCHAR",
+    "candidate_name": "VARCHAR",
+    "counted_votes": "BIGINT",
+    "projected_votes": "DOUBLE",
+    "lower_95": "DOUBLE",
+    "upper_95": "DOUBLE",
+    "projected_share": "DOUBLE",
+    "share_lower_95": "DOUBLE",
+    "share_upper_95": "DOUBLE",
+    "worst_case_min": "BIGINT",
+    "worst_case_max": "BIGINT",
+    "tallies_counted": "BIGINT",
+    "tallies_expected": "BIGINT",
+    "weighting": "VARCHAR",
+    "method": "VARCHAR",
+}
+FORENSICS = {
+    "source_id": "VARCHAR",
+    "check_id": "VARCHAR",
+    "check_name": "VARCHAR",
+    "level": "VARCHAR",
+    "unit_code": "VARCHAR",
+    "unit_name": "VARCHAR",
+    "candidate_id": "VARCHAR",
+    "n": "BIGINT",
+    "statistic": "DOUBLE",
+    "p_value": "DOUBLE",
+    "flagged": "BOOLEAN",
+    "detail": "VARCHAR",
+}
+
+
+def test_the_committed_data_dictionary_is_the_generated_one():
+    assert PAGE.read_text(encoding="utf-8") == render(), "run `tallyhouse docs` and commit"
+
+
+@pytest.mark.parametrize(("mart", "schema"), [("projection", PROJECTION), ("forensics", FORENSICS)])
+def test_the_agreed_new_marts_are_documented_column_for_column(mart, schema):
+    assert list(MARTS_BY_NAME[mart].columns) == list(schema)
+    assert undocumented([(mart, c) for c in schema]) == []
+
+
+def test_rule_columns_are_described_from_the_rule_catalogue():
+    for rule in RULES:
+        text = describe("quality_summary", rule.id.lower())
+        assert rule.description in text and rule.id in text
+    assert undocumented([("quality_summary", "e99")]) == ["quality_summary.e99"]
+
+
+def test_election_shaped_columns_of_reconciliation_and_announced_are_documented():
+    election = AnnouncedCase.election  # level `table`, candidates A and B
+    tallies = pl.DataFrame(
+        {
+            "tally_id": [1, 2, 3],
+            "source_id": ["s1", "s1", "s2"],
+            "tally_code": ["t1", "t2", "t1"],
+            "table_code": ["t1", "t2", "t1"],
+        }
+    )
+    votes = pl.DataFrame({"tally_id": [1, 2, 3], "A": [5, 6, 7], "B": [1, 2, 1]})
+    reconciled = reconcile(tallies, votes, election)
+    assert {"table_code", "delta_A", "delta_B"} <= set(reconciled.columns)
+    announced = announced_vs_tallied(*AnnouncedCase.args())
+    columns = [("reconciliation", c) for c in reconciled.columns]
+    columns += [("announced_vs_tallied", c) for c in announced.columns]
+    assert undocumented(columns) == []
+    assert "candidate A" in describe("reconciliation", "delta_A")
+    assert "table" in describe("reconciliation", "table_code")
+
+
+def test_comments_are_quoted_and_a_gap_is_published_with_a_warning(caplog):
+    con = duckdb.connect()
+    con.execute("create table results (votes bigint, mystery varchar)")
+    con.execute("create table scratch (x int)")
+    with caplog.at_level(logging.WARNING, logger="warehouse.mart_docs"):
+        missing = apply_comments(con)
+    assert missing == ["results.mystery", "scratch"]
+    assert "results.mystery, scratch" in caplog.text
+    comments = dict(
+        con.execute(
+            "select column_name, comment from duckdb_columns() where table_name = 'results'"
+        ).fetchall()
+    )
+    assert comments == {"votes": describe("results", "votes"), "mystery": None}
+    tricky = "it's -- a test'); drop table results; --"
+    con.execute(f"comment on table results is {literal(tricky)}")
+    assert con.execute(
+        "select comment from duckdb_tables() where table_name = 'results'"
+    ).fetchall() == [(tricky,)]
