@@ -168,7 +168,8 @@ def _expected_per_state(
 
 def _matrix(frame: pl.DataFrame, candidates: list[str]) -> np.ndarray:
     """Counted votes per unit: a column per candidate, then valid votes (their sum)."""
-    y = frame.select(candidates).to_numpy().astype(np.float64).reshape(frame.height, len(candidates))
+    y = frame.select(candidates).to_numpy().astype(np.float64)
+    y = y.reshape(frame.height, len(candidates))
     return np.column_stack([y, y.sum(axis=1)])
 
 
