@@ -1,5 +1,7 @@
 """marts.projection: projected final votes and shares with 95 % intervals, and worst cases."""
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pytest
@@ -119,6 +121,18 @@ def test_a_state_with_no_tally_borrows_the_national_rate_with_a_wider_interval(e
     assert not full["method"].str.contains("borrow").any()
     assert (out["projected_votes"] > out["counted_votes"]).all()
     assert ((out["upper_95"] - out["lower_95"]) > (full["upper_95"] - full["lower_95"])).all()
+
+
+def test_a_single_counted_tally_still_gives_wide_intervals(election_2000):
+    sim, feed = election_2000
+    one = feed.head(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _project(sim, one, "registered")
+    assert out["projected_votes"].null_count() == 0
+    seen = out.filter(pl.col("counted_votes") > 0)
+    assert seen.height > 0
+    assert ((seen["upper_95"] - seen["lower_95"]) > seen["projected_votes"] / 2).all()
 
 
 def test_no_expected_count_means_no_projection(election_2000):

@@ -282,7 +282,7 @@ def _national_rate(
 
     The between-state covariance of the rates (x (1 + 1/G) for the national rate's own error)
     is what an unobserved state's rate may differ by; with fewer than two states to measure it,
-    the spread of single units' rates stands in (much wider).
+    the spread of single units' rates stands in (much wider), or with one unit, the rate itself.
     """
     votes = np.vstack([s.votes for s in pooled])
     size = np.concatenate([s.size for s in pooled])
@@ -291,9 +291,11 @@ def _national_rate(
     if len(measured) >= 2:
         rates = np.array([s.votes.sum(axis=0) / s.size.sum() for s in measured])
         between = np.cov(rates, rowvar=False, ddof=1) * (1 + 1 / len(measured))
-    else:
+    elif (size > 0).sum() >= 2:
         usable = size > 0
         between = np.cov(votes[usable] / size[usable, None], rowvar=False, ddof=1)
+    else:  # a single counted tally: take the rate itself as its standard deviation
+        between = np.outer(rate, rate)
     between = np.nan_to_num(np.atleast_2d(between))
     residuals = [s.votes - np.outer(s.size, s.votes.sum(axis=0) / s.size.sum()) for s in measured]
     dof = sum(r.shape[0] - 1 for r in residuals)
