@@ -9,6 +9,7 @@ import dagster as dg
 
 from orchestration.assets.ingest import raw_deliveries
 from orchestration.assets.marts import marts
+from orchestration.assets.projection import projection
 from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import quality_gate
 from orchestration.assets.staging import staged_tallies
@@ -20,7 +21,7 @@ from orchestration.settings import Settings, load_settings
 TALLY_JOB = "tally_job"
 REBUILD_SCHEDULE = "full_rebuild"
 
-ASSETS = [raw_deliveries, staged_tallies, quality_gate, marts, published_marts]
+ASSETS = [raw_deliveries, staged_tallies, quality_gate, marts, projection, published_marts]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

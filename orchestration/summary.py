@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from expectations.rules import RULES_BY_ID
+from orchestration.projection_summary import print_projection
 from warehouse.db import connect, rows, table_exists
 
 
@@ -46,9 +47,12 @@ def _print_source(con, source: str) -> None:
         [source],
     )[0]
     if expected:
-        print(f"  coverage: {counted:,} of {expected:,} tallies counted ({percent:.2f} %)\n")
+        print(f"  coverage: {counted:,} of {expected:,} tallies counted ({percent:.2f} %)")
     else:
-        print(f"  coverage: {counted:,} tallies counted (expected number unknown)\n")
+        print(f"  coverage: {counted:,} tallies counted (expected number unknown)")
+    if table_exists(con, "main", "projection"):
+        print_projection(con, source)
+    print()
 
 
 def print_quality(warehouse: Path) -> None:

@@ -44,4 +44,7 @@ MART_TABLES = {
     "announced_vs_tallied": MART_ANNOUNCED,
     "amendments": MART_AMENDMENTS,
 }
-ALL_MARTS = (MART_RESULTS, *MART_TABLES.values())
+MART_PROJECTION = dg.AssetKey(["marts", "projection"])
+# Marts written by steps after the marts asset, into the same pending file (add_to_pending).
+ADDED_MARTS = (MART_PROJECTION,)
+ALL_MARTS = (MART_RESULTS, *MART_TABLES.values(), *ADDED_MARTS)
