@@ -15,7 +15,8 @@ TOP_CANDIDATES = 4  # named in the by-state chart; the rest are "Others"
 
 
 def _data(frame: pl.DataFrame) -> alt.Data:
-    return alt.Data(values=frame.to_dicts())
+    decimals = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
+    return alt.Data(values=frame.with_columns(pl.col(decimals).cast(pl.Float64)).to_dicts())
 
 
 def candidate_colours(national: pl.DataFrame) -> alt.Scale:
@@ -105,16 +106,24 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
 
 
 def _by_unit_bars(
-    frame: pl.DataFrame, field: str, title: str, axis_title: str, domain_max: float | None
+    frame: pl.DataFrame,
+    field: str,
+    title: str,
+    axis_title: str,
+    domain_max: float | None,
+    number_format: str = "%",
 ) -> alt.Chart:
     scale = alt.Scale(domain=[0, domain_max]) if domain_max is not None else alt.Scale()
+    tip = ".2%" if number_format == "%" else ","
     return (
         alt.Chart(_data(frame.select("unit_name", field).drop_nulls()))
         .mark_bar(color=PALETTE[0])
         .encode(
             y=alt.Y("unit_name:N", sort=alt.SortField(field, order="descending"), title=None),
-            x=alt.X(f"{field}:Q", axis=alt.Axis(format="%"), scale=scale, title=axis_title),
-            tooltip=["unit_name:N", alt.Tooltip(f"{field}:Q", format=".2%")],
+            x=alt.X(
+                f"{field}:Q", axis=alt.Axis(format=number_format), scale=scale, title=axis_title
+            ),
+            tooltip=["unit_name:N", alt.Tooltip(f"{field}:Q", format=tip)],
         )
         .properties(width=WIDTH, height=alt.Step(16), title=title)
     )
@@ -124,6 +133,13 @@ def coverage_chart(state_turnout: pl.DataFrame, level: str) -> alt.Chart:
     frame = state_turnout.with_columns((pl.col("percent_reporting") / 100).alias("reporting"))
     return _by_unit_bars(
         frame, "reporting", f"Tallies counted by {level}", "Share of expected tallies", 1.0
+    )
+
+
+def counted_chart(state_turnout: pl.DataFrame, level: str) -> alt.Chart:
+    """Tallies counted per unit, where the feed does not say how many each unit expects."""
+    return _by_unit_bars(
+        state_turnout, "counted", f"Tallies counted by {level}", "Tallies counted", None, ",d"
     )
 
 

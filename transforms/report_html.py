@@ -151,11 +151,20 @@ def _coverage_turnout_section(data: ReportData) -> Section | None:
     frame = data.state_turnout
     if level is None or frame.is_empty():
         return None
-    figures = [charts.coverage_chart(frame, level)]
+    has_expected = frame["percent_reporting"].drop_nulls().len() > 0
     has_turnout = frame["turnout"].drop_nulls().len() > 0
+    figures = [
+        charts.coverage_chart(frame, level) if has_expected else charts.counted_chart(frame, level)
+    ]
     if has_turnout:
         figures.append(charts.turnout_chart(frame, level))
-    note = "Coverage: tallies counted against the tallies expected from the registry. " + (
+    coverage = (
+        "Coverage: tallies counted against the tallies expected from the registry. "
+        if has_expected
+        else f"Coverage: tallies counted; the feed gives no expected number per {level}, "
+        "only nationally (see the header). "
+    )
+    note = coverage + (
         "Turnout: ballots cast over registered voters."
         if has_turnout
         else "Turnout is not shown: this source's feed carries no registered voters."
