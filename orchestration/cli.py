@@ -118,6 +118,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     docs.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
 
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML results report from the published marts"
+    )
+    _add_data_dir(report)
+    report.add_argument("--out", help="the HTML file to write (default: <data dir>/report.html)")
+    report.add_argument(
+        "--source", help="the source to report on (default: the one with most tallies counted)"
+    )
+
     ui = commands.add_parser("ui", help="open the Dagster UI on 127.0.0.1")
     _add_data_dir(ui)
     ui.add_argument("--election", help="as for run: the election its sensor and schedule use")
@@ -324,6 +333,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.report import write_report
+    from warehouse.report_data import ReportError
+
+    settings = load_settings(args.data_dir)
+    out = Path(args.out).resolve() if args.out else settings.data_dir / "report.html"
+    try:
+        written = write_report(settings.published, out, args.source)
+    except ReportError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(
+        f"Wrote {written.path} ({written.bytes / 1e6:.1f} MB, {written.charts} charts) for "
+        f"source {written.source!r}; it opens offline in any browser."
+    )
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     settings = load_settings(args.data_dir, election=args.election, landing=args.landing)
     _activate(settings)
@@ -351,6 +378,7 @@ COMMANDS = {
     "export": cmd_export,
     "docs": cmd_docs,
     "replay": cmd_replay,
+    "report": cmd_report,
     "ui": cmd_ui,
 }
 

@@ -1,0 +1,30 @@
+"""`tallyhouse report`: the published marts in, one self-contained HTML file out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.report_html import build_report, vega_bundle
+from warehouse.report_data import read_report_data
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    path: Path
+    source: str
+    charts: int
+    bytes: int
+
+
+def write_report(published: Path, out: Path, source: str | None = None) -> WrittenReport:
+    """Read the published marts (read-only), write the page atomically to `out`."""
+    data = read_report_data(published, source)
+    page = build_report(data, vega_bundle())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, out)
+    charts = page.count('class="chart"')
+    return WrittenReport(out, data.source, charts, len(page.encode("utf-8")))

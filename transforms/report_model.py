@@ -1,0 +1,31 @@
+"""What the HTML report shows: frames read from the published marts, for one source."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class ReportData:
+    source: str
+    published_file: str
+    run_id: str | None
+    published_at: datetime | None
+    tally_level: str
+    top_level: str | None
+    election_name: str | None
+    sources: pl.DataFrame  # one row per source: coverage, turnout and leader, national
+    national: pl.DataFrame  # results, national, by rank
+    national_turnout: pl.DataFrame  # one row
+    national_coverage: pl.DataFrame  # one row
+    by_state: pl.DataFrame  # results at the level below national
+    state_turnout: pl.DataFrame  # turnout joined with coverage at that level
+    fingerprint: pl.DataFrame  # candidate_id, candidate_name, turnout_bin, share_bin, tallies
+    turnout_distribution: pl.DataFrame  # turnout_bin, tallies
+    quality: pl.DataFrame  # quality_summary, national row
+    rules: pl.DataFrame  # the rule catalogue: rule_id, severity, description
+    reconciliation: pl.DataFrame | None = None  # national rows for pairs with this source
+    announced: pl.DataFrame | None = None
+    projection: pl.DataFrame | None = None
+    forensics: pl.DataFrame | None = None
