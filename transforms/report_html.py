@@ -369,6 +369,9 @@ def _projection_section(data: ReportData) -> Section | None:
     frame = data.projection
     if frame is None:
         return None
+    counted, expected = frame["tallies_counted"][0], frame["tallies_expected"][0]
+    if expected is not None and counted >= expected:
+        return None  # everything is in: the national result is the final one
     method = ", ".join(sorted({str(m) for m in frame["method"].drop_nulls()})) or "–"
     return Section(
         "projection",

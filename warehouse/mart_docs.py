@@ -380,6 +380,9 @@ MARTS: tuple[Mart, ...] = (
         {
             "run_id": "Dagster run that built and published this file.",
             "published_at": "When the file was published (UTC, no time zone).",
+            "staged_generation": "Which state of the working warehouse these marts reflect "
+            "(staging lineage:generation). A run updates the marts by the last drop only when "
+            "this is the generation before its own; otherwise it rebuilds them whole.",
         },
     ),
     Mart(
