@@ -17,8 +17,12 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.feed import REGISTERED, TOTAL, VALID
-from transforms.forensic_centres import centre_measures, centre_outliers, outlier_rows
-from transforms.forensic_centres import outlier_summary
+from transforms.forensic_centres import (
+    centre_measures,
+    centre_outliers,
+    outlier_rows,
+    outlier_summary,
+)
 from transforms.forensic_digits import last_digit_tests
 from transforms.model import NATIONAL, Election
 from transforms.staging import cast_votes_total

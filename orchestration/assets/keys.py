@@ -44,4 +44,7 @@ MART_TABLES = {
     "announced_vs_tallied": MART_ANNOUNCED,
     "amendments": MART_AMENDMENTS,
 }
-ALL_MARTS = (MART_RESULTS, *MART_TABLES.values())
+# Marts that later steps add to the pending file (add_to_pending); the publish step waits on them.
+MART_FORENSICS = dg.AssetKey(["marts", "forensics"])
+ADDED_MARTS = (MART_FORENSICS,)
+ALL_MARTS = (MART_RESULTS, *MART_TABLES.values(), *ADDED_MARTS)
