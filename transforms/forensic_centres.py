@@ -4,7 +4,7 @@ Pure polars. Tables of one voting centre share a neighbourhood, so they usually 
 table is compared with the *other* tables of its centre (leave-one-out, so an outlier does not
 drag its own yardstick): the median of the others and their median absolute deviation (MAD,
 scaled by 1.4826 to match a standard deviation). A table is flagged when it is both
-- materially apart: |value - median of the others| >= MIN_GAP (25 points of turnout or share), and
+- materially apart: |value - median of the others| >= MIN_GAP (30 points of turnout or share), and
 - robustly apart: that gap is at least MIN_Z times a scale combining the others' spread,
   max(scaled MAD, MIN_SCALE), with the table's own binomial noise, median x (1 - median) / size
   (size: registered voters for turnout, valid votes for a share). The floor keeps a centre whose
@@ -20,9 +20,9 @@ from __future__ import annotations
 import polars as pl
 
 MIN_TABLES = 4
-MIN_GAP = 0.25
+MIN_GAP = 0.30
 MIN_Z = 6.0
-MIN_SCALE = 0.03
+MIN_SCALE = 0.04
 MAD_TO_SD = 1.4826
 MAIN_SHARE = 0.05
 KEY = ["source_id", "centre", "measure", "candidate_id"]

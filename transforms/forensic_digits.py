@@ -8,7 +8,10 @@ counts of at least MIN_COUNT enter. The pooled test per state uses the tested se
 
 p-values come from the chi-square distribution with 9 degrees of freedom (10 digits), computed
 exactly; a test is flagged below FAMILY_ALPHA divided by the number of tests run for the source
-(Bonferroni over states x candidates, pooled tests included).
+(Bonferroni over states x candidates, pooled tests included) *and* the departure is large enough
+to matter: Cohen's effect size w = sqrt(chi-square / n) at least MIN_EFFECT. With tens of
+thousands of counts any smooth distribution's slight departure from uniform is "significant";
+invented or rounded counts depart by far more (all counts ending in 0 or 5: w = 2).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import math
 import polars as pl
 
 MIN_COUNT = 10  # counts below this are left out: their last digit is the count itself
-MIN_MEDIAN = 20  # a series whose median count is lower piles up near the cut-off: not tested
+MIN_MEDIAN = 50  # a series whose median count is lower piles up near the cut-off: not tested
 MIN_DIGITS = 50  # counts a test needs: 5 expected per digit, the chi-square's usual minimum
 FAMILY_ALPHA = 0.01  # chance of any false flag per source, shared out Bonferroni-wise
+MIN_EFFECT = 0.1  # Cohen's w; 0.1 is a 'small' effect by Cohen's convention
 DIGITS = [f"d{d}" for d in range(10)]
 GROUP = ["source_id", "unit_code", "candidate_id"]
 
@@ -76,8 +80,11 @@ def last_digit_tests(counts: pl.DataFrame) -> pl.DataFrame:
         pl.col("statistic").is_not_null().sum().over("source_id").alias("tests"),
     )
     threshold = FAMILY_ALPHA / pl.col("tests")
+    effect = (pl.col("statistic") / pl.col("n")).sqrt()
     both = both.with_columns(
-        (pl.col("p_value") < threshold).fill_null(False).alias("flagged"),
+        ((pl.col("p_value") < threshold) & (effect >= MIN_EFFECT))
+        .fill_null(False)
+        .alias("flagged"),
         threshold.alias("threshold"),
     )
     return both.with_columns(
@@ -97,13 +104,16 @@ def _detail(row: dict) -> str:
         return f"not tested: {row['n']} counts >= {MIN_COUNT}, fewer than {MIN_DIGITS}"
     digits = [row[d] for d in DIGITS]
     top = max(range(10), key=lambda d: digits[d])
-    verdict = (
-        f"FLAGGED: digit {top} is {100 * digits[top] / row['n']:.1f} % of counts (10 % expected)"
-        if row["flagged"]
-        else "consistent with uniform"
-    )
+    effect = math.sqrt(row["statistic"] / row["n"])
+    if row["flagged"]:
+        verdict = f"FLAGGED: digit {top} is {100 * digits[top] / row['n']:.1f} % of counts (10 %)"
+    elif row["p_value"] < row["threshold"]:
+        verdict = f"not flagged: significant but w < {MIN_EFFECT} (a slight, smooth departure)"
+    else:
+        verdict = "consistent with uniform"
     return (
         f"last digits 0-9 of {row['n']} counts >= {MIN_COUNT}: {' '.join(map(str, digits))}; "
-        f"chi-square {row['statistic']:.1f} (9 df), p = {row['p_value']:.2g}, flag below "
-        f"{row['threshold']:.2g} ({FAMILY_ALPHA} / {row['tests']} tests); {verdict}"
+        f"chi-square {row['statistic']:.1f} (9 df), p = {row['p_value']:.2g} (flag below "
+        f"{row['threshold']:.2g} = {FAMILY_ALPHA} / {row['tests']} tests), effect w = "
+        f"{effect:.3f} (flag from {MIN_EFFECT}); {verdict}"
     )
