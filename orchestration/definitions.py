@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.forensics import forensics_mart
 from orchestration.assets.ingest import raw_deliveries
 from orchestration.assets.marts import marts
 from orchestration.assets.projection import projection
@@ -21,7 +22,15 @@ from orchestration.settings import Settings, load_settings
 TALLY_JOB = "tally_job"
 REBUILD_SCHEDULE = "full_rebuild"
 
-ASSETS = [raw_deliveries, staged_tallies, quality_gate, marts, projection, published_marts]
+ASSETS = [
+    raw_deliveries,
+    staged_tallies,
+    quality_gate,
+    marts,
+    projection,
+    forensics_mart,
+    published_marts,
+]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

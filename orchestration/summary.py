@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from expectations.rules import RULES_BY_ID
+from orchestration.forensics_report import print_forensics
 from orchestration.projection_summary import print_projection
 from warehouse.db import connect, rows, table_exists
 
@@ -15,6 +16,8 @@ def print_summary(published: Path) -> None:
     with connect(published, read_only=True) as con:
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
             _print_source(con, source)
+        if table_exists(con, "main", "forensics"):
+            print_forensics(con)
     print(f"Published marts: {published}")
     print("  query them with: tallyhouse query \"select * from results where level = 'state'\"")
 

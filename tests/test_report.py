@@ -127,6 +127,7 @@ def test_every_chart_renders_offline_with_the_published_numbers(sample_run, tmp_
         "fingerprint",
         "turnout-distribution",
         "quality",
+        "forensics",
     ]
     with connect(sample_run.published, read_only=True) as con:
         national = con.execute(
@@ -154,7 +155,7 @@ def test_binned_rows_account_for_every_counted_tally(sample_run):
     assert data.fingerprint.height <= 2 * 50 * 50
     leaders = data.national.sort("rank")["candidate_id"].head(2).to_list()
     assert sorted(per_candidate["candidate_id"]) == sorted(leaders)
-    assert data.projection is not None, "the pipeline publishes the projection"
+    assert data.projection is not None and data.forensics is not None, "published by the run"
 
 
 PROJECTION = """create or replace table projection as select * from (values

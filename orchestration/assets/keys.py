@@ -45,6 +45,7 @@ MART_TABLES = {
     "amendments": MART_AMENDMENTS,
 }
 MART_PROJECTION = dg.AssetKey(["marts", "projection"])
-# Marts written by steps after the marts asset, into the same pending file (add_to_pending).
-ADDED_MARTS = (MART_PROJECTION,)
+MART_FORENSICS = dg.AssetKey(["marts", "forensics"])
+# Marts that later steps add to the pending file (add_to_pending); the publish step waits on them.
+ADDED_MARTS = (MART_PROJECTION, MART_FORENSICS)
 ALL_MARTS = (MART_RESULTS, *MART_TABLES.values(), *ADDED_MARTS)

@@ -1,0 +1,167 @@
+"""F2: tables whose turnout or a main candidate's share sits far outside their own centre's.
+
+Pure polars. Tables of one voting centre share a neighbourhood, so they usually vote alike. Each
+table is compared with the *other* tables of its centre (leave-one-out, so an outlier does not
+drag its own yardstick): the median of the others and their median absolute deviation (MAD,
+scaled by 1.4826 to match a standard deviation). A table is flagged when it is both
+- materially apart: |value - median of the others| >= MIN_GAP (30 points of turnout or share), and
+- robustly apart: that gap is at least MIN_Z times a scale combining the others' spread,
+  max(scaled MAD, MIN_SCALE), with the table's own binomial noise, median x (1 - median) / size
+  (size: registered voters for turnout, valid votes for a share). The floor keeps a centre whose
+  other tables happen to agree closely, and the binomial term a small table, from flagging
+  ordinary sampling noise.
+Only centres with at least MIN_TABLES tables carrying the measure are examined (three others at
+least: fewer give no robust yardstick), and shares only for the source's main candidates (a
+national share of at least MAIN_SHARE): a minor candidate's share is mostly noise at one table.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MIN_TABLES = 4
+MIN_GAP = 0.30
+MIN_Z = 6.0
+MIN_SCALE = 0.04
+MAD_TO_SD = 1.4826
+MAIN_SHARE = 0.05
+KEY = ["source_id", "centre", "measure", "candidate_id"]
+
+
+def centre_measures(tallies: pl.DataFrame, candidates: list[str]) -> pl.DataFrame:
+    """One row per tally and measure: turnout, and the share of each main candidate.
+
+    tallies: source_id, tally_code, state, centre, turnout, valid_votes and a column per
+    candidate. Returns source_id, tally_code, state, centre, measure, candidate_id, value, size.
+    """
+    national = tallies.group_by("source_id").agg(
+        *[(pl.col(c).sum() / pl.col("valid_votes").sum()).alias(c) for c in candidates]
+    )
+    main = national.unpivot(index="source_id", variable_name="candidate_id", value_name="share")
+    main = main.filter(pl.col("share") >= MAIN_SHARE).drop("share")
+    ids = ["source_id", "tally_code", "state", "centre"]
+    shares = (
+        tallies.filter(pl.col("valid_votes") > 0)
+        .select(
+            *ids,
+            pl.col("valid_votes").alias("size"),
+            *[(pl.col(c) / pl.col("valid_votes")).alias(c) for c in candidates],
+        )
+        .unpivot(index=[*ids, "size"], variable_name="candidate_id", value_name="value")
+        .join(main, on=["source_id", "candidate_id"], how="semi")
+        .with_columns(pl.lit("share").alias("measure"))
+    )
+    turnout = tallies.select(
+        *ids,
+        pl.lit("turnout").alias("measure"),
+        pl.lit(None, pl.String).alias("candidate_id"),
+        pl.col("turnout").cast(pl.Float64).alias("value"),
+        pl.col("registered").alias("size"),
+    )
+    both = pl.concat([turnout, shares.select(turnout.columns)])
+    return both.filter(pl.col("value").is_not_null() & pl.col("centre").is_not_null())
+
+
+def centre_outliers(measures: pl.DataFrame) -> pl.DataFrame:
+    """Every examined (tally, measure) with the leave-one-out median and MAD of its centre.
+
+    Returns the measures' columns plus others, median, mad, gap, z, flagged.
+    """
+    eligible = measures.filter(pl.len().over(KEY) >= MIN_TABLES)
+    # nulls in candidate_id (turnout) must match each other in the self-join
+    eligible = eligible.with_columns(pl.col("candidate_id").fill_null(""))
+    pairs = (
+        eligible.join(
+            eligible.select(*KEY, pl.col("tally_code").alias("other"), pl.col("value").alias("v")),
+            on=KEY,
+        )
+        .filter(pl.col("tally_code") != pl.col("other"))
+        .select(*KEY, "tally_code", "v")
+    )
+    keys = [*KEY, "tally_code"]
+    medians = pairs.group_by(keys).agg(
+        pl.len().alias("others"), pl.col("v").median().alias("median")
+    )
+    mads = (
+        pairs.join(medians, on=keys)
+        .group_by(keys)
+        .agg((pl.col("v") - pl.col("median")).abs().median().alias("mad"))
+    )
+    spread = pl.max_horizontal(MAD_TO_SD * pl.col("mad"), pl.lit(MIN_SCALE))
+    noise = pl.col("median") * (1 - pl.col("median")) / pl.col("size")
+    scale = (spread**2 + noise.clip(lower_bound=0)).sqrt()
+    return (
+        eligible.join(medians, on=keys)
+        .join(mads, on=keys)
+        .with_columns((pl.col("value") - pl.col("median")).alias("gap"))
+        .with_columns((pl.col("gap") / scale).alias("z"))
+        .with_columns(
+            ((pl.col("gap").abs() >= MIN_GAP) & (pl.col("z").abs() >= MIN_Z)).alias("flagged"),
+            pl.when(pl.col("candidate_id") != "")
+            .then(pl.col("candidate_id"))
+            .alias("candidate_id"),
+        )
+    )
+
+
+def outlier_rows(examined: pl.DataFrame) -> pl.DataFrame:
+    """The flagged tables: unit_code, candidate_id, n (other tables), statistic (z), detail."""
+    flagged = examined.filter("flagged")
+    what = (
+        pl.when(pl.col("measure") == "turnout")
+        .then(pl.lit("turnout"))
+        .otherwise(pl.format("share of {}", pl.col("candidate_id")))
+    )
+    pct = 100 * pl.col("value")
+    detail = pl.format(
+        "{} {} % against a median of {} % (MAD {} points) among the {} other tables of centre "
+        "{}: {} points apart, robust z {}",
+        what,
+        pct.round(1),
+        (100 * pl.col("median")).round(1),
+        (100 * pl.col("mad")).round(1),
+        pl.col("others"),
+        pl.col("centre"),
+        (100 * pl.col("gap")).round(1),
+        pl.col("z").round(1),
+    )
+    return flagged.select(
+        "source_id",
+        pl.col("tally_code").alias("unit_code"),
+        "candidate_id",
+        pl.col("others").cast(pl.Int64).alias("n"),
+        pl.col("z").alias("statistic"),
+        pl.lit(True).alias("flagged"),
+        detail.alias("detail"),
+    )
+
+
+def outlier_summary(examined: pl.DataFrame, by: str | None) -> pl.DataFrame:
+    """Per source and state (by="state") or nationally (by=None): tables examined, flagged."""
+    group = ["source_id", by] if by else ["source_id"]
+    summary = examined.group_by(group).agg(
+        pl.col("tally_code").n_unique().alias("n"),
+        pl.col("centre").n_unique().alias("centres"),
+        pl.col("tally_code").filter("flagged").n_unique().alias("hits"),
+        (pl.col("flagged") & (pl.col("measure") == "turnout")).sum().alias("on_turnout"),
+        (pl.col("flagged") & (pl.col("measure") == "share")).sum().alias("on_share"),
+    )
+    detail = pl.format(
+        "{} of {} tables (in {} centres of at least {} tables) far outside their centre: "
+        "{} on turnout, {} on a main candidate's share",
+        "hits",
+        "n",
+        "centres",
+        pl.lit(MIN_TABLES),
+        "on_turnout",
+        "on_share",
+    )
+    return summary.select(
+        "source_id",
+        pl.col(by).alias("unit_code") if by else pl.lit("national").alias("unit_code"),
+        pl.lit(None, pl.String).alias("candidate_id"),
+        pl.col("n").cast(pl.Int64),
+        pl.col("hits").cast(pl.Float64).alias("statistic"),
+        (pl.col("hits") > 0).alias("flagged"),
+        detail.alias("detail"),
+    )
