@@ -251,3 +251,26 @@ def updated_quality_summary(old: pl.DataFrame, deltas: Deltas, names: pl.DataFra
         .join(names, on=["level", "unit_code"], how="left")
         .select("source_id", "level", "unit_code", "unit_name", *measures)
     )
+
+
+def add_stats(
+    old: pl.DataFrame,
+    before: pl.DataFrame,
+    after: pl.DataFrame,
+    keys: list[str],
+    count: str = "n",
+) -> pl.DataFrame:
+    """Additive statistics moved by a change: old − before + after, group by group.
+
+    Every column but the keys must be a sum over tallies (integers keep it exact: the result
+    equals the statistics computed afresh over the new tallies). A group whose `count` falls to
+    zero is dropped, as a fresh computation would not have it. Sorted by the keys.
+    """
+    measures = [c for c in old.columns if c not in keys]
+    parts = [old, _signed(before.select(old.columns), -1, measures), after.select(old.columns)]
+    summed = (
+        pl.concat(parts, how="vertical_relaxed")
+        .group_by(keys)
+        .agg(pl.col(m).sum() for m in measures)
+    )
+    return summed.filter(pl.col(count) != 0).select(old.columns).cast(old.schema).sort(keys)

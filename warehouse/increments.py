@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import polars as pl
@@ -40,22 +40,111 @@ class LayerState:
         return f"{self.lineage}:{self.generation}"
 
 
-def read_state(con: duckdb.DuckDBPyConnection, schema: str) -> LayerState | None:
-    if not table_exists(con, schema, "state"):
+def read_state(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str = "state"
+) -> LayerState | None:
+    if not table_exists(con, schema, table):
         return None
-    found = rows(con, f"select generation, mode, reason, lineage from {qualified(schema, 'state')}")
+    found = rows(con, f"select generation, mode, reason, lineage from {qualified(schema, table)}")
     return LayerState(*found[0]) if found else None
 
 
-def write_state(con: duckdb.DuckDBPyConnection, schema: str, state: LayerState) -> None:
+def write_state(
+    con: duckdb.DuckDBPyConnection, schema: str, state: LayerState, table: str = "state"
+) -> None:
     """Inside the caller's transaction: the state changes with the tables it describes."""
     con.execute(
-        f"create or replace table {qualified(schema, 'state')} "
+        f"create or replace table {qualified(schema, table)} "
         "(generation bigint, mode varchar, reason varchar, lineage varchar)"
     )
     con.execute(
-        f"insert into {qualified(schema, 'state')} values (?, ?, ?, ?)",
+        f"insert into {qualified(schema, table)} values (?, ?, ?, ?)",
         [state.generation, state.mode, state.reason, state.lineage],
+    )
+
+
+def plan_follower(con: duckdb.DuckDBPyConnection, name: str) -> LayerState:
+    """For a step after the quality gate that keeps its own state (table marts.<name>):
+    incremental when the gate applied the current generation's change incrementally and the
+    step's state is the previous generation; full otherwise. Record the returned state with
+    write_follower once the step's table is written."""
+    staged, gate = read_state(con, "staged"), read_state(con, "quality")
+    own = read_state(con, "marts", f"state_{name}")
+    if staged is None or gate is None or gate.stamp != staged.stamp:
+        base = staged or LayerState(0, FULL, "", "")
+        return replace(base, mode=FULL, reason="the gate has not judged the staged tallies")
+    if gate.mode != INCREMENTAL:
+        return replace(staged, mode=FULL, reason=f"the gate was full ({gate.reason})")
+    if own is None or own.stamp != f"{staged.lineage}:{staged.generation - 1}":
+        return replace(staged, mode=FULL, reason=f"{name} missed a generation")
+    return replace(staged, mode=INCREMENTAL, reason="applying the last change")
+
+
+def read_follower(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    """A follower step's state: the table marts.<name>."""
+    return con.sql(f"select * from {qualified('marts', name)}").pl()
+
+
+def write_follower(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, state: LayerState
+) -> None:
+    """Replace marts.<name> and record the generation it reflects, in one transaction."""
+    con.execute("create schema if not exists marts")
+    with transaction(con), _registered(con, {"follower": frame}):
+        con.execute(
+            f"create or replace table {qualified('marts', name)} as select * from incoming_follower"
+        )
+        write_state(con, "marts", state, f"state_{name}")
+
+
+@dataclass(frozen=True)
+class Change:
+    """The last change as the marts see it: the replaced tallies (before) and the restaged
+    ones (after), each with their wide votes, the ids of those accepted, and their issues."""
+
+    before_tallies: pl.DataFrame
+    before_votes: pl.DataFrame
+    before_accepted: pl.DataFrame  # tally_id
+    before_issues: pl.DataFrame
+    after_tallies: pl.DataFrame
+    after_votes: pl.DataFrame
+    after_accepted: pl.DataFrame  # tally_id
+    after_issues: pl.DataFrame
+
+
+def read_change(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
+    """The delta tables the last staging run and quality gate left."""
+    delta = con.sql("select * from quality.delta").pl()
+    removed_votes = con.sql("select * from staged.delta_removed_votes").pl()
+    added_votes = con.sql(
+        "select v.* from staged.tally_votes v semi join staged.delta_added using (tally_id)"
+    ).pl()
+    return Change(
+        before_tallies=con.sql("select * from staged.delta_removed").pl(),
+        before_votes=votes_wide(removed_votes, candidate_ids),
+        before_accepted=delta.filter(sign=-1).select("tally_id"),
+        before_issues=con.sql("select * from quality.delta_removed_issues").pl(),
+        after_tallies=con.sql(
+            "select t.* from staged.tallies t semi join staged.delta_added using (tally_id)"
+        ).pl(),
+        after_votes=votes_wide(added_votes, candidate_ids),
+        after_accepted=delta.filter(sign=1).select("tally_id"),
+        after_issues=con.sql(
+            "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
+        ).pl(),
+    )
+
+
+def votes_wide(votes: pl.DataFrame, candidate_ids: list[str]) -> pl.DataFrame:
+    """Long votes (tally_id, candidate_id, votes) → a column per candidate, even when empty."""
+    if votes.is_empty():
+        return pl.DataFrame(schema={"tally_id": pl.Int64, **dict.fromkeys(candidate_ids, pl.Int64)})
+    return votes.pivot(
+        on="candidate_id",
+        index="tally_id",
+        values="votes",
+        aggregate_function=None,
+        on_columns=candidate_ids,
     )
 
 

@@ -43,10 +43,16 @@ from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import RESULT_COLUMNS, build_marts, results_long
-from transforms.staging import votes_wide
 from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
 from warehouse.db import table_exists, transaction
-from warehouse.increments import FULL, INCREMENTAL, read_state, units_of, versions_of
+from warehouse.increments import (
+    FULL,
+    INCREMENTAL,
+    read_change,
+    read_state,
+    units_of,
+    versions_of,
+)
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
@@ -202,18 +208,9 @@ def _update_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
     election = config.election
     candidates = election.candidate_ids
     with duckdb.get_connection() as con:
-        removed = read_table(con, "staged", "delta_removed")
-        removed_votes = votes_wide(read_table(con, "staged", "delta_removed_votes"), election)
-        added = con.sql(
-            "select t.* from staged.tallies t semi join staged.delta_added using (tally_id)"
-        ).pl()
-        added_votes = read_votes_wide(con, candidates, only_ids="staged.delta_added")
-        delta = read_table(con, "quality", "delta")
-        removed_issues = read_table(con, "quality", "delta_removed_issues")
-        added_issues = con.sql(
-            "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
-        ).pl()
+        change = read_change(con, candidates)
         deliveries = read_table(con, "raw", "deliveries")
+        removed, added = change.before_tallies, change.after_tallies
         changed_units = pl.concat([removed.select(UNIT), added.select(UNIT)]).unique()
         versions = versions_of(con, changed_units)
         wanted = config.announced and table_exists(con, "raw", "registry")
@@ -226,8 +223,8 @@ def _update_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
             if wanted
             else None
         )
-    before = Side(removed, removed_votes, delta.filter(sign=-1).select("tally_id"), removed_issues)
-    after = Side(added, added_votes, delta.filter(sign=1).select("tally_id"), added_issues)
+    before = Side(removed, change.before_votes, change.before_accepted, change.before_issues)
+    after = Side(added, change.after_votes, change.after_accepted, change.after_issues)
     deltas = mart_deltas(before, after, RULE_IDS, election)
     touched = deltas.touched()
     with duckdb.get_connection() as con:
@@ -265,7 +262,7 @@ def _update_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
             con,
             new_rows,
             pl.concat([removed.select(CHANGED), added.select(CHANGED)]),
-            quality_issues(added_issues, added, deliveries, RULE_TEXT, election),
+            quality_issues(change.after_issues, added, deliveries, RULE_TEXT, election),
             changed_units,
             amendments(versions, deliveries),
             others,
