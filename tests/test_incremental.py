@@ -14,7 +14,12 @@ from transforms.synthetic import generate
 from warehouse.db import connect
 from warehouse.landing import write_synthetic
 
-STEPS = {"staged": "staged_tallies", "quality": "quality_gate", "marts": "marts"}
+STEPS = {  # an asset each step materializes, named as `modes` reports it
+    ("staged", "tallies"): "staged",
+    ("quality", "quarantine"): "quality",
+    ("marts", "results"): "marts",
+    ("marts", "projection"): "projection",
+}
 
 
 def modes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
@@ -22,9 +27,9 @@ def modes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     found = {}
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
-        layer = materialization.asset_key.path[0]
-        if layer in STEPS and "mode" in materialization.metadata:
-            found[layer] = materialization.metadata["mode"].value
+        step = STEPS.get(tuple(materialization.asset_key.path))
+        if step and "mode" in materialization.metadata:
+            found[step] = materialization.metadata["mode"].value
     return found
 
 
@@ -56,8 +61,8 @@ def test_faulty_drops_with_amendments_one_by_one_equal_a_full_build(settings, tm
     write_synthetic(sample, settings.landing)
     drops, held = hold_back(settings, tmp_path)
     seen = land_one_by_one(settings, drops, held)
-    assert seen[0] == {"staged": "full", "quality": "full", "marts": "full"}
-    incremental = {"staged": "incremental", "quality": "incremental", "marts": "incremental"}
+    assert seen[0] == dict.fromkeys(STEPS.values(), "full")
+    incremental = dict.fromkeys(STEPS.values(), "incremental")
     assert seen[1:] == [incremental] * 3
     one_by_one = mart_snapshot(settings)
     with connect(settings.published, read_only=True) as con:
@@ -66,7 +71,7 @@ def test_faulty_drops_with_amendments_one_by_one_equal_a_full_build(settings, tm
     assert amended > 0 and issues >= 5, "the drops really amended and quarantined tallies"
 
     full = run_forced_full(settings)
-    assert full == {"staged": "full", "quality": "full", "marts": "full"}
+    assert full == dict.fromkeys(STEPS.values(), "full")
     assert_same_marts(mart_snapshot(settings), one_by_one)
 
 

@@ -273,4 +273,5 @@ def add_stats(
         .group_by(keys)
         .agg(pl.col(m).sum() for m in measures)
     )
-    return summed.filter(pl.col(count) != 0).select(old.columns).cast(old.schema).sort(keys)
+    kept = summed.filter(pl.col(count) != 0).select(old.columns).cast(old.schema)
+    return kept.sort(keys, nulls_last=True)

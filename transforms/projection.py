@@ -18,7 +18,11 @@ candidate and the valid votes.
 
 A state with fewer than two counted tallies can't give a within-state variance: its missing
 units borrow the national rate, with a variance widened by how much the state rates vary around
-it (see `_borrowed`). So do tallies expected nationally but placed in no known state.
+it (see `_national_rate`). So do tallies expected nationally but placed in no known state.
+
+All of this needs only sums over each state's counted tallies (n, sum x, sum x^2, sum y,
+sum x y, sum y y'): `projection_stats` keeps them as integers, so an election-night run updates
+them by a drop's difference and gets the very numbers a computation afresh would.
 """
 
 from __future__ import annotations
@@ -54,14 +58,18 @@ SCHEMA = {
 }
 STATE = "_stratum"
 SIZE = "_x"
+STATS_KEYS = ["source_id", STATE]
 
 
 @dataclass(frozen=True)
 class Stratum:
-    """One state of one source: its counted units and what is missing from it."""
+    """One state of one source, as its sufficient statistics, and what is missing from it."""
 
-    votes: np.ndarray  # counted units x K (candidates, then valid votes)
-    size: np.ndarray  # counted units' size measure x (registered voters, or 1)
+    counted: np.ndarray  # K: counted votes (candidates, then valid votes)
+    size: float  # the counted units' total size measure x
+    units: int  # counted units
+    positive: int  # counted units with x > 0
+    cross: np.ndarray  # K x K: sum of e e' over counted units, e = y - x * counted / size
     missing_units: int
     missing_size: float  # the missing units' total x
 
@@ -84,6 +92,22 @@ class Population:
     weighting: str
 
 
+@dataclass(frozen=True)
+class Frame:
+    """What the estimate stands on besides the counted tallies: with a registry, its units and
+    registered voters per state (`registry_strata`); without, the expected tallies per state and
+    nationally, and per source the largest ballot capacity of a counted tally."""
+
+    registry_strata: pl.DataFrame | None  # _stratum, units, size
+    expected_per_state: dict
+    expected_national: int | None
+    capacity_max: dict  # source_id -> float
+
+    @property
+    def weighting(self) -> str:
+        return REGISTERED_WEIGHTING if self.registry_strata is not None else EXPECTED_WEIGHTING
+
+
 def project(
     tallies: pl.DataFrame,
     votes: pl.DataFrame,
@@ -98,59 +122,106 @@ def project(
     registry: raw.registry (text values are cast), or None. units: staged.units (level,
     unit_code, expected), for the expected tallies when there is no registry.
     """
-    counted = _counted(tallies, votes, election)
-    sizes = _registry_sizes(registry, election)
-    expected = _expected_per_state(registry, units, election)
-    frames = []
-    for (source,), own in sorted(counted.partition_by("source_id", as_dict=True).items()):
-        own = own.drop("source_id")
-        if sizes is not None:
-            population = _by_registered(own, sizes, election.candidate_ids)
-        else:
-            population = _by_expected(own, *expected, election.candidate_ids)
-        frames.append(_rows(source, own, population, election))
-    if not frames:
-        return pl.DataFrame(schema=SCHEMA)
-    return pl.concat(frames).select(list(SCHEMA)).cast(SCHEMA)
+    sizes = registry_sizes(registry, election)
+    counted = counted_units(tallies, votes, election, sizes)
+    frame = Frame(
+        registry_strata(sizes),
+        *expected_tallies(registry, units, election),
+        capacity_max(tallies),
+    )
+    stats = projection_stats(counted, election)
+    return project_from_stats(stats, election, frame, lambda source: _unit_rates(counted, source))
 
 
-def _counted(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Per accepted tally: source, unit, state, the ballots it could hold, candidate votes."""
+def counted_units(
+    tallies: pl.DataFrame, votes: pl.DataFrame, election: Election, sizes: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Per accepted tally: source_id, its stratum and size x, and its votes y0.. (candidates,
+    then valid votes), all integers. With registry sizes, the stratum is the registry's state
+    and x its registered voters (a tally the registry lacks has no stratum); else the tally's
+    own state and x = 1."""
     candidates = election.candidate_ids
-    capacity = pl.coalesce(
-        *[pl.col(c).cast(pl.Float64, strict=False) for c in (REGISTERED, TOTAL, VALID)]
+    y = [pl.col(c).fill_null(0).cast(pl.Int64).alias(f"y{i}") for i, c in enumerate(candidates)]
+    frame = tallies.select(
+        "tally_id",
+        "source_id",
+        "tally_code",
+        pl.col(election.code_column(election.levels[0])).alias(STATE),
+    ).join(votes.select("tally_id", *candidates), on="tally_id", how="left")
+    frame = frame.select(
+        "source_id",
+        "tally_code",
+        STATE,
+        *y,
+        pl.sum_horizontal(pl.col(candidates).fill_null(0)).cast(pl.Int64).alias(f"y{len(y)}"),
     )
+    if sizes is None:
+        return frame.with_columns(pl.lit(1, pl.Int64).alias(SIZE))
     return (
-        tallies.select(
-            "tally_id",
-            "source_id",
-            "tally_code",
-            pl.col(election.code_column(election.levels[0])).alias(STATE),
-            capacity.fill_null(0.0).alias("_capacity"),
-        )
-        .join(
-            votes.select("tally_id", *[pl.col(c).cast(pl.Float64) for c in candidates]),
-            on="tally_id",
-            how="left",
-        )
-        .with_columns(pl.col(candidates).fill_null(0.0))
+        frame.drop(STATE)
+        .join(sizes, on="tally_code", how="left")
+        .with_columns(pl.col(SIZE).fill_null(0))
     )
 
 
-def _registry_sizes(registry: pl.DataFrame | None, election: Election) -> pl.DataFrame | None:
-    """Registry units (tally_code, state, registered) if every one has its registered voters."""
+def projection_stats(counted: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Sufficient statistics per source and stratum, all integer sums over the counted units:
+    n, n_pos (x > 0), sx, sxx, y<i>, xy<i>, yy<i>_<j> (i <= j). Sums add: the statistics of a
+    union of tally sets are the sums of theirs, so a drop updates them exactly."""
+    k = len(election.candidate_ids) + 1
+    x = pl.col(SIZE)
+    aggs = [
+        pl.len().cast(pl.Int64).alias("n"),
+        (x > 0).sum().cast(pl.Int64).alias("n_pos"),
+        x.sum().alias("sx"),
+        (x * x).sum().alias("sxx"),
+        *[pl.col(f"y{i}").sum().alias(f"y{i}") for i in range(k)],
+        *[(x * pl.col(f"y{i}")).sum().alias(f"xy{i}") for i in range(k)],
+        *[
+            (pl.col(f"y{i}") * pl.col(f"y{j}")).sum().alias(f"yy{i}_{j}")
+            for i in range(k)
+            for j in range(i, k)
+        ],
+    ]
+    return (
+        counted.group_by(STATS_KEYS)
+        .agg(aggs)
+        .with_columns(pl.exclude(STATS_KEYS).cast(pl.Int64))
+        .sort(STATS_KEYS, nulls_last=True)
+    )
+
+
+def registry_sizes(registry: pl.DataFrame | None, election: Election) -> pl.DataFrame | None:
+    """Registry units (tally_code, stratum, registered) if every one has its registered voters
+    as a whole number; None otherwise (the expected tallies weigh then)."""
     if registry is None or registry.height == 0 or REGISTERED not in registry.columns:
         return None
-    frame = registry.select(
-        pl.col(election.code_column(election.tally_level)).alias("tally_code"),
-        pl.col(election.code_column(election.levels[0])).alias(STATE),
-        pl.col(REGISTERED).cast(pl.Float64, strict=False).alias(SIZE),
-    ).unique(subset="tally_code", keep="first", maintain_order=True)
+    frame = sizes_of(registry, election)
     size = frame[SIZE]
     return frame if size.null_count() == 0 and size.min() >= 0 and size.sum() > 0 else None
 
 
-def _expected_per_state(
+def sizes_of(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Some registry rows as tally_code, stratum and size (registered voters)."""
+    return registry.select(
+        pl.col(election.code_column(election.tally_level)).alias("tally_code"),
+        pl.col(election.code_column(election.levels[0])).alias(STATE),
+        pl.col(REGISTERED).cast(pl.Int64, strict=False).alias(SIZE),
+    ).unique(subset="tally_code", keep="first", maintain_order=True)
+
+
+def registry_strata(sizes: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Units and registered voters per state of the registry."""
+    if sizes is None:
+        return None
+    return (
+        sizes.group_by(STATE)
+        .agg(pl.len().cast(pl.Int64).alias("units"), pl.col(SIZE).sum().alias("size"))
+        .sort(STATE, nulls_last=True)
+    )
+
+
+def expected_tallies(
     registry: pl.DataFrame | None, units: pl.DataFrame | None, election: Election
 ) -> tuple[dict, int | None]:
     """Expected tallies per state where known, and nationally (None when unknown)."""
@@ -166,76 +237,120 @@ def _expected_per_state(
     return {k: int(v) for k, v in per}, int(national[0]) if national else None
 
 
-def _matrix(frame: pl.DataFrame, candidates: list[str]) -> np.ndarray:
-    """Counted votes per unit: a column per candidate, then valid votes (their sum)."""
-    y = frame.select(candidates).to_numpy().astype(np.float64)
-    y = y.reshape(frame.height, len(candidates))
-    return np.column_stack([y, y.sum(axis=1)])
+def capacity_max(tallies: pl.DataFrame) -> dict:
+    """Per source: the most ballots a counted tally could hold (registered, else cast, else
+    valid votes): without a registry, what a missing tally is assumed to hold at most."""
+    capacity = pl.coalesce(
+        *[pl.col(c).cast(pl.Float64, strict=False) for c in (REGISTERED, TOTAL, VALID)]
+    ).fill_null(0.0)
+    per = tallies.group_by("source_id").agg(capacity.max().alias("capacity"))
+    return dict(per.iter_rows())
 
 
-def _by_registered(
-    counted: pl.DataFrame, registry: pl.DataFrame, candidates: list[str]
-) -> Population:
-    """Strata from the registry: counted units weighed by their registered voters."""
-    inside = counted.drop(STATE).join(registry, on="tally_code", how="inner")
-    outside = counted.join(registry.select("tally_code"), on="tally_code", how="anti")
-    missing = registry.join(counted.select("tally_code"), on="tally_code", how="anti")
-    parts = inside.partition_by(STATE, as_dict=True)
-    gone = {
-        key: (n, size)
-        for key, n, size in missing.group_by(STATE).agg(pl.len(), pl.col(SIZE).sum()).iter_rows()
-    }
-    strata = []
-    for key in registry[STATE].unique(maintain_order=True).to_list():
-        part = parts.get((key,), inside.clear())
-        n, size = gone.get(key, (0, 0.0))
-        strata.append(Stratum(_matrix(part, candidates), part[SIZE].to_numpy(), n, float(size)))
-    return Population(
-        strata,
-        _matrix(outside, candidates).sum(axis=0),
-        float(missing[SIZE].sum()),
-        registry.height,
-        REGISTERED_WEIGHTING,
+def _unit_rates(counted: pl.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per counted unit of a source with a stratum: votes (K) and size (for the rare fallback
+    of `_national_rate`, which needs single units' rates)."""
+    own = counted.filter(pl.col("source_id") == source, pl.col(STATE).is_not_null())
+    y = own.select(pl.col(r"^y\d+$")).to_numpy().astype(np.float64)
+    return y, own[SIZE].to_numpy().astype(np.float64)
+
+
+def _stratum(row: dict | None, k: int, missing_units: int, missing_size: float) -> Stratum:
+    if row is None:
+        zero = np.zeros(k)
+        return Stratum(zero, 0.0, 0, 0, np.zeros((k, k)), missing_units, missing_size)
+    counted = np.array([row[f"y{i}"] for i in range(k)], dtype=np.float64)
+    xy = np.array([row[f"xy{i}"] for i in range(k)], dtype=np.float64)
+    yy = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            yy[i, j] = yy[j, i] = row[f"yy{i}_{j}"]
+    size = float(row["sx"])
+    rate = counted / size if size > 0 else np.zeros(k)
+    cross = yy - np.outer(rate, xy) - np.outer(xy, rate) + np.outer(rate, rate) * row["sxx"]
+    return Stratum(
+        counted, size, int(row["n"]), int(row["n_pos"]), cross, missing_units, missing_size
     )
 
 
+def project_from_stats(
+    stats: pl.DataFrame, election: Election, frame: Frame, unit_rates
+) -> pl.DataFrame:
+    """The projection mart from the sufficient statistics (projection_stats).
+
+    unit_rates(source) -> (votes, sizes) of single counted units: asked for only when fewer than
+    two states have two counted tallies (see `_national_rate`)."""
+    k = len(election.candidate_ids) + 1
+    rows = []
+    for source in sorted(stats["source_id"].unique().to_list()):
+        own = {r[STATE]: r for r in stats.filter(source_id=source).iter_rows(named=True)}
+        if frame.registry_strata is not None:
+            population = _by_registered(own, frame.registry_strata, k)
+        else:
+            population = _by_expected(
+                own,
+                frame.expected_per_state,
+                frame.expected_national,
+                frame.capacity_max.get(source) or 0.0,
+                k,
+            )
+        rows.append(_rows(source, own, population, election, lambda s=source: unit_rates(s)))
+    if not rows:
+        return pl.DataFrame(schema=SCHEMA)
+    return pl.concat(rows).select(list(SCHEMA)).cast(SCHEMA)
+
+
+def _by_registered(own: dict, registry: pl.DataFrame, k: int) -> Population:
+    """Strata from the registry: counted units weighed by their registered voters."""
+    strata, capacity = [], 0.0
+    for key, units, size in registry.iter_rows():
+        row = own.get(key)
+        n = row["n"] if row else 0
+        missing_size = float(size - (row["sx"] if row else 0))
+        strata.append(_stratum(row, k, units - n, missing_size))
+        capacity += missing_size
+    outside = own.get(None)
+    fixed = _stratum(outside, k, 0, 0.0).counted
+    return Population(strata, fixed, capacity, int(registry["units"].sum()), REGISTERED_WEIGHTING)
+
+
 def _by_expected(
-    counted: pl.DataFrame, per_state: dict, national: int | None, candidates: list[str]
+    own: dict, per_state: dict, national: int | None, largest: float, k: int
 ) -> Population:
     """Strata from the expected tallies: every tally weighs one.
 
     A state whose expected number is unknown counts as complete; tallies expected nationally
     beyond the states' numbers form one more stratum with nothing counted (it borrows).
     """
-    parts = counted.partition_by(STATE, as_dict=True)
-    keys = [k for (k,) in parts] + [k for k in per_state if (k,) not in parts]
+    keys = sorted(set(own) | set(per_state), key=lambda v: (v is None, v))
     strata, placed = [], 0
     for key in keys:
-        part = parts.get((key,), counted.clear())
-        units = max(per_state.get(key, part.height), part.height)
+        row = own.get(key)
+        n = row["n"] if row else 0
+        units = max(per_state.get(key, n), n)
         placed += units
-        gone = units - part.height
-        strata.append(Stratum(_matrix(part, candidates), np.ones(part.height), gone, float(gone)))
+        gone = units - n
+        strata.append(_stratum(row, k, gone, float(gone)))
     unplaced = max(national - placed, 0) if national is not None else 0
     if unplaced:
-        strata.append(Stratum(_matrix(counted.clear(), candidates), np.ones(0), unplaced, unplaced))
+        strata.append(_stratum(None, k, unplaced, float(unplaced)))
     missing = sum(s.missing_units for s in strata)
     known = national is not None or bool(per_state)
     return Population(
         strata,
-        np.zeros(len(candidates) + 1),
-        missing * float(counted["_capacity"].max() or 0.0),
+        np.zeros(k),
+        missing * float(largest),
         placed + unplaced if known else None,
         EXPECTED_WEIGHTING,
     )
 
 
-def estimate_strata(strata: list[Stratum]) -> Estimate | None:
+def estimate_strata(strata: list[Stratum], unit_rates=None) -> Estimate | None:
     """Sum of the strata's estimated totals and covariances; None when nothing is counted."""
-    pooled = [s for s in strata if s.votes.shape[0]]
+    pooled = [s for s in strata if s.units]
     if not pooled:
         return None
-    k = pooled[0].votes.shape[1]
+    k = pooled[0].counted.size
     total, cov = np.zeros(k), np.zeros((k, k))
     own = [s for s in strata if _estimable(s)]
     for s in own:
@@ -244,9 +359,9 @@ def estimate_strata(strata: list[Stratum]) -> Estimate | None:
         cov += c
     borrowing = [s for s in strata if not _estimable(s)]
     if borrowing:
-        rate, between, per_unit = _national_rate(pooled, own)
+        rate, between, per_unit = _national_rate(pooled, own, unit_rates)
         for s in borrowing:
-            total += s.votes.sum(axis=0) + rate * s.missing_size
+            total += s.counted + rate * s.missing_size
             mean_size = s.missing_size / s.missing_units
             cov += s.missing_size**2 * between + s.missing_units * mean_size**2 * per_unit
     return Estimate(total, cov, len(borrowing))
@@ -254,28 +369,26 @@ def estimate_strata(strata: list[Stratum]) -> Estimate | None:
 
 def _estimable(s: Stratum) -> bool:
     """A stratum can be estimated from within when complete or with two counted units."""
-    return s.missing_units == 0 or (s.votes.shape[0] >= 2 and s.size.sum() > 0)
+    return s.missing_units == 0 or (s.units >= 2 and s.size > 0)
 
 
 def _within(s: Stratum) -> tuple[np.ndarray, np.ndarray]:
     """Ratio estimator of the stratum's total and its variance with the finite-population
     correction: N^2 (1 - n/N) / n * (X_mean / x_mean)^2 * cov(residuals)."""
-    counted = s.votes.sum(axis=0)
-    k = counted.size
+    k = s.counted.size
     if s.missing_units == 0:
-        return counted, np.zeros((k, k))
-    n, x = s.votes.shape[0], s.size.sum()
-    rate = counted / x
-    residual = s.votes - np.outer(s.size, rate)
-    spread = residual.T @ residual / (n - 1)
+        return s.counted, np.zeros((k, k))
+    n, x = s.units, s.size
+    rate = s.counted / x
+    spread = s.cross / (n - 1)
     units = n + s.missing_units
     scale = ((x + s.missing_size) / units) / (x / n)
     factor = units**2 * (1 - n / units) / n * scale**2
-    return counted + rate * s.missing_size, factor * spread
+    return s.counted + rate * s.missing_size, factor * spread
 
 
 def _national_rate(
-    pooled: list[Stratum], own: list[Stratum]
+    pooled: list[Stratum], own: list[Stratum], unit_rates
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For strata that borrow: the national rate, the spread of state rates around it, and
     the per-unit residual covariance (per unit of size) within states.
@@ -284,37 +397,41 @@ def _national_rate(
     is what an unobserved state's rate may differ by; with fewer than two states to measure it,
     the spread of single units' rates stands in (much wider), or with one unit, the rate itself.
     """
-    votes = np.vstack([s.votes for s in pooled])
-    size = np.concatenate([s.size for s in pooled])
-    rate = votes.sum(axis=0) / size.sum()
-    measured = [s for s in own if s.votes.shape[0] >= 2 and s.size.sum() > 0]
+    size = sum(s.size for s in pooled)
+    rate = sum(s.counted for s in pooled) / size
+    measured = [s for s in own if s.units >= 2 and s.size > 0]
+    positive = sum(s.positive for s in pooled)
     if len(measured) >= 2:
-        rates = np.array([s.votes.sum(axis=0) / s.size.sum() for s in measured])
+        rates = np.array([s.counted / s.size for s in measured])
         between = np.cov(rates, rowvar=False, ddof=1) * (1 + 1 / len(measured))
-    elif (size > 0).sum() >= 2:
-        usable = size > 0
-        between = np.cov(votes[usable] / size[usable, None], rowvar=False, ddof=1)
+    elif positive >= 2:
+        votes, sizes = unit_rates()
+        usable = sizes > 0
+        between = np.cov(votes[usable] / sizes[usable, None], rowvar=False, ddof=1)
     else:  # a single counted tally: take the rate itself as its standard deviation
         between = np.outer(rate, rate)
     between = np.nan_to_num(np.atleast_2d(between))
-    residuals = [s.votes - np.outer(s.size, s.votes.sum(axis=0) / s.size.sum()) for s in measured]
-    dof = sum(r.shape[0] - 1 for r in residuals)
+    dof = sum(s.units - 1 for s in measured)
     if dof > 0:
-        stacked = np.vstack(residuals)
-        per_unit = stacked.T @ stacked / dof / size[size > 0].mean() ** 2
+        mean_size = size / positive
+        per_unit = sum(s.cross for s in measured) / dof / mean_size**2
     else:
         per_unit = np.zeros_like(between)
     return rate, between, per_unit
 
 
-def _rows(source: str, counted: pl.DataFrame, population: Population, election: Election):
+def _rows(source: str, own: dict, population: Population, election: Election, unit_rates):
     candidates = election.candidate_ids
     k = len(candidates)
-    so_far = counted.select(candidates).sum().row(0) if counted.height else (0.0,) * k
-    so_far = np.array(so_far, dtype=np.float64)
+    so_far = sum(
+        (np.array([r[f"y{i}"] for i in range(k)], float) for r in own.values()), np.zeros(k)
+    )
+    counted_tallies = sum(r["n"] for r in own.values())
     capacity = int(round(population.capacity))
     worst_max = so_far + capacity
-    estimate = estimate_strata(population.strata) if population.expected is not None else None
+    estimate = (
+        estimate_strata(population.strata, unit_rates) if population.expected is not None else None
+    )
     if estimate is None:
         projected = lower = upper = share = share_lo = share_hi = [None] * k
         method = "nothing to project from: expected tallies unknown or none counted"
@@ -340,7 +457,7 @@ def _rows(source: str, counted: pl.DataFrame, population: Population, election: 
             "share_upper_95": _floats(share_hi),
             "worst_case_min": so_far.round().astype(np.int64),
             "worst_case_max": worst_max.round().astype(np.int64),
-            "tallies_counted": [counted.height] * k,
+            "tallies_counted": [counted_tallies] * k,
             "tallies_expected": [population.expected] * k,
             "weighting": [population.weighting] * k,
             "method": [method] * k,

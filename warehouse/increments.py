@@ -210,18 +210,31 @@ def read_new_rows(con: duckdb.DuckDBPyConnection, new: pl.DataFrame) -> pl.DataF
     return pl.concat(filled, how="vertical") if filled else None
 
 
-def read_unit_rows(
-    con: duckdb.DuckDBPyConnection, source_id: str, code_column: str, codes: list[str]
+def rows_with_codes(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    code_column: str,
+    codes: list[str],
+    columns: str = "r.*",
 ) -> pl.DataFrame:
-    """Every raw row, from every delivery of a source, of the tally units with these codes."""
+    """The rows of raw.<table> whose code (trimmed, as staging trims it) is one of `codes`.
+
+    `columns`: the select list over the table aliased r (code, never data values)."""
     con.register("wanted_codes", pl.DataFrame({"code": codes}, schema={"code": pl.String}))
     try:
         return con.sql(
-            f"select r.* from {qualified('raw', raw_table(source_id))} r "
+            f"select {columns} from {qualified('raw', table)} r "
             f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code"
         ).pl()
     finally:
         con.unregister("wanted_codes")
+
+
+def read_unit_rows(
+    con: duckdb.DuckDBPyConnection, source_id: str, code_column: str, codes: list[str]
+) -> pl.DataFrame:
+    """Every raw row, from every delivery of a source, of the tally units with these codes."""
+    return rows_with_codes(con, raw_table(source_id), code_column, codes)
 
 
 def read_registry_rows(
@@ -230,18 +243,7 @@ def read_registry_rows(
     """The registry's rows for these tally codes (all of it is not needed to place a drop)."""
     if not table_exists(con, "raw", "registry"):
         return None
-    con.register("wanted_codes", pl.DataFrame({"code": codes}, schema={"code": pl.String}))
-    try:
-        return (
-            con.sql(
-                f"select r.* from raw.registry r "
-                f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code"
-            )
-            .pl()
-            .drop("file_sha256", "source_row")
-        )
-    finally:
-        con.unregister("wanted_codes")
+    return rows_with_codes(con, "registry", code_column, codes).drop("file_sha256", "source_row")
 
 
 def current_tallies_of(
@@ -274,9 +276,11 @@ def merge_staged(
     votes: pl.DataFrame,
     versions: pl.DataFrame,
     unit_table: pl.DataFrame | None,
+    registry: pl.DataFrame | None = None,
 ) -> None:
     """Swap the affected units' tallies, votes and versions for the restaged ones, in one
-    transaction, and record the change as the delta tables."""
+    transaction, and record the change as the delta tables (with the registry rows of the
+    affected units, which the gate reads next)."""
     frames = {
         "removed": removed.select("tally_id"),
         "units": units,
@@ -286,6 +290,8 @@ def merge_staged(
     }
     if unit_table is not None:
         frames["unit_table"] = unit_table
+    if registry is not None:
+        frames["registry"] = registry
     with transaction(con), _registered(con, frames):
         con.execute(
             "delete from staged.tally_votes where tally_id in (select tally_id from "
@@ -304,6 +310,8 @@ def merge_staged(
         if unit_table is not None:
             con.execute("create or replace table staged.units as select * from incoming_unit_table")
         _write_delta(con, removed, removed_votes, tallies.select("tally_id"))
+        if registry is not None:
+            con.execute("create or replace table staged.delta_registry as from incoming_registry")
         _add_staged_deliveries(con, plan.new_deliveries)
         write_state(con, "staged", plan.state)
 

@@ -1,9 +1,13 @@
 """Accepted tallies → marts.projection: projected final votes and shares with 95 % intervals.
 
-Written into the pending marts file after the marts step, so it is published with them.
+Written into the pending marts file after the marts step, so it is published with them. The
+estimate stands on integer sums per source and state (transforms.projection.projection_stats),
+kept in the warehouse between runs: a drop moves them by its difference, so an election-night
+run reads only the drop's tallies and still gets the numbers a computation afresh would.
 """
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import (
@@ -17,14 +21,39 @@ from orchestration.assets.keys import (
     STAGED_VOTES,
 )
 from orchestration.resources import TallyhouseDirs
-from transforms.projection import project
-from warehouse.db import table_exists
+from transforms.delta import add_stats
+from transforms.model import Election
+from transforms.projection import (
+    STATE,
+    STATS_KEYS,
+    Frame,
+    counted_units,
+    expected_tallies,
+    project_from_stats,
+    projection_stats,
+    registry_sizes,
+    registry_strata,
+    sizes_of,
+)
+from warehouse.increments import (
+    INCREMENTAL,
+    plan_follower,
+    read_change,
+    read_follower,
+    write_follower,
+)
+from warehouse.projection_inputs import (
+    read_accepted,
+    read_capacity_max,
+    read_registry,
+    read_units,
+)
 from warehouse.publish import add_to_pending
-from warehouse.tables import read_table, read_votes_wide
 
 # the marts step writes the pending file this one adds to
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE]
 MARTS_WRITTEN = [MART_RESULTS, *MART_TABLES.values()]
+STATS, STRATA, EXPECTED = "projection_stats", "projection_strata", "projection_expected"
 
 
 @dg.asset(
@@ -39,15 +68,65 @@ def projection(
 ) -> dg.MaterializeResult:
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
-        tallies = read_table(con, "staged", "tallies")
-        votes = read_votes_wide(con, election.candidate_ids)
-        units = read_table(con, "staged", "units")
-        quarantine = read_table(con, "quality", "quarantine")
-        registry = (
-            read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
+        state = plan_follower(con, STATS)
+        if state.mode == INCREMENTAL:
+            stats, strata, expected = _moved_by_change(con, election)
+        else:
+            stats, strata, expected = _from_everything(con, election)
+        frame = Frame(
+            strata if strata.height else None,
+            {k: v for k, v in expected.iter_rows() if k is not None},
+            next((v for k, v in expected.iter_rows() if k is None), None),
+            read_capacity_max(con) if not strata.height else {},
         )
-    accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
-    frame = project(accepted, votes, election, registry=registry, units=units)
-    add_to_pending(dirs.settings.published, {"projection": frame})
-    context.log.info(f"projected final results: {frame.height} rows")
-    return dg.MaterializeResult(metadata={"rows": frame.height})
+
+        def unit_rates(source: str):
+            """The rare fallback that needs single tallies: read the source's again."""
+            tallies, votes = read_accepted(con, election, source)
+            sizes = registry_sizes(read_registry(con, election), election)
+            counted = counted_units(tallies, votes, election, sizes)
+            own = counted.filter(pl.col(STATE).is_not_null())
+            rates = own.select(pl.col(r"^y\d+$")).to_numpy().astype(float)
+            return rates, own["_x"].to_numpy().astype(float)
+
+        mart = project_from_stats(stats, election, frame, unit_rates)
+        for name, table in ((STATS, stats), (STRATA, strata), (EXPECTED, expected)):
+            write_follower(con, name, table, state)
+    add_to_pending(dirs.settings.published, {"projection": mart})
+    context.log.info(f"projected final results ({state.mode}: {state.reason})")
+    return dg.MaterializeResult(metadata={"rows": mart.height, "mode": state.mode})
+
+
+def _from_everything(con, election: Election):
+    tallies, votes = read_accepted(con, election)
+    registry = read_registry(con, election)
+    sizes = registry_sizes(registry, election)
+    stats = projection_stats(counted_units(tallies, votes, election, sizes), election)
+    per_state, national = expected_tallies(registry, read_units(con, election), election)
+    expected = pl.DataFrame(
+        {STATE: [*per_state, None], "expected": [*per_state.values(), national]},
+        schema={STATE: pl.String, "expected": pl.Int64},
+    )
+    strata = registry_strata(sizes)
+    if strata is None:
+        strata = pl.DataFrame(schema={STATE: pl.String, "units": pl.Int64, "size": pl.Int64})
+    return stats, strata, expected
+
+
+def _moved_by_change(con, election: Election):
+    """The kept statistics, less the replaced accepted tallies', plus the restaged ones'."""
+    old = read_follower(con, STATS)
+    strata, expected = read_follower(con, STRATA), read_follower(con, EXPECTED)
+    change = read_change(con, election.candidate_ids)
+    sides = []
+    for tallies, votes, accepted in (
+        (change.before_tallies, change.before_votes, change.before_accepted),
+        (change.after_tallies, change.after_votes, change.after_accepted),
+    ):
+        accepted = tallies.join(accepted, on="tally_id", how="semi")
+        sizes = None
+        if strata.height:
+            codes = accepted["tally_code"].drop_nulls().unique().to_list()
+            sizes = sizes_of(read_registry(con, election, codes), election)
+        sides.append(projection_stats(counted_units(accepted, votes, election, sizes), election))
+    return add_stats(old, *sides, STATS_KEYS), strata, expected

@@ -33,7 +33,6 @@ from warehouse.increments import (
     merge_quality,
     quarantined_per_delivery_sql,
     read_delta_staged,
-    read_registry_rows,
     read_state,
     record_full_quality,
 )
@@ -73,8 +72,12 @@ def quality_gate(
         deliveries = read_table(con, "raw", "deliveries")
         if state.mode == INCREMENTAL:
             tallies, removed = read_delta_staged(con)
-            code = election.code_column(election.tally_level)
-            registry = read_registry_rows(con, code, tallies["tally_code"].drop_nulls().to_list())
+            # the registry rows of the restaged units, as staging read them
+            registry = (
+                read_table(con, "staged", "delta_registry")
+                if table_exists(con, "raw", "registry")
+                else None
+            )
         else:
             tallies, removed = read_table(con, "staged", "tallies"), None
             registry = (

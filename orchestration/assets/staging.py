@@ -169,5 +169,6 @@ def _stage_drop(duckdb: DuckDBResource, plan: StagingPlan, election: Election) -
             staged.votes,
             staged.versions,
             unit_table,
+            registry,
         )
     return {"tallies": staged.tallies.height, "raw_rows": raw.height}

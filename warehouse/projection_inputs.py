@@ -1,0 +1,80 @@
+"""What the projection reads from the working warehouse: the accepted tallies (all of them on a
+full run, only a change's on an incremental one), the registry's sizes and the expected tallies.
+
+Narrow reads: only the columns the estimator uses.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from transforms.model import Election
+from warehouse.db import ident, table_exists
+from warehouse.increments import rows_with_codes, votes_wide
+
+ACCEPTED = "tally_id not in (select tally_id from quality.quarantine)"
+
+
+def tally_columns(election: Election) -> list[str]:
+    codes = {election.code_column(election.levels[0]), election.code_column(election.tally_level)}
+    return [
+        "tally_id",
+        "source_id",
+        "tally_code",
+        *sorted(codes),
+        "registered",
+        "valid_votes",
+        "total_votes",
+    ]
+
+
+def read_accepted(
+    con: duckdb.DuckDBPyConnection, election: Election, source: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every accepted tally (of one source, if given) and its wide votes."""
+    columns = ", ".join(ident(c) for c in tally_columns(election))
+    where = f"where {ACCEPTED}" + (" and source_id = ?" if source else "")
+    params = [source] if source else []
+    tallies = con.sql(f"select {columns} from staged.tallies {where}", params=params).pl()
+    con.register("accepted_ids", tallies.select("tally_id"))
+    try:
+        long = con.sql(
+            "select v.* from staged.tally_votes v semi join accepted_ids using (tally_id)"
+        ).pl()
+    finally:
+        con.unregister("accepted_ids")
+    return tallies, votes_wide(long, election.candidate_ids)
+
+
+def read_registry(
+    con: duckdb.DuckDBPyConnection, election: Election, codes: list[str] | None = None
+) -> pl.DataFrame | None:
+    """The registry's codes and registered voters (of these tally codes only, if given), codes
+    trimmed as staging trims them; None without a registry."""
+    if not table_exists(con, "raw", "registry"):
+        return None
+    tally = election.code_column(election.tally_level)
+    columns = {tally, election.code_column(election.levels[0]), "registered"}
+    wanted = ", ".join(f"trim({ident(c)}) as {ident(c)}" for c in sorted(columns))
+    if codes is None:
+        return con.sql(f"select {wanted} from raw.registry").pl()
+    return rows_with_codes(con, "registry", tally, codes, wanted)
+
+
+def read_capacity_max(con: duckdb.DuckDBPyConnection) -> dict:
+    """Per source: the largest ballot capacity of an accepted tally (registered, else cast,
+    else valid votes)."""
+    found = con.sql(
+        "select source_id, max(coalesce(registered, total_votes, valid_votes, 0)::double) "
+        f"from staged.tallies where {ACCEPTED} group by 1"
+    ).fetchall()
+    return dict(found)
+
+
+def read_units(con: duckdb.DuckDBPyConnection, election: Election) -> pl.DataFrame:
+    """staged.units of the first level and national: the expected tallies the estimate needs."""
+    return con.sql(
+        "select level, unit_code, expected from staged.units where level in (?, 'national')",
+        params=[election.levels[0]],
+    ).pl()
