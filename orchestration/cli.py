@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load landed feeds, build and publish the marts")
     _add_data_dir(run)
     run.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every layer from the raw layer instead of applying only the new drops",
+    )
+    run.add_argument(
         "--election",
         help="the election configuration to use: a folder of elections/ (default: "
         "$TALLYHOUSE_ELECTION or sample)",
@@ -189,10 +194,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from orchestration.runner import failure_messages, rejected_files, run_tally_job
+    from orchestration.sensors import FULL_TAG
 
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = run_tally_job(settings, instance)
+        result = run_tally_job(settings, instance, tags={FULL_TAG: "true"} if args.full else None)
     elapsed = time.perf_counter() - started
     if not result.success:
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f}s.", file=sys.stderr)

@@ -16,7 +16,7 @@ from orchestration.assets.quality import quality_gate
 from orchestration.assets.staging import staged_tallies
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
-from orchestration.sensors import make_landing_sensor
+from orchestration.sensors import FULL_TAG, make_landing_sensor
 from orchestration.settings import Settings, load_settings
 
 TALLY_JOB = "tally_job"
@@ -44,8 +44,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         job=tally_job,
         cron_schedule=settings.rebuild_cron,
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Rebuilds everything from the raw layer on a schedule (nightly by default; "
-        "TALLYHOUSE_REBUILD_CRON).",
+        tags={FULL_TAG: "true"},
+        description="Rebuilds every layer from the raw layer on a schedule (nightly by default; "
+        "TALLYHOUSE_REBUILD_CRON), whatever the incremental runs did in between.",
     )
     return dg.Definitions(
         assets=ASSETS,

@@ -1,6 +1,7 @@
 import dagster as dg
 
-from orchestration.definitions import TALLY_JOB, build_definitions
+from orchestration.definitions import REBUILD_SCHEDULE, TALLY_JOB, build_definitions
+from orchestration.sensors import FULL_TAG
 from orchestration.settings import load_settings
 
 
@@ -21,6 +22,9 @@ def test_definitions_load_with_every_layer(tmp_path):
         "marts/reconciliation",
         "marts/reconciliation_summary",
         "marts/announced_vs_tallied",
+        "marts/amendments",
+        "marts/projection",
+        "marts/forensics",
         "quality/quarantine",
         "quality/issues",
         "published/marts",
@@ -35,6 +39,14 @@ def test_definitions_load_with_every_layer(tmp_path):
         "w3_total_fell_between_deliveries",
     } <= checks
     assert defs.resolve_job_def(TALLY_JOB) is not None
+
+
+def test_the_nightly_schedule_rebuilds_every_layer(tmp_path):
+    settings = load_settings(tmp_path, env={"TALLYHOUSE_REBUILD_CRON": "30 4 * * *"})
+    schedule = build_definitions(settings).resolve_schedule_def(REBUILD_SCHEDULE)
+    assert schedule.cron_schedule == "30 4 * * *"
+    assert schedule.job_name == TALLY_JOB
+    assert schedule.tags == {FULL_TAG: "true"}, "a rebuild ignores the incremental state"
 
 
 def test_module_level_definitions_read_settings_when_loaded(tmp_path, monkeypatch):
