@@ -11,6 +11,7 @@ import polars as pl
 from transforms.forensics import ForensicState
 from warehouse.db import ident, table_exists
 from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_follower
+from warehouse.tables import read_table, read_votes_wide
 
 FOLLOWERS = {
     "digits": "forensic_digits",
@@ -18,10 +19,7 @@ FOLLOWERS = {
     "centres": "forensic_centres",
     "outliers": "forensic_outliers",
 }
-ACCEPTED = (
-    "select t.* from staged.tallies t "
-    "where t.tally_id not in (select tally_id from quality.quarantine)"
-)
+ACCEPTED = "select t.* from staged.tallies t {only} anti join quality.quarantine q using (tally_id)"
 
 
 def plan(con: duckdb.DuckDBPyConnection) -> LayerState:
@@ -57,13 +55,17 @@ def read_accepted(
 
     With centres (source_id, centre) and the centre's code column: only those centres' tallies.
     """
-    query = ACCEPTED
-    if centres is not None:
-        con.register("wanted_centres", centres.select("source_id", "centre"))
-        query += (
-            " and exists (select 1 from wanted_centres w where w.source_id = t.source_id "
-            f"and w.centre = t.{ident(centre_column)})"
-        )
+    if centres is None:  # everything: whole-table reads are faster than the filtered query
+        tallies = read_table(con, "staged", "tallies")
+        quarantine = read_table(con, "quality", "quarantine").select("tally_id")
+        accepted = tallies.join(quarantine, on="tally_id", how="anti")
+        return accepted, read_votes_wide(con, candidate_ids)
+    con.register("wanted_centres", centres.select("source_id", "centre"))
+    only = (
+        "semi join wanted_centres w on w.source_id = t.source_id "
+        f"and w.centre = t.{ident(centre_column)}"
+    )
+    query = ACCEPTED.format(only=only)
     try:
         con.execute(f"create or replace temp table forensic_accepted as {query}")
         tallies = con.sql("select * from forensic_accepted").pl()
@@ -72,13 +74,12 @@ def read_accepted(
         )
         votes = con.sql(
             f"select v.tally_id, {columns} from staged.tally_votes v "
-            "semi join forensic_accepted a using (tally_id) group by v.tally_id",
+            "where v.tally_id in (select tally_id from forensic_accepted) group by v.tally_id",
             params=candidate_ids,
         ).pl()
     finally:
         con.execute("drop table if exists forensic_accepted")
-        if centres is not None:
-            con.unregister("wanted_centres")
+        con.unregister("wanted_centres")
     return tallies, votes
 
 
