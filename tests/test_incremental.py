@@ -19,6 +19,7 @@ STEPS = {  # an asset each step materializes, named as `modes` reports it
     ("quality", "quarantine"): "quality",
     ("marts", "results"): "marts",
     ("marts", "projection"): "projection",
+    ("marts", "forensics"): "forensics",
 }
 
 

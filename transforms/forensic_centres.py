@@ -13,6 +13,10 @@ scaled by 1.4826 to match a standard deviation). A table is flagged when it is b
 Only centres with at least MIN_TABLES tables carrying the measure are examined (three others at
 least: fewer give no robust yardstick), and shares only for the source's main candidates (a
 national share of at least MAIN_SHARE): a minor candidate's share is mostly noise at one table.
+
+A centre's verdicts depend only on its own tables (and on which candidates are main), so they are
+kept per centre (centre_counts, outlier_rows) and the summaries are sums over centres: a drop
+recomputes only the centres it touches.
 """
 
 from __future__ import annotations
@@ -26,19 +30,33 @@ MIN_SCALE = 0.04
 MAD_TO_SD = 1.4826
 MAIN_SHARE = 0.05
 KEY = ["source_id", "centre", "measure", "candidate_id"]
+CENTRE = ["source_id", "state", "centre"]
+COUNTS = ["n", "hits", "on_turnout", "on_share"]
 
 
-def centre_measures(tallies: pl.DataFrame, candidates: list[str]) -> pl.DataFrame:
-    """One row per tally and measure: turnout, and the share of each main candidate.
+def main_candidates(totals: pl.DataFrame, candidates: list[str]) -> pl.DataFrame:
+    """The main candidates per source (source_id, candidate_id), sorted.
 
-    tallies: source_id, tally_code, state, centre, turnout, valid_votes and a column per
-    candidate. Returns source_id, tally_code, state, centre, measure, candidate_id, value, size.
-    """
-    national = tallies.group_by("source_id").agg(
+    totals: source_id, valid_votes and a column per candidate, one or more rows per source (the
+    sums are exact integers, so the shares are the same whatever rows they are split into)."""
+    national = totals.group_by("source_id").agg(
         *[(pl.col(c).sum() / pl.col("valid_votes").sum()).alias(c) for c in candidates]
     )
     main = national.unpivot(index="source_id", variable_name="candidate_id", value_name="share")
-    main = main.filter(pl.col("share") >= MAIN_SHARE).drop("share")
+    return (
+        main.filter(pl.col("share") >= MAIN_SHARE).drop("share").sort("source_id", "candidate_id")
+    )
+
+
+def centre_measures(
+    tallies: pl.DataFrame, candidates: list[str], main: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per tally and measure: turnout, and the share of each main candidate.
+
+    tallies: source_id, tally_code, state, centre, turnout, valid_votes and a column per
+    candidate; main: main_candidates. Returns source_id, tally_code, state, centre, measure,
+    candidate_id, value, size.
+    """
     ids = ["source_id", "tally_code", "state", "centre"]
     shares = (
         tallies.filter(pl.col("valid_votes") > 0)
@@ -127,6 +145,8 @@ def outlier_rows(examined: pl.DataFrame) -> pl.DataFrame:
     )
     return flagged.select(
         "source_id",
+        "state",
+        "centre",
         pl.col("tally_code").alias("unit_code"),
         "candidate_id",
         pl.col("others").cast(pl.Int64).alias("n"),
@@ -136,15 +156,31 @@ def outlier_rows(examined: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def outlier_summary(examined: pl.DataFrame, by: str | None) -> pl.DataFrame:
-    """Per source and state (by="state") or nationally (by=None): tables examined, flagged."""
+def centre_counts(examined: pl.DataFrame) -> pl.DataFrame:
+    """Per examined centre (CENTRE): tables examined, tables flagged, flags on turnout and on a
+    share. Integers: a state's or the nation's are their sums."""
+    flagged = pl.col("flagged")
+    return (
+        examined.group_by(CENTRE)
+        .agg(
+            pl.col("tally_code").n_unique().alias("n"),
+            pl.col("tally_code").filter(flagged).n_unique().alias("hits"),
+            (flagged & (pl.col("measure") == "turnout")).sum().alias("on_turnout"),
+            (flagged & (pl.col("measure") == "share")).sum().alias("on_share"),
+        )
+        .select(*CENTRE, *[pl.col(c).cast(pl.Int64) for c in COUNTS])
+        .sort(CENTRE)
+    )
+
+
+def outlier_summary(centres: pl.DataFrame, by: str | None) -> pl.DataFrame:
+    """From centre_counts, per source and state (by="state") or nationally (by=None): tables
+    examined, flagged."""
     group = ["source_id", by] if by else ["source_id"]
-    summary = examined.group_by(group).agg(
-        pl.col("tally_code").n_unique().alias("n"),
-        pl.col("centre").n_unique().alias("centres"),
-        pl.col("tally_code").filter("flagged").n_unique().alias("hits"),
-        (pl.col("flagged") & (pl.col("measure") == "turnout")).sum().alias("on_turnout"),
-        (pl.col("flagged") & (pl.col("measure") == "share")).sum().alias("on_share"),
+    summary = centres.group_by(group).agg(
+        pl.col("n").sum(),
+        pl.len().alias("centres"),
+        *[pl.col(c).sum() for c in COUNTS[1:]],
     )
     detail = pl.format(
         "{} of {} tables (in {} centres of at least {} tables) far outside their centre: "

@@ -3,8 +3,14 @@
 Pure polars. A count's last digit is uniform only when the counts spread over many tens: a
 count under 10 *is* its last digit, and a candidate whose counts pile up just above a cut-off
 makes the low digits more frequent (the bias is the density at the cut-off). So a series (source,
-state, candidate) is tested only when its median count is at least MIN_MEDIAN, and within it only
-counts of at least MIN_COUNT enter. The pooled test per state uses the tested series' counts.
+state, candidate) is tested only when at least half of its counts are MIN_LARGE or more (its median
+count, taken as the upper middle one, is at least MIN_LARGE), and within it only counts of at least
+MIN_COUNT enter. The pooled test per state uses the tested series' counts.
+
+Everything is computed from additive integer statistics per series (digit_stats): counts, counts
+of at least MIN_LARGE, counts of at least MIN_COUNT and their last digits. Statistics of two sets
+of tallies add up to those of their union, so a drop updates them exactly (transforms.delta.
+add_stats) and the tests (digit_tests) come out the same bit for bit as from all the tallies.
 
 p-values come from the chi-square distribution with 9 degrees of freedom (10 digits), computed
 exactly; a test is flagged below FAMILY_ALPHA divided by the number of tests run for the source
@@ -21,12 +27,13 @@ import math
 import polars as pl
 
 MIN_COUNT = 10  # counts below this are left out: their last digit is the count itself
-MIN_MEDIAN = 50  # a series whose median count is lower piles up near the cut-off: not tested
+MIN_LARGE = 50  # a series with fewer than half its counts this large piles up near the cut-off
 MIN_DIGITS = 50  # counts a test needs: 5 expected per digit, the chi-square's usual minimum
 FAMILY_ALPHA = 0.01  # chance of any false flag per source, shared out Bonferroni-wise
 MIN_EFFECT = 0.1  # Cohen's w; 0.1 is a 'small' effect by Cohen's convention
 DIGITS = [f"d{d}" for d in range(10)]
 GROUP = ["source_id", "unit_code", "candidate_id"]
+STATS = ["counts", "large", "n", *DIGITS]
 
 
 def chi2_sf(x: float, df: int = 9) -> float:
@@ -45,29 +52,48 @@ def chi2_sf(x: float, df: int = 9) -> float:
     return min(1.0, math.erfc(math.sqrt(x / 2)) + math.sqrt(2 / math.pi) * math.exp(-x / 2) * total)
 
 
-def _digit_counts(counts: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    digit = pl.col("votes") % 10
-    return counts.group_by(by).agg(
-        pl.len().alias("n"), *[(digit == d).sum().alias(DIGITS[d]) for d in range(10)]
-    )
+def digit_stats(counts: pl.DataFrame) -> pl.DataFrame:
+    """counts: source_id, unit_code (the state), candidate_id, votes (one row per tally, no nulls).
 
-
-def last_digit_tests(counts: pl.DataFrame) -> pl.DataFrame:
-    """counts: source_id, unit_code (the state), candidate_id, votes (one row per tally).
-
-    Returns one row per source, state and candidate, and per source and state pooled
-    (candidate_id null): n, statistic, p_value, flagged, detail.
+    Returns STATS: per series, `counts` (all its counts), `large` (those >= MIN_LARGE), `n`
+    (those >= MIN_COUNT) and d0..d9 (their last digits). Additive integers.
     """
-    series = counts.group_by(GROUP).agg(pl.col("votes").median().alias("median"))
-    examined = counts.filter(pl.col("votes") >= MIN_COUNT).join(
-        series.filter(pl.col("median") >= MIN_MEDIAN), on=GROUP, how="semi"
+    votes, digit = pl.col("votes"), pl.col("votes") % 10
+    counted = votes >= MIN_COUNT
+    return (
+        counts.group_by(GROUP)
+        .agg(
+            pl.len().alias("counts"),
+            (votes >= MIN_LARGE).sum().alias("large"),
+            counted.sum().alias("n"),
+            *[(counted & (digit == d)).sum().alias(DIGITS[d]) for d in range(10)],
+        )
+        .select(*GROUP, *[pl.col(c).cast(pl.Int64) for c in STATS])
+        .sort(GROUP)
     )
-    per_candidate = series.join(_digit_counts(examined, GROUP), on=GROUP, how="left")
-    pooled = _digit_counts(examined, ["source_id", "unit_code"]).with_columns(
-        pl.lit(None, pl.String).alias("candidate_id"), pl.lit(None, pl.Float64).alias("median")
+
+
+def digit_tests(stats: pl.DataFrame) -> pl.DataFrame:
+    """From digit_stats: one row per source, state and candidate, and per source and state
+    pooled (candidate_id null): n, statistic, p_value, flagged, detail."""
+    gate = 2 * pl.col("large") >= pl.col("counts")
+    per_candidate = stats.with_columns(
+        *[pl.when(gate).then(pl.col(c)).otherwise(0).alias(c) for c in ["n", *DIGITS]],
+        gate.alias("gated_in"),
     )
-    both = pl.concat([per_candidate, pooled], how="diagonal_relaxed").with_columns(
-        pl.col("n").fill_null(0), *[pl.col(d).fill_null(0) for d in DIGITS]
+    pooled = (
+        per_candidate.filter("gated_in")
+        .group_by("source_id", "unit_code")
+        .agg(pl.col(c).sum() for c in ["n", *DIGITS])
+        .with_columns(
+            pl.lit(None, pl.String).alias("candidate_id"),
+            pl.lit(True).alias("gated_in"),
+            pl.lit(None, pl.Int64).alias("counts"),
+            pl.lit(None, pl.Int64).alias("large"),
+        )
+    )
+    both = pl.concat([per_candidate, pooled], how="diagonal_relaxed").sort(
+        "source_id", "unit_code", "candidate_id", nulls_last=True
     )
     tested = pl.col("n") >= MIN_DIGITS
     # sum((O - n/10)^2 / (n/10)) = 10 * sum(O^2) / n - n: one exact integer sum, one division,
@@ -96,11 +122,16 @@ def last_digit_tests(counts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def last_digit_tests(counts: pl.DataFrame) -> pl.DataFrame:
+    """digit_tests(digit_stats(counts)): the tests straight from one row per count."""
+    return digit_tests(digit_stats(counts))
+
+
 def _detail(row: dict) -> str:
-    if row["median"] is not None and row["median"] < MIN_MEDIAN:
+    if not row["gated_in"]:
         return (
-            f"not tested: median count {row['median']:g} < {MIN_MEDIAN} (small counts' last "
-            "digits are not uniform)"
+            f"not tested: {row['large']} of {row['counts']} counts >= {MIN_LARGE}, fewer than "
+            "half (small counts' last digits are not uniform)"
         )
     if row["statistic"] is None:
         return f"not tested: {row['n']} counts >= {MIN_COUNT}, fewer than {MIN_DIGITS}"

@@ -10,20 +10,31 @@ show):
 Rows: F1 every source x state x candidate, and pooled per state (tested or not, with why);
 F2 only the flagged tables, plus one summary row per source and state and a national one;
 F3 one row per source, nationally and per state. So the mart stays small at a million tables.
+
+The mart is built from a ForensicState that a drop can update without reading every tally
+(transforms/forensic_delta.py): additive integer statistics for F1 and F3 (and the national
+votes that decide F2's main candidates), and F2's verdicts per centre. Every float is computed
+from those integers or from one centre's tables, so an updated state gives the same mart, bit for
+bit, as a state computed from all the tallies.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import polars as pl
 
 from transforms.feed import REGISTERED, TOTAL, VALID
 from transforms.forensic_centres import (
+    CENTRE,
+    centre_counts,
     centre_measures,
     centre_outliers,
+    main_candidates,
     outlier_rows,
     outlier_summary,
 )
-from transforms.forensic_digits import last_digit_tests
+from transforms.forensic_digits import digit_stats, digit_tests
 from transforms.model import NATIONAL, Election
 from transforms.staging import cast_votes_total
 
@@ -49,6 +60,42 @@ CHECK_NAMES = {
 HIGH = 0.95  # F3: turnout and a candidate's share at or above this is the fingerprint's corner
 FINGERPRINT_SHARE = 0.01  # F3: flagged when more than this share of tallies sit in that corner
 MIN_FINGERPRINT_TALLIES = 20  # F3: fewer tallies in a unit and one stronghold is already 5 %
+UNIT_KEYS = ["source_id", "state"]
+FINGERPRINT = ["tallies", "n", "hits", "reg_hits", "reg"]
+OUTLIER_SCHEMA = {
+    "source_id": pl.String,
+    "state": pl.String,
+    "centre": pl.String,
+    "unit_code": pl.String,
+    "candidate_id": pl.String,
+    "n": pl.Int64,
+    "statistic": pl.Float64,
+    "flagged": pl.Boolean,
+    "detail": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class ForensicState:
+    """What the mart is built from, per source:
+    - digits: F1 digit_stats per state (unit_code) and candidate (additive integers);
+    - units: per state, F3's counts (FINGERPRINT) and the sums of valid votes and of each
+      candidate's votes that decide F2's main candidates (additive integers);
+    - centres: F2 centre_counts per examined centre;
+    - outliers: F2's flagged rows (OUTLIER_SCHEMA), with their state and centre."""
+
+    digits: pl.DataFrame
+    units: pl.DataFrame
+    centres: pl.DataFrame
+    outliers: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {
+            "digits": self.digits,
+            "units": self.units,
+            "centres": self.centres,
+            "outliers": self.outliers,
+        }
 
 
 def tally_frame(accepted: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -67,57 +114,94 @@ def tally_frame(accepted: pl.DataFrame, votes: pl.DataFrame, election: Election)
     )
 
 
-def digit_rows(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
-    counts = tallies.unpivot(
-        index=["source_id", "state"],
-        on=election.candidate_ids,
-        variable_name="candidate_id",
-        value_name="votes",
-    ).filter(pl.col("votes").is_not_null())
-    tests = last_digit_tests(counts.rename({"state": "unit_code"}))
-    return tests.with_columns(
+def counts_of(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """F1's input: one row per tally and candidate with a count (source_id, unit_code, ...)."""
+    return (
+        tallies.unpivot(
+            index=["source_id", "state"],
+            on=election.candidate_ids,
+            variable_name="candidate_id",
+            value_name="votes",
+        )
+        .filter(pl.col("votes").is_not_null())
+        .rename({"state": "unit_code"})
+    )
+
+
+def unit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Per source and state: F3's counts and the vote sums behind F2's main candidates."""
+    candidates = election.candidate_ids
+    top = pl.max_horizontal(candidates) / pl.col(VALID)
+    known = (pl.col("turnout").is_not_null() & (pl.col(VALID) > 0)).fill_null(False)
+    corner = (known & (pl.col("turnout") >= HIGH) & (top >= HIGH)).fill_null(False)
+    sums = [VALID, *candidates]
+    return (
+        tallies.group_by(UNIT_KEYS)
+        .agg(
+            pl.len().alias("tallies"),
+            known.sum().alias("n"),
+            corner.sum().alias("hits"),
+            pl.col(REGISTERED).filter(corner).sum().alias("reg_hits"),
+            pl.col(REGISTERED).filter(known).sum().alias("reg"),
+            *[pl.col(c).sum() for c in sums],
+        )
+        .select(*UNIT_KEYS, *[pl.col(c).cast(pl.Int64) for c in [*FINGERPRINT, *sums]])
+        .sort(UNIT_KEYS)
+    )
+
+
+def centre_state(
+    tallies: pl.DataFrame, main: pl.DataFrame, election: Election
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """F2 per centre, from every accepted tally of the centres: (centre_counts, outliers)."""
+    if len(election.levels) < 2:
+        tallies = tallies.clear()
+    examined = centre_outliers(centre_measures(tallies, election.candidate_ids, main))
+    outliers = outlier_rows(examined).select([pl.col(c).cast(t) for c, t in OUTLIER_SCHEMA.items()])
+    order = [*CENTRE, "unit_code", "candidate_id"]
+    return centre_counts(examined), outliers.sort(order, nulls_last=True)
+
+
+def forensic_state(tallies: pl.DataFrame, election: Election) -> ForensicState:
+    """The state from every accepted tally (tally_frame)."""
+    units = unit_stats(tallies, election)
+    main = main_candidates(units, election.candidate_ids)
+    centres, outliers = centre_state(tallies, main, election)
+    return ForensicState(digit_stats(counts_of(tallies, election)), units, centres, outliers)
+
+
+def digit_rows(digits: pl.DataFrame, election: Election) -> pl.DataFrame:
+    return digit_tests(digits).with_columns(
         pl.lit("F1").alias("check_id"), pl.lit(_state_level(election)).alias("level")
     )
 
 
-def outlier_rows_all(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+def outlier_rows_all(state: ForensicState, election: Election) -> pl.DataFrame:
     if len(election.levels) < 2:
         return pl.DataFrame(schema=SCHEMA)
-    examined = centre_outliers(centre_measures(tallies, election.candidate_ids))
     parts = [
-        outlier_rows(examined).with_columns(pl.lit(election.tally_level).alias("level")),
-        outlier_summary(examined, "state").with_columns(
+        state.outliers.with_columns(pl.lit(election.tally_level).alias("level")),
+        outlier_summary(state.centres, "state").with_columns(
             pl.lit(_state_level(election)).alias("level")
         ),
-        outlier_summary(examined, None).with_columns(pl.lit(NATIONAL).alias("level")),
+        outlier_summary(state.centres, None).with_columns(pl.lit(NATIONAL).alias("level")),
     ]
     return pl.concat(parts, how="diagonal_relaxed").with_columns(pl.lit("F2").alias("check_id"))
 
 
-def fingerprint(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """F3 per source, nationally and per state: share of tallies (and of registered voters) at
-    turnout >= 95 % with one candidate >= 95 % of the valid votes."""
-    top = pl.max_horizontal(election.candidate_ids) / pl.col(VALID)
-    known = tallies.filter(pl.col("turnout").is_not_null() & (pl.col(VALID) > 0))
-    known = known.with_columns(((pl.col("turnout") >= HIGH) & (top >= HIGH)).alias("corner"))
-    sources = tallies.select("source_id").unique()
-    national = known.with_columns(pl.lit(NATIONAL).alias("state"))
-    parts = []
-    for frame, level in ((national, NATIONAL), (known, _state_level(election))):
-        per = frame.group_by("source_id", "state").agg(
-            pl.len().alias("n"),
-            pl.col("corner").sum().alias("hits"),
-            pl.col(REGISTERED).filter("corner").sum().alias("reg_hits"),
-            pl.col(REGISTERED).sum().alias("reg"),
-        )
-        parts.append(per.with_columns(pl.lit(level).alias("level")))
-    per = pl.concat(parts)
-    # a source without turnout (no registered voters) still gets its national row, untested
-    per = sources.join(per, on="source_id", how="left").with_columns(
-        pl.col("n").fill_null(0),
-        pl.col("state").fill_null(NATIONAL),
-        pl.col("level").fill_null(NATIONAL),
+def fingerprint(units: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """F3 per source, nationally and per state, from unit_stats: share of tallies (and of
+    registered voters) at turnout >= 95 % with one candidate >= 95 % of the valid votes."""
+    national = (
+        units.group_by("source_id")
+        .agg(pl.col(c).sum() for c in FINGERPRINT)
+        .with_columns(pl.lit(NATIONAL).alias("state"), pl.lit(NATIONAL).alias("level"))
     )
+    # a source without turnout (no registered voters) still gets its national row, untested
+    states = units.filter(pl.col("n") > 0).with_columns(
+        pl.lit(_state_level(election)).alias("level")
+    )
+    per = pl.concat([national, states.select(national.columns)])
     share = pl.col("hits") / pl.col("n")
     tested = pl.col("n") >= MIN_FINGERPRINT_TALLIES
     detail = (
@@ -159,23 +243,43 @@ def forensics(
 ) -> pl.DataFrame:
     """The forensics mart (SCHEMA) from the accepted tallies, their votes (wide) and the units
     (level, unit_code, unit_name) for names."""
-    tallies = tally_frame(accepted, votes, election)
+    state = forensic_state(tally_frame(accepted, votes, election), election)
+    return forensic_mart(state, units, election)
+
+
+def forensic_mart(
+    state: ForensicState, names: pl.DataFrame | None, election: Election
+) -> pl.DataFrame:
+    """The forensics mart (SCHEMA) from a state; names: level, unit_code, unit_name (or None)."""
+    return with_names(unnamed_mart(state, election), names)
+
+
+def unnamed_mart(state: ForensicState, election: Election) -> pl.DataFrame:
+    """The mart's rows without unit names (see named_units, with_names)."""
     parts = [
-        digit_rows(tallies, election),
-        outlier_rows_all(tallies, election),
-        fingerprint(tallies, election),
+        digit_rows(state.digits, election),
+        outlier_rows_all(state, election),
+        fingerprint(state.units, election),
     ]
-    frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
+    return pl.concat(parts, how="diagonal_relaxed").with_columns(
         pl.col("check_id").replace_strict(CHECK_NAMES, return_dtype=pl.String).alias("check_name")
     )
-    if units is not None:
-        names = units.select("level", "unit_code", "unit_name").unique(["level", "unit_code"])
+
+
+def with_names(frame: pl.DataFrame, names: pl.DataFrame | None) -> pl.DataFrame:
+    if names is not None:
+        names = names.select("level", "unit_code", "unit_name").unique(["level", "unit_code"])
         frame = frame.join(names, on=["level", "unit_code"], how="left")
     else:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("unit_name"))
     return frame.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort(
         "source_id", "check_id", "level", "unit_code", "candidate_id", nulls_last=True
     )
+
+
+def named_units(frame: pl.DataFrame) -> pl.DataFrame:
+    """The (level, unit_code) a mart needs names for."""
+    return frame.select("level", "unit_code").unique().sort("level", "unit_code")
 
 
 def _state_level(election: Election) -> str:

@@ -1,6 +1,9 @@
 """Accepted tallies → marts/forensics: forensic warnings (F1-F3), added to the pending marts.
 
 Never blocking: each check is a WARN asset check and raises a warn alert when it flags anything.
+Incremental when the quality gate applied the last drop incrementally: the forensic state (kept in
+the warehouse) is moved by the drop and only the centres it touches are read again; the mart is
+the same as a full computation's (docs/forensics.md).
 """
 
 import dagster as dg
@@ -10,9 +13,19 @@ from orchestration.alerting import Alerter
 from orchestration.assets.keys import MART_FORENSICS, MART_RESULTS, MART_TABLES, MARTS
 from orchestration.forensic_checks import CHECK_SPECS, check_results, raise_alerts
 from orchestration.resources import TallyhouseDirs
-from transforms.forensics import forensics
+from transforms.delta import NeedsFullBuild
+from transforms.forensic_delta import touched_centres, updated_state
+from transforms.forensics import forensic_state, named_units, tally_frame, unnamed_mart, with_names
+from warehouse.forensic_state import (
+    as_full,
+    plan,
+    read_accepted,
+    read_names,
+    read_state,
+    write_state,
+)
+from warehouse.increments import INCREMENTAL, read_change
 from warehouse.publish import add_to_pending
-from warehouse.tables import read_table, read_votes_wide
 
 
 @dg.asset(
@@ -32,24 +45,57 @@ def forensics_mart(
 ):
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
-        tallies = read_table(con, "staged", "tallies")
-        votes = read_votes_wide(con, election.candidate_ids)
-        units = read_table(con, "staged", "units")
-        quarantine = read_table(con, "quality", "quarantine")
-    accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
-    frame = forensics(accepted, votes, units, election)
+        layer = plan(con)
+        if layer.mode == INCREMENTAL:
+            try:
+                state = _updated(con, election)
+            except NeedsFullBuild as why:
+                layer = as_full(layer, f"full instead: {why}")
+        context.log.info(f"forensics {layer.mode}: {layer.reason}")
+        if layer.mode != INCREMENTAL:
+            tallies, votes = read_accepted(con, election.candidate_ids)
+            state = forensic_state(tally_frame(tallies, votes, election), election)
+        write_state(con, state, layer)
+        unnamed = unnamed_mart(state, election)
+        frame = with_names(unnamed, read_names(con, named_units(unnamed)))
     add_to_pending(dirs.settings.published, {"forensics": frame})
     checks = list(check_results(frame, election.tally_level))
     with duckdb.get_connection() as con:
         raise_alerts(con, alerts, context.log, checks, context.run.run_id)
     context.log.info(
-        f"forensics: {frame.height:,} rows from {accepted.height:,} accepted tallies, "
+        f"forensics ({layer.mode}): {frame.height:,} rows from "
+        f"{state.units['tallies'].sum():,} accepted tallies, "
         f"{sum(c.metadata['flagged'].value for c in checks)} flagged"
     )
     yield dg.MaterializeResult(
         metadata={
             "rows": frame.height,
+            "mode": layer.mode,
             **{c.check_name: c.metadata["flagged"].value for c in checks},
         }
     )
     yield from checks
+
+
+def _updated(con, election):
+    """The forensic state moved by the last change; reads only the touched centres' tallies."""
+    change = read_change(con, election.candidate_ids)
+    before = tally_frame(
+        change.before_tallies.join(change.before_accepted, on="tally_id", how="semi"),
+        change.before_votes,
+        election,
+    )
+    after = tally_frame(
+        change.after_tallies.join(change.after_accepted, on="tally_id", how="semi"),
+        change.after_votes,
+        election,
+    )
+    old = read_state(con)
+    touched = touched_centres(before, after)
+    centre_tallies = before.clear()
+    if len(election.levels) > 1 and touched.height:
+        tallies, votes = read_accepted(
+            con, election.candidate_ids, election.code_columns[-2], touched
+        )
+        centre_tallies = tally_frame(tallies, votes, election)
+    return updated_state(old, before, after, centre_tallies, election)

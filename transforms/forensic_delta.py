@@ -1,0 +1,90 @@
+"""A drop applied to the forensic state: cost follows the size of the drop. Pure polars.
+
+F1's and F3's statistics are additive integers: old − replaced + restaged (transforms.delta.
+add_stats) equals the statistics of the new accepted tallies exactly. F2's verdicts are a function
+of one centre's tables (and of the main candidates): the centres the drop touches are recomputed
+from all their current accepted tallies, the others kept. When the drop changes which candidates
+are main (a national share crossing 5 %), every centre's shares change: NeedsFullBuild.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.delta import NeedsFullBuild, add_stats
+from transforms.forensic_centres import main_candidates
+from transforms.forensic_digits import GROUP, digit_stats
+from transforms.forensics import (
+    UNIT_KEYS,
+    ForensicState,
+    centre_state,
+    counts_of,
+    unit_stats,
+)
+from transforms.model import Election
+
+CENTRE_KEY = ["source_id", "centre"]
+
+
+def touched_centres(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """The (source_id, centre) of the accepted tallies a drop replaced or restaged (tally_frame
+    rows): the centres whose F2 verdicts may change."""
+    return (
+        pl.concat([before.select(CENTRE_KEY), after.select(CENTRE_KEY)])
+        .filter(pl.col("centre").is_not_null())
+        .unique()
+        .sort(CENTRE_KEY)
+    )
+
+
+def updated_stats(
+    old: ForensicState, before: pl.DataFrame, after: pl.DataFrame, election: Election
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """F1 digit statistics and per-state unit statistics moved by the drop (tally_frame rows of
+    the replaced and restaged accepted tallies). Raises NeedsFullBuild when the main candidates
+    change."""
+    digits = add_stats(
+        old.digits,
+        digit_stats(counts_of(before, election)),
+        digit_stats(counts_of(after, election)),
+        GROUP,
+        count="counts",
+    )
+    units = add_stats(
+        old.units,
+        unit_stats(before, election),
+        unit_stats(after, election),
+        UNIT_KEYS,
+        count="tallies",
+    )
+    candidates = election.candidate_ids
+    if not main_candidates(old.units, candidates).equals(main_candidates(units, candidates)):
+        raise NeedsFullBuild("the drop changed which candidates are main (F2 shares)")
+    return digits, units
+
+
+def updated_state(
+    old: ForensicState,
+    before: pl.DataFrame,
+    after: pl.DataFrame,
+    centre_tallies: pl.DataFrame,
+    election: Election,
+) -> ForensicState:
+    """The state after the drop. centre_tallies: tally_frame rows of every current accepted
+    tally of the touched_centres(before, after)."""
+    digits, units = updated_stats(old, before, after, election)
+    touched = touched_centres(before, after)
+    main = main_candidates(units, election.candidate_ids)
+    centres, outliers = centre_state(
+        centre_tallies.join(touched, on=CENTRE_KEY, how="semi"), main, election
+    )
+    kept_centres = old.centres.join(touched, on=CENTRE_KEY, how="anti")
+    kept_outliers = old.outliers.join(touched, on=CENTRE_KEY, how="anti")
+    return ForensicState(
+        digits,
+        units,
+        pl.concat([kept_centres, centres.cast(old.centres.schema)]).sort(old.centres.columns[:3]),
+        pl.concat([kept_outliers, outliers.cast(old.outliers.schema)]).sort(
+            ["source_id", "state", "centre", "unit_code", "candidate_id"], nulls_last=True
+        ),
+    )

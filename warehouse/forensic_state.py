@@ -1,0 +1,97 @@
+"""The forensic step's warehouse I/O: its state tables (followers of the quality gate) and the
+accepted tallies it reads, all of them or only those of some centres."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import duckdb
+import polars as pl
+
+from transforms.forensics import ForensicState
+from warehouse.db import ident, table_exists
+from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_follower
+from warehouse.tables import read_table, read_votes_wide
+
+FOLLOWERS = {
+    "digits": "forensic_digits",
+    "units": "forensic_units",
+    "centres": "forensic_centres",
+    "outliers": "forensic_outliers",
+}
+ACCEPTED = "select t.* from staged.tallies t {only} anti join quality.quarantine q using (tally_id)"
+
+
+def plan(con: duckdb.DuckDBPyConnection) -> LayerState:
+    """Incremental only when every state table is the previous generation's (they move in
+    lockstep); full otherwise, with the first reason found."""
+    plans = [plan_follower(con, name) for name in FOLLOWERS.values()]
+    full = [p for p in plans if p.mode == FULL]
+    return full[0] if full else plans[0]
+
+
+def as_full(state: LayerState, reason: str) -> LayerState:
+    return replace(state, mode=FULL, reason=reason)
+
+
+def read_state(con: duckdb.DuckDBPyConnection) -> ForensicState:
+    return ForensicState(**{key: read_follower(con, name) for key, name in FOLLOWERS.items()})
+
+
+def write_state(con: duckdb.DuckDBPyConnection, state: ForensicState, layer: LayerState) -> None:
+    """Each table with its generation stamp; a table left behind by a crash between them is
+    a generation behind, so the next run takes the full path."""
+    for key, frame in state.frames().items():
+        write_follower(con, FOLLOWERS[key], frame, layer)
+
+
+def read_accepted(
+    con: duckdb.DuckDBPyConnection,
+    candidate_ids: list[str],
+    centre_column: str | None = None,
+    centres: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The accepted tallies (staged, not quarantined) and their votes, a column per candidate.
+
+    With centres (source_id, centre) and the centre's code column: only those centres' tallies.
+    """
+    if centres is None:  # everything: whole-table reads are faster than the filtered query
+        tallies = read_table(con, "staged", "tallies")
+        quarantine = read_table(con, "quality", "quarantine").select("tally_id")
+        accepted = tallies.join(quarantine, on="tally_id", how="anti")
+        return accepted, read_votes_wide(con, candidate_ids)
+    con.register("wanted_centres", centres.select("source_id", "centre"))
+    only = (
+        "semi join wanted_centres w on w.source_id = t.source_id "
+        f"and w.centre = t.{ident(centre_column)}"
+    )
+    query = ACCEPTED.format(only=only)
+    try:
+        con.execute(f"create or replace temp table forensic_accepted as {query}")
+        tallies = con.sql("select * from forensic_accepted").pl()
+        columns = ", ".join(
+            f"max(v.votes) filter (where v.candidate_id = ?) as {ident(c)}" for c in candidate_ids
+        )
+        votes = con.sql(
+            f"select v.tally_id, {columns} from staged.tally_votes v "
+            "where v.tally_id in (select tally_id from forensic_accepted) group by v.tally_id",
+            params=candidate_ids,
+        ).pl()
+    finally:
+        con.execute("drop table if exists forensic_accepted")
+        con.unregister("wanted_centres")
+    return tallies, votes
+
+
+def read_names(con: duckdb.DuckDBPyConnection, wanted: pl.DataFrame) -> pl.DataFrame | None:
+    """level, unit_code, unit_name of the wanted (level, unit_code) from staged.units."""
+    if not table_exists(con, "staged", "units"):
+        return None
+    con.register("wanted_units", wanted.select("level", "unit_code"))
+    try:
+        return con.sql(
+            "select u.level, u.unit_code, u.unit_name from staged.units u "
+            "semi join wanted_units w on u.level = w.level and u.unit_code = w.unit_code"
+        ).pl()
+    finally:
+        con.unregister("wanted_units")
