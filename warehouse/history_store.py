@@ -24,8 +24,10 @@ def publish_with_history(
     run_id: str,
     snapshot: pl.DataFrame,
     generation: str | None = None,
+    more: dict[str, pl.DataFrame] | None = None,
 ) -> list[str]:
-    """Append the run's snapshot, copy the whole history into the pending marts, swap them in.
+    """Append the run's snapshot, copy the whole history (and `more` marts) into the pending
+    marts, swap them in.
 
     All in one warehouse transaction: if publishing fails, the snapshot is not kept, so the
     history has exactly one snapshot per published run.
@@ -45,9 +47,6 @@ def publish_with_history(
         finally:
             con.unregister("incoming_snapshot")
         history = con.sql("select * from history.results_history").pl()
-        with connect(pending_path(target)) as pending:
-            pending.register("incoming_history", history)
-            pending.execute(
-                "create or replace table results_history as select * from incoming_history"
-            )
-        return publish_pending(target, run_id, generation)
+        return publish_pending(
+            target, run_id, generation, {"results_history": history, **(more or {})}
+        )

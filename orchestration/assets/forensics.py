@@ -1,4 +1,4 @@
-"""Accepted tallies → marts/forensics: forensic warnings (F1-F3), added to the pending marts.
+"""Accepted tallies → marts/forensics: forensic warnings (F1-F3), published with the marts.
 
 Never blocking: each check is a WARN asset check and raises a warn alert when it flags anything.
 Incremental when the quality gate applied the last drop incrementally: the forensic state (kept in
@@ -25,7 +25,7 @@ from warehouse.forensic_state import (
     write_state,
 )
 from warehouse.increments import INCREMENTAL, read_change
-from warehouse.publish import add_to_pending
+from warehouse.tables import replace_tables
 
 
 @dg.asset(
@@ -58,7 +58,7 @@ def forensics_mart(
         write_state(con, state, layer)
         unnamed = unnamed_mart(state, election)
         frame = with_names(unnamed, read_names(con, named_units(unnamed)))
-    add_to_pending(dirs.settings.published, {"forensics": frame})
+        replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
     checks = list(check_results(frame, election.tally_level))
     with duckdb.get_connection() as con:
         raise_alerts(con, alerts, context.log, checks, context.run.run_id)

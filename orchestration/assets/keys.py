@@ -46,6 +46,8 @@ MART_TABLES = {
 }
 MART_PROJECTION = dg.AssetKey(["marts", "projection"])
 MART_FORENSICS = dg.AssetKey(["marts", "forensics"])
-# Marts that later steps add to the pending file (add_to_pending); the publish step waits on them.
+# Marts built after the marts step into the warehouse's marts schema; the publish step adds them
+# to the pending file (opening it once) and waits on them.
 ADDED_MARTS = (MART_PROJECTION, MART_FORENSICS)
+ADDED_TABLES = tuple(key.path[-1] for key in ADDED_MARTS)
 ALL_MARTS = (MART_RESULTS, *MART_TABLES.values(), *ADDED_MARTS)

@@ -1,9 +1,10 @@
 """Accepted tallies → marts.projection: projected final votes and shares with 95 % intervals.
 
-Written into the pending marts file after the marts step, so it is published with them. The
-estimate stands on integer sums per source and state (transforms.projection.projection_stats),
-kept in the warehouse between runs: a drop moves them by its difference, so an election-night
-run reads only the drop's tallies and still gets the numbers a computation afresh would.
+Built after the marts step into the warehouse (marts.projection); the publish step adds it to the
+pending marts file, so it is published with them. The estimate stands on integer sums per source
+and state (transforms.projection.projection_stats), kept in the warehouse between runs: a drop
+moves them by its difference, so an election-night run reads only the drop's tallies and still
+gets the numbers a computation afresh would.
 """
 
 import dagster as dg
@@ -48,9 +49,9 @@ from warehouse.projection_inputs import (
     read_registry,
     read_units,
 )
-from warehouse.publish import add_to_pending
+from warehouse.tables import replace_tables
 
-# the marts step writes the pending file this one adds to
+# published with the marts the marts step writes
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE]
 MARTS_WRITTEN = [MART_RESULTS, *MART_TABLES.values()]
 STATS, STRATA, EXPECTED = "projection_stats", "projection_strata", "projection_expected"
@@ -92,7 +93,7 @@ def projection(
         mart = project_from_stats(stats, election, frame, unit_rates)
         for name, table in ((STATS, stats), (STRATA, strata), (EXPECTED, expected)):
             write_follower(con, name, table, state)
-    add_to_pending(dirs.settings.published, {"projection": mart})
+        replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
     context.log.info(f"projected final results ({state.mode}: {state.reason})")
     return dg.MaterializeResult(metadata={"rows": mart.height, "mode": state.mode})
 

@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.assets.keys import ALL_MARTS, PUBLISHED, PUBLISHED_MARTS
+from orchestration.assets.keys import ADDED_TABLES, ALL_MARTS, PUBLISHED, PUBLISHED_MARTS
 from orchestration.resources import TallyhouseDirs
 from transforms.history import results_snapshot
 from warehouse.history_store import publish_with_history, read_pending_for_snapshot
 from warehouse.increments import read_state
+from warehouse.tables import read_table
 
 
 @dg.asset(
@@ -43,7 +44,8 @@ def published_marts(
         )
         state = read_state(con, "staged")
         generation = state.stamp if state else None
-        tables = publish_with_history(con, target, run_id, snapshot, generation)
+        more = {table: read_table(con, "marts", table) for table in ADDED_TABLES}
+        tables = publish_with_history(con, target, run_id, snapshot, generation, more)
     context.log.info(f"published {len(tables)} marts to {target}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(target)), "tables": ", ".join(tables)}
