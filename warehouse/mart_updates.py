@@ -8,6 +8,7 @@ through the same publish step as a full build.
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -44,21 +45,37 @@ def copy_published(target: Path) -> Path:
 
 
 def take_touched(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Delete the touched units' rows from each summed mart and return them (one scan each).
+    """Delete the touched units' rows from each summed mart and return them.
 
-    Call inside the transaction that puts their updated rows back."""
-    con.register("touched_units", touched)
-    try:
-        return {
-            table: con.sql(
-                f"delete from {ident(table)} m using touched_units t where "
-                "m.source_id = t.source_id and m.level = t.level and m.unit_code = t.unit_code "
-                "returning m.*"
+    Call inside the transaction that puts their updated rows back. The rows are found by a
+    semi join (a cheap prefilter on unit_code first) and deleted by rowid: at 15 million result
+    rows that is faster than a DELETE ... USING ... RETURNING."""
+    taken = {}
+    with _frames(con, {"touched_units": touched}):
+        for table in SUMMED_MARTS:
+            rows_ = con.sql(
+                f"select rowid as _rowid, m.* from {ident(table)} m "
+                "where m.unit_code in (select unit_code from touched_units) "
+                "and exists (select 1 from touched_units t where m.source_id = t.source_id "
+                "and m.level = t.level and m.unit_code = t.unit_code)"
             ).pl()
-            for table in SUMMED_MARTS
-        }
+            with _frames(con, {"gone_rows": rows_.select("_rowid")}):
+                con.execute(
+                    f"delete from {ident(table)} where rowid in (select _rowid from gone_rows)"
+                )
+            taken[table] = rows_.drop("_rowid")
+    return taken
+
+
+@contextmanager
+def _frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]):
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
     finally:
-        con.unregister("touched_units")
+        for name in frames:
+            con.unregister(name)
 
 
 def votes_wide_of(results: pl.DataFrame, election: Election) -> pl.DataFrame:
