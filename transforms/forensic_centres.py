@@ -58,6 +58,8 @@ def centre_measures(
     candidate_id, value, size.
     """
     ids = ["source_id", "tally_code", "state", "centre"]
+    # only centres with enough tallies can be examined: leave the rest out before unpivoting
+    tallies = tallies.filter(pl.len().over("source_id", "centre") >= MIN_TABLES)
     shares = (
         tallies.filter(pl.col("valid_votes") > 0)
         .select(
