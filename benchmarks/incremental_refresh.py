@@ -40,6 +40,10 @@ FINGERPRINT = {
     "quality_summary": "count(*), sum(received), sum(hash(level, unit_code, received, accepted))",
     "quality_issues": "count(*), sum(hash(rule_id, tally_code, source_row))",
     "amendments": "count(*), sum(hash(tally_code, delivery_seq, superseded_by_delivery))",
+    "projection": "count(*), sum(hash(candidate_id, projected_votes, lower_95, upper_95, "
+    "share_lower_95, share_upper_95, worst_case_max))",
+    "forensics": "count(*), sum(hash(check_id, unit_code, candidate_id, n, statistic, p_value, "
+    "flagged))",
 }
 
 
