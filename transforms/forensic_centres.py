@@ -21,6 +21,7 @@ recomputes only the centres it touches.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 MIN_TABLES = 4
@@ -87,32 +88,15 @@ def centre_outliers(measures: pl.DataFrame) -> pl.DataFrame:
 
     Returns the measures' columns plus others, median, mad, gap, z, flagged.
     """
-    eligible = measures.filter(pl.len().over(KEY) >= MIN_TABLES)
-    # nulls in candidate_id (turnout) must match each other in the self-join
-    eligible = eligible.with_columns(pl.col("candidate_id").fill_null(""))
-    pairs = (
-        eligible.join(
-            eligible.select(*KEY, pl.col("tally_code").alias("other"), pl.col("value").alias("v")),
-            on=KEY,
-        )
-        .filter(pl.col("tally_code") != pl.col("other"))
-        .select(*KEY, "tally_code", "v")
-    )
-    keys = [*KEY, "tally_code"]
-    medians = pairs.group_by(keys).agg(
-        pl.len().alias("others"), pl.col("v").median().alias("median")
-    )
-    mads = (
-        pairs.join(medians, on=keys)
-        .group_by(keys)
-        .agg((pl.col("v") - pl.col("median")).abs().median().alias("mad"))
+    # nulls in candidate_id (turnout) must group with each other
+    eligible = measures.filter(pl.len().over(KEY) >= MIN_TABLES).with_columns(
+        pl.col("candidate_id").fill_null("")
     )
     spread = pl.max_horizontal(MAD_TO_SD * pl.col("mad"), pl.lit(MIN_SCALE))
     noise = pl.col("median") * (1 - pl.col("median")) / pl.col("size")
     scale = (spread**2 + noise.clip(lower_bound=0)).sqrt()
     return (
-        eligible.join(medians, on=keys)
-        .join(mads, on=keys)
+        _leave_one_out(eligible)
         .with_columns((pl.col("value") - pl.col("median")).alias("gap"))
         .with_columns((pl.col("gap") / scale).alias("z"))
         .with_columns(
@@ -122,6 +106,44 @@ def centre_outliers(measures: pl.DataFrame) -> pl.DataFrame:
             .alias("candidate_id"),
         )
     )
+
+
+def _leave_one_out(eligible: pl.DataFrame) -> pl.DataFrame:
+    """Per row: `others` (the group's other rows), the median of their values and their median
+    absolute deviation from it.
+
+    Vectorised by group size: the groups of m rows form a (groups x m) matrix of sorted values,
+    and leaving row k out keeps the others sorted, so each row's median is read off by position
+    and its MAD is a median along the last axis: no pairwise self-join of the rows.
+    """
+    ordered = eligible.sort([*KEY, "value", "tally_code"]).with_columns(
+        pl.len().over(KEY).alias("_m")
+    )
+    parts = []
+    for (m,), part in ordered.partition_by("_m", as_dict=True, maintain_order=True).items():
+        values = part["value"].to_numpy().astype(np.float64).reshape(-1, m)
+        keep = np.array([[j for j in range(m) if j != k] for k in range(m)])
+        others = values[:, keep]  # groups x m x (m - 1), each row's others, still sorted
+        q = m - 1
+        if q % 2:
+            median = others[:, :, q // 2]
+        else:
+            median = (others[:, :, q // 2 - 1] + others[:, :, q // 2]) / 2
+        mad = np.median(np.abs(others - median[:, :, None]), axis=2)
+        parts.append(
+            part.with_columns(
+                pl.lit(q, pl.UInt32).alias("others"),
+                pl.Series("median", median.reshape(-1)),
+                pl.Series("mad", mad.reshape(-1)),
+            )
+        )
+    if not parts:
+        return ordered.drop("_m").with_columns(
+            pl.lit(None, pl.UInt32).alias("others"),
+            pl.lit(None, pl.Float64).alias("median"),
+            pl.lit(None, pl.Float64).alias("mad"),
+        )
+    return pl.concat(parts).drop("_m")
 
 
 OUTLIER_SCHEMA = {
