@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.feed import REGISTERED, TOTAL, VALID
+from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.forensic_centres import (
     CENTRE,
     centre_counts,
@@ -96,6 +96,12 @@ class ForensicState:
             "centres": self.centres,
             "outliers": self.outliers,
         }
+
+
+def tally_columns(election: Election) -> list[str]:
+    """The staged tally columns tally_frame reads."""
+    counts = [REGISTERED, VALID, NULL, BLANK, TOTAL]
+    return ["tally_id", "source_id", "tally_code", *election.code_columns, *counts]
 
 
 def tally_frame(accepted: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:

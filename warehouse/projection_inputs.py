@@ -12,7 +12,7 @@ import polars as pl
 from transforms.model import Election
 from warehouse.db import ident, table_exists
 from warehouse.increments import rows_with_codes, votes_wide
-from warehouse.tables import read_votes_wide
+from warehouse.tables import read_accepted as read_all_accepted
 
 ACCEPTED = "tally_id not in (select tally_id from quality.quarantine)"
 
@@ -37,10 +37,9 @@ def read_accepted(
     columns = ", ".join(ident(c) for c in tally_columns(election))
     where = f"where {ACCEPTED}" + (" and source_id = ?" if source else "")
     params = [source] if source else []
-    tallies = con.sql(f"select {columns} from staged.tallies {where}", params=params).pl()
     if source is None:  # every tally: DuckDB pivots all the votes faster than polars would
-        votes = read_votes_wide(con, election.candidate_ids)
-        return tallies, votes.join(tallies.select("tally_id"), on="tally_id", how="semi")
+        return read_all_accepted(con, tally_columns(election), election.candidate_ids)
+    tallies = con.sql(f"select {columns} from staged.tallies {where}", params=params).pl()
     con.register("accepted_ids", tallies.select("tally_id"))
     try:
         long = con.sql(

@@ -46,3 +46,16 @@ def read_votes_wide(
         f"select tally_id, {columns} from staged.tally_votes {where}group by tally_id",
         params=candidate_ids,
     ).pl()
+
+
+def read_accepted(
+    con: duckdb.DuckDBPyConnection, columns: list[str], candidate_ids: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every accepted tally (staged, not quarantined) with only these columns, and their votes
+    a column per candidate (pivoted in DuckDB, the fastest way to have all of them)."""
+    select = ", ".join(f"t.{ident(c)}" for c in columns)
+    tallies = con.sql(
+        f"select {select} from staged.tallies t anti join quality.quarantine q using (tally_id)"
+    ).pl()
+    votes = read_votes_wide(con, candidate_ids)
+    return tallies, votes.join(tallies.select("tally_id"), on="tally_id", how="semi")

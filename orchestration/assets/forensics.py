@@ -15,7 +15,14 @@ from orchestration.forensic_checks import CHECK_SPECS, check_results, raise_aler
 from orchestration.resources import TallyhouseDirs
 from transforms.delta import NeedsFullBuild
 from transforms.forensic_delta import touched_centres, updated_state
-from transforms.forensics import forensic_state, named_units, tally_frame, unnamed_mart, with_names
+from transforms.forensics import (
+    forensic_state,
+    named_units,
+    tally_columns,
+    tally_frame,
+    unnamed_mart,
+    with_names,
+)
 from warehouse.forensic_state import (
     as_full,
     plan,
@@ -53,7 +60,7 @@ def forensics_mart(
                 layer = as_full(layer, f"full instead: {why}")
         context.log.info(f"forensics {layer.mode}: {layer.reason}")
         if layer.mode != INCREMENTAL:
-            tallies, votes = read_accepted(con, election.candidate_ids)
+            tallies, votes = read_accepted(con, election.candidate_ids, tally_columns(election))
             state = forensic_state(tally_frame(tallies, votes, election), election)
         write_state(con, state, layer)
         unnamed = unnamed_mart(state, election)
@@ -95,7 +102,7 @@ def _updated(con, election):
     centre_tallies = before.clear()
     if len(election.levels) > 1 and touched.height:
         tallies, votes = read_accepted(
-            con, election.candidate_ids, election.code_columns[-2], touched
+            con, election.candidate_ids, tally_columns(election), election.code_columns[-2], touched
         )
         centre_tallies = tally_frame(tallies, votes, election)
     return updated_state(old, before, after, centre_tallies, election)
