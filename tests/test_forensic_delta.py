@@ -21,6 +21,7 @@ from transforms.forensics import (
     counts_of,
     forensic_mart,
     forensic_state,
+    tally_digit_stats,
     tally_frame,
     unit_stats,
 )
@@ -174,3 +175,16 @@ def test_forensics_follow_drops_incrementally_and_equal_a_full_run(settings, tmp
         result = run_tally_job(settings, instance, show_progress=False, tags={FULL_TAG: "true"})
     assert result.success and forensic_mode(result) == "full"
     assert published(settings, "select * from forensics").equals(incremental)
+
+
+def test_digit_statistics_in_place_equal_those_of_the_unpivoted_counts():
+    sample = generate(3_000, seed=21, drops=1)
+    election = sample.election
+    tallies = frame_of(pl.concat(sample.drops), election).with_row_index("_i")
+    # a few unknown counts: they are no count at all, not a zero
+    tallies = tallies.with_columns(
+        pl.when(pl.col("_i") % 97 == 0).then(None).otherwise(pl.col("c03")).alias("c03")
+    ).drop("_i")
+    assert tally_digit_stats(tallies, election).equals(digit_stats(counts_of(tallies, election)))
+    empty = tallies.clear()
+    assert tally_digit_stats(empty, election).equals(digit_stats(counts_of(empty, election)))

@@ -13,12 +13,12 @@ import polars as pl
 
 from transforms.delta import NeedsFullBuild, add_stats
 from transforms.forensic_centres import main_candidates
-from transforms.forensic_digits import GROUP, digit_stats
+from transforms.forensic_digits import GROUP
 from transforms.forensics import (
     UNIT_KEYS,
     ForensicState,
     centre_state,
-    counts_of,
+    tally_digit_stats,
     unit_stats,
 )
 from transforms.model import Election
@@ -45,8 +45,8 @@ def updated_stats(
     change."""
     digits = add_stats(
         old.digits,
-        digit_stats(counts_of(before, election)),
-        digit_stats(counts_of(after, election)),
+        tally_digit_stats(before, election),
+        tally_digit_stats(after, election),
         GROUP,
         count="counts",
     )

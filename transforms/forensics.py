@@ -34,7 +34,9 @@ from transforms.forensic_centres import (
     outlier_rows,
     outlier_summary,
 )
-from transforms.forensic_digits import digit_stats, digit_tests
+from transforms.forensic_digits import DIGITS, MIN_COUNT, MIN_LARGE, digit_stats, digit_tests
+from transforms.forensic_digits import GROUP as DIGIT_GROUP
+from transforms.forensic_digits import STATS as DIGIT_STATS
 from transforms.model import NATIONAL, Election
 from transforms.staging import cast_votes_total
 
@@ -134,6 +136,34 @@ def counts_of(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     )
 
 
+def tally_digit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """digit_stats(counts_of(tallies)) without unpivoting: each candidate's column aggregated
+    in place, in one group-by (ten times fewer rows to group at a million tallies)."""
+    if tallies.is_empty():
+        return digit_stats(counts_of(tallies, election))
+    aggs = []
+    for i, c in enumerate(election.candidate_ids):
+        votes, digit = pl.col(c), pl.col(c) % 10
+        counted = votes >= MIN_COUNT
+        aggs += [
+            votes.is_not_null().sum().alias(f"{i}|counts"),
+            (votes >= MIN_LARGE).sum().alias(f"{i}|large"),
+            counted.sum().alias(f"{i}|n"),
+            *[(counted & (digit == d)).sum().alias(f"{i}|{DIGITS[d]}") for d in range(10)],
+        ]
+    grouped = tallies.group_by("source_id", "state").agg(aggs)
+    per_candidate = [
+        grouped.filter(pl.col(f"{i}|counts") > 0).select(
+            "source_id",
+            pl.col("state").alias("unit_code"),
+            pl.lit(c).alias("candidate_id"),
+            *[pl.col(f"{i}|{stat}").cast(pl.Int64).alias(stat) for stat in DIGIT_STATS],
+        )
+        for i, c in enumerate(election.candidate_ids)
+    ]
+    return pl.concat(per_candidate).sort(DIGIT_GROUP)
+
+
 def unit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Per source and state: F3's counts and the vote sums behind F2's main candidates."""
     candidates = election.candidate_ids
@@ -173,7 +203,7 @@ def forensic_state(tallies: pl.DataFrame, election: Election) -> ForensicState:
     units = unit_stats(tallies, election)
     main = main_candidates(units, election.candidate_ids)
     centres, outliers = centre_state(tallies, main, election)
-    return ForensicState(digit_stats(counts_of(tallies, election)), units, centres, outliers)
+    return ForensicState(tally_digit_stats(tallies, election), units, centres, outliers)
 
 
 def digit_rows(digits: pl.DataFrame, election: Election) -> pl.DataFrame:
