@@ -5,6 +5,7 @@ import shutil
 from dataclasses import replace
 
 import dagster as dg
+import polars as pl
 
 from orchestration.runner import run_tally_job
 from orchestration.sensors import FULL_TAG
@@ -115,3 +116,32 @@ def test_published_marts_of_another_lineage_force_a_full_build(settings, sample,
     result = run(settings)
     assert result.success
     assert modes(result)["marts"] == "full"
+
+
+def test_a_tally_moved_to_another_parent_gives_the_marts_of_a_full_build(settings, tmp_path):
+    """A drop re-delivers a table under another parish (E6 quarantines it) and another table
+    under another centre: the units' old and new paths differ, which a difference cannot
+    express, so the marts rebuild, and equal a forced full rebuild."""
+    settings = replace(settings, quarantine_threshold=1.0)
+    sample = generate(300, seed=11, drops=2)
+    write_synthetic(sample, settings.landing)
+    (settings.landing / "tallies_002.csv").unlink()
+    assert run(settings).success
+    first = sample.drops[0]
+    moved = first.head(2).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(first["parish_code"][-1]))
+        .otherwise(pl.col("parish_code"))
+        .alias("parish_code"),
+        pl.when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit(first["centre_code"][-1]))
+        .otherwise(pl.col("centre_code"))
+        .alias("centre_code"),
+    )
+    moved.write_csv(settings.landing / "tallies_101.csv")
+    result = run(settings)
+    assert result.success
+    assert modes(result)["staged"] == "incremental"
+    incremental = mart_snapshot(settings)
+    run_forced_full(settings)
+    assert_same_marts(mart_snapshot(settings), incremental)

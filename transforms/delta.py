@@ -149,12 +149,17 @@ def mart_deltas(before: Side, after: Side, rule_ids: list[str], election: Electi
             0, 0
         ]:
             raise NeedsFullBuild("a changed tally lacks a code: its unit is its own row")
-    return Deltas(
+    deltas = Deltas(
         _votes_delta(before, after, election),
         _turnout_delta(before, after, election),
         _coverage_delta(before, after, election),
         _quality_delta(before, after, rule_ids, election),
     )
+    for frame in (deltas.votes, deltas.turnout, deltas.coverage, deltas.quality):
+        if frame.select(KEYS).is_duplicated().any():
+            # the rollup groups by the whole code path: one unit under two parents
+            raise NeedsFullBuild("a changed tally's unit moved to another parent")
+    return deltas
 
 
 def _plus(old: pl.DataFrame, delta: pl.DataFrame, measures: list[str]) -> pl.DataFrame:

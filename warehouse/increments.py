@@ -217,14 +217,17 @@ def rows_with_codes(
     codes: list[str],
     columns: str = "r.*",
 ) -> pl.DataFrame:
-    """The rows of raw.<table> whose code (trimmed, as staging trims it) is one of `codes`.
+    """The rows of raw.<table> whose code (trimmed, as staging trims it) is one of `codes`, in
+    the order they were delivered (as a whole-table read has them: where a registry repeats a
+    code, the first row is the one used either way).
 
     `columns`: the select list over the table aliased r (code, never data values)."""
     con.register("wanted_codes", pl.DataFrame({"code": codes}, schema={"code": pl.String}))
     try:
         return con.sql(
             f"select {columns} from {qualified('raw', table)} r "
-            f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code"
+            f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code "
+            "order by r.file_sha256, r.source_row"
         ).pl()
     finally:
         con.unregister("wanted_codes")

@@ -154,8 +154,9 @@ def _stage_drop(duckdb: DuckDBResource, plan: StagingPlan, election: Election) -
     unit_table = (
         None
         if has_registry
+        # in tally_id order, as the full path has them: names and parents are the first found
         else units_from_tallies(
-            pl.concat([others, staged.tallies], how="diagonal_relaxed"), election
+            pl.concat([others, staged.tallies], how="diagonal_relaxed").sort("tally_id"), election
         )
     )
     with duckdb.get_connection() as con:
