@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from orchestration.alerting import Alerter
 from orchestration.settings import DEFAULT_ELECTION, DEFAULT_QUARANTINE_THRESHOLD, Settings
@@ -37,6 +39,23 @@ class TallyhouseDirs(dg.ConfigurableResource):
         return load_election(settings.election, settings.elections_dir)
 
 
+class Warehouse(DuckDBResource):
+    """The working warehouse. One connection stays open for the whole run, so every
+    get_connection of the run's steps joins one open database: otherwise each one opens the
+    file and each close checkpoints it, a tenth of an election-night run."""
+
+    _keeper: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        self._keeper = duckdb.connect(self.database, config=config)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
+
+
 def build_resources(settings: Settings) -> dict:
     """Alert URLs go into a plain resource, not Dagster config, so the UI never shows them."""
     alerter = Alerter(settings.alert_webhook_url, settings.alert_slack_url)
@@ -48,6 +67,6 @@ def build_resources(settings: Settings) -> dict:
             elections_dir=str(settings.elections_dir) if settings.elections_dir else None,
             quarantine_threshold=settings.quarantine_threshold,
         ),
-        "duckdb": DuckDBResource(database=str(settings.warehouse)),
+        "duckdb": Warehouse(database=str(settings.warehouse)),
         "alerts": dg.ResourceDefinition.hardcoded_resource(alerter, "Alert notifiers"),
     }
