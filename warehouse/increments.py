@@ -219,14 +219,18 @@ def rows_with_codes(
 ) -> pl.DataFrame:
     """The rows of raw.<table> whose code (trimmed, as staging trims it) is one of `codes`, in
     the order they were delivered (as a whole-table read has them: where a registry repeats a
-    code, the first row is the one used either way).
+    code, the first row is the one used either way). The registry is looked up in its trimmed
+    copy, staged.registry_lookup, when a full staging made one.
 
     `columns`: the select list over the table aliased r (code, never data values)."""
+    source, key = f"{qualified('raw', table)} r", f"trim(r.{ident(code_column)})"
+    if table == "registry" and table_exists(con, "staged", "registry_lookup"):
+        source, key = "staged.registry_lookup r", "r._code"
+        columns = "r.* exclude (_code)" if columns == "r.*" else columns
     con.register("wanted_codes", pl.DataFrame({"code": codes}, schema={"code": pl.String}))
     try:
         return con.sql(
-            f"select {columns} from {qualified('raw', table)} r "
-            f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code "
+            f"select {columns} from {source} semi join wanted_codes w on {key} = w.code "
             "order by r.file_sha256, r.source_row"
         ).pl()
     finally:
@@ -331,13 +335,23 @@ def _registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame])
             con.unregister(f"incoming_{name}")
 
 
-def record_full_staging(con: duckdb.DuckDBPyConnection, plan: StagingPlan) -> None:
-    """After a full restage: every delivery is staged and there is no delta to apply."""
+def record_full_staging(
+    con: duckdb.DuckDBPyConnection, plan: StagingPlan, tally_code_column: str
+) -> None:
+    """After a full restage: every delivery is staged and there is no delta to apply. The
+    registry gets a copy keyed by its trimmed tally code, for drops to look their units up in
+    (a registry changes only with a full staging)."""
     with transaction(con):
         con.execute(
             "create or replace table staged.staged_deliveries as "
             "select delivery_seq from raw.deliveries"
         )
+        con.execute("drop table if exists staged.registry_lookup")
+        if table_exists(con, "raw", "registry"):
+            con.execute(
+                "create table staged.registry_lookup as select "
+                f"trim(r.{ident(tally_code_column)}) as _code, r.* from raw.registry r"
+            )
         empty = con.sql("select * from staged.tallies limit 0").pl()
         empty_votes = con.sql("select * from staged.tally_votes limit 0").pl()
         _write_delta(con, empty, empty_votes, empty.select("tally_id"))

@@ -11,9 +11,11 @@ analysts write `marts.results` (or just `results`) without ambiguity.
 """
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from transforms.model import Election
@@ -71,9 +73,11 @@ def publish_pending(
     run_id: str,
     generation: str | None = None,
     more: dict[str, pl.DataFrame] | None = None,
+    add: Callable[[duckdb.DuckDBPyConnection], dict[str, pl.DataFrame]] | None = None,
 ) -> list[str]:
-    """Add `more` marts (built after the marts step) to the pending file, stamp it with its run
-    (and the staging generation its marts reflect) and rename it over `target`.
+    """Add `more` marts (built after the marts step), and those `add` makes from the open
+    pending file, stamp it with its run (and the staging generation its marts reflect) and
+    rename it over `target`.
 
     The pending file is opened once: opening a national results file costs a tenth of a second.
     """
@@ -81,8 +85,9 @@ def publish_pending(
     if not pending.exists():
         raise FileNotFoundError(f"{pending}: no marts are waiting to be published")
     with connect(pending) as con:
+        tables = {**(more or {}), **(add(con) if add else {})}
         with transaction(con):
-            for table, frame in (more or {}).items():
+            for table, frame in tables.items():
                 con.register(f"incoming_{table}", frame)
                 con.execute(
                     f"create or replace table {ident(table)} as "

@@ -115,7 +115,7 @@ def _stage_everything(duckdb: DuckDBResource, plan: StagingPlan, election: Elect
                 "tally_versions": staged.versions,
             },
         )
-        record_full_staging(con, plan)
+        record_full_staging(con, plan, election.code_column(election.tally_level))
     return {"tallies": staged.tallies.height, "raw_rows": raw.height}
 
 
