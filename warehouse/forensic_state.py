@@ -11,7 +11,6 @@ import polars as pl
 from transforms.forensics import ForensicState
 from warehouse.db import ident, table_exists
 from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_follower
-from warehouse.tables import read_accepted as read_all_accepted
 
 FOLLOWERS = {
     "digits": "forensic_digits",
@@ -48,17 +47,12 @@ def write_state(con: duckdb.DuckDBPyConnection, state: ForensicState, layer: Lay
 def read_accepted(
     con: duckdb.DuckDBPyConnection,
     candidate_ids: list[str],
-    columns: list[str],
-    centre_column: str | None = None,
-    centres: pl.DataFrame | None = None,
+    centre_column: str,
+    centres: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The accepted tallies (staged, not quarantined) and their votes, a column per candidate.
-
-    All of them with only `columns`; with centres (source_id, centre) and the centre's code
-    column, only those centres' tallies.
-    """
-    if centres is None:  # everything: the columns tally_frame reads, votes pivoted by DuckDB
-        return read_all_accepted(con, columns, candidate_ids)
+    """The accepted tallies (staged, not quarantined) of these centres (source_id, centre; the
+    centre's code column), and their votes, a column per candidate. A full run starts from
+    every tally instead (orchestration.resources.Warehouse.staged)."""
     con.register("wanted_centres", centres.select("source_id", "centre"))
     only = (
         "semi join wanted_centres w on w.source_id = t.source_id "

@@ -12,7 +12,6 @@ import polars as pl
 from transforms.model import Election
 from warehouse.db import ident, table_exists
 from warehouse.increments import rows_with_codes, votes_wide
-from warehouse.tables import read_accepted as read_all_accepted
 
 ACCEPTED = "tally_id not in (select tally_id from quality.quarantine)"
 
@@ -31,15 +30,15 @@ def tally_columns(election: Election) -> list[str]:
 
 
 def read_accepted(
-    con: duckdb.DuckDBPyConnection, election: Election, source: str | None = None
+    con: duckdb.DuckDBPyConnection, election: Election, source: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every accepted tally (of one source, if given) and its wide votes."""
+    """Every accepted tally of one source and its wide votes (a full run starts from every
+    tally instead: orchestration.resources.Warehouse.staged)."""
     columns = ", ".join(ident(c) for c in tally_columns(election))
-    where = f"where {ACCEPTED}" + (" and source_id = ?" if source else "")
-    params = [source] if source else []
-    if source is None:  # every tally: DuckDB pivots all the votes faster than polars would
-        return read_all_accepted(con, tally_columns(election), election.candidate_ids)
-    tallies = con.sql(f"select {columns} from staged.tallies {where}", params=params).pl()
+    tallies = con.sql(
+        f"select {columns} from staged.tallies where {ACCEPTED} and source_id = ?",
+        params=[source],
+    ).pl()
     con.register("accepted_ids", tallies.select("tally_id"))
     try:
         long = con.sql(

@@ -48,14 +48,23 @@ def read_votes_wide(
     ).pl()
 
 
-def read_accepted(
-    con: duckdb.DuckDBPyConnection, columns: list[str], candidate_ids: list[str]
+def read_staged(
+    con: duckdb.DuckDBPyConnection, candidate_ids: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Every staged tally (all columns), their votes a column per candidate, and the
+    quarantine: what a full build of the marts starts from."""
+    return (
+        read_table(con, "staged", "tallies"),
+        read_votes_wide(con, candidate_ids),
+        read_table(con, "quality", "quarantine"),
+    )
+
+
+def accepted_of(
+    staged: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], columns: list[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every accepted tally (staged, not quarantined) with only these columns, and their votes
-    a column per candidate (pivoted in DuckDB, the fastest way to have all of them)."""
-    select = ", ".join(f"t.{ident(c)}" for c in columns)
-    tallies = con.sql(
-        f"select {select} from staged.tallies t anti join quality.quarantine q using (tally_id)"
-    ).pl()
-    votes = read_votes_wide(con, candidate_ids)
-    return tallies, votes.join(tallies.select("tally_id"), on="tally_id", how="semi")
+    """From read_staged: the accepted tallies with only these columns, and their votes."""
+    tallies, votes, quarantine = staged
+    accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
+    accepted = accepted.select(columns)
+    return accepted, votes.join(accepted.select("tally_id"), on="tally_id", how="semi")

@@ -7,12 +7,11 @@ the same as a full computation's (docs/forensics.md).
 """
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import MART_FORENSICS, MART_RESULTS, MART_TABLES, MARTS
 from orchestration.forensic_checks import CHECK_SPECS, check_results, raise_alerts
-from orchestration.resources import TallyhouseDirs
+from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import NeedsFullBuild
 from transforms.forensic_delta import touched_centres, updated_state
 from transforms.forensics import (
@@ -32,7 +31,7 @@ from warehouse.forensic_state import (
     write_state,
 )
 from warehouse.increments import INCREMENTAL, read_change
-from warehouse.tables import replace_tables
+from warehouse.tables import accepted_of, replace_tables
 
 
 @dg.asset(
@@ -47,7 +46,7 @@ from warehouse.tables import replace_tables
 def forensics_mart(
     context: dg.AssetExecutionContext,
     dirs: TallyhouseDirs,
-    duckdb: DuckDBResource,
+    duckdb: Warehouse,
     alerts: dg.ResourceParam[Alerter],
 ):
     election = dirs.election_config().election
@@ -60,7 +59,8 @@ def forensics_mart(
                 layer = as_full(layer, f"full instead: {why}")
         context.log.info(f"forensics {layer.mode}: {layer.reason}")
         if layer.mode != INCREMENTAL:
-            tallies, votes = read_accepted(con, election.candidate_ids, tally_columns(election))
+            staged = duckdb.staged(con, election.candidate_ids)
+            tallies, votes = accepted_of(staged, tally_columns(election))
             state = forensic_state(tally_frame(tallies, votes, election), election)
         write_state(con, state, layer)
         unnamed = unnamed_mart(state, election)
@@ -102,7 +102,7 @@ def _updated(con, election):
     centre_tallies = before.clear()
     if len(election.levels) > 1 and touched.height:
         tallies, votes = read_accepted(
-            con, election.candidate_ids, tally_columns(election), election.code_columns[-2], touched
+            con, election.candidate_ids, election.code_columns[-2], touched
         )
         centre_tallies = tally_frame(tallies, votes, election)
     return updated_state(old, before, after, centre_tallies, election)

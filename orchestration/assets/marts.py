@@ -5,7 +5,6 @@ The marts are written once, into the pending copy that the publish step swaps in
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from expectations.rules import RULES
 from orchestration.assets.keys import (
@@ -27,7 +26,7 @@ from orchestration.assets.keys import (
     STAGED_VERSIONS,
     STAGED_VOTES,
 )
-from orchestration.resources import TallyhouseDirs
+from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import (
     KEYS,
     UNIT,
@@ -64,7 +63,7 @@ from warehouse.mart_updates import (
 )
 from warehouse.publish import write_pending
 from warehouse.raw_load import feed_sources
-from warehouse.tables import read_table, read_votes_wide
+from warehouse.tables import read_table
 
 UPSTREAM = [
     STAGED_TALLIES,
@@ -125,7 +124,7 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
         ),
     ],
 )
-def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
+def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse):
     config = dirs.election_config()
     target = dirs.settings.published
     with duckdb.get_connection() as con:
@@ -164,14 +163,12 @@ def _plan(con, target) -> tuple[str, str]:
     return INCREMENTAL, "applying the last drop to the published marts"
 
 
-def _build_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
+def _build_marts(duckdb: Warehouse, config, target) -> dict[str, int]:
     election = config.election
     with duckdb.get_connection() as con:
-        tallies = read_table(con, "staged", "tallies")
-        votes = read_votes_wide(con, election.candidate_ids)
+        tallies, votes, quarantine = duckdb.staged(con, election.candidate_ids)
         units = read_table(con, "staged", "units")
         versions = read_table(con, "staged", "tally_versions")
-        quarantine = read_table(con, "quality", "quarantine")
         issues = read_table(con, "quality", "issues")
         deliveries = read_table(con, "raw", "deliveries")
         # the registry only bounds announced totals: read it only when there are some
@@ -203,7 +200,7 @@ def _build_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
     return {"results": built.results_wide.height * len(election.candidates), **counts}
 
 
-def _update_marts(duckdb: DuckDBResource, config, target) -> dict[str, int]:
+def _update_marts(duckdb: Warehouse, config, target) -> dict[str, int]:
     """Apply the last change (replaced and restaged tallies) to a copy of the published marts."""
     election = config.election
     candidates = election.candidate_ids

@@ -9,7 +9,6 @@ gets the numbers a computation afresh would.
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import (
     MART_PROJECTION,
@@ -21,7 +20,7 @@ from orchestration.assets.keys import (
     STAGED_UNITS,
     STAGED_VOTES,
 )
-from orchestration.resources import TallyhouseDirs
+from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import add_stats
 from transforms.model import Election
 from transforms.projection import (
@@ -48,8 +47,9 @@ from warehouse.projection_inputs import (
     read_capacity_max,
     read_registry,
     read_units,
+    tally_columns,
 )
-from warehouse.tables import replace_tables
+from warehouse.tables import accepted_of, replace_tables
 
 # published with the marts the marts step writes
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE]
@@ -65,7 +65,7 @@ STATS, STRATA, EXPECTED = "projection_stats", "projection_strata", "projection_e
     "95 % intervals (stratified by state), and worst-case bounds, while tallies are missing.",
 )
 def projection(
-    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse
 ) -> dg.MaterializeResult:
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
@@ -73,7 +73,10 @@ def projection(
         if state.mode == INCREMENTAL:
             stats, strata, expected = _moved_by_change(con, election)
         else:
-            stats, strata, expected = _from_everything(con, election)
+            staged = accepted_of(
+                duckdb.staged(con, election.candidate_ids), tally_columns(election)
+            )
+            stats, strata, expected = _from_everything(con, election, *staged)
         frame = Frame(
             strata if strata.height else None,
             {k: v for k, v in expected.iter_rows() if k is not None},
@@ -98,8 +101,7 @@ def projection(
     return dg.MaterializeResult(metadata={"rows": mart.height, "mode": state.mode})
 
 
-def _from_everything(con, election: Election):
-    tallies, votes = read_accepted(con, election)
+def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.DataFrame):
     registry = read_registry(con, election)
     sizes = registry_sizes(registry, election)
     stats = projection_stats(counted_units(tallies, votes, election, sizes), election)
