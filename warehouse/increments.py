@@ -219,18 +219,20 @@ def rows_with_codes(
 ) -> pl.DataFrame:
     """The rows of raw.<table> whose code (trimmed, as staging trims it) is one of `codes`, in
     the order they were delivered (as a whole-table read has them: where a registry repeats a
-    code, the first row is the one used either way). The registry is looked up in its trimmed
-    copy, staged.registry_lookup, when a full staging made one.
+    code, the first row is the one used either way). The registry's codes are looked up in
+    staged.registry_lookup (trimmed code → row), when a full staging made one.
 
     `columns`: the select list over the table aliased r (code, never data values)."""
-    source, key = f"{qualified('raw', table)} r", f"trim(r.{ident(code_column)})"
+    match = f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code"
     if table == "registry" and table_exists(con, "staged", "registry_lookup"):
-        source, key = "staged.registry_lookup r", "r._code"
-        columns = "r.* exclude (_code)" if columns == "r.*" else columns
+        match = (
+            "semi join (select l.source_row from staged.registry_lookup l "
+            "semi join wanted_codes w on l._code = w.code) x using (source_row)"
+        )
     con.register("wanted_codes", pl.DataFrame({"code": codes}, schema={"code": pl.String}))
     try:
         return con.sql(
-            f"select {columns} from {source} semi join wanted_codes w on {key} = w.code "
+            f"select {columns} from {qualified('raw', table)} r {match} "
             "order by r.file_sha256, r.source_row"
         ).pl()
     finally:
@@ -339,8 +341,9 @@ def record_full_staging(
     con: duckdb.DuckDBPyConnection, plan: StagingPlan, tally_code_column: str
 ) -> None:
     """After a full restage: every delivery is staged and there is no delta to apply. The
-    registry gets a copy keyed by its trimmed tally code, for drops to look their units up in
-    (a registry changes only with a full staging)."""
+    registry gets an index of its trimmed tally codes (code → row), for drops to look their
+    units up in (a registry changes only with a full staging). The registry is one file: its
+    rows are numbered by source_row alone."""
     with transaction(con):
         con.execute(
             "create or replace table staged.staged_deliveries as "
@@ -350,7 +353,7 @@ def record_full_staging(
         if table_exists(con, "raw", "registry"):
             con.execute(
                 "create table staged.registry_lookup as select "
-                f"trim(r.{ident(tally_code_column)}) as _code, r.* from raw.registry r"
+                f"trim(r.{ident(tally_code_column)}) as _code, r.source_row from raw.registry r"
             )
         empty = con.sql("select * from staged.tallies limit 0").pl()
         empty_votes = con.sql("select * from staged.tally_votes limit 0").pl()
