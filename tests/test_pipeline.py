@@ -6,6 +6,7 @@ import polars as pl
 
 from tests.conftest import assert_same_marts, mart_snapshot, published, run, truth
 from warehouse.db import connect
+from warehouse.raw_load import delivered_unchanged
 
 
 def test_golden_totals_equal_the_generators_truth(settings, sample):
@@ -108,3 +109,19 @@ def test_provenance_reaches_every_staged_tally(settings, sample):
     assert staged.height == sum(d.height for d in sample.drops)
     assert staged["file_sha256"].str.len_chars().unique().to_list() == [64]
     assert staged.filter(pl.col("source_row") < 1).is_empty()
+
+
+def test_a_landed_file_is_hashed_again_only_when_it_changed(settings, sample):
+    assert run(settings).success
+    path = settings.landing / "tallies_001.csv"
+    with connect(settings.warehouse, read_only=True) as con:
+        known = delivered_unchanged(con, path)
+    assert known is not None, "an untouched delivered file is known by name, size and time"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "".join(reversed(lines[1:])))  # same rows, other bytes
+    with connect(settings.warehouse, read_only=True) as con:
+        assert delivered_unchanged(con, path) is None, "a rewritten file is hashed again"
+    assert run(settings).success
+    with connect(settings.warehouse, read_only=True) as con:
+        files = con.sql("select count(*) from raw.deliveries where kind = 'feed'").fetchall()
+    assert files[0][0] == 4, "its new bytes are a new delivery"

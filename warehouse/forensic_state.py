@@ -10,7 +10,7 @@ import polars as pl
 
 from transforms.forensics import ForensicState
 from warehouse.db import ident, table_exists
-from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_follower
+from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_followers
 
 FOLLOWERS = {
     "digits": "forensic_digits",
@@ -38,10 +38,9 @@ def read_state(con: duckdb.DuckDBPyConnection) -> ForensicState:
 
 
 def write_state(con: duckdb.DuckDBPyConnection, state: ForensicState, layer: LayerState) -> None:
-    """Each table with its generation stamp; a table left behind by a crash between them is
-    a generation behind, so the next run takes the full path."""
-    for key, frame in state.frames().items():
-        write_follower(con, FOLLOWERS[key], frame, layer)
+    """Each table with its generation stamp, all in one transaction (a stale or missing one
+    would make the next run take the full path)."""
+    write_followers(con, {FOLLOWERS[k]: frame for k, frame in state.frames().items()}, layer)
 
 
 def read_accepted(

@@ -67,7 +67,7 @@ def plan_follower(con: duckdb.DuckDBPyConnection, name: str) -> LayerState:
     """For a step after the quality gate that keeps its own state (table marts.<name>):
     incremental when the gate applied the current generation's change incrementally and the
     step's state is the previous generation; full otherwise. Record the returned state with
-    write_follower once the step's table is written."""
+    write_followers once the step's tables are written."""
     staged, gate = read_state(con, "staged"), read_state(con, "quality")
     own = read_state(con, "marts", f"state_{name}")
     if staged is None or gate is None or gate.stamp != staged.stamp:
@@ -85,16 +85,19 @@ def read_follower(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.sql(f"select * from {qualified('marts', name)}").pl()
 
 
-def write_follower(
-    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, state: LayerState
+def write_followers(
+    con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], state: LayerState
 ) -> None:
-    """Replace marts.<name> and record the generation it reflects, in one transaction."""
+    """Replace several marts.<name> tables and record the generation each reflects, in one
+    transaction."""
     con.execute("create schema if not exists marts")
-    with transaction(con), _registered(con, {"follower": frame}):
-        con.execute(
-            f"create or replace table {qualified('marts', name)} as select * from incoming_follower"
-        )
-        write_state(con, "marts", state, f"state_{name}")
+    with transaction(con), _registered(con, frames):
+        for name in frames:
+            con.execute(
+                f"create or replace table {qualified('marts', name)} as "
+                f"select * from {ident('incoming_' + name)}"
+            )
+            write_state(con, "marts", state, f"state_{name}")
 
 
 @dataclass(frozen=True)

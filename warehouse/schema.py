@@ -28,6 +28,14 @@ BOOKKEEPING = (
     )
     """,
     """
+    create table if not exists raw.landed_files (
+        file_name varchar not null,     -- a landing file as last hashed: its name, size and
+        size bigint not null,           -- modification time, and the sha256 of its bytes then
+        mtime_ns bigint not null,
+        file_sha256 varchar not null
+    )
+    """,
+    """
     create table if not exists raw.rejected_files (
         file_sha256 varchar not null,
         file_name varchar not null,

@@ -40,7 +40,7 @@ from warehouse.increments import (
     plan_follower,
     read_change,
     read_follower,
-    write_follower,
+    write_followers,
 )
 from warehouse.projection_inputs import (
     read_accepted,
@@ -94,8 +94,7 @@ def projection(
             return rates, own["_x"].to_numpy().astype(float)
 
         mart = project_from_stats(stats, election, frame, unit_rates)
-        for name, table in ((STATS, stats), (STRATA, strata), (EXPECTED, expected)):
-            write_follower(con, name, table, state)
+        write_followers(con, {STATS: stats, STRATA: strata, EXPECTED: expected}, state)
         replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
     context.log.info(f"projected final results ({state.mode}: {state.reason})")
     return dg.MaterializeResult(metadata={"rows": mart.height, "mode": state.mode})
