@@ -11,6 +11,7 @@ import polars as pl
 from transforms.forensics import ForensicState
 from warehouse.db import ident, table_exists
 from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_followers
+from warehouse.tables import read_votes_wide
 
 FOLLOWERS = {
     "digits": "forensic_digits",
@@ -57,22 +58,11 @@ def read_accepted(
         "semi join wanted_centres w on w.source_id = t.source_id "
         f"and w.centre = t.{ident(centre_column)}"
     )
-    query = ACCEPTED.format(only=only)
     try:
-        con.execute(f"create or replace temp table forensic_accepted as {query}")
-        tallies = con.sql("select * from forensic_accepted").pl()
-        columns = ", ".join(
-            f"max(v.votes) filter (where v.candidate_id = ?) as {ident(c)}" for c in candidate_ids
-        )
-        votes = con.sql(
-            f"select v.tally_id, {columns} from staged.tally_votes v "
-            "where v.tally_id in (select tally_id from forensic_accepted) group by v.tally_id",
-            params=candidate_ids,
-        ).pl()
+        tallies = con.sql(ACCEPTED.format(only=only)).pl()
     finally:
-        con.execute("drop table if exists forensic_accepted")
         con.unregister("wanted_centres")
-    return tallies, votes
+    return tallies, read_votes_wide(con, candidate_ids, ids=tallies)
 
 
 def read_names(con: duckdb.DuckDBPyConnection, wanted: pl.DataFrame) -> pl.DataFrame | None:

@@ -23,6 +23,7 @@ import polars as pl
 
 from warehouse.db import ident, qualified, rows, table_exists, transaction
 from warehouse.raw_load import raw_table
+from warehouse.tables import read_votes_wide
 
 FULL, INCREMENTAL = "full", "incremental"
 
@@ -118,36 +119,20 @@ class Change:
 def read_change(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
     """The delta tables the last staging run and quality gate left."""
     delta = con.sql("select * from quality.delta").pl()
-    removed_votes = con.sql("select * from staged.delta_removed_votes").pl()
-    added_votes = con.sql(
-        "select v.* from staged.tally_votes v semi join staged.delta_added using (tally_id)"
+    after = con.sql(
+        "select t.* from staged.tallies t semi join staged.delta_added using (tally_id)"
     ).pl()
     return Change(
         before_tallies=con.sql("select * from staged.delta_removed").pl(),
-        before_votes=votes_wide(removed_votes, candidate_ids),
+        before_votes=read_votes_wide(con, candidate_ids, table="delta_removed_votes"),
         before_accepted=delta.filter(sign=-1).select("tally_id"),
         before_issues=con.sql("select * from quality.delta_removed_issues").pl(),
-        after_tallies=con.sql(
-            "select t.* from staged.tallies t semi join staged.delta_added using (tally_id)"
-        ).pl(),
-        after_votes=votes_wide(added_votes, candidate_ids),
+        after_tallies=after,
+        after_votes=read_votes_wide(con, candidate_ids, ids=after),
         after_accepted=delta.filter(sign=1).select("tally_id"),
         after_issues=con.sql(
             "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
         ).pl(),
-    )
-
-
-def votes_wide(votes: pl.DataFrame, candidate_ids: list[str]) -> pl.DataFrame:
-    """Long votes (tally_id, candidate_id, votes) → a column per candidate, even when empty."""
-    if votes.is_empty():
-        return pl.DataFrame(schema={"tally_id": pl.Int64, **dict.fromkeys(candidate_ids, pl.Int64)})
-    return votes.pivot(
-        on="candidate_id",
-        index="tally_id",
-        values="votes",
-        aggregate_function=None,
-        on_columns=candidate_ids,
     )
 
 

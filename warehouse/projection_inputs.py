@@ -11,7 +11,8 @@ import polars as pl
 
 from transforms.model import Election
 from warehouse.db import ident, table_exists
-from warehouse.increments import rows_with_codes, votes_wide
+from warehouse.increments import rows_with_codes
+from warehouse.tables import read_votes_wide
 
 ACCEPTED = "tally_id not in (select tally_id from quality.quarantine)"
 
@@ -39,14 +40,7 @@ def read_accepted(
         f"select {columns} from staged.tallies where {ACCEPTED} and source_id = ?",
         params=[source],
     ).pl()
-    con.register("accepted_ids", tallies.select("tally_id"))
-    try:
-        long = con.sql(
-            "select v.* from staged.tally_votes v semi join accepted_ids using (tally_id)"
-        ).pl()
-    finally:
-        con.unregister("accepted_ids")
-    return tallies, votes_wide(long, election.candidate_ids)
+    return tallies, read_votes_wide(con, election.candidate_ids, ids=tallies)
 
 
 def read_registry(
