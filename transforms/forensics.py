@@ -27,6 +27,7 @@ import polars as pl
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.forensic_centres import (
     CENTRE,
+    OUTLIER_SCHEMA,
     centre_counts,
     centre_measures,
     centre_outliers,
@@ -64,17 +65,6 @@ FINGERPRINT_SHARE = 0.01  # F3: flagged when more than this share of tallies sit
 MIN_FINGERPRINT_TALLIES = 20  # F3: fewer tallies in a unit and one stronghold is already 5 %
 UNIT_KEYS = ["source_id", "state"]
 FINGERPRINT = ["tallies", "n", "hits", "reg_hits", "reg"]
-OUTLIER_SCHEMA = {
-    "source_id": pl.String,
-    "state": pl.String,
-    "centre": pl.String,
-    "unit_code": pl.String,
-    "candidate_id": pl.String,
-    "n": pl.Int64,
-    "statistic": pl.Float64,
-    "flagged": pl.Boolean,
-    "detail": pl.String,
-}
 
 
 @dataclass(frozen=True)

@@ -8,23 +8,15 @@ row and DuckDB's text forms (true/false, ISO timestamps, empty for null).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from warehouse.db import ident
+from warehouse.landing import sha256_file
 from warehouse.read_marts import open_published
 
 FORMATS = ("parquet", "csv")
 MANIFEST = "manifest.json"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_marts(published: Path, out: Path, fmt: str, tables: list[str] | None = None) -> dict:
@@ -58,7 +50,7 @@ def export_marts(published: Path, out: Path, fmt: str, tables: list[str] | None 
                 relation.write_csv(str(path), header=True)
             rows = con.execute(f"select count(*) from {ident(table)}").fetchall()[0][0]
             entries.append(
-                {"table": table, "rows": rows, "file": path.name, "sha256": sha256_of(path)}
+                {"table": table, "rows": rows, "file": path.name, "sha256": sha256_file(path)}
             )
     manifest = {
         "run_id": run_id,

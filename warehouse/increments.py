@@ -207,16 +207,28 @@ def rows_with_codes(
 ) -> pl.DataFrame:
     """The rows of raw.<table> whose code (trimmed, as staging trims it) is one of `codes`, in
     the order they were delivered (as a whole-table read has them: where a registry repeats a
-    code, the first row is the one used either way). The registry's codes are looked up in
-    staged.registry_lookup (trimmed code → row), when a full staging made one.
+    code, the first row is the one used either way).
 
     `columns`: the select list over the table aliased r (code, never data values)."""
     match = f"semi join wanted_codes w on trim(r.{ident(code_column)}) = w.code"
-    if table == "registry" and table_exists(con, "staged", "registry_lookup"):
-        match = (
-            "semi join (select l.source_row from staged.registry_lookup l "
-            "semi join wanted_codes w on l._code = w.code) x using (source_row)"
-        )
+    return _rows_matching(con, table, match, codes, columns)
+
+
+def registry_rows_with_codes(
+    con: duckdb.DuckDBPyConnection, code_column: str, codes: list[str], columns: str = "r.*"
+) -> pl.DataFrame:
+    """rows_with_codes of the registry, found through the index of its trimmed codes that a
+    full staging makes (staged.registry_lookup), without trimming a million codes."""
+    if not table_exists(con, "staged", "registry_lookup"):
+        return rows_with_codes(con, "registry", code_column, codes, columns)
+    match = (
+        "semi join (select l.source_row from staged.registry_lookup l "
+        "semi join wanted_codes w on l._code = w.code) x using (source_row)"
+    )
+    return _rows_matching(con, "registry", match, codes, columns)
+
+
+def _rows_matching(con, table: str, match: str, codes: list[str], columns: str) -> pl.DataFrame:
     con.register("wanted_codes", pl.DataFrame({"code": codes}, schema={"code": pl.String}))
     try:
         return con.sql(
@@ -240,7 +252,7 @@ def read_registry_rows(
     """The registry's rows for these tally codes (all of it is not needed to place a drop)."""
     if not table_exists(con, "raw", "registry"):
         return None
-    return rows_with_codes(con, "registry", code_column, codes).drop("file_sha256", "source_row")
+    return registry_rows_with_codes(con, code_column, codes).drop("file_sha256", "source_row")
 
 
 def current_tallies_of(

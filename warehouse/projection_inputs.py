@@ -11,7 +11,7 @@ import polars as pl
 
 from transforms.model import Election
 from warehouse.db import ident, table_exists
-from warehouse.increments import rows_with_codes
+from warehouse.increments import registry_rows_with_codes
 from warehouse.tables import read_votes_wide
 
 ACCEPTED = "tally_id not in (select tally_id from quality.quarantine)"
@@ -55,7 +55,7 @@ def read_registry(
     wanted = ", ".join(f"trim({ident(c)}) as {ident(c)}" for c in sorted(columns))
     if codes is None:
         return con.sql(f"select {wanted} from raw.registry").pl()
-    return rows_with_codes(con, "registry", tally, codes, wanted)
+    return registry_rows_with_codes(con, tally, codes, wanted)
 
 
 def read_capacity_max(con: duckdb.DuckDBPyConnection) -> dict:
