@@ -83,17 +83,3 @@ def judge(evidence: pl.DataFrame, failures: RuleFailures, run_id: str, at: datet
             f"{quarantine.height} quarantined"
         )
     return Verdicts(issues, quarantine, accepted)
-
-
-def quarantined_per_delivery(evidence: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
-    """Per delivery (file): tallies staged, quarantined and the quarantined share."""
-    staged = evidence.group_by("delivery_seq", "file_sha256", "source_id").agg(
-        pl.len().cast(pl.Int64).alias("tallies")
-    )
-    held = quarantine.group_by("delivery_seq").agg(pl.len().alias("quarantined"))
-    return (
-        staged.join(held, on="delivery_seq", how="left")
-        .with_columns(pl.col("quarantined").fill_null(0).cast(pl.Int64))
-        .with_columns((pl.col("quarantined") / pl.col("tallies")).alias("share"))
-        .sort("delivery_seq")
-    )

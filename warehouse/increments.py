@@ -434,16 +434,6 @@ def record_full_quality(con: duckdb.DuckDBPyConnection, state: LayerState) -> No
         write_state(con, "quality", state)
 
 
-def quarantined_per_delivery_sql(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Per delivery: current tallies, quarantined and the share (as the full gate computes)."""
-    return con.sql(
-        "select t.delivery_seq, t.file_sha256, t.source_id, count(*) as tallies, "
-        "count(q.tally_id) as quarantined, count(q.tally_id) / count(*) as share "
-        "from staged.tallies t left join quality.quarantine q using (tally_id) "
-        "group by all order by t.delivery_seq"
-    ).pl()
-
-
 def versions_of(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> pl.DataFrame:
     """Every version of these (source_id, tally_code) units."""
     with _registered(con, {"units": units}):

@@ -79,3 +79,14 @@ def accepted_of(
     accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
     accepted = accepted.select(columns)
     return accepted, votes.join(accepted.select("tally_id"), on="tally_id", how="semi")
+
+
+def quarantined_per_delivery(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per delivery (file): its current staged tallies, how many are quarantined, and the share
+    (the base of the quarantine-share check)."""
+    return con.sql(
+        "select t.delivery_seq, t.file_sha256, t.source_id, count(*) as tallies, "
+        "count(q.tally_id) as quarantined, count(q.tally_id) / count(*) as share "
+        "from staged.tallies t left join quality.quarantine q using (tally_id) "
+        "group by all order by t.delivery_seq"
+    ).pl()

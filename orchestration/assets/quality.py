@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from expectations.alerts import Alert
 from expectations.evidence import build_evidence
-from expectations.quarantine import ConservationError, judge, quarantined_per_delivery
+from expectations.quarantine import ConservationError, judge
 from expectations.rules import ERROR_RULES, RULES, applicable
 from expectations.suites import EngineError, validate
 from orchestration.alerting import Alerter
@@ -31,12 +31,11 @@ from warehouse.increments import (
     INCREMENTAL,
     LayerState,
     merge_quality,
-    quarantined_per_delivery_sql,
     read_delta_staged,
     read_state,
     record_full_quality,
 )
-from warehouse.tables import read_table, replace_tables
+from warehouse.tables import quarantined_per_delivery, read_table, replace_tables
 
 STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
 
@@ -108,18 +107,15 @@ def quality_gate(
     with duckdb.get_connection() as con:
         if removed is not None:
             merge_quality(con, state, removed, tallies, verdicts.quarantine, verdicts.issues)
-            per_delivery = quarantined_per_delivery_sql(con)
         else:
-            per_delivery = quarantined_per_delivery(evidence, verdicts.quarantine)
-        per_delivery = per_delivery.join(
-            deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left"
-        )
-        replace_tables(con, "quality", {"deliveries": per_delivery})
-        if removed is None:
             replace_tables(
                 con, "quality", {"quarantine": verdicts.quarantine, "issues": verdicts.issues}
             )
             record_full_quality(con, state)
+        per_delivery = quarantined_per_delivery(con).join(
+            deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left"
+        )
+        replace_tables(con, "quality", {"deliveries": per_delivery})
         checks = list(check_results(verdicts, recheck, per_delivery, failures, settings))
         raise_alerts(con, alerts, context.log, checks, per_delivery, verdicts.quarantine, run_id)
     context.log.info(
