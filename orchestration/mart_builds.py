@@ -26,7 +26,6 @@ from warehouse.db import table_exists, transaction
 from warehouse.increments import (
     FULL,
     INCREMENTAL,
-    read_change,
     read_state,
     units_of,
     versions_of,
@@ -108,7 +107,7 @@ def apply_change(duckdb: Warehouse, config, target) -> dict[str, int]:
     election = config.election
     candidates = election.candidate_ids
     with duckdb.get_connection() as con:
-        change = read_change(con, candidates)
+        change = duckdb.change(con, candidates)
         deliveries = read_table(con, "raw", "deliveries")
         removed, added = change.before_tallies, change.after_tallies
         changed_units = pl.concat([removed.select(UNIT), added.select(UNIT)]).unique()

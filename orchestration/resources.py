@@ -13,7 +13,7 @@ from pydantic import PrivateAttr
 from orchestration.alerting import Alerter
 from orchestration.settings import DEFAULT_ELECTION, DEFAULT_QUARANTINE_THRESHOLD, Settings
 from warehouse.configs import ElectionConfig, load_election
-from warehouse.increments import read_state
+from warehouse.increments import Change, read_change, read_state
 from warehouse.tables import read_staged
 
 
@@ -47,20 +47,21 @@ class Warehouse(DuckDBResource):
     get_connection of the run's steps joins one open database: otherwise each one opens the
     file and each close checkpoints it, a tenth of an election-night run.
 
-    A full run's marts, projection and forensics steps all start from every staged tally and
-    its votes: `staged` reads them once per run (and per state of the warehouse), not three
-    times."""
+    Several steps of a run start from the same frames: every staged tally and its votes (the
+    marts, projection and forensics of a full run), or the last change (the same steps of an
+    incremental run). `staged` and `change` read them once per run, while the staged and
+    quality layers stay as they are."""
 
     _keeper: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
-    _staged: tuple | None = PrivateAttr(default=None)
+    _frames: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         config = {"custom_user_agent": "dagster", **self.connection_config}
         self._keeper = duckdb.connect(self.database, config=config)
-        self._staged = None
+        self._frames = {}
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        self._staged = None
+        self._frames = {}
         if self._keeper is not None:
             self._keeper.close()
             self._keeper = None
@@ -68,15 +69,22 @@ class Warehouse(DuckDBResource):
     def staged(
         self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str]
     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        """Every staged tally, their votes (wide) and the quarantine (read_staged), read once
-        per run while the staged and quality layers stay as they are."""
+        """Every staged tally, their votes (wide) and the quarantine (read_staged)."""
+        return self._once(con, "staged", lambda: read_staged(con, candidate_ids))
+
+    def change(self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
+        """The last change (read_change)."""
+        return self._once(con, "change", lambda: read_change(con, candidate_ids))
+
+    def _once(self, con: duckdb.DuckDBPyConnection, name: str, read):
         key = tuple(
             state.stamp if state else None
             for state in (read_state(con, "staged"), read_state(con, "quality"))
         )
-        if self._staged is None or self._staged[0] != key:
-            self._staged = (key, read_staged(con, candidate_ids))
-        return self._staged[1]
+        kept = self._frames.get(name)
+        if kept is None or kept[0] != key:
+            kept = self._frames[name] = (key, read())
+        return kept[1]
 
 
 def build_resources(settings: Settings) -> dict:

@@ -30,7 +30,7 @@ from warehouse.forensic_state import (
     read_state,
     write_state,
 )
-from warehouse.increments import INCREMENTAL, read_change
+from warehouse.increments import INCREMENTAL, Change
 from warehouse.tables import accepted_of, replace_tables
 
 
@@ -54,7 +54,7 @@ def forensics_mart(
         layer = plan(con)
         if layer.mode == INCREMENTAL:
             try:
-                state = _updated(con, election)
+                state = _updated(con, election, duckdb.change(con, election.candidate_ids))
             except NeedsFullBuild as why:
                 layer = as_full(layer, f"full instead: {why}")
         context.log.info(f"forensics {layer.mode}: {layer.reason}")
@@ -84,9 +84,8 @@ def forensics_mart(
     yield from checks
 
 
-def _updated(con, election):
+def _updated(con, election, change: Change):
     """The forensic state moved by the last change; reads only the touched centres' tallies."""
-    change = read_change(con, election.candidate_ids)
     before = tally_frame(
         change.before_tallies.join(change.before_accepted, on="tally_id", how="semi"),
         change.before_votes,

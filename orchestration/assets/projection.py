@@ -37,8 +37,8 @@ from transforms.projection import (
 )
 from warehouse.increments import (
     INCREMENTAL,
+    Change,
     plan_follower,
-    read_change,
     read_follower,
     write_followers,
 )
@@ -71,7 +71,8 @@ def projection(
     with duckdb.get_connection() as con:
         state = plan_follower(con, STATS)
         if state.mode == INCREMENTAL:
-            stats, strata, expected = _moved_by_change(con, election)
+            change = duckdb.change(con, election.candidate_ids)
+            stats, strata, expected = _moved_by_change(con, election, change)
         else:
             staged = accepted_of(
                 duckdb.staged(con, election.candidate_ids), tally_columns(election)
@@ -115,11 +116,10 @@ def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.D
     return stats, strata, expected
 
 
-def _moved_by_change(con, election: Election):
+def _moved_by_change(con, election: Election, change: Change):
     """The kept statistics, less the replaced accepted tallies', plus the restaged ones'."""
     old = read_follower(con, STATS)
     strata, expected = read_follower(con, STRATA), read_follower(con, EXPECTED)
-    change = read_change(con, election.candidate_ids)
     sides = []
     for tallies, votes, accepted in (
         (change.before_tallies, change.before_votes, change.before_accepted),
