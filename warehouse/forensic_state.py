@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from transforms.forensics import ForensicState
-from warehouse.db import ident, table_exists
+from warehouse.db import ident
 from warehouse.increments import FULL, LayerState, plan_follower, read_follower, write_followers
 from warehouse.tables import read_votes_wide
 
@@ -63,17 +63,3 @@ def read_accepted(
     finally:
         con.unregister("wanted_centres")
     return tallies, read_votes_wide(con, candidate_ids, ids=tallies)
-
-
-def read_names(con: duckdb.DuckDBPyConnection, wanted: pl.DataFrame) -> pl.DataFrame | None:
-    """level, unit_code, unit_name of the wanted (level, unit_code) from staged.units."""
-    if not table_exists(con, "staged", "units"):
-        return None
-    con.register("wanted_units", wanted.select("level", "unit_code"))
-    try:
-        return con.sql(
-            "select u.level, u.unit_code, u.unit_name from staged.units u "
-            "semi join wanted_units w on u.level = w.level and u.unit_code = w.unit_code"
-        ).pl()
-    finally:
-        con.unregister("wanted_units")

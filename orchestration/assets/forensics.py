@@ -26,11 +26,10 @@ from warehouse.forensic_state import (
     as_full,
     plan,
     read_accepted,
-    read_names,
     read_state,
     write_state,
 )
-from warehouse.increments import INCREMENTAL, Change
+from warehouse.increments import INCREMENTAL, Change, units_of
 from warehouse.tables import accepted_of, replace_tables
 
 
@@ -64,7 +63,7 @@ def forensics_mart(
             state = forensic_state(tally_frame(tallies, votes, election), election)
         write_state(con, state, layer)
         unnamed = unnamed_mart(state, election)
-        frame = with_names(unnamed, read_names(con, named_units(unnamed)))
+        frame = with_names(unnamed, units_of(con, named_units(unnamed)))
         replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
     checks = list(check_results(frame, election.tally_level))
     with duckdb.get_connection() as con:
