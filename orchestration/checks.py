@@ -108,28 +108,34 @@ def check_results(
         )
 
 
-def raise_alerts(con, alerts, log, checks, per_delivery, quarantine, run_id) -> None:
-    """An alert per failed check, and per delivery that newly has quarantined tallies."""
+def alert_failed_checks(con, alerts, log, checks, run_id, title=None) -> None:
+    """An alert per failed check, with its counts and sample keys. title(check name, metadata)
+    words it; by default "check <name> failed"."""
     for check in checks:
         if check.passed:
             continue
         severity = "warn" if check.severity == dg.AssetCheckSeverity.WARN else "error"
         meta = {k: v.value if hasattr(v, "value") else v for k, v in check.metadata.items()}
         counts = {k: v for k, v in meta.items() if isinstance(v, int | float)}
-        title = f"check {check.check_name} failed"
+        words = title(check.check_name, meta) if title else f"check {check.check_name} failed"
         alerts.send(
             con,
             Alert(
                 now(),
                 severity,
                 check.check_name,
-                title,
+                words,
                 counts,
                 run_id,
                 sample_keys(meta.get("sample_keys") or []),
             ),
             log,
         )
+
+
+def raise_alerts(con, alerts, log, checks, per_delivery, quarantine, run_id) -> None:
+    """An alert per failed check, and per delivery that newly has quarantined tallies."""
+    alert_failed_checks(con, alerts, log, checks, run_id)
     already = alerted_subjects(con, "quarantine")
     for row in per_delivery.filter(pl.col("quarantined") > 0).iter_rows(named=True):
         if row["file_sha256"] in already:

@@ -7,9 +7,8 @@ with counts and a sample of flagged keys in its metadata. A failing WARN check n
 import dagster as dg
 import polars as pl
 
-from expectations.alerts import Alert, sample_keys
 from orchestration.assets.keys import MART_FORENSICS
-from orchestration.checks import SAMPLE, now
+from orchestration.checks import SAMPLE, alert_failed_checks
 from transforms.model import NATIONAL
 
 FORENSIC_CHECKS = {
@@ -68,20 +67,11 @@ def _keys(flagged: pl.DataFrame) -> list[str]:
 
 def raise_alerts(con, alerts, log, checks, run_id) -> None:
     """A warn alert per forensic check that flagged something."""
-    for check in checks:
-        if check.passed:
-            continue
-        meta = {k: v.value if hasattr(v, "value") else v for k, v in check.metadata.items()}
-        alerts.send(
-            con,
-            Alert(
-                now(),
-                "warn",
-                check.check_name,
-                f"forensic check {meta['check']} flagged {meta['flagged']} unit(s)",
-                {k: v for k, v in meta.items() if isinstance(v, int | float)},
-                run_id,
-                sample_keys(meta.get("sample_keys") or []),
-            ),
-            log,
-        )
+    alert_failed_checks(
+        con,
+        alerts,
+        log,
+        checks,
+        run_id,
+        lambda _name, meta: f"forensic check {meta['check']} flagged {meta['flagged']} unit(s)",
+    )

@@ -103,12 +103,14 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Wareh
     context.log.info(f"marts {mode}: {reason}")
     if mode != INCREMENTAL:
         rows = build_all(duckdb, config, target)
+    # a full build counts each mart's rows; an update, the rows it rewrote
+    counted = "rows" if mode == FULL else "rows_rewritten"
     context.log.info(
-        f"marts ready to publish ({mode}): "
-        + ", ".join(f"{table} {count:,} rows" for table, count in rows.items())
+        f"marts ready to publish ({mode}), {counted.replace('_', ' ')}: "
+        + ", ".join(f"{table} {count:,}" for table, count in rows.items())
     )
     yield dg.MaterializeResult(
-        asset_key=MART_RESULTS, metadata={"rows": rows["results"], "mode": mode}
+        asset_key=MART_RESULTS, metadata={counted: rows["results"], "mode": mode}
     )
     for table, key in MART_TABLES.items():
-        yield dg.MaterializeResult(asset_key=key, metadata={"rows": rows[table], "mode": mode})
+        yield dg.MaterializeResult(asset_key=key, metadata={counted: rows[table], "mode": mode})

@@ -97,7 +97,7 @@ def projection(
         mart = project_from_stats(stats, election, frame, unit_rates)
         write_followers(con, {STATS: stats, STRATA: strata, EXPECTED: expected}, state)
         replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
-    context.log.info(f"projected final results ({state.mode}: {state.reason})")
+    context.log.info(f"projection {state.mode}: {state.reason}")
     return dg.MaterializeResult(metadata={"rows": mart.height, "mode": state.mode})
 
 
