@@ -7,7 +7,7 @@ work, so helpers here always fetch everything.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,3 +61,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("rollback")
         raise
     con.execute("commit")
+
+
+@contextmanager
+def registered(
+    con: duckdb.DuckDBPyConnection, frames: Mapping[str, object]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Register frames (polars or Arrow) as views under validated names for the block, and
+    unregister them however it ends: the one way a frame is handed to SQL."""
+    for name in frames:
+        ident(name)  # raises on an unsafe name before anything is registered
+    done = []
+    try:
+        for name in frames:
+            con.register(name, frames[name])
+            done.append(name)
+        yield con
+    finally:
+        for name in done:
+            con.unregister(name)

@@ -1,0 +1,17 @@
+"""Accepted tallies: the staged tallies the quality gate did not quarantine.
+
+Defined here once for both engines: `accepted` for frames in polars, `ACCEPTED_SQL` for
+queries over the working warehouse. Only accepted tallies reach a results mart.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# A subquery over the warehouse: every column of staged.tallies, accepted rows only.
+ACCEPTED_SQL = "(select t.* from staged.tallies t anti join quality.quarantine q using (tally_id))"
+
+
+def accepted(tallies: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
+    """The tallies (any columns, with tally_id) that are not in the quarantine."""
+    return tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
