@@ -17,6 +17,28 @@ SMALL_TABLES = 2_000
 SHARED_VE2024 = Path(__file__).resolve().parents[2] / "shared" / "data" / "ve2024"
 
 
+_RUNNING = {"item": None}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _RUNNING["item"] = item  # before any fixture of the test, module-scoped ones included
+
+
+def pytest_configure(config):
+    """A test that runs the Dagster job (directly, through materialize or a fixture) must be
+    marked e2e, so `pytest -m "not e2e"` stays the fast tier: unmarked, it fails."""
+    execute = dg.JobDefinition.execute_in_process
+
+    def guarded(self, *args, **kwargs):
+        item = _RUNNING["item"]
+        if item is not None and not item.get_closest_marker("e2e"):
+            raise AssertionError(f"{item.nodeid} runs the Dagster job: mark it @pytest.mark.e2e")
+        return execute(self, *args, **kwargs)
+
+    dg.JobDefinition.execute_in_process = guarded
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     settings = Settings(tmp_path / "data")
