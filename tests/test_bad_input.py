@@ -1,10 +1,13 @@
 """A bad feed file is rejected whole, named and alerted; the rest of the delivery goes on."""
 
 import polars as pl
+import pytest
 
 from orchestration.runner import rejected_files
 from tests.conftest import published, run
 from warehouse.db import connect
+
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 
 def _rewrite(path, transform):

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from tests.conftest import SMALL_TABLES
+
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 
 def tallyhouse(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

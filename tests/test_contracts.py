@@ -112,6 +112,7 @@ def observer_election(tmp_path, settings, feed: str = FEED):
     return replace(settings, election="mini", landing_dir=landing, elections_dir=elections)
 
 
+@pytest.mark.e2e
 def test_the_contract_runs_end_to_end_from_an_elections_folder(settings, tmp_path):
     mini = observer_election(tmp_path, settings)
     assert run(mini).success
@@ -195,6 +196,7 @@ c10 = "c10"
 """
 
 
+@pytest.mark.e2e
 def test_a_feed_carrying_only_the_table_is_placed_by_the_registry(settings, sample, tmp_path):
     from warehouse.configs import shipped_elections
 

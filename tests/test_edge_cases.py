@@ -16,6 +16,7 @@ from warehouse.db import connect
 from warehouse.landing import natural_key, read_feed
 
 
+@pytest.mark.e2e
 def test_long_layout_missing_or_conflicting_candidate_rows_are_quarantined(settings, tmp_path):
     lines = FEED.splitlines()
     feed = "\n".join([*lines[:4], *lines[5:], "20-7;Reg. Sur;BETO Q.;3;1;2;0"]) + "\n"
@@ -32,6 +33,7 @@ def test_long_layout_missing_or_conflicting_candidate_rows_are_quarantined(setti
     assert dict(totals.iter_rows()) == {"A": 5, "B": 10}
 
 
+@pytest.mark.e2e
 def test_long_layout_unknown_candidate_rejects_the_file_naming_it(settings, tmp_path):
     mini = observer_election(tmp_path, settings, FEED.replace("BETO Q.;20", "BETO  Q;20"))
     result = run(mini)
@@ -108,6 +110,7 @@ def test_misspelt_keys_inside_tables_are_refused():
         contract(release)
 
 
+@pytest.mark.e2e
 def test_rows_without_a_code_never_supersede_each_other(settings, sample):
     for name in ("tallies_001.csv", "tallies_002.csv"):
         path = settings.landing / name
@@ -125,6 +128,7 @@ def test_rows_without_a_code_never_supersede_each_other(settings, sample):
     assert held[0][0] == 2
 
 
+@pytest.mark.e2e
 def test_header_only_feeds_fail_with_a_clear_message(settings):
     elections_contract = (
         "state_code,municipality_code,parish_code,centre_code,table_code,"
@@ -137,6 +141,7 @@ def test_header_only_feeds_fail_with_a_clear_message(settings):
     assert "hold no tally rows" in "\n".join(failure_messages(result))
 
 
+@pytest.mark.e2e
 def test_a_zero_threshold_passes_a_clean_feed(settings, sample):
     assert run(replace(settings, quarantine_threshold=0.0)).success
 

@@ -3,12 +3,15 @@ a generated night can be replayed."""
 
 from dataclasses import replace
 
+import pytest
+
 from tests.conftest import published, run
 from transforms.faults import inject_faults
 from transforms.synthetic import generate
 from warehouse.landing import replay, write_synthetic
 
 
+@pytest.mark.e2e
 def test_an_amendment_supersedes_and_both_versions_are_kept(settings):
     sample = inject_faults(generate(600, seed=31, drops=3), {"W3": 0.01}, seed=31)
     write_synthetic(sample, settings.landing)
@@ -29,6 +32,7 @@ def test_an_amendment_supersedes_and_both_versions_are_kept(settings):
         assert counted == new_valid, "the marts count the amended version"
 
 
+@pytest.mark.e2e
 def test_results_history_gains_one_snapshot_per_successful_run_only(settings):
     write_synthetic(generate(800, seed=32, drops=2), settings.landing)
     assert run(settings).success

@@ -140,6 +140,7 @@ def forensic_mode(result: dg.ExecuteInProcessResult) -> str:
     )
 
 
+@pytest.mark.e2e
 def test_forensics_follow_drops_incrementally_and_equal_a_full_run(settings, tmp_path):
     settings = replace(settings, quarantine_threshold=0.5)
     rates = {"E1": 0.01, "E5": 0.01, "W3": 0.05}  # W3: amendments of earlier tallies, last drop

@@ -160,6 +160,7 @@ def test_fingerprint_share_is_exact_on_a_constructed_election():
     assert got["national"]["flagged"] and got["national"]["p_value"] is None
 
 
+@pytest.mark.e2e
 def test_pipeline_publishes_forensics_and_warns_without_failing(settings):
     sample = generate(2_000, seed=7, drops=2)
     feed = pl.concat(sample.drops)

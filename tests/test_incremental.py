@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from orchestration.runner import run_tally_job
 from orchestration.sensors import FULL_TAG
@@ -14,6 +15,8 @@ from transforms.faults import inject_faults
 from transforms.synthetic import generate
 from warehouse.db import connect
 from warehouse.landing import write_synthetic
+
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 STEPS = {  # an asset each step materializes, named as `modes` reports it
     ("staged", "tallies"): "staged",

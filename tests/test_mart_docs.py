@@ -87,6 +87,7 @@ def test_election_shaped_columns_of_reconciliation_and_announced_are_documented(
     assert "table" in describe("reconciliation", "table_code")
 
 
+@pytest.mark.e2e
 def test_comments_are_quoted_and_a_gap_is_published_with_a_warning(caplog):
     con = duckdb.connect()
     con.execute("create table results (votes bigint, mystery varchar)")

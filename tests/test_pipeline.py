@@ -3,10 +3,13 @@
 import shutil
 
 import polars as pl
+import pytest
 
 from tests.conftest import assert_same_marts, mart_snapshot, published, run, truth
 from warehouse.db import connect
 from warehouse.raw_load import delivered_unchanged
+
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 
 def test_golden_totals_equal_the_generators_truth(settings, sample):

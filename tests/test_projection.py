@@ -146,6 +146,7 @@ def test_no_expected_count_means_no_projection(election_2000):
     assert out["counted_votes"].sum() == counted
 
 
+@pytest.mark.e2e
 def test_pipeline_publishes_the_projection_while_a_drop_is_missing(settings, sample):
     (settings.landing / "tallies_003.csv").unlink()
     assert run(settings).success

@@ -5,7 +5,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import published, run
+
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 READER = textwrap.dedent(
     """

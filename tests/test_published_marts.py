@@ -17,6 +17,8 @@ from warehouse.landing import write_synthetic
 from warehouse.mart_docs import MARTS_BY_NAME, describe
 from warehouse.read_marts import open_published
 
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
+
 
 @pytest.fixture(scope="module")
 def marts(tmp_path_factory) -> Settings:

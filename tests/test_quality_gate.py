@@ -14,6 +14,8 @@ from transforms.synthetic import generate
 from warehouse.db import connect
 from warehouse.landing import sha256_file, write_synthetic
 
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
+
 LENIENT = 1.0  # the threshold check never blocks: each test looks at the verdicts themselves
 
 

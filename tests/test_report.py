@@ -21,6 +21,8 @@ from warehouse.db import connect
 from warehouse.landing import write_synthetic
 from warehouse.report_data import ReportError, read_report_data
 
+pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
+
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),

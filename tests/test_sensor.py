@@ -4,6 +4,7 @@ import os
 import time
 
 import dagster as dg
+import pytest
 
 from orchestration.definitions import build_definitions
 from orchestration.sensors import LANDING_SENSOR
@@ -83,6 +84,7 @@ def test_the_sensor_asks_for_one_run_per_new_file(settings, sample):
         assert isinstance(again, dg.SkipReason)
 
 
+@pytest.mark.e2e
 def test_a_sensor_run_loads_only_the_file_it_was_started_for(settings, sample):
     from orchestration.runner import run_tally_job
     from orchestration.sensors import FILE_TAG, SHA_TAG

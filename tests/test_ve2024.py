@@ -8,11 +8,14 @@ import pytest
 from orchestration.runner import rejected_files
 from tests.conftest import SHARED_VE2024, published, run
 
-pytestmark = pytest.mark.skipif(
-    not (SHARED_VE2024 / "RESULTADOS_2024_CSV_V1.csv").is_file(),
-    reason=f"the real Venezuela 2024 feeds are not at {SHARED_VE2024} (a fresh clone has no "
-    "../shared): these tests need them",
-)
+pytestmark = [
+    pytest.mark.e2e,  # every test here runs the job
+    pytest.mark.skipif(
+        not (SHARED_VE2024 / "RESULTADOS_2024_CSV_V1.csv").is_file(),
+        reason=f"the real Venezuela 2024 feeds are not at {SHARED_VE2024} (a fresh clone has no "
+        "../shared): these tests need them",
+    ),
+]
 V1 = "RESULTADOS_2024_CSV_V1.csv"
 V2 = "RESULTADOS_2024_CSV_V2.csv"
 LONG = "actas_long_headers.csv"
