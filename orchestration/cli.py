@@ -49,9 +49,8 @@ for _command in COMMANDS:
 
 def _one_line(error: click.UsageError) -> str:
     message = " ".join(error.format_message().split())
-    if error.ctx is None:
-        return f"Error: {message}"
-    return f"Error: {message} (see '{error.ctx.command_path} --help')"
+    command = error.ctx.command_path if error.ctx is not None else PACKAGE
+    return f"Error: {message} (see '{command} --help')"
 
 
 def main(argv: list[str] | None = None) -> int:
