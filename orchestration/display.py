@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from warehouse.read_marts import QueryResult
+if TYPE_CHECKING:  # the reader opens DuckDB; printing needs only the result's shape
+    from warehouse.read_marts import QueryResult
 
 MAX_CELL = 40
 

@@ -1,0 +1,92 @@
+"""What the commands share: the --data-dir option, settings that fail as a usage error, and
+an option that takes one or more values (`--tables results turnout`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from orchestration.settings import (
+    DATA_DIR_ENV,
+    ELECTION_ENV,
+    LANDING_ENV,
+    Settings,
+    load_settings,
+    prepare_data_dir,
+)
+
+
+class ConfigError(click.ClickException):
+    """Bad configuration or input the user can fix: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+
+def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data-dir",
+        metavar="DIR",
+        help=f"Where all runtime state lives (default: ${DATA_DIR_ENV} or ./data).",
+    )(command)
+
+
+def settings_from(data_dir: str | None, **explicit: Any) -> Settings:
+    """The settings for a command: an explicit value wins, then the environment, then the
+    default (see orchestration.settings); a bad value is a ConfigError, not a traceback."""
+    try:
+        return load_settings(data_dir, **explicit)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def activate(settings: Settings) -> None:
+    """Make the settings the environment of everything this process starts (dagster dev loads
+    the definitions in subprocesses, which read them back through load_settings)."""
+    prepare_data_dir(settings)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    os.environ[DATA_DIR_ENV] = str(settings.data_dir)
+    os.environ[ELECTION_ENV] = settings.election
+    if settings.landing_dir is not None:
+        os.environ[LANDING_ENV] = str(settings.landing_dir)
+
+
+def fail(message: object, code: int = 1) -> int:
+    """Say what went wrong on stderr and hand back the exit code."""
+    click.echo(str(message), err=True)
+    return code
+
+
+class GreedyCommand(click.Command):
+    """A command whose `greedy` options take one or more values each, as argparse's
+    nargs='+' did: `--tables results turnout` is read as `--tables results --tables turnout`.
+    The options must be declared with multiple=True."""
+
+    def __init__(self, *args: Any, greedy: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.greedy = frozenset(greedy)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_greedy(args, self.greedy))
+
+
+def spread_greedy(args: list[str], greedy: frozenset[str]) -> list[str]:
+    """`--tables a b --out x` → `--tables a --tables b --out x`; `--` ends the rewriting."""
+    spread: list[str] = []
+    current: str | None = None  # the greedy option whose values are being read
+    first = False  # the next value belongs to the option just written out
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return spread + args[index:]
+        if arg.startswith("-"):
+            current = arg if arg in greedy else None
+            first = current is not None
+            spread.append(arg)
+        elif current is not None and not first:
+            spread += [current, arg]
+        else:
+            first = False
+            spread.append(arg)
+    return spread

@@ -1,0 +1,107 @@
+"""`tallyhouse generate` and `tallyhouse replay`: synthetic feeds into a landing folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from orchestration.cli_commands.common import ConfigError, data_dir_option, fail, settings_from
+
+
+@click.command("generate")
+@data_dir_option
+@click.option("--tables", type=int, default=30_000, help="Number of voting tables (default 30000).")
+@click.option(
+    "--seed",
+    type=int,
+    default=2024,
+    help="Seed of the random generator: the same seed writes the same election (default 2024).",
+)
+@click.option("--drops", type=int, default=4, help="Feed files, in arrival order (default 4).")
+@click.option(
+    "--reporting",
+    type=float,
+    default=1.0,
+    help="Share of tables whose tally is delivered (default 1.0).",
+)
+@click.option(
+    "--out", metavar="DIR", help="Folder to write to (default: the data directory's landing/)."
+)
+@click.option(
+    "--faults",
+    default="",
+    metavar="RATES",
+    help="Break quality rules on purpose: a rate for every rule ('0.01') or per rule "
+    "('E2=0.01,W1=0.005'); truth.json lists each injected fault.",
+)
+def generate(
+    data_dir: str | None,
+    tables: int,
+    seed: int,
+    drops: int,
+    reporting: float,
+    out: str | None,
+    faults: str,
+) -> int:
+    """Write a synthetic election into a landing folder.
+
+    Writes the registry, the feed split into drop files in arrival order, and truth.json with
+    the exact national and per-state totals.
+    """
+    from transforms.synthetic import generate as synthesize
+    from warehouse.landing import write_synthetic
+
+    settings = settings_from(data_dir)
+    folder = Path(out).resolve() if out else settings.landing
+    started = time.perf_counter()
+    try:
+        sample = synthesize(tables, seed=seed, drops=drops, reporting=reporting)
+        if faults:
+            from transforms.faults import inject_faults, parse_rates
+
+            sample = inject_faults(sample, parse_rates(faults), seed=seed)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    files = write_synthetic(sample, folder)
+    click.echo(
+        f"wrote {sample.election.name}: registry, {len(files)} drop files and truth.json "
+        f"to {folder} in {time.perf_counter() - started:.1f}s"
+    )
+    return 0
+
+
+@click.command("replay")
+@data_dir_option
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="DIR",
+    help="The folder `tallyhouse generate --out` wrote.",
+)
+@click.option("--pace", type=float, default=30.0, help="Seconds between drops (default 30).")
+def replay(data_dir: str | None, source: str, pace: float) -> int:
+    """Drop generated feed files into the landing folder at a pace.
+
+    Start the landing sensor in `tallyhouse ui` to process each drop as it lands.
+    """
+    from warehouse.landing import replay as drop_files
+
+    settings = settings_from(data_dir)
+    folder = Path(source).resolve()
+    if not folder.is_dir():
+        return fail(f"{folder}: no such folder")
+    click.echo(
+        f"Replaying {folder} into {settings.landing}, one file every {pace:g}s "
+        "(start the landing sensor in `tallyhouse ui` to process each drop)."
+    )
+    dropped = drop_files(
+        folder,
+        settings.landing,
+        pace,
+        announce=lambda path: click.echo(f"  dropped {path.name}"),
+    )
+    click.echo(f"{len(dropped)} file(s) dropped.")
+    return 0

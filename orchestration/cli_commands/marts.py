@@ -1,0 +1,147 @@
+"""`tallyhouse query`, `results`, `export` and `report`: read the published marts, never write
+them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from orchestration.cli_commands.common import GreedyCommand, data_dir_option, fail, settings_from
+
+
+@click.command("query")
+@data_dir_option
+@click.argument("sql")
+@click.option("--max-rows", type=int, default=100, help="Rows to print (default 100).")
+def query(data_dir: str | None, sql: str, max_rows: int) -> int:
+    """Run read-only SQL on the published marts.
+
+    Prints an aligned table. SQL is one SELECT or EXPLAIN, e.g.
+    "select * from results where level = 'national'"; anything else is refused (exit 2).
+    """
+    import duckdb
+
+    from orchestration.display import format_query
+    from warehouse.read_marts import NotReadOnly, open_published, run_query
+
+    settings = settings_from(data_dir)
+    try:
+        with open_published(settings.published) as con:
+            result = run_query(con, sql, max(max_rows, 0))
+    except FileNotFoundError as error:
+        return fail(error)
+    except NotReadOnly as error:
+        return fail(f"query {error}", code=2)
+    except duckdb.Error as error:
+        return fail(f"query failed: {error}")
+    click.echo(format_query(result))
+    return 0
+
+
+@click.command("results")
+@data_dir_option
+@click.option(
+    "--level",
+    required=True,
+    metavar="LEVEL",
+    help="The level to show: national, state, municipality, …",
+)
+@click.option("--source", help="Only this source (default: every source).")
+@click.option("--unit", metavar="CODE", help="Only the unit with this code.")
+@click.option("--parent", metavar="CODE", help="Only units under the unit with this code.")
+@click.option("--max-units", type=int, default=50, help="Units to print (default 50).")
+def results(
+    data_dir: str | None,
+    level: str,
+    source: str | None,
+    unit: str | None,
+    parent: str | None,
+    max_units: int,
+) -> int:
+    """Candidates per unit with turnout and coverage.
+
+    Read from the published marts, one unit after another.
+    """
+    from orchestration.display import format_unit
+    from warehouse.read_marts import NoSuchChoice, group_units, open_published, unit_results
+
+    settings = settings_from(data_dir)
+    try:
+        with open_published(settings.published) as con:
+            found = unit_results(con, level, source, unit, parent)
+    except (FileNotFoundError, NoSuchChoice) as error:
+        return fail(error)
+    units = group_units(found)
+    for rows in units[:max_units]:
+        click.echo(format_unit(rows) + "\n")
+    if len(units) > max_units:
+        click.echo(
+            f"… {max_units:,} of {len(units):,} units shown; narrow with --parent or --unit."
+        )
+    return 0
+
+
+@click.command("export", cls=GreedyCommand, greedy=("--tables",))
+@data_dir_option
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="File format of the exported marts.",
+)
+@click.option("--out", required=True, metavar="DIR", help="Folder to write to.")
+@click.option(
+    "--tables",
+    multiple=True,
+    metavar="MART...",
+    help="Only these marts, e.g. --tables results turnout (default: all).",
+)
+def export(data_dir: str | None, file_format: str, out: str, tables: tuple[str, ...]) -> int:
+    """Write the published marts to files, with a manifest.
+
+    One file per mart, and manifest.json with rows, sha256 of each file and the run that
+    published them.
+    """
+    from warehouse.export import export_marts
+
+    settings = settings_from(data_dir)
+    folder = Path(out).resolve()
+    try:
+        manifest = export_marts(settings.published, folder, file_format, list(tables) or None)
+    except (FileNotFoundError, ValueError) as error:
+        return fail(error)
+    for entry in manifest["tables"]:
+        click.echo(f"  {entry['file']:<32} {entry['rows']:>12,} rows")
+    click.echo(
+        f"Exported {len(manifest['tables'])} mart(s) of run {manifest['run_id']} to {folder}"
+    )
+    return 0
+
+
+@click.command("report")
+@data_dir_option
+@click.option(
+    "--out", metavar="FILE", help="The HTML file to write (default: <data dir>/report.html)."
+)
+@click.option(
+    "--source", help="The source to report on (default: the one with most tallies counted)."
+)
+def report(data_dir: str | None, out: str | None, source: str | None) -> int:
+    """Write a self-contained HTML report from the published marts."""
+    from orchestration.report import write_report
+    from warehouse.report_data import ReportError
+
+    settings = settings_from(data_dir)
+    path = Path(out).resolve() if out else settings.data_dir / "report.html"
+    try:
+        written = write_report(settings.published, path, source)
+    except ReportError as error:
+        return fail(error)
+    click.echo(
+        f"Wrote {written.path} ({written.bytes / 1e6:.1f} MB, {written.charts} charts) for "
+        f"source {written.source!r}; it opens offline in any browser."
+    )
+    return 0

@@ -1,0 +1,148 @@
+"""`tallyhouse run` and `tallyhouse ui`: the pipeline, in this process or under Dagster's UI."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from orchestration.cli_commands.common import (
+    ConfigError,
+    activate,
+    data_dir_option,
+    settings_from,
+)
+from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, LANDING_ENV, Settings
+
+
+@click.command("run")
+@data_dir_option
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Rebuild every layer from the raw layer instead of applying only the new drops.",
+)
+@click.option(
+    "--election",
+    metavar="NAME",
+    help=f"The election configuration to use: a folder of elections/ "
+    f"(default: ${ELECTION_ENV} or {DEFAULT_ELECTION}).",
+)
+@click.option(
+    "--landing",
+    metavar="DIR",
+    help=f"The folder feeds arrive in; read, never written (default: ${LANDING_ENV} or the "
+    "data directory's landing/).",
+)
+@click.option(
+    "--quarantine-threshold",
+    type=click.FloatRange(0, 1),
+    metavar="SHARE",
+    help="Largest share of a delivery's tallies that may be quarantined before the feed is "
+    "held suspect and the marts are not rebuilt "
+    "(default: $TALLYHOUSE_QUARANTINE_THRESHOLD or 0.05).",
+)
+def run(
+    data_dir: str | None,
+    full: bool,
+    election: str | None,
+    landing: str | None,
+    quarantine_threshold: float | None,
+) -> int:
+    """Load landed feeds, build and publish the marts.
+
+    With nothing landed for the built-in sample election, land it first. Exits 1 when the run
+    fails or a file is rejected whole.
+    """
+    settings = settings_from(
+        data_dir, quarantine_threshold=quarantine_threshold, election=election, landing=landing
+    )
+    activate(settings)
+    _land_sample_if_empty(settings)
+    started = time.perf_counter()
+    result = _execute(settings, full)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        return _report_failure(settings, result, elapsed)
+    return _report_success(settings, result, elapsed)
+
+
+def _land_sample_if_empty(settings: Settings) -> None:
+    from warehouse.configs import load_election
+    from warehouse.landing import matching_files, write_synthetic
+
+    try:
+        config = load_election(settings.election, settings.elections_dir)
+    except (FileNotFoundError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    builtin = settings.election == DEFAULT_ELECTION and settings.landing_dir is None
+    if builtin and not matching_files(settings.landing, config.contracts):
+        from transforms.synthetic import generate
+
+        click.echo(f"No feed in {settings.landing}: landing the built-in sample election.")
+        write_synthetic(generate(), settings.landing)
+
+
+def _execute(settings: Settings, full: bool):
+    import dagster as dg
+
+    from orchestration.runner import run_tally_job
+    from orchestration.sensors import FULL_TAG
+
+    with dg.DagsterInstance.get() as instance:
+        return run_tally_job(settings, instance, tags={FULL_TAG: "true"} if full else None)
+
+
+def _report_failure(settings: Settings, result, elapsed: float) -> int:
+    from orchestration.runner import failure_messages
+    from orchestration.summary import print_quality
+
+    click.echo(f"\nRun {result.run_id} FAILED after {elapsed:.1f}s.", err=True)
+    for message in failure_messages(result):
+        click.echo(message, err=True)
+    if settings.warehouse.exists():
+        print_quality(settings.warehouse)
+    if settings.published.exists():
+        click.echo(f"The published marts at {settings.published} were left as they were.", err=True)
+    return 1
+
+
+def _report_success(settings: Settings, result, elapsed: float) -> int:
+    from orchestration.runner import rejected_files
+    from orchestration.summary import print_quality, print_summary
+
+    click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
+    print_quality(settings.warehouse)
+    print_summary(settings.published)
+    rejected = rejected_files(result)
+    if not rejected:
+        return 0
+    click.echo(f"{len(rejected)} file(s) were rejected whole; the marts hold the rest:", err=True)
+    for error in rejected:
+        click.echo(f"  {error}", err=True)
+    return 1
+
+
+@click.command("ui")
+@data_dir_option
+@click.option(
+    "--election", metavar="NAME", help="As for run: the election its sensor and schedule use."
+)
+@click.option("--landing", metavar="DIR", help="As for run: the folder its sensor watches.")
+@click.option(
+    "--port", type=int, default=3000, show_default=True, help="The port the UI listens on."
+)
+def ui(data_dir: str | None, election: str | None, landing: str | None, port: int) -> int:
+    """Open the Dagster UI on 127.0.0.1.
+
+    Replaces this process with `dagster dev`, its sensor and schedule set up as for run.
+    """
+    settings = settings_from(data_dir, election=election, landing=landing)
+    activate(settings)
+    dagster = Path(sys.executable).with_name("dagster")
+    argv = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1"]
+    os.execv(argv[0], [*argv, "-p", str(port)])
+    return 0
