@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 from transforms.model import (
@@ -40,6 +41,7 @@ from transforms.model import (
 
 FORMATS = ("delimited", "jsonl")
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (line breaks, escapes, NUL)
 SHOWN = 80  # the most characters of a received value a message repeats
 
 # A message is one line: pydantic's own text only where nothing better is known.
@@ -47,6 +49,7 @@ _TAGS = {"<column>", "<sum>", "<part>", "<parts>", "<table>"}  # union branches,
 _HINTS = {
     IDENTIFIER.pattern: "an identifier (lower-case letter, then letters, digits or underscores, "
     "at most 63 characters)",
+    PRINTABLE: "text without control characters",
     CANDIDATE_ID.pattern: "a candidate id (a letter, then letters, digits or underscores, at most "
     "63 characters: it names a column)",
 }
@@ -131,14 +134,14 @@ def _expected(error: dict) -> str:
             return f"a {what} of at least {ctx.get('min_length')} item(s)"
         return f"a {what} of at most {ctx.get('max_length')} item(s)"
     bounds = {
-        "greater_than_equal": ("at least", "ge"),
-        "greater_than": ("more than", "gt"),
-        "less_than_equal": ("at most", "le"),
-        "less_than": ("less than", "lt"),
+        "greater_than_equal": (">=", "ge"),
+        "greater_than": (">", "gt"),
+        "less_than_equal": ("<=", "le"),
+        "less_than": ("<", "lt"),
     }
     if kind in bounds:
-        words, key = bounds[kind]
-        return f"a number {words} {ctx.get(key)}"
+        sign, key = bounds[kind]
+        return f"a number {sign} {ctx.get(key)}"
     if kind == "string_pattern_mismatch":
         return _HINTS.get(str(ctx.get("pattern")), f"text matching {ctx.get('pattern')}")
     if kind.startswith("expected_"):  # our own: the message is what was expected
@@ -232,8 +235,11 @@ Identifier = Annotated[
     str,
     Field(pattern=IDENTIFIER.pattern, description="lower-case letter, then letters, digits, _"),
 ]
-Column = Annotated[str, Field(min_length=1, max_length=200, description="a column of the feed")]
-Label = Annotated[str, Field(max_length=200)]
+Column = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=PRINTABLE, description="a column of the feed"),
+]
+Label = Annotated[str, Field(max_length=200, pattern=PRINTABLE)]
 Pattern = Annotated[
     str,
     Field(max_length=500, description="a regular expression (polars / Rust `regex` syntax)"),
@@ -274,7 +280,9 @@ class SourceSpec(_Table):
 
     id: Identifier = Field(description="the source's identifier")
     kind: Literal[SOURCE_KINDS] = Field(description="what kind of supplier it is")  # type: ignore[valid-type]
-    name: str = Field("", max_length=200, description="the source's name, for people")
+    name: str = Field(
+        "", max_length=200, pattern=PRINTABLE, description="the source's name, for people"
+    )
 
 
 class ReleaseSpec(_Table):
@@ -291,7 +299,10 @@ class FileSpec(_Table):
     """Which files the contract reads and how."""
 
     pattern: str = Field(
-        min_length=1, max_length=200, description="glob of the file names this contract reads"
+        min_length=1,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="glob of the file names this contract reads",
     )
     format: Literal[FORMATS] = Field("delimited", description="delimited text or JSON lines")  # type: ignore[valid-type]
     separator: str = Field(
@@ -544,7 +555,7 @@ class CandidateSpec(_Table):
     """One candidate."""
 
     id: str = Field(pattern=CANDIDATE_ID.pattern, description="stable code; contracts map onto it")
-    name: str = Field(min_length=1, max_length=200, description="for people")
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="for people")
 
 
 class ElectionFile(_Table):
@@ -554,13 +565,17 @@ class ElectionFile(_Table):
     model_config = ConfigDict(title="tallyhouse election")
 
     id: Identifier = Field(description="the election's identifier")
-    name: str | None = Field(None, min_length=1, max_length=200, description="for people")
+    name: str | None = Field(
+        None, min_length=1, max_length=200, pattern=PRINTABLE, description="for people"
+    )
     levels: list[Identifier] = Field(
         min_length=1,
         max_length=20,
         description="geography levels, broadest first, the tally's own unit last",
     )
-    candidates: list[CandidateSpec] = Field(min_length=1, max_length=1000)
+    candidates: list[CandidateSpec] = Field(
+        min_length=1, max_length=1000, description="[{ id, name }, …]; contracts map onto the ids"
+    )
     expected_tallies: int | None = Field(
         None, ge=1, le=10**8, description="how many tallies exist in all, where known"
     )
@@ -600,7 +615,7 @@ class BulletinSpec(_Table):
     """Totals an authority announced at one time."""
 
     id: Identifier = Field(description="the bulletin's identifier")
-    name: str | None = Field(None, max_length=200, description="for people")
+    name: str | None = Field(None, max_length=200, pattern=PRINTABLE, description="for people")
     counted_share: float | None = Field(
         None, ge=0, le=1, description="share of tallies said to be counted, 0–1"
     )
@@ -665,6 +680,19 @@ def parse_announced(data: Any, election: Election, name: str = "announced.toml")
 # --- schema ---------------------------------------------------------------------------------
 
 
+class _TomlJsonSchema(GenerateJsonSchema):
+    """TOML has no null: an optional key is one that may be left out, not one that may be null."""
+
+    def nullable_schema(self, schema: Any) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: Any) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        if json_schema.get("default", ...) is None:
+            del json_schema["default"]
+        return json_schema
+
+
 def json_schemas() -> dict[str, dict]:
     """The JSON Schema of a contract file and of election.toml, for editors (taplo / Even
     Better TOML: `#:schema ./contract.schema.json` on a file's first line)."""
@@ -675,7 +703,7 @@ def json_schemas() -> dict[str, dict]:
     ]:
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            **model.model_json_schema(),
+            **model.model_json_schema(schema_generator=_TomlJsonSchema),
         }
         schema["title"] = title
         schema["description"] = " ".join((model.__doc__ or "").split())
