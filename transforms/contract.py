@@ -12,13 +12,13 @@ import polars as pl
 
 from transforms.contract_models import ENCODINGS as _ENCODINGS
 from transforms.contract_models import (
-    FORMATS,
     CodePartSpec,
     CodePartsSpec,
     ColumnSum,
     ContractError,
     ContractFile,
     ReleaseSpec,
+    listed,
     show,
     validated,
     where,
@@ -27,7 +27,6 @@ from transforms.feed import COUNT_FIELDS
 from transforms.model import Election
 
 ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
-__all__ = ["FORMATS", "ContractError"]  # re-exported: callers import them from here
 
 
 @dataclass(frozen=True)
@@ -143,14 +142,12 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
         raise _refuse(
             name,
             "codes",
-            f"level(s) {', '.join(map(show, extra_levels))} not in the levels the feed carries "
+            f"level(s) {listed(extra_levels)} not in the levels the feed carries "
             f"({', '.join(carried)})",
         )
     unknown_names = [lv for lv in spec.names if lv not in election.levels]
     if unknown_names:
-        raise _refuse(
-            name, "names", f"unknown level(s) {', '.join(map(show, unknown_names))}; known: {known}"
-        )
+        raise _refuse(name, "names", f"unknown level(s) {listed(unknown_names)}; known: {known}")
     candidates = ", ".join(election.candidate_ids)
     if spec.candidates.columns is not None:
         unknown = [c for c in spec.candidates.columns if c not in election.candidate_ids]
@@ -158,7 +155,7 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
             raise _refuse(
                 name,
                 "candidates.columns",
-                f"unknown candidate(s) {', '.join(map(show, unknown))}; known: {candidates}",
+                f"unknown candidate(s) {listed(unknown)}; known: {candidates}",
             )
         absent = [c for c in election.candidate_ids if c not in spec.candidates.columns]
         if absent:
@@ -171,7 +168,7 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
         raise _refuse(
             name,
             "candidates.aliases",
-            f"unknown candidate(s) {', '.join(map(show, unknown))}; known: {candidates}",
+            f"unknown candidate(s) {listed(unknown)}; known: {candidates}",
         )
     return carried
 

@@ -79,6 +79,13 @@ def show(value: Any) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
+def listed(values: Any, shown: int = 5) -> str:
+    """A few values of a list a message names (each as `show` gives it), then `…`."""
+    values = list(values)
+    more = ", …" if len(values) > shown else ""
+    return ", ".join(show(v) if not isinstance(v, str) else _key(v) for v in values[:shown]) + more
+
+
 def _key(key: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key):
         return key
@@ -205,11 +212,10 @@ class _Table(BaseModel):
             allowed = list(cls.model_fields)
             unknown = [str(k) for k in data if k not in cls.model_fields]
             if unknown:
-                shown = ", ".join(_key(k) for k in unknown[:5]) + (", …" if unknown[5:] else "")
                 raise _rule(
                     "unknown {noun}(s) {unknown}; allowed: {allowed}",
                     noun=cls._noun,
-                    unknown=shown,
+                    unknown=listed(unknown),
                     allowed=", ".join(allowed),
                 )
         return data
@@ -671,7 +677,7 @@ def parse_announced(data: Any, election: Election, name: str = "announced.toml")
         if unknown:
             raise ContractError(
                 f"{where(name, f'bulletin[{i}].votes')}: unknown candidate(s) "
-                f"{', '.join(_key(c) for c in unknown[:5])}; known: "
+                f"{listed(unknown)}; known: "
                 f"{', '.join(election.candidate_ids)}"
             )
     return data
