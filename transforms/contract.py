@@ -1,24 +1,32 @@
 """Feed contracts: one small declarative file describes how a feed's rows become canonical
-tallies. Parsing is strict (an invalid contract is refused naming the key); applying one is pure
-polars: frames of text in, canonical frames of text out.
+tallies. Parsing is strict (transforms/contract_models.py: an invalid contract is refused in one
+line naming the key); applying one is pure polars: frames of text in, canonical frames of text
+out.
 
 See docs/contracts.md for the reference and a worked example.
 """
 
-import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from transforms.contract_models import ENCODINGS as _ENCODINGS
+from transforms.contract_models import (
+    CodePartSpec,
+    CodePartsSpec,
+    ColumnSum,
+    ContractError,
+    ContractFile,
+    ReleaseSpec,
+    listed,
+    show,
+    validated,
+    where,
+)
 from transforms.feed import COUNT_FIELDS
-from transforms.model import SOURCE_KINDS, Election, identifier
+from transforms.model import Election
 
-FORMATS = ("delimited", "jsonl")
-ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "latin-1": "latin-1"}
-
-
-class ContractError(ValueError):
-    """A contract that is itself invalid; the message names the key and what is wrong."""
+ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
 
 
 @dataclass(frozen=True)
@@ -85,232 +93,123 @@ class Contract:
         return list(dict.fromkeys(found))
 
 
-def _need(data: dict, key: str, where: str, kind=str):
-    if key not in data:
-        raise ContractError(f"{where}: missing key '{key}'")
-    value = data[key]
-    if not isinstance(value, kind):
-        raise ContractError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
-    return value
+def _columns(ref: str | ColumnSum) -> tuple[str, ...]:
+    return (ref,) if isinstance(ref, str) else tuple(ref.sum)
 
 
-def _only(data, allowed: set[str], where: str) -> None:
-    if not isinstance(data, dict):
-        raise ContractError(f"{where}: expected a table, got {data!r}")
-    unknown = set(data) - allowed
-    if unknown:
-        raise ContractError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-
-
-def _columns(value, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, dict) and isinstance(value.get("sum"), list) and value["sum"]:
-        return tuple(str(c) for c in value["sum"])
-    raise ContractError(f"{where}: expected a column name or {{ sum = [columns] }}, got {value!r}")
-
-
-def _part(data, where: str) -> CodePart:
-    if isinstance(data, str):
-        return CodePart(column=data)
-    if not isinstance(data, dict):
-        raise ContractError(f"{where}: expected a column name or a table, got {data!r}")
-    unknown = set(data) - {"column", "level", "split", "take", "slice", "pad"}
-    if unknown:
-        raise ContractError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if ("column" in data) == ("level" in data):
-        raise ContractError(f"{where}: give exactly one of 'column' or 'level'")
-    take = data.get("take", [])
-    if "split" in data and not take:
-        raise ContractError(f"{where}: 'split' needs 'take' (the parts to keep)")
-    span = data.get("slice")
-    if span is not None and (not isinstance(span, list) or len(span) != 2):
-        raise ContractError(f"{where}.slice: expected [start, end], got {span!r}")
-    pad = data.get("pad", 0)
-    if not isinstance(pad, int) or pad < 0:
-        raise ContractError(f"{where}.pad: expected a width of zero or more, got {pad!r}")
+def _part(ref: str | CodePartSpec) -> CodePart:
+    if isinstance(ref, str):
+        return CodePart(column=ref)
     return CodePart(
-        column=data.get("column"),
-        level=data.get("level"),
-        split=data.get("split"),
-        take=tuple(take),
-        slice=tuple(span) if span else None,
-        pad=pad,
+        column=ref.column,
+        level=ref.level,
+        split=ref.split,
+        take=tuple(ref.take or ()),
+        slice=(ref.slice[0], ref.slice[1]) if ref.slice else None,
+        pad=ref.pad,
     )
 
 
-def _code_spec(data, where: str) -> CodeSpec:
-    if isinstance(data, dict) and "parts" in data:
-        parts = data["parts"]
-        if not isinstance(parts, list) or not parts:
-            raise ContractError(f"{where}.parts: expected a non-empty list")
-        return CodeSpec(
-            tuple(_part(p, f"{where}.parts[{i}]") for i, p in enumerate(parts)),
-            str(data.get("separator", "")),
+def _code_spec(ref: str | CodePartSpec | CodePartsSpec) -> CodeSpec:
+    if isinstance(ref, CodePartsSpec):
+        return CodeSpec(tuple(_part(p) for p in ref.parts), ref.separator)
+    return CodeSpec((_part(ref),))
+
+
+def _refuse(name: str, path: str, problem: str) -> ContractError:
+    return ContractError(f"{where(name, path)}: {problem}")
+
+
+def _check_against(spec: ContractFile, election: Election, name: str) -> list[str]:
+    """The rules that need the election: its levels and its candidates. Returns the levels the
+    feed carries."""
+    known = ", ".join(election.levels)
+    carried = list(spec.levels) if spec.levels is not None else list(election.levels)
+    for i, level in enumerate(carried):
+        if level not in election.levels:
+            raise _refuse(
+                name,
+                f"levels[{i}]",
+                f"expected one of the election's levels ({known}), got {show(level)}",
+            )
+    if election.tally_level not in carried:
+        raise _refuse(name, "levels", f"must include the tally's level {election.tally_level!r}")
+    missing_levels = [lv for lv in carried if lv not in spec.codes]
+    if missing_levels:
+        raise _refuse(name, "codes", f"no code for level(s) {', '.join(missing_levels)}")
+    extra_levels = [lv for lv in spec.codes if lv not in carried]
+    if extra_levels:
+        raise _refuse(
+            name,
+            "codes",
+            f"level(s) {listed(extra_levels)} not in the levels the feed carries "
+            f"({', '.join(carried)})",
         )
-    return CodeSpec((_part(data, where),))
+    unknown_names = [lv for lv in spec.names if lv not in election.levels]
+    if unknown_names:
+        raise _refuse(name, "names", f"unknown level(s) {listed(unknown_names)}; known: {known}")
+    candidates = ", ".join(election.candidate_ids)
+    if spec.candidates.columns is not None:
+        unknown = [c for c in spec.candidates.columns if c not in election.candidate_ids]
+        if unknown:
+            raise _refuse(
+                name,
+                "candidates.columns",
+                f"unknown candidate(s) {listed(unknown)}; known: {candidates}",
+            )
+        absent = [c for c in election.candidate_ids if c not in spec.candidates.columns]
+        if absent:
+            raise _refuse(
+                name, "candidates.columns", f"no column for candidate(s) {', '.join(absent)}"
+            )
+    aliases = spec.candidates.aliases or {}
+    unknown = sorted({c for c in aliases.values() if c not in election.candidate_ids})
+    if unknown:
+        raise _refuse(
+            name,
+            "candidates.aliases",
+            f"unknown candidate(s) {listed(unknown)}; known: {candidates}",
+        )
+    return carried
 
 
 def parse_contract(data: dict, election: Election, name: str = "contract") -> Contract:
-    """Validate a contract read from TOML against the election it feeds."""
-    unknown = set(data) - {
-        "id",
-        "source",
-        "file",
-        "codes",
-        "names",
-        "counts",
-        "candidates",
-        "exclude",
-        "release",
-        "levels",
-    }
-    if unknown:
-        raise ContractError(f"{name}: unknown key(s) {', '.join(sorted(unknown))}")
-    cid = identifier(_need(data, "id", name), f"{name}.id")
-    source = _need(data, "source", name, dict)
-    _only(source, {"id", "kind", "name"}, f"{name}.source")
-    _only(data.get("release", {}), {"number", "snapshot"}, f"{name}.release")
-    _only(
-        _need(data, "file", name, dict),
-        {"pattern", "format", "separator", "encoding", "skip_lines", "columns"},
-        f"{name}.file",
-    )
-    _only(
-        _need(data, "candidates", name, dict),
-        {"layout", "columns", "candidate_column", "votes_column", "aliases"},
-        f"{name}.candidates",
-    )
-    for i, rule in enumerate(data.get("exclude", [])):
-        _only(rule, {"column", "equals", "matches"}, f"{name}.exclude[{i}]")
-    kind = _need(source, "kind", f"{name}.source")
-    if kind not in SOURCE_KINDS:
-        raise ContractError(f"{name}.source.kind: {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
-    file = _need(data, "file", name, dict)
-    fmt = file.get("format", "delimited")
-    if fmt not in FORMATS:
-        raise ContractError(f"{name}.file.format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    encoding = file.get("encoding", "utf-8")
-    if encoding not in ENCODINGS:
-        raise ContractError(
-            f"{name}.file.encoding: {encoding!r} is not one of {', '.join(ENCODINGS)}"
-        )
-    carried = data.get("levels", list(election.levels))
-    if not isinstance(carried, list) or not set(carried) <= set(election.levels):
-        raise ContractError(
-            f"{name}.levels: expected a list of the election's levels "
-            f"({', '.join(election.levels)}), got {carried!r}"
-        )
-    if election.tally_level not in carried:
-        raise ContractError(
-            f"{name}.levels: must include the tally's level {election.tally_level!r}"
-        )
-    codes_data = _need(data, "codes", name, dict)
-    missing_levels = [lv for lv in carried if lv not in codes_data]
-    if missing_levels:
-        raise ContractError(f"{name}.codes: no code for level(s) {', '.join(missing_levels)}")
-    extra_levels = set(codes_data) - set(carried)
-    if extra_levels:
-        raise ContractError(
-            f"{name}.codes: level(s) {', '.join(sorted(extra_levels))} not in "
-            "the levels the feed carries"
-        )
-    codes = {lv: _code_spec(codes_data[lv], f"{name}.codes.{lv}") for lv in carried}
-    for lv, spec in codes.items():
-        for part in spec.parts:
-            if part.level and part.level not in codes:
-                raise ContractError(f"{name}.codes.{lv}: refers to unknown level {part.level!r}")
-    names = {}
-    for lv, value in data.get("names", {}).items():
-        if lv not in election.levels:
-            raise ContractError(f"{name}.names: unknown level {lv!r}")
-        if isinstance(value, str):
-            column, strip = value, ""
-        else:
-            _only(value, {"column", "strip"}, f"{name}.names.{lv}")
-            column = _need(value, "column", f"{name}.names.{lv}")
-            strip = str(value.get("strip", ""))
-            try:
-                re.compile(strip)
-            except re.error as error:
-                raise ContractError(
-                    f"{name}.names.{lv}.strip: not a valid pattern ({error})"
-                ) from None
-        names[lv] = (column, strip)
-    counts_data = data.get("counts", {})
-    bad = set(counts_data) - set(COUNT_FIELDS)
-    if bad:
-        raise ContractError(
-            f"{name}.counts: unknown field(s) {', '.join(sorted(bad))}; "
-            f"known: {', '.join(COUNT_FIELDS)}"
-        )
-    counts = {f: _columns(v, f"{name}.counts.{f}") for f, v in counts_data.items()}
-    if "valid_votes" not in counts:
-        raise ContractError(
-            f"{name}.counts: 'valid_votes' is required "
-            "(a column, or { sum = [candidate columns] })"
-        )
-    cand = _need(data, "candidates", name, dict)
-    layout = cand.get("layout", "wide")
-    wide, long_candidate, long_votes, aliases = {}, None, None, {}
-    if layout == "wide":
-        mapping = _need(cand, "columns", f"{name}.candidates", dict)
-        wide = {c: _columns(v, f"{name}.candidates.columns.{c}") for c, v in mapping.items()}
-        unknown_c = set(wide) - set(election.candidate_ids)
-        if unknown_c:
-            raise ContractError(
-                f"{name}.candidates.columns: unknown candidate(s) {', '.join(sorted(unknown_c))}"
-            )
-        absent = [c for c in election.candidate_ids if c not in wide]
-        if absent:
-            raise ContractError(
-                f"{name}.candidates.columns: no column for candidate(s) {', '.join(absent)}"
-            )
-    elif layout == "long":
-        long_candidate = _need(cand, "candidate_column", f"{name}.candidates")
-        long_votes = _need(cand, "votes_column", f"{name}.candidates")
-        aliases = {str(k): str(v) for k, v in cand.get("aliases", {}).items()}
-        unknown_c = set(aliases.values()) - set(election.candidate_ids)
-        if unknown_c:
-            raise ContractError(
-                f"{name}.candidates.aliases: unknown candidate(s) {', '.join(sorted(unknown_c))}"
-            )
-    else:
-        raise ContractError(f"{name}.candidates.layout: {layout!r} is not 'wide' or 'long'")
-    exclusions = []
-    for i, rule in enumerate(data.get("exclude", [])):
-        where = f"{name}.exclude[{i}]"
-        column = _need(rule, "column", where)
-        if ("equals" in rule) == ("matches" in rule):
-            raise ContractError(f"{where}: give exactly one of 'equals' or 'matches'")
-        if "matches" in rule:
-            try:
-                re.compile(rule["matches"])
-            except re.error as error:
-                raise ContractError(f"{where}.matches: not a valid pattern ({error})") from None
-        exclusions.append(Exclusion(column, rule.get("equals"), rule.get("matches")))
-    release = data.get("release", {})
+    """Validate a contract read from TOML against the election it feeds.
+
+    `name` heads every message: the contract's name (`observers.file.encoding: ...`) or its
+    file (`mini/contracts/observers.toml: file.encoding: ...`).
+    """
+    spec = validated(ContractFile, data, name)
+    carried = _check_against(spec, election, name)
+    cand = spec.candidates
+    release = spec.release or ReleaseSpec()
     return Contract(
-        id=cid,
-        source_id=identifier(_need(source, "id", f"{name}.source"), f"{name}.source.id"),
-        source_kind=kind,
-        source_name=str(source.get("name", "")),
-        pattern=_need(file, "pattern", f"{name}.file"),
-        format=fmt,
-        separator=str(file.get("separator", ",")),
-        encoding=encoding,
-        skip_lines=int(file.get("skip_lines", 0)),
-        columns=tuple(file.get("columns", ())),
-        codes=codes,
-        names=names,
-        counts=counts,
-        candidates=wide,
-        long_candidate=long_candidate,
-        long_votes=long_votes,
-        aliases=aliases,
-        exclude=tuple(exclusions),
-        release=int(release.get("number", 0)),
-        snapshot=bool(release.get("snapshot", False)),
+        id=spec.id,
+        source_id=spec.source.id,
+        source_kind=spec.source.kind,
+        source_name=spec.source.name,
+        pattern=spec.file.pattern,
+        format=spec.file.format,
+        separator=spec.file.separator,
+        encoding=spec.file.encoding,
+        skip_lines=spec.file.skip_lines,
+        columns=tuple(spec.file.columns or ()),
+        codes={lv: _code_spec(spec.codes[lv]) for lv in carried},
+        names={
+            lv: (ref, "") if isinstance(ref, str) else (ref.column, ref.strip)
+            for lv, ref in spec.names.items()
+        },
+        # in the order the contract gives them, as the columns it reads are listed in
+        counts={f: _columns(getattr(spec.counts, f)) for f in data["counts"]},
+        candidates={c: _columns(ref) for c, ref in (cand.columns or {}).items()}
+        if cand.layout == "wide"
+        else {},
+        long_candidate=cand.candidate_column if cand.layout == "long" else None,
+        long_votes=cand.votes_column if cand.layout == "long" else None,
+        aliases=dict(cand.aliases or {}),
+        exclude=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.exclude),
+        release=release.number,
+        snapshot=release.snapshot,
     )
 
 

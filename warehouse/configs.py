@@ -6,7 +6,8 @@ from importlib import resources
 from pathlib import Path
 
 from transforms.contract import Contract, ContractError, parse_contract
-from transforms.model import Election, ModelError, Source
+from transforms.contract_models import parse_announced, parse_election
+from transforms.model import Election, Source
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,14 @@ def shipped_elections() -> Path:
     return Path(str(resources.files("elections")))
 
 
-def _toml(path: Path) -> dict:
+def _toml(path: Path, name: str) -> dict:
+    """A TOML file's content; a file that is not TOML is refused in one line naming it."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise ContractError(f"{path.name}: not valid TOML ({error})") from None
+        raise ContractError(f"{name}: not valid TOML ({error})") from None
+    except UnicodeDecodeError as error:
+        raise ContractError(f"{name}: not UTF-8 text (byte {error.start})") from None
 
 
 def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
@@ -39,28 +43,33 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
         raise FileNotFoundError(
             f"no election {election_id!r} in {root} (known: {', '.join(known) or 'none'})"
         )
-    try:
-        election = Election.from_dict(_toml(config))
-    except ModelError as error:
-        raise ContractError(f"{config.name}: {error}") from None
-    contracts = tuple(
-        parse_contract(_toml(path), election, name=path.stem)
-        for path in sorted((folder / "contracts").glob("*.toml"))
-    )
-    if not contracts:
-        raise ContractError(f"{folder}: no feed contract in contracts/")
-    ids = [c.id for c in contracts]
-    if len(set(ids)) != len(ids):
-        raise ContractError(f"{folder}: two contracts share an id")
-    for contract in contracts:
+    # messages name each file from the elections folder: `ve2024/contracts/qr_decoded.toml: ...`
+    name = f"{election_id}/election.toml"
+    election = parse_election(_toml(config, name), name)
+    files: dict[str, str] = {}  # contract id → the file that holds it
+    contracts = []
+    for path in sorted((folder / "contracts").glob("*.toml")):
+        name = f"{election_id}/contracts/{path.name}"
+        contract = parse_contract(_toml(path, name), election, name=name)
+        if contract.id in files:
+            raise ContractError(
+                f"{name}: id: {contract.id!r} is already the id of {files[contract.id]}"
+            )
         absent = [lv for lv in election.levels if lv not in contract.carried_levels]
         if absent and not election.registry_file:
             raise ContractError(
-                f"{contract.id}.levels: the feed does not carry {', '.join(absent)}, and election "
+                f"{name}: levels: the feed does not carry {', '.join(absent)}, and election "
                 f"{election.id!r} has no registry to place its units there"
             )
+        files[contract.id] = name
+        contracts.append(contract)
+    if not contracts:
+        raise ContractError(f"{folder}: no feed contract in contracts/")
     sources = {c.source_id: Source(c.source_id, c.source_kind, c.source_name) for c in contracts}
     election = replace(election, sources=tuple(sources.values()))
     announced_file = folder / "announced.toml"
-    announced = _toml(announced_file) if announced_file.is_file() else {}
-    return ElectionConfig(folder, election, contracts, announced)
+    announced = {}
+    if announced_file.is_file():
+        name = f"{election_id}/announced.toml"
+        announced = parse_announced(_toml(announced_file, name), election, name)
+    return ElectionConfig(folder, election, tuple(contracts), announced)

@@ -1,0 +1,717 @@
+"""What a feed contract, an election.toml and an announced.toml may hold: pydantic models.
+
+Pure: the models validate dictionaries read from TOML elsewhere (no I/O here). They check shapes,
+types, ranges and the rules within one file; the rules that need the election (its levels and
+candidates) are checked where a contract is parsed (transforms/contract.py). Every refusal is one
+line naming the file, the key path, what was expected and what came (`refusal`).
+
+`json_schemas()` gives the JSON Schema of a contract and of election.toml, for editors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import reprlib
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+import polars as pl
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticCustomError
+
+from transforms.model import (
+    CANDIDATE_ID,
+    IDENTIFIER,
+    NATIONAL,
+    SOURCE_KINDS,
+    Candidate,
+    Election,
+    ModelError,
+)
+
+FORMATS = ("delimited", "jsonl")
+ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (line breaks, escapes, NUL)
+SHOWN = 80  # the most characters of a received value a message repeats
+
+# A message is one line: pydantic's own text only where nothing better is known.
+_TAGS = {"<column>", "<sum>", "<part>", "<parts>", "<table>"}  # union branches, not keys
+_HINTS = {
+    IDENTIFIER.pattern: "an identifier (lower-case letter, then letters, digits or underscores, "
+    "at most 63 characters)",
+    PRINTABLE: "text without control characters",
+    CANDIDATE_ID.pattern: "a candidate id (a letter, then letters, digits or underscores, at most "
+    "63 characters: it names a column)",
+}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ContractError(ValueError):
+    """A contract or election configuration that is itself invalid; the message names the file,
+    the key and what is wrong."""
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+_repr = reprlib.Repr()  # short: a contract is hostile input and its values may be huge
+_repr.maxlevel, _repr.maxdict, _repr.maxlist = 2, 4, 6
+_repr.maxstring = _repr.maxother = SHOWN
+
+
+def show(value: Any) -> str:
+    """A received value as a message may repeat it: TOML-like, control characters escaped, at
+    most SHOWN characters."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = _repr.repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def listed(values: Any, shown: int = 5) -> str:
+    """A few values of a list a message names (each as `show` gives it), then `…`."""
+    values = list(values)
+    more = ", …" if len(values) > shown else ""
+    return ", ".join(show(v) if not isinstance(v, str) else _key(v) for v in values[:shown]) + more
+
+
+def _key(key: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key):
+        return key
+    quoted = json.dumps(key, ensure_ascii=False)
+    return quoted if len(quoted) <= 40 else quoted[:38] + '…"'
+
+
+def where(name: str, path: str) -> str:
+    """`observers.file.columns[2]` for a contract named observers; `ve2024/election.toml:
+    levels[2]` for a file."""
+    path = path.lstrip(".")
+    if not path:
+        return name
+    if name.endswith(".toml"):
+        return f"{name}: {path}"
+    return f"{name}{path}" if path.startswith("[") else f"{name}.{path}"
+
+
+def key_path(loc: tuple) -> str:
+    """`file.columns[2]` from pydantic's location of an error."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in _TAGS:
+            path += f".{_key(str(part))}"
+    return path.lstrip(".")
+
+
+def _expected(error: dict) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    simple = {
+        "string_type": "a string",
+        "int_type": "a whole number",
+        "float_type": "a number",
+        "bool_type": "true or false",
+        "list_type": "a list",
+        "dict_type": "a table",
+        "model_type": "a table",
+        "model_attributes_type": "a table",
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "a non-empty string" if n == 1 else f"a string of at least {n} characters"
+    if kind == "string_too_long":
+        n = ctx.get("max_length")
+        return f"a string of at most {n} character{'' if n == 1 else 's'}"
+    if kind in ("too_short", "too_long"):
+        what = "table" if str(ctx.get("field_type", "")).lower().startswith("dict") else "list"
+        if kind == "too_short":
+            return f"a {what} of at least {ctx.get('min_length')} item(s)"
+        return f"a {what} of at most {ctx.get('max_length')} item(s)"
+    bounds = {
+        "greater_than_equal": (">=", "ge"),
+        "greater_than": (">", "gt"),
+        "less_than_equal": ("<=", "le"),
+        "less_than": ("<", "lt"),
+    }
+    if kind in bounds:
+        sign, key = bounds[kind]
+        return f"a number {sign} {ctx.get(key)}"
+    if kind == "string_pattern_mismatch":
+        return _HINTS.get(str(ctx.get("pattern")), f"text matching {ctx.get('pattern')}")
+    if kind.startswith("expected_"):  # our own: the message is what was expected
+        return error["msg"]
+    return error["msg"][:1].lower() + error["msg"][1:]
+
+
+def describe(error: dict, name: str) -> str:
+    """One pydantic error as one line: where, what was expected, what came."""
+    kind, loc = error["type"], tuple(error["loc"])
+    if kind == "missing":
+        return f"{where(name, key_path(loc[:-1]))}: missing key '{loc[-1]}'"
+    if kind == "extra_forbidden":
+        return f"{where(name, key_path(loc[:-1]))}: unknown key(s) {_key(str(loc[-1]))}"
+    path = key_path(loc)
+    at = str(error.get("ctx", {}).get("at", ""))
+    if at:
+        path += at if at.startswith("[") else f".{at}"
+    here = where(name, path)
+    if kind.startswith("rule_"):  # a rule across keys: the message says it all
+        return f"{here}: {error['msg']}"
+    if kind == "literal_error":
+        return f"{here}: {show(error['input'])} is not one of {error['ctx']['expected']}"
+    return f"{here}: expected {_expected(error)}, got {show(error['input'])}"
+
+
+def refusal(error: ValidationError, name: str) -> str:
+    """The first problem pydantic found, in one line (and how many more there are)."""
+    errors = error.errors(include_url=False)
+    line = describe(errors[0], name)
+    more = len(errors) - 1
+    return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more else line
+
+
+def validated(model: type[M], data: Any, name: str) -> M:
+    """data checked against the model, or ContractError with a one-line message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ContractError(refusal(error, name)) from None
+
+
+def _rule(message: str, at: str = "", **context: Any) -> PydanticCustomError:
+    """A rule across keys broken; `at` continues the key path below the table that checks it."""
+    return PydanticCustomError("rule_broken", message, {"at": at, **context})
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+
+class _Table(BaseModel):
+    """A TOML table: only the keys described, each of its one natural type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    _noun: ClassVar[str] = "key"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            unknown = [str(k) for k in data if k not in cls.model_fields]
+            if unknown:
+                raise _rule(
+                    "unknown {noun}(s) {unknown}; allowed: {allowed}",
+                    noun=cls._noun,
+                    unknown=listed(unknown),
+                    allowed=", ".join(allowed),
+                )
+        return data
+
+
+def _polars_pattern(pattern: str) -> str:
+    """The pattern as the engine that runs it (polars, Rust `regex`) reads it: Python's `re`
+    accepts look-around that it refuses."""
+    try:
+        pl.select(pl.lit("").str.contains(pattern))
+    except pl.exceptions.PolarsError as error:
+        lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+        reason = next((ln[6:].strip() for ln in lines if ln.startswith("error:")), lines[0])
+        raise PydanticCustomError(
+            "expected_pattern",
+            "a regular expression polars can run ({reason})",
+            {"reason": reason[:100]},
+        ) from None
+    return pattern
+
+
+Identifier = Annotated[
+    str,
+    Field(pattern=IDENTIFIER.pattern, description="lower-case letter, then letters, digits, _"),
+]
+Column = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=PRINTABLE, description="a column of the feed"),
+]
+Label = Annotated[str, Field(max_length=200, pattern=PRINTABLE)]
+Pattern = Annotated[
+    str,
+    Field(max_length=500, description="a regular expression (polars / Rust `regex` syntax)"),
+    AfterValidator(_polars_pattern),
+]
+Count = Annotated[int, Field(ge=0, le=10**10)]
+
+
+def _branch(value: Any, table: str) -> str | None:
+    if isinstance(value, str):
+        return "<column>"
+    return table if isinstance(value, dict) else None
+
+
+class ColumnSum(_Table):
+    """Several columns added up."""
+
+    sum: list[Column] = Field(
+        min_length=1, max_length=1000, description="the columns whose values are added up"
+    )
+
+
+ColumnOrSum = Annotated[
+    Annotated[Column, Tag("<column>")] | Annotated[ColumnSum, Tag("<sum>")],
+    Discriminator(
+        lambda v: _branch(v, "<sum>"),
+        custom_error_type="expected_column_or_sum",
+        custom_error_message="a column name or { sum = [columns] }",
+    ),
+]
+
+
+# --- contract -------------------------------------------------------------------------------
+
+
+class SourceSpec(_Table):
+    """Who supplied the feed. Several contracts may share a source (releases of one feed)."""
+
+    id: Identifier = Field(description="the source's identifier")
+    kind: Literal[SOURCE_KINDS] = Field(description="what kind of supplier it is")  # type: ignore[valid-type]
+    name: str = Field(
+        "", max_length=200, pattern=PRINTABLE, description="the source's name, for people"
+    )
+
+
+class ReleaseSpec(_Table):
+    """Within a source a higher release supersedes a lower one."""
+
+    number: int = Field(0, ge=0, le=10**6, description="the release's number")
+    snapshot: bool = Field(
+        False,
+        description="each release is complete: a unit the latest release leaves out is withdrawn",
+    )
+
+
+class FileSpec(_Table):
+    """Which files the contract reads and how."""
+
+    pattern: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="glob of the file names this contract reads",
+    )
+    format: Literal[FORMATS] = Field("delimited", description="delimited text or JSON lines")  # type: ignore[valid-type]
+    separator: str = Field(
+        ",",
+        min_length=1,
+        max_length=1,
+        description="the delimiter: one ASCII character other than a quote or a line break",
+    )
+    encoding: Literal[ENCODINGS] = Field("utf-8", description="the text encoding")  # type: ignore[valid-type]
+    skip_lines: int = Field(0, ge=0, le=1000, description="lines before the header to skip")
+    columns: list[Column] | None = Field(
+        None,
+        min_length=1,
+        max_length=10_000,
+        description="the complete header: any other header is schema drift, rejected whole",
+    )
+
+    @model_validator(mode="after")
+    def _one_byte_separator(self) -> FileSpec:
+        if not self.separator.isascii() or self.separator in '"\r\n':
+            raise _rule(
+                "expected one ASCII character other than a quote or a line break, got {value}",
+                at="separator",
+                value=show(self.separator),
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> FileSpec:
+        seen: set[str] = set()
+        for column in self.columns or ():
+            if column in seen:
+                raise _rule("{column} is listed twice", at="columns", column=show(column))
+            seen.add(column)
+        return self
+
+
+class CodePartSpec(_Table):
+    """One part of a unit code: a column or another level's code, then split/slice/pad."""
+
+    column: Column | None = Field(None, description="a column of the feed, or")
+    level: Identifier | None = Field(None, description="the code already built for another level")
+    split: str | None = Field(
+        None, min_length=1, max_length=10, description="split the value on this separator…"
+    )
+    take: list[Annotated[int, Field(ge=-100, le=100)]] | None = Field(
+        None, min_length=1, max_length=50, description="…and keep these parts (0 is the first)"
+    )
+    slice: list[Annotated[int, Field(ge=0, le=10_000)]] | None = Field(
+        None, min_length=2, max_length=2, description="keep characters [start, end)"
+    )
+    pad: int = Field(0, ge=0, le=64, description="left-pad with zeros to this width")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CodePartSpec:
+        if (self.column is None) == (self.level is None):
+            raise _rule("give exactly one of 'column' or 'level'")
+        if self.split is not None and not self.take:
+            raise _rule("'split' needs 'take' (the parts to keep)")
+        if self.take and self.split is None:
+            raise _rule("'take' needs 'split' (the separator to split on)")
+        if self.slice is not None and self.slice[0] >= self.slice[1]:
+            raise _rule(
+                "expected [start, end] with start < end, got {value}",
+                at="slice",
+                value=show(self.slice),
+            )
+        return self
+
+
+PartRef = Annotated[
+    Annotated[Column, Tag("<column>")] | Annotated[CodePartSpec, Tag("<part>")],
+    Discriminator(
+        lambda v: _branch(v, "<part>"),
+        custom_error_type="expected_part",
+        custom_error_message="a column name or a table { column | level, split, take, slice, pad }",
+    ),
+]
+
+
+class CodePartsSpec(_Table):
+    """A code joined from several parts."""
+
+    parts: list[PartRef] = Field(min_length=1, max_length=20, description="the parts, in order")
+    separator: str = Field("", max_length=10, description="put between the parts")
+
+
+CodeRef = Annotated[
+    Annotated[Column, Tag("<column>")]
+    | Annotated[CodePartsSpec, Tag("<parts>")]
+    | Annotated[CodePartSpec, Tag("<part>")],
+    Discriminator(
+        lambda v: (
+            "<column>"
+            if isinstance(v, str)
+            else ("<parts>" if "parts" in v else "<part>")
+            if isinstance(v, dict)
+            else None
+        ),
+        custom_error_type="expected_code",
+        custom_error_message="a column name, a part table or { parts = [...], separator }",
+    ),
+]
+
+
+class NameSpec(_Table):
+    """A unit's name, less a leading pattern."""
+
+    column: Column = Field(description="the column with the unit's name")
+    strip: Pattern = Field("", description="a pattern removed from the start, e.g. '^EDO\\.\\s*'")
+
+
+NameRef = Annotated[
+    Annotated[Column, Tag("<column>")] | Annotated[NameSpec, Tag("<table>")],
+    Discriminator(
+        lambda v: _branch(v, "<table>"),
+        custom_error_type="expected_name",
+        custom_error_message="a column name or { column, strip }",
+    ),
+]
+
+
+class CountsSpec(_Table):
+    """The sheet's totals: a field not mapped is absent, never judged."""
+
+    _noun: ClassVar[str] = "field"
+    registered: ColumnOrSum | None = Field(None, description="registered voters")
+    valid_votes: ColumnOrSum = Field(description="valid votes (required)")
+    null_votes: ColumnOrSum | None = Field(None, description="null votes")
+    blank_votes: ColumnOrSum | None = Field(None, description="blank votes")
+    total_votes: ColumnOrSum | None = Field(None, description="ballots cast, as declared")
+
+
+class CandidatesSpec(_Table):
+    """Candidates' votes: wide (a column per candidate) or long (a row per candidate)."""
+
+    layout: Literal["wide", "long"] = Field("wide", description="wide or long")
+    columns: dict[str, ColumnOrSum] | None = Field(
+        None, max_length=1000, description="wide: candidate id = column or { sum = [...] }"
+    )
+    candidate_column: Column | None = Field(None, description="long: the candidate's column")
+    votes_column: Column | None = Field(None, description="long: the votes' column")
+    aliases: dict[Label, str] | None = Field(
+        None, max_length=1000, description="long: label in the feed = candidate id"
+    )
+
+    @model_validator(mode="after")
+    def _layout_keys(self) -> CandidatesSpec:
+        if self.layout == "wide":
+            if self.columns is None:
+                raise _rule("missing key 'columns' (layout = \"wide\")")
+            for key in ("candidate_column", "votes_column", "aliases"):
+                if getattr(self, key) is not None:
+                    raise _rule(f"'{key}' is read only with layout = \"long\"")
+        else:
+            for key in ("candidate_column", "votes_column"):
+                if getattr(self, key) is None:
+                    raise _rule(f"missing key '{key}' (layout = \"long\")")
+            if self.columns is not None:
+                raise _rule("'columns' is read only with layout = \"wide\"")
+        return self
+
+
+class ExclusionSpec(_Table):
+    """Rows to leave out, e.g. embedded subtotals."""
+
+    column: Column = Field(description="the column compared")
+    equals: Label | None = Field(None, description="leave out rows whose value is this")
+    matches: Pattern | None = Field(None, description="or rows whose value matches this pattern")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ExclusionSpec:
+        if (self.equals is None) == (self.matches is None):
+            raise _rule("give exactly one of 'equals' or 'matches'")
+        return self
+
+
+class ContractFile(_Table):
+    """A feed contract: how one feed layout's rows become canonical tallies
+    (elections/<election>/contracts/*.toml; see docs/contracts.md)."""
+
+    model_config = ConfigDict(title="tallyhouse feed contract")
+
+    id: Identifier = Field(description="the contract's identifier")
+    source: SourceSpec = Field(description="who supplied the feed")
+    release: ReleaseSpec | None = Field(None, description="which release of the source this is")
+    levels: list[Identifier] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="the levels the feed carries, the tally's own included (default: all)",
+    )
+    file: FileSpec = Field(description="which files, and how they are read")
+    codes: dict[str, CodeRef] = Field(
+        min_length=1, max_length=20, description="how each carried level's unit code is built"
+    )
+    names: dict[str, NameRef] = Field(
+        default_factory=dict, max_length=20, description="optional: a level's unit names"
+    )
+    counts: CountsSpec = Field(description="the sheet's totals")
+    candidates: CandidatesSpec = Field(description="the candidates' votes")
+    exclude: list[ExclusionSpec] = Field(
+        default_factory=list, max_length=100, description="rows to leave out"
+    )
+
+    @model_validator(mode="after")
+    def _levels_distinct(self) -> ContractFile:
+        if self.levels is not None and len(set(self.levels)) != len(self.levels):
+            raise _rule(
+                "a level is listed twice, got {value}", at="levels", value=show(self.levels)
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _codes_refer_to_codes(self) -> ContractFile:
+        refers = {level: _referred_levels(spec) for level, spec in self.codes.items()}
+        for level, others in refers.items():
+            for other in others:
+                if other not in refers:
+                    raise _rule(
+                        "refers to unknown level {other}",
+                        at=f"codes.{_key(level)}",
+                        other=show(other),
+                    )
+        built: set[str] = set()
+        pending = dict(refers)
+        while pending:
+            ready = [lv for lv, others in pending.items() if set(others) <= built]
+            if not ready:
+                raise _rule(
+                    "levels {levels} refer to each other in a circle",
+                    at="codes",
+                    levels=", ".join(map(_key, pending)),
+                )
+            built.update(ready)
+            for lv in ready:
+                del pending[lv]
+        return self
+
+
+def _referred_levels(spec: str | CodePartSpec | CodePartsSpec) -> list[str]:
+    parts = spec.parts if isinstance(spec, CodePartsSpec) else [spec]
+    return [p.level for p in parts if isinstance(p, CodePartSpec) and p.level]
+
+
+# --- election -------------------------------------------------------------------------------
+
+
+class CandidateSpec(_Table):
+    """One candidate."""
+
+    id: str = Field(pattern=CANDIDATE_ID.pattern, description="stable code; contracts map onto it")
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="for people")
+
+
+class ElectionFile(_Table):
+    """An election: its geography levels and candidates (elections/<election>/election.toml;
+    see docs/contracts.md)."""
+
+    model_config = ConfigDict(title="tallyhouse election")
+
+    id: Identifier = Field(description="the election's identifier")
+    name: str | None = Field(
+        None, min_length=1, max_length=200, pattern=PRINTABLE, description="for people"
+    )
+    levels: list[Identifier] = Field(
+        min_length=1,
+        max_length=20,
+        description="geography levels, broadest first, the tally's own unit last",
+    )
+    candidates: list[CandidateSpec] = Field(
+        min_length=1, max_length=1000, description="[{ id, name }, …]; contracts map onto the ids"
+    )
+    expected_tallies: int | None = Field(
+        None, ge=1, le=10**8, description="how many tallies exist in all, where known"
+    )
+    registry: str | None = Field(
+        None,
+        max_length=200,
+        description="the registry's file name in the landing folder (no folders)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ElectionFile:
+        for i, level in enumerate(self.levels):
+            if level == NATIONAL:
+                raise _rule(
+                    "'national' is implicit above the levels and must not be listed",
+                    at=f"levels[{i}]",
+                )
+            if level in self.levels[:i]:
+                raise _rule("{level} is listed twice", at=f"levels[{i}]", level=show(level))
+        ids = [c.id for c in self.candidates]
+        for i, cid in enumerate(ids):
+            if cid in ids[:i]:
+                raise _rule("{cid} is listed twice", at=f"candidates[{i}].id", cid=show(cid))
+        if self.registry and (re.search(r"[/\\]", self.registry) or self.registry in (".", "..")):
+            raise _rule(
+                "expected a file name in the landing folder, got {value}",
+                at="registry",
+                value=show(self.registry),
+            )
+        return self
+
+
+# --- announced totals -----------------------------------------------------------------------
+
+
+class BulletinSpec(_Table):
+    """Totals an authority announced at one time."""
+
+    id: Identifier = Field(description="the bulletin's identifier")
+    name: str | None = Field(None, max_length=200, pattern=PRINTABLE, description="for people")
+    counted_share: float | None = Field(
+        None, ge=0, le=1, description="share of tallies said to be counted, 0–1"
+    )
+    registered: Count | None = None
+    valid_votes: Count | None = None
+    null_votes: Count | None = None
+    blank_votes: Count | None = None
+    total_votes: Count | None = None
+    votes: dict[str, Count] = Field(
+        min_length=1, max_length=1000, description="candidate id = announced votes"
+    )
+
+
+class AnnouncedFile(_Table):
+    """Totals an authority announced (elections/<election>/announced.toml)."""
+
+    model_config = ConfigDict(title="tallyhouse announced totals")
+
+    bulletin: list[BulletinSpec] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AnnouncedFile:
+        ids = [b.id for b in self.bulletin]
+        for i, bid in enumerate(ids):
+            if bid in ids[:i]:
+                raise _rule("{bid} is listed twice", at=f"bulletin[{i}].id", bid=show(bid))
+        return self
+
+
+def parse_election(data: Any, name: str = "election.toml") -> Election:
+    """An election.toml's content, checked, as the canonical Election (no sources yet: they
+    come from the contracts)."""
+    spec = validated(ElectionFile, data, name)
+    try:
+        return Election(
+            id=spec.id,
+            name=spec.name if spec.name is not None else spec.id,
+            levels=tuple(spec.levels),
+            candidates=tuple(Candidate(c.id, c.name) for c in spec.candidates),
+            expected_tallies=spec.expected_tallies,
+            registry_file=spec.registry or None,
+        )
+    except ModelError as error:  # the models check all of it first; kept as a second line
+        raise ContractError(f"{name}: {error}") from None
+
+
+def parse_announced(data: Any, election: Election, name: str = "announced.toml") -> dict:
+    """An announced.toml's content, checked against the election; returned as read."""
+    spec = validated(AnnouncedFile, data, name)
+    known = set(election.candidate_ids)
+    for i, bulletin in enumerate(spec.bulletin):
+        unknown = [c for c in bulletin.votes if c not in known]
+        if unknown:
+            raise ContractError(
+                f"{where(name, f'bulletin[{i}].votes')}: unknown candidate(s) "
+                f"{listed(unknown)}; known: "
+                f"{', '.join(election.candidate_ids)}"
+            )
+    return data
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+
+class _TomlJsonSchema(GenerateJsonSchema):
+    """TOML has no null: an optional key is one that may be left out, not one that may be null."""
+
+    def nullable_schema(self, schema: Any) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: Any) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        if json_schema.get("default", ...) is None:
+            del json_schema["default"]
+        return json_schema
+
+
+def json_schemas() -> dict[str, dict]:
+    """The JSON Schema of a contract file and of election.toml, for editors (taplo / Even
+    Better TOML: `#:schema ./contract.schema.json` on a file's first line)."""
+    out = {}
+    for key, model, title in [
+        ("contract", ContractFile, "tallyhouse feed contract"),
+        ("election", ElectionFile, "tallyhouse election.toml"),
+    ]:
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            **model.model_json_schema(schema_generator=_TomlJsonSchema),
+        }
+        schema["title"] = title
+        schema["description"] = " ".join((model.__doc__ or "").split())
+        out[key] = schema
+    return out
