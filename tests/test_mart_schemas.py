@@ -10,11 +10,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from orchestration.mart_builds import BUILDS
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import published, run
 from transforms.synthetic import generate
 from warehouse.landing import write_synthetic
-from warehouse.mart_registry import MARTS_BY_NAME
+from warehouse.mart_registry import MARTS_BY_NAME, Column, Step, Update, built_by, updated_by
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -106,3 +107,13 @@ def test_reconciliation_is_filled_only_with_two_sources(election_run):
         settings, "select * from reconciliation_summary where level = 'national'"
     ).row(0, named=True)
     assert (national["agree"], national["differ"], national["only_in_a"]) == (272, 18, 10)
+
+
+def test_every_mart_of_the_marts_step_has_one_build_function():
+    assert ["results", *BUILDS] == [m.name for m in built_by(Step.MARTS)]
+
+
+def test_rows_swapped_by_an_update_are_named_by_declared_columns():
+    for mart in updated_by(Update.BY_ROWS):
+        columns = {c.name for c in mart.columns if isinstance(c, Column)}
+        assert mart.keys and set(mart.keys) <= columns
