@@ -64,11 +64,14 @@ def election_run(request, tmp_path_factory):
     if request.param == 2:
         second_feed(pl.concat(sample.drops)).write_csv(settings.landing / "second_001.csv")
     casts, logger = Casts(), logging.getLogger("warehouse.publish")
+    # import-linter's CLI (tests/test_layering.py) disables the loggers that exist when it runs
+    disabled, logger.disabled = logger.disabled, False
     logger.addHandler(casts)
     try:
         assert run(settings).success
     finally:
         logger.removeHandler(casts)
+        logger.disabled = disabled
     return settings, sample.election, request.param, casts.messages
 
 

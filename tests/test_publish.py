@@ -1,14 +1,16 @@
 """Writing the marts into the pending copy, and swapping it in."""
 
+import logging
 from datetime import datetime
 
 import duckdb
+import polars as pl
 import pytest
 
 from tests.test_rollup import ELECTION, REGISTRY, VOTES, VOTES_LONG, tallies
 from transforms.rollup import RESULT_COLUMNS, build_marts, results_long, units_from_registry
 from warehouse.db import connect
-from warehouse.publish import Publication, pending_path, publish, write_pending
+from warehouse.publish import Publication, pending_path, publish, write_mart, write_pending
 
 
 def test_the_sql_unpivot_writes_exactly_the_reference_results(tmp_path):
@@ -91,3 +93,14 @@ def test_a_mart_that_does_not_match_its_declaration_is_refused(tmp_path):
         write_pending(
             target, built.results_wide, {"turnout": built.turnout.drop("turnout")}, ELECTION
         )
+
+
+def test_a_column_of_another_type_is_cast_to_its_declared_one_and_logged(caplog, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("warehouse.publish"), "disabled", False)
+    built = build_marts(tallies(), VOTES, units_from_registry(REGISTRY, ELECTION), ELECTION)
+    narrow = built.turnout.with_columns(pl.col("registered").cast(pl.Int32))
+    with duckdb.connect() as con, caplog.at_level(logging.WARNING, logger="warehouse.publish"):
+        write_mart(con, "turnout", narrow, ELECTION)
+        types = dict(con.execute("select column_name, data_type from duckdb_columns()").fetchall())
+    assert types["registered"] == "BIGINT"
+    assert "mart turnout cast to its declared types: registered INTEGER → BIGINT" in caplog.text
