@@ -1,15 +1,23 @@
 """Building the marts from the staged tallies, or updating the published ones by the last
 change: what the marts asset runs (orchestration/assets/marts.py).
+
+Which marts there are, and how an incremental run updates each, is declared once in the mart
+registry (warehouse/mart_registry.py); a full build runs each mart's build function in BUILDS.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
 from expectations.rules import RULES
-from orchestration.assets.keys import MART_TABLES
 from orchestration.resources import Warehouse
+from transforms.accepted import ACCEPTED_SQL, accepted
 from transforms.delta import (
     KEYS,
     UNIT,
+    Deltas,
     Side,
     mart_deltas,
     updated_coverage,
@@ -20,16 +28,18 @@ from transforms.delta import (
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
-from transforms.rollup import RESULT_COLUMNS, build_marts, results_long
+from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
 from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
 from warehouse.db import table_exists, transaction
 from warehouse.increments import (
     FULL,
     INCREMENTAL,
+    Change,
     read_state,
     units_of,
     versions_of,
 )
+from warehouse.mart_registry import Step, built_by
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
@@ -65,41 +75,110 @@ def plan_marts(con, target) -> tuple[str, str]:
     return INCREMENTAL, "applying the last drop to the published marts"
 
 
-def build_all(duckdb: Warehouse, config, target) -> dict[str, int]:
-    election = config.election
-    with duckdb.get_connection() as con:
-        tallies, votes, quarantine = duckdb.staged(con, election.candidate_ids)
-        units = read_table(con, "staged", "units")
-        versions = read_table(con, "staged", "tally_versions")
-        issues = read_table(con, "quality", "issues")
-        deliveries = read_table(con, "raw", "deliveries")
-        # the registry only bounds announced totals: read it only when there are some
-        wanted = config.announced and table_exists(con, "raw", "registry")
-        registry = read_table(con, "raw", "registry") if wanted else None
-    accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
-    built = build_marts(accepted, votes, units, election, received=tallies)
-    frames = {
-        "turnout": built.turnout,
-        "coverage": built.coverage,
-        "quality_summary": quality_summary(tallies, issues, units, RULE_IDS, election),
-        "quality_issues": quality_issues(issues, tallies, deliveries, RULE_TEXT, election),
-    }
-    national = results_long(built.results_wide.filter(level=NATIONAL), election)
-    reconciled = reconcile(accepted, votes, election)
-    frames["reconciliation"] = reconciled
-    frames["reconciliation_summary"] = reconciliation_summary(reconciled, units, election)
-    frames["announced_vs_tallied"] = announced_vs_tallied(
-        config.announced,
-        national,
+@dataclass
+class Staged:
+    """What a full build reads: every staged tally, and the tables the marts are made from."""
+
+    config: object  # the election configuration (election, announced bulletins)
+    tallies: pl.DataFrame  # every staged tally, accepted or not
+    votes: pl.DataFrame  # wide: tally_id and a column per candidate
+    quarantine: pl.DataFrame
+    units: pl.DataFrame
+    versions: pl.DataFrame
+    issues: pl.DataFrame
+    deliveries: pl.DataFrame
+    registry: pl.DataFrame | None  # only read when there are announced totals to bound
+
+    @property
+    def election(self) -> Election:
+        return self.config.election
+
+    @cached_property
+    def accepted(self) -> pl.DataFrame:
+        return accepted(self.tallies, self.quarantine)
+
+    @cached_property
+    def rollups(self) -> Marts:
+        return build_marts(
+            self.accepted, self.votes, self.units, self.election, received=self.tallies
+        )
+
+    @cached_property
+    def reconciled(self) -> pl.DataFrame:
+        return reconcile(self.accepted, self.votes, self.election)
+
+
+def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
+    built, election = staged.rollups, staged.election
+    return announced_vs_tallied(
+        staged.config.announced,
+        results_long(built.results_wide.filter(level=NATIONAL), election),
         built.coverage.filter(level=NATIONAL),
         built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
         election,
-        _uncounted_registered(registry, accepted, election),
+        _uncounted_registered(staged.registry, staged.accepted, election),
     )
-    frames["amendments"] = amendments(versions, deliveries)
-    write_pending(target, built.results_wide, frames, election)
+
+
+# The build function of every mart of the marts step but results (written from its wide form,
+# staged.rollups.results_wide), in the registry's order.
+BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
+    "turnout": lambda staged: staged.rollups.turnout,
+    "coverage": lambda staged: staged.rollups.coverage,
+    "quality_summary": lambda s: quality_summary(
+        s.tallies, s.issues, s.units, RULE_IDS, s.election
+    ),
+    "quality_issues": lambda s: quality_issues(
+        s.issues, s.tallies, s.deliveries, RULE_TEXT, s.election
+    ),
+    "reconciliation": lambda staged: staged.reconciled,
+    "reconciliation_summary": lambda s: reconciliation_summary(s.reconciled, s.units, s.election),
+    "announced_vs_tallied": _announced_vs_tallied,
+    "amendments": lambda staged: amendments(staged.versions, staged.deliveries),
+}
+
+
+def build_all(duckdb: Warehouse, config, target) -> dict[str, int]:
+    """Build every mart of the marts step whole and write them into a fresh pending file."""
+    election = config.election
+    with duckdb.get_connection() as con:
+        tallies, votes, quarantine = duckdb.staged(con, election.candidate_ids)
+        staged = _read_staged(con, config, tallies, votes, quarantine)
+    frames = {name: build(staged) for name, build in BUILDS.items()}
+    results_wide = staged.rollups.results_wide
+    write_pending(target, results_wide, frames, election)
     counts = {table: frame.height for table, frame in frames.items()}
-    return {"results": built.results_wide.height * len(election.candidates), **counts}
+    return {"results": results_wide.height * len(election.candidates), **counts}
+
+
+def _read_staged(con, config, tallies, votes, quarantine) -> Staged:
+    return Staged(
+        config,
+        tallies,
+        votes,
+        quarantine,
+        units=read_table(con, "staged", "units"),
+        versions=read_table(con, "staged", "tally_versions"),
+        issues=read_table(con, "quality", "issues"),
+        deliveries=read_table(con, "raw", "deliveries"),
+        registry=_registry_if_announced(con, config),
+    )
+
+
+def _registry_if_announced(con, config) -> pl.DataFrame | None:
+    """The registry only bounds announced totals: read it only when there are some."""
+    wanted = config.announced and table_exists(con, "raw", "registry")
+    return read_table(con, "raw", "registry") if wanted else None
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """What an update reads besides the change itself."""
+
+    deliveries: pl.DataFrame
+    versions: pl.DataFrame  # every version of the changed units
+    registry: pl.DataFrame | None  # only with announced totals to bound
+    accepted: pl.DataFrame | None  # source_id, tally_code of accepted tallies (idem)
 
 
 def apply_change(duckdb: Warehouse, config, target) -> dict[str, int]:
@@ -108,68 +187,106 @@ def apply_change(duckdb: Warehouse, config, target) -> dict[str, int]:
     candidates = election.candidate_ids
     with duckdb.get_connection() as con:
         change = duckdb.change(con, candidates)
-        deliveries = read_table(con, "raw", "deliveries")
-        removed, added = change.before_tallies, change.after_tallies
-        changed_units = pl.concat([removed.select(UNIT), added.select(UNIT)]).unique()
-        versions = versions_of(con, changed_units)
-        wanted = config.announced and table_exists(con, "raw", "registry")
-        registry = read_table(con, "raw", "registry") if wanted else None
-        accepted = (
-            con.sql(
-                "select source_id, tally_code from staged.tallies "
-                "where tally_id not in (select tally_id from quality.quarantine)"
-            ).pl()
-            if wanted
-            else None
-        )
-    before = Side(removed, change.before_votes, change.before_accepted, change.before_issues)
-    after = Side(added, change.after_votes, change.after_accepted, change.after_issues)
-    deltas = mart_deltas(before, after, RULE_IDS, election)
+        context = _read_change_context(con, config, change)
+    deltas = _deltas_of(change, election)
     touched = deltas.touched()
     with duckdb.get_connection() as con:
         units = units_of(con, touched)
-    names = units.select("level", "unit_code", "unit_name")
     copy_published(target)
     with open_pending(target) as con, transaction(con):
-        old = take_touched(con, touched)
-        coverage = updated_coverage(old["coverage"], deltas, units)
-        counted = coverage.select(*KEYS, "counted")
-        results = updated_results(
-            votes_wide_of(old["results"], election), deltas, counted, names, election
-        )
-        new_rows = {
-            "results": results_long(results, election),
-            "turnout": updated_turnout(old["turnout"], deltas, counted, names),
-            "coverage": coverage,
-            "quality_summary": updated_quality_summary(old["quality_summary"], deltas, names),
-        }
-        others = {}
+        new_rows = _updated_summed_rows(take_touched(con, touched), deltas, units, election)
+        new_rows |= _swapped_rows(change, context, election)
         if config.announced:
-            national = read_national(con)
-            for table in ("results", "coverage", "turnout"):
-                fresh = new_rows[table].filter(level=NATIONAL)
-                national[table] = fresh if fresh.height else national[table]
-            others["announced_vs_tallied"] = announced_vs_tallied(
-                config.announced,
-                national["results"].select(RESULT_COLUMNS),
-                national["coverage"],
-                national["turnout"].select("source_id", "total_votes"),
-                election,
-                _uncounted_registered(registry, accepted, election),
+            new_rows["announced_vs_tallied"] = _announced_after_update(
+                con, new_rows, config, context
             )
-        put_back(
-            con,
-            new_rows,
-            pl.concat([removed.select(CHANGED), added.select(CHANGED)]),
-            quality_issues(change.after_issues, added, deliveries, RULE_TEXT, election),
-            changed_units,
-            amendments(versions, deliveries),
-            others,
-        )
-    return {"results": new_rows["results"].height} | {
-        table: new_rows.get(table, others.get(table, pl.DataFrame())).height
-        for table in MART_TABLES
+        put_back(con, new_rows, _changed_keys(change), election)
+    return {
+        m.name: new_rows[m.name].height if m.name in new_rows else 0 for m in built_by(Step.MARTS)
     }
+
+
+def _changed_units(change: Change) -> pl.DataFrame:
+    frames = [change.before_tallies.select(UNIT), change.after_tallies.select(UNIT)]
+    return pl.concat(frames).unique()
+
+
+def _read_change_context(con, config, change: Change) -> ChangeContext:
+    registry = _registry_if_announced(con, config)
+    return ChangeContext(
+        deliveries=read_table(con, "raw", "deliveries"),
+        versions=versions_of(con, _changed_units(change)),
+        registry=registry,
+        accepted=con.sql(f"select source_id, tally_code from {ACCEPTED_SQL}").pl()
+        if registry is not None
+        else None,
+    )
+
+
+def _deltas_of(change: Change, election: Election) -> Deltas:
+    before = Side(
+        change.before_tallies, change.before_votes, change.before_accepted, change.before_issues
+    )
+    after = Side(
+        change.after_tallies, change.after_votes, change.after_accepted, change.after_issues
+    )
+    return mart_deltas(before, after, RULE_IDS, election)
+
+
+def _updated_summed_rows(
+    old: dict[str, pl.DataFrame], deltas: Deltas, units: pl.DataFrame, election: Election
+) -> dict[str, pl.DataFrame]:
+    """The touched units' rows of the summed marts, updated by the change's deltas."""
+    names = units.select("level", "unit_code", "unit_name")
+    coverage = updated_coverage(old["coverage"], deltas, units)
+    counted = coverage.select(*KEYS, "counted")
+    results = updated_results(
+        votes_wide_of(old["results"], election), deltas, counted, names, election
+    )
+    return {
+        "results": results_long(results, election),
+        "turnout": updated_turnout(old["turnout"], deltas, counted, names),
+        "coverage": coverage,
+        "quality_summary": updated_quality_summary(old["quality_summary"], deltas, names),
+    }
+
+
+def _swapped_rows(
+    change: Change, context: ChangeContext, election: Election
+) -> dict[str, pl.DataFrame]:
+    """The new rows of the marts keyed by changed tallies (issues) or units (amendments)."""
+    added, deliveries = change.after_tallies, context.deliveries
+    return {
+        "quality_issues": quality_issues(
+            change.after_issues, added, deliveries, RULE_TEXT, election
+        ),
+        "amendments": amendments(context.versions, deliveries),
+    }
+
+
+def _changed_keys(change: Change) -> dict[str, pl.DataFrame]:
+    """Per by_rows mart: the keys of the rows the change replaces."""
+    tallies = [change.before_tallies.select(CHANGED), change.after_tallies.select(CHANGED)]
+    return {"quality_issues": pl.concat(tallies), "amendments": _changed_units(change)}
+
+
+def _announced_after_update(
+    con, new_rows: dict[str, pl.DataFrame], config, context: ChangeContext
+) -> pl.DataFrame:
+    """announced_vs_tallied from the national rows as they stand after the update."""
+    national = read_national(con)
+    for table in ("results", "coverage", "turnout"):
+        fresh = new_rows[table].filter(level=NATIONAL)
+        national[table] = fresh if fresh.height else national[table]
+    election = config.election
+    return announced_vs_tallied(
+        config.announced,
+        national["results"].select(RESULT_COLUMNS),
+        national["coverage"],
+        national["turnout"].select("source_id", "total_votes"),
+        election,
+        _uncounted_registered(context.registry, context.accepted, election),
+    )
 
 
 def _uncounted_registered(

@@ -1,5 +1,5 @@
-"""The registry of mart descriptions: complete for every schema, generated into the data
-dictionary, and written into DuckDB safely. The published file's own comments are tested in
+"""The mart registry: complete for every schema, generated into the data dictionary, and its
+comments written into DuckDB safely. The published file's own comments are tested in
 test_published_marts.py."""
 
 import logging
@@ -10,9 +10,11 @@ import pytest
 
 from expectations.rules import RULES
 from tests.test_verification_data import AnnouncedCase
-from transforms.verification import announced_vs_tallied, reconcile
+from transforms.rollup import units_from_tallies
+from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
 from warehouse.data_dictionary import PAGE, render
-from warehouse.mart_docs import MARTS_BY_NAME, apply_comments, describe, literal, undocumented
+from warehouse.mart_comments import apply_comments, literal
+from warehouse.mart_registry import MARTS_BY_NAME, describe, undocumented
 
 # The schemas agreed for the marts other engineers are building (issue 6).
 PROJECTION = {
@@ -55,7 +57,7 @@ def test_the_committed_data_dictionary_is_the_generated_one():
 
 @pytest.mark.parametrize(("mart", "schema"), [("projection", PROJECTION), ("forensics", FORENSICS)])
 def test_the_agreed_new_marts_are_documented_column_for_column(mart, schema):
-    assert list(MARTS_BY_NAME[mart].columns) == list(schema)
+    assert MARTS_BY_NAME[mart].schema(AnnouncedCase.election) == schema
     assert undocumented([(mart, c) for c in schema]) == []
 
 
@@ -87,12 +89,13 @@ def test_election_shaped_columns_of_reconciliation_and_announced_are_documented(
     assert "table" in describe("reconciliation", "table_code")
 
 
-@pytest.mark.e2e
-def test_comments_are_quoted_and_a_gap_is_published_with_a_warning(caplog):
+def test_comments_are_quoted_and_a_gap_is_published_with_a_warning(caplog, monkeypatch):
+    # import-linter's CLI (tests/test_layering.py) disables the loggers that exist when it runs
+    monkeypatch.setattr(logging.getLogger("warehouse.mart_comments"), "disabled", False)
     con = duckdb.connect()
     con.execute("create table results (votes bigint, mystery varchar)")
     con.execute("create table scratch (x int)")
-    with caplog.at_level(logging.WARNING, logger="warehouse.mart_docs"):
+    with caplog.at_level(logging.WARNING, logger="warehouse.mart_comments"):
         missing = apply_comments(con)
     assert missing == ["results.mystery", "scratch"]
     assert "results.mystery, scratch" in caplog.text
@@ -107,3 +110,36 @@ def test_comments_are_quoted_and_a_gap_is_published_with_a_warning(caplog):
     assert con.execute(
         "select comment from duckdb_tables() where table_name = 'results'"
     ).fetchall() == [(tricky,)]
+
+
+def duckdb_types(frame: pl.DataFrame) -> dict[str, str]:
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        return {name: type_ for name, type_, *_ in con.execute("describe frame").fetchall()}
+
+
+@pytest.mark.parametrize("sources", [("s1", "s1", "s1"), ("s1", "s1", "s2")], ids=["one", "two"])
+def test_reconciliation_has_its_declared_schema_whatever_the_sources(sources):
+    election = AnnouncedCase.election
+    tallies = pl.DataFrame(
+        {
+            "tally_id": [1, 2, 3],
+            "source_id": list(sources),
+            "tally_code": ["t1", "t2", "t1"],
+            "table_code": ["t1", "t2", "t1"],
+        }
+    )
+    votes = pl.DataFrame({"tally_id": [1, 2, 3], "A": [5, 6, 7], "B": [1, 2, 1]})
+    reconciled = reconcile(tallies, votes, election)
+    summary = reconciliation_summary(reconciled, units_from_tallies(tallies, election), election)
+    assert reconciled.height == (2 if sources[-1] == "s2" else 0)
+    assert duckdb_types(reconciled) == MARTS_BY_NAME["reconciliation"].schema(election)
+    declared = MARTS_BY_NAME["reconciliation_summary"].schema(election)
+    assert duckdb_types(summary) == declared
+
+
+def test_nothing_announced_still_has_the_declared_columns():
+    nothing = announced_vs_tallied({}, *AnnouncedCase.args()[1:])
+    assert nothing.is_empty()
+    declared = MARTS_BY_NAME["announced_vs_tallied"].schema(AnnouncedCase.election)
+    assert duckdb_types(nothing) == declared

@@ -14,7 +14,7 @@ from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import published, run
 from transforms.synthetic import generate
 from warehouse.landing import write_synthetic
-from warehouse.mart_docs import MARTS_BY_NAME, describe
+from warehouse.mart_registry import MARTS_BY_NAME, describe
 from warehouse.read_marts import open_published
 
 pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI

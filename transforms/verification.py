@@ -1,6 +1,7 @@
 """Independent verification: sources reconciled tally by tally, and announced totals set against
 the tallies. Pure polars."""
 
+from dataclasses import dataclass
 from itertools import combinations
 
 import polars as pl
@@ -18,60 +19,74 @@ def _per_tally(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -
     )
 
 
+def reconciliation_schema(election: Election) -> dict[str, pl.DataType]:
+    """The reconciliation's columns, whatever the number of sources: deltas are b − a."""
+    return {
+        "source_a": pl.String,
+        "source_b": pl.String,
+        "tally_code": pl.String,
+        **dict.fromkeys(election.code_columns, pl.String),
+        "status": pl.String,
+        "differing_candidates": pl.Int32,
+        "votes_apart": pl.Int64,
+        **{f"delta_{c}": pl.Int64 for c in election.candidate_ids},
+    }
+
+
 def reconcile(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Per pair of sources and tally unit: agree, differ (with per-candidate deltas b − a), or
-    only in one of them. tallies: accepted tallies; votes: wide (tally_id, one column per
-    candidate)."""
-    candidates = election.candidate_ids
-    codes = election.code_columns
+    only in one of them; no rows with fewer than two sources. tallies: accepted tallies; votes:
+    wide (tally_id, one column per candidate)."""
     frame = _per_tally(tallies, votes, election)
     sources = sorted(frame["source_id"].unique().to_list())
-    pairs = []
-    for a, b in combinations(sources, 2):
-        left = frame.filter(source_id=a).drop("tally_id", "source_id")
-        right = frame.filter(source_id=b).drop("tally_id", "source_id")
-        joined = left.join(right, on="tally_code", how="full", coalesce=True, suffix="_b")
-        in_a = pl.col(candidates[0]).is_not_null() | pl.col(codes[0]).is_not_null()
-        in_b = pl.col(f"{candidates[0]}_b").is_not_null() | pl.col(f"{codes[0]}_b").is_not_null()
-        deltas = [(pl.col(f"{c}_b") - pl.col(c)).alias(f"delta_{c}") for c in candidates]
-        pairs.append(
-            joined.with_columns(in_a.alias("_a"), in_b.alias("_b"), *deltas)
-            .with_columns(
-                pl.sum_horizontal(
-                    [(pl.col(f"delta_{c}") != 0).cast(pl.Int32) for c in candidates]
-                ).alias("differing_candidates"),
-                pl.sum_horizontal([pl.col(f"delta_{c}").abs() for c in candidates]).alias(
-                    "votes_apart"
-                ),
-            )
-            .select(
-                pl.lit(a).alias("source_a"),
-                pl.lit(b).alias("source_b"),
-                "tally_code",
-                *[pl.coalesce(c, f"{c}_b").alias(c) for c in codes],
-                pl.when(pl.col("_a") & pl.col("_b") & (pl.col("differing_candidates") == 0))
-                .then(pl.lit(AGREE))
-                .when(pl.col("_a") & pl.col("_b"))
-                .then(pl.lit(DIFFER))
-                .when(pl.col("_a"))
-                .then(pl.lit(ONLY_A))
-                .otherwise(pl.lit(ONLY_B))
-                .alias("status"),
-                "differing_candidates",
-                "votes_apart",
-                *[f"delta_{c}" for c in candidates],
-            )
-        )
+    pairs = [_reconcile_pair(frame, a, b, election) for a, b in combinations(sources, 2)]
     if not pairs:
-        return pl.DataFrame(
-            schema={
-                "source_a": pl.String,
-                "source_b": pl.String,
-                "tally_code": pl.String,
-                "status": pl.String,
-            }
-        )
+        return pl.DataFrame(schema=reconciliation_schema(election))
     return pl.concat(pairs).sort("source_a", "source_b", "tally_code")
+
+
+def _reconcile_pair(frame: pl.DataFrame, a: str, b: str, election: Election) -> pl.DataFrame:
+    candidates, codes = election.candidate_ids, election.code_columns
+    left = frame.filter(source_id=a).drop("tally_id", "source_id")
+    right = frame.filter(source_id=b).drop("tally_id", "source_id")
+    joined = left.join(right, on="tally_code", how="full", coalesce=True, suffix="_b")
+    in_a = pl.col(candidates[0]).is_not_null() | pl.col(codes[0]).is_not_null()
+    in_b = pl.col(f"{candidates[0]}_b").is_not_null() | pl.col(f"{codes[0]}_b").is_not_null()
+    deltas = [(pl.col(f"{c}_b") - pl.col(c)).alias(f"delta_{c}") for c in candidates]
+    return (
+        joined.with_columns(in_a.alias("_a"), in_b.alias("_b"), *deltas)
+        .with_columns(
+            pl.sum_horizontal(
+                [(pl.col(f"delta_{c}") != 0).cast(pl.Int32) for c in candidates]
+            ).alias("differing_candidates"),
+            pl.sum_horizontal([pl.col(f"delta_{c}").abs() for c in candidates]).alias(
+                "votes_apart"
+            ),
+        )
+        .select(
+            pl.lit(a).alias("source_a"),
+            pl.lit(b).alias("source_b"),
+            "tally_code",
+            *[pl.coalesce(c, f"{c}_b").alias(c) for c in codes],
+            _pair_status().alias("status"),
+            "differing_candidates",
+            "votes_apart",
+            *[f"delta_{c}" for c in candidates],
+        )
+    )
+
+
+def _pair_status() -> pl.Expr:
+    in_both = pl.col("_a") & pl.col("_b")
+    return (
+        pl.when(in_both & (pl.col("differing_candidates") == 0))
+        .then(pl.lit(AGREE))
+        .when(in_both)
+        .then(pl.lit(DIFFER))
+        .when(pl.col("_a"))
+        .then(pl.lit(ONLY_A))
+        .otherwise(pl.lit(ONLY_B))
+    )
 
 
 def reconciliation_summary(
@@ -79,14 +94,11 @@ def reconciliation_summary(
 ) -> pl.DataFrame:
     """Per pair of sources and unit at every level: tally units agreeing, differing, or in one
     source only."""
-    if "status" not in reconciled.columns or reconciled.is_empty():
+    if reconciled.is_empty():
+        names = ("source_a", "source_b", "level", "unit_code", "unit_name")
+        counts = (*STATUSES, "votes_apart")
         return pl.DataFrame(
-            schema={
-                "source_a": pl.String,
-                "source_b": pl.String,
-                "level": pl.String,
-                "unit_code": pl.String,
-            }
+            schema={**dict.fromkeys(names, pl.String), **dict.fromkeys(counts, pl.Int64)}
         )
     base = reconciled.select(
         pl.concat_str("source_a", pl.lit("|"), "source_b").alias("source_id"),
@@ -115,6 +127,49 @@ def reconciliation_summary(
     )
 
 
+ANNOUNCED_SCHEMA = {  # announced_vs_tallied's columns, for when nothing was announced
+    **dict.fromkeys(("bulletin_id", "bulletin", "source_id", "candidate_id"), pl.String),
+    "candidate_name": pl.String,
+    "announced_votes": pl.Int64,
+    "announced_share": pl.Float64,
+    "tallied_votes": pl.Int64,
+    "tallied_share": pl.Float64,
+    "difference": pl.Int64,
+    "announced_counted_share": pl.Float64,
+    "tallies_counted_share": pl.Float64,
+    "uncounted_tallies": pl.Int64,
+    "votes_needed": pl.Int64,
+    "uncounted_capacity": pl.Int64,
+    "capacity_basis": pl.String,
+    "needed_share_of_capacity": pl.Float64,
+    "possible": pl.Boolean,
+    "tallied_exceeds_announced": pl.Boolean,
+    "bulletin_votes_needed": pl.Int64,
+    "bulletin_possible": pl.Boolean,
+}
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """One source's national count so far, and what its uncounted tallies could still hold."""
+
+    valid: int  # tallied valid votes: the candidates' votes summed
+    votes: dict[str, int]  # per candidate
+    expected: int | None
+    counted: int
+    uncounted: int | None  # expected − counted; None when expected is unknown
+    capacity: int | None  # most ballots the uncounted tallies could hold
+    basis: str | None  # how the capacity was estimated
+
+
+@dataclass(frozen=True)
+class BulletinBound:
+    """What a whole bulletin needs from one source's uncounted tallies."""
+
+    needed: int  # every candidate's shortfall, summed
+    possible: bool | None  # None without a capacity
+
+
 def announced_vs_tallied(
     announced: dict,
     results_national: pl.DataFrame,
@@ -135,72 +190,102 @@ def announced_vs_tallied(
     coverage_national: source_id, expected, counted. ballots_national: source_id, ballots.
     """
     names = {c.id: c.name for c in election.candidates}
-    uncounted_registered = uncounted_registered or {}
+    counts = source_counts(
+        results_national, coverage_national, ballots_national, uncounted_registered or {}
+    )
     rows = []
+    for bulletin in announced.get("bulletin", []):
+        for source, count in counts.items():
+            whole = bulletin_bound(bulletin.get("votes", {}), count)
+            for candidate, said in bulletin.get("votes", {}).items():
+                rows.append(
+                    announced_row(bulletin, source, candidate, names, said, count)
+                    | {"bulletin_votes_needed": whole.needed, "bulletin_possible": whole.possible}
+                )
+    return (
+        pl.DataFrame(rows, infer_schema_length=None)
+        if rows
+        else pl.DataFrame(schema=ANNOUNCED_SCHEMA)
+    )
+
+
+def source_counts(
+    results_national: pl.DataFrame,
+    coverage_national: pl.DataFrame,
+    ballots_national: pl.DataFrame,
+    uncounted_registered: dict[str, int | None],
+) -> dict[str, SourceCount]:
+    """Per source (in order): its national count and the capacity of its uncounted tallies."""
     tallied_valid = dict(
         results_national.group_by("source_id").agg(pl.col("votes").sum()).iter_rows()
     )
     coverage = {r["source_id"]: r for r in coverage_national.iter_rows(named=True)}
     ballots = dict(ballots_national.iter_rows())
-    for bulletin in announced.get("bulletin", []):
-        votes = bulletin.get("votes", {})
-        announced_valid = bulletin.get("valid_votes")  # shares only against an announced total
-        for source in sorted(tallied_valid):
-            cov = coverage.get(source, {})
-            expected, counted = cov.get("expected"), cov.get("counted") or 0
-            uncounted = expected - counted if expected is not None else None
-            per_tally = (
-                (ballots.get(source) or tallied_valid[source]) / counted if counted else None
-            )
-            capacity = uncounted_registered.get(source)
-            basis = "registered voters of uncounted units"
-            if capacity is None and uncounted is not None and per_tally is not None:
-                capacity, basis = round(uncounted * per_tally), "counted turnout"
-            tallied = dict(
+    return {
+        source: _source_count(
+            tallied_valid[source],
+            dict(
                 results_national.filter(source_id=source)
                 .select("candidate_id", "votes")
                 .iter_rows()
-            )
-            needed_all = sum(max(0, said - tallied.get(c, 0)) for c, said in votes.items())
-            for candidate, said in votes.items():
-                got = tallied.get(candidate, 0)
-                needed = max(0, said - got)
-                rows.append(
-                    {
-                        "bulletin_id": bulletin["id"],
-                        "bulletin": bulletin.get("name", bulletin["id"]),
-                        "source_id": source,
-                        "candidate_id": candidate,
-                        "candidate_name": names.get(candidate, candidate),
-                        "announced_votes": said,
-                        "announced_share": said / announced_valid if announced_valid else None,
-                        "tallied_votes": got,
-                        "tallied_share": got / tallied_valid[source]
-                        if tallied_valid[source]
-                        else None,
-                        "difference": said - got,
-                        "announced_counted_share": bulletin.get("counted_share"),
-                        "tallies_counted_share": counted / expected if expected else None,
-                        "uncounted_tallies": uncounted,
-                        "votes_needed": needed,
-                        "uncounted_capacity": capacity,
-                        "capacity_basis": basis if capacity is not None else None,
-                        "needed_share_of_capacity": needed / capacity if capacity else None,
-                        # possible as a final total: never below what is already counted, and
-                        # no more needed from the uncounted tallies than they can hold
-                        "possible": (got <= said and needed <= capacity)
-                        if capacity is not None
-                        else None,
-                        "tallied_exceeds_announced": got > said,
-                        # the bulletin as a whole: every candidate's shortfall from the same tallies
-                        "bulletin_votes_needed": needed_all,
-                        "bulletin_possible": (
-                            all(tallied.get(c, 0) <= v for c, v in votes.items())
-                            and needed_all <= capacity
-                        )
-                        if capacity is not None
-                        else None,
-                    }
-                )
-    schema = {"bulletin_id": pl.String, "source_id": pl.String, "candidate_id": pl.String}
-    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema=schema)
+            ),
+            coverage.get(source, {}),
+            ballots.get(source),
+            uncounted_registered.get(source),
+        )
+        for source in sorted(tallied_valid)
+    }
+
+
+def _source_count(
+    valid: int, votes: dict[str, int], coverage: dict, ballots: int | None, registered: int | None
+) -> SourceCount:
+    expected, counted = coverage.get("expected"), coverage.get("counted") or 0
+    uncounted = expected - counted if expected is not None else None
+    per_tally = (ballots or valid) / counted if counted else None
+    capacity, basis = registered, "registered voters of uncounted units"
+    if capacity is None and uncounted is not None and per_tally is not None:
+        capacity, basis = round(uncounted * per_tally), "counted turnout"
+    basis = basis if capacity is not None else None
+    return SourceCount(valid, votes, expected, counted, uncounted, capacity, basis)
+
+
+def bulletin_bound(announced_votes: dict[str, int], count: SourceCount) -> BulletinBound:
+    """Every candidate of the bulletin reaching their announced figure from the same tallies."""
+    needed = sum(max(0, said - count.votes.get(c, 0)) for c, said in announced_votes.items())
+    if count.capacity is None:
+        return BulletinBound(needed, None)
+    reachable = all(count.votes.get(c, 0) <= said for c, said in announced_votes.items())
+    return BulletinBound(needed, reachable and needed <= count.capacity)
+
+
+def announced_row(
+    bulletin: dict, source: str, candidate: str, names: dict, said: int, count: SourceCount
+) -> dict:
+    """One candidate of a bulletin against one source's tallies, and the bound on the rest."""
+    got, capacity = count.votes.get(candidate, 0), count.capacity
+    needed = max(0, said - got)
+    announced_valid = bulletin.get("valid_votes")  # shares only against an announced total
+    return {
+        "bulletin_id": bulletin["id"],
+        "bulletin": bulletin.get("name", bulletin["id"]),
+        "source_id": source,
+        "candidate_id": candidate,
+        "candidate_name": names.get(candidate, candidate),
+        "announced_votes": said,
+        "announced_share": said / announced_valid if announced_valid else None,
+        "tallied_votes": got,
+        "tallied_share": got / count.valid if count.valid else None,
+        "difference": said - got,
+        "announced_counted_share": bulletin.get("counted_share"),
+        "tallies_counted_share": count.counted / count.expected if count.expected else None,
+        "uncounted_tallies": count.uncounted,
+        "votes_needed": needed,
+        "uncounted_capacity": capacity,
+        "capacity_basis": count.basis,
+        "needed_share_of_capacity": needed / capacity if capacity else None,
+        # possible as a final total: never below what is already counted, and no more needed
+        # from the uncounted tallies than they can hold
+        "possible": (got <= said and needed <= capacity) if capacity is not None else None,
+        "tallied_exceeds_announced": got > said,
+    }

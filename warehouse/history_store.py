@@ -1,14 +1,15 @@
-"""history.results_history in the warehouse: one snapshot appended per published run."""
+"""history.results_history in the warehouse: one snapshot appended per published run.
 
-from collections.abc import Callable
+warehouse/publish.py appends the run's snapshot inside the warehouse transaction that ends
+with the published file's rename, so a failed publish keeps no snapshot.
+"""
 
 import duckdb
 import polars as pl
 
-from warehouse.db import table_exists, transaction
-from warehouse.publish import publish_pending
+from warehouse.db import ident, registered, table_exists
 
-LEVELS_SQL = "level = 'national' or level = ?"
+SNAPSHOT_MARTS = ("results", "turnout", "coverage")
 
 
 def read_for_snapshot(
@@ -16,43 +17,23 @@ def read_for_snapshot(
 ) -> dict[str, pl.DataFrame]:
     """The national and first-level rows of the marts waiting to be published."""
     return {
-        table: pending.sql(f"select * from {table} where {LEVELS_SQL}", params=[first_level]).pl()
-        for table in ("results", "turnout", "coverage")
+        table: pending.sql(
+            f"select * from {ident(table)} where level = 'national' or level = ?",
+            params=[first_level],
+        ).pl()
+        for table in SNAPSHOT_MARTS
     }
 
 
-def publish_with_history(
-    con: duckdb.DuckDBPyConnection,
-    target,
-    run_id: str,
-    first_level: str,
-    make_snapshot: Callable[[dict[str, pl.DataFrame]], pl.DataFrame],
-    generation: str | None = None,
-    more: dict[str, pl.DataFrame] | None = None,
-) -> list[str]:
-    """Append the run's snapshot (made from the pending marts' national and first-level rows),
-    copy the whole history (and `more` marts) into the pending marts, swap them in.
-
-    All in one warehouse transaction: if publishing fails, the snapshot is not kept, so the
-    history has exactly one snapshot per published run.
-    """
+def append_snapshot(con: duckdb.DuckDBPyConnection, snapshot: pl.DataFrame) -> pl.DataFrame:
+    """Append the run's snapshot to history.results_history; return the whole history.
+    Call inside the transaction that publishes the run."""
     con.execute("create schema if not exists history")
-
-    def history(pending: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
-        snapshot = make_snapshot(read_for_snapshot(pending, first_level))
-        con.register("incoming_snapshot", snapshot)
-        try:
-            if not table_exists(con, "history", "results_history"):
-                con.execute(
-                    "create table history.results_history as select * from incoming_snapshot"
-                )
-            else:
-                con.execute(
-                    "insert into history.results_history by name select * from incoming_snapshot"
-                )
-        finally:
-            con.unregister("incoming_snapshot")
-        return {"results_history": con.sql("select * from history.results_history").pl()}
-
-    with transaction(con):
-        return publish_pending(target, run_id, generation, more, history)
+    with registered(con, {"incoming_snapshot": snapshot}):
+        if table_exists(con, "history", "results_history"):
+            con.execute(
+                "insert into history.results_history by name select * from incoming_snapshot"
+            )
+        else:
+            con.execute("create table history.results_history as select * from incoming_snapshot")
+    return con.sql("select * from history.results_history").pl()

@@ -8,19 +8,16 @@ through the same publish step as a full build.
 from __future__ import annotations
 
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from transforms.delta import KEYS, UNIT
+from transforms.delta import KEYS
 from transforms.model import Election
-from transforms.rollup import RESULT_COLUMNS
-from warehouse.db import connect, ident, rows
-from warehouse.publish import pending_path
-
-SUMMED_MARTS = ("results", "turnout", "coverage", "quality_summary")
+from warehouse.db import connect, ident, registered, rows
+from warehouse.mart_registry import Mart, Update, mart, updated_by
+from warehouse.publish import pending_path, write_mart
 
 
 def published_stamp(target: Path) -> str | None:
@@ -51,31 +48,20 @@ def take_touched(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> dict[
     semi join (a cheap prefilter on unit_code first) and deleted by rowid: at 15 million result
     rows that is faster than a DELETE ... USING ... RETURNING."""
     taken = {}
-    with _frames(con, {"touched_units": touched}):
-        for table in SUMMED_MARTS:
+    with registered(con, {"touched_units": touched}):
+        for table in (m.name for m in updated_by(Update.SUMMED)):
             rows_ = con.sql(
                 f"select rowid as _rowid, m.* from {ident(table)} m "
                 "where m.unit_code in (select unit_code from touched_units) "
                 "and exists (select 1 from touched_units t where m.source_id = t.source_id "
                 "and m.level = t.level and m.unit_code = t.unit_code)"
             ).pl()
-            with _frames(con, {"gone_rows": rows_.select("_rowid")}):
+            with registered(con, {"gone_rows": rows_.select("_rowid")}):
                 con.execute(
                     f"delete from {ident(table)} where rowid in (select _rowid from gone_rows)"
                 )
             taken[table] = rows_.drop("_rowid")
     return taken
-
-
-@contextmanager
-def _frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]):
-    for name, frame in frames.items():
-        con.register(name, frame)
-    try:
-        yield
-    finally:
-        for name in frames:
-            con.unregister(name)
 
 
 def votes_wide_of(results: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -99,52 +85,35 @@ def votes_wide_of(results: pl.DataFrame, election: Election) -> pl.DataFrame:
 def put_back(
     con: duckdb.DuckDBPyConnection,
     new_rows: dict[str, pl.DataFrame],
-    changed_tallies: pl.DataFrame,
-    new_issues: pl.DataFrame,
-    changed_units: pl.DataFrame,
-    new_amendments: pl.DataFrame,
-    other_marts: dict[str, pl.DataFrame],
+    changed: dict[str, pl.DataFrame],
+    election: Election,
 ) -> None:
-    """The touched units' updated rows go back; the changed tallies' issues and the changed
-    units' amendments are swapped for their new rows; other small marts are replaced whole."""
-    frames = {
-        "changed_tallies": changed_tallies.select("delivery_seq", "source_row"),
-        "changed_units": changed_units.select(UNIT),
-        "issues": new_issues,
-        "amendments": new_amendments,
-        **{f"rows_{t}": f for t, f in new_rows.items()},
-        **{f"mart_{t}": f for t, f in other_marts.items()},
-    }
-    for name, frame in frames.items():
-        con.register(f"incoming_{name}", frame)
-    try:
-        for table in SUMMED_MARTS:
-            con.execute(
-                f"insert into {ident(table)} by name select * from "
-                f"{ident('incoming_rows_' + table)}"
-            )
-        con.execute(
-            "delete from quality_issues m using incoming_changed_tallies t "
-            "where m.delivery_seq = t.delivery_seq and m.source_row = t.source_row"
-        )
-        con.execute("insert into quality_issues by name select * from incoming_issues")
-        con.execute(
-            "delete from amendments m using incoming_changed_units u "
-            "where m.source_id = u.source_id and m.tally_code = u.tally_code"
-        )
-        con.execute("insert into amendments by name select * from incoming_amendments")
-        for table in other_marts:
-            con.execute(
-                f"create or replace table {ident(table)} as "
-                f"select * from {ident('incoming_mart_' + table)}"
-            )
-    finally:
-        for name in frames:
-            con.unregister(f"incoming_{name}")
+    """Put each updated mart's new rows back the way its declaration says (Update): summed
+    marts get the touched units' rows (taken out by take_touched), by_rows marts have the rows
+    keyed by `changed[mart]` swapped for the new ones, replaced marts are rewritten whole."""
+    for name, frame in new_rows.items():
+        declared = mart(name)
+        if declared.update == Update.SUMMED:
+            _insert(con, name, frame)
+        elif declared.update == Update.BY_ROWS:
+            _delete_keyed(con, declared, changed[name])
+            _insert(con, name, frame)
+        elif declared.update == Update.REPLACED:
+            write_mart(con, name, frame, election)
+        else:
+            raise ValueError(f"mart {name} is not updated by an incremental run")
 
 
-def results_rows(results_long: pl.DataFrame) -> pl.DataFrame:
-    return results_long.select(RESULT_COLUMNS)
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    with registered(con, {"incoming_rows": frame}):
+        con.execute(f"insert into {ident(table)} by name select * from incoming_rows")
+
+
+def _delete_keyed(con: duckdb.DuckDBPyConnection, declared: Mart, keys: pl.DataFrame) -> None:
+    """Delete the mart's rows whose `keys` columns match a row of `keys`."""
+    on = " and ".join(f"m.{ident(k)} = g.{ident(k)}" for k in declared.keys)
+    with registered(con, {"gone_keys": keys.select(declared.keys)}):
+        con.execute(f"delete from {ident(declared.name)} m using gone_keys g where {on}")
 
 
 def read_national(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:

@@ -6,26 +6,99 @@ the old one, and a reader that still has the old file open keeps reading the old
 are written once, straight into the pending file: copying 15 million result rows from the
 warehouse would double the cost of a national run.
 
+Every table is created from its declaration in the mart registry (warehouse/mart_registry.py),
+so a mart's columns and types are those declared whatever the data, an empty mart included.
+
 Tables sit in the file's default schema: opened as marts.duckdb its catalog is `marts`, so
 analysts write `marts.results` (or just `results`) without ambiguity.
 """
 
+from __future__ import annotations
+
+import logging
 import os
-from collections.abc import Callable
-from datetime import UTC, datetime
+import re
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from transforms.history import results_snapshot
 from transforms.model import Election
 from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, wide_column
-from warehouse.db import connect, ident, transaction
-from warehouse.mart_docs import apply_comments
+from warehouse.db import connect, ident, registered, transaction
+from warehouse.history_store import append_snapshot, read_for_snapshot
+from warehouse.mart_comments import apply_comments
+from warehouse.mart_registry import Mart, mart
+
+log = logging.getLogger(__name__)
+
+_TYPE = re.compile(r"^[A-Z]+$")  # declared DuckDB types: plain names (BIGINT, VARCHAR, …)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Who publishes and what: stamped into the file and onto the run's history snapshot."""
+
+    run_id: str
+    published_at: datetime  # UTC, no time zone
+    staged_generation: str | None  # staging lineage:generation the marts reflect
+    deliveries: int  # feed deliveries loaded by then
+    last_file: str | None  # the latest of them
 
 
 def pending_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.pending")
+
+
+def create_declared(con: duckdb.DuckDBPyConnection, declared: Mart, election: Election) -> None:
+    """(Re)create the mart's table, empty, with its declared columns and types."""
+    columns = []
+    for name, type_ in declared.schema(election).items():
+        if not _TYPE.match(type_):
+            raise ValueError(f"{declared.name}.{name}: {type_!r} is not a plain DuckDB type")
+        columns.append(f"{ident(name)} {type_}")
+    con.execute(f"create or replace table {ident(declared.name)} ({', '.join(columns)})")
+
+
+def write_mart(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, election: Election
+) -> None:
+    """Write `frame` as the mart `name`, created from its declaration.
+
+    Its columns must be the declared ones (an empty frame may lack some: they stay empty); a
+    column of another type than declared is cast to it and logged (tests keep them equal)."""
+    declared = mart(name)
+    schema = declared.schema(election)
+    _check_columns(name, frame, schema)
+    create_declared(con, declared, election)
+    with registered(con, {"incoming_mart": frame}):
+        if frame.height:
+            _warn_on_cast(con, name, schema)
+        con.execute(f"insert into {ident(name)} by name select * from incoming_mart")
+
+
+def _check_columns(name: str, frame: pl.DataFrame, schema: dict[str, str]) -> None:
+    extra = [c for c in frame.columns if c not in schema]
+    missing = [c for c in schema if c not in frame.columns] if frame.height else []
+    if extra or missing:
+        raise ValueError(
+            f"mart {name} does not match its declaration: "
+            f"undeclared columns {extra}, missing columns {missing}"
+        )
+
+
+def _warn_on_cast(con: duckdb.DuckDBPyConnection, name: str, schema: dict[str, str]) -> None:
+    found = con.execute("describe select * from incoming_mart").fetchall()
+    cast = [
+        f"{column} {type_} → {schema[column]}"
+        for column, type_, *_ in found
+        if type_ not in (schema[column], '"NULL"', "NULL")
+    ]
+    if cast:
+        log.warning("mart %s cast to its declared types: %s", name, ", ".join(cast))
 
 
 def _results_sql(election: Election) -> str:
@@ -36,76 +109,112 @@ def _results_sql(election: Election) -> str:
     )
     keys = ", ".join(ident(k) for k in RESULT_KEYS)
     return (
-        f"create table results as select {keys}, u.candidate_id, n.candidate_name, "
+        f"insert into results by name select {keys}, u.candidate_id, n.candidate_name, "
         f"votes, share, rank from (unpivot incoming_results on {groups} "
         "into name candidate_id value votes, share, rank) u "
         "join candidate_names n using (candidate_id)"
     )
 
 
-def write_pending(
-    target: Path, results_wide: pl.DataFrame, tables: dict[str, pl.DataFrame], election: Election
-) -> Path:
-    """Write every mart into a fresh pending file next to `target`; return its path."""
-    pending = pending_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    pending.unlink(missing_ok=True)
+def write_results(
+    con: duckdb.DuckDBPyConnection, results_wide: pl.DataFrame, election: Election
+) -> None:
+    """The results mart, from its wide form (one row per unit, measures per candidate)."""
     names = pl.DataFrame(
         {
             "candidate_id": election.candidate_ids,
             "candidate_name": [c.name for c in election.candidates],
         }
     )
-    with connect(pending) as con, transaction(con):
-        con.register("incoming_results", results_wide)
-        con.register("candidate_names", names)
+    create_declared(con, mart("results"), election)
+    with registered(con, {"incoming_results": results_wide, "candidate_names": names}):
         con.execute(_results_sql(election))
-        for table, frame in tables.items():
-            con.register(f"incoming_{table}", frame)
-            con.execute(
-                f"create table {ident(table)} as select * from {ident('incoming_' + table)}"
-            )
+
+
+def write_pending(
+    target: Path, results_wide: pl.DataFrame, tables: dict[str, pl.DataFrame], election: Election
+) -> Path:
+    """Write every mart of the marts step into a fresh pending file next to `target`."""
+    pending = pending_path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pending.unlink(missing_ok=True)
+    with connect(pending) as con, transaction(con):
+        write_results(con, results_wide, election)
+        for name, frame in tables.items():
+            write_mart(con, name, frame, election)
     return pending
 
 
-def publish_pending(
+def publish(
+    warehouse: duckdb.DuckDBPyConnection,
     target: Path,
-    run_id: str,
-    generation: str | None = None,
-    more: dict[str, pl.DataFrame] | None = None,
-    add: Callable[[duckdb.DuckDBPyConnection], dict[str, pl.DataFrame]] | None = None,
+    publication: Publication,
+    added: dict[str, pl.DataFrame],
+    election: Election,
 ) -> list[str]:
-    """Add `more` marts (built after the marts step), and those `add` makes from the open
-    pending file, stamp it with its run (and the staging generation its marts reflect) and
-    rename it over `target`.
+    """Publish the pending marts as `target`; return the published tables.
 
-    The pending file is opened once: opening a national results file costs a tenth of a second.
+    The pending file (opened once: a national results file costs a tenth of a second to open)
+    gets the marts built after the marts step, the run's snapshot of the national and
+    first-level figures (appended to the warehouse's history, which is copied whole), the
+    publication stamp and the comments; it is checkpointed and renamed over `target`. All in
+    one warehouse transaction: if publishing fails the snapshot is not kept, so the history
+    holds exactly one snapshot per published run; and `target` is the old or the new file.
     """
+    pending = _waiting(target)
+    with transaction(warehouse):
+        with connect(pending) as marts:
+            with transaction(marts):
+                for name, frame in added.items():
+                    write_mart(marts, name, frame, election)
+                now = read_for_snapshot(marts, election.levels[0])
+                history = append_snapshot(warehouse, _snapshot(now, publication, election))
+                write_mart(marts, "results_history", history, election)
+                write_mart(marts, "publication", _stamp(publication), election)
+                apply_comments(marts)  # a missing description is logged, not fatal
+            tables = _table_names(marts)
+            marts.execute("checkpoint")
+        os.replace(pending, target)
+    return tables
+
+
+def _waiting(target: Path) -> Path:
     pending = pending_path(target)
     if not pending.exists():
         raise FileNotFoundError(f"{pending}: no marts are waiting to be published")
-    with connect(pending) as con:
-        tables = {**(more or {}), **(add(con) if add else {})}
-        with transaction(con):
-            for table, frame in tables.items():
-                con.register(f"incoming_{table}", frame)
-                con.execute(
-                    f"create or replace table {ident(table)} as "
-                    f"select * from {ident('incoming_' + table)}"
-                )
-                con.unregister(f"incoming_{table}")
-        con.execute(
-            "create or replace table publication as select ? as run_id, ? as published_at, "
-            "? as staged_generation",
-            [run_id, datetime.now(UTC).replace(tzinfo=None), generation],
-        )
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables order by 1"
-            ).fetchall()
-        ]
-        apply_comments(con)  # a missing description is logged, not fatal
-        con.execute("checkpoint")
-    os.replace(pending, target)
-    return tables
+    return pending
+
+
+def _snapshot(
+    marts: dict[str, pl.DataFrame], publication: Publication, election: Election
+) -> pl.DataFrame:
+    return results_snapshot(
+        marts["results"],
+        marts["turnout"],
+        marts["coverage"],
+        election,
+        publication.run_id,
+        publication.published_at,
+        publication.deliveries,
+        publication.last_file,
+    )
+
+
+def _stamp(publication: Publication) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "run_id": [publication.run_id],
+            "published_at": [publication.published_at],
+            "staged_generation": [publication.staged_generation],
+        },
+        schema={
+            "run_id": pl.String,
+            "published_at": pl.Datetime("us"),
+            "staged_generation": pl.String,
+        },
+    )
+
+
+def _table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    found = con.execute("select table_name from information_schema.tables order by 1").fetchall()
+    return [row[0] for row in found]

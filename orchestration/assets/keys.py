@@ -2,25 +2,19 @@
 
 import dagster as dg
 
+from warehouse.mart_registry import MARTS as REGISTERED_MARTS
+from warehouse.mart_registry import Step, built_by, built_into_warehouse
+
 RAW_DELIVERIES = dg.AssetKey(["raw", "deliveries"])
 STAGED_UNITS = dg.AssetKey(["staged", "units"])
 STAGED_TALLIES = dg.AssetKey(["staged", "tallies"])
 STAGED_VOTES = dg.AssetKey(["staged", "tally_votes"])
-MART_RESULTS = dg.AssetKey(["marts", "results"])
-MART_TURNOUT = dg.AssetKey(["marts", "turnout"])
-MART_COVERAGE = dg.AssetKey(["marts", "coverage"])
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 
 RAW, STAGED, MARTS, PUBLISHED = "raw", "staged", "marts", "published"
 
 QUALITY_QUARANTINE = dg.AssetKey(["quality", "quarantine"])
 QUALITY_ISSUES = dg.AssetKey(["quality", "issues"])
-MART_QUALITY_SUMMARY = dg.AssetKey(["marts", "quality_summary"])
-MART_QUALITY_ISSUES = dg.AssetKey(["marts", "quality_issues"])
-MART_RECONCILIATION = dg.AssetKey(["marts", "reconciliation"])
-MART_RECONCILIATION_SUMMARY = dg.AssetKey(["marts", "reconciliation_summary"])
-MART_ANNOUNCED = dg.AssetKey(["marts", "announced_vs_tallied"])
-MART_AMENDMENTS = dg.AssetKey(["marts", "amendments"])
 STAGED_VERSIONS = dg.AssetKey(["staged", "tally_versions"])
 QUALITY = "quality"
 
@@ -33,21 +27,20 @@ WARN_CHECKS = {
     "W3": "w3_total_fell_between_deliveries",
 }
 
-# The marts besides results (written from wide form), by their table in the published file.
-MART_TABLES = {
-    "turnout": MART_TURNOUT,
-    "coverage": MART_COVERAGE,
-    "quality_summary": MART_QUALITY_SUMMARY,
-    "quality_issues": MART_QUALITY_ISSUES,
-    "reconciliation": MART_RECONCILIATION,
-    "reconciliation_summary": MART_RECONCILIATION_SUMMARY,
-    "announced_vs_tallied": MART_ANNOUNCED,
-    "amendments": MART_AMENDMENTS,
-}
-MART_PROJECTION = dg.AssetKey(["marts", "projection"])
-MART_FORENSICS = dg.AssetKey(["marts", "forensics"])
+
+def mart_key(name: str) -> dg.AssetKey:
+    """A mart's asset key: its table in the published file, under `marts`."""
+    return dg.AssetKey([MARTS, name])
+
+
+# Every mart a step builds as an asset (those the publish step adds are part of its file).
+MART_KEYS = {m.name: mart_key(m.name) for m in REGISTERED_MARTS if m.step != Step.PUBLISH}
+MART_RESULTS = MART_KEYS["results"]
+# The marts step's marts besides results (written from wide form), by their published table.
+MART_TABLES = {m.name: MART_KEYS[m.name] for m in built_by(Step.MARTS) if m.name != "results"}
+MART_PROJECTION = MART_KEYS["projection"]
+MART_FORENSICS = MART_KEYS["forensics"]
 # Marts built after the marts step into the warehouse's marts schema; the publish step adds them
 # to the pending file (opening it once) and waits on them.
-ADDED_MARTS = (MART_PROJECTION, MART_FORENSICS)
-ADDED_TABLES = tuple(key.path[-1] for key in ADDED_MARTS)
-ALL_MARTS = (MART_RESULTS, *MART_TABLES.values(), *ADDED_MARTS)
+ADDED_MARTS = tuple(MART_KEYS[m.name] for m in built_into_warehouse())
+ALL_MARTS = tuple(MART_KEYS.values())

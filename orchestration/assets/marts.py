@@ -8,16 +8,7 @@ from the staged tallies, or the published ones updated by the last change
 import dagster as dg
 
 from orchestration.assets.keys import (
-    MART_AMENDMENTS,
-    MART_ANNOUNCED,
-    MART_COVERAGE,
-    MART_QUALITY_ISSUES,
-    MART_QUALITY_SUMMARY,
-    MART_RECONCILIATION,
-    MART_RECONCILIATION_SUMMARY,
-    MART_RESULTS,
-    MART_TABLES,
-    MART_TURNOUT,
+    MART_KEYS,
     MARTS,
     QUALITY_ISSUES,
     QUALITY_QUARANTINE,
@@ -28,13 +19,9 @@ from orchestration.assets.keys import (
 )
 from orchestration.mart_builds import apply_change, build_all, plan_marts
 from orchestration.resources import TallyhouseDirs, Warehouse
-from transforms.delta import (
-    NeedsFullBuild,
-)
-from warehouse.increments import (
-    FULL,
-    INCREMENTAL,
-)
+from transforms.delta import NeedsFullBuild
+from warehouse.increments import FULL, INCREMENTAL
+from warehouse.mart_registry import Mart, Step, built_by
 
 UPSTREAM = [
     STAGED_TALLIES,
@@ -46,50 +33,13 @@ UPSTREAM = [
 ]
 
 
-def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(key, deps=UPSTREAM, group_name=MARTS, description=description)
+def _spec(mart: Mart) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        MART_KEYS[mart.name], deps=UPSTREAM, group_name=MARTS, description=mart.comment
+    )
 
 
-@dg.multi_asset(
-    specs=[
-        _spec(
-            MART_RESULTS,
-            "Votes, share of valid votes and rank per candidate, per unit at "
-            "every level, from accepted tallies only.",
-        ),
-        _spec(MART_TURNOUT, "Registered, valid, null, blank, total and turnout per unit."),
-        _spec(MART_COVERAGE, "Expected, received and counted (accepted) tallies per unit."),
-        _spec(
-            MART_QUALITY_SUMMARY,
-            "Per source and unit: tallies received, accepted, "
-            "quarantined and flagged, and by rule.",
-        ),
-        _spec(
-            MART_RECONCILIATION,
-            "Per pair of sources and tally unit: agree, differ (per-candidate deltas) or only "
-            "in one source.",
-        ),
-        _spec(
-            MART_RECONCILIATION_SUMMARY,
-            "Per pair of sources and unit at every level: tally units agreeing, differing or "
-            "in one source only.",
-        ),
-        _spec(
-            MART_ANNOUNCED,
-            "Announced totals against the tallies: differences, share counted, and the votes "
-            "the uncounted tallies would need.",
-        ),
-        _spec(
-            MART_AMENDMENTS,
-            "Every version no longer current: which delivery superseded it, or withdrew it.",
-        ),
-        _spec(
-            MART_QUALITY_ISSUES,
-            "One row per quarantined or flagged tally and rule, with "
-            "geography, source file and row.",
-        ),
-    ],
-)
+@dg.multi_asset(specs=[_spec(mart) for mart in built_by(Step.MARTS)])
 def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse):
     config = dirs.election_config()
     target = dirs.settings.published
@@ -109,8 +59,7 @@ def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Wareh
         f"marts ready to publish ({mode}), {counted.replace('_', ' ')}: "
         + ", ".join(f"{table} {count:,}" for table, count in rows.items())
     )
-    yield dg.MaterializeResult(
-        asset_key=MART_RESULTS, metadata={counted: rows["results"], "mode": mode}
-    )
-    for table, key in MART_TABLES.items():
-        yield dg.MaterializeResult(asset_key=key, metadata={counted: rows[table], "mode": mode})
+    for mart in built_by(Step.MARTS):
+        yield dg.MaterializeResult(
+            asset_key=MART_KEYS[mart.name], metadata={counted: rows[mart.name], "mode": mode}
+        )
