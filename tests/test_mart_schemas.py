@@ -87,6 +87,7 @@ def published_schemas(settings: Settings) -> dict[str, dict[str, str]]:
     return found
 
 
+@pytest.mark.e2e
 def test_every_declared_mart_is_published_with_its_declared_columns_and_types(election_run):
     settings, election, _, casts = election_run
     schemas = published_schemas(settings)
@@ -96,6 +97,7 @@ def test_every_declared_mart_is_published_with_its_declared_columns_and_types(el
     assert casts == [], "a built mart's types differ from its declaration"
 
 
+@pytest.mark.e2e
 def test_reconciliation_is_filled_only_with_two_sources(election_run):
     settings, _, sources, _ = election_run
     statuses = published(

@@ -15,7 +15,7 @@ SCHEMA_FILES = {"contract": "contract.schema.json", "election": "election.schema
 @click.command("docs")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the page is stale.")
 def docs(check: bool) -> int:
-    """Regenerate docs/data-dictionary.md from the mart registry (warehouse/mart_registry.py)."""
+    """Regenerate docs/data-dictionary.md from the mart registry."""
     from warehouse.data_dictionary import PAGE, render, write
 
     if check:
