@@ -10,7 +10,7 @@ from orchestration.assets.keys import ADDED_TABLES, ALL_MARTS, PUBLISHED, PUBLIS
 from orchestration.resources import TallyhouseDirs
 from transforms.history import results_snapshot
 from warehouse.history_store import publish_with_history
-from warehouse.increments import read_state
+from warehouse.refresh_state import read_stamp as read_state
 from warehouse.tables import read_table
 
 
