@@ -48,7 +48,7 @@ def read_accepted_of_centres(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The accepted tallies of these centres (source_id, centre; the centre's code column), and
     their votes, a column per candidate. A full run starts from every tally instead
-    (orchestration.resources.RunFrames.staged)."""
+    (warehouse.run_frames.RunFrames.staged)."""
     with registered(con, {"wanted_centres": centres.select("source_id", "centre")}):
         tallies = con.sql(
             f"select a.* from {ACCEPTED_SQL} a semi join wanted_centres w "

@@ -34,7 +34,7 @@ def read_accepted_of_source(
     con: duckdb.DuckDBPyConnection, election: Election, source: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every accepted tally of one source (in tally_id order) and its wide votes (a full run
-    starts from every tally instead: orchestration.resources.RunFrames.staged)."""
+    starts from every tally instead: warehouse.run_frames.RunFrames.staged)."""
     columns = ", ".join(f"a.{ident(c)}" for c in projection_columns(election))
     tallies = con.sql(
         f"select {columns} from {ACCEPTED_SQL} a where a.source_id = ? order by a.tally_id",
