@@ -13,6 +13,7 @@ import polars as pl
 
 from expectations.rules import RULES
 from orchestration.resources import Warehouse
+from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted
 from transforms.delta import (
     KEYS,
@@ -30,15 +31,8 @@ from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
 from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
+from warehouse.change import Change
 from warehouse.db import table_exists, transaction
-from warehouse.increments import (
-    FULL,
-    INCREMENTAL,
-    Change,
-    read_state,
-    units_of,
-    versions_of,
-)
 from warehouse.mart_registry import Step, built_by
 from warehouse.mart_updates import (
     copy_published,
@@ -51,7 +45,9 @@ from warehouse.mart_updates import (
 )
 from warehouse.publish import write_pending
 from warehouse.raw_load import feed_sources
-from warehouse.tables import read_table
+from warehouse.refresh_state import staged_and_gate
+from warehouse.run_frames import RunFrames
+from warehouse.tables import read_table, units_of, versions_of
 
 CHANGED = ["delivery_seq", "source_row"]
 RULE_IDS = [r.id for r in RULES]
@@ -61,18 +57,20 @@ RULE_TEXT = pl.DataFrame(
 
 
 def plan_marts(con, target) -> tuple[str, str]:
-    """Update the published marts by the last change when they reflect the generation before
-    it, and the change can be applied as a difference; rebuild them otherwise."""
-    staged, gate = read_state(con, "staged"), read_state(con, "quality")
-    if gate is None or staged is None or gate.stamp != staged.stamp:
-        return FULL, "the quality gate has not judged the staged tallies"
-    if gate.mode != INCREMENTAL:
-        return FULL, f"the gate was full ({gate.reason})"
-    if published_stamp(target) != f"{staged.lineage}:{staged.generation - 1}":
-        return FULL, "the published marts are not those of the previous generation"
-    if len(feed_sources(con)) > 1:
-        return FULL, "several sources: reconciliation compares them tally by tally"
-    return INCREMENTAL, "applying the last drop to the published marts"
+    """(mode, reason): update the published marts by the last change when the gate applied it
+    incrementally, the published file's stamp is the previous generation, and the change can be
+    applied as a difference (one source); rebuild them otherwise (transforms.refresh.plan)."""
+    staged, gate = staged_and_gate(con)
+    several = len(feed_sources(con)) > 1
+    decided = refresh.plan(
+        "the published marts",
+        refresh.Stamp.parse(published_stamp(target)),
+        gate if staged else None,
+        current=staged,
+        full_because=[several and "several sources: reconciliation compares them tally by tally"],
+        incremental_because="applying the last drop to the published marts",
+    )
+    return decided.mode, decided.reason
 
 
 @dataclass
@@ -138,16 +136,16 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
 }
 
 
-def build_all(duckdb: Warehouse, config, target) -> dict[str, int]:
+def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
     """Build every mart of the marts step whole and write them into a fresh pending file."""
     election = config.election
     with duckdb.get_connection() as con:
-        tallies, votes, quarantine = duckdb.staged(con, election.candidate_ids)
+        tallies, votes, quarantine = frames.staged(con, election.candidate_ids)
         staged = _read_staged(con, config, tallies, votes, quarantine)
-    frames = {name: build(staged) for name, build in BUILDS.items()}
+    built = {name: build(staged) for name, build in BUILDS.items()}
     results_wide = staged.rollups.results_wide
-    write_pending(target, results_wide, frames, election)
-    counts = {table: frame.height for table, frame in frames.items()}
+    write_pending(target, results_wide, built, election)
+    counts = {table: frame.height for table, frame in built.items()}
     return {"results": results_wide.height * len(election.candidates), **counts}
 
 
@@ -181,12 +179,12 @@ class ChangeContext:
     accepted: pl.DataFrame | None  # source_id, tally_code of accepted tallies (idem)
 
 
-def apply_change(duckdb: Warehouse, config, target) -> dict[str, int]:
+def apply_change(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
     """Apply the last change (replaced and restaged tallies) to a copy of the published marts."""
     election = config.election
     candidates = election.candidate_ids
     with duckdb.get_connection() as con:
-        change = duckdb.change(con, candidates)
+        change = frames.change(con, candidates)
         context = _read_change_context(con, config, change)
     deltas = _deltas_of(change, election)
     touched = deltas.touched()

@@ -159,13 +159,23 @@ def stage(
     deliveries are snapshots (full releases), the latest release alone is current: a unit it
     leaves out is withdrawn, not kept from an older release.
     """
-    codes = election.code_columns
+    typed = _latest_per_unit(_with_units(_typed(raw, deliveries, election, registry), election))
+    latest = pl.col("_latest")
+    current = _current_copies(typed.filter(latest))
+    tallies = _tally_rows(current, _previous_versions(typed.filter(~latest)), election)
+    votes = current.select("tally_id", "source_id", *election.candidate_ids).unpivot(
+        index=["tally_id", "source_id"], variable_name="candidate_id", value_name="votes"
+    )
+    return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
+
+
+def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Each row's content hash (_content) and unit (_unit): one integer per unit of a source
+    (exact: polars' categories are a dictionary). A row without a unit code is its own unit: it
+    never supersedes nor collapses another."""
     counts = count_columns(election)
-    unit = UNIT_KEY
-    typed = _typed(raw, deliveries, election, registry).with_columns(
-        pl.struct([*codes, *counts, *EVIDENCE]).hash(seed=0).alias("_content"),
-        # One integer per unit of a source (exact: polars' categories are a dictionary). A row
-        # without a unit code is its own unit: it never supersedes nor collapses another.
+    return typed.with_columns(
+        pl.struct([*election.code_columns, *counts, *EVIDENCE]).hash(seed=0).alias("_content"),
         pl.concat_str(
             "source_id", pl.lit("\x1f"), pl.coalesce("tally_code", pl.format("#{}", "tally_id"))
         )
@@ -173,36 +183,49 @@ def stage(
         .to_physical()
         .alias("_unit"),
     )
-    # A snapshot release replaces every earlier release of its source, units it omits included.
+
+
+def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
+    """_latest: the row belongs to its unit's latest delivery within the current release (a
+    snapshot release replaces every earlier release of its source, units it omits included)."""
     current_release = pl.when(pl.col("snapshot")).then(pl.col("release")).max().over("source_id")
     in_release = current_release.is_null() | (pl.col("release") >= current_release)
     typed = typed.with_columns(in_release.alias("_in_release"))
-    newest = pl.col("_order").filter(pl.col("_in_release")).max().over(unit)
-    typed = typed.with_columns(
+    newest = pl.col("_order").filter(pl.col("_in_release")).max().over(UNIT_KEY)
+    return typed.with_columns(
         (pl.col("_in_release") & (pl.col("_order") == newest)).alias("_latest")
     )
-    latest = pl.col("_latest")
-    current = (
-        typed.filter(latest)
-        .sort("source_row")
-        .with_columns(pl.len().over([*unit, "_content"]).cast(pl.Int32).alias("copies"))
-        .unique(subset=[*unit, "_content"], keep="first", maintain_order=True)
+
+
+def _current_copies(latest: pl.DataFrame) -> pl.DataFrame:
+    """The latest rows with identical copies collapsed into one (`copies` counts them)."""
+    return (
+        latest.sort("source_row")
+        .with_columns(pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies"))
+        .unique(subset=[*UNIT_KEY, "_content"], keep="first", maintain_order=True)
     )
-    previous = (
-        typed.filter(~latest)
-        .sort("_order", "source_row")
-        .group_by(unit)
+
+
+def _previous_versions(earlier: pl.DataFrame) -> pl.DataFrame:
+    """Per unit: the delivery and ballot total of its last superseded version."""
+    return (
+        earlier.sort("_order", "source_row")
+        .group_by(UNIT_KEY)
         .agg(
             pl.col("delivery_seq").last().alias("previous_delivery_seq"),
             _cast_total().last().alias("previous_total_votes"),
         )
     )
+
+
+def _tally_rows(current: pl.DataFrame, previous: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """The staged tallies' columns, in order."""
     names = [c for c in name_columns(election) if c in current.columns]
-    tallies = current.join(previous, on=unit, how="left").select(
+    return current.join(previous, on=UNIT_KEY, how="left").select(
         "tally_id",
         "source_id",
         "tally_code",
-        *codes,
+        *election.code_columns,
         *names,
         *COUNT_FIELDS,
         *EVIDENCE,
@@ -217,10 +240,6 @@ def stage(
         "release",
         "loaded_at",
     )
-    votes = current.select("tally_id", "source_id", *election.candidate_ids).unpivot(
-        index=["tally_id", "source_id"], variable_name="candidate_id", value_name="votes"
-    )
-    return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
 
 
 def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from transforms.accepted import ACCEPTED_SQL
 from transforms.model import Election
 from warehouse.db import ident, table_exists
-from warehouse.increments import registry_rows_with_codes
+from warehouse.raw_lookup import registry_rows_with_codes
 from warehouse.tables import read_votes_wide
 
-ACCEPTED = "tally_id not in (select tally_id from quality.quarantine)"
 
-
-def tally_columns(election: Election) -> list[str]:
+def projection_columns(election: Election) -> list[str]:
+    """The columns of a tally the projection uses."""
     codes = {election.code_column(election.levels[0]), election.code_column(election.tally_level)}
     return [
         "tally_id",
@@ -30,14 +30,14 @@ def tally_columns(election: Election) -> list[str]:
     ]
 
 
-def read_accepted(
+def read_accepted_of_source(
     con: duckdb.DuckDBPyConnection, election: Election, source: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every accepted tally of one source and its wide votes (a full run starts from every
-    tally instead: orchestration.resources.Warehouse.staged)."""
-    columns = ", ".join(ident(c) for c in tally_columns(election))
+    """Every accepted tally of one source (in tally_id order) and its wide votes (a full run
+    starts from every tally instead: warehouse.run_frames.RunFrames.staged)."""
+    columns = ", ".join(f"a.{ident(c)}" for c in projection_columns(election))
     tallies = con.sql(
-        f"select {columns} from staged.tallies where {ACCEPTED} and source_id = ?",
+        f"select {columns} from {ACCEPTED_SQL} a where a.source_id = ? order by a.tally_id",
         params=[source],
     ).pl()
     return tallies, read_votes_wide(con, election.candidate_ids, ids=tallies)
@@ -63,7 +63,7 @@ def read_capacity_max(con: duckdb.DuckDBPyConnection) -> dict:
     else valid votes)."""
     found = con.sql(
         "select source_id, max(coalesce(registered, total_votes, valid_votes, 0)::double) "
-        f"from staged.tallies where {ACCEPTED} group by 1"
+        f"from {ACCEPTED_SQL} a group by 1"
     ).fetchall()
     return dict(found)
 

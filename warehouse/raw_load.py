@@ -18,7 +18,7 @@ import polars as pl
 from transforms.contract import Contract, UnknownCandidate, apply_contract, header_problems
 from transforms.feed import COUNT_FIELDS, missing_columns, registry_columns
 from transforms.model import Election
-from warehouse.db import ident, qualified, rows, scalar, table_exists, transaction
+from warehouse.db import ident, qualified, registered, rows, scalar, table_exists, transaction
 from warehouse.landing import FileRejected, read_delimited, read_feed, sha256_file
 
 LOADED, SKIPPED, REJECTED = "loaded", "skipped", "rejected"
@@ -121,11 +121,8 @@ def _ensure_raw_table(con, table: str, columns: list[str]) -> None:
 def _insert_frame(con, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
     target = qualified("raw", table)
     select = ", ".join(ident(c) for c in ["file_sha256", "source_row", *columns])
-    con.register("incoming_rows", frame)
-    try:
+    with registered(con, {"incoming_rows": frame}):
         con.execute(f"insert into {target} ({select}) select {select} from incoming_rows")
-    finally:
-        con.unregister("incoming_rows")
 
 
 def _read_checked(path: Path, required: list[str]) -> pl.DataFrame:

@@ -1,11 +1,13 @@
-"""Whole-table reads and replacements between DuckDB and polars."""
+"""Reads and replacements between DuckDB and polars: whole tables, the staged votes pivoted,
+and the staged rows of some units."""
 
 from __future__ import annotations
 
 import duckdb
 import polars as pl
 
-from warehouse.db import ident, qualified, transaction
+from transforms.accepted import accepted
+from warehouse.db import ident, qualified, registered, transaction
 
 
 def read_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pl.DataFrame:
@@ -16,16 +18,13 @@ def replace_tables(
     con: duckdb.DuckDBPyConnection, schema: str, frames: dict[str, pl.DataFrame]
 ) -> None:
     """Replace several tables in one transaction: readers see all the new ones or none."""
-    with transaction(con):
-        for table, frame in frames.items():
-            name = f"incoming_{table}"
-            con.register(name, frame)
-            try:
-                con.execute(
-                    f"create or replace table {qualified(schema, table)} as select * from {name}"
-                )
-            finally:
-                con.unregister(name)
+    incoming = {f"incoming_{table}": frame for table, frame in frames.items()}
+    with transaction(con), registered(con, incoming):
+        for table in frames:
+            con.execute(
+                f"create or replace table {qualified(schema, table)} as "
+                f"select * from {ident('incoming_' + table)}"
+            )
 
 
 def read_votes_wide(
@@ -48,15 +47,12 @@ def read_votes_wide(
             f"select v.tally_id, {columns} from {source} group by v.tally_id",
             params=candidate_ids,
         ).pl()
-    con.register("wanted_ids", ids.select("tally_id"))
-    try:
+    with registered(con, {"wanted_ids": ids.select("tally_id")}):
         return con.sql(
             f"select v.tally_id, {columns} from {source} semi join wanted_ids w "
             "on v.tally_id = w.tally_id group by v.tally_id",
             params=candidate_ids,
         ).pl()
-    finally:
-        con.unregister("wanted_ids")
 
 
 def read_staged(
@@ -76,9 +72,8 @@ def accepted_of(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """From read_staged: the accepted tallies with only these columns, and their votes."""
     tallies, votes, quarantine = staged
-    accepted = tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
-    accepted = accepted.select(columns)
-    return accepted, votes.join(accepted.select("tally_id"), on="tally_id", how="semi")
+    kept = accepted(tallies, quarantine).select(columns)
+    return kept, votes.join(kept.select("tally_id"), on="tally_id", how="semi")
 
 
 def quarantined_per_delivery(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -90,3 +85,21 @@ def quarantined_per_delivery(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "from staged.tallies t left join quality.quarantine q using (tally_id) "
         "group by all order by t.delivery_seq"
     ).pl()
+
+
+def versions_of(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> pl.DataFrame:
+    """Every version of these (source_id, tally_code) units."""
+    with registered(con, {"incoming_units": units}):
+        return con.sql(
+            "select v.* from staged.tally_versions v semi join incoming_units u "
+            "on v.source_id = u.source_id and v.tally_code = u.tally_code"
+        ).pl()
+
+
+def units_of(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> pl.DataFrame:
+    """The staged.units rows (names, expected tallies) of these touched units."""
+    with registered(con, {"incoming_touched": touched.select("level", "unit_code").unique()}):
+        return con.sql(
+            "select u.* from staged.units u semi join incoming_touched t "
+            "on u.level = t.level and u.unit_code = t.unit_code"
+        ).pl()

@@ -22,15 +22,15 @@ from transforms.forensics import (
     unnamed_mart,
     with_names,
 )
+from warehouse.change import Change
 from warehouse.forensic_state import (
-    as_full,
-    plan,
-    read_accepted,
-    read_state,
-    write_state,
+    plan_forensics,
+    read_accepted_of_centres,
+    read_forensic_state,
+    write_forensic_state,
 )
-from warehouse.increments import INCREMENTAL, Change, units_of
-from warehouse.tables import accepted_of, replace_tables
+from warehouse.run_frames import RunFrames
+from warehouse.tables import accepted_of, replace_tables, units_of
 
 
 @dg.asset(
@@ -46,22 +46,23 @@ def forensics_mart(
     context: dg.AssetExecutionContext,
     dirs: TallyhouseDirs,
     duckdb: Warehouse,
+    frames: dg.ResourceParam[RunFrames],
     alerts: dg.ResourceParam[Alerter],
 ):
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
-        layer = plan(con)
-        if layer.mode == INCREMENTAL:
+        plan = plan_forensics(con)
+        if plan.incremental:
             try:
-                state = _updated(con, election, duckdb.change(con, election.candidate_ids))
+                state = _updated(con, election, frames.change(con, election.candidate_ids))
             except NeedsFullBuild as why:
-                layer = as_full(layer, f"full instead: {why}")
-        context.log.info(f"forensics {layer.mode}: {layer.reason}")
-        if layer.mode != INCREMENTAL:
-            staged = duckdb.staged(con, election.candidate_ids)
+                plan = plan.full_instead(f"full instead: {why}")
+        context.log.info(f"forensics {plan.mode}: {plan.reason}")
+        if not plan.incremental:
+            staged = frames.staged(con, election.candidate_ids)
             tallies, votes = accepted_of(staged, tally_columns(election))
             state = forensic_state(tally_frame(tallies, votes, election), election)
-        write_state(con, state, layer)
+        write_forensic_state(con, state, plan.stamp)
         unnamed = unnamed_mart(state, election)
         frame = with_names(unnamed, units_of(con, named_units(unnamed)))
         replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
@@ -69,14 +70,14 @@ def forensics_mart(
     with duckdb.get_connection() as con:
         raise_alerts(con, alerts, context.log, checks, context.run.run_id)
     context.log.info(
-        f"forensics ({layer.mode}): {frame.height:,} rows from "
+        f"forensics ({plan.mode}): {frame.height:,} rows from "
         f"{state.units['tallies'].sum():,} accepted tallies, "
         f"{sum(c.metadata['flagged'].value for c in checks)} flagged"
     )
     yield dg.MaterializeResult(
         metadata={
             "rows": frame.height,
-            "mode": layer.mode,
+            "mode": plan.mode,
             **{c.check_name: c.metadata["flagged"].value for c in checks},
         }
     )
@@ -95,11 +96,11 @@ def _updated(con, election, change: Change):
         change.after_votes,
         election,
     )
-    old = read_state(con)
+    old = read_forensic_state(con)
     touched = touched_centres(before, after)
     centre_tallies = before.clear()
     if len(election.levels) > 1 and touched.height:
-        tallies, votes = read_accepted(
+        tallies, votes = read_accepted_of_centres(
             con, election.candidate_ids, election.code_columns[-2], touched
         )
         centre_tallies = tally_frame(tallies, votes, election)

@@ -5,14 +5,14 @@ alerted; the rest of the delivery proceeds.
 """
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from expectations.alerts import Alert
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
-from orchestration.resources import TallyhouseDirs
+from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FILE_TAG, SHA_TAG
 from warehouse.alerts import alerted_subjects
 from warehouse.landing import matching_files, registry_path, sha256_file
@@ -43,76 +43,96 @@ from warehouse.schema import ensure_schema
 def raw_deliveries(
     context: dg.AssetExecutionContext,
     dirs: TallyhouseDirs,
-    duckdb: DuckDBResource,
+    duckdb: Warehouse,
     alerts: dg.ResourceParam[Alerter],
 ):
     config = dirs.election_config()
-    election = config.election
     landing = dirs.settings.landing
     if not landing.is_dir():
         raise dg.Failure(description=f"The landing folder {landing} does not exist.")
-    run_id = context.run.run_id
-    outcomes = []
     with duckdb.get_connection() as con:
-        ensure_schema(con)
-        bind_election(con, election.id)
-        registry = registry_path(landing, election)
-        if registry is not None:
-            outcomes.append(load_registry(con, registry, election, run_id))
-        for path, contract in _to_load(context, matching_files(landing, config.contracts)):
-            outcome = load_feed_file(con, path, contract, election, run_id)
-            outcomes.append(outcome)
-            excluded = (
-                f", {outcome.excluded:,} left out by the contract" if outcome.excluded else ""
-            )
-            verb = {
-                LOADED: f"loaded {outcome.rows:,} rows with contract {contract.id}{excluded}",
-                SKIPPED: "already delivered, skipped",
-                REJECTED: f"REJECTED: {outcome.error}",
-            }[outcome.status]
-            context.log.info(f"{path.name}: {verb}")
+        outcomes = _load_landed(context, con, config, landing)
         rejected = [o for o in outcomes if o.status == REJECTED]
-        already = alerted_subjects(con, "rejected")
-        for outcome in rejected:
-            if outcome.file_sha256 not in already:
-                alerts.send(
-                    con,
-                    Alert(
-                        datetime.now(UTC).replace(tzinfo=None),
-                        "error",
-                        "rejected_file",
-                        f"file rejected whole: {outcome.error}",
-                        {"files": 1},
-                        run_id,
-                        (outcome.file_name,),
-                        subject=outcome.file_sha256,
-                    ),
-                    context.log,
-                )
-        total = con.execute(
+        _alert_new_rejections(context, con, alerts, rejected)
+        deliveries, rows = con.execute(
             "select count(*), coalesce(sum(row_count), 0) from raw.deliveries where kind = 'feed'"
         ).fetchall()[0]
-    if not total[0]:
-        why = (
-            "every landed file was rejected:\n" + "\n".join(f"- {o.error}" for o in rejected)
-            if rejected
-            else f"no file in {landing} matches the contracts of election {election.id!r} "
-            f"({', '.join(c.pattern for c in config.contracts)})"
+    if not deliveries:
+        raise dg.Failure(description=_why_nothing_delivered(config, landing, rejected))
+    yield _materialization(outcomes, rejected, deliveries, rows)
+    yield _files_accepted(rejected)
+
+
+def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) -> list:
+    """Load the registry (if landed) and every landed feed file this run loads (_to_load),
+    each through its contract; log each file's outcome."""
+    election = config.election
+    run_id = context.run.run_id
+    ensure_schema(con)
+    bind_election(con, election.id)
+    outcomes = []
+    registry = registry_path(landing, election)
+    if registry is not None:
+        outcomes.append(load_registry(con, registry, election, run_id))
+    for path, contract in _to_load(context, matching_files(landing, config.contracts)):
+        outcome = load_feed_file(con, path, contract, election, run_id)
+        outcomes.append(outcome)
+        excluded = f", {outcome.excluded:,} left out by the contract" if outcome.excluded else ""
+        verb = {
+            LOADED: f"loaded {outcome.rows:,} rows with contract {contract.id}{excluded}",
+            SKIPPED: "already delivered, skipped",
+            REJECTED: f"REJECTED: {outcome.error}",
+        }[outcome.status]
+        context.log.info(f"{path.name}: {verb}")
+    return outcomes
+
+
+def _alert_new_rejections(context: dg.AssetExecutionContext, con, alerts: Alerter, rejected):
+    """One error alert per rejected file, the first time it is rejected."""
+    already = alerted_subjects(con, "rejected")
+    for outcome in rejected:
+        if outcome.file_sha256 in already:
+            continue
+        alert = Alert(
+            datetime.now(UTC).replace(tzinfo=None),
+            "error",
+            "rejected_file",
+            f"file rejected whole: {outcome.error}",
+            {"files": 1},
+            context.run.run_id,
+            (outcome.file_name,),
+            subject=outcome.file_sha256,
         )
-        raise dg.Failure(description=f"No feed has been delivered yet: {why}")
+        alerts.send(con, alert, context.log)
+
+
+def _why_nothing_delivered(config, landing: Path, rejected: list) -> str:
+    why = (
+        "every landed file was rejected:\n" + "\n".join(f"- {o.error}" for o in rejected)
+        if rejected
+        else f"no file in {landing} matches the contracts of election {config.election.id!r} "
+        f"({', '.join(c.pattern for c in config.contracts)})"
+    )
+    return f"No feed has been delivered yet: {why}"
+
+
+def _materialization(outcomes: list, rejected: list, deliveries: int, rows: int):
     loaded = [o for o in outcomes if o.status == LOADED]
-    yield dg.MaterializeResult(
+    return dg.MaterializeResult(
         metadata={
             "files_loaded": len(loaded),
             "rows_loaded": sum(o.rows for o in loaded),
             "rows_left_out": sum(o.excluded for o in loaded),
             "files_skipped": sum(o.status == SKIPPED for o in outcomes),
             "files_rejected": len(rejected),
-            "deliveries_total": int(total[0]),
-            "rows_total": int(total[1]),
+            "deliveries_total": int(deliveries),
+            "rows_total": int(rows),
         }
     )
-    yield dg.AssetCheckResult(
+
+
+def _files_accepted(rejected: list) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
         check_name=CHECK_FILES_ACCEPTED,
         passed=not rejected,
         severity=dg.AssetCheckSeverity.ERROR,

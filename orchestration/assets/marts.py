@@ -20,8 +20,9 @@ from orchestration.assets.keys import (
 from orchestration.mart_builds import apply_change, build_all, plan_marts
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import NeedsFullBuild
-from warehouse.increments import FULL, INCREMENTAL
+from transforms.refresh import FULL, INCREMENTAL
 from warehouse.mart_registry import Mart, Step, built_by
+from warehouse.run_frames import RunFrames
 
 UPSTREAM = [
     STAGED_TALLIES,
@@ -40,19 +41,24 @@ def _spec(mart: Mart) -> dg.AssetSpec:
 
 
 @dg.multi_asset(specs=[_spec(mart) for mart in built_by(Step.MARTS)])
-def marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse):
+def marts(
+    context: dg.AssetExecutionContext,
+    dirs: TallyhouseDirs,
+    duckdb: Warehouse,
+    frames: dg.ResourceParam[RunFrames],
+):
     config = dirs.election_config()
     target = dirs.settings.published
     with duckdb.get_connection() as con:
         mode, reason = plan_marts(con, target)
     if mode == INCREMENTAL:
         try:
-            rows = apply_change(duckdb, config, target)
+            rows = apply_change(duckdb, frames, config, target)
         except NeedsFullBuild as why:
             mode, reason = FULL, f"full build instead: {why}"
     context.log.info(f"marts {mode}: {reason}")
     if mode != INCREMENTAL:
-        rows = build_all(duckdb, config, target)
+        rows = build_all(duckdb, frames, config, target)
     # a full build counts each mart's rows; an update, the rows it rewrote
     counted = "rows" if mode == FULL else "rows_rewritten"
     context.log.info(

@@ -35,20 +35,16 @@ from transforms.projection import (
     registry_strata,
     sizes_of,
 )
-from warehouse.increments import (
-    INCREMENTAL,
-    Change,
-    plan_follower,
-    read_follower,
-    write_followers,
-)
+from warehouse.change import Change
 from warehouse.projection_inputs import (
-    read_accepted,
+    projection_columns,
+    read_accepted_of_source,
     read_capacity_max,
     read_registry,
     read_units,
-    tally_columns,
 )
+from warehouse.refresh_state import plan_follower, read_follower, write_followers
+from warehouse.run_frames import RunFrames
 from warehouse.tables import accepted_of, replace_tables
 
 # published with the marts the marts step writes
@@ -65,19 +61,21 @@ STATS, STRATA, EXPECTED = "projection_stats", "projection_strata", "projection_e
     "95 % intervals (stratified by state), and worst-case bounds, while tallies are missing.",
 )
 def projection(
-    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse
+    context: dg.AssetExecutionContext,
+    dirs: TallyhouseDirs,
+    duckdb: Warehouse,
+    frames: dg.ResourceParam[RunFrames],
 ) -> dg.MaterializeResult:
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
-        state = plan_follower(con, STATS)
-        if state.mode == INCREMENTAL:
-            change = duckdb.change(con, election.candidate_ids)
+        plan = plan_follower(con, STATS)
+        if plan.incremental:
+            change = frames.change(con, election.candidate_ids)
             stats, strata, expected = _moved_by_change(con, election, change)
         else:
-            staged = accepted_of(
-                duckdb.staged(con, election.candidate_ids), tally_columns(election)
-            )
-            stats, strata, expected = _from_everything(con, election, *staged)
+            staged = frames.staged(con, election.candidate_ids)
+            accepted = accepted_of(staged, projection_columns(election))
+            stats, strata, expected = _from_everything(con, election, *accepted)
         frame = Frame(
             strata if strata.height else None,
             {k: v for k, v in expected.iter_rows() if k is not None},
@@ -87,7 +85,7 @@ def projection(
 
         def unit_rates(source: str):
             """The rare fallback that needs single tallies: read the source's again."""
-            tallies, votes = read_accepted(con, election, source)
+            tallies, votes = read_accepted_of_source(con, election, source)
             sizes = registry_sizes(read_registry(con, election), election)
             counted = counted_units(tallies, votes, election, sizes)
             own = counted.filter(pl.col(STATE).is_not_null())
@@ -95,10 +93,10 @@ def projection(
             return rates, own["_x"].to_numpy().astype(float)
 
         mart = project_from_stats(stats, election, frame, unit_rates)
-        write_followers(con, {STATS: stats, STRATA: strata, EXPECTED: expected}, state)
+        write_followers(con, {STATS: stats, STRATA: strata, EXPECTED: expected}, plan.stamp)
         replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
-    context.log.info(f"projection {state.mode}: {state.reason}")
-    return dg.MaterializeResult(metadata={"rows": mart.height, "mode": state.mode})
+    context.log.info(f"projection {plan.mode}: {plan.reason}")
+    return dg.MaterializeResult(metadata={"rows": mart.height, "mode": plan.mode})
 
 
 def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.DataFrame):

@@ -3,13 +3,12 @@
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import ALL_MARTS, PUBLISHED, PUBLISHED_MARTS
-from orchestration.resources import TallyhouseDirs
-from warehouse.increments import read_state
+from orchestration.resources import TallyhouseDirs, Warehouse
 from warehouse.mart_registry import built_into_warehouse
 from warehouse.publish import Publication, publish
+from warehouse.refresh_state import read_stamp
 from warehouse.tables import read_table
 
 
@@ -20,7 +19,7 @@ from warehouse.tables import read_table
     description="A separate DuckDB file holding the marts, replaced atomically per run.",
 )
 def published_marts(
-    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse
 ) -> dg.MaterializeResult:
     target = dirs.settings.published
     election = dirs.election_config().election
@@ -38,7 +37,7 @@ def _publication(con, run_id: str) -> Publication:
     deliveries, last_file = con.execute(
         "select count(*), arg_max(file_name, delivery_seq) from raw.deliveries where kind = 'feed'"
     ).fetchall()[0]
-    state = read_state(con, "staged")
+    state = read_stamp(con, "staged")
     return Publication(
         run_id=run_id,
         published_at=datetime.now(UTC).replace(tzinfo=None),

@@ -4,16 +4,16 @@ Every staged tally ends up accepted or quarantined; the blocking checks keep the
 rebuilt on a result that includes an impossible tally or a suspect feed.
 """
 
-from dataclasses import replace
+from dataclasses import dataclass
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
+import polars as pl
 
 from expectations.alerts import Alert
 from expectations.evidence import build_evidence
-from expectations.quarantine import ConservationError, judge
-from expectations.rules import ERROR_RULES, RULES, applicable
-from expectations.suites import EngineError, validate
+from expectations.quarantine import ConservationError, Verdicts, judge
+from expectations.rules import ERROR_RULES, RULES, Rule, applicable
+from expectations.suites import EngineError, RuleFailures, validate
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import (
     QUALITY,
@@ -24,17 +24,12 @@ from orchestration.assets.keys import (
     STAGED_VOTES,
 )
 from orchestration.checks import CHECK_SPECS, check_results, now, raise_alerts
-from orchestration.resources import TallyhouseDirs
+from orchestration.resources import TallyhouseDirs, Warehouse
+from transforms.refresh import Plan
 from warehouse.db import table_exists
-from warehouse.increments import (
-    FULL,
-    INCREMENTAL,
-    LayerState,
-    merge_quality,
-    read_delta_staged,
-    read_state,
-    record_full_quality,
-)
+from warehouse.quality_merge import merge_quality, record_full_quality
+from warehouse.refresh_state import plan_gate
+from warehouse.staged_merge import read_delta_staged
 from warehouse.tables import quarantined_per_delivery, read_table, replace_tables
 
 STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
@@ -60,37 +55,79 @@ STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
 def quality_gate(
     context: dg.AssetExecutionContext,
     dirs: TallyhouseDirs,
-    duckdb: DuckDBResource,
+    duckdb: Warehouse,
     alerts: dg.ResourceParam[Alerter],
 ):
-    settings = dirs.settings
-    run_id = context.run.run_id
-    election = dirs.election_config().election
     with duckdb.get_connection() as con:
-        state = _plan(con)
-        deliveries = read_table(con, "raw", "deliveries")
-        if state.mode == INCREMENTAL:
-            tallies, removed = read_delta_staged(con)
-            # the registry rows of the restaged units, as staging read them
-            registry = (
-                read_table(con, "staged", "delta_registry")
-                if table_exists(con, "raw", "registry")
-                else None
+        plan = plan_gate(con)
+        if plan is None:
+            raise dg.Failure(description="Nothing is staged yet.")
+        todo = _read_what_to_judge(con, plan)
+    context.log.info(f"quality gate {plan.mode}: {plan.reason}")
+    run_id = context.run.run_id
+    judged = _judge_or_fail(todo, dirs.election_config().election, run_id, duckdb, alerts, context)
+    with duckdb.get_connection() as con:
+        _write_verdicts(con, plan, todo, judged.verdicts)
+        per_delivery = _quarantined_per_delivery(con, todo.deliveries)
+        checks = list(
+            check_results(
+                judged.verdicts, judged.recheck, per_delivery, judged.failures, dirs.settings
             )
-        else:
-            tallies, removed = read_table(con, "staged", "tallies"), None
-            registry = (
-                read_table(con, "raw", "registry") if table_exists(con, "raw", "registry") else None
-            )
-    context.log.info(f"quality gate {state.mode}: {state.reason}")
-    evidence = build_evidence(tallies, election, registry)
-    rules = applicable(RULES, registry is not None)
+        )
+        raise_alerts(
+            con, alerts, context.log, checks, per_delivery, judged.verdicts.quarantine, run_id
+        )
+    _log_verdicts(context, judged)
+    yield from _materializations(plan, judged)
+    yield from checks
+
+
+@dataclass(frozen=True)
+class ToJudge:
+    """What the gate validates: the staged tallies (all, or the last staging run's), the ids of
+    those the run replaced (incremental only), the registry rows, the deliveries."""
+
+    tallies: pl.DataFrame
+    removed: pl.DataFrame | None
+    registry: pl.DataFrame | None
+    deliveries: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The gate's findings: the evidence validated, the rules that applied, their failures,
+    the verdicts, and the recheck of the accepted tallies against the error rules."""
+
+    evidence: pl.DataFrame
+    rules: tuple[Rule, ...]
+    failures: RuleFailures
+    verdicts: Verdicts
+    recheck: RuleFailures
+
+
+def _read_what_to_judge(con, plan: Plan) -> ToJudge:
+    """Incremental: the restaged tallies, the replaced ids and the registry rows of the restaged
+    units (as staging read them). Full: every staged tally and the whole registry."""
+    deliveries = read_table(con, "raw", "deliveries")
+    has_registry = table_exists(con, "raw", "registry")
+    if plan.incremental:
+        tallies, removed = read_delta_staged(con)
+        registry = read_table(con, "staged", "delta_registry") if has_registry else None
+        return ToJudge(tallies, removed, registry, deliveries)
+    registry = read_table(con, "raw", "registry") if has_registry else None
+    return ToJudge(read_table(con, "staged", "tallies"), None, registry, deliveries)
+
+
+def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, alerts, context):
+    """Validate and judge the tallies; an engine failure is alerted and fails the step (it is
+    not a verdict on the data)."""
+    evidence = build_evidence(todo.tallies, election, todo.registry)
+    has_registry = todo.registry is not None
+    rules = applicable(RULES, has_registry)
     try:
         failures = validate(evidence, rules, "all")
         verdicts = judge(evidence, failures, run_id, now())
-        recheck = validate(
-            verdicts.accepted, applicable(ERROR_RULES, registry is not None), "accepted"
-        )
+        recheck = validate(verdicts.accepted, applicable(ERROR_RULES, has_registry), "accepted")
     except (EngineError, ConservationError) as error:
         kind = "engine error" if isinstance(error, EngineError) else "conservation broken"
         with duckdb.get_connection() as con:
@@ -103,53 +140,53 @@ def quality_gate(
             description=f"ENGINE ERROR, not a verdict on the data ({kind}): {error}",
             metadata={"kind": "engine_error"},
         ) from error
+    return Judged(evidence, rules, failures, verdicts, recheck)
 
-    with duckdb.get_connection() as con:
-        if removed is not None:
-            merge_quality(con, state, removed, tallies, verdicts.quarantine, verdicts.issues)
-        else:
-            replace_tables(
-                con, "quality", {"quarantine": verdicts.quarantine, "issues": verdicts.issues}
-            )
-            record_full_quality(con, state)
-        per_delivery = quarantined_per_delivery(con).join(
-            deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left"
+
+def _write_verdicts(con, plan: Plan, todo: ToJudge, verdicts: Verdicts) -> None:
+    """Incremental: replace the verdicts of the replaced and restaged tallies; full: all."""
+    if plan.incremental:
+        merge_quality(
+            con, plan.stamp, todo.removed, todo.tallies, verdicts.quarantine, verdicts.issues
         )
-        replace_tables(con, "quality", {"deliveries": per_delivery})
-        checks = list(check_results(verdicts, recheck, per_delivery, failures, settings))
-        raise_alerts(con, alerts, context.log, checks, per_delivery, verdicts.quarantine, run_id)
+    else:
+        replace_tables(
+            con, "quality", {"quarantine": verdicts.quarantine, "issues": verdicts.issues}
+        )
+        record_full_quality(con, plan.stamp)
+
+
+def _quarantined_per_delivery(con, deliveries: pl.DataFrame) -> pl.DataFrame:
+    """quality.deliveries: per delivery (with its file name), the share quarantined."""
+    per_delivery = quarantined_per_delivery(con).join(
+        deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left"
+    )
+    replace_tables(con, "quality", {"deliveries": per_delivery})
+    return per_delivery
+
+
+def _log_verdicts(context: dg.AssetExecutionContext, judged: Judged) -> None:
+    verdicts = judged.verdicts
     context.log.info(
-        f"{evidence.height:,} staged tallies: {verdicts.accepted.height:,} accepted, "
+        f"{judged.evidence.height:,} staged tallies: {verdicts.accepted.height:,} accepted, "
         f"{verdicts.quarantine.height:,} quarantined, "
         f"{verdicts.issues.filter(severity='warn')['tally_id'].n_unique():,} flagged"
     )
+
+
+def _materializations(plan: Plan, judged: Judged):
+    verdicts, failures = judged.verdicts, judged.failures
+    errors = [r for r in judged.rules if r.severity == "error"]
     yield dg.MaterializeResult(
         asset_key=QUALITY_QUARANTINE,
         metadata={
-            "mode": state.mode,
-            "validated": evidence.height,
+            "mode": plan.mode,
+            "validated": judged.evidence.height,
             "accepted": verdicts.accepted.height,
             "quarantined": verdicts.quarantine.height,
-            **{f"quarantined_{r.id}": failures.count(r.id) for r in rules if r.severity == "error"},
+            **{f"quarantined_{r.id}": failures.count(r.id) for r in errors},
         },
     )
     yield dg.MaterializeResult(
-        asset_key=QUALITY_ISSUES,
-        metadata={
-            "issues": verdicts.issues.height,
-        },
+        asset_key=QUALITY_ISSUES, metadata={"issues": verdicts.issues.height}
     )
-    yield from checks
-
-
-def _plan(con) -> LayerState:
-    """Validate only what the last staging run restaged, when the gate saw the generation
-    before it; everything otherwise."""
-    staged, own = read_state(con, "staged"), read_state(con, "quality")
-    if staged is None:
-        raise dg.Failure(description="Nothing is staged yet.")
-    if staged.mode != INCREMENTAL:
-        return replace(staged, mode=FULL, reason="staging was full")
-    if own is None or own.stamp != f"{staged.lineage}:{staged.generation - 1}":
-        return replace(staged, mode=FULL, reason="the gate missed a staging generation")
-    return replace(staged, reason="staging was incremental")

@@ -1,8 +1,9 @@
 """Raw → staged: canonical tallies, long-form votes and the units of the registry."""
 
+from dataclasses import dataclass
+
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from orchestration.assets.keys import (
     RAW_DELIVERIES,
@@ -12,24 +13,17 @@ from orchestration.assets.keys import (
     STAGED_VERSIONS,
     STAGED_VOTES,
 )
-from orchestration.resources import TallyhouseDirs
+from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FULL_TAG
 from transforms.model import Election
+from transforms.refresh import Plan
 from transforms.rollup import units_from_registry, units_from_tallies
 from transforms.staging import affected_units, stage, without_unit_code
 from warehouse.db import table_exists
-from warehouse.increments import (
-    INCREMENTAL,
-    StagingPlan,
-    current_tallies_of,
-    merge_staged,
-    plan_staging,
-    read_new_rows,
-    read_registry_rows,
-    read_unit_rows,
-    record_full_staging,
-)
 from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
+from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_rows
+from warehouse.refresh_state import plan_staging
+from warehouse.staged_merge import current_tallies_of, merge_staged, record_full_staging
 from warehouse.tables import read_table, replace_tables
 
 
@@ -64,12 +58,12 @@ from warehouse.tables import read_table, replace_tables
         ),
     ],
 )
-def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: DuckDBResource):
+def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse):
     election = dirs.election_config().election
     with duckdb.get_connection() as con:
         plan = plan_staging(con, context.run.tags.get(FULL_TAG) == "true")
     context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
-    if plan.mode == INCREMENTAL:
+    if plan.incremental:
         counts = _stage_drop(duckdb, plan, election)
     else:
         counts = _stage_everything(duckdb, plan, election)
@@ -83,7 +77,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     yield dg.MaterializeResult(asset_key=STAGED_VERSIONS, metadata=meta)
 
 
-def _stage_everything(duckdb: DuckDBResource, plan: StagingPlan, election: Election) -> dict:
+def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election) -> dict:
     with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         frames = [read_raw_feed(con, s) for s in feed_sources(con)]
@@ -119,57 +113,74 @@ def _stage_everything(duckdb: DuckDBResource, plan: StagingPlan, election: Elect
     return {"tallies": staged.tallies.height, "raw_rows": raw.height}
 
 
-def _stage_drop(duckdb: DuckDBResource, plan: StagingPlan, election: Election) -> dict:
+@dataclass(frozen=True)
+class Drop:
+    """What a drop restages: the units it touches (source_id, tally_code), their raw rows from
+    every delivery (and the drop's rows without a unit code), their registry rows and current
+    tallies, and, without a registry, every other staged tally (the units table is built from
+    the tallies then)."""
+
+    units: pl.DataFrame
+    raw: pl.DataFrame
+    deliveries: pl.DataFrame
+    registry: pl.DataFrame | None
+    removed: pl.DataFrame
+    removed_votes: pl.DataFrame
+    others: pl.DataFrame | None
+
+
+def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election) -> dict:
     """Restage only the units the new deliveries touch, from their rows in every delivery."""
-    code = election.code_column(election.tally_level)
     with duckdb.get_connection() as con:
-        deliveries = read_table(con, "raw", "deliveries")
-        new_rows = read_new_rows(con, plan.new_deliveries)
-        units = (
-            affected_units(new_rows, deliveries, election)
-            if new_rows is not None
-            else pl.DataFrame(schema={"source_id": pl.String, "tally_code": pl.String})
-        )
-        parts = [
-            read_unit_rows(
-                con, source, code, units.filter(source_id=source)["tally_code"].to_list()
-            )
-            for source in units["source_id"].unique().sort().to_list()
-        ]
-        if new_rows is not None:
-            parts.append(without_unit_code(new_rows, election))
-        registry = read_registry_rows(con, code, units["tally_code"].unique().to_list())
-        removed, removed_votes = current_tallies_of(con, units)
-        has_registry = table_exists(con, "raw", "registry")
-        others = (
-            None
-            if has_registry
-            else con.sql("select * from staged.tallies")
-            .pl()
-            .join(removed, on="tally_id", how="anti")
-        )
-    filled = [p for p in parts if p.height]
-    raw = pl.concat(filled, how="vertical") if filled else empty_raw(election)
-    staged = stage(raw, deliveries, election, registry)
+        drop = _read_drop(con, plan, election)
+    staged = stage(drop.raw, drop.deliveries, election, drop.registry)
     unit_table = (
         None
-        if has_registry
+        if drop.others is None
         # in tally_id order, as the full path has them: names and parents are the first found
         else units_from_tallies(
-            pl.concat([others, staged.tallies], how="diagonal_relaxed").sort("tally_id"), election
+            pl.concat([drop.others, staged.tallies], how="diagonal_relaxed").sort("tally_id"),
+            election,
         )
     )
     with duckdb.get_connection() as con:
         merge_staged(
             con,
             plan,
-            units,
-            removed,
-            removed_votes,
+            drop.units,
+            drop.removed,
+            drop.removed_votes,
             staged.tallies,
             staged.votes,
             staged.versions,
             unit_table,
-            registry,
+            drop.registry,
         )
-    return {"tallies": staged.tallies.height, "raw_rows": raw.height}
+    return {"tallies": staged.tallies.height, "raw_rows": drop.raw.height}
+
+
+def _read_drop(con, plan: Plan, election: Election) -> Drop:
+    code = election.code_column(election.tally_level)
+    deliveries = read_table(con, "raw", "deliveries")
+    new_rows = read_new_rows(con, plan.new_deliveries)
+    units = (
+        affected_units(new_rows, deliveries, election)
+        if new_rows is not None
+        else pl.DataFrame(schema={"source_id": pl.String, "tally_code": pl.String})
+    )
+    parts = [
+        read_unit_rows(con, source, code, units.filter(source_id=source)["tally_code"].to_list())
+        for source in units["source_id"].unique().sort().to_list()
+    ]
+    if new_rows is not None:
+        parts.append(without_unit_code(new_rows, election))
+    filled = [p for p in parts if p.height]
+    raw = pl.concat(filled, how="vertical") if filled else empty_raw(election)
+    registry = read_registry_rows(con, code, units["tally_code"].unique().to_list())
+    removed, removed_votes = current_tallies_of(con, units)
+    others = (
+        None
+        if table_exists(con, "raw", "registry")
+        else con.sql("select * from staged.tallies").pl().join(removed, on="tally_id", how="anti")
+    )
+    return Drop(units, raw, deliveries, registry, removed, removed_votes, others)

@@ -1,0 +1,48 @@
+"""The last change as the steps after the quality gate see it: read from the delta tables that
+the last staging run (warehouse/staged_merge.py) and quality gate (warehouse/quality_merge.py)
+left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from warehouse.tables import read_votes_wide
+
+
+@dataclass(frozen=True)
+class Change:
+    """The replaced tallies (before) and the restaged ones (after), each with their wide votes,
+    the ids of those accepted, and their issues."""
+
+    before_tallies: pl.DataFrame
+    before_votes: pl.DataFrame
+    before_accepted: pl.DataFrame  # tally_id
+    before_issues: pl.DataFrame
+    after_tallies: pl.DataFrame
+    after_votes: pl.DataFrame
+    after_accepted: pl.DataFrame  # tally_id
+    after_issues: pl.DataFrame
+
+
+def read_change(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
+    """The delta tables the last staging run and quality gate left."""
+    delta = con.sql("select * from quality.delta").pl()
+    after = con.sql(
+        "select t.* from staged.tallies t semi join staged.delta_added using (tally_id)"
+    ).pl()
+    return Change(
+        before_tallies=con.sql("select * from staged.delta_removed").pl(),
+        before_votes=read_votes_wide(con, candidate_ids, table="delta_removed_votes"),
+        before_accepted=delta.filter(sign=-1).select("tally_id"),
+        before_issues=con.sql("select * from quality.delta_removed_issues").pl(),
+        after_tallies=after,
+        after_votes=read_votes_wide(con, candidate_ids, ids=after),
+        after_accepted=delta.filter(sign=1).select("tally_id"),
+        after_issues=con.sql(
+            "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
+        ).pl(),
+    )

@@ -1,0 +1,123 @@
+"""The refresh protocol's state in the warehouse: each layer's stamp, and the planners that read
+the stamps and hand them to the one decision (transforms.refresh.plan).
+
+Stamps: staged.state, quality.state, and marts.state_<name> for each table a follower of the
+quality gate keeps between runs (the projection's sums, the forensic state); the published file
+records its own (warehouse.mart_updates.published_stamp). A stamp is written in the transaction
+that writes the tables it describes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+import polars as pl
+
+from transforms.refresh import Plan, Stamp, plan
+from warehouse.db import ident, qualified, registered, rows, table_exists, transaction
+
+STAMP_COLUMNS = "generation bigint, mode varchar, reason varchar, lineage varchar"
+
+
+def read_stamp(con: duckdb.DuckDBPyConnection, schema: str, table: str = "state") -> Stamp | None:
+    """The stamp of a layer (<schema>.state) or of a follower's table (marts.state_<name>)."""
+    if not table_exists(con, schema, table):
+        return None
+    found = rows(con, f"select lineage, generation, mode, reason from {qualified(schema, table)}")
+    return Stamp(*found[0]) if found else None
+
+
+def write_stamp(
+    con: duckdb.DuckDBPyConnection, schema: str, stamp: Stamp, table: str = "state"
+) -> None:
+    """Inside the caller's transaction: the stamp changes with the tables it describes."""
+    con.execute(f"create or replace table {qualified(schema, table)} ({STAMP_COLUMNS})")
+    con.execute(
+        f"insert into {qualified(schema, table)} values (?, ?, ?, ?)",
+        [stamp.generation, stamp.mode, stamp.reason, stamp.lineage],
+    )
+
+
+def staged_and_gate(con: duckdb.DuckDBPyConnection) -> tuple[Stamp | None, Stamp | None]:
+    """The stamps of the staged layer (this run's generation) and of the quality gate."""
+    return read_stamp(con, "staged"), read_stamp(con, "quality")
+
+
+def plan_staging(con: duckdb.DuckDBPyConnection, force_full: bool) -> Plan:
+    """Staging's plan: incremental only when every new delivery is a feed file of a source that
+    never sends snapshot releases; carries the new deliveries (raw.deliveries rows)."""
+    own = read_stamp(con, "staged")
+    deliveries = con.sql("select * from raw.deliveries").pl()
+    staged = (
+        con.sql("select delivery_seq from staged.staged_deliveries").pl()
+        if table_exists(con, "staged", "staged_deliveries")
+        else None
+    )
+    new = (
+        deliveries.join(staged, on="delivery_seq", how="anti") if staged is not None else deliveries
+    )
+    return plan(
+        "staged",
+        own,
+        None,
+        full_because=_staging_full_because(force_full, deliveries, staged, new),
+        incremental_because=f"{new.height} new deliveries",
+        new_lineage=uuid.uuid4().hex,
+        new_deliveries=new,
+    )
+
+
+def _staging_full_because(
+    force_full: bool, deliveries: pl.DataFrame, staged: pl.DataFrame | None, new: pl.DataFrame
+):
+    """Staging's own reasons to rebuild, in order (lazily: the first that holds is used)."""
+    yield "a full rebuild was asked for" if force_full else None
+    if staged is None:
+        yield "nothing staged yet"
+        return
+    missing = staged.join(deliveries, on="delivery_seq", how="anti").height
+    yield "staged deliveries no longer in the raw layer" if missing else None
+    yield "a new registry" if (new["kind"] != "feed").any() else None
+    snapshot_sources = deliveries.filter("snapshot")["source_id"].unique()
+    snapshot = new["source_id"].is_in(snapshot_sources.implode()).any()
+    yield "a snapshot release replaces its source whole" if snapshot else None
+
+
+def plan_gate(con: duckdb.DuckDBPyConnection) -> Plan | None:
+    """The quality gate's plan: validate only what the last staging run restaged, when the gate
+    saw the generation before it. None: nothing is staged yet."""
+    staged, gate = staged_and_gate(con)
+    if staged is None:
+        return None
+    return plan("quality", gate, staged, incremental_because="staging was incremental")
+
+
+def plan_follower(con: duckdb.DuckDBPyConnection, name: str) -> Plan:
+    """For a step after the quality gate that keeps its own table (marts.<name>): incremental
+    when the gate applied this generation's change incrementally and the table's stamp is the
+    previous generation. Record the plan's stamp with write_followers."""
+    staged, gate = staged_and_gate(con)
+    own = read_stamp(con, "marts", f"state_{name}")
+    return plan(name, own, gate if staged else None, current=staged)
+
+
+def read_follower(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    """A follower step's kept table: marts.<name>."""
+    return con.sql(f"select * from {qualified('marts', name)}").pl()
+
+
+def write_followers(
+    con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], stamp: Stamp
+) -> None:
+    """Replace several marts.<name> tables and record the generation each reflects, in one
+    transaction."""
+    con.execute("create schema if not exists marts")
+    incoming = {f"incoming_{name}": frame for name, frame in frames.items()}
+    with transaction(con), registered(con, incoming):
+        for name in frames:
+            con.execute(
+                f"create or replace table {qualified('marts', name)} as "
+                f"select * from {ident('incoming_' + name)}"
+            )
+            write_stamp(con, "marts", stamp, f"state_{name}")
