@@ -23,12 +23,12 @@ from pathlib import Path
 import dagster as dg
 
 import expectations.suites  # noqa: F401  (the gate imports GX lazily; pay it before timing)
+from landing.files import write_synthetic
 from orchestration.runner import run_tally_job
 from orchestration.sensors import FULL_TAG
 from orchestration.settings import load_settings, prepare_data_dir
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
 from warehouse.db import connect
-from warehouse.landing import write_synthetic
 
 GOAL = 0.15
 FINGERPRINT = {

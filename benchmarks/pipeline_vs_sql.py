@@ -29,9 +29,9 @@ from types import SimpleNamespace
 
 import duckdb
 
-from transforms.synthetic import LEVELS, generate
+from landing.files import write_synthetic
+from transforms.synthetic.election import LEVELS, generate
 from warehouse.configs import load_election
-from warehouse.landing import write_synthetic
 
 DEFAULT_SIZES = (30_000, 300_000, 1_000_000)
 GOAL_SIZE, GOAL_RATIO = 1_000_000, 2.0

@@ -16,9 +16,9 @@ import time
 import numpy as np
 import polars as pl
 
-from transforms.projection import project
+from transforms.projection.estimator import project
 from transforms.rollup import units_from_registry
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
 
 HIDDEN = 0.2
 

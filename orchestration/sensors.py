@@ -2,10 +2,10 @@
 
 import dagster as dg
 
+from landing.files import matching_files, registry_path
+from landing.watch import WatchCursor, look
 from orchestration.settings import Settings
 from warehouse.configs import load_election
-from warehouse.landing import matching_files, registry_path
-from warehouse.watch import WatchCursor, look
 
 LANDING_SENSOR = "landing_sensor"
 FILE_TAG, SHA_TAG = "tallyhouse/file", "tallyhouse/sha256"  # what a sensor run is for

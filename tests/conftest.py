@@ -7,11 +7,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from orchestration.runner import run_tally_job
 from orchestration.settings import Settings, prepare_data_dir
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
 from warehouse.db import connect
-from warehouse.landing import write_synthetic
 
 SMALL_TABLES = 2_000
 SHARED_VE2024 = Path(__file__).resolve().parents[2] / "shared" / "data" / "ve2024"

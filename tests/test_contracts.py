@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from landing.files import read_feed
 from tests.conftest import published, run
 from transforms.contract import ContractError, apply_contract, parse_contract
 from transforms.model import Candidate, Election
-from warehouse.landing import read_feed
 
 ELECTION = Election(
     id="mini",

@@ -7,13 +7,13 @@ from dataclasses import replace
 import polars as pl
 import pytest
 
+from landing.files import natural_key, read_feed
 from orchestration.runner import failure_messages
 from tests.conftest import published, run
 from tests.test_contracts import CONTRACT_TOML, ELECTION, FEED, contract, observer_election
 from transforms.contract import ContractError, apply_contract, parse_contract
 from transforms.verification import announced_vs_tallied
 from warehouse.db import connect
-from warehouse.landing import natural_key, read_feed
 
 
 @pytest.mark.e2e
@@ -93,7 +93,7 @@ def test_jsonl_nulls_are_missing_and_whole_floats_are_whole(tmp_path):
 
 
 def test_jsonl_with_nested_values_is_rejected_not_a_crash(tmp_path):
-    from warehouse.landing import FileRejected
+    from landing.files import FileRejected
 
     jl = parse_contract(tomllib.loads(JSONL), ELECTION, "jl")
     path = tmp_path / "f.jsonl"

@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import pytest
 
+from landing.files import replay, write_synthetic
 from tests.conftest import published, run
-from transforms.faults import inject_faults
-from transforms.synthetic import generate
-from warehouse.landing import replay, write_synthetic
+from transforms.synthetic.election import generate
+from transforms.synthetic.faults import inject_faults
 
 
 @pytest.mark.e2e

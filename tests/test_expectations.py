@@ -9,9 +9,9 @@ from expectations.evidence import build_evidence
 from expectations.quarantine import judge
 from expectations.rules import ERROR, RULES, RULES_BY_ID, WARN
 from expectations.suites import EngineError, build_suite, quiet_context, validate
-from transforms.faults import FAULT_RULES, inject_faults, parse_rates
 from transforms.staging import stage
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
+from transforms.synthetic.faults import FAULT_RULES, inject_faults, parse_rates
 
 
 def staged_evidence(sample):

@@ -7,16 +7,16 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from orchestration.assets.keys import MART_FORENSICS
 from orchestration.runner import run_tally_job
 from orchestration.sensors import FULL_TAG
 from tests.conftest import published, run
 from tests.test_forensics import as_accepted
 from transforms.delta import NeedsFullBuild, add_stats
-from transforms.faults import inject_faults
-from transforms.forensic_delta import touched_centres, updated_state, updated_stats
-from transforms.forensic_digits import GROUP, digit_stats
-from transforms.forensics import (
+from transforms.forensics.delta import touched_centres, updated_state, updated_stats
+from transforms.forensics.digits import GROUP, digit_stats
+from transforms.forensics.mart import (
     UNIT_KEYS,
     counts_of,
     forensic_mart,
@@ -25,9 +25,9 @@ from transforms.forensics import (
     tally_frame,
     unit_stats,
 )
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
+from transforms.synthetic.faults import inject_faults
 from warehouse.db import connect
-from warehouse.landing import write_synthetic
 
 CENTRE = "centre_code"
 

@@ -6,14 +6,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from tests.conftest import published, run
-from transforms.forensic_centres import MIN_TABLES
-from transforms.forensic_digits import chi2_sf
-from transforms.forensics import SCHEMA, forensics
+from transforms.forensics.centres import MIN_TABLES
+from transforms.forensics.digits import chi2_sf
+from transforms.forensics.mart import SCHEMA, forensics
 from transforms.model import Candidate, Election
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
 from warehouse.db import connect
-from warehouse.landing import write_synthetic
 
 CODES = ["state_code", "municipality_code", "parish_code", "centre_code", "table_code"]
 

@@ -8,13 +8,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from orchestration.runner import run_tally_job
 from orchestration.sensors import FULL_TAG
 from tests.conftest import assert_same_marts, mart_snapshot, run
-from transforms.faults import inject_faults
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
+from transforms.synthetic.faults import inject_faults
 from warehouse.db import connect
-from warehouse.landing import write_synthetic
 
 pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from orchestration.mart_builds import BUILDS
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import published, run
-from transforms.synthetic import generate
-from warehouse.landing import write_synthetic
+from transforms.synthetic.election import generate
 from warehouse.mart_registry import MARTS_BY_NAME, Column, Step, Update, built_by, updated_by
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from tests.conftest import published, run, truth
-from transforms.projection import SCHEMA, project
+from transforms.projection.estimator import SCHEMA, project
 from transforms.rollup import units_from_registry
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
 
 REPLICATIONS = 200
 HIDDEN = 0.2

@@ -9,11 +9,11 @@ import duckdb
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from orchestration.cli import main
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import published, run
-from transforms.synthetic import generate
-from warehouse.landing import write_synthetic
+from transforms.synthetic.election import generate
 from warehouse.mart_registry import MARTS_BY_NAME, describe
 from warehouse.read_marts import open_published
 

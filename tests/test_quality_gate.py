@@ -7,12 +7,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from landing.files import sha256_file, write_synthetic
 from orchestration.runner import failure_messages
 from tests.conftest import published, run
-from transforms.faults import FAULT_RULES, inject_faults
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
+from transforms.synthetic.faults import FAULT_RULES, inject_faults
 from warehouse.db import connect
-from warehouse.landing import sha256_file, write_synthetic
 
 pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 

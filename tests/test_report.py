@@ -11,15 +11,15 @@ import duckdb
 import polars as pl
 import pytest
 
+from landing.files import write_synthetic
 from orchestration.cli import main
-from orchestration.report import write_report
 from orchestration.settings import Settings, prepare_data_dir
+from reporting.html.data import ReportError, read_report_data
+from reporting.html.write import write_report
 from tests.conftest import SHARED_VE2024, run
-from transforms.faults import inject_faults
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
+from transforms.synthetic.faults import inject_faults
 from warehouse.db import connect
-from warehouse.landing import write_synthetic
-from warehouse.report_data import ReportError, read_report_data
 
 pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 

@@ -6,10 +6,10 @@ import time
 import dagster as dg
 import pytest
 
+from landing.files import sha256_file
+from landing.watch import WatchCursor, look
 from orchestration.definitions import build_definitions
 from orchestration.sensors import LANDING_SENSOR
-from warehouse.landing import sha256_file
-from warehouse.watch import WatchCursor, look
 
 NOW = 1_000_000.0
 OLD = NOW - 3_600

@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from transforms.feed import feed_columns
-from transforms.synthetic import generate
+from transforms.synthetic.election import generate
 
 
 def test_default_election_is_shaped_like_venezuela():

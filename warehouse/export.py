@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from landing.files import sha256_file
 from warehouse.db import ident
-from warehouse.landing import sha256_file
 from warehouse.read_marts import open_published
 
 FORMATS = ("parquet", "csv")

@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 
 from transforms.accepted import ACCEPTED_SQL
-from transforms.forensics import ForensicState
+from transforms.forensics.mart import ForensicState
 from transforms.refresh import Plan, Stamp
 from warehouse.db import ident, registered
 from warehouse.refresh_state import plan_follower, read_follower, write_followers

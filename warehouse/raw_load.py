@@ -15,11 +15,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from landing.files import FileRejected, read_delimited, read_feed, sha256_file
 from transforms.contract import Contract, UnknownCandidate, apply_contract, header_problems
 from transforms.feed import COUNT_FIELDS, missing_columns, registry_columns
 from transforms.model import Election
 from warehouse.db import ident, qualified, registered, rows, scalar, table_exists, transaction
-from warehouse.landing import FileRejected, read_delimited, read_feed, sha256_file
 
 LOADED, SKIPPED, REJECTED = "loaded", "skipped", "rejected"
 

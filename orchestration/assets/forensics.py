@@ -13,8 +13,8 @@ from orchestration.assets.keys import MART_FORENSICS, MART_RESULTS, MART_TABLES,
 from orchestration.forensic_checks import CHECK_SPECS, check_results, raise_alerts
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import NeedsFullBuild
-from transforms.forensic_delta import touched_centres, updated_state
-from transforms.forensics import (
+from transforms.forensics.delta import touched_centres, updated_state
+from transforms.forensics.mart import (
     forensic_state,
     named_units,
     tally_columns,

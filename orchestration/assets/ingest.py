@@ -10,12 +10,12 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.alerts import Alert
+from landing.files import matching_files, registry_path, sha256_file
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FILE_TAG, SHA_TAG
 from warehouse.alerts import alerted_subjects
-from warehouse.landing import matching_files, registry_path, sha256_file
 from warehouse.raw_load import (
     LOADED,
     REJECTED,

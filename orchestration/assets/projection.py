@@ -2,9 +2,9 @@
 
 Built after the marts step into the warehouse (marts.projection); the publish step adds it to the
 pending marts file, so it is published with them. The estimate stands on integer sums per source
-and state (transforms.projection.projection_stats), kept in the warehouse between runs: a drop
-moves them by its difference, so an election-night run reads only the drop's tallies and still
-gets the numbers a computation afresh would.
+and state (transforms.projection.estimator.projection_stats), kept in the warehouse between
+runs: a drop moves them by its difference, so an election-night run reads only the drop's
+tallies and still gets the numbers a computation afresh would.
 """
 
 import dagster as dg
@@ -23,7 +23,7 @@ from orchestration.assets.keys import (
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import add_stats
 from transforms.model import Election
-from transforms.projection import (
+from transforms.projection.estimator import (
     STATE,
     STATS_KEYS,
     Frame,

@@ -50,8 +50,8 @@ def generate(
     Writes the registry, the feed split into drop files in arrival order, and truth.json with
     the exact national and per-state totals.
     """
-    from transforms.synthetic import generate as synthesize
-    from warehouse.landing import write_synthetic
+    from landing.files import write_synthetic
+    from transforms.synthetic.election import generate as synthesize
 
     settings = settings_from(data_dir)
     folder = Path(out).resolve() if out else settings.landing
@@ -59,7 +59,7 @@ def generate(
     try:
         sample = synthesize(tables, seed=seed, drops=drops, reporting=reporting)
         if faults:
-            from transforms.faults import inject_faults, parse_rates
+            from transforms.synthetic.faults import inject_faults, parse_rates
 
             sample = inject_faults(sample, parse_rates(faults), seed=seed)
     except ValueError as error:
@@ -87,7 +87,7 @@ def replay(data_dir: str | None, source: str, pace: float) -> int:
 
     Start the landing sensor in `tallyhouse ui` to process each drop as it lands.
     """
-    from warehouse.landing import replay as drop_files
+    from landing.files import replay as drop_files
 
     settings = settings_from(data_dir)
     folder = Path(source).resolve()

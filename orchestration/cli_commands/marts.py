@@ -22,7 +22,7 @@ def query(data_dir: str | None, sql: str, max_rows: int) -> int:
     """
     import duckdb
 
-    from orchestration.display import format_query
+    from reporting.terminal.tables import format_query
     from warehouse.read_marts import NotReadOnly, open_published, run_query
 
     settings = settings_from(data_dir)
@@ -63,7 +63,7 @@ def results(
 
     Read from the published marts, one unit after another.
     """
-    from orchestration.display import format_unit
+    from reporting.terminal.tables import format_unit
     from warehouse.read_marts import NoSuchChoice, group_units, open_published, unit_results
 
     settings = settings_from(data_dir)
@@ -131,8 +131,8 @@ def export(data_dir: str | None, file_format: str, out: str, tables: tuple[str, 
 )
 def report(data_dir: str | None, out: str | None, source: str | None) -> int:
     """Write a self-contained HTML report from the published marts."""
-    from orchestration.report import write_report
-    from warehouse.report_data import ReportError
+    from reporting.html.data import ReportError
+    from reporting.html.write import write_report
 
     settings = settings_from(data_dir)
     path = Path(out).resolve() if out else settings.data_dir / "report.html"

@@ -71,8 +71,8 @@ def run(
 
 
 def _land_sample_if_empty(settings: Settings) -> None:
+    from landing.files import matching_files, write_synthetic
     from warehouse.configs import load_election
-    from warehouse.landing import matching_files, write_synthetic
 
     try:
         config = load_election(settings.election, settings.elections_dir)
@@ -80,7 +80,7 @@ def _land_sample_if_empty(settings: Settings) -> None:
         raise ConfigError(str(error)) from None
     builtin = settings.election == DEFAULT_ELECTION and settings.landing_dir is None
     if builtin and not matching_files(settings.landing, config.contracts):
-        from transforms.synthetic import generate
+        from transforms.synthetic.election import generate
 
         click.echo(f"No feed in {settings.landing}: landing the built-in sample election.")
         write_synthetic(generate(), settings.landing)
@@ -98,7 +98,7 @@ def _execute(settings: Settings, full: bool):
 
 def _report_failure(settings: Settings, result, elapsed: float) -> int:
     from orchestration.runner import failure_messages
-    from orchestration.summary import print_quality
+    from reporting.terminal.run_summary import print_quality
 
     click.echo(f"\nRun {result.run_id} FAILED after {elapsed:.1f}s.", err=True)
     for message in failure_messages(result):
@@ -112,7 +112,7 @@ def _report_failure(settings: Settings, result, elapsed: float) -> int:
 
 def _report_success(settings: Settings, result, elapsed: float) -> int:
     from orchestration.runner import rejected_files
-    from orchestration.summary import print_quality, print_summary
+    from reporting.terminal.run_summary import print_quality, print_summary
 
     click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
     print_quality(settings.warehouse)

@@ -23,7 +23,7 @@ def quality(data_dir: str | None, rule: str | None, severity: str | None, limit:
     """
     import duckdb
 
-    from orchestration.summary import print_issues
+    from reporting.terminal.run_summary import print_issues
 
     settings = settings_from(data_dir)
     if not settings.warehouse.exists():

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.report_html import build_report, vega_bundle
-from warehouse.report_data import read_report_data
+from reporting.html.data import read_report_data
+from reporting.html.page import build_report, vega_bundle
 
 
 @dataclass(frozen=True)

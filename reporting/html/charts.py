@@ -1,6 +1,6 @@
 """The report's charts: Vega-Lite specs (altair) built from small polars frames, no I/O.
 
-Every function takes frames already binned or aggregated (see warehouse/report_data.py) and
+Every function takes frames already binned or aggregated (see reporting/html/data.py) and
 returns an altair chart whose data is inlined as values. Shares are 0–1 and shown as percentages.
 """
 

@@ -2,8 +2,8 @@
 
 Three checks, each a warning and never proof (docs/forensics.md says what each can and cannot
 show):
-- F1 last-digit uniformity of candidate counts per state (transforms/forensic_digits.py);
-- F2 tables far outside the other tables of their own centre (transforms/forensic_centres.py);
+- F1 last-digit uniformity of candidate counts per state (transforms/forensics/digits.py);
+- F2 tables far outside the other tables of their own centre (transforms/forensics/centres.py);
 - F3 the turnout x vote-share fingerprint: the share of tallies at 95 % turnout or more with one
   candidate at 95 % or more, nationally and per state (here).
 
@@ -12,7 +12,7 @@ F2 only the flagged tables, plus one summary row per source and state and a nati
 F3 one row per source, nationally and per state. So the mart stays small at a million tables.
 
 The mart is built from a ForensicState that a drop can update without reading every tally
-(transforms/forensic_delta.py): additive integer statistics for F1 and F3 (and the national
+(transforms/forensics/delta.py): additive integer statistics for F1 and F3 (and the national
 votes that decide F2's main candidates), and F2's verdicts per centre. Every float is computed
 from those integers or from one centre's tables, so an updated state gives the same mart, bit for
 bit, as a state computed from all the tallies.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
-from transforms.forensic_centres import (
+from transforms.forensics.centres import (
     CENTRE,
     OUTLIER_SCHEMA,
     centre_counts,
@@ -35,9 +35,9 @@ from transforms.forensic_centres import (
     outlier_rows,
     outlier_summary,
 )
-from transforms.forensic_digits import DIGITS, MIN_COUNT, MIN_LARGE, digit_stats, digit_tests
-from transforms.forensic_digits import GROUP as DIGIT_GROUP
-from transforms.forensic_digits import STATS as DIGIT_STATS
+from transforms.forensics.digits import DIGITS, MIN_COUNT, MIN_LARGE, digit_stats, digit_tests
+from transforms.forensics.digits import GROUP as DIGIT_GROUP
+from transforms.forensics.digits import STATS as DIGIT_STATS
 from transforms.model import NATIONAL, Election
 from transforms.staging import cast_votes_total
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.delta import NeedsFullBuild, add_stats
-from transforms.forensic_centres import main_candidates
-from transforms.forensic_digits import GROUP
-from transforms.forensics import (
+from transforms.forensics.centres import main_candidates
+from transforms.forensics.digits import GROUP
+from transforms.forensics.mart import (
     UNIT_KEYS,
     ForensicState,
     centre_state,

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 
 from expectations.rules import RULES_BY_ID
-from orchestration.forensics_report import print_forensics
-from orchestration.projection_summary import print_projection
+from reporting.terminal.forensics import print_forensics
+from reporting.terminal.projection import print_projection
 from warehouse.db import connect, rows, table_exists
 
 

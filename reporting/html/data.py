@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from expectations.rules import RULES
-from transforms.report_model import ReportData
+from reporting.html.model import ReportData
 from warehouse.db import connect, ident, rows, scalar, table_exists
 
 FINGERPRINT_BINS = 50  # 2-point cells on both axes

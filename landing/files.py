@@ -15,7 +15,7 @@ import polars as pl
 from transforms.contract import ENCODINGS, Contract
 from transforms.feed import REGISTRY_FILE
 from transforms.model import Election
-from transforms.synthetic import SyntheticElection
+from transforms.synthetic.election import SyntheticElection
 
 
 class FileRejected(Exception):

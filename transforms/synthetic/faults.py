@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from transforms.feed import REGISTERED, TOTAL, VALID, feed_columns
-from transforms.synthetic import SyntheticElection, truth_totals
+from transforms.synthetic.election import SyntheticElection, truth_totals
 
 FAULT_RULES = ("E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "W1", "W2", "W3")
 ERROR_FAULTS = tuple(r for r in FAULT_RULES if r.startswith("E"))

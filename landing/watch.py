@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warehouse.landing import sha256_file
+from landing.files import sha256_file
 
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
 SETTLE_SECONDS = 5.0

@@ -14,8 +14,8 @@ from datetime import datetime
 import altair as alt
 import polars as pl
 
-from transforms import report_charts as charts
-from transforms.report_model import ReportData
+from reporting.html import charts
+from reporting.html.model import ReportData
 
 ERRORS_ID = "report-errors"
 
