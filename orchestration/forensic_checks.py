@@ -25,7 +25,7 @@ DESCRIPTIONS = {
     "and per state: a warning, never proof.",
 }
 
-CHECK_SPECS = [
+FORENSIC_CHECK_SPECS = [
     dg.AssetCheckSpec(
         name, asset=MART_FORENSICS, blocking=False, description=DESCRIPTIONS[check_id]
     )
@@ -33,7 +33,7 @@ CHECK_SPECS = [
 ]
 
 
-def check_results(frame: pl.DataFrame, tally_level: str):
+def forensic_check_results(frame: pl.DataFrame, tally_level: str):
     for check_id, name in FORENSIC_CHECKS.items():
         rows = frame.filter(check_id=check_id)
         if check_id == "F2":  # tables examined, from the national summary; flagged tables
@@ -65,7 +65,7 @@ def _keys(flagged: pl.DataFrame) -> list[str]:
     ]
 
 
-def raise_alerts(con, alerts, log, checks, run_id) -> None:
+def raise_forensic_alerts(con, alerts, log, checks, run_id) -> None:
     """A warn alert per forensic check that flagged something."""
     alert_failed_checks(
         con,

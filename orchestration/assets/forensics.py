@@ -10,7 +10,11 @@ import dagster as dg
 
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import MART_FORENSICS, MART_RESULTS, MART_TABLES, MARTS
-from orchestration.forensic_checks import CHECK_SPECS, check_results, raise_alerts
+from orchestration.forensic_checks import (
+    FORENSIC_CHECK_SPECS,
+    forensic_check_results,
+    raise_forensic_alerts,
+)
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import NeedsFullBuild
 from transforms.forensics.delta import touched_centres, updated_state
@@ -37,7 +41,7 @@ from warehouse.tables import accepted_of, replace_tables, units_of
     key=MART_FORENSICS,
     deps=[MART_RESULTS, *MART_TABLES.values()],
     group_name=MARTS,
-    check_specs=CHECK_SPECS,
+    check_specs=FORENSIC_CHECK_SPECS,
     description="Forensic warnings on the accepted tallies: last-digit uniformity per state "
     "(F1), tables far outside their centre (F2), the turnout x vote-share fingerprint (F3). "
     "Warnings, never proof: see docs/forensics.md.",
@@ -66,9 +70,9 @@ def forensics_mart(
         unnamed = unnamed_mart(state, election)
         frame = with_names(unnamed, units_of(con, named_units(unnamed)))
         replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
-    checks = list(check_results(frame, election.tally_level))
+    checks = list(forensic_check_results(frame, election.tally_level))
     with duckdb.get_connection() as con:
-        raise_alerts(con, alerts, context.log, checks, context.run.run_id)
+        raise_forensic_alerts(con, alerts, context.log, checks, context.run.run_id)
     context.log.info(
         f"forensics ({plan.mode}): {frame.height:,} rows from "
         f"{state.units['tallies'].sum():,} accepted tallies, "

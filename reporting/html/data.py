@@ -107,16 +107,8 @@ def read_report_data(published: Path, source: str | None = None) -> ReportData:
     if not published.exists():
         raise ReportError(f"no published marts at {published}: run `tallyhouse run` first")
     with connect(published, read_only=True) as con:
-        chosen = source or choose_source(con)
-        sources = [r[0] for r in rows(con, "select distinct source_id from coverage order by 1")]
-        if chosen not in sources:
-            raise ReportError(
-                f"no source {chosen!r} in {published}; it holds: {', '.join(sources) or 'none'}"
-            )
-        tally_level = _lowest_level(con, chosen)
-        top_level = _top_level(con, chosen)
-        by_source = [chosen]
-        by_level = [chosen, top_level]
+        chosen = _chosen_source(con, published, source)
+        tally_level, top_level = _lowest_level(con, chosen), _top_level(con, chosen)
         publication = rows(con, "select run_id, published_at from publication limit 1")
         return ReportData(
             source=chosen,
@@ -125,85 +117,125 @@ def read_report_data(published: Path, source: str | None = None) -> ReportData:
             published_at=publication[0][1] if publication else None,
             tally_level=tally_level,
             top_level=top_level,
-            election_name=scalar(
-                con,
-                "select unit_name from turnout where source_id = ? and level = 'national'",
-                by_source,
-            ),
-            sources=_frame(
-                con,
-                "select c.source_id, c.expected, c.counted, c.percent_reporting, t.valid_votes, "
-                "t.turnout, r.candidate_name as leader, r.share as leader_share "
-                "from coverage c join turnout t using (source_id, level, unit_code) "
-                "left join results r on r.source_id = c.source_id and r.level = 'national' "
-                "and r.rank = 1 where c.level = 'national' order by c.source_id",
-            ),
-            national=_frame(
-                con,
-                "select candidate_id, candidate_name, votes, share, rank from results "
-                "where source_id = ? and level = 'national' order by rank, candidate_id",
-                by_source,
-            ),
-            national_turnout=_frame(
-                con, "select * from turnout where source_id = ? and level = 'national'", by_source
-            ),
-            national_coverage=_frame(
-                con, "select * from coverage where source_id = ? and level = 'national'", by_source
-            ),
-            by_state=_frame(
-                con,
-                "select unit_code, unit_name, candidate_id, candidate_name, votes, share, rank "
-                "from results where source_id = ? and level = ? order by unit_code, rank",
-                by_level,
-            ),
-            state_turnout=_frame(
-                con,
-                "select t.unit_code, t.unit_name, t.registered, t.valid_votes, t.total_votes, "
-                "t.turnout, c.expected, c.counted, c.percent_reporting "
-                "from turnout t join coverage c using (source_id, level, unit_code) "
-                "where t.source_id = ? and t.level = ? order by t.unit_code",
-                by_level,
-            ),
+            **_national(con, chosen),
+            **_top_level_units(con, chosen, top_level),
             fingerprint=_fingerprint(con, chosen, tally_level),
             turnout_distribution=_turnout_distribution(con, chosen, tally_level),
-            quality=_frame(
-                con,
-                "select * from quality_summary where source_id = ? and level = 'national'",
-                by_source,
-            ),
-            rules=pl.DataFrame(
-                {
-                    "rule_id": [r.id for r in RULES],
-                    "severity": [r.severity for r in RULES],
-                    "description": [r.description for r in RULES],
-                }
-            ),
-            reconciliation=_optional(
-                con,
-                "reconciliation_summary",
-                "select source_a, source_b, agree, differ, only_in_a, only_in_b, votes_apart "
-                "from reconciliation_summary where level = 'national' "
-                "and (source_a = ? or source_b = ?) order by source_a, source_b",
-                [chosen, chosen],
-            ),
-            announced=_optional(
-                con,
-                "announced_vs_tallied",
-                "select * from announced_vs_tallied where source_id = ? "
-                "order by bulletin_id, candidate_id",
-                by_source,
-            ),
-            projection=_optional(
-                con,
-                "projection",
-                "select * from projection where source_id = ? order by projected_votes desc",
-                by_source,
-            ),
-            forensics=_optional(
-                con,
-                "forensics",
-                "select * from forensics where source_id = ? "
-                "order by check_id, flagged desc, p_value nulls last, unit_code, candidate_id",
-                by_source,
-            ),
+            **_quality(con, chosen),
+            **_optional_marts(con, chosen),
         )
+
+
+def _chosen_source(con: duckdb.DuckDBPyConnection, published: Path, source: str | None) -> str:
+    chosen = source or choose_source(con)
+    sources = [r[0] for r in rows(con, "select distinct source_id from coverage order by 1")]
+    if chosen not in sources:
+        raise ReportError(
+            f"no source {chosen!r} in {published}; it holds: {', '.join(sources) or 'none'}"
+        )
+    return chosen
+
+
+def _national(con: duckdb.DuckDBPyConnection, chosen: str) -> dict:
+    """Every source's national line, and the chosen source's national result."""
+    by_source = [chosen]
+    return {
+        "election_name": scalar(
+            con,
+            "select unit_name from turnout where source_id = ? and level = 'national'",
+            by_source,
+        ),
+        "sources": _frame(
+            con,
+            "select c.source_id, c.expected, c.counted, c.percent_reporting, t.valid_votes, "
+            "t.turnout, r.candidate_name as leader, r.share as leader_share "
+            "from coverage c join turnout t using (source_id, level, unit_code) "
+            "left join results r on r.source_id = c.source_id and r.level = 'national' "
+            "and r.rank = 1 where c.level = 'national' order by c.source_id",
+        ),
+        "national": _frame(
+            con,
+            "select candidate_id, candidate_name, votes, share, rank from results "
+            "where source_id = ? and level = 'national' order by rank, candidate_id",
+            by_source,
+        ),
+        "national_turnout": _frame(
+            con, "select * from turnout where source_id = ? and level = 'national'", by_source
+        ),
+        "national_coverage": _frame(
+            con, "select * from coverage where source_id = ? and level = 'national'", by_source
+        ),
+    }
+
+
+def _top_level_units(con: duckdb.DuckDBPyConnection, chosen: str, top_level: str) -> dict:
+    """Results, turnout and coverage of the units of the election's first level."""
+    by_level = [chosen, top_level]
+    return {
+        "by_state": _frame(
+            con,
+            "select unit_code, unit_name, candidate_id, candidate_name, votes, share, rank "
+            "from results where source_id = ? and level = ? order by unit_code, rank",
+            by_level,
+        ),
+        "state_turnout": _frame(
+            con,
+            "select t.unit_code, t.unit_name, t.registered, t.valid_votes, t.total_votes, "
+            "t.turnout, c.expected, c.counted, c.percent_reporting "
+            "from turnout t join coverage c using (source_id, level, unit_code) "
+            "where t.source_id = ? and t.level = ? order by t.unit_code",
+            by_level,
+        ),
+    }
+
+
+def _quality(con: duckdb.DuckDBPyConnection, chosen: str) -> dict:
+    return {
+        "quality": _frame(
+            con,
+            "select * from quality_summary where source_id = ? and level = 'national'",
+            [chosen],
+        ),
+        "rules": pl.DataFrame(
+            {
+                "rule_id": [r.id for r in RULES],
+                "severity": [r.severity for r in RULES],
+                "description": [r.description for r in RULES],
+            }
+        ),
+    }
+
+
+def _optional_marts(con: duckdb.DuckDBPyConnection, chosen: str) -> dict:
+    """Marts that only some elections fill: reconciliation, announced, projection, forensics."""
+    by_source = [chosen]
+    return {
+        "reconciliation": _optional(
+            con,
+            "reconciliation_summary",
+            "select source_a, source_b, agree, differ, only_in_a, only_in_b, votes_apart "
+            "from reconciliation_summary where level = 'national' "
+            "and (source_a = ? or source_b = ?) order by source_a, source_b",
+            [chosen, chosen],
+        ),
+        "announced": _optional(
+            con,
+            "announced_vs_tallied",
+            "select * from announced_vs_tallied where source_id = ? "
+            "order by bulletin_id, candidate_id",
+            by_source,
+        ),
+        "projection": _optional(
+            con,
+            "projection",
+            "select * from projection where source_id = ? order by projected_votes desc",
+            by_source,
+        ),
+        "forensics": _optional(
+            con,
+            "forensics",
+            "select * from forensics where source_id = ? "
+            "order by check_id, flagged desc, p_value nulls last, unit_code, candidate_id",
+            by_source,
+        ),
+    }
