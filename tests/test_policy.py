@@ -400,6 +400,12 @@ def test_a_demoted_rule_flags_shows_its_reason_and_counts_its_tallies(tmp_path, 
     out = capsys.readouterr().out
     assert "overridden: The authority marks these sheets as reconciled by hand" in out
 
+    from reporting.html.write import write_report
+
+    page = write_report(settings.published, tmp_path / "report.html").path.read_text()
+    assert "Rule overridden" in page
+    assert "reconciled by hand (bulletin 7)" in page
+
 
 @pytest.mark.e2e
 def test_names_files_name_the_units_in_the_marts(tmp_path, settings):
