@@ -463,3 +463,20 @@ def test_a_policy_change_between_runs_judges_everything_again(tmp_path, settings
     assert incremental.keys() == rebuilt.keys()
     for name in incremental:
         assert incremental[name].equals(rebuilt[name]), name
+
+
+@pytest.mark.e2e
+def test_a_names_file_landing_between_runs_restages_in_full(tmp_path, settings):
+    extra = 'names = { state = "states.csv" }\n'
+    first = policy_election(tmp_path, settings, extra, tally_rows(6))
+    assert run(first).success
+    (first.landing_dir / "states.csv").write_text("code,name\nS1,North\nS2,South\n")
+    (first.landing_dir / "tally_002.csv").write_text(HEADER + tally_rows(2, start=20))
+    assert run(first).success
+    with connect(settings.warehouse, read_only=True) as con:
+        mode, reason = con.sql("select mode, reason from staged.state").fetchall()[0]
+    assert (mode, reason) == ("full", "the unit names files changed")
+    names = published(
+        settings, "select distinct unit_code, unit_name from results where level = 'state'"
+    )
+    assert dict(names.iter_rows()) == {"S1": "North", "S2": "South"}
