@@ -28,7 +28,10 @@ def build_evidence(
     """One row per staged tally with every column the rule catalogue names.
 
     tallies: staged tallies, which carry candidate_sum and top_candidate_votes.
+    W1 and W2's minimum sizes are the election's quality policy's (by default 100 registered
+    voters and 50 valid votes); the column names keep the default's wording.
     """
+    policy = election.quality
     cast = pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0)
     frame = tallies.with_columns(
         cast.alias("votes_cast"),
@@ -41,10 +44,13 @@ def build_evidence(
     frame = frame.with_columns(
         unit_total.alias("unit_total"),
         # Over 100 % is impossible, rule E2's business; W1 looks at the possible but suspicious.
-        pl.when((pl.col(REGISTERED) >= 100) & (pl.col("votes_cast") <= pl.col(REGISTERED)))
+        pl.when(
+            (pl.col(REGISTERED) >= policy.w1_min_registered)
+            & (pl.col("votes_cast") <= pl.col(REGISTERED))
+        )
         .then(pl.col("votes_cast") / pl.col(REGISTERED))
         .alias("turnout_if_100_registered"),
-        pl.when(pl.col(VALID) >= 50)
+        pl.when(pl.col(VALID) >= policy.w2_min_valid)
         .then(pl.col("top_candidate_votes") / pl.col(VALID))
         .alias("top_share_if_50_valid"),
         (unit_total - pl.col("previous_total_votes")).alias("total_change"),

@@ -5,7 +5,9 @@ Expectations are named here as data (GX class name and arguments) so that readin
 does not import Great Expectations; expectations/suites.py builds the suites from it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from transforms.model import QualityPolicy
 
 ERROR, WARN = "error", "warn"
 
@@ -21,6 +23,9 @@ class Rule:
     expectations: tuple[tuple[str, dict], ...]
     needs_registry: bool = False
     observed: tuple[str, ...] = field(default_factory=tuple)
+    # what a rule that needs a registry tests when there is none (empty: it is skipped)
+    without_registry: tuple[tuple[str, dict], ...] = ()
+    observed_without_registry: tuple[str, ...] = ()
 
 
 RULES: tuple[Rule, ...] = (
@@ -87,6 +92,10 @@ RULES: tuple[Rule, ...] = (
         ),
         needs_registry=True,
         observed=("unit_path", "registry_path"),
+        # without a registry: a unit code under two different parents (transforms/rollup.py
+        # parent_conflicts names the level, the code and the parents)
+        without_registry=(("ExpectColumnValuesToBeNull", {"column": "parent_conflict"}),),
+        observed_without_registry=("parent_conflict",),
     ),
     Rule(
         "E7",
@@ -147,4 +156,42 @@ WARN_RULES = tuple(r for r in RULES if r.severity == WARN)
 
 
 def applicable(rules: tuple[Rule, ...], has_registry: bool) -> tuple[Rule, ...]:
-    return tuple(r for r in rules if has_registry or not r.needs_registry)
+    """The rules that apply: without a registry, a rule that needs one is skipped, or tests
+    what it can without one (E6: parent codes that contradict each other)."""
+    if has_registry:
+        return rules
+    return tuple(
+        r
+        if not r.needs_registry
+        else replace(r, expectations=r.without_registry, observed=r.observed_without_registry)
+        for r in rules
+        if not r.needs_registry or r.without_registry
+    )
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:g}"
+
+
+def for_policy(rules: tuple[Rule, ...], policy: QualityPolicy) -> tuple[Rule, ...]:
+    """The rules with the election's W1 and W2 thresholds (election.toml [quality]); with the
+    default policy, the catalogue exactly. The evidence (expectations/evidence.py) applies the
+    minimum sizes; W1's turnout bound is the expectation's own argument."""
+    out = []
+    for rule in rules:
+        if rule.id == "W1":
+            (name, kwargs), *rest = rule.expectations
+            rule = replace(
+                rule,
+                description=f"Turnout of {_percent(policy.w1_turnout)} % or more at a unit with "
+                f"at least {policy.w1_min_registered} registered voters.",
+                expectations=((name, {**kwargs, "max_value": policy.w1_turnout}), *rest),
+            )
+        elif rule.id == "W2":
+            rule = replace(
+                rule,
+                description="One candidate receives every valid vote at a unit with at least "
+                f"{policy.w2_min_valid} valid votes.",
+            )
+        out.append(rule)
+    return tuple(out)

@@ -44,6 +44,59 @@ def registry_path(landing: Path, election: Election) -> Path | None:
     return path if path.is_file() else None
 
 
+def read_unit_names(landing: Path, election: Election) -> dict[str, pl.DataFrame]:
+    """The names files election.toml lists (`names = { level = "file.csv" }`), read from the
+    landing folder: level → (code, name). A file not landed yet gives no names. A file that is
+    not a CSV with `code` and `name` columns, or names a code twice differently or with no
+    code, is refused in one line naming the file, the code and the rows (FileRejected)."""
+    out = {}
+    for level, file_name in election.names_files:
+        path = landing / file_name
+        if not path.is_file():
+            continue
+        frame = read_delimited(path)
+        absent = [c for c in ("code", "name") if c not in frame.columns]
+        if absent:
+            raise FileRejected(
+                file_name, f"names for {level}: no column {', '.join(absent)} (needs code,name)"
+            )
+        frame = frame.select(
+            "source_row",
+            pl.col("code").str.strip_chars().alias("code"),
+            pl.col("name").str.strip_chars().alias("name"),
+        )
+        blank = frame.filter(pl.col("code").is_null() | (pl.col("code") == ""))
+        if blank.height:
+            raise FileRejected(
+                file_name, f"names for {level}: row {blank['source_row'][0]} has no code"
+            )
+        twice = (
+            frame.unique(["code", "name"], keep="first", maintain_order=True)
+            .filter(pl.len().over("code") > 1)
+            .sort("source_row")
+        )
+        if twice.height:
+            code = twice["code"][0]
+            rows = frame.filter(code=code)["source_row"].to_list()
+            raise FileRejected(
+                file_name,
+                f"names for {level}: code {code!r} has different names at rows "
+                f"{', '.join(str(r) for r in rows[:10])}",
+            )
+        out[level] = frame.unique("code", keep="first", maintain_order=True).select("code", "name")
+    return out
+
+
+def names_digest(landing: Path, election: Election) -> str:
+    """What the names files are now (level, file, sha256 or absent): staging rebuilds in full
+    when it changes, so that every unit's name is the file's."""
+    parts = []
+    for level, file_name in election.names_files:
+        path = landing / file_name
+        parts.append(f"{level}={file_name}:{sha256_file(path) if path.is_file() else 'absent'}")
+    return ";".join(parts)
+
+
 def _first_ragged_row(text: str, separator: str) -> str | None:
     reader = csv.reader(io.StringIO(text), delimiter=separator)
     header = next(reader, [])

@@ -55,8 +55,14 @@ CHECK_SPECS = [
 
 
 def check_results(
-    verdicts, recheck: RuleFailures, per_delivery: pl.DataFrame, failures: RuleFailures, settings
+    verdicts,
+    recheck: RuleFailures,
+    per_delivery: pl.DataFrame,
+    failures: RuleFailures,
+    threshold: float,
 ):
+    """The gate's checks; `threshold`: the quarantine share in force (settings, else the
+    election's [quality] quarantine_threshold, else the default)."""
     still_bad = {rid: recheck.count(rid) for rid in recheck.checked if recheck.count(rid)}
     bad_ids = pl.concat([recheck.ids(r) for r in still_bad]) if still_bad else pl.Series([])
     yield dg.AssetCheckResult(
@@ -73,7 +79,6 @@ def check_results(
             ),
         },
     )
-    threshold = settings.quarantine_threshold
     over = (
         per_delivery.filter(pl.col("share") > threshold) if threshold < 1 else per_delivery.clear()
     )

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import polars as pl
 
-from expectations.rules import RULES
+from expectations.rules import RULES, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted
@@ -51,9 +51,14 @@ from warehouse.tables import read_table, units_of, versions_of
 
 CHANGED = ["delivery_seq", "source_row"]
 RULE_IDS = [r.id for r in RULES]
-RULE_TEXT = pl.DataFrame(
-    {"rule_id": [r.id for r in RULES], "description": [r.description for r in RULES]}
-)
+
+
+def rule_text(election: Election) -> pl.DataFrame:
+    """rule_id → description, as the election's quality policy words W1 and W2."""
+    rules = for_policy(RULES, election.quality)
+    return pl.DataFrame(
+        {"rule_id": [r.id for r in rules], "description": [r.description for r in rules]}
+    )
 
 
 def plan_marts(con, target) -> tuple[str, str]:
@@ -127,7 +132,7 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
         s.tallies, s.issues, s.units, RULE_IDS, s.election
     ),
     "quality_issues": lambda s: quality_issues(
-        s.issues, s.tallies, s.deliveries, RULE_TEXT, s.election
+        s.issues, s.tallies, s.deliveries, rule_text(s.election), s.election
     ),
     "reconciliation": lambda staged: staged.reconciled,
     "reconciliation_summary": lambda s: reconciliation_summary(s.reconciled, s.units, s.election),
@@ -256,7 +261,7 @@ def _swapped_rows(
     added, deliveries = change.after_tallies, context.deliveries
     return {
         "quality_issues": quality_issues(
-            change.after_issues, added, deliveries, RULE_TEXT, election
+            change.after_issues, added, deliveries, rule_text(election), election
         ),
         "amendments": amendments(context.versions, deliveries),
     }

@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from orchestration.alerting import Alerter
-from orchestration.settings import DEFAULT_ELECTION, DEFAULT_QUARANTINE_THRESHOLD, Settings
+from orchestration.settings import DEFAULT_ELECTION, Settings
 from warehouse.configs import ElectionConfig, load_election
 from warehouse.run_frames import RunFrames
 
@@ -24,7 +24,7 @@ class TallyhouseDirs(dg.ConfigurableResource):
     election: str = DEFAULT_ELECTION
     landing_dir: str | None = None
     elections_dir: str | None = None
-    quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
+    quarantine_threshold: float | None = None  # None: the election's policy, else the default
 
     @property
     def settings(self) -> Settings:

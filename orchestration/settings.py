@@ -37,14 +37,16 @@ class Settings:
     election: str = DEFAULT_ELECTION
     landing_dir: Path | None = None  # default: the data directory's landing/
     elections_dir: Path | None = None  # default: the configurations shipped in elections/
-    quarantine_threshold: float = DEFAULT_QUARANTINE_THRESHOLD
+    # None: the election's [quality] quarantine_threshold, else DEFAULT_QUARANTINE_THRESHOLD
+    # (quarantine_threshold() below resolves it)
+    quarantine_threshold: float | None = None
     rebuild_cron: str = DEFAULT_REBUILD_CRON
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_slack_url: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.quarantine_threshold <= 1:
+        if self.quarantine_threshold is not None and not 0 <= self.quarantine_threshold <= 1:
             raise ValueError(
                 f"quarantine threshold must be a share between 0 and 1, "
                 f"not {self.quarantine_threshold}"
@@ -78,9 +80,10 @@ def load_settings(
 
     Environment: TALLYHOUSE_DATA_DIR (default ./data), TALLYHOUSE_ELECTION (default sample),
     TALLYHOUSE_LANDING (default <data dir>/landing), TALLYHOUSE_ELECTIONS_DIR (default: the
-    configurations shipped in elections/), TALLYHOUSE_QUARANTINE_THRESHOLD (a share,
-    default 0.05), TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default:
-    alerts then go to the log and quality.alerts only).
+    configurations shipped in elections/), TALLYHOUSE_QUARANTINE_THRESHOLD (a share;
+    unset: the election's [quality] quarantine_threshold, else 0.05),
+    TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default: alerts then go to
+    the log and quality.alerts only).
     """
     env = os.environ if env is None else env
     chosen = data_dir or env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
@@ -88,7 +91,7 @@ def load_settings(
     if threshold is None:
         raw = env.get(THRESHOLD_ENV, "").strip()
         try:
-            threshold = float(raw) if raw else DEFAULT_QUARANTINE_THRESHOLD
+            threshold = float(raw) if raw else None
         except ValueError:
             raise ValueError(f"{THRESHOLD_ENV}={raw!r} is not a number") from None
     landing = landing or env.get(LANDING_ENV)
@@ -104,6 +107,19 @@ def load_settings(
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
     )
+
+
+def quarantine_threshold(settings: Settings, file_threshold: float | None) -> tuple[float, str]:
+    """The threshold in force and where it comes from: the CLI flag or the environment (both
+    land in settings) win over the election's [quality] quarantine_threshold, which wins over
+    the default."""
+    if settings.quarantine_threshold is not None:
+        return settings.quarantine_threshold, "settings (--quarantine-threshold or " + (
+            f"{THRESHOLD_ENV})"
+        )
+    if file_threshold is not None:
+        return file_threshold, "election.toml [quality]"
+    return DEFAULT_QUARANTINE_THRESHOLD, "default"
 
 
 def prepare_data_dir(settings: Settings) -> None:

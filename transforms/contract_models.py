@@ -37,11 +37,15 @@ from transforms.model import (
     Candidate,
     Election,
     ModelError,
+    QualityPolicy,
+    RuleOverride,
 )
 
 FORMATS = ("delimited", "jsonl")
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (line breaks, escapes, NUL)
+REASON = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"  # printable, not blank
+RULE_ID = r"^[A-Z][0-9]{1,2}$"
 SHOWN = 80  # the most characters of a received value a message repeats
 
 # A message is one line: pydantic's own text only where nothing better is known.
@@ -50,6 +54,8 @@ _HINTS = {
     IDENTIFIER.pattern: "an identifier (lower-case letter, then letters, digits or underscores, "
     "at most 63 characters)",
     PRINTABLE: "text without control characters",
+    REASON: "a reason for people (not blank, no control characters)",
+    RULE_ID: "a rule id such as E4",
     CANDIDATE_ID.pattern: "a candidate id (a letter, then letters, digits or underscores, at most "
     "63 characters: it names a column)",
 }
@@ -564,6 +570,74 @@ class CandidateSpec(_Table):
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="for people")
 
 
+def _landing_file_name(value: str | None, at: str) -> None:
+    """A plain file name in the landing folder: no folders, not `.` or `..`."""
+    if value is not None and (
+        not value.strip() or re.search(r"[/\\]", value) or value in (".", "..")
+    ):
+        raise _rule(
+            "expected a file name in the landing folder, got {value}", at=at, value=show(value)
+        )
+
+
+class OverrideSpec(_Table):
+    """An error rule demoted to a warning: its tallies are accepted and counted, and the issue is
+    recorded with severity warn and this reason."""
+
+    rule: str = Field(pattern=RULE_ID, description="an error rule's id (E1–E8, docs/quality.md)")
+    source: Identifier | None = Field(None, description="one source's id; every source if absent")
+    severity: Literal["warn"] = Field(description="`warn`: flag and keep instead of quarantine")
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=REASON,
+        description="why, for people: shown with every issue the override touches",
+    )
+
+
+class QualitySpec(_Table):
+    """The election's quality policy (docs/quality.md): thresholds and rule overrides."""
+
+    quarantine_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="share of a delivery's tallies quarantined above which a run is blocked "
+        "(default 0.05; the CLI flag and TALLYHOUSE_QUARANTINE_THRESHOLD win over it)",
+    )
+    w1_turnout: float = Field(
+        0.95, gt=0, le=1, description="W1 flags turnout at or above this share (default 0.95)"
+    )
+    w1_min_registered: int = Field(
+        100, ge=1, le=10**8, description="… at units with at least this many registered voters"
+    )
+    w2_min_valid: int = Field(
+        50,
+        ge=1,
+        le=10**8,
+        description="W2 flags one candidate taking every valid vote at units with at least "
+        "this many valid votes (default 50)",
+    )
+    override: list[OverrideSpec] = Field(
+        default_factory=list,
+        max_length=100,
+        description="[[quality.override]]: an error rule demoted to a warning, with its reason",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> QualitySpec:
+        seen = [(o.rule, o.source) for o in self.override]
+        for i, key in enumerate(seen):
+            if key in seen[:i]:
+                raise _rule(
+                    "rule {rule} is overridden twice for {source}",
+                    at=f"override[{i}]",
+                    rule=key[0],
+                    source=f"source {key[1]}" if key[1] else "every source",
+                )
+        return self
+
+
 class ElectionFile(_Table):
     """An election: its geography levels and candidates (elections/<election>/election.toml;
     see docs/contracts.md)."""
@@ -590,6 +664,13 @@ class ElectionFile(_Table):
         max_length=200,
         description="the registry's file name in the landing folder (no folders)",
     )
+    names: dict[str, str] | None = Field(
+        None,
+        max_length=20,
+        description="level = names file in the landing folder (CSV `code,name`): unit names "
+        "when there is no registry",
+    )
+    quality: QualitySpec | None = Field(None, description="the quality policy (docs/quality.md)")
 
     @model_validator(mode="after")
     def _consistent(self) -> ElectionFile:
@@ -605,12 +686,26 @@ class ElectionFile(_Table):
         for i, cid in enumerate(ids):
             if cid in ids[:i]:
                 raise _rule("{cid} is listed twice", at=f"candidates[{i}].id", cid=show(cid))
-        if self.registry and (re.search(r"[/\\]", self.registry) or self.registry in (".", "..")):
+        if self.registry:
+            _landing_file_name(self.registry, "registry")
+        if self.registry and self.names:
             raise _rule(
-                "expected a file name in the landing folder, got {value}",
-                at="registry",
-                value=show(self.registry),
+                "the registry names the units; names files are for an election without one",
+                at="names",
             )
+        for level, file_name in (self.names or {}).items():
+            if level not in self.levels:
+                raise _rule(
+                    "{level} is not one of the levels ({levels})",
+                    at=f"names.{_key(level)}",
+                    level=show(level),
+                    levels=", ".join(self.levels),
+                )
+            if len(file_name) > 200:
+                raise _rule(
+                    "expected a file name of at most 200 characters", at=f"names.{_key(level)}"
+                )
+            _landing_file_name(file_name, f"names.{_key(level)}")
         return self
 
 
@@ -663,9 +758,25 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
             candidates=tuple(Candidate(c.id, c.name) for c in spec.candidates),
             expected_tallies=spec.expected_tallies,
             registry_file=spec.registry or None,
+            quality=_policy(spec.quality),
+            names_files=tuple((spec.names or {}).items()),
         )
     except ModelError as error:  # the models check all of it first; kept as a second line
         raise ContractError(f"{name}: {error}") from None
+
+
+def _policy(spec: QualitySpec | None) -> QualityPolicy:
+    if spec is None:
+        return QualityPolicy()
+    return QualityPolicy(
+        quarantine_threshold=spec.quarantine_threshold,
+        w1_turnout=spec.w1_turnout,
+        w1_min_registered=spec.w1_min_registered,
+        w2_min_valid=spec.w2_min_valid,
+        overrides=tuple(
+            RuleOverride(o.rule, o.severity, o.reason.strip(), o.source) for o in spec.override
+        ),
+    )
 
 
 def parse_announced(data: Any, election: Election, name: str = "announced.toml") -> dict:

@@ -5,6 +5,8 @@ Pure data: no I/O. See docs/canonical-model.md for the whole model.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -48,6 +50,61 @@ class Source:
             raise ModelError(f"source kind {self.kind!r} is not one of {', '.join(SOURCE_KINDS)}")
 
 
+# W1 and W2's thresholds as the rule catalogue states them; an election's policy may move them.
+W1_TURNOUT, W1_MIN_REGISTERED, W2_MIN_VALID = 0.95, 100, 50
+
+
+@dataclass(frozen=True)
+class RuleOverride:
+    """An error rule demoted to a warning, for one source or (source None) every source: its
+    tallies are accepted and counted, and the issue is recorded as a warning with the reason."""
+
+    rule: str
+    severity: str
+    reason: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class QualityPolicy:
+    """An election's quality policy (election.toml [quality]; docs/quality.md). The defaults are
+    the catalogue's: an election without [quality] is judged exactly as before."""
+
+    quarantine_threshold: float | None = None  # None: the settings' default
+    w1_turnout: float = W1_TURNOUT
+    w1_min_registered: int = W1_MIN_REGISTERED
+    w2_min_valid: int = W2_MIN_VALID
+    overrides: tuple[RuleOverride, ...] = ()
+
+    def override_for(self, rule: str, source: str) -> RuleOverride | None:
+        """The override that applies to rule for source: one naming the source wins over one
+        for every source."""
+        found = [o for o in self.overrides if o.rule == rule and o.source in (source, None)]
+        found.sort(key=lambda o: o.source is None)
+        return found[0] if found else None
+
+    def verdict_part(self) -> dict:
+        """What changes verdicts (everything but the threshold, which only decides whether a
+        run may publish): compared between runs to decide whether the gate must run in full."""
+        return {
+            "w1_turnout": self.w1_turnout,
+            "w1_min_registered": self.w1_min_registered,
+            "w2_min_valid": self.w2_min_valid,
+            "overrides": [
+                {"rule": o.rule, "source": o.source, "severity": o.severity, "reason": o.reason}
+                for o in self.overrides
+            ],
+        }
+
+    def fingerprint(self) -> str:
+        """sha256 of verdict_part(): equal fingerprints judge every tally alike."""
+        text = json.dumps(self.verdict_part(), sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict:
+        return {"quarantine_threshold": self.quarantine_threshold, **self.verdict_part()}
+
+
 @dataclass(frozen=True)
 class Election:
     """An election: ordered geography levels (broadest first, the tally's unit last)."""
@@ -59,6 +116,9 @@ class Election:
     sources: tuple[Source, ...] = field(default_factory=tuple)
     expected_tallies: int | None = None  # how many tallies exist in all, where known
     registry_file: str | None = None  # the registry's file name in the landing folder
+    quality: QualityPolicy = field(default_factory=QualityPolicy)
+    # level → file name in the landing folder (`code,name`): unit names without a registry
+    names_files: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")

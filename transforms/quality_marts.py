@@ -76,6 +76,8 @@ def quality_issues(
             "tally_code",
             *election.code_columns,
             "observed",
+            pl.col("overridden").fill_null(False),
+            "override_reason",
             "file_name",
             "file_sha256",
             "source_row",

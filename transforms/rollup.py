@@ -258,12 +258,19 @@ def build_marts(
     return Marts(results, turnout, coverage)
 
 
-def units_from_tallies(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+def units_from_tallies(
+    tallies: pl.DataFrame,
+    election: Election,
+    names: dict[str, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
     """Units at every level as the feeds name them, when no registry is loaded.
 
-    Names come from whichever feed gives one; the expected number of tallies is unknown below
-    the national level, where the election's configuration may give it.
+    Names come from the level's names file if the election has one (`names`: level → code,
+    name; landing.files.read_unit_names), else from whichever feed gives one, else the code; the
+    expected number of tallies is unknown below the national level, where the election's
+    configuration may give it.
     """
+    names = names or {}
     frames = []
     levels = election.levels
     for depth, level in enumerate(levels):
@@ -271,14 +278,23 @@ def units_from_tallies(tallies: pl.DataFrame, election: Election) -> pl.DataFram
         name = f"{level}_name"
         parent = pl.col(f"{levels[depth - 1]}_code") if depth else pl.lit(NATIONAL)
         named = pl.col(name) if name in tallies.columns else pl.lit(None, pl.String)
-        frames.append(
+        units = (
             tallies.filter(pl.col(code).is_not_null())
             .group_by(code)
             .agg(
                 named.drop_nulls().first().alias("unit_name"),
                 parent.first().alias("parent_code"),
             )
-            .select(
+        )
+        if level in names:
+            listed = names[level].select(
+                pl.col("code").alias(code), pl.col("name").alias("_listed_name")
+            )
+            units = units.join(listed, on=code, how="left").with_columns(
+                pl.coalesce("_listed_name", "unit_name").alias("unit_name")
+            )
+        frames.append(
+            units.select(
                 pl.lit(level).alias("level"),
                 pl.col(code).alias("unit_code"),
                 pl.coalesce("unit_name", code).alias("unit_name"),
@@ -288,3 +304,46 @@ def units_from_tallies(tallies: pl.DataFrame, election: Election) -> pl.DataFram
         )
     frames.append(_national_unit(election, election.expected_tallies))
     return pl.concat(frames)
+
+
+def parent_conflicts(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """tally_id → parent_conflict, for each tally whose code at some level appears, among these
+    tallies, under two or more different parent codes (`municipality 0101 under state 01 and
+    02`; levels joined by `; `). Without a registry nothing says which parent is right, so every
+    such tally breaks rule E6. Only the tallies with a conflict are returned."""
+    levels = election.levels
+    notes = []
+    for depth in range(1, len(levels)):
+        level, parent = levels[depth], levels[depth - 1]
+        code, parent_code = election.code_column(level), election.code_column(parent)
+        clashing = (
+            tallies.filter(pl.col(code).is_not_null() & pl.col(parent_code).is_not_null())
+            .group_by(code)
+            .agg(pl.col(parent_code).unique().sort().alias("_parents"))
+            .filter(pl.col("_parents").list.len() > 1)
+            .select(
+                code,
+                pl.format(
+                    "{} {} under {} {}",
+                    pl.lit(level),
+                    pl.col(code),
+                    pl.lit(parent),
+                    pl.col("_parents").list.head(5).list.join(" and "),
+                ).alias(f"_conflict_{depth}"),
+            )
+        )
+        if clashing.height:
+            notes.append((code, clashing))
+    out = tallies.select("tally_id", *election.code_columns)
+    if not notes:
+        return pl.DataFrame(schema={"tally_id": pl.Int64, "parent_conflict": pl.String})
+    columns = []
+    for code, clashing in notes:
+        out = out.join(clashing, on=code, how="left")
+        columns.append(clashing.columns[-1])
+    return (
+        out.select("tally_id", pl.concat_str(columns, separator="; ", ignore_nulls=True).alias("c"))
+        .filter(pl.col("c").is_not_null() & (pl.col("c") != ""))
+        .rename({"c": "parent_conflict"})
+        .with_columns(pl.col("tally_id").cast(pl.Int64))
+    )

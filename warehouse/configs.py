@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from expectations.rules import ERROR_RULES, RULES_BY_ID
 from transforms.contract import Contract, ContractError, parse_contract
 from transforms.contract_models import parse_announced, parse_election
 from transforms.model import Election, Source
@@ -67,9 +68,32 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
         raise ContractError(f"{folder}: no feed contract in contracts/")
     sources = {c.source_id: Source(c.source_id, c.source_kind, c.source_name) for c in contracts}
     election = replace(election, sources=tuple(sources.values()))
+    check_policy(election, f"{election_id}/election.toml")
     announced_file = folder / "announced.toml"
     announced = {}
     if announced_file.is_file():
         name = f"{election_id}/announced.toml"
         announced = parse_announced(_toml(announced_file, name), election, name)
     return ElectionConfig(folder, election, tuple(contracts), announced)
+
+
+def check_policy(election: Election, name: str) -> None:
+    """The rules that need the catalogue and the contracts: an override names an error rule of
+    the catalogue and, if it names one, a source some contract feeds."""
+    errors = ", ".join(r.id for r in ERROR_RULES)
+    sources = [s.id for s in election.sources]
+    for i, override in enumerate(election.quality.overrides):
+        at = f"{name}: quality.override[{i}]"
+        rule = RULES_BY_ID.get(override.rule)
+        if rule is None:
+            raise ContractError(f"{at}.rule: no rule {override.rule!r}; error rules: {errors}")
+        if rule.severity != "error":
+            raise ContractError(
+                f"{at}.rule: {override.rule} is already a warning; only error rules ({errors}) "
+                "can be demoted"
+            )
+        if override.source is not None and override.source not in sources:
+            raise ContractError(
+                f"{at}.source: no contract feeds source {override.source!r}; sources: "
+                f"{', '.join(sources)}"
+            )

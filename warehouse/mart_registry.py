@@ -320,9 +320,15 @@ MARTS: tuple[Mart, ...] = (
             Column(
                 "severity",
                 "VARCHAR",
-                "`error` (the tally is quarantined) or `warn` (flagged, still counted).",
+                "`error` (the tally is quarantined) or `warn` (flagged, still counted; an "
+                "overridden error rule is `warn`).",
             ),
-            Column("status", "VARCHAR", "`quarantined` (error rule) or `flagged` (warning rule)."),
+            Column(
+                "status",
+                "VARCHAR",
+                "`quarantined` (error rule) or `flagged` (warning rule, or an error rule the "
+                "election's quality policy demotes to a warning).",
+            ),
             Column("rule_description", "VARCHAR", "The rule in one line, from the rule catalogue."),
             Column("tally_code", "VARCHAR", TALLY_CODE),
             LEVEL_CODES,
@@ -331,6 +337,17 @@ MARTS: tuple[Mart, ...] = (
                 "VARCHAR",
                 "The values that broke the rule, as `name=value` pairs (e.g. `votes_cast=190, "
                 "registered=200`).",
+            ),
+            Column(
+                "overridden",
+                "BOOLEAN",
+                "True when the election's quality policy (election.toml [quality.override]) "
+                "demotes this error rule to a warning for the source: the tally is counted.",
+            ),
+            Column(
+                "override_reason",
+                "VARCHAR",
+                "The override's documented reason; null when not overridden.",
             ),
             Column("file_name", "VARCHAR", FILE_NAME),
             Column(

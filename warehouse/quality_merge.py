@@ -11,12 +11,14 @@ The quality stamp (warehouse/refresh_state.py) is written in the same transactio
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import polars as pl
 
 from transforms.accepted import accepted
 from transforms.refresh import Stamp
-from warehouse.db import ident, qualified, registered, transaction
+from warehouse.db import ident, qualified, registered, rows, table_exists, transaction
 from warehouse.refresh_state import write_stamp
 
 
@@ -71,3 +73,47 @@ def record_full_quality(con: duckdb.DuckDBPyConnection, stamp: Stamp) -> None:
             "select * from quality.issues limit 0"
         )
         write_stamp(con, "quality", stamp)
+
+
+POLICY_COLUMNS = (
+    "run_id varchar, recorded_at timestamp, gate_mode varchar, policy varchar, "
+    "verdict_fingerprint varchar, quarantine_threshold double, threshold_from varchar"
+)
+
+
+def record_policy(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    at,
+    gate_mode: str,
+    policy: dict,
+    fingerprint: str,
+    threshold: float,
+    threshold_from: str,
+) -> None:
+    """quality.policy: one row per gate run, the quality policy it judged by (election.toml's
+    [quality] as JSON), the fingerprint of what changes verdicts, and the threshold in force and
+    where it came from."""
+    con.execute(f"create table if not exists quality.policy ({POLICY_COLUMNS})")
+    con.execute(
+        "insert into quality.policy values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            at,
+            gate_mode,
+            json.dumps(policy, sort_keys=True),
+            fingerprint,
+            threshold,
+            threshold_from,
+        ],
+    )
+
+
+def last_verdict_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the policy the last gate judged by; None if none was recorded."""
+    if not table_exists(con, "quality", "policy"):
+        return None
+    found = rows(
+        con, "select verdict_fingerprint from quality.policy order by recorded_at desc limit 1"
+    )
+    return found[0][0] if found else None

@@ -44,9 +44,11 @@ def staged_and_gate(con: duckdb.DuckDBPyConnection) -> tuple[Stamp | None, Stamp
     return read_stamp(con, "staged"), read_stamp(con, "quality")
 
 
-def plan_staging(con: duckdb.DuckDBPyConnection, force_full: bool) -> Plan:
+def plan_staging(con: duckdb.DuckDBPyConnection, force_full: bool, names_digest: str = "") -> Plan:
     """Staging's plan: incremental only when every new delivery is a feed file of a source that
-    never sends snapshot releases; carries the new deliveries (raw.deliveries rows)."""
+    never sends snapshot releases, and the unit names files (names_digest, recorded by
+    record_names_digest) are as the last staging read them; carries the new deliveries
+    (raw.deliveries rows)."""
     own = read_stamp(con, "staged")
     deliveries = con.sql("select * from raw.deliveries").pl()
     staged = (
@@ -61,18 +63,39 @@ def plan_staging(con: duckdb.DuckDBPyConnection, force_full: bool) -> Plan:
         "staged",
         own,
         None,
-        full_because=_staging_full_because(force_full, deliveries, staged, new),
+        full_because=_staging_full_because(
+            force_full, deliveries, staged, new, names_digest != _names_digest(con)
+        ),
         incremental_because=f"{new.height} new deliveries",
         new_lineage=uuid.uuid4().hex,
         new_deliveries=new,
     )
 
 
+def _names_digest(con: duckdb.DuckDBPyConnection) -> str:
+    if not table_exists(con, "staged", "names_digest"):
+        return ""
+    found = rows(con, "select digest from staged.names_digest")
+    return found[0][0] if found else ""
+
+
+def record_names_digest(con: duckdb.DuckDBPyConnection, digest: str) -> None:
+    """What the unit names files were when staging last read them (landing.files.names_digest)."""
+    with transaction(con):
+        con.execute("create or replace table staged.names_digest (digest varchar)")
+        con.execute("insert into staged.names_digest values (?)", [digest])
+
+
 def _staging_full_because(
-    force_full: bool, deliveries: pl.DataFrame, staged: pl.DataFrame | None, new: pl.DataFrame
+    force_full: bool,
+    deliveries: pl.DataFrame,
+    staged: pl.DataFrame | None,
+    new: pl.DataFrame,
+    names_changed: bool = False,
 ):
     """Staging's own reasons to rebuild, in order (lazily: the first that holds is used)."""
     yield "a full rebuild was asked for" if force_full else None
+    yield "the unit names files changed" if names_changed else None
     if staged is None:
         yield "nothing staged yet"
         return
@@ -84,13 +107,33 @@ def _staging_full_because(
     yield "a snapshot release replaces its source whole" if snapshot else None
 
 
-def plan_gate(con: duckdb.DuckDBPyConnection) -> Plan | None:
+def plan_gate(
+    con: duckdb.DuckDBPyConnection,
+    policy_fingerprint: str | None = None,
+    recorded_fingerprint: str | None = None,
+    parents_contradict: bool = False,
+) -> Plan | None:
     """The quality gate's plan: validate only what the last staging run restaged, when the gate
-    saw the generation before it. None: nothing is staged yet."""
+    saw the generation before it. None: nothing is staged yet.
+
+    Its own reasons to judge everything again: the quality policy (election.toml [quality])
+    judges differently from the one the last gate recorded (quality.policy); a unit code under
+    two parents, without a registry, now or at the last gate (E6 then concerns tallies the
+    change did not touch)."""
     staged, gate = staged_and_gate(con)
     if staged is None:
         return None
-    return plan("quality", gate, staged, incremental_because="staging was incremental")
+    policy_changed = policy_fingerprint is not None and policy_fingerprint != recorded_fingerprint
+    return plan(
+        "quality",
+        gate,
+        staged,
+        full_because=[
+            policy_changed and "the quality policy changed",
+            parents_contradict and "a unit code is under two parents (E6)",
+        ],
+        incremental_because="staging was incremental",
+    )
 
 
 def plan_follower(con: duckdb.DuckDBPyConnection, name: str) -> Plan:

@@ -103,3 +103,8 @@ def units_of(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> pl.DataFr
             "select u.* from staged.units u semi join incoming_touched t "
             "on u.level = t.level and u.unit_code = t.unit_code"
         ).pl()
+
+
+def read_codes(con: duckdb.DuckDBPyConnection, columns: list[str]) -> pl.DataFrame:
+    """Some columns of staged.tallies (tally_id and the code columns, say)."""
+    return con.sql(f"select {', '.join(ident(c) for c in columns)} from staged.tallies").pl()

@@ -11,8 +11,8 @@ import polars as pl
 
 from expectations.alerts import Alert
 from expectations.evidence import build_evidence
-from expectations.quarantine import ConservationError, Verdicts, judge
-from expectations.rules import ERROR_RULES, RULES, Rule, applicable
+from expectations.quarantine import ConservationError, Verdicts, judge, waived
+from expectations.rules import ERROR_RULES, RULES, Rule, applicable, for_policy
 from expectations.suites import EngineError, RuleFailures, validate
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import (
@@ -25,12 +25,20 @@ from orchestration.assets.keys import (
 )
 from orchestration.checks import CHECK_SPECS, check_results, now, raise_alerts
 from orchestration.resources import TallyhouseDirs, Warehouse
+from orchestration.settings import quarantine_threshold
+from transforms.model import Election
 from transforms.refresh import Plan
-from warehouse.db import table_exists
-from warehouse.quality_merge import merge_quality, record_full_quality
+from transforms.rollup import parent_conflicts
+from warehouse.db import rows, table_exists
+from warehouse.quality_merge import (
+    last_verdict_fingerprint,
+    merge_quality,
+    record_full_quality,
+    record_policy,
+)
 from warehouse.refresh_state import plan_gate
 from warehouse.staged_merge import read_delta_staged
-from warehouse.tables import quarantined_per_delivery, read_table, replace_tables
+from warehouse.tables import quarantined_per_delivery, read_codes, read_table, replace_tables
 
 STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
 
@@ -58,27 +66,44 @@ def quality_gate(
     duckdb: Warehouse,
     alerts: dg.ResourceParam[Alerter],
 ):
+    election = dirs.election_config().election
+    policy = election.quality
+    threshold, threshold_from = quarantine_threshold(dirs.settings, policy.quarantine_threshold)
     with duckdb.get_connection() as con:
-        plan = plan_gate(con)
+        plan = plan_gate(
+            con,
+            policy.fingerprint(),
+            last_verdict_fingerprint(con),
+            _parents_contradict(con, election),
+        )
         if plan is None:
             raise dg.Failure(description="Nothing is staged yet.")
         todo = _read_what_to_judge(con, plan)
     context.log.info(f"quality gate {plan.mode}: {plan.reason}")
+    context.log.info(f"quarantine threshold {threshold} ({threshold_from})")
     run_id = context.run.run_id
-    judged = _judge_or_fail(todo, dirs.election_config().election, run_id, duckdb, alerts, context)
+    judged = _judge_or_fail(todo, election, run_id, duckdb, alerts, context)
     with duckdb.get_connection() as con:
         _write_verdicts(con, plan, todo, judged.verdicts)
+        record_policy(
+            con,
+            run_id,
+            now(),
+            plan.mode,
+            policy.to_dict(),
+            policy.fingerprint(),
+            threshold,
+            threshold_from,
+        )
         per_delivery = _quarantined_per_delivery(con, todo.deliveries)
         checks = list(
-            check_results(
-                judged.verdicts, judged.recheck, per_delivery, judged.failures, dirs.settings
-            )
+            check_results(judged.verdicts, judged.recheck, per_delivery, judged.failures, threshold)
         )
         raise_alerts(
             con, alerts, context.log, checks, per_delivery, judged.verdicts.quarantine, run_id
         )
     _log_verdicts(context, judged)
-    yield from _materializations(plan, judged)
+    yield from _materializations(plan, judged, policy.to_dict(), threshold, threshold_from)
     yield from checks
 
 
@@ -118,16 +143,43 @@ def _read_what_to_judge(con, plan: Plan) -> ToJudge:
     return ToJudge(read_table(con, "staged", "tallies"), None, registry, deliveries)
 
 
-def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, alerts, context):
-    """Validate and judge the tallies; an engine failure is alerted and fails the step (it is
-    not a verdict on the data)."""
+def _parents_contradict(con, election: Election) -> bool:
+    """Without a registry: does a unit code sit under two parents among the staged tallies, or
+    did it at the last gate (E6 issues)? Either makes the gate judge every tally."""
+    if table_exists(con, "raw", "registry") or not table_exists(con, "staged", "tallies"):
+        return False
+    if (
+        table_exists(con, "quality", "issues")
+        and rows(con, "select count(*) from quality.issues where rule_id = 'E6'")[0][0]
+    ):
+        return True
+    codes = read_codes(con, ["tally_id", *election.code_columns])
+    return not parent_conflicts(codes, election).is_empty()
+
+
+def _evidence(todo: ToJudge, election: Election) -> pl.DataFrame:
+    """The evidence frame; without a registry, with each tally's parent conflict (E6)."""
     evidence = build_evidence(todo.tallies, election, todo.registry)
+    if todo.registry is not None:
+        return evidence
+    conflicts = parent_conflicts(todo.tallies, election)
+    return evidence.join(conflicts, on="tally_id", how="left")
+
+
+def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, alerts, context):
+    """Validate and judge the tallies by the election's quality policy; an engine failure is
+    alerted and fails the step (it is not a verdict on the data)."""
+    policy = election.quality
+    evidence = _evidence(todo, election)
     has_registry = todo.registry is not None
-    rules = applicable(RULES, has_registry)
+    rules = applicable(for_policy(RULES, policy), has_registry)
     try:
         failures = validate(evidence, rules, "all")
-        verdicts = judge(evidence, failures, run_id, now())
-        recheck = validate(verdicts.accepted, applicable(ERROR_RULES, has_registry), "accepted")
+        verdicts = judge(evidence, failures, run_id, now(), policy, rules)
+        error_rules = applicable(for_policy(ERROR_RULES, policy), has_registry)
+        recheck = waived(
+            validate(verdicts.accepted, error_rules, "accepted"), verdicts.accepted, policy
+        )
     except (EngineError, ConservationError) as error:
         kind = "engine error" if isinstance(error, EngineError) else "conservation broken"
         with duckdb.get_connection() as con:
@@ -174,9 +226,10 @@ def _log_verdicts(context: dg.AssetExecutionContext, judged: Judged) -> None:
     )
 
 
-def _materializations(plan: Plan, judged: Judged):
-    verdicts, failures = judged.verdicts, judged.failures
+def _materializations(plan: Plan, judged: Judged, policy: dict, threshold, threshold_from):
+    verdicts = judged.verdicts
     errors = [r for r in judged.rules if r.severity == "error"]
+    held = verdicts.issues.filter(severity="error")
     yield dg.MaterializeResult(
         asset_key=QUALITY_QUARANTINE,
         metadata={
@@ -184,7 +237,11 @@ def _materializations(plan: Plan, judged: Judged):
             "validated": judged.evidence.height,
             "accepted": verdicts.accepted.height,
             "quarantined": verdicts.quarantine.height,
-            **{f"quarantined_{r.id}": failures.count(r.id) for r in errors},
+            **{f"quarantined_{r.id}": held.filter(rule_id=r.id).height for r in errors},
+            "overridden": verdicts.issues.filter("overridden").height,
+            "policy": dg.MetadataValue.json(policy),
+            "quarantine_threshold": threshold,
+            "threshold_from": threshold_from,
         },
     )
     yield dg.MaterializeResult(

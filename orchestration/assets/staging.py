@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from landing.files import FileRejected, names_digest, read_unit_names
 from orchestration.assets.keys import (
     RAW_DELIVERIES,
     STAGED,
@@ -22,7 +23,7 @@ from transforms.staging import affected_units, stage, without_unit_code
 from warehouse.db import table_exists
 from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
 from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_rows
-from warehouse.refresh_state import plan_staging
+from warehouse.refresh_state import plan_staging, record_names_digest
 from warehouse.staged_merge import current_tallies_of, merge_staged, record_full_staging
 from warehouse.tables import read_table, replace_tables
 
@@ -60,13 +61,21 @@ from warehouse.tables import read_table, replace_tables
 )
 def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duckdb: Warehouse):
     election = dirs.election_config().election
+    landing = dirs.settings.landing
+    try:
+        names = read_unit_names(landing, election)
+    except FileRejected as error:
+        raise dg.Failure(description=f"unit names file refused: {error}") from None
+    digest = names_digest(landing, election)
     with duckdb.get_connection() as con:
-        plan = plan_staging(con, context.run.tags.get(FULL_TAG) == "true")
+        plan = plan_staging(con, context.run.tags.get(FULL_TAG) == "true", digest)
     context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
     if plan.incremental:
-        counts = _stage_drop(duckdb, plan, election)
+        counts = _stage_drop(duckdb, plan, election, names)
     else:
-        counts = _stage_everything(duckdb, plan, election)
+        counts = _stage_everything(duckdb, plan, election, names)
+    with duckdb.get_connection() as con:
+        record_names_digest(con, digest)
     context.log.info(
         f"staged {counts['tallies']:,} tallies from {counts['raw_rows']:,} raw rows ({plan.mode})"
     )
@@ -77,7 +86,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     yield dg.MaterializeResult(asset_key=STAGED_VERSIONS, metadata=meta)
 
 
-def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election) -> dict:
+def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:
     with duckdb.get_connection() as con:
         deliveries = read_table(con, "raw", "deliveries")
         frames = [read_raw_feed(con, s) for s in feed_sources(con)]
@@ -96,7 +105,7 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election) -> dict
     units = (
         units_from_registry(registry, election)
         if registry is not None
-        else units_from_tallies(staged.tallies, election)
+        else units_from_tallies(staged.tallies, election, names)
     )
     with duckdb.get_connection() as con:
         replace_tables(
@@ -129,7 +138,7 @@ class Drop:
     others: pl.DataFrame | None
 
 
-def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election) -> dict:
+def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:
     """Restage only the units the new deliveries touch, from their rows in every delivery."""
     with duckdb.get_connection() as con:
         drop = _read_drop(con, plan, election)
@@ -141,6 +150,7 @@ def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election) -> dict:
         else units_from_tallies(
             pl.concat([drop.others, staged.tallies], how="diagonal_relaxed").sort("tally_id"),
             election,
+            names,
         )
     )
     with duckdb.get_connection() as con:

@@ -43,7 +43,8 @@ from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, LANDING_ENV, 
     metavar="SHARE",
     help="Largest share of a delivery's tallies that may be quarantined before the feed is "
     "held suspect and the marts are not rebuilt "
-    "(default: $TALLYHOUSE_QUARANTINE_THRESHOLD or 0.05).",
+    "(default: $TALLYHOUSE_QUARANTINE_THRESHOLD, else election.toml's [quality] "
+    "quarantine_threshold, else 0.05).",
 )
 def run(
     data_dir: str | None,

@@ -102,6 +102,25 @@ def _optional(con, table: str, sql: str, params: list) -> pl.DataFrame | None:
     return frame if frame.height else None
 
 
+def _overrides(con, source: str) -> pl.DataFrame | None:
+    """Error rules the election's quality policy demoted to warnings, with their reasons (None
+    for a published file from before quality_issues had the columns, or with none)."""
+    has_column = _frame(
+        con,
+        "select 1 from information_schema.columns "
+        "where table_name = 'quality_issues' and column_name = 'override_reason'",
+    )
+    if not has_column.height:
+        return None
+    frame = _frame(
+        con,
+        "select rule_id, override_reason, count(distinct tally_code) as tallies "
+        "from quality_issues where source_id = ? and overridden group by all order by rule_id",
+        [source],
+    )
+    return frame if frame.height else None
+
+
 def read_report_data(published: Path, source: str | None = None) -> ReportData:
     """Everything the report shows, for one source (default: see choose_source)."""
     if not published.exists():
@@ -123,6 +142,7 @@ def read_report_data(published: Path, source: str | None = None) -> ReportData:
             turnout_distribution=_turnout_distribution(con, chosen, tally_level),
             **_quality(con, chosen),
             **_optional_marts(con, chosen),
+            overrides=_overrides(con, chosen),
         )
 
 

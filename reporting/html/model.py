@@ -29,3 +29,5 @@ class ReportData:
     announced: pl.DataFrame | None = None
     projection: pl.DataFrame | None = None
     forensics: pl.DataFrame | None = None
+    # error rules the election's quality policy demotes: rule_id, override_reason, tallies
+    overrides: pl.DataFrame | None = None

@@ -294,22 +294,38 @@ def _quality_section(data: ReportData) -> Section:
         f"figure), {fmt_int(row.get('flagged'))} flagged (warnings, counted). Each issue is "
         "listed with its file and row in the quality_issues mart."
     )
+    tables = [
+        table(
+            by_rule,
+            [
+                ("rule_id", "Rule", fmt_text),
+                ("severity", "Severity", fmt_text),
+                ("description", "What it catches", fmt_text),
+                ("tallies", "Tallies", fmt_int),
+            ],
+        )
+    ]
+    if data.overrides is not None:
+        note += (
+            " The election's quality policy demotes some error rules to warnings for this "
+            "source: their tallies are flagged and counted, for the reasons below."
+        )
+        tables.append(
+            table(
+                data.overrides,
+                [
+                    ("rule_id", "Rule overridden", fmt_text),
+                    ("override_reason", "Reason (election.toml)", fmt_text),
+                    ("tallies", "Tallies flagged instead of quarantined", fmt_int),
+                ],
+            )
+        )
     return Section(
         "quality",
         "Quality issues by rule",
         note,
         [charts.quality_chart(by_rule)] if by_rule["tallies"].sum() > 0 else [],
-        [
-            table(
-                by_rule,
-                [
-                    ("rule_id", "Rule", fmt_text),
-                    ("severity", "Severity", fmt_text),
-                    ("description", "What it catches", fmt_text),
-                    ("tallies", "Tallies", fmt_int),
-                ],
-            )
-        ],
+        tables,
     )
 
 

@@ -116,12 +116,14 @@ def print_issues(warehouse: Path, rule: str | None, severity: str | None, limit:
         found = rows(
             con,
             "select i.severity, i.rule_id, i.source_id, i.tally_code, d.file_name, i.source_row, "
-            f"i.observed from quality.issues i left join raw.deliveries d using (delivery_seq) "
+            "i.observed, i.override_reason "
+            "from quality.issues i left join raw.deliveries d using (delivery_seq) "
             f"{clause} order by i.delivery_seq desc, i.source_row limit ?",
             [*params, limit],
         )
-    for sev, rule_id, source, tally, file_name, row, observed in found:
-        print(f"{sev:<5} {rule_id} {source}:{tally}  {file_name} row {row}  {observed}")
+    for sev, rule_id, source, tally, file_name, row, observed, reason in found:
+        waived = f"  (overridden: {reason})" if reason else ""
+        print(f"{sev:<5} {rule_id} {source}:{tally}  {file_name} row {row}  {observed}{waived}")
     print(
         f"{len(found)} of {total:,} issue(s) shown"
         + (" (use --limit to see more)" if total > len(found) else "")
