@@ -18,13 +18,16 @@ BOOKKEEPING = (
         file_name varchar not null,
         source_id varchar not null,
         kind varchar not null,          -- 'feed' or 'registry'
-        row_count bigint not null,      -- rows loaded
+        row_count bigint not null,      -- rows loaded: tallies built (feeds), units (registry)
         loaded_at timestamp not null,
         run_id varchar,
         contract_id varchar,            -- the feed contract that read it
         release integer not null default 0,
         snapshot boolean not null default false,  -- a full release: replaces earlier releases
-        rows_excluded bigint not null default 0   -- left out by the contract's exclusions
+        rows_excluded bigint not null default 0,  -- left out by [[exclude]] / [[include]]
+        rows_read bigint not null default 0,      -- data rows in the file: used + excluded
+        rows_used bigint not null default 0       -- rows the contract kept (a long feed's rows
+                                                  -- become fewer tallies: row_count)
     )
     """,
     """

@@ -77,9 +77,10 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
     for path, contract in _to_load(context, matching_files(landing, config.contracts)):
         outcome = load_feed_file(con, path, contract, election, run_id)
         outcomes.append(outcome)
-        excluded = f", {outcome.excluded:,} left out by the contract" if outcome.excluded else ""
+        used = outcome.read - outcome.excluded
         verb = {
-            LOADED: f"loaded {outcome.rows:,} rows with contract {contract.id}{excluded}",
+            LOADED: f"read {outcome.read:,} rows with contract {contract.id}: {used:,} used, "
+            f"{outcome.excluded:,} left out by the contract; {outcome.rows:,} tallies built",
             SKIPPED: "already delivered, skipped",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]
