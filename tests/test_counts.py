@@ -10,6 +10,8 @@ import polars as pl
 import pytest
 
 from landing.files import read_feed, write_synthetic
+from reporting.html.write import write_report
+from reporting.terminal.run_summary import print_summary
 from tests.conftest import assert_same_marts, mart_snapshot, published, run
 from tests.test_incremental import STEPS, hold_back, land_one_by_one, run_forced_full
 from transforms.contract import ContractError, apply_contract, parse_contract
@@ -221,7 +223,7 @@ SPECIAL_FEED = (
 
 @pytest.mark.e2e
 def test_special_stations_count_every_vote_and_only_a_unit_over_its_list_is_stopped(
-    settings, tmp_path
+    settings, tmp_path, capsys
 ):
     settings = replace(settings, quarantine_threshold=0.5)  # 1 of 5 tallies is stopped
     mx = _county(tmp_path, settings, SPECIAL_TOML, SPECIAL_FEED, "mx_1.csv")
@@ -251,6 +253,13 @@ def test_special_stations_count_every_vote_and_only_a_unit_over_its_list_is_stop
         "where level = 'precinct' and unit_code like '%S' order by 1",
     )
     assert specials.rows() == [("0102S", 0, None, 1), ("0103S", 0, None, 1)]
+    print_summary(mx.published)
+    printed = capsys.readouterr().out
+    assert "\n    - Other candidates (not declared)" in printed, "never ranked"
+    assert "turnout: 76.67 % (230 ballots, 300 registered)" in printed
+    assert "units without a list of registered voters: 2, ballots 737 (not in turnout" in printed
+    page = write_report(mx.published, tmp_path / "report.html").path.read_text()
+    assert "2 units without a list: 737 ballots not in turnout" in page
 
 
 def _other_votes_sample(tmp_path, settings):
