@@ -331,3 +331,46 @@ def test_unlisted_tables_and_other_votes_publish_the_truth_incrementally_as_in_f
     ), "one unranked line per unit: the other votes"
     assert run_forced_full(settings) == dict.fromkeys(STEPS.values(), "full")
     assert_same_marts(mart_snapshot(settings), one_by_one)
+
+
+def test_derived_valid_votes_add_other_votes_from_a_column(tmp_path):
+    text = LONG_CONTRACT.replace('"WRITE-IN" = "other_votes"\n', "").replace(
+        "[counts]\n", '[counts]\nother_votes = "others"\n'
+    )
+    contract = _long_contract(text)
+    path = tmp_path / "oe_1.csv"
+    path.write_text(
+        "county,precinct,office,candidate,votes,others\n"
+        "C1,P1,President,Ana,30,4\n"
+        "C1,P1,President,Beto,20,4\n"
+        "C1,P1,President,OVER VOTES,2,4\n"
+        "C1,P1,President,UNDER VOTES,1,4\n"
+        "C1,P2,President,Ana,x,0\n"  # not a count: valid votes cannot be derived
+        "C1,P2,President,Beto,1,0\n"
+        "C1,P2,President,OVER VOTES,0,0\n"
+        "C1,P2,President,UNDER VOTES,0,0\n"
+    )
+    rows = apply_contract(read_feed(path, contract), contract, COUNTY).tallies.to_dicts()
+    by_code = {r["precinct_code"]: r for r in rows}
+    assert (by_code["P1"]["valid_votes"], by_code["P1"]["other_votes"]) == ("54", "4")
+    assert by_code["P2"]["valid_votes"] == "", "missing (E8), never a partial sum"
+
+
+def test_absent_when_marks_units_without_a_list_and_keeps_empty_cells_missing(tmp_path):
+    election = Election("county", "County", ("county", "precinct"), COUNTY.candidates)
+    text = SPECIAL_TOML.replace('absent_when = [0, ""]', "absent_when = 0")
+    contract = parse_contract(tomllib.loads(text), election, "casillas")
+    path = tmp_path / "mx_1.csv"
+    path.write_text(SPECIAL_FEED)
+    rows = apply_contract(read_feed(path, contract), contract, election).tallies
+    got = rows.select("precinct_code", "registered", "no_list").rows()
+    assert got == [
+        ("0101B", "100", None),
+        ("0102S", None, "1"),  # no list: absent, never judged
+        ("0103S", "", None),  # empty and not declared absent: missing (rule E8)
+        ("0201B", "50", None),
+        ("0202B", "200", None),
+    ]
+    with pytest.raises(ContractError, match=r"casillas\.counts\.registered"):
+        wrong = text.replace("absent_when = 0", "absent_when = true")
+        parse_contract(tomllib.loads(wrong), election, "casillas")

@@ -325,9 +325,19 @@ def _count_expr(field: str, contract: Contract, election: Election) -> pl.Expr:
     if field in contract.alias_counts:
         return pl.col(field)
     if field == VALID and contract.derives_valid:
-        parts = [*election.candidate_ids, *([OTHER] if OTHER in contract.alias_counts else [])]
-        return _sum_text(tuple(parts))
+        return _derived_valid(contract, election)
     return pl.lit(None, pl.String)
+
+
+def _derived_valid(contract: Contract, election: Election) -> pl.Expr:
+    """A long feed's valid votes: the sum of the unit's candidate rows and its other votes
+    (aliased rows or a mapped column); empty (missing, rule E8) when a part is not a count."""
+    parts = [pl.col(c) for c in election.candidate_ids]
+    if contract.maps_other_votes:
+        parts.append(_count_expr(OTHER, contract, election))
+    parsed = [p.str.strip_chars().cast(pl.Int64, strict=False) for p in parts]
+    total = pl.sum_horizontal(parsed, ignore_nulls=False)
+    return pl.when(total.is_not_null()).then(total.cast(pl.String)).otherwise(pl.lit(""))
 
 
 def _no_list(contract: Contract) -> pl.Expr:

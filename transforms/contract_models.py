@@ -431,26 +431,53 @@ NameRef = Annotated[
 ]
 
 
+def _absent_values(value: Any) -> Any:
+    """A whole number ≥ 0 or a string of at most 200 printable characters, or a list of 1 to 20
+    of them (TOML's own types: true is not 1)."""
+    values = value if isinstance(value, list) else [value]
+
+    def fits(v: Any) -> bool:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, int):
+            return 0 <= v <= 10**10
+        return isinstance(v, str) and len(v) <= 200 and re.fullmatch(PRINTABLE, v) is not None
+
+    if not 1 <= len(values) <= 20 or not all(fits(v) for v in values):
+        raise PydanticCustomError(
+            "expected_absent_when",
+            "a whole number, a string, or a list of 1 to 20 of them",
+        )
+    return value
+
+
 class RegisteredSpec(_Table):
     """Registered voters from a column, with the values that mean "this unit has no list"."""
 
     column: Column = Field(description="the column with registered voters")
-    absent_when: (
-        Annotated[int, Field(ge=0, le=10**10)]
-        | Label
-        | list[Annotated[int, Field(ge=0, le=10**10)] | Label]
-    ) = Field(
-        description='a value (or a list of values, e.g. [0, ""]) meaning the unit has no list '
-        "of registered voters (e.g. Mexico's casillas especiales): such tallies are accepted, "
-        "never judged against registered voters, and shown apart in turnout",
-    )
+    absent_when: Annotated[
+        int | str | list[int | str],
+        Field(
+            description='a value (or a list of values, e.g. [0, ""]) meaning the unit has no '
+            "list of registered voters (e.g. Mexico's casillas especiales): such tallies are "
+            "accepted, never judged against registered voters, and shown apart in turnout",
+        ),
+    ] = Field()
 
-    @model_validator(mode="after")
-    def _some_values(self) -> RegisteredSpec:
-        values = self.absent_when if isinstance(self.absent_when, list) else [self.absent_when]
-        if not values or len(values) > 20:
-            raise _rule("expected 1 to 20 values", at="absent_when")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _check_values(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "absent_when" in data:
+            try:
+                _absent_values(data["absent_when"])
+            except PydanticCustomError as error:
+                raise _rule(
+                    "expected {what}, got {value}",
+                    at="absent_when",
+                    what=error.message(),
+                    value=show(data["absent_when"]),
+                ) from None
+        return data
 
     @property
     def absent_values(self) -> tuple[str, ...]:

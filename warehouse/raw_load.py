@@ -129,6 +129,11 @@ def _ensure_raw_table(con, table: str, columns: list[str]) -> None:
         f"create table if not exists {qualified('raw', table)} "
         f"(file_sha256 varchar not null, source_row bigint not null, {cols})"
     )
+    for column in columns:  # a canonical column added since the table was made (other_votes)
+        con.execute(
+            f"alter table {qualified('raw', table)} add column if not exists {ident(column)} "
+            "varchar"
+        )
 
 
 def _insert_frame(con, table: str, frame: pl.DataFrame, columns: list[str]) -> None:

@@ -51,8 +51,15 @@ BOOKKEEPING = (
 )
 
 
+# Columns added since a working warehouse may have been created: added where missing.
+ADDED = (
+    "alter table raw.deliveries add column if not exists rows_read bigint not null default 0",
+    "alter table raw.deliveries add column if not exists rows_used bigint not null default 0",
+)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
-    for ddl in BOOKKEEPING:
+    for ddl in (*BOOKKEEPING, *ADDED):
         con.execute(ddl)

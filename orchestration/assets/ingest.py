@@ -79,8 +79,9 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
         outcomes.append(outcome)
         used = outcome.read - outcome.excluded
         verb = {
-            LOADED: f"read {outcome.read:,} rows with contract {contract.id}: {used:,} used, "
-            f"{outcome.excluded:,} left out by the contract; {outcome.rows:,} tallies built",
+            LOADED: f"loaded {outcome.rows:,} tallies with contract {contract.id} "
+            f"({outcome.read:,} rows read = {used:,} used + {outcome.excluded:,} left out by "
+            "the contract)",
             SKIPPED: "already delivered, skipped",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]
