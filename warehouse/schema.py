@@ -53,8 +53,8 @@ BOOKKEEPING = (
 
 # Columns added since a working warehouse may have been created: added where missing.
 ADDED = (
-    "alter table raw.deliveries add column if not exists rows_read bigint not null default 0",
-    "alter table raw.deliveries add column if not exists rows_used bigint not null default 0",
+    "alter table raw.deliveries add column if not exists rows_read bigint default 0",
+    "alter table raw.deliveries add column if not exists rows_used bigint default 0",
 )
 
 
