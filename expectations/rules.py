@@ -39,7 +39,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "E2",
         ERROR,
-        "Votes cast (valid + null + blank) exceed the unit's registered voters.",
+        "Votes cast (valid + null + blank) exceed the unit's registered voters (a unit without "
+        "a list is not judged).",
         (
             (
                 "ExpectColumnPairValuesAToBeGreaterThanB",
@@ -51,7 +52,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "E3",
         ERROR,
-        "Candidate votes do not sum to the declared valid votes.",
+        "Candidate votes (plus other votes) do not sum to the declared valid votes.",
         (
             (
                 "ExpectColumnPairValuesToBeEqual",

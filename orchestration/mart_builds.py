@@ -151,7 +151,7 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
     results_wide = staged.rollups.results_wide
     write_pending(target, results_wide, built, election)
     counts = {table: frame.height for table, frame in built.items()}
-    return {"results": results_wide.height * len(election.candidates), **counts}
+    return {"results": results_wide.height * len(election.result_ids), **counts}
 
 
 def _read_staged(con, config, tallies, votes, quarantine) -> Staged:

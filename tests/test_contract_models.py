@@ -136,7 +136,7 @@ def _refusal(text: str, name: str = "observers") -> str:
             'null_votes = "Nulls"',
             'nul_votes = "Nulls"',
             "observers.counts: unknown field(s) nul_votes; allowed: registered, valid_votes, "
-            "null_votes, blank_votes, total_votes",
+            "null_votes, blank_votes, total_votes, other_votes",
         ),
         (
             '{ column = "Code", split = "-", take = [0] }',

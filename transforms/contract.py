@@ -10,20 +10,22 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.contract_models import ENCODINGS as _ENCODINGS
 from transforms.contract_models import (
+    ALIAS_COUNTS,
     CodePartSpec,
     CodePartsSpec,
     ColumnSum,
     ContractError,
     ContractFile,
+    RegisteredSpec,
     ReleaseSpec,
     listed,
     show,
     validated,
     where,
 )
-from transforms.feed import COUNT_FIELDS
+from transforms.contract_models import ENCODINGS as _ENCODINGS
+from transforms.feed import COUNT_FIELDS, NO_LIST, OTHER, REGISTERED, VALID
 from transforms.model import Election
 
 ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
@@ -74,6 +76,23 @@ class Contract:
     exclude: tuple[Exclusion, ...] = ()
     release: int = 0
     snapshot: bool = False
+    include: tuple[Exclusion, ...] = ()  # keep only rows matching every one of these
+    no_list: tuple[str, ...] = ()  # registered values meaning "the unit has no list"
+
+    @property
+    def alias_counts(self) -> list[str]:
+        """Count fields a long feed gives as labelled rows (null_votes, …), in a stable order."""
+        found = set(self.aliases.values())
+        return [f for f in COUNT_FIELDS if f in found]
+
+    @property
+    def derives_valid(self) -> bool:
+        """A long feed without valid votes: they are the sum of the unit's rows."""
+        return self.long_candidate is not None and VALID not in self.counts
+
+    @property
+    def maps_other_votes(self) -> bool:
+        return OTHER in self.counts or OTHER in self.aliases.values()
 
     @property
     def carried_levels(self) -> list[str]:
@@ -89,11 +108,13 @@ class Contract:
         for columns in (*self.counts.values(), *self.candidates.values()):
             found += list(columns)
         found += [c for c in (self.long_candidate, self.long_votes) if c]
-        found += [e.column for e in self.exclude]
+        found += [e.column for e in (*self.exclude, *self.include)]
         return list(dict.fromkeys(found))
 
 
-def _columns(ref: str | ColumnSum) -> tuple[str, ...]:
+def _columns(ref: str | ColumnSum | RegisteredSpec) -> tuple[str, ...]:
+    if isinstance(ref, RegisteredSpec):
+        return (ref.column,)
     return (ref,) if isinstance(ref, str) else tuple(ref.sum)
 
 
@@ -163,12 +184,14 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
                 name, "candidates.columns", f"no column for candidate(s) {', '.join(absent)}"
             )
     aliases = spec.candidates.aliases or {}
-    unknown = sorted({c for c in aliases.values() if c not in election.candidate_ids})
+    targets = {*election.candidate_ids, *ALIAS_COUNTS}
+    unknown = sorted({c for c in aliases.values() if c not in targets})
     if unknown:
         raise _refuse(
             name,
             "candidates.aliases",
-            f"unknown candidate(s) {listed(unknown)}; known: {candidates}",
+            f"unknown candidate(s) {listed(unknown)}; known: {candidates} (or "
+            f"{', '.join(ALIAS_COUNTS)})",
         )
     return carried
 
@@ -210,6 +233,10 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         exclude=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.exclude),
         release=release.number,
         snapshot=release.snapshot,
+        include=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.include),
+        no_list=spec.counts.registered.absent_values
+        if isinstance(spec.counts.registered, RegisteredSpec)
+        else (),
     )
 
 
@@ -282,23 +309,62 @@ def _sum_text(columns: tuple[str, ...]) -> pl.Expr:
     )
 
 
+def _matches(rule: Exclusion) -> pl.Expr:
+    value = pl.col(rule.column).fill_null("").str.strip_chars()
+    return value == rule.equals if rule.equals is not None else value.str.contains(rule.matches)
+
+
+def _count_expr(field: str, contract: Contract, election: Election) -> pl.Expr:
+    """A count field's text: its mapped columns, a long feed's labelled rows, the derived valid
+    votes, or null (absent)."""
+    if field in contract.counts:
+        text = _sum_text(contract.counts[field])
+        if field == REGISTERED and contract.no_list:
+            text = pl.when(_no_list(contract)).then(pl.lit(None, pl.String)).otherwise(text)
+        return text
+    if field in contract.alias_counts:
+        return pl.col(field)
+    if field == VALID and contract.derives_valid:
+        return _derived_valid(contract, election)
+    return pl.lit(None, pl.String)
+
+
+def _derived_valid(contract: Contract, election: Election) -> pl.Expr:
+    """A long feed's valid votes: the sum of the unit's candidate rows and its other votes
+    (aliased rows or a mapped column); empty (missing, rule E8) when a part is not a count."""
+    parts = [pl.col(c) for c in election.candidate_ids]
+    if contract.maps_other_votes:
+        parts.append(_count_expr(OTHER, contract, election))
+    parsed = [p.str.strip_chars().cast(pl.Int64, strict=False) for p in parts]
+    total = pl.sum_horizontal(parsed, ignore_nulls=False)
+    return pl.when(total.is_not_null()).then(total.cast(pl.String)).otherwise(pl.lit(""))
+
+
+def _no_list(contract: Contract) -> pl.Expr:
+    """The unit has no list of registered voters: its cell is one of `absent_when`'s values."""
+    column = contract.counts[REGISTERED][0]
+    return pl.col(column).fill_null("").str.strip_chars().is_in(list(contract.no_list))
+
+
 @dataclass(frozen=True)
 class Applied:
     tallies: pl.DataFrame  # canonical text columns, source_row
-    excluded: int  # rows left out by the contract's exclusions
+    excluded: int  # rows left out by the contract's [[exclude]] and [[include]]
+    rows_read: int = 0  # data rows in the file (= rows used + excluded)
 
 
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
     """Feed rows (every column text, plus source_row) → canonical tally rows, as text.
 
     Fields the contract does not map stay null (absent); mapped cells keep their text, empty
-    included, for staging and the quality gate to judge.
+    included, for staging and the quality gate to judge. `no_list` is "1" where the unit has no
+    list of registered voters (then `registered` is null: absent, never judged).
     """
     keep = pl.lit(True)
     for rule in contract.exclude:
-        value = pl.col(rule.column).fill_null("").str.strip_chars()
-        hit = value == rule.equals if rule.equals is not None else value.str.contains(rule.matches)
-        keep = keep & ~hit
+        keep = keep & ~_matches(rule)
+    for rule in contract.include:
+        keep = keep & _matches(rule)
     kept = frame.filter(keep)
     excluded = frame.height - kept.height
     if contract.long_candidate:
@@ -314,21 +380,28 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
             _name_expr(column, strip).alias(f"{lv}_name")
             for lv, (column, strip) in contract.names.items()
         ],
-        *[
-            (
-                _sum_text(contract.counts[f]) if f in contract.counts else pl.lit(None, pl.String)
-            ).alias(f)
-            for f in COUNT_FIELDS
-        ],
+        *[_count_expr(f, contract, election).alias(f) for f in COUNT_FIELDS],
+        (
+            pl.when(_no_list(contract)).then(pl.lit("1"))
+            if contract.no_list
+            else pl.lit(None, pl.String)
+        ).alias(NO_LIST),
     ]
     if contract.long_candidate:
         selected += [pl.col(c) for c in election.candidate_ids]
     else:
         selected += [_sum_text(contract.candidates[c]).alias(c) for c in election.candidate_ids]
     # A mapped field with no value (a JSON null, a missing key) is missing, not absent.
+    mapped_counts = [
+        f
+        for f in COUNT_FIELDS
+        if (f in contract.counts and not (f == REGISTERED and contract.no_list))
+        or f in contract.alias_counts
+        or (f == VALID and contract.derives_valid)
+    ]
     mapped = [
         *[election.code_column(lv) for lv in contract.carried_levels],
-        *[f for f in COUNT_FIELDS if f in contract.counts],
+        *mapped_counts,
         *election.candidate_ids,
     ]
     names = [
@@ -337,7 +410,14 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         if lv not in contract.names
     ]
     tallies = kept.select(selected).with_columns(pl.col(mapped).fill_null(""), *names)
-    return Applied(tallies, excluded)
+    if contract.no_list:  # a unit with a list whose cell is empty is missing, not absent
+        tallies = tallies.with_columns(
+            pl.when(pl.col(NO_LIST).is_null())
+            .then(pl.col(REGISTERED).fill_null(""))
+            .otherwise(pl.col(REGISTERED))
+            .alias(REGISTERED)
+        )
+    return Applied(tallies, excluded, frame.height)
 
 
 def _name_expr(column: str, strip: str) -> pl.Expr:
@@ -359,13 +439,14 @@ def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> 
     """
     label = pl.col(contract.long_candidate).str.strip_chars()
     known = {**{c: c for c in election.candidate_ids}, **contract.aliases}
+    targets = [*election.candidate_ids, *contract.alias_counts]
     frame = frame.with_columns(label.replace_strict(known, default=None).alias("_candidate"))
     unknown = frame.filter(pl.col("_candidate").is_null())
     if unknown.height:
         row = unknown.row(0, named=True)
         raise UnknownCandidate(
-            f"row {row['source_row']}: candidate {row[contract.long_candidate]!r} is neither a "
-            "candidate id nor one of the contract's aliases"
+            f"row {row['source_row']}: candidate {show(row[contract.long_candidate])} is neither "
+            "a candidate id nor one of the contract's aliases"
         )
     keys = [
         c
@@ -380,6 +461,6 @@ def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> 
             .unique(maintain_order=True)
             .str.join("|")
             .alias(c)
-            for c in election.candidate_ids
+            for c in targets
         ],
     )

@@ -437,15 +437,98 @@ NameRef = Annotated[
 ]
 
 
+def _absent_values(value: Any) -> Any:
+    """A whole number ≥ 0 or a string of at most 200 printable characters, or a list of 1 to 20
+    of them (TOML's own types: true is not 1)."""
+    values = value if isinstance(value, list) else [value]
+
+    def fits(v: Any) -> bool:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, int):
+            return 0 <= v <= 10**10
+        return isinstance(v, str) and len(v) <= 200 and re.fullmatch(PRINTABLE, v) is not None
+
+    if not 1 <= len(values) <= 20 or not all(fits(v) for v in values):
+        raise PydanticCustomError(
+            "expected_absent_when",
+            "a whole number, a string, or a list of 1 to 20 of them",
+        )
+    return value
+
+
+class RegisteredSpec(_Table):
+    """Registered voters from a column, with the values that mean "this unit has no list"."""
+
+    column: Column = Field(description="the column with registered voters")
+    absent_when: Annotated[
+        int | str | list[int | str],
+        Field(
+            description='a value (or a list of values, e.g. [0, ""]) meaning the unit has no '
+            "list of registered voters (e.g. Mexico's casillas especiales): such tallies are "
+            "accepted, never judged against registered voters, and shown apart in turnout",
+        ),
+    ] = Field()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_values(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "absent_when" in data:
+            try:
+                _absent_values(data["absent_when"])
+            except PydanticCustomError as error:
+                raise _rule(
+                    "expected {what}, got {value}",
+                    at="absent_when",
+                    what=error.message(),
+                    value=show(data["absent_when"]),
+                ) from None
+        return data
+
+    @property
+    def absent_values(self) -> tuple[str, ...]:
+        """The values as the stripped cell text is compared with them."""
+        values = self.absent_when if isinstance(self.absent_when, list) else [self.absent_when]
+        return tuple(dict.fromkeys(str(v).strip() for v in values))
+
+
+RegisteredRef = Annotated[
+    Annotated[Column, Tag("<column>")]
+    | Annotated[ColumnSum, Tag("<sum>")]
+    | Annotated[RegisteredSpec, Tag("<table>")],
+    Discriminator(
+        lambda v: (
+            "<column>"
+            if isinstance(v, str)
+            else ("<sum>" if "sum" in v else "<table>")
+            if isinstance(v, dict)
+            else None
+        ),
+        custom_error_type="expected_registered",
+        custom_error_message="a column name, { sum = [columns] } or { column, absent_when }",
+    ),
+]
+
+# Labels of a long feed may stand for these counts (candidates.aliases): "OVER VOTES" = "null_votes"
+ALIAS_COUNTS = ("null_votes", "blank_votes", "other_votes")
+
+
 class CountsSpec(_Table):
     """The sheet's totals: a field not mapped is absent, never judged."""
 
     _noun: ClassVar[str] = "field"
-    registered: ColumnOrSum | None = Field(None, description="registered voters")
-    valid_votes: ColumnOrSum = Field(description="valid votes (required)")
+    registered: RegisteredRef | None = Field(None, description="registered voters")
+    valid_votes: ColumnOrSum | None = Field(
+        None,
+        description="valid votes (required, except in the long layout: left out, it is the sum "
+        "of the unit's candidate rows and other votes)",
+    )
     null_votes: ColumnOrSum | None = Field(None, description="null votes")
     blank_votes: ColumnOrSum | None = Field(None, description="blank votes")
     total_votes: ColumnOrSum | None = Field(None, description="ballots cast, as declared")
+    other_votes: ColumnOrSum | None = Field(
+        None, description="valid votes for no declared candidate (write-ins, 'others')"
+    )
 
 
 class CandidatesSpec(_Table):
@@ -458,7 +541,10 @@ class CandidatesSpec(_Table):
     candidate_column: Column | None = Field(None, description="long: the candidate's column")
     votes_column: Column | None = Field(None, description="long: the votes' column")
     aliases: dict[Label, str] | None = Field(
-        None, max_length=1000, description="long: label in the feed = candidate id"
+        None,
+        max_length=1000,
+        description="long: label in the feed = candidate id, or null_votes, blank_votes or "
+        'other_votes (e.g. "OVER VOTES" = "null_votes")',
     )
 
     @model_validator(mode="after")
@@ -492,6 +578,14 @@ class ExclusionSpec(_Table):
         return self
 
 
+class InclusionSpec(ExclusionSpec):
+    """Rows to keep: a row that fails any [[include]] is left out (and counted as excluded)."""
+
+    column: Column = Field(description="the column compared")
+    equals: Label | None = Field(None, description="keep only rows whose value is this")
+    matches: Pattern | None = Field(None, description="or rows whose value matches this pattern")
+
+
 class ContractFile(_Table):
     """A feed contract: how one feed layout's rows become canonical tallies
     (elections/<election>/contracts/*.toml; see docs/contracts.md)."""
@@ -519,6 +613,54 @@ class ContractFile(_Table):
     exclude: list[ExclusionSpec] = Field(
         default_factory=list, max_length=100, description="rows to leave out"
     )
+    include: list[InclusionSpec] = Field(
+        default_factory=list,
+        max_length=100,
+        description="rows to keep: only rows matching every [[include]] (and no [[exclude]])",
+    )
+
+    @model_validator(mode="after")
+    def _counts_fit_layout(self) -> ContractFile:
+        cand = self.candidates
+        if cand.layout == "wide":
+            if self.counts.valid_votes is None:
+                raise _rule(
+                    "missing key 'valid_votes' (only the long layout may leave it out, to "
+                    "derive it from the unit's rows)",
+                    at="counts",
+                )
+            return self
+        reserved = {cand.votes_column: "votes column", cand.candidate_column: "candidate column"}
+        for field in CountsSpec.model_fields:
+            ref = getattr(self.counts, field)
+            if ref is None:
+                continue
+            if isinstance(ref, str):
+                columns = [ref]
+            elif isinstance(ref, ColumnSum):
+                columns = ref.sum
+            else:
+                columns = [ref.column]
+            for column in columns:
+                if column in reserved:
+                    raise _rule(
+                        "{column} is the long layout's {what}: it holds one row's votes, not the "
+                        "unit's {field}; leave {field} out to derive it from the unit's rows, or "
+                        "map a label to it in candidates.aliases",
+                        at=f"counts.{field}",
+                        column=show(column),
+                        what=reserved[column],
+                        field=field,
+                    )
+        for label, target in (cand.aliases or {}).items():
+            if target in ALIAS_COUNTS and getattr(self.counts, target) is not None:
+                raise _rule(
+                    "{target} is both mapped in [counts] and the alias of label {label}",
+                    at="candidates.aliases",
+                    target=target,
+                    label=show(label),
+                )
+        return self
 
     @model_validator(mode="after")
     def _levels_distinct(self) -> ContractFile:

@@ -24,11 +24,12 @@ from transforms.rollup import (
     TURNOUT_COLUMNS,
     TURNOUT_MEASURES,
     climb,
+    other_column,
     percent_reporting,
     result_measures,
+    turnout_base,
     turnout_ratio,
 )
-from transforms.staging import cast_votes_total
 
 KEYS = ["source_id", "level", "unit_code"]
 UNIT = ["source_id", "tally_code"]
@@ -76,15 +77,17 @@ def _climbed(frame: pl.DataFrame, election: Election, measures: list[str], extra
 
 
 def _votes_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
-    candidates = election.candidate_ids
+    lines = election.result_ids
     parts = []
     for side, sign in ((before, -1), (after, 1)):
         base = side.votes.join(
-            side.accepted().select("tally_id", "source_id", *election.code_columns),
+            side.accepted().select(
+                "tally_id", "source_id", *election.code_columns, *other_column(election)
+            ),
             on="tally_id",
         ).drop("tally_id")
-        parts.append(_signed(base, sign, candidates))
-    return _climbed(pl.concat(parts, how="vertical_relaxed"), election, candidates)
+        parts.append(_signed(base, sign, lines))
+    return _climbed(pl.concat(parts, how="vertical_relaxed"), election, lines)
 
 
 def _turnout_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
@@ -92,9 +95,7 @@ def _turnout_delta(before: Side, after: Side, election: Election) -> pl.DataFram
     unknown = [f"{m}__unknown" for m in measures]
     parts = []
     for side, sign in ((before, -1), (after, 1)):
-        base = cast_votes_total(side.accepted()).select(
-            "source_id", *election.code_columns, *measures
-        )
+        base = turnout_base(side.accepted(), election)
         base = base.with_columns(
             *[
                 pl.col(m).is_null().cast(pl.Int64).alias(u)
@@ -189,9 +190,8 @@ def updated_results(
     old_votes: KEYS, parent_code, a votes column per candidate, for the touched units published.
     counted: KEYS, counted (after the change).
     """
-    candidates = election.candidate_ids
     delta = deltas.votes.drop("parent_code")
-    merged = _plus(old_votes.drop("parent_code", strict=False), delta, candidates)
+    merged = _plus(old_votes.drop("parent_code", strict=False), delta, election.result_ids)
     parents = pl.concat(
         [old_votes.select(*KEYS, "parent_code"), deltas.votes.select(*KEYS, "parent_code")],
         how="vertical_relaxed",
@@ -200,7 +200,7 @@ def updated_results(
     return (
         alive.join(parents, on=KEYS, how="left")
         .join(names, on=["level", "unit_code"], how="left")
-        .select(*RESULT_KEYS, *result_measures(candidates))
+        .select(*RESULT_KEYS, *result_measures(election))
     )
 
 

@@ -12,13 +12,19 @@ VALID = "valid_votes"
 NULL = "null_votes"
 BLANK = "blank_votes"
 TOTAL = "total_votes"
-COUNT_FIELDS = (REGISTERED, VALID, NULL, BLANK, TOTAL)
+OTHER = "other_votes"  # valid votes for no declared candidate (write-ins, "others")
+COUNT_FIELDS = (REGISTERED, VALID, NULL, BLANK, TOTAL, OTHER)
+NO_LIST = "no_list"  # raw marker: "1" where the unit has no list of registered voters
+# The published results line of the other votes: reserved (a declared id starts with a letter).
+OTHER_ID = "_other"
+OTHER_NAME = "Other candidates (not declared)"
 REGISTRY_FILE = "registry.csv"
 
 
 def feed_columns(election: Election) -> list[str]:
     """Columns every feed file must carry, in order."""
-    return [*election.code_columns, *COUNT_FIELDS, *election.candidate_ids]
+    counts = [f for f in COUNT_FIELDS if f != OTHER or election.other_votes]
+    return [*election.code_columns, *counts, *election.candidate_ids]
 
 
 def registry_columns(election: Election) -> list[str]:

@@ -119,6 +119,7 @@ class Election:
     quality: QualityPolicy = field(default_factory=QualityPolicy)
     # level → file name in the landing folder (`code,name`): unit names without a registry
     names_files: tuple[tuple[str, str], ...] = ()
+    other_votes: bool = False  # a contract maps other votes: results carry an `_other` line
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")
@@ -155,10 +156,17 @@ class Election:
         return f"{level}_code"
 
     @property
+    def result_ids(self) -> list[str]:
+        """The results' lines: the declared candidates, then `_other` when a contract maps
+        other votes (transforms.feed.OTHER_ID)."""
+        return [*self.candidate_ids, "_other"] if self.other_votes else self.candidate_ids
+
+    @property
     def code_columns(self) -> list[str]:
         return [self.code_column(level) for level in self.levels]
 
     def to_dict(self) -> dict:
+        extra = {"other_votes": True} if self.other_votes else {}
         return {
             "id": self.id,
             "name": self.name,
@@ -167,6 +175,7 @@ class Election:
             "sources": [{"id": s.id, "kind": s.kind, "name": s.name} for s in self.sources],
             "expected_tallies": self.expected_tallies,
             "registry": self.registry_file,
+            **extra,
         }
 
     @classmethod
@@ -184,6 +193,7 @@ class Election:
                 ),
                 expected_tallies=data.get("expected_tallies"),
                 registry_file=data.get("registry") or None,
+                other_votes=bool(data.get("other_votes", False)),
             )
         except KeyError as missing:
             raise ModelError(f"election description lacks the key {missing}") from None

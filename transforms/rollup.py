@@ -9,13 +9,22 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
+from transforms.feed import BLANK, NULL, OTHER, OTHER_ID, OTHER_NAME, REGISTERED, TOTAL, VALID
 from transforms.model import NATIONAL, Election
-from transforms.staging import cast_votes_total
+from transforms.staging import WITHOUT_LIST, cast_votes_total
 
-TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL)
+UNITS_WITHOUT_LIST = "units_without_list"
+VOTES_WITHOUT_LIST = "votes_without_list"
+TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL, UNITS_WITHOUT_LIST, VOTES_WITHOUT_LIST)
 UNIT_COLUMNS = ("source_id", "level", "unit_code", "unit_name")
-TURNOUT_COLUMNS = (*UNIT_COLUMNS, "parent_code", *TURNOUT_MEASURES, "turnout")
+TURNOUT_COLUMNS = (
+    *UNIT_COLUMNS,
+    "parent_code",
+    *TURNOUT_MEASURES[:5],
+    "turnout",
+    UNITS_WITHOUT_LIST,
+    VOTES_WITHOUT_LIST,
+)
 COVERAGE_COLUMNS = (*UNIT_COLUMNS, "expected", "received", "counted", "percent_reporting")
 
 
@@ -61,8 +70,26 @@ def _sum_all_known(column: str) -> pl.Expr:
     return pl.when(pl.col(column).null_count() == 0).then(pl.col(column).sum()).alias(column)
 
 
+def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Per tally, the turnout measures: registered voters counted only where the unit has a list
+    (a unit without one adds 0 to `registered` and its ballots to `votes_without_list`)."""
+    has = WITHOUT_LIST in tallies.columns
+    without = pl.col(WITHOUT_LIST).fill_null(False) if has else pl.lit(False)
+    return cast_votes_total(tallies).select(
+        "source_id",
+        *election.code_columns,
+        pl.when(without).then(pl.lit(0, pl.Int64)).otherwise(pl.col(REGISTERED)).alias(REGISTERED),
+        VALID,
+        NULL,
+        BLANK,
+        TOTAL,
+        without.cast(pl.Int64).alias(UNITS_WITHOUT_LIST),
+        pl.when(without).then(pl.col(TOTAL)).otherwise(0).cast(pl.Int64).alias(VOTES_WITHOUT_LIST),
+    )
+
+
 def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
-    base = cast_votes_total(tallies).select("source_id", *election.code_columns, *TURNOUT_MEASURES)
+    base = turnout_base(tallies, election)
 
     def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
         return [_sum_all_known(c) for c in TURNOUT_MEASURES]
@@ -72,7 +99,9 @@ def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
 
 
 def turnout_ratio() -> pl.Expr:
-    return pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout")
+    """Ballots of the units with a list over their registered voters."""
+    listed = pl.col(TOTAL) - pl.col(VOTES_WITHOUT_LIST)
+    return pl.when(pl.col(REGISTERED) > 0).then(listed / pl.col(REGISTERED)).alias("turnout")
 
 
 def percent_reporting() -> pl.Expr:
@@ -107,33 +136,50 @@ def _results_wide(
 
     Climbs in wide form (one column per candidate): ten times fewer rows to group than long form.
     """
-    candidates = election.candidate_ids
+    lines = election.result_ids
     base = votes.join(
-        tallies.select("tally_id", "source_id", *election.code_columns),
+        tallies.select("tally_id", "source_id", *election.code_columns, *other_column(election)),
         on="tally_id",
         how="inner",
     ).drop("tally_id")
-    levels = pl.concat(
-        climb(base, election, [], lambda _f: [pl.col(c).sum() for c in candidates])
-    ).join(names, on=["level", "unit_code"], how="left")
-    return levels.select(*RESULT_KEYS, *result_measures(candidates))
+    levels = pl.concat(climb(base, election, [], lambda _f: [pl.col(c).sum() for c in lines])).join(
+        names, on=["level", "unit_code"], how="left"
+    )
+    return levels.select(*RESULT_KEYS, *result_measures(election))
 
 
-def result_measures(candidates: list[str]) -> list[pl.Expr]:
-    """From a votes column per candidate: each one's votes, share of the unit's candidate votes
-    and rank, in the wide results' columns."""
-    valid = pl.sum_horizontal(candidates)
+def other_column(election: Election) -> list[pl.Expr]:
+    """A tally's other votes as the results' `_other` line (none unless a contract maps them; a
+    tally whose contract does not map them has none: 0)."""
+    if not election.other_votes:
+        return []
+    return [pl.col(OTHER).fill_null(0).cast(pl.Int64).alias(OTHER_ID)]
+
+
+def result_measures(election: Election) -> list[pl.Expr]:
+    """From a votes column per result line (candidates, then `_other` where there is one): each
+    one's votes, share of the unit's valid votes and rank, in the wide results' columns. The
+    other votes count in the valid votes (the shares' base) but are never ranked (rank null)."""
+    candidates, lines = election.candidate_ids, election.result_ids
+    valid = pl.sum_horizontal(lines)
     return [
-        *[pl.col(c).cast(pl.Int64).alias(wide_column(c, "votes")) for c in candidates],
+        *[pl.col(c).cast(pl.Int64).alias(wide_column(c, "votes")) for c in lines],
+        *[pl.when(valid > 0).then(pl.col(c) / valid).alias(wide_column(c, "share")) for c in lines],
         *[
-            pl.when(valid > 0).then(pl.col(c) / valid).alias(wide_column(c, "share"))
-            for c in candidates
-        ],
-        *[
-            rank_among(candidates, c).cast(pl.Int32).alias(wide_column(c, "rank"))
-            for c in candidates
+            (
+                rank_among(candidates, c).cast(pl.Int32)
+                if c != OTHER_ID
+                else pl.lit(None, pl.Int32)
+            ).alias(wide_column(c, "rank"))
+            for c in lines
         ],
     ]
+
+
+def result_names(election: Election) -> list[tuple[str, str]]:
+    """(candidate_id, candidate_name) of every results line."""
+    names = [(c.id, c.name) for c in election.candidates]
+    return [*names, (OTHER_ID, OTHER_NAME)] if election.other_votes else names
 
 
 def results_long(results_wide: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -145,11 +191,11 @@ def results_long(results_wide: pl.DataFrame, election: Election) -> pl.DataFrame
     return pl.concat(
         results_wide.select(
             *RESULT_KEYS,
-            pl.lit(c.id).alias("candidate_id"),
-            pl.lit(c.name).alias("candidate_name"),
-            *[pl.col(wide_column(c.id, m)).alias(m) for m in RESULT_MEASURES],
+            pl.lit(cid).alias("candidate_id"),
+            pl.lit(name).alias("candidate_name"),
+            *[pl.col(wide_column(cid, m)).alias(m) for m in RESULT_MEASURES],
         )
-        for c in election.candidates
+        for cid, name in result_names(election)
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.feed import BLANK, COUNT_FIELDS, NULL, TOTAL, VALID
+from transforms.feed import BLANK, COUNT_FIELDS, NO_LIST, NULL, OTHER, TOTAL, VALID
 from transforms.model import Election
 
 PROVENANCE = ("file_sha256", "source_row")
@@ -20,6 +20,7 @@ NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 WHOLE = r"^[0-9]+$"
 ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stable, an int key
 EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
+WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (contract: absent_when)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def _typed(
     counts = count_columns(election)
     codes = election.code_columns
     names = [c for c in name_columns(election) if c in raw.columns]
+    # a raw table loaded before a count field existed lacks it: absent (null), never judged
+    raw = raw.with_columns(pl.lit(None, pl.String).alias(c) for c in counts if c not in raw.columns)
     frame = raw.join(
         deliveries.select(*DELIVERY_COLUMNS), on="file_sha256", how="inner"
     ).with_columns(*[pl.col(c).str.strip_chars() for c in [*codes, *counts]])
@@ -119,6 +122,7 @@ def _typed(
             *[_whole(c).alias(c) for c in counts],
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
             _null_if_empty(pl.col(election.code_column(election.tally_level))).alias("tally_code"),
+            _without_list(raw).alias(WITHOUT_LIST),
             (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
                 "tally_id"
             ),
@@ -130,12 +134,20 @@ def _typed(
     )
 
 
+def _without_list(raw: pl.DataFrame) -> pl.Expr:
+    """True where the contract said the unit has no list of registered voters."""
+    if NO_LIST not in raw.columns:
+        return pl.lit(False)
+    return (pl.col(NO_LIST) == "1").fill_null(False)
+
+
 def name_columns(election: Election) -> list[str]:
     return [f"{level}_name" for level in election.levels]
 
 
 def _cast_total() -> pl.Expr:
-    """Ballots cast: the declared total, else valid + null + blank."""
+    """Ballots cast: the declared total, else valid + null + blank (other votes are part of
+    valid votes)."""
     return pl.coalesce(TOTAL, pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0))
 
 
@@ -175,7 +187,9 @@ def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
     never supersedes nor collapses another."""
     counts = count_columns(election)
     return typed.with_columns(
-        pl.struct([*election.code_columns, *counts, *EVIDENCE]).hash(seed=0).alias("_content"),
+        pl.struct([*election.code_columns, *counts, WITHOUT_LIST, *EVIDENCE])
+        .hash(seed=0)
+        .alias("_content"),
         pl.concat_str(
             "source_id", pl.lit("\x1f"), pl.coalesce("tally_code", pl.format("#{}", "tally_id"))
         )
@@ -228,9 +242,14 @@ def _tally_rows(current: pl.DataFrame, previous: pl.DataFrame, election: Electio
         *election.code_columns,
         *names,
         *COUNT_FIELDS,
+        WITHOUT_LIST,
         *EVIDENCE,
-        # sums across the candidates, kept so that checks need not pivot the long votes again
-        pl.sum_horizontal(election.candidate_ids, ignore_nulls=False).alias("candidate_sum"),
+        # sums across the candidates, kept so that checks need not pivot the long votes again;
+        # other votes (valid votes for no declared candidate) are part of the sum (rule E3)
+        (
+            pl.sum_horizontal(election.candidate_ids, ignore_nulls=False)
+            + pl.col(OTHER).fill_null(0)
+        ).alias("candidate_sum"),
         pl.max_horizontal(election.candidate_ids).alias("top_candidate_votes"),
         "copies",
         "previous_delivery_seq",

@@ -67,7 +67,11 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
     if not contracts:
         raise ContractError(f"{folder}: no feed contract in contracts/")
     sources = {c.source_id: Source(c.source_id, c.source_kind, c.source_name) for c in contracts}
-    election = replace(election, sources=tuple(sources.values()))
+    election = replace(
+        election,
+        sources=tuple(sources.values()),
+        other_votes=any(c.maps_other_votes for c in contracts),
+    )
     check_policy(election, f"{election_id}/election.toml")
     announced_file = folder / "announced.toml"
     announced = {}

@@ -122,30 +122,50 @@ UNIT_NAME = (
     "code when no feed names it)."
 )
 PARENT_CODE = "Code of the unit one level up; `national` for first-level units, null for national."
-CANDIDATE_ID = "Candidate's stable code from the election configuration, e.g. `c01` or `EG`."
-CANDIDATE_NAME = "Candidate's name as given in the election configuration."
+CANDIDATE_ID = (
+    "Candidate's stable code from the election configuration, e.g. `c01` or `EG`; `_other` for "
+    "the valid votes of no declared candidate (write-ins, 'others'), a line present only when a "
+    "contract maps `other_votes`."
+)
+CANDIDATE_NAME = (
+    "Candidate's name as given in the election configuration; `Other candidates (not declared)` "
+    "for `_other`."
+)
 TALLY_CODE = "Code of the tally's unit (the lowest level, e.g. a voting table)."
 VOTES = "Votes for the candidate summed over the accepted tallies under the unit (a count)."
 SHARE = (
-    "The candidate's votes divided by the unit's valid votes: a fraction 0–1, not a percentage; "
-    "null when the unit has no valid votes."
+    "The candidate's votes divided by the unit's valid votes (declared candidates' and `_other` "
+    "votes): a fraction 0–1, not a percentage; null when the unit has no valid votes."
 )
 RANK = (
-    "1 + the number of candidates with strictly more votes in the unit (ties share the better "
-    "rank)."
+    "1 + the number of declared candidates with strictly more votes in the unit (ties share the "
+    "better rank); null for `_other`, never ranked."
 )
 REGISTERED = (
-    "Registered voters summed over the accepted tallies' units; null when any tally under the "
-    "unit lacks the figure (a partial sum would mislead)."
+    "Registered voters summed over the accepted tallies' units that have a list of registered "
+    "voters (units without one, see units_without_list, add nothing); null when any tally of a "
+    "unit with a list lacks the figure (a partial sum would mislead)."
 )
-VALID = "Valid (candidate) votes summed over the accepted tallies; null if any tally lacks it."
+VALID = (
+    "Valid votes (declared candidates' and other votes) summed over all accepted tallies, with "
+    "or without a list; null if any tally lacks it."
+)
 TOTAL = (
-    "Ballots cast (as declared on the sheets, else valid + null + blank) summed over the accepted "
-    "tallies; null if any tally lacks it."
+    "Ballots cast (as declared on the sheets, else valid + null + blank) summed over all accepted "
+    "tallies, units without a list of registered voters included; null if any tally lacks it."
 )
 TURNOUT = (
-    "total_votes / registered as a fraction 0–1 (not a percentage); null when registered voters "
-    "are unknown or zero."
+    "Ballots of the units with a list, (total_votes − votes_without_list) / registered, as a "
+    "fraction 0–1 (not a percentage); null when registered voters are unknown or zero. Units "
+    "without a list never count in it: their ballots are in votes_without_list."
+)
+UNITS_WITHOUT_LIST = (
+    "Accepted tallies under the unit whose unit has no list of registered voters (the contract's "
+    "`registered.absent_when`, e.g. special polling stations); 0 when every unit has one."
+)
+VOTES_WITHOUT_LIST = (
+    "Ballots cast (as total_votes) at those units, part of total_votes but not of turnout; 0 "
+    "when every unit has a list; null if any of those tallies lacks the figure."
 )
 EXPECTED = (
     "Tallies expected under the unit: from the registry, or only nationally from the election "
@@ -245,6 +265,8 @@ MARTS: tuple[Mart, ...] = (
             ),
             Column("total_votes", "BIGINT", TOTAL),
             Column("turnout", "DOUBLE", TURNOUT),
+            Column("units_without_list", "BIGINT", UNITS_WITHOUT_LIST),
+            Column("votes_without_list", "BIGINT", VOTES_WITHOUT_LIST),
         ),
         Step.MARTS,
         Update.SUMMED,

@@ -65,12 +65,13 @@ def take_touched(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> dict[
 
 
 def votes_wide_of(results: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Published long results → KEYS, parent_code and a votes column per candidate."""
+    """Published long results → KEYS, parent_code and a votes column per results line
+    (candidates, then `_other` where there is one)."""
     if results.is_empty():
         return pl.DataFrame(
             schema={
                 **{k: pl.String for k in (*KEYS, "parent_code")},
-                **{c: pl.Int64 for c in election.candidate_ids},
+                **{c: pl.Int64 for c in election.result_ids},
             }
         )
     return results.pivot(
@@ -78,7 +79,7 @@ def votes_wide_of(results: pl.DataFrame, election: Election) -> pl.DataFrame:
         index=[*KEYS, "parent_code"],
         values="votes",
         aggregate_function=None,
-        on_columns=election.candidate_ids,
+        on_columns=election.result_ids,
     )
 
 

@@ -25,9 +25,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms.feed import OTHER_ID, OTHER_NAME
 from transforms.history import results_snapshot
 from transforms.model import Election
-from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, wide_column
+from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, result_names, wide_column
 from warehouse.db import connect, ident, registered, transaction
 from warehouse.history_store import append_snapshot, read_for_snapshot
 from warehouse.mart_comments import apply_comments
@@ -120,15 +121,28 @@ def write_results(
     con: duckdb.DuckDBPyConnection, results_wide: pl.DataFrame, election: Election
 ) -> None:
     """The results mart, from its wide form (one row per unit, measures per candidate)."""
+    lines = result_names(election)
     names = pl.DataFrame(
         {
-            "candidate_id": election.candidate_ids,
-            "candidate_name": [c.name for c in election.candidates],
+            "candidate_id": [cid for cid, _ in lines],
+            "candidate_name": [name for _, name in lines],
         }
     )
     create_declared(con, mart("results"), election)
     with registered(con, {"incoming_results": results_wide, "candidate_names": names}):
         con.execute(_results_sql(election))
+        if election.other_votes:  # its rank is null, which UNPIVOT would drop
+            con.execute(_other_sql(), [OTHER_ID, OTHER_NAME])
+
+
+def _other_sql() -> str:
+    """The other votes' line of every unit (candidate id and name as parameters)."""
+    keys = ", ".join(ident(k) for k in RESULT_KEYS)
+    measures = ", ".join(f"{ident(wide_column(OTHER_ID, m))} as {m}" for m in RESULT_MEASURES)
+    return (
+        f"insert into results by name select {keys}, ? as candidate_id, ? as candidate_name, "
+        f"{measures} from incoming_results"
+    )
 
 
 def write_pending(

@@ -17,7 +17,7 @@ import polars as pl
 
 from landing.files import FileRejected, read_delimited, read_feed, sha256_file
 from transforms.contract import Contract, UnknownCandidate, apply_contract, header_problems
-from transforms.feed import COUNT_FIELDS, missing_columns, registry_columns
+from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
 from transforms.model import Election
 from warehouse.db import ident, qualified, registered, rows, scalar, table_exists, transaction
 
@@ -29,9 +29,10 @@ class LoadOutcome:
     file_name: str
     file_sha256: str
     status: str
-    rows: int = 0
+    rows: int = 0  # tallies built (rows loaded into the raw table)
     error: str | None = None
-    excluded: int = 0
+    excluded: int = 0  # rows the contract left out ([[exclude]], [[include]])
+    read: int = 0  # data rows read from the file: rows used + excluded
 
 
 def raw_table(source_id: str) -> str:
@@ -80,10 +81,20 @@ def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _record_delivery(
-    con, sha, path, source_id, kind, count, run_id, contract: Contract | None = None, excluded=0
+    con,
+    sha,
+    path,
+    source_id,
+    kind,
+    count,
+    run_id,
+    contract: Contract | None = None,
+    excluded=0,
+    read=None,
 ) -> None:
+    read = count + excluded if read is None else read
     con.execute(
-        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             _next_seq(con),
             sha,
@@ -97,6 +108,8 @@ def _record_delivery(
             contract.release if contract else 0,
             contract.snapshot if contract else False,
             excluded,
+            read,
+            read - excluded,
         ],
     )
 
@@ -116,6 +129,11 @@ def _ensure_raw_table(con, table: str, columns: list[str]) -> None:
         f"create table if not exists {qualified('raw', table)} "
         f"(file_sha256 varchar not null, source_row bigint not null, {cols})"
     )
+    for column in columns:  # a canonical column added since the table was made (other_votes)
+        con.execute(
+            f"alter table {qualified('raw', table)} add column if not exists {ident(column)} "
+            "varchar"
+        )
 
 
 def _insert_frame(con, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
@@ -136,7 +154,7 @@ def _read_checked(path: Path, required: list[str]) -> pl.DataFrame:
 def raw_columns(election: Election) -> list[str]:
     """The canonical text columns a raw feed table holds, after its contract's mapping."""
     names = [f"{level}_name" for level in election.levels]
-    return [*election.code_columns, *names, *COUNT_FIELDS, *election.candidate_ids]
+    return [*election.code_columns, *names, *COUNT_FIELDS, NO_LIST, *election.candidate_ids]
 
 
 def empty_raw(election: Election) -> pl.DataFrame:
@@ -192,8 +210,16 @@ def load_feed_file(
             run_id,
             contract,
             applied.excluded,
+            applied.rows_read,
         )
-    return LoadOutcome(path.name, sha, LOADED, rows=rows.height, excluded=applied.excluded)
+    return LoadOutcome(
+        path.name,
+        sha,
+        LOADED,
+        rows=rows.height,
+        excluded=applied.excluded,
+        read=applied.rows_read,
+    )
 
 
 def load_registry(

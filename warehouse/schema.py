@@ -18,13 +18,16 @@ BOOKKEEPING = (
         file_name varchar not null,
         source_id varchar not null,
         kind varchar not null,          -- 'feed' or 'registry'
-        row_count bigint not null,      -- rows loaded
+        row_count bigint not null,      -- rows loaded: tallies built (feeds), units (registry)
         loaded_at timestamp not null,
         run_id varchar,
         contract_id varchar,            -- the feed contract that read it
         release integer not null default 0,
         snapshot boolean not null default false,  -- a full release: replaces earlier releases
-        rows_excluded bigint not null default 0   -- left out by the contract's exclusions
+        rows_excluded bigint not null default 0,  -- left out by [[exclude]] / [[include]]
+        rows_read bigint not null default 0,      -- data rows in the file: used + excluded
+        rows_used bigint not null default 0       -- rows the contract kept (a long feed's rows
+                                                  -- become fewer tallies: row_count)
     )
     """,
     """
@@ -48,8 +51,15 @@ BOOKKEEPING = (
 )
 
 
+# Columns added since a working warehouse may have been created: added where missing.
+ADDED = (
+    "alter table raw.deliveries add column if not exists rows_read bigint default 0",
+    "alter table raw.deliveries add column if not exists rows_used bigint default 0",
+)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
-    for ddl in BOOKKEEPING:
+    for ddl in (*BOOKKEEPING, *ADDED):
         con.execute(ddl)

@@ -77,9 +77,11 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
     for path, contract in _to_load(context, matching_files(landing, config.contracts)):
         outcome = load_feed_file(con, path, contract, election, run_id)
         outcomes.append(outcome)
-        excluded = f", {outcome.excluded:,} left out by the contract" if outcome.excluded else ""
+        used = outcome.read - outcome.excluded
         verb = {
-            LOADED: f"loaded {outcome.rows:,} rows with contract {contract.id}{excluded}",
+            LOADED: f"loaded {outcome.rows:,} tallies with contract {contract.id} "
+            f"({outcome.read:,} rows read = {used:,} used + {outcome.excluded:,} left out by "
+            "the contract)",
             SKIPPED: "already delivered, skipped",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]

@@ -36,6 +36,20 @@ from orchestration.cli_commands.common import ConfigError, data_dir_option, fail
     help="Break quality rules on purpose: a rate for every rule ('0.01') or per rule "
     "('E2=0.01,W1=0.005'); truth.json lists each injected fault.",
 )
+@click.option(
+    "--unlisted",
+    type=float,
+    default=0.0,
+    metavar="SHARE",
+    help="Share of tables without a list of registered voters (default 0): they carry 0 "
+    "registered, which the sample contract declares `absent_when = 0`.",
+)
+@click.option(
+    "--other-votes",
+    is_flag=True,
+    help="Add an other_votes column (valid votes for no declared candidate); read it with a "
+    "contract that maps other_votes (docs/contracts.md).",
+)
 def generate(
     data_dir: str | None,
     tables: int,
@@ -44,6 +58,8 @@ def generate(
     reporting: float,
     out: str | None,
     faults: str,
+    unlisted: float,
+    other_votes: bool,
 ) -> int:
     """Write a synthetic election into a landing folder.
 
@@ -57,7 +73,14 @@ def generate(
     folder = Path(out).resolve() if out else settings.landing
     started = time.perf_counter()
     try:
-        sample = synthesize(tables, seed=seed, drops=drops, reporting=reporting)
+        sample = synthesize(
+            tables,
+            seed=seed,
+            drops=drops,
+            reporting=reporting,
+            unlisted=unlisted,
+            other_votes=other_votes,
+        )
         if faults:
             from transforms.synthetic.faults import inject_faults, parse_rates
 

@@ -472,6 +472,21 @@ def _when(value: datetime | None) -> str:
     return "–" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _turnout_note(turnout: dict) -> str:
+    """Under the turnout: why it is unknown, or the ballots of units without a list, which it
+    leaves out."""
+    unlisted = turnout.get("units_without_list") or 0
+    apart = (
+        f"{fmt_int(unlisted)} units without a list: {fmt_int(turnout.get('votes_without_list'))} "
+        "ballots not in turnout"
+        if unlisted
+        else ""
+    )
+    if turnout.get("turnout") is None:
+        return "; ".join(x for x in ("registered voters not in feed", apart) if x)
+    return apart
+
+
 def _header(data: ReportData) -> str:
     coverage = data.national_coverage.row(0, named=True) if data.national_coverage.height else {}
     turnout = data.national_turnout.row(0, named=True) if data.national_turnout.height else {}
@@ -487,11 +502,7 @@ def _header(data: ReportData) -> str:
             fmt_pct(share),
         ),
         ("Valid votes", fmt_int(turnout.get("valid_votes")), ""),
-        (
-            "Turnout",
-            fmt_pct(turnout.get("turnout")),
-            "" if turnout.get("turnout") is not None else "registered voters not in feed",
-        ),
+        ("Turnout", fmt_pct(turnout.get("turnout")), _turnout_note(turnout)),
     ]
     cards = "".join(
         f'<div class="fact"><div class="label">{html.escape(a)}</div>'

@@ -31,18 +31,28 @@ def _print_source(con, source: str) -> None:
         [source],
     ):
         share_text = f"{share * 100:6.2f} %" if share is not None else "      -"
-        print(f"  {rank:>2}. {name:<28} {votes:>12,}  {share_text}")
-    registered, total, turnout = rows(
+        place = f"{rank:>2}." if rank is not None else "  -"  # other votes are never ranked
+        print(f"  {place} {name:<28} {votes:>12,}  {share_text}")
+    registered, total, turnout, unlisted, unlisted_votes = rows(
         con,
-        "select registered, total_votes, turnout from turnout "
-        "where source_id = ? and level = 'national'",
+        "select registered, total_votes, turnout, units_without_list, votes_without_list "
+        "from turnout where source_id = ? and level = 'national'",
         [source],
     )[0]
     if turnout is not None:
-        print(f"  turnout: {turnout * 100:.2f} % ({total:,} ballots, {registered:,} registered)")
+        listed = total - (unlisted_votes or 0)
+        print(f"  turnout: {turnout * 100:.2f} % ({listed:,} ballots, {registered:,} registered)")
     else:
         ballots = f"{total:,} ballots" if total is not None else "ballots not all known"
         print(f"  turnout: unknown, registered voters not in the feed ({ballots})")
+    if unlisted:
+        votes_text = f"{unlisted_votes:,}" if unlisted_votes is not None else "not all known"
+        print(
+            f"  units without a list of registered voters: {unlisted:,}, ballots {votes_text} "
+            f"(not in turnout; {total:,} ballots in all)"
+            if total is not None
+            else f"  units without a list of registered voters: {unlisted:,}, ballots {votes_text}"
+        )
     expected, counted, percent = rows(
         con,
         "select expected, counted, percent_reporting from coverage "

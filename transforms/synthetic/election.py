@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID, feed_columns
+from transforms.feed import BLANK, NULL, OTHER, REGISTERED, TOTAL, VALID, feed_columns
 from transforms.model import Candidate, Election, Source
 
 LEVELS = ("state", "municipality", "parish", "centre", "table")
@@ -43,7 +43,10 @@ class SyntheticElection:
     truth: dict
 
 
-def synthetic_election(tables: int = DEFAULT_TABLES) -> Election:
+OTHER_SHARE = 0.015  # with other votes: the share of valid votes for no declared candidate
+
+
+def synthetic_election(tables: int = DEFAULT_TABLES, other_votes: bool = False) -> Election:
     return Election(
         id="sample",
         name=f"Republic of Tallyland presidential election (synthetic, {tables:,} tables)",
@@ -52,6 +55,7 @@ def synthetic_election(tables: int = DEFAULT_TABLES) -> Election:
             Candidate(f"c{i + 1:02d}", name) for i, name in enumerate(CANDIDATE_NAMES)
         ),
         sources=(Source("sample", "synthetic", "Built-in synthetic feed"),),
+        other_votes=other_votes,
     )
 
 
@@ -120,7 +124,9 @@ def _geography(rng: np.random.Generator, tables: int) -> pl.DataFrame:
     )
 
 
-def _counts(rng: np.random.Generator, state_of_table: np.ndarray, states: int) -> dict:
+def _counts(
+    rng: np.random.Generator, state_of_table: np.ndarray, states: int, other_votes: bool = False
+) -> dict:
     n = state_of_table.size
     registered = rng.integers(150, 950, size=n)
     state_turnout = np.clip(rng.normal(0.62, 0.07, size=states), 0.35, 0.85)
@@ -136,8 +142,11 @@ def _counts(rng: np.random.Generator, state_of_table: np.ndarray, states: int) -
     for s in range(states):
         idx = np.flatnonzero(state_of_table == s)
         shares[idx] = rng.dirichlet(state_shares[s] * 150, size=idx.size)
-    votes = rng.multinomial(valid, shares)
+    # drawn only when asked, so that without them every other number stays the same
+    other = rng.binomial(valid, OTHER_SHARE) if other_votes else np.zeros(n, dtype=np.int64)
+    votes = rng.multinomial(valid - other, shares)
     return {
+        OTHER: other,
         REGISTERED: registered,
         VALID: valid,
         NULL: null,
@@ -148,13 +157,24 @@ def _counts(rng: np.random.Generator, state_of_table: np.ndarray, states: int) -
 
 
 def truth_totals(feed: pl.DataFrame, election: Election) -> dict:
-    fields = [REGISTERED, VALID, NULL, BLANK, TOTAL, *election.candidate_ids]
+    """Exact totals of the delivered feed, nationally and per state. Registered voters count
+    units with a list only (a unit without one carries 0); `units_without_list` and
+    `votes_without_list` count the others and their ballots; `other_votes` (valid votes for no
+    declared candidate, part of valid_votes) appears when the feed carries them."""
+    counts = [REGISTERED, VALID, NULL, BLANK, TOTAL, *([OTHER] if election.other_votes else [])]
+    without = pl.col(REGISTERED) == 0
 
     def totals(frame: pl.DataFrame) -> dict:
-        sums = frame.select(pl.col(fields).sum()).row(0, named=True)
+        sums = frame.select(
+            pl.col(*counts, *election.candidate_ids).sum(),
+            without.sum().alias("units_without_list"),
+            pl.col(TOTAL).filter(without).sum().alias("votes_without_list"),
+        ).row(0, named=True)
+        unlisted = {k: int(sums[k]) for k in ("units_without_list", "votes_without_list")}
         return {
             "tallies": frame.height,
-            **{k: int(sums[k]) for k in (REGISTERED, VALID, NULL, BLANK, TOTAL)},
+            **{k: int(sums[k]) for k in counts},
+            **(unlisted if unlisted["units_without_list"] else {}),
             "candidates": {c: int(sums[c]) for c in election.candidate_ids},
         }
 
@@ -166,11 +186,20 @@ def truth_totals(feed: pl.DataFrame, election: Election) -> dict:
 
 
 def generate(
-    tables: int = DEFAULT_TABLES, seed: int = 2024, drops: int = 4, reporting: float = 1.0
+    tables: int = DEFAULT_TABLES,
+    seed: int = 2024,
+    drops: int = 4,
+    reporting: float = 1.0,
+    unlisted: float = 0.0,
+    other_votes: bool = False,
 ) -> SyntheticElection:
     """Generate a whole election: registry, feed split into timed drops, truth totals.
 
-    `reporting` is the share of tables whose tally is delivered at all.
+    `reporting` is the share of tables whose tally is delivered at all. `unlisted` is the share
+    of tables without a list of registered voters (like Mexico's casillas especiales): feed and
+    registry carry 0 registered there, which the sample contract declares `absent_when`.
+    `other_votes` adds an `other_votes` column (valid votes for no declared candidate), read by a
+    contract that maps it (docs/contracts.md).
     """
     if tables < 1:
         raise ValueError("tables must be at least 1")
@@ -178,10 +207,15 @@ def generate(
         raise ValueError("drops must be at least 1")
     if not 0 < reporting <= 1:
         raise ValueError("reporting must be in (0, 1]")
+    if not 0 <= unlisted < 1:
+        raise ValueError("unlisted must be in [0, 1)")
     rng = np.random.default_rng(seed)
-    election = synthetic_election(tables)
+    election = synthetic_election(tables, other_votes)
     geo = _geography(rng, tables)
-    counts = _counts(rng, geo["_state"].to_numpy(), int(geo["_state"].max()) + 1)
+    counts = _counts(rng, geo["_state"].to_numpy(), int(geo["_state"].max()) + 1, other_votes)
+    if unlisted:  # its own generator: the other numbers stay those of the same seed without
+        without = np.random.default_rng([seed, 1]).uniform(size=tables) < unlisted
+        counts[REGISTERED] = np.where(without, 0, counts[REGISTERED])
     registry = geo.drop("_state").with_columns(pl.Series(REGISTERED, counts[REGISTERED]))
     feed = geo.select(election.code_columns).with_columns(
         pl.Series(REGISTERED, counts[REGISTERED]),
@@ -189,6 +223,7 @@ def generate(
         pl.Series(NULL, counts[NULL]),
         pl.Series(BLANK, counts[BLANK]),
         pl.Series(TOTAL, counts[TOTAL]),
+        pl.Series(OTHER, counts[OTHER]),
         *[pl.Series(c, counts["votes"][:, i]) for i, c in enumerate(election.candidate_ids)],
     )
     # Arrival order: states report at different speeds, tables within them at random.
