@@ -288,18 +288,23 @@ class Applied:
     excluded: int  # rows left out by the contract's exclusions
 
 
+def kept_rows(contract: Contract) -> pl.Expr:
+    """True for the rows the contract keeps: those no `[[exclude]]` rule leaves out."""
+    keep = pl.lit(True)
+    for rule in contract.exclude:
+        value = pl.col(rule.column).fill_null("").str.strip_chars()
+        hit = value == rule.equals if rule.equals is not None else value.str.contains(rule.matches)
+        keep = keep & ~hit
+    return keep
+
+
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
     """Feed rows (every column text, plus source_row) → canonical tally rows, as text.
 
     Fields the contract does not map stay null (absent); mapped cells keep their text, empty
     included, for staging and the quality gate to judge.
     """
-    keep = pl.lit(True)
-    for rule in contract.exclude:
-        value = pl.col(rule.column).fill_null("").str.strip_chars()
-        hit = value == rule.equals if rule.equals is not None else value.str.contains(rule.matches)
-        keep = keep & ~hit
-    kept = frame.filter(keep)
+    kept = frame.filter(kept_rows(contract))
     excluded = frame.height - kept.height
     if contract.long_candidate:
         kept = _pivot_long(kept, contract, election)
