@@ -217,6 +217,7 @@ def _check_file(
         drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
         if drift:
             raise FileRejected(path.name, drift)
+        found["rows_excluded"] = frame.height - frame.filter(kept_rows(contract)).height
         if contract.long_candidate:
             found.update(_labels(frame, contract, election))
             if more:
@@ -226,7 +227,6 @@ def _check_file(
             applied = apply_contract(frame, contract, election)
         except UnknownCandidate as unknown:
             raise FileRejected(path.name, str(unknown)) from None
-        found["rows_excluded"] = applied.excluded
         sha = f"check:{seq}"
         raw = applied.tallies.with_columns(pl.lit(sha).alias("file_sha256"))
         staged = stage(raw, _delivery(sha, contract, seq), election, registry).tallies

@@ -55,7 +55,7 @@ def unmatched_files(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
     """How many landing files no contract matched in this run, and the first of their names
     (escaped, as the ingest step logged them)."""
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
+        materialization = event.materialization
         if materialization is not None and materialization.asset_key == RAW_DELIVERIES:
             metadata = materialization.metadata
             if "files_unmatched" in metadata:

@@ -61,6 +61,8 @@ def run(
         data_dir, quarantine_threshold=quarantine_threshold, election=election, landing=landing
     )
     config = election_config(settings)
+    # where `tallyhouse query` would look without --data-dir (read before activate sets it)
+    default_data_dir = settings_from(None).data_dir
     activate(settings)
     _land_sample_if_empty(settings, config)
     started = time.perf_counter()
@@ -69,7 +71,8 @@ def run(
     _report_unmatched(result)
     if not result.success:
         return _report_failure(settings, result, elapsed)
-    return _report_success(settings, result, elapsed, config.election.levels[0])
+    shown = None if settings.data_dir == default_data_dir else settings.data_dir
+    return _report_success(settings, result, elapsed, config.election.levels[0], shown)
 
 
 def _land_sample_if_empty(settings: Settings, config) -> None:
@@ -114,16 +117,15 @@ def _report_unmatched(result) -> None:
     print_unmatched(*unmatched_files(result))
 
 
-def _report_success(settings: Settings, result, elapsed: float, level: str) -> int:
+def _report_success(
+    settings: Settings, result, elapsed: float, level: str, data_dir: Path | None
+) -> int:
     from orchestration.runner import rejected_files
     from reporting.terminal.run_summary import print_quality, print_summary
 
     click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
     print_quality(settings.warehouse)
-    default = settings_from(None).data_dir
-    print_summary(
-        settings.published, level, None if settings.data_dir == default else settings.data_dir
-    )
+    print_summary(settings.published, level, data_dir)
     rejected = rejected_files(result)
     if not rejected:
         return 0
