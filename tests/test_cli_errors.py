@@ -134,3 +134,31 @@ def test_quality_refuses_a_data_directory_of_another_election(tmp_path):
     )
     assert done.returncode == 2, done.stderr
     assert "holds election 'sample', not 'mini'" in done.stderr
+
+
+def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp_path):
+    data = tmp_path / "data"
+    done = _tallyhouse(
+        "run", "--landing", str(tmp_path / "nowhere"), "--data-dir", str(data), env={}
+    )
+    assert done.returncode == 2 and "--landing:" in done.stderr and "is not a folder" in done.stderr
+    assert not data.exists()
+    root = _elections(tmp_path, None, None)
+    again = CONTRACT_TOML.replace('id = "observers"', 'id = "again"', 1)
+    (root / "mini" / "contracts" / "again.toml").write_text(again)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "obs_1.txt").write_text("Code;Region\n")
+    for command in (["run", "--data-dir", str(data)], ["check"]):
+        done = _tallyhouse(
+            *command,
+            "--election",
+            "mini",
+            "--landing",
+            str(landing),
+            env={"TALLYHOUSE_ELECTIONS_DIR": str(root)},
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1
+        assert "obs_1.txt matches both contract 'again' and 'observers'" in done.stderr
+    assert not data.exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from orchestration.cli_commands.common import (
+    ConfigError,
     activate,
     data_dir_option,
     election_config,
@@ -61,6 +62,7 @@ def run(
         data_dir, quarantine_threshold=quarantine_threshold, election=election, landing=landing
     )
     config = election_config(settings)
+    _check_landing(settings, config)
     # where `tallyhouse query` would look without --data-dir (read before activate sets it)
     default_data_dir = settings_from(None).data_dir
     activate(settings)
@@ -73,6 +75,21 @@ def run(
         return _report_failure(settings, result, elapsed)
     shown = None if settings.data_dir == default_data_dir else settings.data_dir
     return _report_success(settings, result, elapsed, config.election.levels[0], shown)
+
+
+def _check_landing(settings: Settings, config) -> None:
+    """Argument and configuration errors found before anything is written: a --landing folder
+    that is not there, a landing file two contracts claim."""
+    from landing.files import matching_files
+    from transforms.text import escaped, one_line
+
+    if settings.landing_dir is not None and not settings.landing_dir.is_dir():
+        raise ConfigError(f"--landing: {escaped(str(settings.landing_dir), 300)} is not a folder")
+    if settings.landing.is_dir():
+        try:
+            matching_files(settings.landing, config.contracts)
+        except ValueError as error:
+            raise ConfigError(one_line(error)) from None
 
 
 def _land_sample_if_empty(settings: Settings, config) -> None:

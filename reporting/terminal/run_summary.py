@@ -146,7 +146,10 @@ def print_issues(warehouse: Path, rule: str | None, severity: str | None, limit:
             [*params, limit],
         )
     for sev, rule_id, source, tally, file_name, row, observed in found:
-        print(f"{sev:<5} {rule_id} {source}:{tally}  {file_name} row {row}  {observed}")
+        print(
+            f"{sev:<5} {rule_id} {source}:{escaped(tally)}  {escaped(file_name, 120)} row {row}  "
+            f"{escaped(observed, 300)}"
+        )
     print(
         f"{len(found)} of {total:,} issue(s) shown"
         + (" (use --limit to see more)" if total > len(found) else "")
