@@ -136,7 +136,8 @@ def test_text_from_files_is_escaped_and_bounded():
     assert escaped("a\x1b[2Jb\r\n\u202e") == "a\\x1b[2Jb\\r\\n\\u202e"
     assert len(escaped("x" * 1000)) == 80 and escaped("x" * 1000).endswith("…")
     line = one_line("first\nsecond\t\x07" + "y" * 900)
-    assert line.startswith("first second \\x07") and len(line) == 500
+    assert line.startswith("first\\nsecond\\t\\x07") and len(line) == 500
+    assert one_line("candidate 'BETO  Q'") == "candidate 'BETO  Q'", "spaces are evidence"
 
 
 def _tree(folder: Path) -> dict[str, str]:

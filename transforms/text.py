@@ -32,6 +32,6 @@ def escaped(value: object, limit: int = VALUE_LIMIT) -> str:
 
 
 def one_line(message: object, limit: int = REASON_LIMIT) -> str:
-    """A message (an exception's, say) as one bounded line: runs of whitespace, line breaks
-    included, become one space; anything else unprintable is escaped."""
-    return escaped(" ".join(str(message).split()), limit)
+    """A message (an exception's, say) as one bounded line: line breaks and other control
+    characters escaped (`\\n`), spaces kept as they are (a label's double space is evidence)."""
+    return escaped(str(message).strip(), limit)
