@@ -16,6 +16,7 @@ from transforms.contract import ENCODINGS, Contract
 from transforms.feed import REGISTRY_FILE
 from transforms.model import Election
 from transforms.synthetic.election import SyntheticElection
+from transforms.text import REASON_LIMIT, one_line
 
 
 class FileRejected(Exception):
@@ -25,6 +26,16 @@ class FileRejected(Exception):
         super().__init__(f"{file_name}: {reason}")
         self.file_name = file_name
         self.reason = reason
+
+
+def failure_reason(file_name: str, error: BaseException) -> str:
+    """Why a file was rejected, in one line of at most REASON_LIMIT characters naming the file:
+    a FileRejected's own words, or for an unexpected failure its kind and first line."""
+    if isinstance(error, FileRejected):
+        return one_line(str(error), REASON_LIMIT)
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    detail = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return one_line(f"{file_name}: could not be loaded ({detail})", REASON_LIMIT)
 
 
 def sha256_file(path: Path) -> str:
@@ -148,19 +159,22 @@ def _feed_bytes(path: Path, contract: Contract) -> bytes:
     return _decode(path, contract).encode("utf-8")
 
 
-def read_feed(path: Path, contract: Contract) -> pl.DataFrame:
+def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.DataFrame:
     """Every column as text, plus source_row: the data row's number (1 = first after the header,
-    after any lines the contract skips)."""
+    after any lines the contract skips). n_rows: only the first so many data rows (a sample)."""
     data = _feed_bytes(path, contract)
     try:
         if contract.format == "jsonl":
-            frame = _as_text(pl.read_ndjson(io.BytesIO(data), infer_schema_length=None))
+            frame = _as_text(
+                pl.read_ndjson(io.BytesIO(data), infer_schema_length=None, n_rows=n_rows)
+            )
         else:
             frame = pl.read_csv(
                 io.BytesIO(data),
                 separator=contract.separator,
                 infer_schema=False,
                 empty_string_is_null=False,
+                n_rows=n_rows,
             )
     except (pl.exceptions.PolarsError, ValueError) as error:
         text = data.decode("utf-8", errors="replace")
@@ -198,6 +212,24 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
                 )
             claimed[path] = contract
     return sorted(claimed.items(), key=lambda item: natural_key(item[0].name))
+
+
+def unmatched_files(landing: Path, contracts, registry_file: str | None) -> list[str]:
+    """Names of the files in the landing folder that no contract matches and that are not the
+    election's registry (hidden files and folders aside), in name order: never loaded, so a
+    run says so instead of skipping them without a word."""
+    if not landing.is_dir():
+        return []
+    claimed = {p.name for c in contracts for p in landing.glob(c.pattern)}
+    names = [
+        p.name
+        for p in landing.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.name not in claimed
+        and p.name != registry_file
+    ]
+    return sorted(names, key=natural_key)
 
 
 def natural_key(name: str) -> list:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.assets.keys import CHECK_FILES_ACCEPTED
+from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW_DELIVERIES
 from orchestration.definitions import TALLY_JOB, build_definitions
 from orchestration.settings import Settings
 
@@ -49,3 +49,16 @@ def rejected_files(result: dg.ExecuteInProcessResult) -> list[str]:
         if evaluation.check_name == CHECK_FILES_ACCEPTED and not evaluation.passed:
             return list(evaluation.metadata["errors"].value)
     return []
+
+
+def unmatched_files(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
+    """How many landing files no contract matched in this run, and the first of their names
+    (escaped, as the ingest step logged them)."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization is not None and materialization.asset_key == RAW_DELIVERIES:
+            metadata = materialization.metadata
+            if "files_unmatched" in metadata:
+                count = int(metadata["files_unmatched"].value)
+                return count, list(metadata["unmatched_files"].value)
+    return 0, []

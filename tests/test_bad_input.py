@@ -96,3 +96,49 @@ def test_fixing_the_file_lets_the_next_run_through(settings, sample):
     history = _warehouse(settings, "select file_name from raw.rejected_files")
     assert "tallies_001.csv" in delivered["file_name"].to_list()
     assert history["file_name"].to_list() == ["tallies_001.csv"], "the rejection stays on record"
+
+
+def test_any_failure_loading_one_file_rejects_it_and_the_rest_publishes(
+    settings, sample, monkeypatch
+):
+    """An unexpected failure while reading or mapping one file (here an engine error with a
+    long, multi-line message) rejects that file whole in one capped line; the rest publishes."""
+    import warehouse.raw_load as raw_load
+
+    real = raw_load.apply_contract
+
+    def engine_error_on_the_second_drop(frame, contract, election):
+        if frame.height and frame["table_code"][0] == sample.drops[1]["table_code"][0]:
+            raise RuntimeError("polars engine panicked\n\x1b[31mbacktrace:\n" + "frame " * 400)
+        return real(frame, contract, election)
+
+    monkeypatch.setattr(raw_load, "apply_contract", engine_error_on_the_second_drop)
+    result = run(settings)
+    assert result.success
+    (error,) = rejected_files(result)
+    assert error.startswith(
+        "tallies_002.csv: could not be loaded (RuntimeError: polars engine panicked)"
+    )
+    assert len(error) <= 500 and "\n" not in error and "\x1b" not in error
+    stored = _warehouse(settings, "select file_name, error from raw.rejected_files")
+    assert stored.rows() == [("tallies_002.csv", error)]
+    alerts = _warehouse(settings, "select rule, sample_keys, title from quality.alerts")
+    assert alerts["sample_keys"].to_list() == ['["tallies_002.csv"]']
+    assert len(alerts["title"][0]) <= 600 and error in alerts["title"][0]
+    loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    assert sorted(loaded["file_name"]) == ["tallies_001.csv", "tallies_003.csv"]
+    rest = pl.concat([sample.drops[0], sample.drops[2]])
+    national = published(
+        settings, "select candidate_id, votes from results where level = 'national'"
+    )
+    assert dict(national.iter_rows()) == {c: rest[c].sum() for c in sample.election.candidate_ids}
+
+
+def test_landing_files_no_contract_matches_are_named_by_the_run(settings, sample):
+    from orchestration.runner import unmatched_files
+
+    (settings.landing / "notes\x1b[2J.txt").write_text("not a feed")
+    result = run(settings)
+    assert result.success
+    count, names = unmatched_files(result)
+    assert count == 2 and names == ["notes\\x1b[2J.txt", "truth.json"]

@@ -75,3 +75,6 @@ def test_a_rejected_file_makes_the_run_exit_non_zero_naming_it(tmp_path: Path):
         "valid_votes; unexpected column(s) valid"
     ) in done.stderr
     assert (data / "marts.duckdb").exists()
+    assert "1 landing file(s) match no contract and were not loaded: truth.json" in done.stdout
+    query = f"tallyhouse query --data-dir {data} \"select * from results where level = 'state'\""
+    assert query in done.stdout, "the example query reaches these marts"

@@ -16,6 +16,7 @@ from orchestration.cli_commands.common import spread_greedy
 
 EXPECTED_COMMANDS = {
     "run",
+    "check",
     "generate",
     "quality",
     "query",

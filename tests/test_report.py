@@ -197,7 +197,7 @@ def test_projection_and_forensics_render_from_the_published_file_alone(sample_ru
     text = page.read_text(encoding="utf-8")
     assert "last digits far from uniform (chi2 31.2, p 0.0003)" in text
     assert "within its centre" not in text, "only flagged rows are listed"
-    assert "1 of 3 units or tables examined were flagged" in text
+    assert "1 of 3 units or tallies examined were flagged" in text
     assert '<td class="num">57.00 %</td>' in text, "the projection's interval, in the table"
     by_section = {re.search(r'data-section="([^"]+)"', f).group(1): f for f in figures.values()}
     assert marks(by_section["projection"]) >= 4, "a point and an interval per candidate"

@@ -353,6 +353,17 @@ class Applied:
     rows_read: int = 0  # data rows in the file (= rows used + excluded)
 
 
+def kept_rows(contract: Contract) -> pl.Expr:
+    """True for the rows the contract keeps: those that match every `[[include]]` rule and no
+    `[[exclude]]` rule."""
+    keep = pl.lit(True)
+    for rule in contract.exclude:
+        keep = keep & ~_matches(rule)
+    for rule in contract.include:
+        keep = keep & _matches(rule)
+    return keep
+
+
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
     """Feed rows (every column text, plus source_row) → canonical tally rows, as text.
 
@@ -360,12 +371,7 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     included, for staging and the quality gate to judge. `no_list` is "1" where the unit has no
     list of registered voters (then `registered` is null: absent, never judged).
     """
-    keep = pl.lit(True)
-    for rule in contract.exclude:
-        keep = keep & ~_matches(rule)
-    for rule in contract.include:
-        keep = keep & _matches(rule)
-    kept = frame.filter(keep)
+    kept = frame.filter(kept_rows(contract))
     excluded = frame.height - kept.height
     if contract.long_candidate:
         kept = _pivot_long(kept, contract, election)

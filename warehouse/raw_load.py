@@ -1,9 +1,11 @@
 """Loading landing files into the raw layer: one transactional load per file, keyed by sha256.
 
 A file whose sha256 was already delivered is skipped, whatever its name: re-delivery changes
-nothing. A file that cannot be read, or whose columns drifted from its contract, is rejected
-whole: nothing of it is loaded and the rejection is recorded. A cell that cannot become a count is
-kept as delivered: the quality gate quarantines its tally (rule E8), not the whole file.
+nothing. A file that cannot be read, whose columns drifted from its contract, or whose load fails
+for any other reason (an engine error, a value no type holds) is rejected whole: nothing of it is
+loaded, the rejection is recorded with a one-line reason, and the rest of the delivery goes on. A
+cell that cannot become a count is kept as delivered: the quality gate quarantines its tally
+(rule E8), not the whole file.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from landing.files import FileRejected, read_delimited, read_feed, sha256_file
+from landing.files import FileRejected, failure_reason, read_delimited, read_feed, sha256_file
 from transforms.contract import Contract, UnknownCandidate, apply_contract, header_problems
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
 from transforms.model import Election
@@ -168,6 +170,27 @@ def empty_raw(election: Election) -> pl.DataFrame:
     )
 
 
+def _read_and_map(path: Path, contract: Contract, election: Election, sha: str):
+    """The file read with its contract and mapped to canonical text columns: (applied, rows)."""
+    frame = read_feed(path, contract)
+    drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
+    if drift:
+        raise FileRejected(path.name, drift)
+    try:
+        applied = apply_contract(frame, contract, election)
+    except UnknownCandidate as unknown:
+        raise FileRejected(path.name, str(unknown)) from None
+    rows = applied.tallies.select(
+        pl.lit(sha).alias("file_sha256"), "source_row", *raw_columns(election)
+    )
+    return applied, rows
+
+
+def _reject(con, sha: str, path: Path, source_id: str | None, reason: str, run_id) -> LoadOutcome:
+    record_rejection(con, sha, path, source_id, reason, run_id)
+    return LoadOutcome(path.name, sha, REJECTED, error=reason)
+
+
 def load_feed_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -183,35 +206,29 @@ def load_feed_file(
     if already_delivered(con, sha):
         return LoadOutcome(path.name, sha, SKIPPED)
     try:
-        frame = read_feed(path, contract)
-        drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
-        if drift:
-            raise FileRejected(path.name, drift)
-        try:
-            applied = apply_contract(frame, contract, election)
-        except UnknownCandidate as unknown:
-            raise FileRejected(path.name, str(unknown)) from None
-    except FileRejected as rejected:
-        record_rejection(con, sha, path, contract.source_id, str(rejected), run_id)
-        return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))
+        applied, rows = _read_and_map(path, contract, election, sha)
+    except Exception as error:  # any failure of one file rejects that file, not the delivery
+        return _reject(con, sha, path, contract.source_id, failure_reason(path.name, error), run_id)
     columns = raw_columns(election)
-    rows = applied.tallies.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
     table = raw_table(contract.source_id)
-    with transaction(con):
-        _ensure_raw_table(con, table, columns)
-        _insert_frame(con, table, rows, columns)
-        _record_delivery(
-            con,
-            sha,
-            path,
-            contract.source_id,
-            "feed",
-            rows.height,
-            run_id,
-            contract,
-            applied.excluded,
-            applied.rows_read,
-        )
+    try:
+        with transaction(con):
+            _ensure_raw_table(con, table, columns)
+            _insert_frame(con, table, rows, columns)
+            _record_delivery(
+                con,
+                sha,
+                path,
+                contract.source_id,
+                "feed",
+                rows.height,
+                run_id,
+                contract,
+                applied.excluded,
+                applied.rows_read,
+            )
+    except duckdb.Error as error:  # rolled back: nothing of the file is loaded
+        return _reject(con, sha, path, contract.source_id, failure_reason(path.name, error), run_id)
     return LoadOutcome(
         path.name,
         sha,
@@ -235,15 +252,17 @@ def load_registry(
     columns = registry_columns(election)
     try:
         frame = _read_checked(path, columns)
-    except FileRejected as rejected:
-        record_rejection(con, sha, path, None, str(rejected), run_id)
-        return LoadOutcome(path.name, sha, REJECTED, error=str(rejected))
-    frame = frame.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
-    with transaction(con):
-        con.execute("drop table if exists raw.registry")
-        _ensure_raw_table(con, "registry", columns)
-        _insert_frame(con, "registry", frame, columns)
-        _record_delivery(con, sha, path, "registry", "registry", frame.height, run_id)
+        frame = frame.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
+    except Exception as error:  # any failure rejects the registry file, not the delivery
+        return _reject(con, sha, path, None, failure_reason(path.name, error), run_id)
+    try:
+        with transaction(con):
+            con.execute("drop table if exists raw.registry")
+            _ensure_raw_table(con, "registry", columns)
+            _insert_frame(con, "registry", frame, columns)
+            _record_delivery(con, sha, path, "registry", "registry", frame.height, run_id)
+    except duckdb.Error as error:  # rolled back: the previous registry stays
+        return _reject(con, sha, path, None, failure_reason(path.name, error), run_id)
     return LoadOutcome(path.name, sha, LOADED, rows=frame.height)
 
 

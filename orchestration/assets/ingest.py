@@ -1,7 +1,8 @@
 """Landing files → raw: each file read with its feed contract and loaded once, keyed by sha256.
 
-A file that cannot be read, or whose columns no longer match its contract, is rejected whole and
-alerted; the rest of the delivery proceeds.
+A file that cannot be read, whose columns no longer match its contract, or whose load fails for
+any other reason is rejected whole and alerted; the rest of the delivery proceeds. Files no
+contract matches are logged by name and listed in the materialization's metadata.
 """
 
 from datetime import UTC, datetime
@@ -10,11 +11,12 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.alerts import Alert
-from landing.files import matching_files, registry_path, sha256_file
+from landing.files import matching_files, registry_path, sha256_file, unmatched_files
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FILE_TAG, SHA_TAG
+from transforms.text import escaped
 from warehouse.alerts import alerted_subjects
 from warehouse.raw_load import (
     LOADED,
@@ -50,6 +52,8 @@ def raw_deliveries(
     landing = dirs.settings.landing
     if not landing.is_dir():
         raise dg.Failure(description=f"The landing folder {landing} does not exist.")
+    unmatched = unmatched_files(landing, config.contracts, config.election.registry_file)
+    _log_unmatched(context, unmatched)
     with duckdb.get_connection() as con:
         outcomes = _load_landed(context, con, config, landing)
         rejected = [o for o in outcomes if o.status == REJECTED]
@@ -59,7 +63,7 @@ def raw_deliveries(
         ).fetchall()[0]
     if not deliveries:
         raise dg.Failure(description=_why_nothing_delivered(config, landing, rejected))
-    yield _materialization(outcomes, rejected, deliveries, rows)
+    yield _materialization(outcomes, rejected, deliveries, rows, unmatched)
     yield _files_accepted(rejected)
 
 
@@ -87,6 +91,21 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
         }[outcome.status]
         context.log.info(f"{path.name}: {verb}")
     return outcomes
+
+
+UNMATCHED_SHOWN = 20  # file names a log line or the metadata lists; the rest are counted
+
+
+def _log_unmatched(context: dg.AssetExecutionContext, unmatched: list[str]) -> None:
+    if not unmatched:
+        return
+    shown = ", ".join(escaped(name) for name in unmatched[:UNMATCHED_SHOWN])
+    more = (
+        f" and {len(unmatched) - UNMATCHED_SHOWN} more" if len(unmatched) > UNMATCHED_SHOWN else ""
+    )
+    context.log.warning(
+        f"{len(unmatched)} landing file(s) match no contract and were not loaded: {shown}{more}"
+    )
 
 
 def _alert_new_rejections(context: dg.AssetExecutionContext, con, alerts: Alerter, rejected):
@@ -118,7 +137,7 @@ def _why_nothing_delivered(config, landing: Path, rejected: list) -> str:
     return f"No feed has been delivered yet: {why}"
 
 
-def _materialization(outcomes: list, rejected: list, deliveries: int, rows: int):
+def _materialization(outcomes: list, rejected: list, deliveries: int, rows: int, unmatched):
     loaded = [o for o in outcomes if o.status == LOADED]
     return dg.MaterializeResult(
         metadata={
@@ -129,6 +148,10 @@ def _materialization(outcomes: list, rejected: list, deliveries: int, rows: int)
             "files_rejected": len(rejected),
             "deliveries_total": int(deliveries),
             "rows_total": int(rows),
+            "files_unmatched": len(unmatched),
+            "unmatched_files": dg.MetadataValue.json(
+                [escaped(name) for name in unmatched[:UNMATCHED_SHOWN]]
+            ),
         }
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from orchestration.settings import (
     load_settings,
     prepare_data_dir,
 )
+from transforms.text import one_line
 
 
 class ConfigError(click.ClickException):
@@ -40,6 +42,17 @@ def settings_from(data_dir: str | None, **explicit: Any) -> Settings:
         return load_settings(data_dir, **explicit)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def election_config(settings: Settings, elections_dir: Path | None = None):
+    """The election's configuration and contracts, read and checked before anything is written;
+    an unknown election or a broken file is a ConfigError: one line naming the file and key."""
+    from warehouse.configs import load_election
+
+    try:
+        return load_election(settings.election, elections_dir or settings.elections_dir)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        raise ConfigError(one_line(error)) from None
 
 
 def activate(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from orchestration.cli_commands.common import (
     ConfigError,
     activate,
     data_dir_option,
+    election_config,
     settings_from,
 )
 from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, LANDING_ENV, Settings
@@ -61,24 +62,40 @@ def run(
     settings = settings_from(
         data_dir, quarantine_threshold=quarantine_threshold, election=election, landing=landing
     )
+    config = election_config(settings)
+    _check_landing(settings, config)
+    # where `tallyhouse query` would look without --data-dir (read before activate sets it)
+    default_data_dir = settings_from(None).data_dir
     activate(settings)
-    _land_sample_if_empty(settings)
+    _land_sample_if_empty(settings, config)
     started = time.perf_counter()
     result = _execute(settings, full)
     elapsed = time.perf_counter() - started
+    _report_unmatched(result)
     if not result.success:
         return _report_failure(settings, result, elapsed)
-    return _report_success(settings, result, elapsed)
+    shown = None if settings.data_dir == default_data_dir else settings.data_dir
+    return _report_success(settings, result, elapsed, config.election.levels[0], shown)
 
 
-def _land_sample_if_empty(settings: Settings) -> None:
+def _check_landing(settings: Settings, config) -> None:
+    """Argument and configuration errors found before anything is written: a --landing folder
+    that is not there, a landing file two contracts claim."""
+    from landing.files import matching_files
+    from transforms.text import escaped, one_line
+
+    if settings.landing_dir is not None and not settings.landing_dir.is_dir():
+        raise ConfigError(f"--landing: {escaped(str(settings.landing_dir), 300)} is not a folder")
+    if settings.landing.is_dir():
+        try:
+            matching_files(settings.landing, config.contracts)
+        except ValueError as error:
+            raise ConfigError(one_line(error)) from None
+
+
+def _land_sample_if_empty(settings: Settings, config) -> None:
     from landing.files import matching_files, write_synthetic
-    from warehouse.configs import load_election
 
-    try:
-        config = load_election(settings.election, settings.elections_dir)
-    except (FileNotFoundError, ValueError) as error:
-        raise ConfigError(str(error)) from None
     builtin = settings.election == DEFAULT_ELECTION and settings.landing_dir is None
     if builtin and not matching_files(settings.landing, config.contracts):
         from transforms.synthetic.election import generate
@@ -111,13 +128,22 @@ def _report_failure(settings: Settings, result, elapsed: float) -> int:
     return 1
 
 
-def _report_success(settings: Settings, result, elapsed: float) -> int:
+def _report_unmatched(result) -> None:
+    from orchestration.runner import unmatched_files
+    from reporting.terminal.run_summary import print_unmatched
+
+    print_unmatched(*unmatched_files(result))
+
+
+def _report_success(
+    settings: Settings, result, elapsed: float, level: str, data_dir: Path | None
+) -> int:
     from orchestration.runner import rejected_files
     from reporting.terminal.run_summary import print_quality, print_summary
 
     click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
     print_quality(settings.warehouse)
-    print_summary(settings.published)
+    print_summary(settings.published, level, data_dir)
     rejected = rejected_files(result)
     if not rejected:
         return 0

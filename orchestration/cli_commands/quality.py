@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from orchestration.cli_commands.common import data_dir_option, fail, settings_from
+from orchestration.cli_commands.common import (
+    ConfigError,
+    data_dir_option,
+    election_config,
+    fail,
+    settings_from,
+)
 
 
 @click.command("quality")
@@ -16,7 +22,15 @@ from orchestration.cli_commands.common import data_dir_option, fail, settings_fr
     help="Only issues of this severity: error (quarantined) or warn (flagged).",
 )
 @click.option("--limit", type=int, default=50, help="Issues to print (default 50).")
-def quality(data_dir: str | None, rule: str | None, severity: str | None, limit: int) -> int:
+@click.option(
+    "--election",
+    metavar="NAME",
+    help="Check that the data directory holds this election (its configuration is read and "
+    "checked first).",
+)
+def quality(
+    data_dir: str | None, rule: str | None, severity: str | None, limit: int, election: str | None
+) -> int:
     """List the latest quality issues, with file and row.
 
     Newest delivery first.
@@ -25,10 +39,30 @@ def quality(data_dir: str | None, rule: str | None, severity: str | None, limit:
 
     from reporting.terminal.run_summary import print_issues
 
-    settings = settings_from(data_dir)
+    settings = settings_from(data_dir, election=election)
+    if election is not None:
+        election_config(settings)  # an unknown election or a broken file: one line, exit 2
     if not settings.warehouse.exists():
         return fail(f"No warehouse at {settings.warehouse}: run `tallyhouse run` first.")
     try:
+        if election is not None:
+            _same_election(settings.warehouse, election)
         return print_issues(settings.warehouse, rule, severity, limit)
     except duckdb.IOException:
         return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
+
+
+def _same_election(warehouse, election: str) -> None:
+    """Refuse a warehouse bound to another election (as `run` does)."""
+    from warehouse.db import connect, rows, table_exists
+
+    with connect(warehouse, read_only=True) as con:
+        bound = (
+            rows(con, "select election_id from raw.election")
+            if table_exists(con, "raw", "election")
+            else []
+        )
+    if bound and bound[0][0] != election:
+        raise ConfigError(
+            f"--election: this data directory holds election {bound[0][0]!r}, not {election!r}"
+        )

@@ -425,7 +425,7 @@ def _forensics_section(data: ReportData) -> Section | None:
     return Section(
         "forensics",
         "Forensic flags",
-        f"{fmt_int(flagged.height)} of {fmt_int(frame.height)} units or tables examined were "
+        f"{fmt_int(flagged.height)} of {fmt_int(frame.height)} units or tallies examined were "
         "flagged. Statistical flags point to where to look; they are never proof of fraud.",
         [charts.forensics_chart(frame)],
         [

@@ -1,12 +1,13 @@
 """The forensic warnings in what `tallyhouse run` prints, read from the published marts."""
 
+from transforms.text import escaped
 from warehouse.db import rows
 
 SHOWN = 3  # flagged rows printed per source and check
 
 
 def print_forensics(con) -> None:
-    """Per source and check: how many units (F2: tables) were flagged, and a few, with why."""
+    """Per source and check: how many units (F2: tallies) were flagged, and a few, with why."""
     counts = rows(
         con,
         "select source_id, check_id, any_value(check_name), case when check_id = 'F2' "
@@ -21,7 +22,7 @@ def print_forensics(con) -> None:
     for source, check, name, count in counts:
         if not count:
             continue
-        unit = "table(s)" if check == "F2" else "unit(s)"
+        unit = "tallies" if check == "F2" else "unit(s)"
         print(f"  {source} {check} {name}: {int(count)} {unit} flagged")
         for level, unit_name, candidate, detail in rows(
             con,
@@ -30,6 +31,6 @@ def print_forensics(con) -> None:
             "order by level, unit_code, candidate_id nulls first limit ?",
             [source, check, SHOWN],
         ):
-            who = f" {candidate}" if candidate else ""
-            print(f"    {level} {unit_name}{who}: {detail}")
+            who = f" {escaped(candidate)}" if candidate else ""
+            print(f"    {level} {escaped(unit_name)}{who}: {escaped(detail, 300)}")
     print()

@@ -9,17 +9,42 @@ import duckdb
 from expectations.rules import RULES_BY_ID
 from reporting.terminal.forensics import print_forensics
 from reporting.terminal.projection import print_projection
+from transforms.text import escaped
 from warehouse.db import connect, rows, table_exists
 
 
-def print_summary(published: Path) -> None:
+def print_summary(published: Path, level: str = "national", data_dir: Path | None = None) -> None:
+    """The national result per source, the forensic summary, and how to query the marts: an
+    example on the election's broadest level `level`, with `--data-dir` when the marts are not
+    where `tallyhouse query` looks by default (data_dir given)."""
     with connect(published, read_only=True) as con:
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
             _print_source(con, source)
         if table_exists(con, "main", "forensics"):
             print_forensics(con)
     print(f"Published marts: {published}")
-    print("  query them with: tallyhouse query \"select * from results where level = 'state'\"")
+    print(f"  query them with: {example_query(level, data_dir)}")
+
+
+def example_query(level: str, data_dir: Path | None = None) -> str:
+    """`tallyhouse query [--data-dir DIR] "select * from results where level = '<level>'"`,
+    quoted for a POSIX shell (a level is an identifier: lower-case letters, digits, `_`)."""
+    import shlex
+
+    sql = "select * from results where level = '{}'".format(escaped(level).replace("'", "''"))
+    where = f"--data-dir {shlex.quote(escaped(str(data_dir), 400))} " if data_dir else ""
+    return f'tallyhouse query {where}"{sql}"'
+
+
+def print_unmatched(count: int, names: list[str]) -> None:
+    """Landing files no contract matched (names already escaped by the ingest step)."""
+    if not count:
+        return
+    more = f" and {count - len(names)} more" if count > len(names) else ""
+    print(
+        f"{count} landing file(s) match no contract and were not loaded: "
+        f"{', '.join(escaped(n) for n in names)}{more}"
+    )
 
 
 def _print_source(con, source: str) -> None:
@@ -132,8 +157,11 @@ def print_issues(warehouse: Path, rule: str | None, severity: str | None, limit:
             [*params, limit],
         )
     for sev, rule_id, source, tally, file_name, row, observed, reason in found:
-        waived = f"  (overridden: {reason})" if reason else ""
-        print(f"{sev:<5} {rule_id} {source}:{tally}  {file_name} row {row}  {observed}{waived}")
+        waived = f"  (overridden: {escaped(reason, 200)})" if reason else ""
+        print(
+            f"{sev:<5} {rule_id} {source}:{escaped(tally)}  {escaped(file_name, 120)} row {row}  "
+            f"{escaped(observed, 300)}{waived}"
+        )
     print(
         f"{len(found)} of {total:,} issue(s) shown"
         + (" (use --limit to see more)" if total > len(found) else "")

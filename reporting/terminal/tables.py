@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from transforms.text import escaped
+
 if TYPE_CHECKING:  # the reader opens DuckDB; printing needs only the result's shape
     from warehouse.read_marts import QueryResult
 
@@ -24,8 +26,7 @@ def cell(value) -> str:
         return f"{value:,.4f}"
     if isinstance(value, datetime | date):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    text = str(value).replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return escaped(str(value).replace("\n", " "), MAX_CELL)
 
 
 def _numeric(value) -> bool:

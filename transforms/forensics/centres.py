@@ -159,8 +159,10 @@ OUTLIER_SCHEMA = {
 }
 
 
-def outlier_rows(examined: pl.DataFrame) -> pl.DataFrame:
+def outlier_rows(examined: pl.DataFrame, group_level: str = "centre") -> pl.DataFrame:
     """The flagged tables: unit_code, candidate_id, n (other tables), statistic (z), detail.
+    group_level: the election's name for the level the tallies are compared within (the one
+    above the tally's own), as the detail says it.
 
     The few flagged rows are described in Python: polars 2.1's string formatting panicked
     (`binview ... i < self.len()`) now and then on the filtered frame at a million tallies."""
@@ -169,8 +171,9 @@ def outlier_rows(examined: pl.DataFrame) -> pl.DataFrame:
         what = "turnout" if r["measure"] == "turnout" else f"share of {r['candidate_id']}"
         detail = (
             f"{what} {_pct(r['value'])} % against a median of {_pct(r['median'])} % "
-            f"(MAD {_pct(r['mad'])} points) among the {r['others']} other tables of centre "
-            f"{r['centre']}: {_pct(r['gap'])} points apart, robust z {round(r['z'], 1)}"
+            f"(MAD {_pct(r['mad'])} points) among the {r['others']} other tallies of "
+            f"{group_level} {r['centre']}: {_pct(r['gap'])} points apart, robust z "
+            f"{round(r['z'], 1)}"
         )
         rows.append(
             {
@@ -209,9 +212,11 @@ def centre_counts(examined: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def outlier_summary(centres: pl.DataFrame, by: str | None) -> pl.DataFrame:
+def outlier_summary(
+    centres: pl.DataFrame, by: str | None, group_level: str = "centre"
+) -> pl.DataFrame:
     """From centre_counts, per source and state (by="state") or nationally (by=None): tables
-    examined, flagged."""
+    examined, flagged. group_level: the election's name for what "centre" stands for here."""
     group = ["source_id", by] if by else ["source_id"]
     summary = centres.group_by(group).agg(
         pl.col("n").sum(),
@@ -219,12 +224,14 @@ def outlier_summary(centres: pl.DataFrame, by: str | None) -> pl.DataFrame:
         *[pl.col(c).sum() for c in COUNTS[1:]],
     )
     detail = pl.format(
-        "{} of {} tables (in {} centres of at least {} tables) far outside their centre: "
-        "{} on turnout, {} on a main candidate's share",
+        "{} of {} tallies (in {} {}(s) of at least {} tallies) far outside the other tallies of "
+        "their {}: {} on turnout, {} on a main candidate's share",
         "hits",
         "n",
         "centres",
+        pl.lit(group_level),
         pl.lit(MIN_TABLES),
+        pl.lit(group_level),
         "on_turnout",
         "on_share",
     )

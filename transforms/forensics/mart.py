@@ -60,6 +60,16 @@ CHECK_NAMES = {
     "F2": "table far outside its centre",
     "F3": "turnout x vote-share fingerprint",
 }
+
+
+def check_names(election: Election) -> dict[str, str]:
+    """The checks' names in the election's words: F2 names its tally and grouping levels."""
+    if len(election.levels) < 2:
+        return CHECK_NAMES
+    tally, group = election.tally_level, election.levels[-2]
+    return {**CHECK_NAMES, "F2": f"{tally} far outside its {group}"}
+
+
 HIGH = 0.95  # F3: turnout and a candidate's share at or above this is the fingerprint's corner
 FINGERPRINT_SHARE = 0.01  # F3: flagged when more than this share of tallies sit in that corner
 MIN_FINGERPRINT_TALLIES = 20  # F3: fewer tallies in a unit and one stronghold is already 5 %
@@ -183,7 +193,10 @@ def centre_state(
     if len(election.levels) < 2:
         tallies = tallies.clear()
     examined = centre_outliers(centre_measures(tallies, election.candidate_ids, main))
-    outliers = outlier_rows(examined).select([pl.col(c).cast(t) for c, t in OUTLIER_SCHEMA.items()])
+    group_level = election.levels[-2] if len(election.levels) > 1 else election.tally_level
+    outliers = outlier_rows(examined, group_level).select(
+        [pl.col(c).cast(t) for c, t in OUTLIER_SCHEMA.items()]
+    )
     order = [*CENTRE, "unit_code", "candidate_id"]
     return centre_counts(examined), outliers.sort(order, nulls_last=True)
 
@@ -207,10 +220,12 @@ def outlier_rows_all(state: ForensicState, election: Election) -> pl.DataFrame:
         return pl.DataFrame(schema=SCHEMA)
     parts = [
         state.outliers.with_columns(pl.lit(election.tally_level).alias("level")),
-        outlier_summary(state.centres, "state").with_columns(
+        outlier_summary(state.centres, "state", election.levels[-2]).with_columns(
             pl.lit(_state_level(election)).alias("level")
         ),
-        outlier_summary(state.centres, None).with_columns(pl.lit(NATIONAL).alias("level")),
+        outlier_summary(state.centres, None, election.levels[-2]).with_columns(
+            pl.lit(NATIONAL).alias("level")
+        ),
     ]
     return pl.concat(parts, how="diagonal_relaxed").with_columns(pl.lit("F2").alias("check_id"))
 
@@ -288,7 +303,9 @@ def unnamed_mart(state: ForensicState, election: Election) -> pl.DataFrame:
         fingerprint(state.units, election),
     ]
     return pl.concat(parts, how="diagonal_relaxed").with_columns(
-        pl.col("check_id").replace_strict(CHECK_NAMES, return_dtype=pl.String).alias("check_name")
+        pl.col("check_id")
+        .replace_strict(check_names(election), return_dtype=pl.String)
+        .alias("check_name")
     )
 
 

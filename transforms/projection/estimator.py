@@ -442,7 +442,7 @@ def _rows(source: str, own: dict, population: Population, election: Election, un
         lower = np.clip(projected - Z95 * sd, so_far, None)
         upper = np.minimum(projected + Z95 * sd, worst_max)
         share, share_lo, share_hi = _shares(total, estimate.cov)
-        method = _method(population.weighting, estimate.borrowed)
+        method = _method(population.weighting, estimate.borrowed, election.levels[0])
     return pl.DataFrame(
         {
             "source_id": [source] * k,
@@ -478,13 +478,14 @@ def _shares(total: np.ndarray, cov: np.ndarray):
     return share, np.clip(share - half, 0, 1), np.clip(share + half, 0, 1)
 
 
-def _method(weighting: str, borrowed: int) -> str:
+def _method(weighting: str, borrowed: int, stratum_level: str = "state") -> str:
+    """The method in words, naming the level the strata are (the election's first level)."""
     base = (
         "ratio on registered voters"
         if weighting == REGISTERED_WEIGHTING
         else "mean per tally x expected tallies"
     )
-    text = f"stratified by state, {base}, FPC; delta-method shares"
+    text = f"stratified by {stratum_level}, {base}, FPC; delta-method shares"
     return f"{text}; {borrowed} stratum(s) borrow the national rate" if borrowed else text
 
 

@@ -1,0 +1,164 @@
+"""Errors a user can act on: an unknown election, a broken election.toml or a broken contract,
+through `run`, `check` and `quality`, each said in one line naming the file and key, exit 2, no
+traceback, nothing written."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_contracts import CONTRACT_TOML, ELECTION_TOML
+
+pytestmark = pytest.mark.e2e  # the CLI, in a subprocess
+
+BROKEN = {
+    "unknown election": (None, None, "no election 'nosuch'"),
+    "broken election.toml": (
+        ELECTION_TOML.replace('levels = ["region", "station"]', 'levels = "region"'),
+        None,
+        "mini/election.toml: levels:",
+    ),
+    "election.toml not TOML": (
+        ELECTION_TOML + "\nlevels = [\n",
+        None,
+        "mini/election.toml: not valid TOML",
+    ),
+    "broken contract": (
+        None,
+        CONTRACT_TOML.replace("skip_lines = 2", 'skip_lines = "abc"'),
+        "mini/contracts/observers.toml: file.skip_lines: expected a whole number, got 'abc'",
+    ),
+    "contract with an unknown level": (
+        None,
+        CONTRACT_TOML.replace("[codes.region]", "[codes.province]"),
+        "mini/contracts/observers.toml: codes",
+    ),
+}
+
+
+def _elections(tmp_path: Path, election: str | None, contract: str | None) -> Path:
+    root = tmp_path / "elections"
+    (root / "mini" / "contracts").mkdir(parents=True)
+    (root / "mini" / "election.toml").write_text(election or ELECTION_TOML)
+    (root / "mini" / "contracts" / "observers.toml").write_text(contract or CONTRACT_TOML)
+    return root
+
+
+def _tallyhouse(*args: str, env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TALLYHOUSE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "check", "quality"])
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_configuration_errors_are_one_line_naming_file_and_key(command, case, tmp_path):
+    election, contract, message = BROKEN[case]
+    root = _elections(tmp_path, election, contract)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    name = "nosuch" if case == "unknown election" else "mini"
+    data = tmp_path / "data"
+    args = [command, "--election", name]
+    if command == "check":
+        args += ["--landing", str(landing)]
+    else:
+        args += ["--data-dir", str(data)]
+        if command == "run":
+            args += ["--landing", str(landing)]
+    done = _tallyhouse(*args, env={"TALLYHOUSE_ELECTIONS_DIR": str(root)})
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("Error: ") and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "dagster" not in done.stderr.lower()
+    assert not data.exists(), "a configuration error wrote the data directory"
+    assert list(landing.iterdir()) == []
+
+
+def test_check_takes_the_elections_folder_as_an_option(tmp_path):
+    root = _elections(tmp_path, None, CONTRACT_TOML.replace("skip_lines = 2", "skip_lines = -1"))
+    done = _tallyhouse(
+        "check",
+        "--election",
+        "mini",
+        "--landing",
+        str(tmp_path),
+        "--elections-dir",
+        str(root),
+        env={},
+    )
+    assert done.returncode == 2 and "mini/contracts/observers.toml: file.skip_lines" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--landing", "/nonexistent/landing"], "--landing: /nonexistent/landing is not a folder"),
+        (["--rows", "0"], "0 is not in the range x>=1"),
+        (
+            ["--elections-dir", "/nonexistent/el"],
+            "--elections-dir: /nonexistent/el is not a folder",
+        ),
+    ],
+)
+def test_check_argument_errors_exit_2(args, message, tmp_path):
+    done = _tallyhouse("check", *args, env={})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_quality_refuses_a_data_directory_of_another_election(tmp_path):
+    import duckdb
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.election as select 'sample' as election_id")
+    root = _elections(tmp_path, None, None)
+    done = _tallyhouse(
+        "quality",
+        "--election",
+        "mini",
+        "--data-dir",
+        str(data),
+        env={"TALLYHOUSE_ELECTIONS_DIR": str(root)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "holds election 'sample', not 'mini'" in done.stderr
+
+
+def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp_path):
+    data = tmp_path / "data"
+    done = _tallyhouse(
+        "run", "--landing", str(tmp_path / "nowhere"), "--data-dir", str(data), env={}
+    )
+    assert done.returncode == 2 and "--landing:" in done.stderr and "is not a folder" in done.stderr
+    assert not data.exists()
+    root = _elections(tmp_path, None, None)
+    again = CONTRACT_TOML.replace('id = "observers"', 'id = "again"', 1)
+    (root / "mini" / "contracts" / "again.toml").write_text(again)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "obs_1.txt").write_text("Code;Region\n")
+    for command in (["run", "--data-dir", str(data)], ["check"]):
+        done = _tallyhouse(
+            *command,
+            "--election",
+            "mini",
+            "--landing",
+            str(landing),
+            env={"TALLYHOUSE_ELECTIONS_DIR": str(root)},
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1
+        assert "obs_1.txt matches both contract 'again' and 'observers'" in done.stderr
+    assert not data.exists()
