@@ -5,6 +5,7 @@ import polars as pl
 
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
+from transforms.rollup import parent_conflicts
 
 PATH_SEPARATOR = "/"
 
@@ -77,3 +78,15 @@ def _fingerprint(column: str) -> pl.Expr:
     strings. Two different paths share one with probability 2**-64, so a contradiction is missed
     about once in 10**19 contradicting tallies."""
     return pl.when(pl.col(column).is_not_null()).then(pl.col(column).hash(seed=7))
+
+
+def judged_evidence(
+    tallies: pl.DataFrame, election: Election, registry: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The evidence the rules judge: build_evidence and, without a registry, each tally's
+    parent conflict (a code under two parents breaks E6). The gate and `tallyhouse check` both
+    judge this frame."""
+    evidence = build_evidence(tallies, election, registry)
+    if registry is not None:
+        return evidence
+    return evidence.join(parent_conflicts(tallies, election), on="tally_id", how="left")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from expectations.evidence import build_evidence
+from expectations.evidence import judged_evidence
 from expectations.quarantine import issues_frame
-from expectations.rules import ERROR, RULES, RULES_BY_ID, applicable
+from expectations.rules import ERROR, RULES, RULES_BY_ID, applicable, for_policy
 from expectations.suites import EngineError, validate
 from landing.files import (
     FileRejected,
@@ -146,7 +146,7 @@ def dry_run(config, landing: Path, rows: int = SAMPLE_ROWS) -> CheckReport:
         checks.append(check)
         if frame is not None and frame.height:
             evidence.append(frame)
-    rules = applicable(RULES, registry is not None)
+    rules = applicable(for_policy(RULES, election.quality), registry is not None)
     engine_error = None
     if evidence:
         try:
@@ -178,7 +178,8 @@ def _registry(landing: Path, election: Election):
     if path is None:
         note = (
             f"the election's registry {election.registry_file} is not in the landing folder: "
-            "rules E6 and E7 are not checked, and feeds short of levels cannot be placed"
+            "rule E7 and the registry half of E6 are not checked, and feeds short of levels cannot "
+            "be placed"
         )
         return None, 0, None, note
     try:
@@ -235,7 +236,7 @@ def _check_file(
             (level, staged[election.code_column(level)].drop_nulls().n_unique())
             for level in election.levels
         )
-        evidence = build_evidence(staged, election, registry)
+        evidence = judged_evidence(staged, election, registry)
     except Exception as error:  # any failure: the run would reject this file whole
         return _replace(check, found, error=failure_reason(path.name, error)), None
     return _replace(check, found), evidence

@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from expectations.alerts import Alert
-from expectations.evidence import build_evidence
+from expectations.evidence import judged_evidence
 from expectations.quarantine import ConservationError, Verdicts, judge, waived
 from expectations.rules import ERROR_RULES, RULES, Rule, applicable, for_policy
 from expectations.suites import EngineError, RuleFailures, validate
@@ -158,12 +158,7 @@ def _parents_contradict(con, election: Election) -> bool:
 
 
 def _evidence(todo: ToJudge, election: Election) -> pl.DataFrame:
-    """The evidence frame; without a registry, with each tally's parent conflict (E6)."""
-    evidence = build_evidence(todo.tallies, election, todo.registry)
-    if todo.registry is not None:
-        return evidence
-    conflicts = parent_conflicts(todo.tallies, election)
-    return evidence.join(conflicts, on="tally_id", how="left")
+    return judged_evidence(todo.tallies, election, todo.registry)
 
 
 def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, alerts, context):
