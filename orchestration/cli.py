@@ -12,14 +12,27 @@ import sys
 import click
 
 from orchestration.cli_commands.check import check
-from orchestration.cli_commands.feeds import generate, replay
+from orchestration.cli_commands.feeds import generate_command, replay_command
 from orchestration.cli_commands.marts import export, query, report, results
 from orchestration.cli_commands.pipeline import run, ui
 from orchestration.cli_commands.project import docs, schema
 from orchestration.cli_commands.quality import quality
 
 PACKAGE = "tallyhouse"
-COMMANDS = (run, check, generate, quality, query, results, export, docs, report, replay, ui, schema)
+COMMANDS = (
+    run,
+    check,
+    generate_command,
+    quality,
+    query,
+    results,
+    export,
+    docs,
+    report,
+    replay_command,
+    ui,
+    schema,
+)
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

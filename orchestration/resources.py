@@ -61,6 +61,16 @@ class Warehouse(DuckDBResource):
             self._keeper = None
 
 
+def _run_frames(_context):
+    """A fresh RunFrames for the run, emptied when the run ends: a process that runs many jobs
+    (the benchmarks, the tests) would otherwise keep the last run's frames alive."""
+    frames = RunFrames()
+    try:
+        yield frames
+    finally:
+        frames.clear()
+
+
 def build_resources(settings: Settings) -> dict:
     """Alert URLs go into a plain resource, not Dagster config, so the UI never shows them."""
     alerter = Alerter(settings.alert_webhook_url, settings.alert_slack_url)
@@ -75,7 +85,7 @@ def build_resources(settings: Settings) -> dict:
         "duckdb": Warehouse(database=str(settings.warehouse)),
         # a new one for every run: the frames of one run's staged and quality layers
         "frames": dg.ResourceDefinition(
-            resource_fn=lambda _: RunFrames(),
+            resource_fn=_run_frames,
             description="The staged and quality frames read once per run, shared by the marts, "
             "projection and forensics steps (warehouse/run_frames.py).",
         ),

@@ -162,7 +162,7 @@ def _expected(error: dict) -> str:
     return error["msg"][:1].lower() + error["msg"][1:]
 
 
-def describe(error: dict, name: str) -> str:
+def error_line(error: dict, name: str) -> str:
     """One pydantic error as one line: where, what was expected, what came."""
     kind, loc = error["type"], tuple(error["loc"])
     if kind == "missing":
@@ -184,7 +184,7 @@ def describe(error: dict, name: str) -> str:
 def refusal(error: ValidationError, name: str) -> str:
     """The first problem pydantic found, in one line (and how many more there are)."""
     errors = error.errors(include_url=False)
-    line = describe(errors[0], name)
+    line = error_line(errors[0], name)
     more = len(errors) - 1
     return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more else line
 

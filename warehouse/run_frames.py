@@ -34,6 +34,10 @@ class RunFrames:
         """The last change (read_change)."""
         return self._once(con, "change", lambda: read_change(con, candidate_ids))
 
+    def clear(self) -> None:
+        """Forget every kept frame (at the end of the run)."""
+        self._kept.clear()
+
     def _once(self, con: duckdb.DuckDBPyConnection, name: str, read: Callable[[], object]):
         key = tuple(stamp.stamp if stamp else None for stamp in staged_and_gate(con))
         kept = self._kept.get(name)

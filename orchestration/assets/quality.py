@@ -40,20 +40,20 @@ from warehouse.refresh_state import plan_gate
 from warehouse.staged_merge import read_delta_staged
 from warehouse.tables import quarantined_per_delivery, read_codes, read_table, replace_tables
 
-STAGED = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
+STAGED_INPUTS = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS]
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             QUALITY_QUARANTINE,
-            deps=STAGED,
+            deps=STAGED_INPUTS,
             group_name=QUALITY,
             description="Tallies breaking an error rule: kept out of every mart.",
         ),
         dg.AssetSpec(
             QUALITY_ISSUES,
-            deps=STAGED,
+            deps=STAGED_INPUTS,
             group_name=QUALITY,
             description="One row per tally and broken rule, errors and warnings.",
         ),

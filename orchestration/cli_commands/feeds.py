@@ -50,7 +50,7 @@ from orchestration.cli_commands.common import ConfigError, data_dir_option, fail
     help="Add an other_votes column (valid votes for no declared candidate); read it with a "
     "contract that maps other_votes (docs/contracts.md).",
 )
-def generate(
+def generate_command(
     data_dir: str | None,
     tables: int,
     seed: int,
@@ -105,7 +105,7 @@ def generate(
     help="The folder `tallyhouse generate --out` wrote.",
 )
 @click.option("--pace", type=float, default=30.0, help="Seconds between drops (default 30).")
-def replay(data_dir: str | None, source: str, pace: float) -> int:
+def replay_command(data_dir: str | None, source: str, pace: float) -> int:
     """Drop generated feed files into the landing folder at a pace.
 
     Start the landing sensor in `tallyhouse ui` to process each drop as it lands.
