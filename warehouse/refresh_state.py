@@ -15,7 +15,8 @@ import duckdb
 import polars as pl
 
 from transforms.refresh import Plan, Stamp, plan
-from warehouse.db import ident, qualified, registered, rows, table_exists, transaction
+from warehouse.db import qualified, rows, table_exists, transaction
+from warehouse.tables import replace_in_transaction
 
 STAMP_COLUMNS = "generation bigint, mode varchar, reason varchar, lineage varchar"
 
@@ -156,11 +157,7 @@ def write_followers(
     """Replace several marts.<name> tables and record the generation each reflects, in one
     transaction."""
     con.execute("create schema if not exists marts")
-    incoming = {f"incoming_{name}": frame for name, frame in frames.items()}
-    with transaction(con), registered(con, incoming):
+    with transaction(con):
+        replace_in_transaction(con, "marts", frames)
         for name in frames:
-            con.execute(
-                f"create or replace table {qualified('marts', name)} as "
-                f"select * from {ident('incoming_' + name)}"
-            )
             write_stamp(con, "marts", stamp, f"state_{name}")

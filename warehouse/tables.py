@@ -18,8 +18,16 @@ def replace_tables(
     con: duckdb.DuckDBPyConnection, schema: str, frames: dict[str, pl.DataFrame]
 ) -> None:
     """Replace several tables in one transaction: readers see all the new ones or none."""
+    with transaction(con):
+        replace_in_transaction(con, schema, frames)
+
+
+def replace_in_transaction(
+    con: duckdb.DuckDBPyConnection, schema: str, frames: dict[str, pl.DataFrame]
+) -> None:
+    """Replace several tables inside the caller's transaction."""
     incoming = {f"incoming_{table}": frame for table, frame in frames.items()}
-    with transaction(con), registered(con, incoming):
+    with registered(con, incoming):
         for table in frames:
             con.execute(
                 f"create or replace table {qualified(schema, table)} as "
