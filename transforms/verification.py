@@ -37,8 +37,9 @@ def reconcile(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) ->
     """Per pair of sources and tally unit: agree, differ (with per-candidate deltas b − a), or
     only in one of them; no rows with fewer than two sources. tallies: accepted tallies; votes:
     wide (tally_id, one column per candidate)."""
-    frame = _per_tally(tallies, votes, election)
-    sources = sorted(frame["source_id"].unique().to_list())
+    # one source: nothing to pair, and no need to join every tally with its votes first
+    frame = _per_tally(tallies, votes, election) if tallies["source_id"].n_unique() > 1 else None
+    sources = sorted(frame["source_id"].unique().to_list()) if frame is not None else []
     pairs = [_reconcile_pair(frame, a, b, election) for a, b in combinations(sources, 2)]
     if not pairs:
         return pl.DataFrame(schema=reconciliation_schema(election))
