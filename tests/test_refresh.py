@@ -93,3 +93,10 @@ def test_full_instead_keeps_the_generation():
     assert isinstance(instead, Plan)
     assert instead.stamp == Stamp("L", 5, FULL, "a main candidate changed")
     assert decided.incremental  # unchanged
+
+
+def test_a_cascade_of_full_rebuilds_names_its_first_cause_once():
+    gate = plan("quality", OWN, Stamp("L", 5, FULL, "nothing staged yet"))
+    marts = plan("the published marts", OWN, gate.stamp)
+    assert gate.reason == "the layer below was full (nothing staged yet)"
+    assert marts.reason == "the layer below was full (nothing staged yet)"

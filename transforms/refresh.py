@@ -124,6 +124,17 @@ def plan(
     return Plan(layer, Stamp(lineage, base.generation, FULL, why), new_deliveries)
 
 
+_BELOW_FULL = "the layer below was full ("
+
+
+def _root_cause(reason: str) -> str:
+    """The first cause of a cascade of full rebuilds: each layer above a full one is full for
+    the same reason, said once rather than nested once per layer."""
+    while reason.startswith(_BELOW_FULL) and reason.endswith(")"):
+        reason = reason[len(_BELOW_FULL) : -1]
+    return reason
+
+
 def _why_full(
     layer: str,
     own: Stamp | None,
@@ -136,7 +147,7 @@ def _why_full(
     if current is not None and below.stamp != current.stamp:
         return f"the layer below {layer} has not taken in generation {current.generation}"
     if below.mode != INCREMENTAL:
-        return f"the layer below {layer} was full ({below.reason})"
+        return f"{_BELOW_FULL}{_root_cause(below.reason)})"
     if own is None or own.stamp != below.previous:
         return f"{layer} missed a generation"
     return next((reason for reason in full_because if reason), None)
