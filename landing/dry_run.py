@@ -25,17 +25,16 @@ from expectations.suites import EngineError, validate
 from landing.files import (
     FileRejected,
     failure_reason,
+    mapped,
     matching_files,
     read_delimited,
     read_feed,
+    refuse_drift,
     registry_path,
     unmatched_files,
 )
 from transforms.contract import (
     Contract,
-    UnknownCandidate,
-    apply_contract,
-    header_problems,
     kept_rows,
 )
 from transforms.feed import missing_columns, registry_columns
@@ -215,19 +214,14 @@ def _check_file(
         more = frame.height > rows
         frame = frame.head(rows)
         found = {"rows_read": frame.height, "more_rows": more}
-        drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
-        if drift:
-            raise FileRejected(path.name, drift)
+        refuse_drift(path, frame, contract)
         found["rows_excluded"] = frame.height - frame.filter(kept_rows(contract)).height
         if contract.long_candidate:
             found.update(_labels(frame, contract, election))
             if more:
                 frame, cut = _without_cut_tally(frame, contract)
                 found["cut_rows"] = cut
-        try:
-            applied = apply_contract(frame, contract, election)
-        except UnknownCandidate as unknown:
-            raise FileRejected(path.name, str(unknown)) from None
+        applied = mapped(path, frame, contract, election)
         sha = f"check:{seq}"
         raw = applied.tallies.with_columns(pl.lit(sha).alias("file_sha256"))
         staged = stage(raw, _delivery(sha, contract, seq), election, registry).tallies

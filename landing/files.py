@@ -12,7 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.contract import ENCODINGS, Contract
+from transforms.contract import (
+    ENCODINGS,
+    Applied,
+    Contract,
+    UnknownCandidate,
+    apply_contract,
+    header_problems,
+)
 from transforms.feed import REGISTRY_FILE
 from transforms.model import Election
 from transforms.synthetic.election import SyntheticElection
@@ -36,6 +43,21 @@ def failure_reason(file_name: str, error: BaseException) -> str:
     lines = [line for line in str(error).splitlines() if line.strip()]
     detail = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
     return one_line(f"{file_name}: could not be loaded ({detail})", REASON_LIMIT)
+
+
+def refuse_drift(path: Path, frame: pl.DataFrame, contract: Contract) -> None:
+    """Reject the file whole when its header drifted from the contract's."""
+    drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
+    if drift:
+        raise FileRejected(path.name, drift)
+
+
+def mapped(path: Path, frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
+    """The file's rows mapped by its contract; a label no alias maps rejects the file whole."""
+    try:
+        return apply_contract(frame, contract, election)
+    except UnknownCandidate as unknown:
+        raise FileRejected(path.name, str(unknown)) from None
 
 
 def sha256_file(path: Path) -> str:

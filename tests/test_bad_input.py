@@ -103,16 +103,16 @@ def test_any_failure_loading_one_file_rejects_it_and_the_rest_publishes(
 ):
     """An unexpected failure while reading or mapping one file (here an engine error with a
     long, multi-line message) rejects that file whole in one capped line; the rest publishes."""
-    import warehouse.raw_load as raw_load
+    import landing.files as files  # where loading maps a file by its contract
 
-    real = raw_load.apply_contract
+    real = files.apply_contract
 
     def engine_error_on_the_second_drop(frame, contract, election):
         if frame.height and frame["table_code"][0] == sample.drops[1]["table_code"][0]:
             raise RuntimeError("polars engine panicked\n\x1b[31mbacktrace:\n" + "frame " * 400)
         return real(frame, contract, election)
 
-    monkeypatch.setattr(raw_load, "apply_contract", engine_error_on_the_second_drop)
+    monkeypatch.setattr(files, "apply_contract", engine_error_on_the_second_drop)
     result = run(settings)
     assert result.success
     (error,) = rejected_files(result)

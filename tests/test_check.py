@@ -103,7 +103,7 @@ def test_a_long_feed_sample_leaves_out_the_tally_it_may_cut(tmp_path):
 
 def test_any_failure_in_one_file_is_a_rejection_not_a_crash(tmp_path, monkeypatch):
     write_synthetic(generate(200, seed=3, drops=2), tmp_path)
-    import landing.dry_run as module
+    import landing.files as module  # where the dry run maps a file by its contract
 
     real = module.apply_contract
 

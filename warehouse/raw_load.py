@@ -17,8 +17,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from landing.files import FileRejected, failure_reason, read_delimited, read_feed, sha256_file
-from transforms.contract import Contract, UnknownCandidate, apply_contract, header_problems
+from landing.files import (
+    FileRejected,
+    failure_reason,
+    mapped,
+    read_delimited,
+    read_feed,
+    refuse_drift,
+    sha256_file,
+)
+from transforms.contract import Contract
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
 from transforms.model import Election
 from warehouse.db import ident, qualified, registered, rows, scalar, table_exists, transaction
@@ -173,13 +181,8 @@ def empty_raw(election: Election) -> pl.DataFrame:
 def _read_and_map(path: Path, contract: Contract, election: Election, sha: str):
     """The file read with its contract and mapped to canonical text columns: (applied, rows)."""
     frame = read_feed(path, contract)
-    drift = header_problems([c for c in frame.columns if c != "source_row"], contract)
-    if drift:
-        raise FileRejected(path.name, drift)
-    try:
-        applied = apply_contract(frame, contract, election)
-    except UnknownCandidate as unknown:
-        raise FileRejected(path.name, str(unknown)) from None
+    refuse_drift(path, frame, contract)
+    applied = mapped(path, frame, contract, election)
     rows = applied.tallies.select(
         pl.lit(sha).alias("file_sha256"), "source_row", *raw_columns(election)
     )
