@@ -76,13 +76,6 @@ class QualityPolicy:
     w2_min_valid: int = W2_MIN_VALID
     overrides: tuple[RuleOverride, ...] = ()
 
-    def override_for(self, rule: str, source: str) -> RuleOverride | None:
-        """The override that applies to rule for source: one naming the source wins over one
-        for every source."""
-        found = [o for o in self.overrides if o.rule == rule and o.source in (source, None)]
-        found.sort(key=lambda o: o.source is None)
-        return found[0] if found else None
-
     def verdict_part(self) -> dict:
         """What changes verdicts (everything but the threshold, which only decides whether a
         run may publish): compared between runs to decide whether the gate must run in full."""
@@ -177,23 +170,3 @@ class Election:
             "registry": self.registry_file,
             **extra,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Election:
-        try:
-            return cls(
-                id=data["id"],
-                name=data.get("name", data["id"]),
-                levels=tuple(data["levels"]),
-                candidates=tuple(
-                    Candidate(str(c["id"]), str(c["name"])) for c in data["candidates"]
-                ),
-                sources=tuple(
-                    Source(s["id"], s["kind"], s.get("name", "")) for s in data.get("sources", [])
-                ),
-                expected_tallies=data.get("expected_tallies"),
-                registry_file=data.get("registry") or None,
-                other_votes=bool(data.get("other_votes", False)),
-            )
-        except KeyError as missing:
-            raise ModelError(f"election description lacks the key {missing}") from None
