@@ -140,7 +140,7 @@ def _first_ragged_row(text: str, separator: str) -> str | None:
 
 
 def _decode(path: Path, contract: Contract) -> str:
-    raw = path.read_bytes()
+    raw = _lf_lines(path.read_bytes())
     try:
         text = raw.decode(ENCODINGS[contract.encoding])
     except UnicodeDecodeError as error:
@@ -176,9 +176,14 @@ def _feed_bytes(path: Path, contract: Contract) -> bytes:
     """UTF-8 bytes for polars: the file itself when it already is UTF-8 with nothing to skip
     (the common, large case), else decoded from its encoding with the skipped lines removed."""
     if contract.encoding in ("utf-8", "utf-8-sig") and not contract.skip_lines:
-        data = path.read_bytes()
+        data = _lf_lines(path.read_bytes())
         return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     return _decode(path, contract).encode("utf-8")
+
+
+def _lf_lines(data: bytes) -> bytes:
+    """Lines ended by a bare CR (old Mac files: no LF anywhere) read as LF-ended lines."""
+    return data.replace(b"\r", b"\n") if b"\n" not in data and b"\r" in data else data
 
 
 def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.DataFrame:

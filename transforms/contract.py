@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from transforms.contests import contest_columns
 from transforms.contract_models import (
     ALIAS_COUNTS,
     CodePartSpec,
@@ -55,6 +56,15 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class ContestRule:
+    column: str
+    matches: str
+    level: str | None = None
+    seats: int | None = None
+    vote_for: int | None = None
+
+
+@dataclass(frozen=True)
 class Contract:
     id: str
     source_id: str
@@ -78,6 +88,10 @@ class Contract:
     snapshot: bool = False
     include: tuple[Exclusion, ...] = ()  # keep only rows matching every one of these
     no_list: tuple[str, ...] = ()  # registered values meaning "the unit has no list"
+    # a general election: the one contest the feed counts, or the columns that name it
+    contest_id: str | None = None
+    contest_columns: tuple[str, ...] = ()
+    contest_rules: tuple[ContestRule, ...] = ()
 
     @property
     def alias_counts(self) -> list[str]:
@@ -108,6 +122,7 @@ class Contract:
         for columns in (*self.counts.values(), *self.candidates.values()):
             found += list(columns)
         found += [c for c in (self.long_candidate, self.long_votes) if c]
+        found += list(self.contest_columns)
         found += [e.column for e in (*self.exclude, *self.include)]
         return list(dict.fromkeys(found))
 
@@ -169,6 +184,16 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
     unknown_names = [lv for lv in spec.names if lv not in election.levels]
     if unknown_names:
         raise _refuse(name, "names", f"unknown level(s) {listed(unknown_names)}; known: {known}")
+    if election.is_general:
+        _check_general(spec, election, name)
+        return carried
+    if spec.contests is not None:
+        raise _refuse(
+            name,
+            "contests",
+            "the election has one contest: declare [[contest]] or discover_contests = true in "
+            "election.toml to read several",
+        )
     candidates = ", ".join(election.candidate_ids)
     if spec.candidates.columns is not None:
         unknown = [c for c in spec.candidates.columns if c not in election.candidate_ids]
@@ -194,6 +219,49 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
             f"{', '.join(ALIAS_COUNTS)})",
         )
     return carried
+
+
+def _check_general(spec: ContractFile, election: Election, name: str) -> None:
+    """A general election's contract: it says which contest its rows count."""
+    contests = spec.contests
+    if contests is None:
+        raise _refuse(
+            name,
+            "contests",
+            "a general election's contract says which contest it "
+            'counts: [contests] id = "..." or columns = [...]',
+        )
+    declared = {c.id for c in election.contests}
+    if contests.id is not None and contests.id not in declared:
+        raise _refuse(
+            name, "contests.id", f"{show(contests.id)} is not one of the election's [[contest]]"
+        )
+    if contests.columns is not None and not election.discovers_contests:
+        raise _refuse(
+            name,
+            "contests.columns",
+            "the election does not discover contests: set discover_contests = true in "
+            "election.toml, or name the contest with [contests] id",
+        )
+    districts = [d for d, _ in election.district_levels]
+    for i, rule in enumerate(contests.rule):
+        if rule.level is not None and rule.level not in (*election.levels, *districts):
+            raise _refuse(
+                name,
+                f"contests.rule[{i}].level",
+                f"{show(rule.level)} is neither one of the levels nor one of [districts]",
+            )
+    if spec.candidates.layout == "wide" and contests.id is not None:
+        contest = next(c for c in election.contests if c.id == contests.id)
+        known = contest.candidate_ids
+        unknown = [c for c in (spec.candidates.columns or {}) if known and c not in known]
+        if unknown:
+            raise _refuse(
+                name,
+                "candidates.columns",
+                f"unknown candidate(s) {listed(unknown)} of contest {contest.id}; known: "
+                f"{', '.join(known)}",
+            )
 
 
 def parse_contract(data: dict, election: Election, name: str = "contract") -> Contract:
@@ -237,6 +305,12 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         no_list=spec.counts.registered.absent_values
         if isinstance(spec.counts.registered, RegisteredSpec)
         else (),
+        contest_id=spec.contests.id if spec.contests else None,
+        contest_columns=tuple(spec.contests.columns or ()) if spec.contests else (),
+        contest_rules=tuple(
+            ContestRule(r.column, r.matches, r.level, r.seats, r.vote_for)
+            for r in (spec.contests.rule if spec.contests else ())
+        ),
     )
 
 
@@ -373,6 +447,8 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     """
     kept = frame.filter(kept_rows(contract))
     excluded = frame.height - kept.height
+    if election.is_general:
+        return Applied(_general_rows(kept, contract, election), excluded, frame.height)
     if contract.long_candidate:
         kept = _pivot_long(kept, contract, election)
     codes = _code_exprs(contract, election)
@@ -424,6 +500,62 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
             .alias(REGISTERED)
         )
     return Applied(tallies, excluded, frame.height)
+
+
+def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
+    """A general election's rows: one per unit, contest and line (a candidate, or a count the
+    contract's aliases name), as text; the contest's candidates get their columns in staging
+    (transforms.contests.ballots)."""
+    codes = _code_exprs(contract, election)
+    base = [
+        pl.col("source_row"),
+        *[
+            (codes[lv] if lv in codes else pl.lit(None, pl.String)).alias(election.code_column(lv))
+            for lv in election.levels
+        ],
+        *[
+            (
+                _name_expr(*contract.names[lv]) if lv in contract.names else pl.lit(None, pl.String)
+            ).alias(f"{lv}_name")
+            for lv in election.levels
+        ],
+        *[
+            (
+                _count_expr(f, contract, election).fill_null("")
+                if f in contract.counts
+                else pl.lit(None, pl.String)
+            ).alias(f)
+            for f in COUNT_FIELDS
+        ],
+        (
+            pl.when(_no_list(contract)).then(pl.lit("1"))
+            if contract.no_list
+            else pl.lit(None, pl.String)
+        ).alias(NO_LIST),
+        *contest_columns(kept.columns, contract, election),
+    ]
+    if contract.long_candidate:
+        label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
+        counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
+        renamed = {k: v for k, v in contract.aliases.items() if v not in ALIAS_COUNTS}
+        return kept.select(
+            *base,
+            label.replace(renamed).str.slice(0, 200).alias("candidate"),
+            label.replace_strict(counts, default=None, return_dtype=pl.String).alias("count_field"),
+            pl.col(contract.long_votes).fill_null("").str.strip_chars().alias("votes"),
+        )
+    rows = kept.select(
+        *base, *[_sum_text(cols).alias(f"_c_{c}") for c, cols in contract.candidates.items()]
+    )
+    return pl.concat(
+        rows.select(
+            *[c for c in rows.columns if not c.startswith("_c_")],
+            pl.lit(cid).alias("candidate"),
+            pl.lit(None, pl.String).alias("count_field"),
+            pl.col(f"_c_{cid}").fill_null("").alias("votes"),
+        )
+        for cid in contract.candidates
+    ).sort("source_row", maintain_order=True)
 
 
 def _name_expr(column: str, strip: str) -> pl.Expr:

@@ -31,10 +31,12 @@ from pydantic_core import PydanticCustomError
 
 from transforms.model import (
     CANDIDATE_ID,
+    CONTEST_ID,
     IDENTIFIER,
     NATIONAL,
     SOURCE_KINDS,
     Candidate,
+    Contest,
     Election,
     ModelError,
     QualityPolicy,
@@ -586,6 +588,53 @@ class InclusionSpec(ExclusionSpec):
     matches: Pattern | None = Field(None, description="or rows whose value matches this pattern")
 
 
+class ContestRuleSpec(_Table):
+    """Attributes of the discovered contests whose label matches (first matching rule wins)."""
+
+    column: Column = Field(description="the feed column tested (one of [contests] columns)")
+    matches: Pattern = Field(
+        description="a pattern; its first group, if any, is the contest's district code"
+    )
+    level: Identifier | None = Field(
+        None,
+        description="the contest's district level: one of [districts] (the code is the group) or "
+        "an administrative level (the code is the tally's own code at that level)",
+    )
+    seats: int | None = Field(None, ge=1, le=1000, description="winners per district")
+    vote_for: int | None = Field(None, ge=1, le=1000, description="votes per ballot")
+
+
+class ContestsSpec(_Table):
+    """Which contest a feed's rows count (a general election, docs/contracts.md)."""
+
+    id: str | None = Field(
+        None, pattern=CONTEST_ID.pattern, description="the whole feed counts this one contest"
+    )
+    columns: list[Column] | None = Field(
+        None,
+        min_length=1,
+        max_length=5,
+        description="long layout: one contest per distinct combination of these columns' values "
+        "(its label: the non-empty values joined by a space; its id: the label's slug)",
+    )
+    rule: list[ContestRuleSpec] = Field(
+        default_factory=list, max_length=1000, description="[[contests.rule]]"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ContestsSpec:
+        if (self.id is None) == (self.columns is None):
+            raise _rule("give exactly one of 'id' (one contest) or 'columns' (discovered)")
+        for i, rule in enumerate(self.rule):
+            if self.columns is None or rule.column not in self.columns:
+                raise _rule(
+                    "{column} is not one of [contests] columns",
+                    at=f"rule[{i}].column",
+                    column=show(rule.column),
+                )
+        return self
+
+
 class ContractFile(_Table):
     """A feed contract: how one feed layout's rows become canonical tallies
     (elections/<election>/contracts/*.toml; see docs/contracts.md)."""
@@ -610,6 +659,9 @@ class ContractFile(_Table):
     )
     counts: CountsSpec = Field(description="the sheet's totals")
     candidates: CandidatesSpec = Field(description="the candidates' votes")
+    contests: ContestsSpec | None = Field(
+        None, description="a general election: which contest the rows count"
+    )
     exclude: list[ExclusionSpec] = Field(
         default_factory=list, max_length=100, description="rows to leave out"
     )
@@ -660,6 +712,15 @@ class ContractFile(_Table):
                     target=target,
                     label=show(label),
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _contests_fit_layout(self) -> ContractFile:
+        if self.contests and self.contests.columns and self.candidates.layout != "long":
+            raise _rule(
+                "contests are discovered from columns only in the long layout",
+                at="contests.columns",
+            )
         return self
 
     @model_validator(mode="after")
@@ -780,6 +841,37 @@ class QualitySpec(_Table):
         return self
 
 
+class ContestSpec(_Table):
+    """One contest on the ballot ([[contest]]): declared, or the declared attributes of a
+    contest a contract discovers (matched by id or by one of its aliases)."""
+
+    id: str = Field(
+        pattern=CONTEST_ID.pattern,
+        description="stable id: a letter or digit, then letters, digits, '-' or '_' (≤ 100)",
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=200, pattern=PRINTABLE, description="for people"
+    )
+    seats: int = Field(1, ge=1, le=1000, description="winners per district (default 1)")
+    vote_for: int | None = Field(
+        None, ge=1, le=1000, description="votes per ballot (default: as many as seats)"
+    )
+    district: Identifier | None = Field(
+        None,
+        description="the level each of whose units elects `seats` winners: one of the levels or "
+        "a [districts] level; absent: the whole election area",
+    )
+    aliases: list[Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)]] = Field(
+        default_factory=list, max_length=100, description="labels the feeds use for it"
+    )
+    candidates: list[CandidateSpec] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="[{ id, name }, …]; when listed, a feed label that maps to none of them is "
+        "quarantined",
+    )
+
+
 class ElectionFile(_Table):
     """An election: its geography levels and candidates (elections/<election>/election.toml;
     see docs/contracts.md)."""
@@ -796,7 +888,23 @@ class ElectionFile(_Table):
         description="geography levels, broadest first, the tally's own unit last",
     )
     candidates: list[CandidateSpec] = Field(
-        min_length=1, max_length=1000, description="[{ id, name }, …]; contracts map onto the ids"
+        default_factory=list,
+        max_length=1000,
+        description="[{ id, name }, …]; contracts map onto the ids (an election of one contest)",
+    )
+    contest: list[ContestSpec] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="[[contest]]: the contests of a general election (docs/canonical-model.md)",
+    )
+    discover_contests: bool = Field(
+        False, description="contracts may discover contests from feed columns ([contests])"
+    )
+    districts: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="district levels of their own, id = name: contests' districts that do not "
+        "nest in the levels",
     )
     expected_tallies: int | None = Field(
         None, ge=1, le=10**8, description="how many tallies exist in all, where known"
@@ -828,6 +936,7 @@ class ElectionFile(_Table):
         for i, cid in enumerate(ids):
             if cid in ids[:i]:
                 raise _rule("{cid} is listed twice", at=f"candidates[{i}].id", cid=show(cid))
+        self._contests_consistent()
         if self.registry:
             _landing_file_name(self.registry, "registry")
         if self.registry and self.names:
@@ -849,6 +958,45 @@ class ElectionFile(_Table):
                 )
             _landing_file_name(file_name, f"names.{_key(level)}")
         return self
+
+    def _contests_consistent(self) -> None:
+        general = bool(self.contest) or self.discover_contests
+        if not general and not self.candidates:
+            raise _rule(
+                "an election of one contest lists its candidates (or declares [[contest]] or "
+                "discover_contests = true)",
+                at="candidates",
+            )
+        if general and self.candidates:
+            raise _rule(
+                "a general election lists each contest's candidates under its [[contest]]",
+                at="candidates",
+            )
+        for key in self.districts:
+            if not IDENTIFIER.match(key) or key in self.levels or key == NATIONAL:
+                raise _rule(
+                    "{key} must be an identifier that is not one of the levels",
+                    at=f"districts.{_key(key)}",
+                    key=show(key),
+                )
+        ids = [c.id for c in self.contest]
+        for i, contest in enumerate(self.contest):
+            if contest.id in ids[:i]:
+                raise _rule("{cid} is listed twice", at=f"contest[{i}].id", cid=show(contest.id))
+            if contest.district not in (None, *self.levels, *self.districts):
+                raise _rule(
+                    "{district} is neither one of the levels nor one of [districts]",
+                    at=f"contest[{i}].district",
+                    district=show(contest.district),
+                )
+            cids = [c.id for c in contest.candidates]
+            for j, cid in enumerate(cids):
+                if cid in cids[:j]:
+                    raise _rule(
+                        "{cid} is listed twice",
+                        at=f"contest[{i}].candidates[{j}].id",
+                        cid=show(cid),
+                    )
 
 
 # --- announced totals -----------------------------------------------------------------------
@@ -902,6 +1050,20 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
             registry_file=spec.registry or None,
             quality=_policy(spec.quality),
             names_files=tuple((spec.names or {}).items()),
+            contests=tuple(
+                Contest(
+                    id=c.id,
+                    name=c.name or c.id,
+                    seats=c.seats,
+                    vote_for=c.vote_for,
+                    district=c.district,
+                    candidates=tuple(Candidate(k.id, k.name) for k in c.candidates),
+                    aliases=tuple(c.aliases),
+                )
+                for c in spec.contest
+            ),
+            discovers_contests=spec.discover_contests,
+            district_levels=tuple(spec.districts.items()),
         )
     except ModelError as error:  # the models check all of it first; kept as a second line
         raise ContractError(f"{name}: {error}") from None

@@ -36,6 +36,55 @@ class Candidate:
     name: str
 
 
+# A contest's id: what analysts type (`results --contest`) and what every mart is keyed by.
+# Discovered contests take the slug of their label (contests.slug); letters of any script.
+CONTEST_ID = re.compile(r"^[^\W_][\w-]{0,99}$")
+
+
+def contest_id(value: str, what: str = "contest id") -> str:
+    if not isinstance(value, str) or not CONTEST_ID.match(value):
+        raise ModelError(
+            f"{what} {value[:120]!r} is not a valid contest id (a letter or digit, then letters, "
+            "digits, '-' or '_', at most 100 characters)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Contest:
+    """One contest on the ballot: who is elected, how many, and over which district.
+
+    `district`: the level whose units each elect `seats` winners: an administrative level of the
+    election (a ward council is elected per ward), a district level of its own declared in the
+    election (districts that do not nest in the administrative levels), or None: the whole
+    election area is one district.
+    """
+
+    id: str
+    name: str
+    seats: int = 1  # winners per district
+    vote_for: int | None = None  # votes per ballot; None: as many as seats
+    district: str | None = None
+    candidates: tuple[Candidate, ...] = ()  # declared; a discovered contest lists none
+    aliases: tuple[str, ...] = ()  # labels feeds use for it (matched by slug)
+    declared: bool = True
+
+    def __post_init__(self) -> None:
+        contest_id(self.id)
+        if self.seats < 1:
+            raise ModelError(f"contest {self.id!r}: seats must be at least 1")
+        if self.vote_for is not None and self.vote_for < 1:
+            raise ModelError(f"contest {self.id!r}: vote_for must be at least 1")
+
+    @property
+    def votes_per_ballot(self) -> int:
+        return self.vote_for if self.vote_for is not None else self.seats
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        return [c.id for c in self.candidates]
+
+
 @dataclass(frozen=True)
 class Source:
     """Who supplied a feed."""
@@ -113,6 +162,13 @@ class Election:
     # level → file name in the landing folder (`code,name`): unit names without a registry
     names_files: tuple[tuple[str, str], ...] = ()
     other_votes: bool = False  # a contract maps other votes: results carry an `_other` line
+    # A general election: the contests declared in election.toml (empty: one contest, the
+    # election's own, with the election's candidates) ...
+    contests: tuple[Contest, ...] = ()
+    # ... and whether contracts may discover more from feed columns (contract [contests])
+    discovers_contests: bool = False
+    # district levels of their own (id → name): contests' districts that do not nest in `levels`
+    district_levels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")
@@ -124,8 +180,9 @@ class Election:
             raise ModelError(f"level {NATIONAL!r} is implicit and must not be listed")
         if len(set(self.levels)) != len(self.levels):
             raise ModelError("levels must be distinct")
-        if not self.candidates:
+        if not self.candidates and not self.is_general:
             raise ModelError("an election needs at least one candidate")
+        self._check_contests()
         ids = [c.id for c in self.candidates]
         for cid in ids:
             if not CANDIDATE_ID.match(cid):
@@ -135,6 +192,36 @@ class Election:
                 )
         if len(set(ids)) != len(ids):
             raise ModelError("candidate ids must be distinct")
+
+    def _check_contests(self) -> None:
+        ids = [c.id for c in self.contests]
+        if len(set(ids)) != len(ids):
+            raise ModelError("contest ids must be distinct")
+        districts = [d for d, _ in self.district_levels]
+        for level in districts:
+            identifier(level, "district level")
+            if level in self.levels or level == NATIONAL:
+                raise ModelError(f"district level {level!r} is already an administrative level")
+        for contest in self.contests:
+            if contest.district not in (None, *self.levels, *districts):
+                raise ModelError(
+                    f"contest {contest.id!r}: district {contest.district!r} is neither one of the "
+                    f"levels ({', '.join(self.levels)}) nor a declared district level"
+                )
+
+    @property
+    def is_general(self) -> bool:
+        """Several contests (declared or discovered): feeds are staged long, keyed by contest."""
+        return bool(self.contests) or self.discovers_contests
+
+    @property
+    def default_contest(self) -> Contest:
+        """The one contest of an election that declares none: the election's own."""
+        return Contest(id=self.id, name=self.name, candidates=self.candidates)
+
+    @property
+    def declared_contests(self) -> tuple[Contest, ...]:
+        return self.contests or (self.default_contest,)
 
     @property
     def tally_level(self) -> str:

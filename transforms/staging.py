@@ -20,6 +20,9 @@ NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 WHOLE = r"^[0-9]+$"
 ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stable, an int key
 EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
+# A general election's tallies also carry their contest (transforms/contests.py): a unit of a
+# source is then one contest at one polling unit.
+CONTEST_CARRIED = ("contest_id", "district_level", "district_code")
 WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (contract: absent_when)
 
 
@@ -175,10 +178,16 @@ def stage(
     latest = pl.col("_latest")
     current = _current_copies(typed.filter(latest))
     tallies = _tally_rows(current, _previous_versions(typed.filter(~latest)), election)
-    votes = current.select("tally_id", "source_id", *election.candidate_ids).unpivot(
-        index=["tally_id", "source_id"], variable_name="candidate_id", value_name="votes"
+    index = ["tally_id", "source_id", *_carried(current)[:1]]
+    votes = current.select(*index, *election.candidate_ids).unpivot(
+        index=index, variable_name="candidate_id", value_name="votes"
     )
     return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
+
+
+def _carried(frame: pl.DataFrame) -> list[str]:
+    """The contest columns a general election's frames carry (none in an election of one)."""
+    return [c for c in CONTEST_CARRIED if c in frame.columns]
 
 
 def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -187,11 +196,14 @@ def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
     never supersedes nor collapses another."""
     counts = count_columns(election)
     return typed.with_columns(
-        pl.struct([*election.code_columns, *counts, WITHOUT_LIST, *EVIDENCE])
+        pl.struct([*election.code_columns, *_carried(typed), *counts, WITHOUT_LIST, *EVIDENCE])
         .hash(seed=0)
         .alias("_content"),
         pl.concat_str(
-            "source_id", pl.lit("\x1f"), pl.coalesce("tally_code", pl.format("#{}", "tally_id"))
+            "source_id",
+            pl.lit("\x1f"),
+            *[pl.col(c).fill_null("") + "\x1f" for c in _carried(typed)[:1]],
+            pl.coalesce("tally_code", pl.format("#{}", "tally_id")),
         )
         .cast(pl.Categorical)
         .to_physical()
@@ -235,9 +247,11 @@ def _previous_versions(earlier: pl.DataFrame) -> pl.DataFrame:
 def _tally_rows(current: pl.DataFrame, previous: pl.DataFrame, election: Election) -> pl.DataFrame:
     """The staged tallies' columns, in order."""
     names = [c for c in name_columns(election) if c in current.columns]
+    general = bool(_carried(current))
     return current.join(previous, on=UNIT_KEY, how="left").select(
         "tally_id",
         "source_id",
+        *_carried(current),
         "tally_code",
         *election.code_columns,
         *names,
@@ -246,8 +260,9 @@ def _tally_rows(current: pl.DataFrame, previous: pl.DataFrame, election: Electio
         *EVIDENCE,
         # sums across the candidates, kept so that checks need not pivot the long votes again;
         # other votes (valid votes for no declared candidate) are part of the sum (rule E3)
+        # (a general election's ballot positions past a contest's lines are null: not summed)
         (
-            pl.sum_horizontal(election.candidate_ids, ignore_nulls=False)
+            pl.sum_horizontal(election.candidate_ids, ignore_nulls=general)
             + pl.col(OTHER).fill_null(0)
         ).alias("candidate_sum"),
         pl.max_horizontal(election.candidate_ids).alias("top_candidate_votes"),
@@ -268,6 +283,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
     narrow = typed.select(
         "tally_id",
         "source_id",
+        *_carried(typed)[:1],
         "tally_code",
         "_unit",
         "delivery_seq",
@@ -290,6 +306,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
     return versions.select(
         "tally_id",
         "source_id",
+        *_carried(versions)[:1],
         "tally_code",
         "delivery_seq",
         "release",

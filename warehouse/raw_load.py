@@ -26,6 +26,7 @@ from landing.files import (
     refuse_drift,
     sha256_file,
 )
+from transforms.contests import LINE_COLUMNS
 from transforms.contract import Contract
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
 from transforms.model import Election
@@ -164,7 +165,8 @@ def _read_checked(path: Path, required: list[str]) -> pl.DataFrame:
 def raw_columns(election: Election) -> list[str]:
     """The canonical text columns a raw feed table holds, after its contract's mapping."""
     names = [f"{level}_name" for level in election.levels]
-    return [*election.code_columns, *names, *COUNT_FIELDS, NO_LIST, *election.candidate_ids]
+    lines = list(LINE_COLUMNS) if election.is_general else election.candidate_ids
+    return [*election.code_columns, *names, *COUNT_FIELDS, NO_LIST, *lines]
 
 
 def empty_raw(election: Election) -> pl.DataFrame:

@@ -1,0 +1,452 @@
+"""Contests of a general election: which contest a feed row counts, and its ballot lines.
+
+A general election's feeds are loaded long (one raw row per unit, contest and line, a line being
+a candidate or a count such as over votes), because every contest has candidates of its own.
+Staging then gives each contest's candidates a position (`p001`, `p002`, …: the ballot lines) so
+that one wide frame, a column per position, holds every contest's tallies; the long votes it
+stages carry the real candidate ids again. Pure polars: no I/O.
+
+See docs/canonical-model.md (contests) and docs/contracts.md ([contests]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.feed import COUNT_FIELDS, OTHER, VALID
+from transforms.model import Candidate, Contest, Election
+from transforms.staging import StagedTallies, stage
+
+# The canonical columns of a general election's raw rows, after the codes, names and counts.
+CONTEST = "contest_id"
+LINE_COLUMNS = (
+    CONTEST,
+    "contest_name",
+    "district_level",
+    "district_code",
+    "seats",
+    "vote_for",
+    "candidate",  # the line's label as delivered (after the contract's aliases)
+    "count_field",  # the count the line gives (null_votes, …), or null for a candidate
+    "votes",
+)
+CONTEST_KEYS = ("district_level", "district_code")
+SLOT_PREFIX = "p"
+MAX_LABEL = 200
+
+
+def slug_expr(text: pl.Expr) -> pl.Expr:
+    """A label's slug: lower case, every run of characters that are not letters or digits (of
+    any script) one '-', none at either end, at most 100 characters; null when nothing is left.
+    Two spellings of one office (`AT - LARGE`, `AT-LARGE`) have one slug."""
+    slug = (
+        text.str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N}]+", "-")
+        .str.strip_chars("-")
+        .str.slice(0, 100)
+        .str.strip_chars("-")
+    )
+    return pl.when(slug == "").then(None).otherwise(slug)
+
+
+def slug(text: str) -> str | None:
+    """slug_expr for one Python string (the same engine, so the same answer)."""
+    return pl.select(slug_expr(pl.lit(text, pl.String))).item()
+
+
+def slot(position: int) -> str:
+    """The wide column of a contest's `position`-th line (1-based)."""
+    return f"{SLOT_PREFIX}{position:03d}"
+
+
+def declared_by_slug(election: Election) -> dict[str, str]:
+    """slug of every declared contest's id, name and aliases → its id."""
+    found: dict[str, str] = {}
+    for contest in election.contests:
+        for label in (contest.id, contest.name, *contest.aliases):
+            key = slug(label)
+            if key is not None:
+                found.setdefault(key, contest.id)
+    return found
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def contest_columns(frame_columns: list[str], contract, election: Election) -> list[pl.Expr]:
+    """Per row: contest id and name, district level and code (where a rule or the declared
+    contest says), seats and votes per ballot where a rule says (text, like every raw column)."""
+    declared = {c.id: c for c in election.contests}
+    if contract.contest_id is not None:
+        contest = declared[contract.contest_id]
+        label = pl.lit(contest.name)
+        cid = pl.lit(contest.id)
+    else:
+        parts = [_blank_to_null(pl.col(c)) for c in contract.contest_columns]
+        label = pl.concat_str(parts, separator=" ", ignore_nulls=True).str.slice(0, MAX_LABEL)
+        label = pl.when(label == "").then(None).otherwise(label)
+        cid = slug_expr(label).replace(declared_by_slug(election))
+    level, code, seats, vote_for = (pl.lit(None, pl.String),) * 4
+    for rule in reversed(contract.contest_rules):  # the first matching rule wins
+        hit = pl.col(rule.column).fill_null("").str.strip_chars().str.contains(rule.matches)
+        group = pl.col(rule.column).fill_null("").str.strip_chars().str.extract(rule.matches, 1)
+        level = pl.when(hit).then(pl.lit(rule.level, pl.String)).otherwise(level)
+        code = pl.when(hit).then(group).otherwise(code)
+        seats = pl.when(hit).then(pl.lit(_text(rule.seats))).otherwise(seats)
+        vote_for = pl.when(hit).then(pl.lit(_text(rule.vote_for))).otherwise(vote_for)
+    # a declared contest's own attributes win over the rules'
+    name = cid.replace_strict(
+        {c.id: c.name for c in election.contests}, default=label, return_dtype=pl.String
+    )
+    declared_level = cid.replace_strict(
+        {c.id: c.district for c in election.contests}, default=None, return_dtype=pl.String
+    )
+    is_declared = cid.is_in(list(declared))
+    level = pl.when(is_declared).then(declared_level).otherwise(level)
+    return [
+        cid.alias(CONTEST),
+        name.alias("contest_name"),
+        level.alias("district_level"),
+        code.alias("district_code"),
+        seats.alias("seats"),
+        vote_for.alias("vote_for"),
+    ]
+
+
+def _text(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Ballots:
+    """A general election's raw rows as one wide frame, a column per ballot position."""
+
+    wide: pl.DataFrame  # one row per file, unit and contest: codes, counts, slots (text)
+    lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot
+    contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
+    width: int  # slots
+
+    @property
+    def slots(self) -> list[str]:
+        return [slot(i + 1) for i in range(self.width)]
+
+
+def _declared_lines(election: Election) -> pl.DataFrame:
+    rows = [(c.id, k.id, k.name, i) for c in election.contests for i, k in enumerate(c.candidates)]
+    return pl.DataFrame(
+        rows,
+        schema={
+            CONTEST: pl.String,
+            "candidate_id": pl.String,
+            "candidate_name": pl.String,
+            "_declared_at": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Each candidate line's candidate id: a declared candidate's id (matched by id or name),
+    else, in a contest that declares none, the label itself; null (with a note) when a contest
+    declares its candidates and the label is none of them."""
+    declared = _declared_lines(election)
+    lists = {c.id for c in election.contests if c.candidates}
+    by_label = pl.concat(
+        [
+            declared.select(CONTEST, pl.col("candidate_id").alias("_label"), "candidate_id"),
+            declared.select(CONTEST, pl.col("candidate_name").alias("_label"), "candidate_id"),
+        ]
+    ).unique([CONTEST, "_label"], keep="first")
+    frame = raw.join(
+        by_label, left_on=[CONTEST, "candidate"], right_on=[CONTEST, "_label"], how="left"
+    )
+    is_line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
+    lists_candidates = pl.col(CONTEST).is_in(list(lists))
+    candidate = (
+        pl.when(~is_line)
+        .then(None)
+        .when(lists_candidates)
+        .then(pl.col("candidate_id"))
+        .otherwise(pl.col("candidate"))
+    )
+    return frame.with_columns(candidate.alias("candidate_id"))
+
+
+def _lines(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Every contest's lines in ballot order (declared order, then the others by id) and their
+    slot: one column per position across all contests."""
+    declared = _declared_lines(election)
+    seen = (
+        frame.filter(pl.col("candidate_id").is_not_null())
+        .group_by(CONTEST, "candidate_id")
+        .agg(pl.col("candidate").first().alias("_seen_name"))
+    )
+    lines = (
+        declared.join(seen, on=[CONTEST, "candidate_id"], how="full", coalesce=True)
+        .with_columns(pl.coalesce("candidate_name", "_seen_name").alias("candidate_name"))
+        .sort(CONTEST, pl.col("_declared_at").fill_null(1 << 40), "candidate_id")
+        .with_columns(pl.int_range(pl.len()).over(CONTEST).alias("_position"))
+    )
+    return lines.select(
+        CONTEST,
+        "candidate_id",
+        "candidate_name",
+        pl.format(
+            "{}{}", pl.lit(SLOT_PREFIX), (pl.col("_position") + 1).cast(pl.String).str.zfill(3)
+        ).alias("slot"),
+    )
+
+
+def _contests(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Every contest the rows count, with its attributes (declared ones win over a rule's)."""
+    found = (
+        frame.filter(pl.col(CONTEST).is_not_null())
+        .group_by(CONTEST)
+        .agg(
+            pl.col("contest_name").drop_nulls().first(),
+            pl.col("district_level").drop_nulls().first(),
+            pl.col("seats").drop_nulls().first().cast(pl.Int64, strict=False),
+            pl.col("vote_for").drop_nulls().first().cast(pl.Int64, strict=False),
+        )
+    )
+    declared = contests_frame(election.contests)
+    return (
+        declared.join(found, on=CONTEST, how="full", coalesce=True, suffix="_found")
+        .select(
+            CONTEST,
+            pl.coalesce("contest_name", "contest_name_found").alias("contest_name"),
+            pl.coalesce("seats", "seats_found", pl.lit(1)).cast(pl.Int64).alias("seats"),
+            pl.coalesce("vote_for", "vote_for_found", "seats", "seats_found", pl.lit(1))
+            .cast(pl.Int64)
+            .alias("vote_for"),
+            pl.coalesce("district_level", "district_level_found").alias("district_level"),
+            pl.col("declared").fill_null(False),
+        )
+        .sort(CONTEST)
+    )
+
+
+def contests_frame(contests: tuple[Contest, ...]) -> pl.DataFrame:
+    """Declared contests as rows: contest_id, contest_name, seats, vote_for, district_level."""
+    return pl.DataFrame(
+        [(c.id, c.name, c.seats, c.votes_per_ballot, c.district, True) for c in contests],
+        schema={
+            CONTEST: pl.String,
+            "contest_name": pl.String,
+            "seats": pl.Int64,
+            "vote_for": pl.Int64,
+            "district_level": pl.String,
+            "declared": pl.Boolean,
+        },
+        orient="row",
+    )
+
+
+def _note(election: Election) -> pl.Expr:
+    """Why a row cannot count (rule E8), or null: no contest, a label that is none of the
+    candidates its contest declares, a district code its contest needs and lacks."""
+    admin = list(election.levels)
+    needs_code = pl.col("district_level").is_not_null() & ~pl.col("district_level").is_in(admin)
+    lists = [c.id for c in election.contests if c.candidates]
+    unknown = (
+        pl.col("count_field").is_null()
+        & pl.col(CONTEST).is_in(lists)
+        & pl.col("candidate_id").is_null()
+    )
+    shown = pl.col("candidate").fill_null("").str.slice(0, 80)
+    note = pl.concat_str(
+        [
+            pl.when(pl.col(CONTEST).is_null()).then(pl.lit("contest=''")),
+            pl.when(unknown).then(pl.format("candidate='{}' (none of the contest's)", shown)),
+            pl.when(needs_code & pl.col("district_code").is_null()).then(
+                pl.lit("district_code=''")
+            ),
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    return pl.when(note != "").then(note)
+
+
+def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
+    """A general election's raw rows → one row per file, unit and contest, with the count
+    fields and a text column per ballot position (the contest's lines), as staging reads them.
+
+    Rows of one file with the same unit codes and contest are one tally (as the long layout's
+    rows of one unit are). A count given on several rows keeps its one value; values that
+    disagree are kept as `a|b`, which no count reads (unparsable, rule E8). A line of the
+    contest with no row at the unit is left empty (missing, rule E8)."""
+    frame = _candidate_ids(raw, election)
+    lines = _lines(frame, election)
+    frame = frame.join(
+        lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="left"
+    ).with_columns(_note(election).alias("_note"))
+    codes = election.code_columns
+    keys = ["file_sha256", *codes, CONTEST]
+    names = [f"{lv}_name" for lv in election.levels]
+    votes = pl.col("votes").fill_null("").str.strip_chars()
+
+    def joined(expr: pl.Expr) -> pl.Expr:
+        return expr.drop_nulls().unique(maintain_order=True).str.join("|")
+
+    fixed = [c for c in COUNT_FIELDS if c in frame.columns]
+    grouped = frame.group_by(keys, maintain_order=True).agg(
+        pl.col("source_row").min(),
+        *[
+            pl.col(c).drop_nulls().first()
+            for c in [*names, "contest_name", *CONTEST_KEYS]
+            if c in frame.columns
+        ],
+        pl.col("no_list").drop_nulls().first()
+        if "no_list" in frame.columns
+        else pl.lit(None, pl.String).alias("no_list"),
+        *[
+            pl.coalesce(
+                joined(votes.filter(pl.col("count_field") == c)).replace("", None),
+                joined(pl.col(c)).replace("", None),
+            ).alias(c)
+            for c in fixed
+        ],
+        _derived_valid(votes).alias("_derived_valid"),
+        pl.col("_note").drop_nulls().unique(maintain_order=True).str.join("; ").alias("_note"),
+        pl.col("slot").drop_nulls().alias("_slots"),
+        votes.filter(pl.col("slot").is_not_null()).alias("_votes"),
+    )
+    width = int(lines.group_by(CONTEST).len()["len"].max() or 0) if lines.height else 0
+    slots = [slot(i + 1) for i in range(width)]
+    wide = _spread(grouped, slots)
+    wide = _empty_missing_lines(wide, lines, slots)
+    wide = wide.with_columns(
+        pl.when(pl.col(VALID).is_null())
+        .then(pl.col("_derived_valid"))
+        .otherwise(pl.col(VALID))
+        .alias(VALID)
+    ).drop("_derived_valid")
+    wide = wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
+    return Ballots(wide, lines, _contests(frame, election), width)
+
+
+def _derived_valid(votes: pl.Expr) -> pl.Expr:
+    """A long feed's valid votes: the sum of the unit's candidate lines and its other votes
+    (empty, missing under rule E8, when one of them is not a count)."""
+    counted = pl.col("slot").is_not_null() | (pl.col("count_field") == OTHER)
+    parsed = votes.filter(counted).cast(pl.Int64, strict=False)
+    total = parsed.sum()
+    return pl.when(parsed.null_count() == 0).then(total.cast(pl.String)).otherwise(pl.lit(""))
+
+
+def _spread(grouped: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
+    """The per-tally lists of (slot, votes) as a column per slot; two rows for one line that
+    disagree are kept as `a|b`."""
+    if not slots:
+        return grouped.drop("_slots", "_votes")
+    pairs = (
+        grouped.select("file_sha256", "source_row", "_slots", "_votes")
+        .explode("_slots", "_votes")
+        .drop_nulls("_slots")
+        .group_by("file_sha256", "source_row", "_slots", maintain_order=True)
+        .agg(pl.col("_votes").unique(maintain_order=True).str.join("|"))
+        .pivot(on="_slots", index=["file_sha256", "source_row"], values="_votes", on_columns=slots)
+    )
+    for s in slots:
+        if s not in pairs.columns:
+            pairs = pairs.with_columns(pl.lit(None, pl.String).alias(s))
+    return grouped.drop("_slots", "_votes").join(
+        pairs.select("file_sha256", "source_row", *slots),
+        on=["file_sha256", "source_row"],
+        how="left",
+    )
+
+
+def _empty_missing_lines(wide: pl.DataFrame, lines: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
+    """A slot the contest has but the unit's rows lack is empty (missing: rule E8); a slot past
+    the contest's lines stays null (absent: not judged)."""
+    if not slots:
+        return wide
+    counts = lines.group_by(CONTEST).len("_lines")
+    wide = wide.join(counts, on=CONTEST, how="left").with_columns(pl.col("_lines").fill_null(0))
+    return wide.with_columns(
+        pl.when((i + 1 <= pl.col("_lines")) & pl.col(s).is_null())
+        .then(pl.lit(""))
+        .otherwise(pl.col(s))
+        .alias(s)
+        for i, s in enumerate(slots)
+    ).drop("_lines")
+
+
+def slot_view(election: Election, width: int) -> Election:
+    """The election as staging and the marts see a general election: one candidate per ballot
+    position (`p001`, …), mapped back to each contest's candidates by `lines`."""
+    from dataclasses import replace
+
+    return replace(
+        election,
+        candidates=tuple(Candidate(slot(i + 1), slot(i + 1)) for i in range(max(width, 1))),
+        contests=(),
+        discovers_contests=False,
+    )
+
+
+def with_candidates(votes: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Long votes by slot → by the contest's candidate ids (slots past a contest's lines go)."""
+    return (
+        votes.join(
+            lines.select(CONTEST, "slot", "candidate_id"),
+            left_on=[CONTEST, "candidate_id"],
+            right_on=[CONTEST, "slot"],
+            how="inner",
+            suffix="_real",
+        )
+        .drop("candidate_id")
+        .rename({"candidate_id_real": "candidate_id"})
+    )
+
+
+@dataclass(frozen=True)
+class GeneralStaged:
+    staged: StagedTallies  # tallies keyed by contest; votes by the contests' candidate ids
+    contests: pl.DataFrame
+    lines: pl.DataFrame
+
+
+def stage_general(
+    raw: pl.DataFrame,
+    deliveries: pl.DataFrame,
+    election: Election,
+    registry: pl.DataFrame | None = None,
+) -> GeneralStaged:
+    """staging.stage for a general election: its raw rows spread over ballot positions, staged
+    as one election whose candidates are the positions, then the positions mapped back to each
+    contest's candidates. A tally is one contest at one unit of one source."""
+    spread = ballots(raw, election)
+    view = slot_view(election, spread.width)
+    staged = stage(spread.wide, deliveries, view, registry)
+    notes = spread.wide.select("file_sha256", "source_row", "_note").filter(
+        pl.col("_note").is_not_null()
+    )
+    evidence = pl.concat_str(
+        [pl.col("missing_or_unparsable"), pl.col("_note")], separator="; ", ignore_nulls=True
+    )
+    district = pl.col("district_code")
+    for level in election.levels:  # a contest elected per administrative unit: its code
+        district = (
+            pl.when(pl.col("district_level") == level)
+            .then(pl.col(election.code_column(level)))
+            .otherwise(district)
+        )
+    tallies = (
+        staged.tallies.join(notes, on=["file_sha256", "source_row"], how="left")
+        .with_columns(
+            pl.when(evidence != "").then(evidence).alias("missing_or_unparsable"),
+            district.alias("district_code"),
+        )
+        .drop("_note")
+    )
+    votes = with_candidates(staged.votes, spread.lines)
+    return GeneralStaged(
+        StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines
+    )
