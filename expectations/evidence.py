@@ -38,7 +38,12 @@ def build_evidence(
         cast.alias("votes_cast"),
         _path(election.code_columns).alias("unit_path"),
         pl.len()
-        .over("source_id", pl.coalesce("tally_code", pl.format("#{}", "tally_id")))
+        .over(
+            "source_id",
+            # a general election's tally is one contest at one unit
+            *[c for c in ("contest_id",) if c in tallies.columns],
+            pl.coalesce("tally_code", pl.format("#{}", "tally_id")),
+        )
         .alias("versions"),
     )
     unit_total = pl.coalesce(TOTAL, "votes_cast")

@@ -15,6 +15,7 @@ from expectations.rules import RULES, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted
+from transforms.contests import slot_view
 from transforms.delta import (
     KEYS,
     UNIT,
@@ -91,10 +92,12 @@ class Staged:
     issues: pl.DataFrame
     deliveries: pl.DataFrame
     registry: pl.DataFrame | None  # only read when there are announced totals to bound
+    view: Election | None = None  # a general election's: a candidate per ballot line
+    lines: pl.DataFrame | None = None  # ...and each contest's line → candidate
 
     @property
     def election(self) -> Election:
-        return self.config.election
+        return self.view if self.view is not None else self.config.election
 
     @cached_property
     def accepted(self) -> pl.DataFrame:
@@ -143,15 +146,32 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
 
 def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
     """Build every mart of the marts step whole and write them into a fresh pending file."""
-    election = config.election
     with duckdb.get_connection() as con:
-        tallies, votes, quarantine = frames.staged(con, election.candidate_ids)
+        view, lines = ballot_lines(con, config.election)
+        key = "slot" if lines is not None else "candidate_id"
+        tallies, votes, quarantine = frames.staged(con, view.candidate_ids, key)
         staged = _read_staged(con, config, tallies, votes, quarantine)
+        staged.view, staged.lines = view, lines
+    election = staged.election
     built = {name: build(staged) for name, build in BUILDS.items()}
     results_wide = staged.rollups.results_wide
-    write_pending(target, results_wide, built, election)
+    write_pending(target, results_wide, built, election, lines)
     counts = {table: frame.height for table, frame in built.items()}
     return {"results": results_wide.height * len(election.result_ids), **counts}
+
+
+def ballot_lines(con, election: Election) -> tuple[Election, pl.DataFrame | None]:
+    """The election as the marts see it, and its results lines: an election of one contest as
+    it is (None: each candidate its own line); a general election with a candidate per ballot
+    position, each contest's positions named by `staged.contest_lines`."""
+    if not election.is_general:
+        return election, None
+    lines = read_table(con, "staged", "contest_lines")
+    width = lines.group_by("contest_id").len()["len"].max() if lines.height else 1
+    view = slot_view(election, int(width or 1))
+    return view, lines.select(
+        "contest_id", pl.col("slot").alias("line"), "candidate_id", "candidate_name"
+    )
 
 
 def _read_staged(con, config, tallies, votes, quarantine) -> Staged:

@@ -263,7 +263,8 @@ def test_a_hostile_value_is_never_echoed_whole():
             "expected_tallies = 4",
             "expected_tallies = 4\nexpected_tally = 4",
             "mini/election.toml: unknown key(s) expected_tally; allowed: id, name, levels, "
-            "candidates, contest, discover_contests, districts, expected_tallies, registry, names, quality",
+            "candidates, contest, discover_contests, districts, expected_tallies, registry, "
+            "names, quality",
         ),
         (
             '{ id = "B", name = "Beto" }',

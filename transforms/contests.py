@@ -24,15 +24,15 @@ CONTEST = "contest_id"
 LINE_COLUMNS = (
     CONTEST,
     "contest_name",
-    "district_level",
-    "district_code",
+    "contest_district_level",
+    "contest_district",
     "seats",
     "vote_for",
     "candidate",  # the line's label as delivered (after the contract's aliases)
     "count_field",  # the count the line gives (null_votes, …), or null for a candidate
     "votes",
 )
-CONTEST_KEYS = ("district_level", "district_code")
+CONTEST_KEYS = ("contest_district_level", "contest_district")
 SLOT_PREFIX = "p"
 MAX_LABEL = 200
 
@@ -46,7 +46,6 @@ def slug_expr(text: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[^\p{L}\p{N}]+", "-")
         .str.strip_chars("-")
         .str.slice(0, 100)
-        .str.strip_chars("-")
     )
     return pl.when(slug == "").then(None).otherwise(slug)
 
@@ -110,8 +109,8 @@ def contest_columns(frame_columns: list[str], contract, election: Election) -> l
     return [
         cid.alias(CONTEST),
         name.alias("contest_name"),
-        level.alias("district_level"),
-        code.alias("district_code"),
+        level.alias("contest_district_level"),
+        code.alias("contest_district"),
         seats.alias("seats"),
         vote_for.alias("vote_for"),
     ]
@@ -208,7 +207,7 @@ def _contests(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
         .group_by(CONTEST)
         .agg(
             pl.col("contest_name").drop_nulls().first(),
-            pl.col("district_level").drop_nulls().first(),
+            pl.col("contest_district_level").drop_nulls().first().alias("district_level"),
             pl.col("seats").drop_nulls().first().cast(pl.Int64, strict=False),
             pl.col("vote_for").drop_nulls().first().cast(pl.Int64, strict=False),
         )
@@ -250,7 +249,9 @@ def _note(election: Election) -> pl.Expr:
     """Why a row cannot count (rule E8), or null: no contest, a label that is none of the
     candidates its contest declares, a district code its contest needs and lacks."""
     admin = list(election.levels)
-    needs_code = pl.col("district_level").is_not_null() & ~pl.col("district_level").is_in(admin)
+    needs_code = pl.col("contest_district_level").is_not_null() & ~pl.col(
+        "contest_district_level"
+    ).is_in(admin)
     lists = [c.id for c in election.contests if c.candidates]
     unknown = (
         pl.col("count_field").is_null()
@@ -262,7 +263,7 @@ def _note(election: Election) -> pl.Expr:
         [
             pl.when(pl.col(CONTEST).is_null()).then(pl.lit("contest=''")),
             pl.when(unknown).then(pl.format("candidate='{}' (none of the contest's)", shown)),
-            pl.when(needs_code & pl.col("district_code").is_null()).then(
+            pl.when(needs_code & pl.col("contest_district").is_null()).then(
                 pl.lit("district_code=''")
             ),
         ],
@@ -392,17 +393,10 @@ def slot_view(election: Election, width: int) -> Election:
 
 
 def with_candidates(votes: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Long votes by slot → by the contest's candidate ids (slots past a contest's lines go)."""
-    return (
-        votes.join(
-            lines.select(CONTEST, "slot", "candidate_id"),
-            left_on=[CONTEST, "candidate_id"],
-            right_on=[CONTEST, "slot"],
-            how="inner",
-            suffix="_real",
-        )
-        .drop("candidate_id")
-        .rename({"candidate_id_real": "candidate_id"})
+    """Long votes by slot → by the contest's candidate ids, the slot kept (the marts spread
+    them by it again); slots past a contest's lines go."""
+    return votes.rename({"candidate_id": "slot"}).join(
+        lines.select(CONTEST, "slot", "candidate_id"), on=[CONTEST, "slot"], how="inner"
     )
 
 
@@ -431,10 +425,10 @@ def stage_general(
     evidence = pl.concat_str(
         [pl.col("missing_or_unparsable"), pl.col("_note")], separator="; ", ignore_nulls=True
     )
-    district = pl.col("district_code")
+    district = pl.col("contest_district")
     for level in election.levels:  # a contest elected per administrative unit: its code
         district = (
-            pl.when(pl.col("district_level") == level)
+            pl.when(pl.col("contest_district_level") == level)
             .then(pl.col(election.code_column(level)))
             .otherwise(district)
         )
@@ -442,7 +436,7 @@ def stage_general(
         staged.tallies.join(notes, on=["file_sha256", "source_row"], how="left")
         .with_columns(
             pl.when(evidence != "").then(evidence).alias("missing_or_unparsable"),
-            district.alias("district_code"),
+            district.alias("contest_district"),
         )
         .drop("_note")
     )

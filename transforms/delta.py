@@ -29,10 +29,11 @@ from transforms.rollup import (
     result_measures,
     turnout_base,
     turnout_ratio,
+    with_contest,
 )
 
-KEYS = ["source_id", "level", "unit_code"]
-UNIT = ["source_id", "tally_code"]
+KEYS = ["source_id", "contest_id", "level", "unit_code"]
+UNIT = ["source_id", "contest_id", "tally_code"]
 
 
 class NeedsFullBuild(Exception):
@@ -73,7 +74,7 @@ def _climbed(frame: pl.DataFrame, election: Election, measures: list[str], extra
     def aggs(_f: pl.DataFrame) -> list[pl.Expr]:
         return [pl.col(m).sum() for m in measures] + list(extra)
 
-    return pl.concat(climb(frame, election, [], aggs))
+    return pl.concat(climb(frame, election, ["contest_id"], aggs))
 
 
 def _votes_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
@@ -81,8 +82,12 @@ def _votes_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
     parts = []
     for side, sign in ((before, -1), (after, 1)):
         base = side.votes.join(
-            side.accepted().select(
-                "tally_id", "source_id", *election.code_columns, *other_column(election)
+            with_contest(side.accepted(), election).select(
+                "tally_id",
+                "source_id",
+                "contest_id",
+                *election.code_columns,
+                *other_column(election),
             ),
             on="tally_id",
         ).drop("tally_id")
@@ -110,13 +115,16 @@ def _coverage_delta(before: Side, after: Side, election: Election) -> pl.DataFra
     """Received and counted count tally units (source, code), not rows."""
     parts = []
     for side, sign in ((before, -1), (after, 1)):
-        counted = side.accepted().select(UNIT).unique().with_columns(pl.lit(1).alias("counted"))
+        accepted = with_contest(side.accepted(), election)
+        counted = accepted.select(UNIT).unique().with_columns(pl.lit(1).alias("counted"))
         base = (
-            side.tallies.unique(subset=UNIT)
+            with_contest(side.tallies, election)
+            .unique(subset=UNIT)
             .select(*UNIT, *election.code_columns)
             .join(counted, on=UNIT, how="left")
             .select(
                 "source_id",
+                "contest_id",
                 *election.code_columns,
                 pl.lit(sign, pl.Int64).alias("received"),
                 (pl.col("counted").fill_null(0) * sign).cast(pl.Int64).alias("counted"),
@@ -254,7 +262,7 @@ def updated_quality_summary(old: pl.DataFrame, deltas: Deltas, names: pl.DataFra
     return (
         merged.filter(pl.col("received") > 0)
         .join(names, on=["level", "unit_code"], how="left")
-        .select("source_id", "level", "unit_code", "unit_name", *measures)
+        .select("source_id", "contest_id", "level", "unit_code", "unit_name", *measures)
     )
 
 

@@ -63,7 +63,7 @@ def results_snapshot(
     """National and first-level results, turnout and coverage, stamped with the run and the
     deliveries it included: one point of the election-night curve."""
     levels = [NATIONAL, *election.levels[:SNAPSHOT_LEVELS_BELOW_NATIONAL]]
-    key = ["source_id", "level", "unit_code"]
+    key = ["source_id", "contest_id", "level", "unit_code"]
     return (
         results.filter(pl.col("level").is_in(levels))
         .select(*key, "unit_name", "candidate_id", "candidate_name", "votes", "share", "rank")

@@ -6,7 +6,7 @@ Pure polars over the staged tallies and the quality issues (one row per tally an
 import polars as pl
 
 from transforms.model import Election
-from transforms.rollup import climb
+from transforms.rollup import CONTEST, climb, with_contest
 
 COUNTS = ("received", "accepted", "quarantined", "flagged")
 
@@ -26,12 +26,16 @@ def quality_summary(
         *[(pl.col("rule_id") == r).any().alias(r.lower()) for r in rule_ids],
     )
     rule_columns = [r.lower() for r in rule_ids]
+    tallies = with_contest(tallies, election)
+    districts = [c for c in ("contest_district_level", "contest_district") if c in tallies.columns]
     base = (
-        tallies.select("tally_id", "source_id", *election.code_columns)
+        tallies.select("tally_id", "source_id", CONTEST, *districts, *election.code_columns)
         .join(per_tally, on="tally_id", how="left")
         .with_columns(pl.col("quarantined", "flagged", *rule_columns).fill_null(False))
         .select(
             "source_id",
+            CONTEST,
+            *districts,
             *election.code_columns,
             pl.lit(1, pl.Int64).alias("received"),
             (~pl.col("quarantined")).cast(pl.Int64).alias("accepted"),
@@ -40,12 +44,13 @@ def quality_summary(
     )
     measures = [*COUNTS, *rule_columns]
     # the tally level itself is left out: quality_issues has every tally with an issue
-    levels = climb(base, election, [], lambda _f: [pl.col(m).sum() for m in measures])[1:]
+    levels = climb(base, election, [CONTEST], lambda _f: [pl.col(m).sum() for m in measures])[1:]
     names = units.select("level", "unit_code", "unit_name")
     return (
         pl.concat(levels)
         .join(names, on=["level", "unit_code"], how="left")
-        .select("source_id", "level", "unit_code", "unit_name", *measures)
+        .with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
+        .select("source_id", CONTEST, "level", "unit_code", "unit_name", *measures)
     )
 
 
@@ -61,11 +66,16 @@ def quality_issues(
     rules: rule_id, description.
     """
     return (
-        issues.join(tallies.select("tally_id", *election.code_columns), on="tally_id", how="left")
+        issues.join(
+            with_contest(tallies, election).select("tally_id", CONTEST, *election.code_columns),
+            on="tally_id",
+            how="left",
+        )
         .join(deliveries.select("delivery_seq", "file_name"), on="delivery_seq", how="left")
         .join(rules, on="rule_id", how="left")
         .select(
             "source_id",
+            CONTEST,
             "rule_id",
             "severity",
             pl.when(pl.col("severity") == "error")

@@ -16,7 +16,8 @@ from transforms.staging import WITHOUT_LIST, cast_votes_total
 UNITS_WITHOUT_LIST = "units_without_list"
 VOTES_WITHOUT_LIST = "votes_without_list"
 TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL, UNITS_WITHOUT_LIST, VOTES_WITHOUT_LIST)
-UNIT_COLUMNS = ("source_id", "level", "unit_code", "unit_name")
+CONTEST = "contest_id"  # every mart is keyed by contest (an election of one: its own id)
+UNIT_COLUMNS = ("source_id", CONTEST, "level", "unit_code", "unit_name")
 TURNOUT_COLUMNS = (
     *UNIT_COLUMNS,
     "parent_code",
@@ -36,12 +37,15 @@ class Marts:
 
 
 def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> list[pl.DataFrame]:
-    """Aggregate `frame` at every level, lowest first, then national.
+    """Aggregate `frame` at every level, lowest first, then national; then, for the contests
+    elected in districts of their own (a general election), over those districts.
 
     Returns one frame per level with columns: source_id, level, unit_code, parent_code, *keys, aggs.
     """
     codes = election.code_columns
     out: list[pl.DataFrame] = []
+    districts = _district_frame(frame, election, keys, aggs)
+    frame = frame.drop([c for c in DISTRICT_COLUMNS if c in frame.columns])
     current = frame
     for depth in range(len(codes), -1, -1):
         group = ["source_id", *keys, *codes[:depth]]
@@ -62,7 +66,35 @@ def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> lis
                 *[c for c in current.columns if c not in group],
             )
         )
-    return out
+    return [*out, *districts]
+
+
+DISTRICT_COLUMNS = ("contest_district_level", "contest_district")
+
+
+def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs):
+    """The rows of the districts that are not administrative units (they do not nest): per
+    contest and district, summed straight from the tallies (level: the district level)."""
+    if "contest_district_level" not in frame.columns:
+        return []
+    own = frame.filter(
+        pl.col("contest_district_level").is_not_null()
+        & ~pl.col("contest_district_level").is_in(election.levels)
+    )
+    if own.is_empty():
+        return []
+    group = ["source_id", *keys, "contest_district_level", "contest_district"]
+    summed = own.drop(election.code_columns).group_by(group).agg(aggs(own))
+    return [
+        summed.select(
+            "source_id",
+            pl.col("contest_district_level").alias("level"),
+            pl.col("contest_district").alias("unit_code"),
+            pl.lit(NATIONAL).alias("parent_code"),
+            *keys,
+            *[c for c in summed.columns if c not in group],
+        )
+    ]
 
 
 def _sum_all_known(column: str) -> pl.Expr:
@@ -73,10 +105,13 @@ def _sum_all_known(column: str) -> pl.Expr:
 def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Per tally, the turnout measures: registered voters counted only where the unit has a list
     (a unit without one adds 0 to `registered` and its ballots to `votes_without_list`)."""
+    tallies = with_contest(tallies, election)
     has = WITHOUT_LIST in tallies.columns
     without = pl.col(WITHOUT_LIST).fill_null(False) if has else pl.lit(False)
     return cast_votes_total(tallies).select(
         "source_id",
+        CONTEST,
+        *_district_columns(tallies),
         *election.code_columns,
         pl.when(without).then(pl.lit(0, pl.Int64)).otherwise(pl.col(REGISTERED)).alias(REGISTERED),
         VALID,
@@ -88,13 +123,25 @@ def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     )
 
 
+def with_contest(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Tallies keyed by contest: those of an election of one contest (staged before contests,
+    or built by hand) get the election's own."""
+    if CONTEST in tallies.columns:
+        return tallies
+    return tallies.with_columns(pl.lit(election.default_contest.id).alias(CONTEST))
+
+
+def _district_columns(tallies: pl.DataFrame) -> list[str]:
+    return [c for c in DISTRICT_COLUMNS if c in tallies.columns]
+
+
 def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     base = turnout_base(tallies, election)
 
     def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
         return [_sum_all_known(c) for c in TURNOUT_MEASURES]
 
-    frames = climb(base, election, [], aggs)
+    frames = climb(base, election, [CONTEST], aggs)
     return pl.concat(frames).with_columns(turnout_ratio())
 
 
@@ -117,7 +164,7 @@ def rank_among(columns: list[str], column: str) -> pl.Expr:
     return 1 + pl.sum_horizontal([(pl.col(o) > pl.col(column)).cast(pl.Int32) for o in columns])
 
 
-RESULT_KEYS = ("source_id", "level", "unit_code", "unit_name", "parent_code")
+RESULT_KEYS = ("source_id", CONTEST, "level", "unit_code", "unit_name", "parent_code")
 RESULT_MEASURES = ("votes", "share", "rank")
 RESULT_COLUMNS = (*RESULT_KEYS, "candidate_id", "candidate_name", *RESULT_MEASURES)
 
@@ -138,14 +185,26 @@ def _results_wide(
     """
     lines = election.result_ids
     base = votes.join(
-        tallies.select("tally_id", "source_id", *election.code_columns, *other_column(election)),
+        tallies.select(
+            "tally_id",
+            "source_id",
+            CONTEST,
+            *_district_columns(tallies),
+            *election.code_columns,
+            *other_column(election),
+        ),
         on="tally_id",
         how="inner",
     ).drop("tally_id")
-    levels = pl.concat(climb(base, election, [], lambda _f: [pl.col(c).sum() for c in lines])).join(
-        names, on=["level", "unit_code"], how="left"
-    )
+    climbed = climb(base, election, [CONTEST], lambda _f: [pl.col(c).sum() for c in lines])
+    levels = _named(pl.concat(climbed), names)
     return levels.select(*RESULT_KEYS, *result_measures(election))
+
+
+def _named(frame: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    """Each row's unit name; a district of its own (in no registry) is named by its code."""
+    named = frame.join(names, on=["level", "unit_code"], how="left")
+    return named.with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
 
 
 def other_column(election: Election) -> list[pl.Expr]:
@@ -252,31 +311,55 @@ def _coverage(
     election: Election,
 ) -> pl.DataFrame:
     """Expected, received and counted tally units per unit, in one climb."""
-    unit = ["source_id", "tally_code"]
+    unit = ["source_id", CONTEST, "tally_code"]
+    districts = _district_columns(received_tallies)
     counted_units = (
         counted_tallies.select(unit).unique().with_columns(pl.lit(1, pl.Int64).alias("counted"))
     )
     base = (
         received_tallies.unique(subset=unit)
-        .select(*unit, *election.code_columns)
+        .select(*unit, *districts, *election.code_columns)
         .join(counted_units, on=unit, how="left")
         .select(
             "source_id",
+            CONTEST,
+            *districts,
             *election.code_columns,
             pl.lit(1, pl.Int64).alias("received"),
             pl.col("counted").fill_null(0),
         )
     )
     counts = pl.concat(
-        climb(base, election, [], lambda _f: [pl.col("received").sum(), pl.col("counted").sum()])
-    ).select("source_id", "level", "unit_code", "received", "counted")
+        climb(
+            base,
+            election,
+            [CONTEST],
+            lambda _f: [pl.col("received").sum(), pl.col("counted").sum()],
+        )
+    ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
+    everywhere = _contests_everywhere(received_tallies, election)
     frame = (
         pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
-        .join(units.select("level", "unit_code", "unit_name", "expected"), how="cross")
-        .join(counts, on=["source_id", "level", "unit_code"], how="full", coalesce=True)
+        .join(everywhere, how="cross")
+        .join(units.select("level", "unit_code", "expected"), how="cross")
+        .join(counts, on=["source_id", CONTEST, "level", "unit_code"], how="full", coalesce=True)
         .with_columns(pl.col("received", "counted").fill_null(0))
     )
-    return frame.with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+    names = units.select("level", "unit_code", "unit_name")
+    return _named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+
+
+def _contests_everywhere(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """The contests on every ballot (no district of their own, or none known): coverage lists
+    every unit for them, expected included. A contest elected in districts lists the units that
+    reported it (how many tallies each district expects is not known from the registry)."""
+    contests = tallies.select(CONTEST).unique()
+    if "contest_district_level" in tallies.columns:
+        districted = tallies.filter(pl.col("contest_district_level").is_not_null()).select(CONTEST)
+        contests = contests.join(districted.unique(), on=CONTEST, how="anti")
+    if not election.is_general:
+        contests = pl.concat([contests, pl.DataFrame({CONTEST: [election.default_contest.id]})])
+    return contests.unique().sort(CONTEST)
 
 
 def build_marts(
@@ -291,15 +374,12 @@ def build_marts(
 
     `received`: every staged tally, accepted or not (default: the accepted ones), for coverage.
     """
-    received = tallies if received is None else received
+    tallies = with_contest(tallies, election)
+    received = tallies if received is None else with_contest(received, election)
     sources = sorted(set(received["source_id"].to_list()) | {s.id for s in election.sources})
     names = units.select("level", "unit_code", "unit_name")
     results = _results_wide(tallies, votes, names, election)
-    turnout = (
-        _turnout(tallies, election)
-        .join(names, on=["level", "unit_code"], how="left")
-        .select(TURNOUT_COLUMNS)
-    )
+    turnout = _named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
     coverage = _coverage(received, tallies, units, sources, election)
     return Marts(results, turnout, coverage)
 

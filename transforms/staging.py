@@ -22,7 +22,7 @@ ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stab
 EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
 # A general election's tallies also carry their contest (transforms/contests.py): a unit of a
 # source is then one contest at one polling unit.
-CONTEST_CARRIED = ("contest_id", "district_level", "district_code")
+CONTEST_CARRIED = ("contest_id", "contest_district_level", "contest_district")
 WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (contract: absent_when)
 
 
@@ -174,6 +174,8 @@ def stage(
     deliveries are snapshots (full releases), the latest release alone is current: a unit it
     leaves out is withdrawn, not kept from an older release.
     """
+    if "contest_id" not in raw.columns:  # an election of one contest: the election's own
+        raw = raw.with_columns(pl.lit(election.default_contest.id).alias("contest_id"))
     typed = _latest_per_unit(_with_units(_typed(raw, deliveries, election, registry), election))
     latest = pl.col("_latest")
     current = _current_copies(typed.filter(latest))
@@ -247,7 +249,7 @@ def _previous_versions(earlier: pl.DataFrame) -> pl.DataFrame:
 def _tally_rows(current: pl.DataFrame, previous: pl.DataFrame, election: Election) -> pl.DataFrame:
     """The staged tallies' columns, in order."""
     names = [c for c in name_columns(election) if c in current.columns]
-    general = bool(_carried(current))
+    general = "contest_district_level" in current.columns
     return current.join(previous, on=UNIT_KEY, how="left").select(
         "tally_id",
         "source_id",

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import polars as pl
+
 from expectations.rules import RULES, Rule
 from transforms.model import Election
 
@@ -108,6 +110,10 @@ class Mart:
 SOURCE = (
     "The feed's supplier (election configuration `sources`), e.g. `opposition`. Sources are "
     "never summed together: every figure is per source."
+)
+CONTEST = (
+    "The contest (docs/canonical-model.md): an election of one contest has one, the election's "
+    "own id; a general election one per office and district."
 )
 LEVEL = (
     "Geography level of the unit: `national` or one of the election's levels, broadest first "
@@ -220,11 +226,12 @@ RULE_COLUMNS = tuple(Column(r.id.lower(), "BIGINT", rule_column(r)) for r in RUL
 MARTS: tuple[Mart, ...] = (
     Mart(
         "results",
-        "source, unit (every level and national), candidate",
+        "source, contest, unit (every level, district and national), candidate",
         "Votes, share of the unit's valid votes and rank per candidate, from accepted tallies "
         "only (quarantined tallies never count).",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("level", "VARCHAR", LEVEL),
             Column("unit_code", "VARCHAR", UNIT_CODE),
             Column("unit_name", "VARCHAR", UNIT_NAME),
@@ -245,6 +252,7 @@ MARTS: tuple[Mart, ...] = (
         "accepted tallies only.",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("level", "VARCHAR", LEVEL),
             Column("unit_code", "VARCHAR", UNIT_CODE),
             Column("unit_name", "VARCHAR", UNIT_NAME),
@@ -278,6 +286,7 @@ MARTS: tuple[Mart, ...] = (
         " units (one per table, however many versions arrived).",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("level", "VARCHAR", LEVEL),
             Column("unit_code", "VARCHAR", UNIT_CODE),
             Column("unit_name", "VARCHAR", UNIT_NAME),
@@ -301,6 +310,7 @@ MARTS: tuple[Mart, ...] = (
         "twice with different numbers (E5) counts twice.",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("level", "VARCHAR", LEVEL),
             Column("unit_code", "VARCHAR", UNIT_CODE),
             Column("unit_name", "VARCHAR", UNIT_NAME),
@@ -334,6 +344,7 @@ MARTS: tuple[Mart, ...] = (
         "geography, the values that broke the rule and the file and row it came from.",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column(
                 "rule_id",
                 "VARCHAR",
@@ -616,6 +627,7 @@ MARTS: tuple[Mart, ...] = (
             Column("deliveries", "BIGINT", "Feed deliveries (files) loaded by then."),
             Column("last_file", "VARCHAR", "Name of the latest delivery included; null when none."),
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("level", "VARCHAR", "`national` or the election's first level (e.g. `state`)."),
             Column("unit_code", "VARCHAR", UNIT_CODE),
             Column("unit_name", "VARCHAR", UNIT_NAME),
@@ -762,6 +774,23 @@ MARTS_BY_NAME = {m.name: m for m in MARTS}
 
 def mart(name: str) -> Mart:
     return MARTS_BY_NAME[name]
+
+
+_POLARS_TYPES = {
+    "VARCHAR": pl.String,
+    "BIGINT": pl.Int64,
+    "INTEGER": pl.Int32,
+    "DOUBLE": pl.Float64,
+    "BOOLEAN": pl.Boolean,
+    "TIMESTAMP": pl.Datetime("us"),
+}
+
+
+def empty_mart(name: str, election: Election) -> pl.DataFrame:
+    """The mart with its declared columns and no rows."""
+    return pl.DataFrame(
+        schema={c: _POLARS_TYPES[t] for c, t in mart(name).schema(election).items()}
+    )
 
 
 def built_by(step: Step) -> tuple[Mart, ...]:

@@ -54,7 +54,8 @@ def take_touched(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> dict[
                 f"select rowid as _rowid, m.* from {ident(table)} m "
                 "where m.unit_code in (select unit_code from touched_units) "
                 "and exists (select 1 from touched_units t where m.source_id = t.source_id "
-                "and m.level = t.level and m.unit_code = t.unit_code)"
+                "and m.contest_id = t.contest_id and m.level = t.level "
+                "and m.unit_code = t.unit_code)"
             ).pl()
             with registered(con, {"gone_rows": rows_.select("_rowid")}):
                 con.execute(

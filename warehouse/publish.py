@@ -103,33 +103,48 @@ def _warn_on_cast(con: duckdb.DuckDBPyConnection, name: str, schema: dict[str, s
 
 
 def _results_sql(election: Election) -> str:
-    """UNPIVOT the wide results (one row per unit) into one row per unit and candidate."""
+    """UNPIVOT the wide results (one row per unit) into one row per unit and candidate: each
+    contest's ballot line (a column) named by its candidate (`result_lines`)."""
     groups = ", ".join(
         "(" + ", ".join(ident(wide_column(c, m)) for m in RESULT_MEASURES) + f") as {ident(c)}"
         for c in election.candidate_ids
     )
-    keys = ", ".join(ident(k) for k in RESULT_KEYS)
+    keys = ", ".join(f"u.{ident(k)}" for k in RESULT_KEYS)
     return (
-        f"insert into results by name select {keys}, u.candidate_id, n.candidate_name, "
+        f"insert into results by name select {keys}, n.candidate_id, n.candidate_name, "
         f"votes, share, rank from (unpivot incoming_results on {groups} "
-        "into name candidate_id value votes, share, rank) u "
-        "join candidate_names n using (candidate_id)"
+        "into name line value votes, share, rank) u "
+        "join result_lines n on n.contest_id = u.contest_id and n.line = u.line"
+    )
+
+
+def single_contest_lines(election: Election) -> pl.DataFrame:
+    """An election of one contest: each candidate's column is its own line."""
+    ids = election.candidate_ids
+    names = dict(result_names(election))
+    return pl.DataFrame(
+        {
+            "contest_id": [election.default_contest.id] * len(ids),
+            "line": ids,
+            "candidate_id": ids,
+            "candidate_name": [names[c] for c in ids],
+        }
     )
 
 
 def write_results(
-    con: duckdb.DuckDBPyConnection, results_wide: pl.DataFrame, election: Election
+    con: duckdb.DuckDBPyConnection,
+    results_wide: pl.DataFrame,
+    election: Election,
+    lines: pl.DataFrame | None = None,
 ) -> None:
-    """The results mart, from its wide form (one row per unit, measures per candidate)."""
-    lines = result_names(election)
-    names = pl.DataFrame(
-        {
-            "candidate_id": [cid for cid, _ in lines],
-            "candidate_name": [name for _, name in lines],
-        }
-    )
+    """The results mart, from its wide form (one row per unit, measures per ballot line).
+
+    lines: contest_id, line (the wide column), candidate_id, candidate_name; by default, an
+    election of one contest's (single_contest_lines)."""
+    lines = single_contest_lines(election) if lines is None else lines
     create_declared(con, mart("results"), election)
-    with registered(con, {"incoming_results": results_wide, "candidate_names": names}):
+    with registered(con, {"incoming_results": results_wide, "result_lines": lines}):
         con.execute(_results_sql(election))
         if election.other_votes:  # its rank is null, which UNPIVOT would drop
             con.execute(_other_sql(), [OTHER_ID, OTHER_NAME])
@@ -146,14 +161,18 @@ def _other_sql() -> str:
 
 
 def write_pending(
-    target: Path, results_wide: pl.DataFrame, tables: dict[str, pl.DataFrame], election: Election
+    target: Path,
+    results_wide: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    election: Election,
+    lines: pl.DataFrame | None = None,
 ) -> Path:
     """Write every mart of the marts step into a fresh pending file next to `target`."""
     pending = pending_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     pending.unlink(missing_ok=True)
     with connect(pending) as con, transaction(con):
-        write_results(con, results_wide, election)
+        write_results(con, results_wide, election, lines)
         for name, frame in tables.items():
             write_mart(con, name, frame, election)
     return pending

@@ -25,10 +25,11 @@ class RunFrames:
         self._kept: dict[str, tuple[tuple, object]] = {}
 
     def staged(
-        self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str]
+        self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str], key: str = "candidate_id"
     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        """Every staged tally, their votes (wide) and the quarantine (read_staged)."""
-        return self._once(con, "staged", lambda: read_staged(con, candidate_ids))
+        """Every staged tally, their votes (wide: a column per candidate, or per ballot line
+        of a general election's contests, key `slot`) and the quarantine (read_staged)."""
+        return self._once(con, "staged", lambda: read_staged(con, candidate_ids, key))
 
     def change(self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
         """The last change (read_change)."""

@@ -40,6 +40,7 @@ def read_votes_wide(
     candidate_ids: list[str],
     ids: pl.DataFrame | None = None,
     table: str = "tally_votes",
+    key: str = "candidate_id",
 ) -> pl.DataFrame:
     """staged.<table> (long votes) pivoted in DuckDB: one row per tally_id, a column per
     candidate; with `ids` (a frame with tally_id), only those tallies.
@@ -47,7 +48,7 @@ def read_votes_wide(
     Twice as fast as reading the long rows into polars and pivoting there.
     """
     columns = ", ".join(
-        f"max(v.votes) filter (where v.candidate_id = ?) as {ident(c)}" for c in candidate_ids
+        f"max(v.votes) filter (where v.{ident(key)} = ?) as {ident(c)}" for c in candidate_ids
     )
     source = f"{qualified('staged', table)} v"
     if ids is None:
@@ -64,13 +65,13 @@ def read_votes_wide(
 
 
 def read_staged(
-    con: duckdb.DuckDBPyConnection, candidate_ids: list[str]
+    con: duckdb.DuckDBPyConnection, candidate_ids: list[str], key: str = "candidate_id"
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every staged tally (all columns), their votes a column per candidate, and the
     quarantine: what a full build of the marts starts from."""
     return (
         read_table(con, "staged", "tallies"),
-        read_votes_wide(con, candidate_ids),
+        read_votes_wide(con, candidate_ids, key=key),
         read_table(con, "quality", "quarantine"),
     )
 

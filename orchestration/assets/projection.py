@@ -36,6 +36,7 @@ from transforms.projection.estimator import (
     sizes_of,
 )
 from warehouse.change import Change
+from warehouse.mart_registry import empty_mart
 from warehouse.projection_inputs import (
     projection_columns,
     read_accepted_of_source,
@@ -67,6 +68,11 @@ def projection(
     frames: dg.ResourceParam[RunFrames],
 ) -> dg.MaterializeResult:
     election = dirs.election_config().election
+    if election.is_general:  # per contest: not yet (issue 12); the mart stays empty
+        with duckdb.get_connection() as con:
+            replace_tables(con, "marts", {"projection": empty_mart("projection", election)})
+        context.log.info("projection: not computed for a general election (per contest: later)")
+        return dg.MaterializeResult(metadata={"rows": 0, "mode": "skipped"})
     with duckdb.get_connection() as con:
         plan = plan_follower(con, STATS)
         if plan.incremental:

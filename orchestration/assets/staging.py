@@ -16,6 +16,7 @@ from orchestration.assets.keys import (
 )
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FULL_TAG
+from transforms.contests import stage_general
 from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import units_from_registry, units_from_tallies
@@ -68,7 +69,9 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         raise dg.Failure(description=f"unit names file refused: {error}") from None
     digest = names_digest(landing, election)
     with duckdb.get_connection() as con:
-        plan = plan_staging(con, context.run.tags.get(FULL_TAG) == "true", digest)
+        # a general election is staged whole on every run (incremental contests: not yet)
+        full = context.run.tags.get(FULL_TAG) == "true" or election.is_general
+        plan = plan_staging(con, full, digest)
     context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
     if plan.incremental:
         counts = _stage_drop(duckdb, plan, election, names)
@@ -101,7 +104,8 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
         raise dg.Failure(
             description="The feeds delivered so far hold no tally rows (header-only files?)."
         )
-    staged = stage(raw, deliveries, election, registry)
+    general = stage_general(raw, deliveries, election, registry) if election.is_general else None
+    staged = general.staged if general else stage(raw, deliveries, election, registry)
     units = (
         units_from_registry(registry, election)
         if registry is not None
@@ -116,6 +120,11 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
                 "tally_votes": staged.votes,
                 "units": units,
                 "tally_versions": staged.versions,
+                **(
+                    {"contests": general.contests, "contest_lines": general.lines}
+                    if general
+                    else {}
+                ),
             },
         )
         record_full_staging(con, plan, election.code_column(election.tally_level))

@@ -1,0 +1,127 @@
+"""The real DC 2016 general election (../shared/data/us_dc2016): 308 contests, districts that do
+not nest, a vote-for-2 contest, write-ins, over and under votes, bare-CR line ends."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import published, run
+
+SHARED_DC = Path(__file__).resolve().parents[2] / "shared" / "data" / "us_dc2016"
+PRECINCT = "20161108__dc__general__precinct.csv"
+
+pytestmark = [
+    pytest.mark.e2e,  # every test here runs the job
+    pytest.mark.skipif(
+        not (SHARED_DC / PRECINCT).is_file(),
+        reason=f"the real DC 2016 feeds are not at {SHARED_DC} (a fresh clone has no ../shared): "
+        "these tests need them",
+    ),
+]
+
+# ../shared/data/us_dc2016/README.md: the figures a correct pipeline reproduces
+FIGURES = {
+    "president": {
+        "Hillary Clinton - Tim Kaine": 282_830,
+        "Donald J. Trump - Michael R. Pence": 12_723,
+        "Gary Johnson - Bill Weld": 4_906,
+        "Jill Stein - Ajamu Baraka": 4_258,
+        "_other": 6_551,
+    },
+    "delegate": {
+        "Eleanor Holmes Norton": 265_178,
+        "Martin Moulton": 18_713,
+        "Natale (Lino) Stracuzzi": 14_336,
+        "_other": 2_679,
+    },
+    "council-at-large": {
+        "Robert White": 233_983,
+        "David Grosso": 108_745,
+        "G. Lee Aikin": 29_165,
+        "Carolina Celnik": 28_823,
+        "John C. Cheeks": 24_714,
+        "Matthew Klokel": 14_178,
+        "_other": 3_536,
+    },
+}
+OVER_UNDER = {
+    "president": (243, 1_064),
+    "delegate": (171, 11_498),
+    "council-at-large": (162, 178_827),
+}
+
+
+@pytest.fixture(scope="module")
+def dc(tmp_path_factory):
+    from orchestration.settings import Settings, prepare_data_dir
+
+    tmp = tmp_path_factory.mktemp("dc")
+    landing = tmp / "landing"
+    landing.mkdir()
+    (landing / PRECINCT).symlink_to(SHARED_DC / PRECINCT)
+    settings = replace(Settings(tmp / "data"), election="us_dc2016", landing_dir=landing)
+    prepare_data_dir(settings)
+    assert run(settings).success
+    return settings
+
+
+def test_every_contest_precinct_and_ward_is_counted(dc):
+    counts = published(
+        dc,
+        "select count(distinct contest_id) contests, "
+        "count(distinct unit_code) filter (where level = 'precinct') precincts, "
+        "count(distinct unit_code) filter (where level = 'ward') wards from results",
+    ).row(0)
+    assert counts == (308, 143, 8)
+    quarantined = published(dc, "select count(*) from quality_issues where severity = 'error'")
+    assert quarantined.item() == 0
+
+
+@pytest.mark.parametrize("contest", sorted(FIGURES))
+def test_the_city_wide_figures_are_reproduced_exactly(dc, contest):
+    rows = published(
+        dc,
+        "select candidate_id, votes from results where level = 'national' and contest_id = ?",
+        [contest],
+    )
+    assert dict(rows.iter_rows()) == FIGURES[contest]
+    over, under = OVER_UNDER[contest]
+    turnout = published(
+        dc,
+        "select null_votes, blank_votes from turnout where level = 'national' and contest_id = ?",
+        [contest],
+    ).row(0)
+    assert turnout == (over, under)
+
+
+def test_the_vote_for_2_contest_ranks_its_two_winners(dc):
+    top = published(
+        dc,
+        "select candidate_id from results where level = 'national' "
+        "and contest_id = 'council-at-large' and rank <= 2 order by rank",
+    )
+    assert top["candidate_id"].to_list() == ["Robert White", "David Grosso"]
+
+
+def test_a_district_that_does_not_nest_rolls_up_from_its_precincts(dc):
+    """An ANC single-member district spans precincts (and wards): its row equals the sum of
+    its precinct rows, and 296 such districts are published at their own level."""
+    districts = published(dc, "select count(distinct contest_id) from results where level = 'smd'")
+    assert districts.item() == 296
+    check = published(
+        dc,
+        "with p as (select contest_id, candidate_id, sum(votes) v from results "
+        "where level = 'precinct' group by all), "
+        "d as (select contest_id, candidate_id, votes from results where level = 'smd') "
+        "select count(*) filter (where p.v <> d.votes), count(*) from d join p using "
+        "(contest_id, candidate_id)",
+    ).row(0)
+    assert check[0] == 0 and check[1] > 296
+    spanning = published(
+        dc,
+        "select count(*) from (select contest_id from results where level = 'precinct' "
+        "and contest_id like 'anc-%' group by contest_id "
+        "having count(distinct unit_code) > 1)",
+    )
+    assert spanning.item() == 179
