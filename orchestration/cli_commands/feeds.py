@@ -50,6 +50,16 @@ from orchestration.cli_commands.common import ConfigError, data_dir_option, fail
     help="Add an other_votes column (valid votes for no declared candidate); read it with a "
     "contract that maps other_votes (docs/contracts.md).",
 )
+@click.option(
+    "--contests",
+    type=int,
+    default=1,
+    metavar="K",
+    help="Contests on the ballot (default 1: the single-contest sample, tallies_*.csv). K of 2 "
+    "or more writes a general election (elections/general): a president, a vote-for-2 senate "
+    "and governors per state, mayors, legislative districts across states, as one long feed "
+    "general_*.csv with truth per contest.",
+)
 def generate_command(
     data_dir: str | None,
     tables: int,
@@ -60,12 +70,18 @@ def generate_command(
     faults: str,
     unlisted: float,
     other_votes: bool,
+    contests: int,
 ) -> int:
     """Write a synthetic election into a landing folder.
 
     Writes the registry, the feed split into drop files in arrival order, and truth.json with
-    the exact national and per-state totals.
+    the exact national and per-state totals (with --contests K ≥ 2: per contest, district and
+    state).
     """
+    if contests != 1:
+        return _generate_general(
+            data_dir, tables, seed, drops, reporting, out, contests, faults, unlisted, other_votes
+        )
     from landing.files import write_synthetic
     from transforms.synthetic.election import generate as synthesize
 
@@ -90,6 +106,53 @@ def generate_command(
     files = write_synthetic(sample, folder)
     click.echo(
         f"wrote {sample.election.name}: registry, {len(files)} drop files and truth.json "
+        f"to {folder} in {time.perf_counter() - started:.1f}s"
+    )
+    return 0
+
+
+def _generate_general(
+    data_dir: str | None,
+    tables: int,
+    seed: int,
+    drops: int,
+    reporting: float,
+    out: str | None,
+    contests: int,
+    faults: str,
+    unlisted: float,
+    other_votes: bool,
+) -> int:
+    """`generate --contests K`: a general election (transforms.synthetic.general)."""
+    if contests < 1:
+        raise ConfigError(f"--contests must be at least 1, got {contests}")
+    given = [
+        name
+        for name, used in (
+            ("--faults", bool(faults)),
+            ("--unlisted", bool(unlisted)),
+            ("--other-votes", other_votes),
+        )
+        if used
+    ]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)}: only for the single-contest sample (--contests 1), not with "
+            f"--contests {contests}"
+        )
+    from landing.synthetic_general import write_synthetic_general
+    from transforms.synthetic.general import generate_general
+
+    settings = settings_from(data_dir)
+    folder = Path(out).resolve() if out else settings.landing
+    started = time.perf_counter()
+    try:
+        general = generate_general(tables, contests, seed=seed, drops=drops, reporting=reporting)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    files = write_synthetic_general(general, folder)
+    click.echo(
+        f"wrote {general.name}: registry, {len(files)} drop files and truth.json "
         f"to {folder} in {time.perf_counter() - started:.1f}s"
     )
     return 0
