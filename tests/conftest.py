@@ -1,6 +1,13 @@
-"""Shared fixtures: small generated elections in tmp_path, and running the pipeline on them."""
+"""Shared fixtures: small generated elections in tmp_path, and running the pipeline on them.
 
+A job run costs about two seconds whatever the election's size, so tests that only read what a
+run of the sample election published share one run (`ran_sample`), and tests that run again or
+change files start from a copy of its finished data directory (`ran_sample_copy`)."""
+
+import hashlib
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +17,7 @@ import pytest
 from landing.files import write_synthetic
 from orchestration.runner import run_tally_job
 from orchestration.settings import Settings, prepare_data_dir
-from transforms.synthetic.election import generate
+from transforms.synthetic.election import SyntheticElection, generate
 from warehouse.db import connect
 
 SMALL_TABLES = 2_000
@@ -46,12 +53,61 @@ def settings(tmp_path: Path) -> Settings:
     return settings
 
 
+def sample_election() -> SyntheticElection:
+    """The small synthetic election most end-to-end tests run."""
+    return generate(SMALL_TABLES, seed=7, drops=3)
+
+
 @pytest.fixture
 def sample(settings: Settings):
     """A small synthetic election landed in the data directory."""
-    election = generate(SMALL_TABLES, seed=7, drops=3)
+    election = sample_election()
     write_synthetic(election, settings.landing)
     return election
+
+
+@dataclass(frozen=True)
+class RanSample:
+    """The sample election landed in `settings` and run once, successfully."""
+
+    settings: Settings
+    sample: SyntheticElection
+
+
+def _digests(settings: Settings) -> dict[str, str]:
+    return {
+        str(path.relative_to(settings.data_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(settings.data_dir.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def _ran_sample_once(tmp_path_factory) -> RanSample:
+    settings = Settings(tmp_path_factory.mktemp("ran_sample") / "data")
+    prepare_data_dir(settings)
+    election = sample_election()
+    write_synthetic(election, settings.landing)
+    assert run(settings).success
+    return RanSample(settings, election)
+
+
+@pytest.fixture
+def ran_sample(_ran_sample_once: RanSample) -> RanSample:
+    """The sample election run once for the whole session, exactly as `settings` + `sample` +
+    `run(settings)` leave it. Shared: read it, never write it (checked after each test)."""
+    before = _digests(_ran_sample_once.settings)
+    yield _ran_sample_once
+    assert _digests(_ran_sample_once.settings) == before, "a test wrote the shared sample run"
+
+
+@pytest.fixture
+def ran_sample_copy(_ran_sample_once: RanSample, tmp_path: Path) -> RanSample:
+    """A private copy of the sample election's finished data directory (files, their
+    modification times, warehouse and published marts), to run again or change."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(_ran_sample_once.settings.data_dir, data_dir)
+    return RanSample(Settings(data_dir), _ran_sample_once.sample)
 
 
 def run(settings: Settings) -> dg.ExecuteInProcessResult:
