@@ -109,8 +109,8 @@ def test_a_drop_only_restages_and_validates_its_own_units(settings, tmp_path):
     assert staged["raw_rows"].value == last, "earlier files' rows were not read again"
 
 
-def test_published_marts_of_another_lineage_force_a_full_build(settings, sample, tmp_path):
-    assert run(settings).success
+def test_published_marts_of_another_lineage_force_a_full_build(ran_sample_copy, tmp_path):
+    settings = ran_sample_copy.settings  # run once already
     stale = tmp_path / "stale.duckdb"
     shutil.copy(settings.published, stale)
     # a second run moves the warehouse on a generation; then an older published copy comes back
