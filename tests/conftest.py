@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated elections in tmp_path, and running the pipeline on them.
+"""Shared fixtures: small generated elections in tmp_path, running the pipeline on them, and the
+`tallyhouse` command in this process.
 
 A job run costs about two seconds whatever the election's size, so tests that only read what a
 run of the sample election published share one run (`ran_sample`), and tests that run again or
@@ -6,7 +7,10 @@ change files start from a copy of its finished data directory (`ran_sample_copy`
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,3 +147,50 @@ def assert_same_marts(first: dict[str, pl.DataFrame], second: dict[str, pl.DataF
     assert first.keys() == second.keys()
     for table, frame in first.items():
         assert frame.equals(second[table]), table
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a `tallyhouse` command line gave back, as subprocess.CompletedProcess names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def tallyhouse(capsys):
+    """Run `tallyhouse ARGS...` in this process through the console script's entry point
+    (orchestration.cli.main): its exit code, stdout and stderr. The environment is the test's
+    without any TALLYHOUSE_ variable, plus `env`; whatever the command sets in it (`run` exports
+    DAGSTER_HOME and the settings) is undone after the test."""
+    from orchestration.cli import main
+
+    saved = dict(os.environ)
+
+    def call(*args: str, env: dict[str, str] | None = None) -> Done:
+        os.environ.clear()
+        os.environ.update({k: v for k, v in saved.items() if not k.startswith("TALLYHOUSE_")})
+        os.environ.update(env or {})
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    yield call
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def tallyhouse_process(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
+    """Run the installed `tallyhouse` console script in a process of its own, as a user does:
+    the environment is this one without any TALLYHOUSE_ variable, plus `env`."""
+    script = Path(sys.executable).parent / "tallyhouse"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TALLYHOUSE_")}
+    return subprocess.run(
+        [str(script), *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=timeout,
+    )
