@@ -5,6 +5,7 @@ A job run costs about two seconds whatever the election's size, so tests that on
 run of the sample election published share one run (`ran_sample`), and tests that run again or
 change files start from a copy of its finished data directory (`ran_sample_copy`)."""
 
+import functools
 import hashlib
 import json
 import os
@@ -147,6 +148,18 @@ def assert_same_marts(first: dict[str, pl.DataFrame], second: dict[str, pl.DataF
     assert first.keys() == second.keys()
     for table, frame in first.items():
         assert frame.equals(second[table]), table
+
+
+@pytest.fixture(scope="session")
+def vega_bundle_once():
+    """HTML reports written in this session inline one Vega bundle, made once by the real
+    vega_bundle: vl-convert makes the same script (~1 MB, ~2 s) on every call otherwise."""
+    import reporting.html.write as write
+
+    real = write.vega_bundle
+    write.vega_bundle = functools.cache(real)
+    yield
+    write.vega_bundle = real
 
 
 @dataclass(frozen=True)

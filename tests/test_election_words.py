@@ -8,7 +8,10 @@ import pytest
 
 from warehouse.db import connect
 
-pytestmark = pytest.mark.e2e  # runs the CLI end to end (in this process)
+pytestmark = [
+    pytest.mark.e2e,  # runs the CLI end to end (in this process)
+    pytest.mark.usefixtures("vega_bundle_once"),
+]
 
 ELECTION = """
 id = "isles"
