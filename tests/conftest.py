@@ -73,46 +73,91 @@ def sample(settings: Settings):
 
 @dataclass(frozen=True)
 class RanSample:
-    """The sample election landed in `settings` and run once, successfully."""
+    """The sample election landed in `settings` and run once, successfully; `held` is the
+    folder of the drops held back from that run (None: every drop was landed)."""
 
     settings: Settings
     sample: SyntheticElection
+    held: Path | None = None
 
 
-def _digests(settings: Settings) -> dict[str, str]:
+def _run_sample(root: Path, hold_back: tuple[str, ...] = ()) -> RanSample:
+    settings = Settings(root / "data")
+    prepare_data_dir(settings)
+    election = sample_election()
+    write_synthetic(election, settings.landing)
+    held = None
+    if hold_back:
+        held = root / "held"
+        held.mkdir()
+        for name in hold_back:
+            shutil.move(settings.landing / name, held / name)
+    assert run(settings).success
+    return RanSample(settings, election, held)
+
+
+def _digests(ran: RanSample) -> dict[str, str]:
+    folders = [ran.settings.data_dir, *([ran.held] if ran.held else [])]
     return {
-        str(path.relative_to(settings.data_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(settings.data_dir.rglob("*"))
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
 
 
+def _read_only(ran: RanSample):
+    before = _digests(ran)
+    yield ran
+    assert _digests(ran) == before, "a test wrote a shared run"
+
+
+def _copy(ran: RanSample, tmp_path: Path) -> RanSample:
+    data_dir = tmp_path / "data"
+    shutil.copytree(ran.settings.data_dir, data_dir)
+    held = None
+    if ran.held:
+        held = tmp_path / "held"
+        shutil.copytree(ran.held, held)
+    return RanSample(Settings(data_dir), ran.sample, held)
+
+
 @pytest.fixture(scope="session")
 def _ran_sample_once(tmp_path_factory) -> RanSample:
-    settings = Settings(tmp_path_factory.mktemp("ran_sample") / "data")
-    prepare_data_dir(settings)
-    election = sample_election()
-    write_synthetic(election, settings.landing)
-    assert run(settings).success
-    return RanSample(settings, election)
+    return _run_sample(tmp_path_factory.mktemp("ran_sample"))
 
 
 @pytest.fixture
-def ran_sample(_ran_sample_once: RanSample) -> RanSample:
+def ran_sample(_ran_sample_once: RanSample):
     """The sample election run once for the whole session, exactly as `settings` + `sample` +
     `run(settings)` leave it. Shared: read it, never write it (checked after each test)."""
-    before = _digests(_ran_sample_once.settings)
-    yield _ran_sample_once
-    assert _digests(_ran_sample_once.settings) == before, "a test wrote the shared sample run"
+    yield from _read_only(_ran_sample_once)
 
 
 @pytest.fixture
 def ran_sample_copy(_ran_sample_once: RanSample, tmp_path: Path) -> RanSample:
     """A private copy of the sample election's finished data directory (files, their
     modification times, warehouse and published marts), to run again or change."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(_ran_sample_once.settings.data_dir, data_dir)
-    return RanSample(Settings(data_dir), _ran_sample_once.sample)
+    return _copy(_ran_sample_once, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _ran_two_drops_once(tmp_path_factory) -> RanSample:
+    return _run_sample(tmp_path_factory.mktemp("ran_two_drops"), hold_back=("tallies_003.csv",))
+
+
+@pytest.fixture
+def ran_two_drops(_ran_two_drops_once: RanSample):
+    """The sample election run once for the whole session with its last drop (tallies_003.csv)
+    held back in `held`. Shared: read it, never write it (checked after each test)."""
+    yield from _read_only(_ran_two_drops_once)
+
+
+@pytest.fixture
+def ran_two_drops_copy(_ran_two_drops_once: RanSample, tmp_path: Path) -> RanSample:
+    """A private copy of `ran_two_drops` (data directory and held-back drop), to land the last
+    drop and run again."""
+    return _copy(_ran_two_drops_once, tmp_path)
 
 
 def run(settings: Settings) -> dg.ExecuteInProcessResult:
