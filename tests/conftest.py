@@ -2,8 +2,9 @@
 `tallyhouse` command in this process.
 
 A job run costs about two seconds whatever the election's size, so tests that only read what a
-run of the sample election published share one run (`ran_sample`), and tests that run again or
-change files start from a copy of its finished data directory (`ran_sample_copy`)."""
+run of the sample election published share one run of the session (`ran_sample`; `ran_two_drops`
+holds its last drop back), and tests that run again or change files start from a copy of its
+finished data directory (`ran_sample_copy`, `ran_two_drops_copy`)."""
 
 import functools
 import gc
