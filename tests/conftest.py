@@ -1,6 +1,20 @@
-"""Shared fixtures: small generated elections in tmp_path, and running the pipeline on them."""
+"""Shared fixtures: small generated elections in tmp_path, running the pipeline on them, and the
+`tallyhouse` command in this process.
 
+A job run costs about two seconds whatever the election's size, so tests that only read what a
+run of the sample election published share one run of the session (`ran_sample`; `ran_two_drops`
+holds its last drop back), and tests that run again or change files start from a copy of its
+finished data directory (`ran_sample_copy`, `ran_two_drops_copy`)."""
+
+import functools
+import gc
+import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -10,14 +24,26 @@ import pytest
 from landing.files import write_synthetic
 from orchestration.runner import run_tally_job
 from orchestration.settings import Settings, prepare_data_dir
-from transforms.synthetic.election import generate
+from transforms.synthetic.election import SyntheticElection, generate
 from warehouse.db import connect
 
 SMALL_TABLES = 2_000
 SHARED_VE2024 = Path(__file__).resolve().parents[2] / "shared" / "data" / "ve2024"
 
 
-_RUNNING = {"item": None}
+_RUNNING = {"item": None, "frozen_after_a_run": False}
+
+
+def _freeze_what_lives_on() -> None:
+    """Move every object alive now (imported modules and what they hold: most of them live as
+    long as the session) out of the garbage collector's sight, so its full collections, one every
+    few job runs, stop walking them again (~4 s over the suite). Nothing is changed or freed."""
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_collection_finish(session):
+    _freeze_what_lives_on()  # the test modules and everything they import
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -34,7 +60,12 @@ def pytest_configure(config):
         item = _RUNNING["item"]
         if item is not None and not item.get_closest_marker("e2e"):
             raise AssertionError(f"{item.nodeid} runs the Dagster job: mark it @pytest.mark.e2e")
-        return execute(self, *args, **kwargs)
+        try:
+            return execute(self, *args, **kwargs)
+        finally:
+            if not _RUNNING["frozen_after_a_run"]:  # what the job imports lazily (GX, ...)
+                _RUNNING["frozen_after_a_run"] = True
+                _freeze_what_lives_on()
 
     dg.JobDefinition.execute_in_process = guarded
 
@@ -46,12 +77,106 @@ def settings(tmp_path: Path) -> Settings:
     return settings
 
 
+def sample_election() -> SyntheticElection:
+    """The small synthetic election most end-to-end tests run."""
+    return generate(SMALL_TABLES, seed=7, drops=3)
+
+
 @pytest.fixture
 def sample(settings: Settings):
     """A small synthetic election landed in the data directory."""
-    election = generate(SMALL_TABLES, seed=7, drops=3)
+    election = sample_election()
     write_synthetic(election, settings.landing)
     return election
+
+
+@dataclass(frozen=True)
+class RanSample:
+    """The sample election landed in `settings` and run once, successfully; `held` is the
+    folder of the drops held back from that run (None: every drop was landed)."""
+
+    settings: Settings
+    sample: SyntheticElection
+    held: Path | None = None
+
+
+def _run_sample(root: Path, hold_back: tuple[str, ...] = ()) -> RanSample:
+    settings = Settings(root / "data")
+    prepare_data_dir(settings)
+    election = sample_election()
+    write_synthetic(election, settings.landing)
+    held = None
+    if hold_back:
+        held = root / "held"
+        held.mkdir()
+        for name in hold_back:
+            shutil.move(settings.landing / name, held / name)
+    assert run(settings).success
+    return RanSample(settings, election, held)
+
+
+def _digests(ran: RanSample) -> dict[str, str]:
+    folders = [ran.settings.data_dir, *([ran.held] if ran.held else [])]
+    return {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _read_only(ran: RanSample):
+    before = _digests(ran)
+    yield ran
+    assert _digests(ran) == before, "a test wrote a shared run"
+
+
+def _copy(ran: RanSample, tmp_path: Path) -> RanSample:
+    data_dir = tmp_path / "data"
+    shutil.copytree(ran.settings.data_dir, data_dir)
+    held = None
+    if ran.held:
+        held = tmp_path / "held"
+        shutil.copytree(ran.held, held)
+    return RanSample(Settings(data_dir), ran.sample, held)
+
+
+@pytest.fixture(scope="session")
+def _ran_sample_once(tmp_path_factory) -> RanSample:
+    return _run_sample(tmp_path_factory.mktemp("ran_sample"))
+
+
+@pytest.fixture
+def ran_sample(_ran_sample_once: RanSample):
+    """The sample election run once for the whole session, exactly as `settings` + `sample` +
+    `run(settings)` leave it. Shared: read it, never write it (checked after each test)."""
+    yield from _read_only(_ran_sample_once)
+
+
+@pytest.fixture
+def ran_sample_copy(_ran_sample_once: RanSample, tmp_path: Path) -> RanSample:
+    """A private copy of the sample election's finished data directory (files, their
+    modification times, warehouse and published marts), to run again or change."""
+    return _copy(_ran_sample_once, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _ran_two_drops_once(tmp_path_factory) -> RanSample:
+    return _run_sample(tmp_path_factory.mktemp("ran_two_drops"), hold_back=("tallies_003.csv",))
+
+
+@pytest.fixture
+def ran_two_drops(_ran_two_drops_once: RanSample):
+    """The sample election run once for the whole session with its last drop (tallies_003.csv)
+    held back in `held`. Shared: read it, never write it (checked after each test)."""
+    yield from _read_only(_ran_two_drops_once)
+
+
+@pytest.fixture
+def ran_two_drops_copy(_ran_two_drops_once: RanSample, tmp_path: Path) -> RanSample:
+    """A private copy of `ran_two_drops` (data directory and held-back drop), to land the last
+    drop and run again."""
+    return _copy(_ran_two_drops_once, tmp_path)
 
 
 def run(settings: Settings) -> dg.ExecuteInProcessResult:
@@ -87,3 +212,62 @@ def assert_same_marts(first: dict[str, pl.DataFrame], second: dict[str, pl.DataF
     assert first.keys() == second.keys()
     for table, frame in first.items():
         assert frame.equals(second[table]), table
+
+
+@pytest.fixture(scope="session")
+def vega_bundle_once():
+    """HTML reports written in this session inline one Vega bundle, made once by the real
+    vega_bundle: vl-convert makes the same script (~1 MB, ~2 s) on every call otherwise."""
+    import reporting.html.write as write
+
+    real = write.vega_bundle
+    write.vega_bundle = functools.cache(real)
+    yield
+    write.vega_bundle = real
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a `tallyhouse` command line gave back, as subprocess.CompletedProcess names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def tallyhouse(capsys):
+    """Run `tallyhouse ARGS...` in this process through the console script's entry point
+    (orchestration.cli.main): its exit code, stdout and stderr. The environment is the test's
+    without any TALLYHOUSE_ variable, plus `env`; whatever the command sets in it (`run` exports
+    DAGSTER_HOME and the settings) is undone after the test."""
+    from orchestration.cli import main
+
+    saved = dict(os.environ)
+
+    def call(*args: str, env: dict[str, str] | None = None) -> Done:
+        os.environ.clear()
+        os.environ.update({k: v for k, v in saved.items() if not k.startswith("TALLYHOUSE_")})
+        os.environ.update(env or {})
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    yield call
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def tallyhouse_process(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
+    """Run the installed `tallyhouse` console script in a process of its own, as a user does:
+    the environment is this one without any TALLYHOUSE_ variable, plus `env`."""
+    script = Path(sys.executable).parent / "tallyhouse"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TALLYHOUSE_")}
+    return subprocess.run(
+        [str(script), *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=timeout,
+    )

@@ -1,32 +1,21 @@
-"""The `tallyhouse` command as a user runs it, in a subprocess."""
+"""The `tallyhouse` command as a user runs it: the installed console script in a process of its
+own for the built-in sample, the console script's entry point in this process for the rest."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tests.conftest import SMALL_TABLES
+from tests.conftest import SMALL_TABLES, tallyhouse_process
 
 pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 
-def tallyhouse(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
-
-
 def test_run_with_nothing_landed_runs_the_built_in_sample(tmp_path: Path):
     data = tmp_path / "data"
-    done = tallyhouse("run", "--data-dir", str(data))
+    done = tallyhouse_process("run", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "landing the built-in sample" in out
@@ -49,7 +38,7 @@ def test_run_with_nothing_landed_runs_the_built_in_sample(tmp_path: Path):
     assert "enabled: false" in (data / "dagster_home" / "dagster.yaml").read_text()
 
 
-def test_generate_then_run_from_the_environment_data_dir(tmp_path: Path):
+def test_generate_then_run_from_the_environment_data_dir(tmp_path: Path, tallyhouse):
     env = {"TALLYHOUSE_DATA_DIR": str(tmp_path / "d")}
     gen = tallyhouse("generate", "--tables", str(SMALL_TABLES), "--drops", "2", env=env)
     assert gen.returncode == 0, gen.stderr
@@ -62,7 +51,7 @@ def test_generate_then_run_from_the_environment_data_dir(tmp_path: Path):
     assert f"coverage: {SMALL_TABLES:,} of {SMALL_TABLES:,}" in done.stdout
 
 
-def test_a_rejected_file_makes_the_run_exit_non_zero_naming_it(tmp_path: Path):
+def test_a_rejected_file_makes_the_run_exit_non_zero_naming_it(tmp_path: Path, tallyhouse):
     data = tmp_path / "data"
     assert tallyhouse("generate", "--tables", "500", "--data-dir", str(data)).returncode == 0
     feed = data / "landing" / "tallies_002.csv"

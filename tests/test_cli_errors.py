@@ -1,17 +1,18 @@
 """Errors a user can act on: an unknown election, a broken election.toml or a broken contract,
 through `run`, `check` and `quality`, each said in one line naming the file and key, exit 2, no
-traceback, nothing written."""
+traceback, nothing written.
 
-import os
-import subprocess
-import sys
+The command lines run in this process (the `tallyhouse` fixture calls the console script's entry
+point); one runs the installed console script in a process of its own, as a user does."""
+
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import tallyhouse_process
 from tests.test_contracts import CONTRACT_TOML, ELECTION_TOML
 
-pytestmark = pytest.mark.e2e  # the CLI, in a subprocess
+pytestmark = pytest.mark.e2e  # the CLI
 
 BROKEN = {
     "unknown election": (None, None, "no election 'nosuch'"),
@@ -46,34 +47,30 @@ def _elections(tmp_path: Path, election: str | None, contract: str | None) -> Pa
     return root
 
 
-def _tallyhouse(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TALLYHOUSE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**clean, **env},
-        timeout=120,
-    )
+def _arguments(tmp_path: Path, command: str, case: str) -> list[str]:
+    """The command line for `command` on the broken case's elections folder and an empty
+    landing folder (tmp_path/landing), its data directory tmp_path/data."""
+    name = "nosuch" if case == "unknown election" else "mini"
+    args = [command, "--election", name]
+    if command == "check":
+        args += ["--landing", str(tmp_path / "landing")]
+    else:
+        args += ["--data-dir", str(tmp_path / "data")]
+        if command == "run":
+            args += ["--landing", str(tmp_path / "landing")]
+    return args
 
 
 @pytest.mark.parametrize("command", ["run", "check", "quality"])
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_configuration_errors_are_one_line_naming_file_and_key(command, case, tmp_path):
+def test_configuration_errors_are_one_line_naming_file_and_key(command, case, tmp_path, tallyhouse):
     election, contract, message = BROKEN[case]
     root = _elections(tmp_path, election, contract)
     landing = tmp_path / "landing"
     landing.mkdir()
-    name = "nosuch" if case == "unknown election" else "mini"
     data = tmp_path / "data"
-    args = [command, "--election", name]
-    if command == "check":
-        args += ["--landing", str(landing)]
-    else:
-        args += ["--data-dir", str(data)]
-        if command == "run":
-            args += ["--landing", str(landing)]
-    done = _tallyhouse(*args, env={"TALLYHOUSE_ELECTIONS_DIR": str(root)})
+    args = _arguments(tmp_path, command, case)
+    done = tallyhouse(*args, env={"TALLYHOUSE_ELECTIONS_DIR": str(root)})
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
@@ -83,9 +80,27 @@ def test_configuration_errors_are_one_line_naming_file_and_key(command, case, tm
     assert list(landing.iterdir()) == []
 
 
-def test_check_takes_the_elections_folder_as_an_option(tmp_path):
+def test_the_console_script_says_a_configuration_error_in_one_line_without_traceback(tmp_path):
+    """The installed `tallyhouse` in a process of its own: what a user sees is the one line."""
+    election, contract, message = BROKEN["broken contract"]
+    root = _elections(tmp_path, election, contract)
+    (tmp_path / "landing").mkdir()
+    done = tallyhouse_process(
+        *_arguments(tmp_path, "check", "broken contract"),
+        env={"TALLYHOUSE_ELECTIONS_DIR": str(root)},
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("Error: ") and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "dagster" not in done.stderr.lower()
+    assert list((tmp_path / "landing").iterdir()) == []
+
+
+def test_check_takes_the_elections_folder_as_an_option(tmp_path, tallyhouse):
     root = _elections(tmp_path, None, CONTRACT_TOML.replace("skip_lines = 2", "skip_lines = -1"))
-    done = _tallyhouse(
+    done = tallyhouse(
         "check",
         "--election",
         "mini",
@@ -93,7 +108,6 @@ def test_check_takes_the_elections_folder_as_an_option(tmp_path):
         str(tmp_path),
         "--elections-dir",
         str(root),
-        env={},
     )
     assert done.returncode == 2 and "mini/contracts/observers.toml: file.skip_lines" in done.stderr
 
@@ -109,13 +123,13 @@ def test_check_takes_the_elections_folder_as_an_option(tmp_path):
         ),
     ],
 )
-def test_check_argument_errors_exit_2(args, message, tmp_path):
-    done = _tallyhouse("check", *args, env={})
+def test_check_argument_errors_exit_2(args, message, tallyhouse):
+    done = tallyhouse("check", *args)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 
 
-def test_quality_refuses_a_data_directory_of_another_election(tmp_path):
+def test_quality_refuses_a_data_directory_of_another_election(tmp_path, tallyhouse):
     import duckdb
 
     data = tmp_path / "data"
@@ -124,7 +138,7 @@ def test_quality_refuses_a_data_directory_of_another_election(tmp_path):
         con.execute("create schema raw")
         con.execute("create table raw.election as select 'sample' as election_id")
     root = _elections(tmp_path, None, None)
-    done = _tallyhouse(
+    done = tallyhouse(
         "quality",
         "--election",
         "mini",
@@ -136,11 +150,9 @@ def test_quality_refuses_a_data_directory_of_another_election(tmp_path):
     assert "holds election 'sample', not 'mini'" in done.stderr
 
 
-def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp_path):
+def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp_path, tallyhouse):
     data = tmp_path / "data"
-    done = _tallyhouse(
-        "run", "--landing", str(tmp_path / "nowhere"), "--data-dir", str(data), env={}
-    )
+    done = tallyhouse("run", "--landing", str(tmp_path / "nowhere"), "--data-dir", str(data))
     assert done.returncode == 2 and "--landing:" in done.stderr and "is not a folder" in done.stderr
     assert not data.exists()
     root = _elections(tmp_path, None, None)
@@ -150,7 +162,7 @@ def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp
     landing.mkdir()
     (landing / "obs_1.txt").write_text("Code;Region\n")
     for command in (["run", "--data-dir", str(data)], ["check"]):
-        done = _tallyhouse(
+        done = tallyhouse(
             *command,
             "--election",
             "mini",

@@ -222,6 +222,7 @@ SPECIAL_FEED = (
 
 
 @pytest.mark.e2e
+@pytest.mark.usefixtures("vega_bundle_once")
 def test_special_stations_count_every_vote_and_only_a_unit_over_its_list_is_stopped(
     settings, tmp_path, capsys
 ):

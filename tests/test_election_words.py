@@ -2,16 +2,16 @@
 precinct gets its summary, projection, forensic texts and report in those words, never
 "state" or "centre"."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from warehouse.db import connect
 
-pytestmark = pytest.mark.e2e  # runs the CLI end to end
+pytestmark = [
+    pytest.mark.e2e,  # runs the CLI end to end (in this process)
+    pytest.mark.usefixtures("vega_bundle_once"),
+]
 
 ELECTION = """
 id = "isles"
@@ -66,7 +66,7 @@ def _feed() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_an_election_speaks_its_own_level_names(tmp_path: Path):
+def test_an_election_speaks_its_own_level_names(tmp_path: Path, tallyhouse):
     root = tmp_path / "elections"
     (root / "isles" / "contracts").mkdir(parents=True)
     (root / "isles" / "election.toml").write_text(ELECTION)
@@ -75,19 +75,10 @@ def test_an_election_speaks_its_own_level_names(tmp_path: Path):
     landing.mkdir()
     (landing / "precincts_1.csv").write_text(_feed())
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALLYHOUSE_")}
-    env["TALLYHOUSE_ELECTIONS_DIR"] = str(root)
-
-    def tallyhouse(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", *args, "--data-dir", str(data)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-
-    done = tallyhouse("run", "--election", "isles", "--landing", str(landing))
+    env = {"TALLYHOUSE_ELECTIONS_DIR": str(root)}
+    done = tallyhouse(
+        "run", "--election", "isles", "--landing", str(landing), "--data-dir", str(data), env=env
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     query = f"tallyhouse query --data-dir {data} \"select * from results where level = 'region'\""
@@ -111,7 +102,7 @@ def test_an_election_speaks_its_own_level_names(tmp_path: Path):
     assert "district(s) of at least 4 tallies" in summary and "their district" in summary
 
     html = data / "report.html"
-    made = tallyhouse("report", "--out", str(html))
+    made = tallyhouse("report", "--out", str(html), "--data-dir", str(data), env=env)
     assert made.returncode == 0, made.stderr
     page = html.read_text()
     assert "Results by region" in page and "district 0101" in page

@@ -87,13 +87,10 @@ def run_forced_full(settings) -> dict[str, str]:
     return modes(result)
 
 
-def test_a_drop_only_restages_and_validates_its_own_units(settings, tmp_path):
-    write_synthetic(generate(2_000, seed=42, drops=4), settings.landing)
-    drops, held = hold_back(settings, tmp_path)
-    for path in drops[:3]:
-        shutil.move(held / path.name, path)
-    assert run(settings).success
-    shutil.move(held / drops[3].name, drops[3])
+def test_a_drop_only_restages_and_validates_its_own_units(ran_two_drops_copy):
+    settings, held = ran_two_drops_copy.settings, ran_two_drops_copy.held  # 2 of 3 drops run
+    drop = settings.landing / "tallies_003.csv"
+    shutil.move(held / drop.name, drop)
     result = run(settings)
     assert result.success
     staged = next(
@@ -103,14 +100,14 @@ def test_a_drop_only_restages_and_validates_its_own_units(settings, tmp_path):
     )
     with connect(settings.warehouse, read_only=True) as con:
         last = con.sql(
-            "select row_count from raw.deliveries where file_name = ?", params=[drops[3].name]
+            "select row_count from raw.deliveries where file_name = ?", params=[drop.name]
         ).fetchall()[0][0]
     assert staged["tallies"].value == last
     assert staged["raw_rows"].value == last, "earlier files' rows were not read again"
 
 
-def test_published_marts_of_another_lineage_force_a_full_build(settings, sample, tmp_path):
-    assert run(settings).success
+def test_published_marts_of_another_lineage_force_a_full_build(ran_sample_copy, tmp_path):
+    settings = ran_sample_copy.settings  # run once already
     stale = tmp_path / "stale.duckdb"
     shutil.copy(settings.published, stale)
     # a second run moves the warehouse on a generation; then an older published copy comes back

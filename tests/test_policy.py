@@ -368,6 +368,7 @@ def test_the_files_threshold_lets_a_fifth_flagged_publish_and_the_flag_beats_it(
 
 
 @pytest.mark.e2e
+@pytest.mark.usefixtures("vega_bundle_once")
 def test_a_demoted_rule_flags_shows_its_reason_and_counts_its_tallies(tmp_path, settings, capsys):
     configured = policy_election(tmp_path, settings, E4_WAIVED, tally_rows(10, bad_total=2))
     result = run(configured)

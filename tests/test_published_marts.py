@@ -1,5 +1,6 @@
 """The published file as analysts get it: commented in DuckDB, and read (only read) by
-`tallyhouse query`, `results` and `export`. One small pipeline run serves the whole module."""
+`tallyhouse query`, `results` and `export`. The session's shared run of the sample election
+serves the whole module."""
 
 import hashlib
 import json
@@ -9,24 +10,18 @@ import duckdb
 import polars as pl
 import pytest
 
-from landing.files import write_synthetic
 from orchestration.cli import main
-from orchestration.settings import Settings, prepare_data_dir
-from tests.conftest import published, run
-from transforms.synthetic.election import generate
+from orchestration.settings import Settings
+from tests.conftest import published
 from warehouse.mart_registry import MARTS_BY_NAME, describe
 from warehouse.read_marts import open_published
 
 pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
 
 
-@pytest.fixture(scope="module")
-def marts(tmp_path_factory) -> Settings:
-    settings = Settings(tmp_path_factory.mktemp("published") / "data")
-    prepare_data_dir(settings)
-    write_synthetic(generate(400, seed=11, drops=2), settings.landing)
-    assert run(settings).success
-    return settings
+@pytest.fixture
+def marts(ran_sample) -> Settings:
+    return ran_sample.settings
 
 
 def cli(capsys, settings: Settings, *args: str) -> tuple[int, str, str]:

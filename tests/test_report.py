@@ -21,7 +21,10 @@ from transforms.synthetic.election import generate
 from transforms.synthetic.faults import inject_faults
 from warehouse.db import connect
 
-pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
+pytestmark = [
+    pytest.mark.e2e,  # every test here runs the job or the CLI
+    pytest.mark.usefixtures("vega_bundle_once"),
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(

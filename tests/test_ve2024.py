@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from orchestration.runner import rejected_files
+from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import SHARED_VE2024, published, run
 
 pytestmark = [
@@ -41,6 +42,16 @@ def ve_run(settings, tmp_path, *files):
     result = run(ve)
     assert result.success
     return ve, result
+
+
+@pytest.fixture(scope="module")
+def v1_and_v2(tmp_path_factory):
+    """V1 and V2 landed together and run once; the tests that read it only read it."""
+    root = tmp_path_factory.mktemp("ve_v1_v2")
+    settings = Settings(root / "data")
+    prepare_data_dir(settings)
+    ve, _ = ve_run(settings, root, V1, V2)
+    return ve
 
 
 def national(settings, source):
@@ -82,8 +93,8 @@ def test_v1_alone_reproduces_the_published_figures(settings, tmp_path):
     assert coverage.row(0) == (24_532, 30_026)
 
 
-def test_v1_and_v2_together_give_v2_never_a_sum(settings, tmp_path):
-    ve, _ = ve_run(settings, tmp_path, V1, V2)
+def test_v1_and_v2_together_give_v2_never_a_sum(v1_and_v2):
+    ve = v1_and_v2
     votes, turnout = national(ve, "opposition")
     assert (votes["EG"], votes["NM"]) == (7_303_480, 3_316_142)
     assert (turnout["valid_votes"], turnout["null_votes"]) == (10_887_262, 1_213)
@@ -134,8 +145,8 @@ def test_reconciling_qr_decodes_with_v2_finds_the_seven_differences(settings, tm
     assert summary["agree"] + summary["differ"] + summary["only_in_a"] == 25_073
 
 
-def test_latin1_and_bom_files_keep_their_names(settings, tmp_path):
-    ve, _ = ve_run(settings, tmp_path, V1, V2)
+def test_latin1_and_bom_files_keep_their_names(v1_and_v2):
+    ve = v1_and_v2
     names = published(ve, "select distinct unit_name from results where level = 'parish'")
     assert "CAÑO EL TIGRE" in names["unit_name"].to_list()
     mojibake = published(ve, "select count(*) from results where unit_name like '%Ã%'").item()
