@@ -34,6 +34,8 @@ def build_evidence(
     """
     policy = election.quality
     cast = pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0)
+    if "vote_for" in tallies.columns:  # a general election: ballots, not ballot lines
+        cast = cast / pl.col("vote_for")
     frame = tallies.with_columns(
         cast.alias("votes_cast"),
         _path(election.code_columns).alias("unit_path"),

@@ -285,7 +285,7 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
     lines = _lines(frame, election)
     frame = frame.join(
         lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="left"
-    ).with_columns(_note(election).alias("_note"))
+    ).with_columns(_note(election).alias("_note"), district_key(election).alias("_district"))
     codes = election.code_columns
     keys = ["file_sha256", *codes, CONTEST]
     names = [f"{lv}_name" for lv in election.levels]
@@ -313,6 +313,7 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
             for c in fixed
         ],
         _derived_valid(votes).alias("_derived_valid"),
+        pl.col("_district").first(),
         pl.col("_note").drop_nulls().unique(maintain_order=True).str.join("; ").alias("_note"),
         pl.col("slot").drop_nulls().alias("_slots"),
         votes.filter(pl.col("slot").is_not_null()).alias("_votes"),
@@ -320,7 +321,8 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
     width = int(lines.group_by(CONTEST).len()["len"].max() or 0) if lines.height else 0
     slots = [slot(i + 1) for i in range(width)]
     wide = _spread(grouped, slots)
-    wide = _empty_missing_lines(wide, lines, slots)
+    wide = _empty_missing_lines(wide, _expected_lines(frame, lines, election), slots)
+    wide = wide.drop("_district")
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
         .then(pl.col("_derived_valid"))
@@ -363,20 +365,49 @@ def _spread(grouped: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
     )
 
 
-def _empty_missing_lines(wide: pl.DataFrame, lines: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
-    """A slot the contest has but the unit's rows lack is empty (missing: rule E8); a slot past
-    the contest's lines stays null (absent: not judged)."""
+def district_key(election: Election) -> pl.Expr:
+    """The district a row's contest is counted in: its own district code, or the unit's code at
+    the administrative level the contest is elected in; "" for a contest of the whole area."""
+    key = pl.col("contest_district")
+    for level in election.levels:
+        key = (
+            pl.when(pl.col("contest_district_level") == level)
+            .then(pl.col(election.code_column(level)))
+            .otherwise(key)
+        )
+    return key.fill_null("")
+
+
+def _expected_lines(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Per contest and district: the slots a unit's rows should give (those any unit of the
+    district gives, and every declared candidate's)."""
+    seen = frame.filter(pl.col("slot").is_not_null()).select(CONTEST, "_district", "slot").unique()
+    declared = lines.join(
+        _declared_lines(election).select(CONTEST, "candidate_id"),
+        on=[CONTEST, "candidate_id"],
+        how="semi",
+    ).select(CONTEST, "slot")
+    districts = frame.select(CONTEST, "_district").unique()
+    both = pl.concat([seen, districts.join(declared, on=CONTEST, how="inner")])
+    return both.unique().group_by(CONTEST, "_district").agg(pl.col("slot").alias("_expected"))
+
+
+def _empty_missing_lines(
+    wide: pl.DataFrame, expected: pl.DataFrame, slots: list[str]
+) -> pl.DataFrame:
+    """A line its contest has in the unit's district but the unit's rows lack is empty
+    (missing: rule E8); any other slot stays null (absent: another district's candidate, or
+    past the contest's lines; not judged)."""
     if not slots:
         return wide
-    counts = lines.group_by(CONTEST).len("_lines")
-    wide = wide.join(counts, on=CONTEST, how="left").with_columns(pl.col("_lines").fill_null(0))
+    wide = wide.join(expected, on=[CONTEST, "_district"], how="left", nulls_equal=True)
     return wide.with_columns(
-        pl.when((i + 1 <= pl.col("_lines")) & pl.col(s).is_null())
+        pl.when(pl.col("_expected").list.contains(s).fill_null(False) & pl.col(s).is_null())
         .then(pl.lit(""))
         .otherwise(pl.col(s))
         .alias(s)
-        for i, s in enumerate(slots)
-    ).drop("_lines")
+        for s in slots
+    ).drop("_expected")
 
 
 def slot_view(election: Election, width: int) -> Election:
@@ -440,6 +471,10 @@ def stage_general(
         )
         .drop("_note")
     )
+    # votes per ballot: a vote-for-N contest's lines sum to N × ballots (rules E2, E4, W1)
+    tallies = tallies.join(
+        spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
+    ).with_columns(pl.col("vote_for").fill_null(1))
     votes = with_candidates(staged.votes, spread.lines)
     return GeneralStaged(
         StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines

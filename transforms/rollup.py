@@ -196,7 +196,13 @@ def _results_wide(
         on="tally_id",
         how="inner",
     ).drop("tally_id")
-    climbed = climb(base, election, [CONTEST], lambda _f: [pl.col(c).sum() for c in lines])
+    if "contest_district_level" in tallies.columns:
+        # a general election: a line no tally of the unit has (another district's candidate)
+        # stays null, and the results leave it out
+        summed = [pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in lines]
+    else:
+        summed = [pl.col(c).sum() for c in lines]
+    climbed = climb(base, election, [CONTEST], lambda _f: summed)
     levels = _named(pl.concat(climbed), names)
     return levels.select(*RESULT_KEYS, *result_measures(election))
 

@@ -114,7 +114,8 @@ def _results_sql(election: Election) -> str:
         f"insert into results by name select {keys}, n.candidate_id, n.candidate_name, "
         f"votes, share, rank from (unpivot incoming_results on {groups} "
         "into name line value votes, share, rank) u "
-        "join result_lines n on n.contest_id = u.contest_id and n.line = u.line"
+        "join result_lines n on n.contest_id = u.contest_id and n.line = u.line "
+        "where u.votes is not null"  # a line none of the unit's tallies has
     )
 
 
