@@ -34,7 +34,7 @@ from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
 from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
 from warehouse.change import Change
 from warehouse.db import table_exists, transaction
-from warehouse.mart_registry import Step, built_by
+from warehouse.mart_registry import Step, built_by, empty_mart
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
@@ -105,8 +105,11 @@ class Staged:
 
     @cached_property
     def rollups(self) -> Marts:
+        lines = None
+        if self.lines is not None:
+            lines = self.lines.select("contest_id", "candidate_id", "candidate_name")
         return build_marts(
-            self.accepted, self.votes, self.units, self.election, received=self.tallies
+            self.accepted, self.votes, self.units, self.election, received=self.tallies, lines=lines
         )
 
     @cached_property
@@ -144,19 +147,39 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
 }
 
 
+# A general election's: reconciliation and announced totals per contest are not built yet
+# (issue 12): their marts are published empty, with their declared columns.
+GENERAL_BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
+    **BUILDS,
+    **{
+        name: (lambda s, name=name: empty_mart(name, s.election))
+        for name in ("reconciliation", "reconciliation_summary", "announced_vs_tallied")
+    },
+}
+
+
 def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
     """Build every mart of the marts step whole and write them into a fresh pending file."""
     with duckdb.get_connection() as con:
         view, lines = ballot_lines(con, config.election)
-        key = "slot" if lines is not None else "candidate_id"
-        tallies, votes, quarantine = frames.staged(con, view.candidate_ids, key)
+        if lines is None:
+            tallies, votes, quarantine = frames.staged(con, view.candidate_ids)
+        else:  # a general election's marts climb its long votes (transforms/contest_results)
+            tallies, _, quarantine = frames.staged(con, [])
+            votes = read_table(con, "staged", "tally_votes")
         staged = _read_staged(con, config, tallies, votes, quarantine)
         staged.view, staged.lines = view, lines
     election = staged.election
-    built = {name: build(staged) for name, build in BUILDS.items()}
+    builds = GENERAL_BUILDS if lines is not None else BUILDS
+    built = {name: build(staged) for name, build in builds.items()}
+    results = staged.rollups.results
+    if results is not None:
+        built = {"results": results, **built}
     results_wide = staged.rollups.results_wide
-    write_pending(target, results_wide, built, election, lines)
+    write_pending(target, results_wide if results is None else None, built, election, lines)
     counts = {table: frame.height for table, frame in built.items()}
+    if results is not None:
+        return counts
     return {"results": results_wide.height * len(election.result_ids), **counts}
 
 

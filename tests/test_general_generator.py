@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from landing.synthetic_general import write_synthetic_general
 from orchestration.cli import tallyhouse
+from transforms.contests import slug, slug_expr
 from transforms.synthetic.election import generate
 from transforms.synthetic.general import (
     DISTRICT_LEVEL,
@@ -20,8 +21,6 @@ from transforms.synthetic.general import (
     ballot,
     contest_id,
     generate_general,
-    slug,
-    slug_expr,
 )
 
 ADMIN = ("state", "municipality", "parish", "centre", "table")

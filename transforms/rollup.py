@@ -34,6 +34,7 @@ class Marts:
     results_wide: pl.DataFrame  # one row per unit; see results_long for the mart's shape
     turnout: pl.DataFrame
     coverage: pl.DataFrame
+    results: pl.DataFrame | None = None  # a general election's: the mart itself, long
 
 
 def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> list[pl.DataFrame]:
@@ -203,14 +204,14 @@ def _results_wide(
     else:
         summed = [pl.col(c).sum() for c in lines]
     climbed = climb(base, election, [CONTEST], lambda _f: summed)
-    levels = _named(pl.concat(climbed), names)
+    levels = named(pl.concat(climbed), names)
     return levels.select(*RESULT_KEYS, *result_measures(election))
 
 
-def _named(frame: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+def named(frame: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     """Each row's unit name; a district of its own (in no registry) is named by its code."""
-    named = frame.join(names, on=["level", "unit_code"], how="left")
-    return named.with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
+    joined = frame.join(names, on=["level", "unit_code"], how="left")
+    return joined.with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
 
 
 def other_column(election: Election) -> list[pl.Expr]:
@@ -352,7 +353,7 @@ def _coverage(
         .with_columns(pl.col("received", "counted").fill_null(0))
     )
     names = units.select("level", "unit_code", "unit_name")
-    return _named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+    return named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
 
 
 def _contests_everywhere(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -374,6 +375,7 @@ def build_marts(
     units: pl.DataFrame,
     election: Election,
     received: pl.DataFrame | None = None,
+    lines: pl.DataFrame | None = None,
 ) -> Marts:
     """All marts from accepted tallies. `units` comes from units_from_registry; `votes` is wide
     (one column per candidate, see staging.votes_wide).
@@ -384,10 +386,14 @@ def build_marts(
     received = tallies if received is None else with_contest(received, election)
     sources = sorted(set(received["source_id"].to_list()) | {s.id for s in election.sources})
     names = units.select("level", "unit_code", "unit_name")
-    results = _results_wide(tallies, votes, names, election)
-    turnout = _named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
+    turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
     coverage = _coverage(received, tallies, units, sources, election)
-    return Marts(results, turnout, coverage)
+    if lines is not None:  # a general election: `votes` are long, and so are its results
+        from transforms.contest_results import contest_results
+
+        results = contest_results(tallies, votes, names, lines, election)
+        return Marts(results.clear(), turnout, coverage, results)
+    return Marts(_results_wide(tallies, votes, names, election), turnout, coverage)
 
 
 def units_from_tallies(

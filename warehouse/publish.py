@@ -163,7 +163,7 @@ def _other_sql() -> str:
 
 def write_pending(
     target: Path,
-    results_wide: pl.DataFrame,
+    results_wide: pl.DataFrame | None,
     tables: dict[str, pl.DataFrame],
     election: Election,
     lines: pl.DataFrame | None = None,
@@ -173,7 +173,8 @@ def write_pending(
     target.parent.mkdir(parents=True, exist_ok=True)
     pending.unlink(missing_ok=True)
     with connect(pending) as con, transaction(con):
-        write_results(con, results_wide, election, lines)
+        if results_wide is not None:  # else `tables` holds the results mart itself
+            write_results(con, results_wide, election, lines)
         for name, frame in tables.items():
             write_mart(con, name, frame, election)
     return pending

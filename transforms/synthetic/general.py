@@ -45,12 +45,12 @@ Pure: returns frames and dictionaries; landing.synthetic_general writes them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from transforms.contests import slug  # the core discovers contests by it
 from transforms.synthetic.election import CANDIDATE_NAMES, LEVELS, _geography
 
 ELECTION_ID = "general"
@@ -72,7 +72,6 @@ SPECIAL_LABELS = (WRITE_IN, OVER_VOTES, UNDER_VOTES)
 DISTRICT_LEVEL = "district"  # the [districts] level of elections/general/election.toml
 MAX_CANDIDATES = 6
 SLOTS = MAX_CANDIDATES + len(SPECIAL_LABELS)  # candidate slots, then the three special rows
-SLUG_LIMIT = 100
 
 FIRST_NAMES = (
     "Adriana", "Alberto", "Alicia", "Álvaro", "Amparo", "Antonio", "Beatriz", "Camila",
@@ -94,24 +93,6 @@ NICKNAMES = ("El Toro", "La Maestra", "Chucho", "Pepe", "Tata", "El Profe")
 NICKNAME_SHARE = 0.04  # candidates whose label carries a quoted nickname (CSV quoting)
 PARTIES = ("UNT", "PTL", "MVC", "ALD", "VRD", "SOC", "IND")
 WRITE_IN_PARTY = "NON"  # as in the DC file; over and under votes have no party
-
-
-def slug(text: str) -> str:
-    """A label's id: lower-case; every run of characters that are not Unicode letters or digits
-    (str.isalnum: categories L* and N*) becomes '-'; leading and trailing '-' stripped; then at
-    most 100 characters. `slug("SENATOR (VOTE FOR 2)") == "senator-vote-for-2"`."""
-    return re.sub(r"(?:[^\w]|_)+", "-", text.lower()).strip("-")[:SLUG_LIMIT]
-
-
-def slug_expr(column: str | pl.Expr) -> pl.Expr:
-    """`slug` as a polars expression (Rust regex classes \\p{L} and \\p{N})."""
-    expr = pl.col(column) if isinstance(column, str) else column
-    return (
-        expr.str.to_lowercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", "-")
-        .str.strip_chars("-")
-        .str.slice(0, SLUG_LIMIT)
-    )
 
 
 def contest_id(office: str, district: str | None) -> str:
