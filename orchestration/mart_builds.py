@@ -15,7 +15,8 @@ from expectations.rules import RULES, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted
-from transforms.contests import slot_view
+from transforms.contest_status import contest_status
+from transforms.contests import contests_frame, slot_view
 from transforms.delta import (
     KEYS,
     UNIT,
@@ -94,6 +95,7 @@ class Staged:
     registry: pl.DataFrame | None  # only read when there are announced totals to bound
     view: Election | None = None  # a general election's: a candidate per ballot line
     lines: pl.DataFrame | None = None  # ...and each contest's line → candidate
+    contests: pl.DataFrame | None = None  # ...and its contests (staged.contests)
 
     @property
     def election(self) -> Election:
@@ -129,6 +131,21 @@ def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
     )
 
 
+def contests_of(staged: Staged) -> pl.DataFrame:
+    """contest_id, contest_name, seats, vote_for, district_level of every contest."""
+    if staged.contests is not None:
+        return staged.contests
+    return contests_frame((staged.config.election.default_contest,))
+
+
+def _contest_status(staged: Staged) -> pl.DataFrame:
+    built, election = staged.rollups, staged.election
+    results = built.results
+    if results is None:  # an election of one contest: its one district is national
+        results = results_long(built.results_wide.filter(level=NATIONAL), election)
+    return contest_status(results, built.coverage, built.turnout, contests_of(staged))
+
+
 # The build function of every mart of the marts step but results (written from its wide form,
 # staged.rollups.results_wide), in the registry's order.
 BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
@@ -143,6 +160,7 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
     "reconciliation": lambda staged: staged.reconciled,
     "reconciliation_summary": lambda s: reconciliation_summary(s.reconciled, s.units, s.election),
     "announced_vs_tallied": _announced_vs_tallied,
+    "contest_status": _contest_status,
     "amendments": lambda staged: amendments(staged.versions, staged.deliveries),
 }
 
@@ -169,6 +187,8 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
             votes = read_table(con, "staged", "tally_votes")
         staged = _read_staged(con, config, tallies, votes, quarantine)
         staged.view, staged.lines = view, lines
+        if lines is not None:
+            staged.contests = read_table(con, "staged", "contests")
     election = staged.election
     builds = GENERAL_BUILDS if lines is not None else BUILDS
     built = {name: build(staged) for name, build in builds.items()}
@@ -246,6 +266,7 @@ def apply_change(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[s
             new_rows["announced_vs_tallied"] = _announced_after_update(
                 con, new_rows, config, context
             )
+        new_rows["contest_status"] = _status_after_update(con, new_rows, config)
         put_back(con, new_rows, _changed_keys(change), election)
     return {
         m.name: new_rows[m.name].height if m.name in new_rows else 0 for m in built_by(Step.MARTS)
@@ -320,10 +341,7 @@ def _announced_after_update(
     con, new_rows: dict[str, pl.DataFrame], config, context: ChangeContext
 ) -> pl.DataFrame:
     """announced_vs_tallied from the national rows as they stand after the update."""
-    national = read_national(con)
-    for table in ("results", "coverage", "turnout"):
-        fresh = new_rows[table].filter(level=NATIONAL)
-        national[table] = fresh if fresh.height else national[table]
+    national = _national_after_update(con, new_rows)
     election = config.election
     return announced_vs_tallied(
         config.announced,
@@ -332,6 +350,26 @@ def _announced_after_update(
         national["turnout"].select("source_id", "total_votes"),
         election,
         _uncounted_registered(context.registry, context.accepted, election),
+    )
+
+
+def _national_after_update(con, new_rows: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    national = read_national(con)
+    for table in ("results", "coverage", "turnout"):
+        fresh = new_rows[table].filter(level=NATIONAL)
+        national[table] = fresh if fresh.height else national[table]
+    return national
+
+
+def _status_after_update(con, new_rows: dict[str, pl.DataFrame], config) -> pl.DataFrame:
+    """contest_status from the national rows after the update (only an election of one contest
+    is updated incrementally: its one district is national)."""
+    national = _national_after_update(con, new_rows)
+    return contest_status(
+        national["results"].select(RESULT_COLUMNS),
+        national["coverage"],
+        national["turnout"],
+        contests_frame((config.election.default_contest,)),
     )
 
 

@@ -125,3 +125,24 @@ def test_a_district_that_does_not_nest_rolls_up_from_its_precincts(dc):
         "having count(distinct unit_code) > 1)",
     )
     assert spanning.item() == 179
+
+
+def test_contest_status_decides_by_arithmetic_only(dc):
+    """Every precinct is counted (143 expected): the city-wide contests are decided, with the
+    vote-for-2 council's two winners; an ANC district, whose expected precincts no registry
+    lists, is only leading."""
+    rows = published(
+        dc,
+        "select contest_id, leaders, decided, status from contest_status "
+        "where contest_id in ('president', 'council-at-large', 'delegate') order by 1",
+    )
+    assert rows.rows() == [
+        ("council-at-large", ["Robert White", "David Grosso"], True, "decided"),
+        ("delegate", ["Eleanor Holmes Norton"], True, "decided"),
+        ("president", ["Hillary Clinton - Tim Kaine"], True, "decided"),
+    ]
+    smd = published(
+        dc,
+        "select count(*), count(*) filter (where decided) from contest_status where level = 'smd'",
+    ).row(0)
+    assert smd == (296, 0)

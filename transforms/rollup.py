@@ -364,7 +364,7 @@ def _contests_everywhere(tallies: pl.DataFrame, election: Election) -> pl.DataFr
     if "contest_district_level" in tallies.columns:
         districted = tallies.filter(pl.col("contest_district_level").is_not_null()).select(CONTEST)
         contests = contests.join(districted.unique(), on=CONTEST, how="anti")
-    if not election.is_general:
+    if "contest_district_level" not in tallies.columns:  # an election of one contest
         contests = pl.concat([contests, pl.DataFrame({CONTEST: [election.default_contest.id]})])
     return contests.unique().sort(CONTEST)
 

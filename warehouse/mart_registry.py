@@ -565,6 +565,76 @@ MARTS: tuple[Mart, ...] = (
         Update.REPLACED,
     ),
     Mart(
+        "contest_status",
+        "source, contest, district (its district level's units, or national)",
+        "Per contest and district: the leaders up to the seats, the margin between the last "
+        "winner and the first loser, the most ballots still to arrive, and whether the district "
+        "is decided, by arithmetic only (docs/contest-status.md).",
+        (
+            Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
+            Column("contest_name", "VARCHAR", "The contest's name."),
+            Column(
+                "level",
+                "VARCHAR",
+                "The contest's district level; `national` for a contest of the whole election.",
+            ),
+            Column(
+                "unit_code", "VARCHAR", "The district's code; `national` for the national unit."
+            ),
+            Column("unit_name", "VARCHAR", UNIT_NAME),
+            Column("seats", "INTEGER", "Winners the district elects."),
+            Column("vote_for", "INTEGER", "Votes each ballot may carry in the contest."),
+            Column("counted", "BIGINT", "Tallies of the contest counted in the district."),
+            Column(
+                "expected",
+                "BIGINT",
+                "Tallies of the contest expected in the district; null when unknown.",
+            ),
+            Column(
+                "ballots_counted",
+                "BIGINT",
+                "Ballots of the counted tallies (turnout's "
+                "total_votes); null when a tally lacks the figure.",
+            ),
+            Column(
+                "leaders",
+                "VARCHAR[]",
+                "candidate_ids of the declared candidates in places 1 "
+                "… seats with at least one vote, most votes first; never `_other`.",
+            ),
+            Column("leader_names", "VARCHAR[]", "Their names, in the same order."),
+            Column("last_winner_votes", "BIGINT", "Votes of the candidate in place `seats`."),
+            Column(
+                "first_loser_votes",
+                "BIGINT",
+                "Votes of the candidate in place `seats` + 1; 0 when there is none.",
+            ),
+            Column("margin", "BIGINT", "last_winner_votes − first_loser_votes; 0 is a tie."),
+            Column(
+                "other_votes",
+                "BIGINT",
+                "Votes of the `_other` line (undeclared candidates); they count against `decided`.",
+            ),
+            Column(
+                "outstanding_ballots",
+                "BIGINT",
+                "The most ballots still to arrive (an upper "
+                "bound): 0 when every expected tally is counted; null when nothing bounds it.",
+            ),
+            Column("outstanding_basis", "VARCHAR", "How outstanding_ballots was bounded, or null."),
+            Column(
+                "decided",
+                "BOOLEAN",
+                "True only when margin > outstanding_ballots and "
+                "last_winner_votes − other_votes > outstanding_ballots; never on a tie.",
+            ),
+            Column("status", "VARCHAR", "`no votes`, `decided`, `tied` or `leading`."),
+        ),
+        Step.MARTS,
+        Update.REPLACED,
+    ),
+    Mart(
         "amendments",
         "tally version no longer current",
         "Every superseded or withdrawn version of a tally unit, with the delivery, file and row "
@@ -783,6 +853,7 @@ _POLARS_TYPES = {
     "DOUBLE": pl.Float64,
     "BOOLEAN": pl.Boolean,
     "TIMESTAMP": pl.Datetime("us"),
+    "VARCHAR[]": pl.List(pl.String),
 }
 
 

@@ -36,7 +36,8 @@ from warehouse.mart_registry import Mart, mart
 
 log = logging.getLogger(__name__)
 
-_TYPE = re.compile(r"^[A-Z]+$")  # declared DuckDB types: plain names (BIGINT, VARCHAR, …)
+# declared DuckDB types: plain names (BIGINT, VARCHAR, …) or lists of them (VARCHAR[])
+_TYPE = re.compile(r"^[A-Z]+(\[\])?$")
 
 
 @dataclass(frozen=True)
