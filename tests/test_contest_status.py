@@ -473,3 +473,28 @@ def test_newly_decided_lists_what_was_not_decided_in_the_previous_run():
     assert newly_decided(second, third).select("contest_id", "leaders").rows() == [("mayor", ["d"])]
     # no longer decided: not newly decided
     assert newly_decided(third, run(100, 1_000, {"c": 50, "d": 100})).height == 0
+
+
+def test_the_run_summary_names_newly_decided_contests_escaped(capsys):
+    from reporting.terminal.run_summary import _print_newly_decided
+
+    row = {c: None for c in CONTEST_STATUS_SCHEMA}
+    row |= {
+        "source_id": "s",
+        "contest_id": "mayor",
+        "contest_name": "Mayor\x1b[31m",
+        "level": "national",
+        "unit_code": "national",
+        "unit_name": "Nation",
+        "leaders": ["a"],
+        "leader_names": ["Ann\nBo"],
+        "decided": True,
+        "status": "decided",
+    }
+    current = pl.DataFrame([row], schema=CONTEST_STATUS_SCHEMA)
+    _print_newly_decided(None, current)
+    out = capsys.readouterr().out
+    assert "Newly decided since the previous publication: 1" in out
+    assert "\x1b" not in out and "Ann\\nBo" in out
+    _print_newly_decided(current, current)
+    assert capsys.readouterr().out == ""

@@ -29,7 +29,7 @@ from transforms.feed import OTHER_ID, OTHER_NAME
 from transforms.history import results_snapshot
 from transforms.model import Election
 from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, result_names, wide_column
-from warehouse.db import connect, ident, registered, transaction
+from warehouse.db import connect, ident, registered, table_exists, transaction
 from warehouse.history_store import append_snapshot, read_for_snapshot
 from warehouse.mart_comments import apply_comments
 from warehouse.mart_registry import Mart, mart
@@ -198,7 +198,9 @@ def publish(
     holds exactly one snapshot per published run; and `target` is the old or the new file.
     """
     pending = _waiting(target)
+    before = _published_status(target)
     with transaction(warehouse):
+        keep_previous_status(warehouse, before)
         with connect(pending) as marts:
             with transaction(marts):
                 for name, frame in added.items():
@@ -212,6 +214,28 @@ def publish(
             marts.execute("checkpoint")
         os.replace(pending, target)
     return tables
+
+
+def _published_status(target: Path) -> pl.DataFrame | None:
+    """The contest_status of the publication about to be replaced (None: none yet)."""
+    if not target.exists():
+        return None
+    with connect(target, read_only=True) as con:
+        if not table_exists(con, "main", "contest_status"):
+            return None
+        return con.sql("select * from contest_status").pl()
+
+
+def keep_previous_status(warehouse: duckdb.DuckDBPyConnection, before: pl.DataFrame | None):
+    """history.previous_contest_status: the status published before this run, for the run
+    summary's "newly decided" (kept in the run's publishing transaction)."""
+    warehouse.execute("create schema if not exists history")
+    warehouse.execute("drop table if exists history.previous_contest_status")
+    if before is not None:
+        with registered(warehouse, {"incoming_status": before}):
+            warehouse.execute(
+                "create table history.previous_contest_status as select * from incoming_status"
+            )
 
 
 def _waiting(target: Path) -> Path:

@@ -143,7 +143,7 @@ def _report_success(
 
     click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
     print_quality(settings.warehouse)
-    print_summary(settings.published, level, data_dir)
+    print_summary(settings.published, level, data_dir, settings.warehouse)
     rejected = rejected_files(result)
     if not rejected:
         return 0

@@ -13,15 +13,32 @@ from transforms.text import escaped
 from warehouse.db import connect, rows, table_exists
 
 
-def print_summary(published: Path, level: str = "national", data_dir: Path | None = None) -> None:
-    """The national result per source, the forensic summary, and how to query the marts: an
-    example on the election's broadest level `level`, with `--data-dir` when the marts are not
-    where `tallyhouse query` looks by default (data_dir given)."""
+def print_summary(
+    published: Path,
+    level: str = "national",
+    data_dir: Path | None = None,
+    warehouse: Path | None = None,
+) -> None:
+    """The national result per source (per contest in a general election), the contests newly
+    decided since the previous publication (the warehouse keeps its status), the forensic
+    summary, and how to query the marts: an example on the election's broadest level `level`,
+    with `--data-dir` when the marts are not where `tallyhouse query` looks by default."""
     with connect(published, read_only=True) as con:
+        general = rows(con, "select count(distinct contest_id) from results")[0][0] > 1
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
-            _print_source(con, source)
+            if general:
+                _print_contests(con, source)
+            else:
+                _print_source(con, source)
+        current = (
+            con.sql("select * from contest_status").pl()
+            if table_exists(con, "main", "contest_status")
+            else None
+        )
         if table_exists(con, "main", "forensics"):
             print_forensics(con)
+    if current is not None and warehouse is not None:
+        _print_newly_decided(_previous_status(warehouse), current)
     print(f"Published marts: {published}")
     print(f"  query them with: {example_query(level, data_dir)}")
 
@@ -47,6 +64,76 @@ def print_unmatched(count: int, names: list[str]) -> None:
     )
 
 
+SHOWN_CONTESTS = 8  # contests of the whole election printed in full; the rest are counted
+SHOWN_LINES = 5
+
+
+def _print_contests(con, source: str) -> None:
+    """A general election: how many contests are decided, and the contests of the whole
+    election in full (the first few)."""
+    counts = dict(
+        rows(
+            con,
+            "select status, count(*) from contest_status where source_id = ? group by 1",
+            [source],
+        )
+    )
+    told = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
+    total = rows(
+        con, "select count(distinct contest_id) from results where source_id = ?", [source]
+    )[0][0]
+    print(f"Source {escaped(source)!r}: {total:,} contests; districts {told or 'none judged'}")
+    whole = rows(
+        con,
+        "select contest_id, contest_name, status from contest_status "
+        "where source_id = ? and level = 'national' order by contest_id",
+        [source],
+    )
+    for contest_id, name, status in whole[:SHOWN_CONTESTS]:
+        print(f"  {escaped(name)} ({escaped(contest_id)}): {status}")
+        for cname, votes, share, rank in rows(
+            con,
+            "select candidate_name, votes, share, rank from results where source_id = ? "
+            "and contest_id = ? and level = 'national' order by rank nulls last, candidate_id "
+            f"limit {SHOWN_LINES}",
+            [source, contest_id],
+        ):
+            share_text = f"{share * 100:6.2f} %" if share is not None else "      -"
+            place = f"{rank:>2}." if rank is not None else "  -"
+            print(f"    {place} {escaped(cname, 40):<40} {votes:>12,}  {share_text}")
+    more = total - min(len(whole), SHOWN_CONTESTS)
+    if more > 0:
+        print(f'  … {more:,} more contests: tallyhouse query "select * from contest_status"')
+    print()
+
+
+def _previous_status(warehouse: Path):
+    try:
+        con = connect(warehouse)  # as print_quality: the run's cached connection may hold it
+    except duckdb.Error:
+        return None
+    with con:
+        if not table_exists(con, "history", "previous_contest_status"):
+            return None
+        return con.sql("select * from history.previous_contest_status").pl()
+
+
+def _print_newly_decided(previous, current) -> None:
+    from transforms.contest_status import newly_decided
+
+    fresh = newly_decided(previous, current)
+    if fresh.is_empty():
+        return
+    print(f"Newly decided since the previous publication: {fresh.height:,}")
+    for row in fresh.head(SHOWN_CONTESTS).iter_rows(named=True):
+        where = "" if row["level"] == "national" else f", {escaped(row['unit_name'], 40)}"
+        leaders = ", ".join(escaped(x, 40) for x in row["leader_names"])
+        print(f"  {escaped(row['contest_name'], 60)}{where}: {leaders}")
+    if fresh.height > SHOWN_CONTESTS:
+        print(f"  … and {fresh.height - SHOWN_CONTESTS:,} more")
+    print()
+
+
 def _print_source(con, source: str) -> None:
     print(f"Source {source!r}: national result")
     for name, votes, share, rank in rows(
@@ -57,7 +144,7 @@ def _print_source(con, source: str) -> None:
     ):
         share_text = f"{share * 100:6.2f} %" if share is not None else "      -"
         place = f"{rank:>2}." if rank is not None else "  -"  # other votes are never ranked
-        print(f"  {place} {name:<28} {votes:>12,}  {share_text}")
+        print(f"  {place} {escaped(name, 40):<28} {votes:>12,}  {share_text}")
     registered, total, turnout, unlisted, unlisted_votes = rows(
         con,
         "select registered, total_votes, turnout, units_without_list, votes_without_list "
