@@ -146,3 +146,23 @@ def test_contest_status_decides_by_arithmetic_only(dc):
         "select count(*), count(*) filter (where decided) from contest_status where level = 'smd'",
     ).row(0)
     assert smd == (296, 0)
+
+
+def test_results_of_one_contest_per_ward_equal_the_ward_file(dc):
+    """`tallyhouse results --contest` reads one contest: ward 1's at-large council, as the
+    DC ward file gives it (precinct rows summed by ward, README: 262 of 262 rows)."""
+    from warehouse.read_marts import group_units, open_published, unit_results
+
+    with open_published(dc.published) as con:
+        found = unit_results(con, "ward", unit="1", contest="council-at-large")
+    (unit,) = group_units(found)
+    assert {r["candidate_name"]: r["votes"] for r in unit} == {
+        "Robert White": 30_813,
+        "David Grosso": 17_230,
+        "G. Lee Aikin": 4_617,
+        "Carolina Celnik": 3_052,
+        "John C. Cheeks": 2_483,
+        "Matthew Klokel": 1_849,
+        "Other candidates (not declared)": 411,
+    }
+    assert {r["total_votes"] for r in unit} == {80_704}  # turnout joined on the contest too

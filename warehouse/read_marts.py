@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.text import escaped
+
 READ_ONLY_CONFIG = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
@@ -98,18 +100,19 @@ def choices(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
 
 
 UNIT_RESULTS_SQL = """
-select r.source_id, r.level, r.unit_code, r.unit_name, r.parent_code,
+select r.source_id, r.contest_id, r.level, r.unit_code, r.unit_name, r.parent_code,
        r.candidate_id, r.candidate_name, r.votes, r.share, r.rank,
        t.registered, t.total_votes, t.turnout,
        c.expected, c.counted, c.percent_reporting
 from results r
-left join turnout t using (source_id, level, unit_code)
-left join coverage c using (source_id, level, unit_code)
+left join turnout t using (source_id, contest_id, level, unit_code)
+left join coverage c using (source_id, contest_id, level, unit_code)
 where r.level = $level
   and ($source is null or r.source_id = $source)
+  and ($contest is null or r.contest_id = $contest)
   and ($unit is null or r.unit_code = $unit)
   and ($parent is null or r.parent_code = $parent)
-order by r.source_id, r.unit_code, r.rank, r.candidate_id
+order by r.source_id, r.contest_id, r.unit_code, r.rank, r.candidate_id
 """
 
 
@@ -119,16 +122,34 @@ def unit_results(
     source: str | None = None,
     unit: str | None = None,
     parent: str | None = None,
+    contest: str | None = None,
 ) -> list[dict]:
-    """Candidates per unit at `level` with votes, share and rank, and the unit's turnout and
-    coverage. Raises NoSuchChoice naming the valid choices for an unknown level or source."""
+    """Candidates per contest and unit at `level` with votes, share and rank, and the unit's
+    turnout and coverage. Raises NoSuchChoice naming the valid choices for an unknown level,
+    source or contest."""
     levels = choices(con, "level")
     if level not in levels:
         raise NoSuchChoice(f"unknown level {level!r}; the marts have: {', '.join(levels)}")
     sources = choices(con, "source_id")
     if source is not None and source not in sources:
         raise NoSuchChoice(f"unknown source {source!r}; the marts have: {', '.join(sources)}")
-    params = {"level": level, "source": source, "unit": unit, "parent": parent}
+    if (
+        contest is not None
+        and not con.execute(
+            "select 1 from results where contest_id = ? limit 1", [contest]
+        ).fetchall()
+    ):
+        raise NoSuchChoice(
+            f"unknown contest {escaped(contest)!r}; list them with: tallyhouse query "
+            '"select distinct contest_id from results"'
+        )
+    params = {
+        "level": level,
+        "source": source,
+        "unit": unit,
+        "parent": parent,
+        "contest": contest,
+    }
     cursor = con.execute(UNIT_RESULTS_SQL, params)
     names = [d[0] for d in cursor.description]
     found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -141,11 +162,14 @@ def unit_results(
 
 
 def group_units(rows: list[dict]) -> list[list[dict]]:
-    """Consecutive rows of one source and unit, in order."""
+    """Consecutive rows of one source, contest and unit, in order."""
     groups: list[list[dict]] = []
+
+    def key(row: dict) -> tuple:
+        return row["source_id"], row.get("contest_id"), row["unit_code"]
+
     for row in rows:
-        key = (row["source_id"], row["unit_code"])
-        if groups and (groups[-1][0]["source_id"], groups[-1][0]["unit_code"]) == key:
+        if groups and key(groups[-1][0]) == key(row):
             groups[-1].append(row)
         else:
             groups.append([row])

@@ -48,6 +48,9 @@ def query(data_dir: str | None, sql: str, max_rows: int) -> int:
     help="The level to show: national, state, municipality, …",
 )
 @click.option("--source", help="Only this source (default: every source).")
+@click.option(
+    "--contest", metavar="ID", help="Only this contest (a general election; default: every one)."
+)
 @click.option("--unit", metavar="CODE", help="Only the unit with this code.")
 @click.option("--parent", metavar="CODE", help="Only units under the unit with this code.")
 @click.option("--max-units", type=int, default=50, help="Units to print (default 50).")
@@ -55,6 +58,7 @@ def results(
     data_dir: str | None,
     level: str,
     source: str | None,
+    contest: str | None,
     unit: str | None,
     parent: str | None,
     max_units: int,
@@ -69,7 +73,7 @@ def results(
     settings = settings_from(data_dir)
     try:
         with open_published(settings.published) as con:
-            found = unit_results(con, level, source, unit, parent)
+            found = unit_results(con, level, source, unit, parent, contest)
     except (FileNotFoundError, NoSuchChoice) as error:
         return fail(error)
     units = group_units(found)

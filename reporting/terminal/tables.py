@@ -87,9 +87,10 @@ def format_unit(rows: list[dict]) -> str:
         )
     else:
         coverage = f"coverage {cell(head['counted'])} tallies counted (expected unknown)"
+    contest = f" {head['contest_id']}" if head.get("contest_id") else ""
     title = (
-        f"[{head['source_id']}] {head['level']} {head['unit_code']} {head['unit_name'] or ''}"
-        f"{parent}".rstrip()
+        f"[{head['source_id']}]{contest} {head['level']} {head['unit_code']} "
+        f"{head['unit_name'] or ''}{parent}".rstrip()
     )
     table = format_table(
         ["rank", "candidate", "votes", "share"],
