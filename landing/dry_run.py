@@ -33,6 +33,7 @@ from landing.files import (
     registry_path,
     unmatched_files,
 )
+from transforms.contests import stage_general
 from transforms.contract import (
     Contract,
     kept_rows,
@@ -87,6 +88,9 @@ class FileCheck:
     candidates: tuple[tuple[str, tuple[str, ...]], ...] = ()  # wide: (candidate id, columns)
     labels: tuple[Label, ...] = ()  # long: the labels found
     more_labels: int = 0  # long: distinct labels beyond LABELS_SHOWN
+    # a general election: the contests the sample counts (id, name, district level or None)
+    contests: tuple[tuple[str, str, str | None], ...] = ()
+    more_contests: int = 0
     counts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (count field, columns summed)
     cut_rows: int = 0  # long: trailing rows of a tally the sample may have cut, left out
     error: str | None = None  # why the whole file would be rejected (one bounded line)
@@ -224,7 +228,13 @@ def _check_file(
         applied = mapped(path, frame, contract, election)
         sha = f"check:{seq}"
         raw = applied.tallies.with_columns(pl.lit(sha).alias("file_sha256"))
-        staged = stage(raw, _delivery(sha, contract, seq), election, registry).tallies
+        delivery = _delivery(sha, contract, seq)
+        if election.is_general:
+            general = stage_general(raw, delivery, election, registry)
+            staged = general.staged.tallies
+            found.update(_contests(general.contests))
+        else:
+            staged = stage(raw, delivery, election, registry).tallies
         found["tallies"] = staged.height
         found["units"] = tuple(
             (level, staged[election.code_column(level)].drop_nulls().n_unique())
@@ -264,9 +274,26 @@ def _delivery(sha: str, contract: Contract, seq: int) -> pl.DataFrame:
     )
 
 
+def _contests(contests: pl.DataFrame) -> dict:
+    """The contests a general election's sample counts, as listed, and how many more."""
+    listed = contests.sort(["declared", "contest_id"], descending=[True, False]).select(
+        "contest_id", "contest_name", "district_level"
+    )
+    return {
+        "contests": tuple(listed.head(LABELS_SHOWN).iter_rows()),
+        "more_contests": max(listed.height - LABELS_SHOWN, 0),
+    }
+
+
 def _labels(frame: pl.DataFrame, contract: Contract, election: Election) -> dict:
-    """The candidate labels of the rows the contract keeps, with the candidate each maps to."""
-    known = {**{c: c for c in election.candidate_ids}, **contract.aliases}
+    """The candidate labels of the rows the contract keeps, with the candidate each maps to (in
+    a general election every label not aliased to a count is a candidate of its contest)."""
+    if election.is_general:
+        label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
+        labels = frame.filter(kept_rows(contract)).select(label).to_series().unique().to_list()
+        known = {**{text: text for text in labels}, **contract.aliases}
+    else:
+        known = {**{c: c for c in election.candidate_ids}, **contract.aliases}
     label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
     counted = (
         frame.filter(kept_rows(contract))

@@ -166,3 +166,21 @@ def test_results_of_one_contest_per_ward_equal_the_ward_file(dc):
         "Other candidates (not declared)": 411,
     }
     assert {r["total_votes"] for r in unit} == {80_704}  # turnout joined on the contest too
+
+
+def test_check_lists_the_contests_it_discovers(tmp_path):
+    """`tallyhouse check` on the DC precinct file: every label is a candidate of its contest
+    (or an aliased count), the contests it discovers are listed, declared ones first."""
+    from landing.dry_run import dry_run
+    from warehouse.configs import load_election
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / PRECINCT).symlink_to(SHARED_DC / PRECINCT)
+    report = dry_run(load_election("us_dc2016"), landing)
+    (check,) = report.files
+    assert check.error is None and report.clean
+    assert all(label.candidate_id is not None for label in check.labels)
+    ids = [cid for cid, _, _ in check.contests]
+    assert ids[:4] == ["council-at-large", "delegate", "president", "school-board-at-large"]
+    assert ("smd" in {level for _, _, level in check.contests}) and len(ids) > 20

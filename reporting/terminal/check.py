@@ -82,6 +82,18 @@ def _file_lines(check: FileCheck) -> list[str]:
             lines.append(f"  labels no alias maps: {shown}")
         if check.more_labels:
             lines.append(f"  … and {check.more_labels:,} more distinct label(s)")
+    if check.contests:
+        shown = ", ".join(
+            f"{escaped(cid)}" + (f" ({escaped(level)})" if level else "")
+            for cid, _name, level in check.contests[:LIST_SHOWN]
+        )
+        total = len(check.contests) + check.more_contests
+        more = (
+            f", … {total - min(len(check.contests), LIST_SHOWN):,} more"
+            if total > LIST_SHOWN
+            else ""
+        )
+        lines.append(f"  contests: {total:,} ({shown}{more})")
     if check.error:
         lines.append(f"  WOULD BE REJECTED: {one_line(check.error)}")
         return lines
