@@ -271,23 +271,35 @@ def write_atomic_text(path: Path, text: str) -> None:
 
 
 def write_synthetic(sample: SyntheticElection, landing: Path) -> list[Path]:
-    """Write the registry, the drop files and the truth file into `landing`.
+    """Write the registry, the drop files (tallies_001.csv, …) and the truth file into
+    `landing` (write_landing)."""
+    truth = json.dumps(sample.truth, indent=2)
+    return write_landing(landing, sample.registry, sample.drops, truth, "tallies")
+
+
+def write_landing(
+    landing: Path, registry: pl.DataFrame, drops: list[pl.DataFrame], truth: str, prefix: str
+) -> list[Path]:
+    """Write a generated election into `landing`: the registry, the drop files
+    (`<prefix>_001.csv`, … in arrival order) and truth.json; the drop files written, in order.
 
     Each file appears whole (written under a temporary name, then renamed), as a watcher expects.
     """
     landing.mkdir(parents=True, exist_ok=True)
+    _write_csv_whole(registry, landing / REGISTRY_FILE)
     written = []
-    registry = landing / REGISTRY_FILE
-    sample.registry.write_csv(registry.with_name(f".{registry.name}.tmp"))
-    os.replace(registry.with_name(f".{registry.name}.tmp"), registry)
-    for number, drop in enumerate(sample.drops, start=1):
-        path = landing / f"tallies_{number:03d}.csv"
-        tmp = path.with_name(f".{path.name}.tmp")
-        drop.write_csv(tmp)
-        os.replace(tmp, path)
+    for number, drop in enumerate(drops, start=1):
+        path = landing / f"{prefix}_{number:03d}.csv"
+        _write_csv_whole(drop, path)
         written.append(path)
-    write_atomic_text(landing / "truth.json", json.dumps(sample.truth, indent=2))
+    write_atomic_text(landing / "truth.json", truth)
     return written
+
+
+def _write_csv_whole(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.write_csv(tmp)
+    os.replace(tmp, path)
 
 
 def replay(

@@ -16,7 +16,7 @@ from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted
 from transforms.contest_status import contest_status
-from transforms.contests import contests_frame, slot_view
+from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
     KEYS,
     UNIT,
@@ -210,8 +210,7 @@ def ballot_lines(con, election: Election) -> tuple[Election, pl.DataFrame | None
     if not election.is_general:
         return election, None
     lines = read_table(con, "staged", "contest_lines")
-    width = lines.group_by("contest_id").len()["len"].max() if lines.height else 1
-    view = slot_view(election, int(width or 1))
+    view = slot_view(election, ballot_width(lines))
     return view, lines.select(
         "contest_id", pl.col("slot").alias("line"), "candidate_id", "candidate_name"
     )

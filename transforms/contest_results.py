@@ -12,7 +12,8 @@ import polars as pl
 
 from transforms.feed import OTHER, OTHER_ID, OTHER_NAME
 from transforms.model import Election
-from transforms.rollup import CONTEST, DISTRICT_COLUMNS, RESULT_COLUMNS, climb, named
+from transforms.rollup import RESULT_COLUMNS, climb, named
+from transforms.staging import CONTEST, district_columns
 
 UNIT = ["source_id", CONTEST, "level", "unit_code"]
 
@@ -34,7 +35,7 @@ def contest_results(
         "tally_id",
         "source_id",
         CONTEST,
-        *[c for c in DISTRICT_COLUMNS if c in tallies.columns],
+        *district_columns(tallies),
         *election.code_columns,
         *([OTHER] if election.other_votes and OTHER in tallies.columns else []),
     )

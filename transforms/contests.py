@@ -11,16 +11,15 @@ See docs/canonical-model.md (contests) and docs/contracts.md ([contests]).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from transforms.feed import COUNT_FIELDS, OTHER, VALID
 from transforms.model import Candidate, Contest, Election
-from transforms.staging import StagedTallies, stage
+from transforms.staging import CONTEST, DISTRICT_COLUMNS, StagedTallies, stage
 
 # The canonical columns of a general election's raw rows, after the codes, names and counts.
-CONTEST = "contest_id"
 LINE_COLUMNS = (
     CONTEST,
     "contest_name",
@@ -32,7 +31,6 @@ LINE_COLUMNS = (
     "count_field",  # the count the line gives (null_votes, …), or null for a candidate
     "votes",
 )
-CONTEST_KEYS = ("contest_district_level", "contest_district")
 SLOT_PREFIX = "p"
 MAX_LABEL = 200
 
@@ -76,7 +74,7 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def contest_columns(frame_columns: list[str], contract, election: Election) -> list[pl.Expr]:
+def contest_columns(contract, election: Election) -> list[pl.Expr]:
     """Per row: contest id and name, district level and code (where a rule or the declared
     contest says), seats and votes per ballot where a rule says (text, like every raw column)."""
     declared = {c.id: c for c in election.contests}
@@ -128,10 +126,6 @@ class Ballots:
     lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot
     contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
     width: int  # slots
-
-    @property
-    def slots(self) -> list[str]:
-        return [slot(i + 1) for i in range(self.width)]
 
 
 def _declared_lines(election: Election) -> pl.DataFrame:
@@ -285,7 +279,9 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
     lines = _lines(frame, election)
     frame = frame.join(
         lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="left"
-    ).with_columns(_note(election).alias("_note"), district_key(election).alias("_district"))
+    ).with_columns(
+        _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
+    )
     codes = election.code_columns
     keys = ["file_sha256", *codes, CONTEST]
     names = [f"{lv}_name" for lv in election.levels]
@@ -299,7 +295,7 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
         pl.col("source_row").min(),
         *[
             pl.col(c).drop_nulls().first()
-            for c in [*names, "contest_name", *CONTEST_KEYS]
+            for c in [*names, "contest_name", *DISTRICT_COLUMNS]
             if c in frame.columns
         ],
         pl.col("no_list").drop_nulls().first()
@@ -318,7 +314,7 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
         pl.col("slot").drop_nulls().alias("_slots"),
         votes.filter(pl.col("slot").is_not_null()).alias("_votes"),
     )
-    width = int(lines.group_by(CONTEST).len()["len"].max() or 0) if lines.height else 0
+    width = ballot_width(lines)
     slots = [slot(i + 1) for i in range(width)]
     wide = _spread(grouped, slots)
     wide = _empty_missing_lines(wide, _expected_lines(frame, lines, election), slots)
@@ -365,17 +361,17 @@ def _spread(grouped: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
     )
 
 
-def district_key(election: Election) -> pl.Expr:
+def district_code(election: Election) -> pl.Expr:
     """The district a row's contest is counted in: its own district code, or the unit's code at
-    the administrative level the contest is elected in; "" for a contest of the whole area."""
-    key = pl.col("contest_district")
+    the administrative level the contest is elected in; null for a contest of the whole area."""
+    code = pl.col("contest_district")
     for level in election.levels:
-        key = (
+        code = (
             pl.when(pl.col("contest_district_level") == level)
             .then(pl.col(election.code_column(level)))
-            .otherwise(key)
+            .otherwise(code)
         )
-    return key.fill_null("")
+    return code
 
 
 def _expected_lines(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -410,11 +406,14 @@ def _empty_missing_lines(
     ).drop("_expected")
 
 
+def ballot_width(lines: pl.DataFrame) -> int:
+    """Ballot positions the wide frame needs: the most lines of any one contest."""
+    return int(lines.group_by(CONTEST).len()["len"].max() or 0) if lines.height else 0
+
+
 def slot_view(election: Election, width: int) -> Election:
     """The election as staging and the marts see a general election: one candidate per ballot
     position (`p001`, …), mapped back to each contest's candidates by `lines`."""
-    from dataclasses import replace
-
     return replace(
         election,
         candidates=tuple(Candidate(slot(i + 1), slot(i + 1)) for i in range(max(width, 1))),
@@ -456,18 +455,11 @@ def stage_general(
     evidence = pl.concat_str(
         [pl.col("missing_or_unparsable"), pl.col("_note")], separator="; ", ignore_nulls=True
     )
-    district = pl.col("contest_district")
-    for level in election.levels:  # a contest elected per administrative unit: its code
-        district = (
-            pl.when(pl.col("contest_district_level") == level)
-            .then(pl.col(election.code_column(level)))
-            .otherwise(district)
-        )
     tallies = (
         staged.tallies.join(notes, on=["file_sha256", "source_row"], how="left")
         .with_columns(
             pl.when(evidence != "").then(evidence).alias("missing_or_unparsable"),
-            district.alias("contest_district"),
+            district_code(election).alias("contest_district"),
         )
         .drop("_note")
     )

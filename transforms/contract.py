@@ -451,23 +451,15 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         return Applied(_general_rows(kept, contract, election), excluded, frame.height)
     if contract.long_candidate:
         kept = _pivot_long(kept, contract, election)
-    codes = _code_exprs(contract, election)
     selected = [
         pl.col("source_row"),
-        *[
-            (codes[lv] if lv in codes else pl.lit(None, pl.String)).alias(election.code_column(lv))
-            for lv in election.levels
-        ],
+        *_code_columns(contract, election),
         *[
             _name_expr(column, strip).alias(f"{lv}_name")
             for lv, (column, strip) in contract.names.items()
         ],
         *[_count_expr(f, contract, election).alias(f) for f in COUNT_FIELDS],
-        (
-            pl.when(_no_list(contract)).then(pl.lit("1"))
-            if contract.no_list
-            else pl.lit(None, pl.String)
-        ).alias(NO_LIST),
+        _no_list_marker(contract),
     ]
     if contract.long_candidate:
         selected += [pl.col(c) for c in election.candidate_ids]
@@ -502,17 +494,29 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     return Applied(tallies, excluded, frame.height)
 
 
+def _code_columns(contract: Contract, election: Election) -> list[pl.Expr]:
+    """Every level's code as the contract builds it (null for a level the feed lacks)."""
+    codes = _code_exprs(contract, election)
+    return [
+        (codes[lv] if lv in codes else pl.lit(None, pl.String)).alias(election.code_column(lv))
+        for lv in election.levels
+    ]
+
+
+def _no_list_marker(contract: Contract) -> pl.Expr:
+    """`no_list`: "1" where the unit has no list of registered voters, else null."""
+    if not contract.no_list:
+        return pl.lit(None, pl.String).alias(NO_LIST)
+    return pl.when(_no_list(contract)).then(pl.lit("1")).alias(NO_LIST)
+
+
 def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
     """A general election's rows: one per unit, contest and line (a candidate, or a count the
     contract's aliases name), as text; the contest's candidates get their columns in staging
     (transforms.contests.ballots)."""
-    codes = _code_exprs(contract, election)
     base = [
         pl.col("source_row"),
-        *[
-            (codes[lv] if lv in codes else pl.lit(None, pl.String)).alias(election.code_column(lv))
-            for lv in election.levels
-        ],
+        *_code_columns(contract, election),
         *[
             (
                 _name_expr(*contract.names[lv]) if lv in contract.names else pl.lit(None, pl.String)
@@ -527,12 +531,8 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
             ).alias(f)
             for f in COUNT_FIELDS
         ],
-        (
-            pl.when(_no_list(contract)).then(pl.lit("1"))
-            if contract.no_list
-            else pl.lit(None, pl.String)
-        ).alias(NO_LIST),
-        *contest_columns(kept.columns, contract, election),
+        _no_list_marker(contract),
+        *contest_columns(contract, election),
     ]
     if contract.long_candidate:
         label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()

@@ -29,8 +29,8 @@ from transforms.rollup import (
     result_measures,
     turnout_base,
     turnout_ratio,
-    with_contest,
 )
+from transforms.staging import with_contest
 
 KEYS = ["source_id", "contest_id", "level", "unit_code"]
 UNIT = ["source_id", "contest_id", "tally_code"]

@@ -6,7 +6,8 @@ Pure polars over the staged tallies and the quality issues (one row per tally an
 import polars as pl
 
 from transforms.model import Election
-from transforms.rollup import CONTEST, climb, with_contest
+from transforms.rollup import climb
+from transforms.staging import CONTEST, district_columns, with_contest
 
 COUNTS = ("received", "accepted", "quarantined", "flagged")
 
@@ -27,7 +28,7 @@ def quality_summary(
     )
     rule_columns = [r.lower() for r in rule_ids]
     tallies = with_contest(tallies, election)
-    districts = [c for c in ("contest_district_level", "contest_district") if c in tallies.columns]
+    districts = district_columns(tallies)
     base = (
         tallies.select("tally_id", "source_id", CONTEST, *districts, *election.code_columns)
         .join(per_tally, on="tally_id", how="left")

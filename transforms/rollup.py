@@ -11,12 +11,18 @@ import polars as pl
 
 from transforms.feed import BLANK, NULL, OTHER, OTHER_ID, OTHER_NAME, REGISTERED, TOTAL, VALID
 from transforms.model import NATIONAL, Election
-from transforms.staging import WITHOUT_LIST, cast_votes_total
+from transforms.staging import (
+    CONTEST,
+    DISTRICT_COLUMNS,
+    WITHOUT_LIST,
+    cast_votes_total,
+    district_columns,
+    with_contest,
+)
 
 UNITS_WITHOUT_LIST = "units_without_list"
 VOTES_WITHOUT_LIST = "votes_without_list"
 TURNOUT_MEASURES = (REGISTERED, VALID, NULL, BLANK, TOTAL, UNITS_WITHOUT_LIST, VOTES_WITHOUT_LIST)
-CONTEST = "contest_id"  # every mart is keyed by contest (an election of one: its own id)
 UNIT_COLUMNS = ("source_id", CONTEST, "level", "unit_code", "unit_name")
 TURNOUT_COLUMNS = (
     *UNIT_COLUMNS,
@@ -46,7 +52,7 @@ def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> lis
     codes = election.code_columns
     out: list[pl.DataFrame] = []
     districts = _district_frame(frame, election, keys, aggs)
-    frame = frame.drop([c for c in DISTRICT_COLUMNS if c in frame.columns])
+    frame = frame.drop(district_columns(frame))
     current = frame
     for depth in range(len(codes), -1, -1):
         group = ["source_id", *keys, *codes[:depth]]
@@ -70,9 +76,6 @@ def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> lis
     return [*out, *districts]
 
 
-DISTRICT_COLUMNS = ("contest_district_level", "contest_district")
-
-
 def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs):
     """The rows of the districts that are not administrative units (they do not nest): per
     contest and district, summed straight from the tallies (level: the district level)."""
@@ -84,7 +87,7 @@ def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], ag
     )
     if own.is_empty():
         return []
-    group = ["source_id", *keys, "contest_district_level", "contest_district"]
+    group = ["source_id", *keys, *DISTRICT_COLUMNS]
     summed = own.drop(election.code_columns).group_by(group).agg(aggs(own))
     return [
         summed.select(
@@ -112,7 +115,7 @@ def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     return cast_votes_total(tallies).select(
         "source_id",
         CONTEST,
-        *_district_columns(tallies),
+        *district_columns(tallies),
         *election.code_columns,
         pl.when(without).then(pl.lit(0, pl.Int64)).otherwise(pl.col(REGISTERED)).alias(REGISTERED),
         VALID,
@@ -122,18 +125,6 @@ def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
         without.cast(pl.Int64).alias(UNITS_WITHOUT_LIST),
         pl.when(without).then(pl.col(TOTAL)).otherwise(0).cast(pl.Int64).alias(VOTES_WITHOUT_LIST),
     )
-
-
-def with_contest(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Tallies keyed by contest: those of an election of one contest (staged before contests,
-    or built by hand) get the election's own."""
-    if CONTEST in tallies.columns:
-        return tallies
-    return tallies.with_columns(pl.lit(election.default_contest.id).alias(CONTEST))
-
-
-def _district_columns(tallies: pl.DataFrame) -> list[str]:
-    return [c for c in DISTRICT_COLUMNS if c in tallies.columns]
 
 
 def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -190,7 +181,7 @@ def _results_wide(
             "tally_id",
             "source_id",
             CONTEST,
-            *_district_columns(tallies),
+            *district_columns(tallies),
             *election.code_columns,
             *other_column(election),
         ),
@@ -319,7 +310,7 @@ def _coverage(
 ) -> pl.DataFrame:
     """Expected, received and counted tally units per unit, in one climb."""
     unit = ["source_id", CONTEST, "tally_code"]
-    districts = _district_columns(received_tallies)
+    districts = district_columns(received_tallies)
     counted_units = (
         counted_tallies.select(unit).unique().with_columns(pl.lit(1, pl.Int64).alias("counted"))
     )

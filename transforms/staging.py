@@ -22,7 +22,9 @@ ROW_SPAN = 1 << 32  # tally_id = delivery_seq * 2**32 + source_row: unique, stab
 EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
 # A general election's tallies also carry their contest (transforms/contests.py): a unit of a
 # source is then one contest at one polling unit.
-CONTEST_CARRIED = ("contest_id", "contest_district_level", "contest_district")
+CONTEST = "contest_id"
+DISTRICT_COLUMNS = ("contest_district_level", "contest_district")
+CONTEST_CARRIED = (CONTEST, *DISTRICT_COLUMNS)
 WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (contract: absent_when)
 
 
@@ -174,8 +176,7 @@ def stage(
     deliveries are snapshots (full releases), the latest release alone is current: a unit it
     leaves out is withdrawn, not kept from an older release.
     """
-    if "contest_id" not in raw.columns:  # an election of one contest: the election's own
-        raw = raw.with_columns(pl.lit(election.default_contest.id).alias("contest_id"))
+    raw = with_contest(raw, election)
     typed = _latest_per_unit(_with_units(_typed(raw, deliveries, election, registry), election))
     latest = pl.col("_latest")
     current = _current_copies(typed.filter(latest))
@@ -185,6 +186,20 @@ def stage(
         index=index, variable_name="candidate_id", value_name="votes"
     )
     return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
+
+
+def with_contest(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Rows keyed by contest: those of an election of one contest (raw rows, tallies staged
+    before contests, or built by hand) get the election's own."""
+    if CONTEST in frame.columns:
+        return frame
+    return frame.with_columns(pl.lit(election.default_contest.id).alias(CONTEST))
+
+
+def district_columns(frame: pl.DataFrame) -> list[str]:
+    """A general election's contest district columns the frame has (none in an election of
+    one contest)."""
+    return [c for c in DISTRICT_COLUMNS if c in frame.columns]
 
 
 def _carried(frame: pl.DataFrame) -> list[str]:

@@ -104,8 +104,12 @@ def generate_command(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     files = write_synthetic(sample, folder)
+    return _wrote(sample.election.name, files, folder, started)
+
+
+def _wrote(name: str, files: list[Path], folder: Path, started: float) -> int:
     click.echo(
-        f"wrote {sample.election.name}: registry, {len(files)} drop files and truth.json "
+        f"wrote {name}: registry, {len(files)} drop files and truth.json "
         f"to {folder} in {time.perf_counter() - started:.1f}s"
     )
     return 0
@@ -151,11 +155,7 @@ def _generate_general(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     files = write_synthetic_general(general, folder)
-    click.echo(
-        f"wrote {general.name}: registry, {len(files)} drop files and truth.json "
-        f"to {folder} in {time.perf_counter() - started:.1f}s"
-    )
-    return 0
+    return _wrote(general.name, files, folder, started)
 
 
 @click.command("replay")
