@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import io
 import json
@@ -241,10 +242,11 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
     return sorted(claimed.items(), key=lambda item: natural_key(item[0].name))
 
 
-def unmatched_files(landing: Path, contracts, registry_file: str | None) -> list[str]:
-    """Names of the files in the landing folder that no contract matches and that are not the
-    election's registry (hidden files and folders aside), in name order: never loaded, so a
-    run says so instead of skipping them without a word."""
+def unmatched_files(landing: Path, contracts, election: Election) -> list[str]:
+    """Names of the files in the landing folder that no contract matches, that are not the
+    election's registry and that its `ignore` patterns do not name (hidden files and folders
+    aside), in name order: never loaded, so a run says so instead of skipping them without a
+    word."""
     if not landing.is_dir():
         return []
     claimed = {p.name for c in contracts for p in landing.glob(c.pattern)}
@@ -254,7 +256,8 @@ def unmatched_files(landing: Path, contracts, registry_file: str | None) -> list
         if p.is_file()
         and not p.name.startswith(".")
         and p.name not in claimed
-        and p.name != registry_file
+        and p.name != election.registry_file
+        and not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in election.ignored_files)
     ]
     return sorted(names, key=natural_key)
 

@@ -114,6 +114,7 @@ def test_no_command_shows_the_help_and_exits_2(capsys):
     assert "Commands:" in capsys.readouterr().err
 
 
+@pytest.mark.e2e  # the console entry point in a process of its own
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [

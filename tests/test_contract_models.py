@@ -12,7 +12,7 @@ import pytest
 from tests.test_contracts import CONTRACT_TOML, ELECTION, ELECTION_TOML, TABLE_ONLY
 from tests.test_edge_cases import JSONL
 from transforms.contract import ContractError, parse_contract
-from transforms.contract_models import CountsSpec, json_schemas
+from transforms.contract_models import CountsSpec, json_schemas, parse_election
 from transforms.feed import COUNT_FIELDS
 from warehouse.configs import load_election, shipped_elections
 
@@ -264,7 +264,7 @@ def test_a_hostile_value_is_never_echoed_whole():
             "expected_tallies = 4\nexpected_tally = 4",
             "mini/election.toml: unknown key(s) expected_tally; allowed: id, name, levels, "
             "candidates, contest, discover_contests, districts, expected_tallies, registry, "
-            "names, quality",
+            "names, quality, ignore",
         ),
         (
             '{ id = "B", name = "Beto" }',
@@ -387,3 +387,14 @@ def test_the_schemas_describe_every_key_and_accept_every_shipped_file():
 
 def test_the_count_fields_are_the_canonical_ones():
     assert tuple(CountsSpec.model_fields) == COUNT_FIELDS
+
+
+def test_ignore_patterns_are_file_names_in_the_landing_folder():
+    base = {"id": "x", "levels": ["table"], "candidates": [{"id": "a", "name": "A"}]}
+    assert parse_election({**base, "ignore": ["README*", "truth.json"]}).ignored_files == (
+        "README*",
+        "truth.json",
+    )
+    for bad in ("../secrets/*", "sub/file.csv", "a\nb"):
+        with pytest.raises(ContractError, match=r"ignore\[0\]"):
+            parse_election({**base, "ignore": [bad]})

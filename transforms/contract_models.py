@@ -921,6 +921,12 @@ class ElectionFile(_Table):
         "when there is no registry",
     )
     quality: QualitySpec | None = Field(None, description="the quality policy (docs/quality.md)")
+    ignore: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="file-name patterns (`*`, `?`) of landing files that are not feeds "
+        "(READMEs, truth files): not reported as matching no contract",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ElectionFile:
@@ -957,6 +963,12 @@ class ElectionFile(_Table):
                     "expected a file name of at most 200 characters", at=f"names.{_key(level)}"
                 )
             _landing_file_name(file_name, f"names.{_key(level)}")
+        for i, pattern in enumerate(self.ignore):
+            if len(pattern) > 200 or not re.fullmatch(PRINTABLE, pattern):
+                raise _rule(
+                    "expected a printable pattern of at most 200 characters", at=f"ignore[{i}]"
+                )
+            _landing_file_name(pattern, f"ignore[{i}]")
         return self
 
     def _contests_consistent(self) -> None:
@@ -1064,6 +1076,7 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
             ),
             discovers_contests=spec.discover_contests,
             district_levels=tuple(spec.districts.items()),
+            ignored_files=tuple(spec.ignore),
         )
     except ModelError as error:  # the models check all of it first; kept as a second line
         raise ContractError(f"{name}: {error}") from None

@@ -169,6 +169,8 @@ class Election:
     discovers_contests: bool = False
     # district levels of their own (id → name): contests' districts that do not nest in `levels`
     district_levels: tuple[tuple[str, str], ...] = ()
+    # file-name patterns of landing files that are not feeds: never reported as unmatched
+    ignored_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")

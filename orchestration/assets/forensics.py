@@ -43,8 +43,9 @@ from warehouse.tables import accepted_of, replace_tables, units_of
     deps=[MART_RESULTS, *MART_TABLES.values()],
     group_name=MARTS,
     check_specs=FORENSIC_CHECK_SPECS,
-    description="Forensic warnings on the accepted tallies: last-digit uniformity per state "
-    "(F1), tables far outside their centre (F2), the turnout x vote-share fingerprint (F3). "
+    description="Forensic warnings on the accepted tallies: last-digit uniformity per unit "
+    "of the first level (F1), tallies far from the others of their parent unit (F2), the "
+    "turnout x vote-share fingerprint (F3). "
     "Warnings, never proof: see docs/forensics.md.",
 )
 def forensics_mart(

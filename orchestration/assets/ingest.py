@@ -52,7 +52,7 @@ def raw_deliveries(
     landing = dirs.settings.landing
     if not landing.is_dir():
         raise dg.Failure(description=f"The landing folder {landing} does not exist.")
-    unmatched = unmatched_files(landing, config.contracts, config.election.registry_file)
+    unmatched = unmatched_files(landing, config.contracts, config.election)
     _log_unmatched(context, unmatched)
     with duckdb.get_connection() as con:
         outcomes = _load_landed(context, con, config, landing)
