@@ -174,3 +174,12 @@ def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp
         assert done.stderr.count("\n") == 1
         assert "obs_1.txt matches both contract 'again' and 'observers'" in done.stderr
     assert not data.exists()
+
+
+def test_quality_refuses_an_unknown_rule_naming_the_rules(tmp_path, tallyhouse):
+    from expectations.rules import RULES
+
+    done = tallyhouse("quality", "--rule", "X9", "--data-dir", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    rules = ", ".join(r.id for r in RULES)
+    assert done.stderr == f"unknown rule 'X9'; the rules are: {rules}\n", done.stderr

@@ -9,15 +9,30 @@ import click
 
 from orchestration.cli_commands.common import GreedyCommand, data_dir_option, fail, settings_from
 
+OUTPUT_FORMATS = ("table", "csv", "json")
+
+
+def format_option(command):
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="table",
+        show_default=True,
+        help="table: aligned for reading; csv: a header and a line per row; json: one array "
+        "of objects, types kept. Notes on cut output go to stderr, so csv and json stay whole.",
+    )(command)
+
 
 @click.command("query")
 @data_dir_option
 @click.argument("sql")
 @click.option("--max-rows", type=int, default=100, help="Rows to print (default 100).")
-def query(data_dir: str | None, sql: str, max_rows: int) -> int:
+@format_option
+def query(data_dir: str | None, sql: str, max_rows: int, output: str) -> int:
     """Run read-only SQL on the published marts.
 
-    Prints an aligned table. SQL is one SELECT or EXPLAIN, e.g.
+    Prints an aligned table, CSV or JSON. SQL is one SELECT or EXPLAIN, e.g.
     "select * from results where level = 'national'"; anything else is refused (exit 2).
     """
     import duckdb
@@ -35,7 +50,18 @@ def query(data_dir: str | None, sql: str, max_rows: int) -> int:
         return fail(f"query {error}", code=2)
     except duckdb.Error as error:
         return fail(f"query failed: {error}")
-    click.echo(format_query(result))
+    if output == "table":
+        click.echo(format_query(result))
+        return 0
+    from reporting.terminal.formats import as_format
+
+    click.echo(as_format(output, result.columns, result.rows))
+    if result.truncated:
+        click.echo(
+            f"{len(result.rows):,} of {result.total_rows:,} rows written; raise --max-rows "
+            "or use `tallyhouse export` for everything.",
+            err=True,
+        )
     return 0
 
 
@@ -54,6 +80,7 @@ def query(data_dir: str | None, sql: str, max_rows: int) -> int:
 @click.option("--unit", metavar="CODE", help="Only the unit with this code.")
 @click.option("--parent", metavar="CODE", help="Only units under the unit with this code.")
 @click.option("--max-units", type=int, default=50, help="Units to print (default 50).")
+@format_option
 def results(
     data_dir: str | None,
     level: str,
@@ -62,10 +89,12 @@ def results(
     unit: str | None,
     parent: str | None,
     max_units: int,
+    output: str,
 ) -> int:
     """Candidates per unit with turnout and coverage.
 
-    Read from the published marts, one unit after another.
+    Read from the published marts, one unit after another (csv and json: a row per unit and
+    candidate). An unknown level, source, contest or unit is an error (exit 2).
     """
     from reporting.terminal.tables import format_unit
     from warehouse.read_marts import NoSuchChoice, group_units, open_published, unit_results
@@ -74,15 +103,26 @@ def results(
     try:
         with open_published(settings.published) as con:
             found = unit_results(con, level, source, unit, parent, contest)
-    except (FileNotFoundError, NoSuchChoice) as error:
+    except FileNotFoundError as error:
         return fail(error)
+    except NoSuchChoice as error:
+        return fail(error, code=2)
     units = group_units(found)
-    for rows in units[:max_units]:
+    shown = units[: max(max_units, 0)]
+    cut = f"{len(shown):,} of {len(units):,} units shown; narrow with --parent or --unit."
+    if output != "table":
+        from reporting.terminal.formats import as_format
+
+        rows = [row for unit_rows in shown for row in unit_rows]
+        columns = list(found[0]) if found else []
+        click.echo(as_format(output, columns, [tuple(r.values()) for r in rows]))
+        if len(units) > len(shown):
+            click.echo(cut, err=True)
+        return 0
+    for rows in shown:
         click.echo(format_unit(rows) + "\n")
-    if len(units) > max_units:
-        click.echo(
-            f"… {max_units:,} of {len(units):,} units shown; narrow with --parent or --unit."
-        )
+    if len(units) > len(shown):
+        click.echo(f"… {cut}")
     return 0
 
 

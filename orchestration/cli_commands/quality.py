@@ -39,6 +39,13 @@ def quality(
 
     from reporting.terminal.run_summary import print_issues
 
+    if rule is not None:
+        from expectations.rules import RULES
+
+        known = [r.id for r in RULES]
+        if rule.upper() not in known:
+            return fail(f"unknown rule {rule!r}; the rules are: {', '.join(known)}", code=2)
+        rule = rule.upper()
     settings = settings_from(data_dir, election=election)
     if election is not None:
         election_config(settings)  # an unknown election or a broken file: one line, exit 2
