@@ -153,15 +153,17 @@ def unit_results(
     cursor = con.execute(UNIT_RESULTS_SQL, params)
     names = [d[0] for d in cursor.description]
     found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    if con.execute("select count(distinct contest_id) from results").fetchall()[0][0] < 2:
-        for row in found:  # an election of one contest: nothing to tell apart
-            row["contest_id"] = None
     if not found and (unit or parent):
         wanted = f"unit {unit!r}" if unit else f"parent {parent!r}"
         raise NoSuchChoice(
             f"no {level} results for {wanted}" + (f" in {source!r}" if source else "")
         )
     return found
+
+
+def has_contests(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the marts hold more than one contest (a general election's units name theirs)."""
+    return con.execute("select count(distinct contest_id) > 1 from results").fetchall()[0][0]
 
 
 def group_units(rows: list[dict]) -> list[list[dict]]:

@@ -97,12 +97,19 @@ def results(
     candidate). An unknown level, source, contest or unit is an error (exit 2).
     """
     from reporting.terminal.tables import format_unit
-    from warehouse.read_marts import NoSuchChoice, group_units, open_published, unit_results
+    from warehouse.read_marts import (
+        NoSuchChoice,
+        group_units,
+        has_contests,
+        open_published,
+        unit_results,
+    )
 
     settings = settings_from(data_dir)
     try:
         with open_published(settings.published) as con:
             found = unit_results(con, level, source, unit, parent, contest)
+            many_contests = has_contests(con)
     except FileNotFoundError as error:
         return fail(error)
     except NoSuchChoice as error:
@@ -120,7 +127,7 @@ def results(
             click.echo(cut, err=True)
         return 0
     for rows in shown:
-        click.echo(format_unit(rows) + "\n")
+        click.echo(format_unit(rows, many_contests) + "\n")
     if len(units) > len(shown):
         click.echo(f"… {cut}")
     return 0
