@@ -10,6 +10,7 @@ import dagster as dg
 
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import MART_FORENSICS, MART_RESULTS, MART_TABLES, MARTS
+from orchestration.catalog import ROW_COUNT
 from orchestration.forensic_checks import (
     FORENSIC_CHECK_SPECS,
     forensic_check_results,
@@ -61,7 +62,7 @@ def forensics_mart(
         with duckdb.get_connection() as con:
             replace_tables(con, "marts", {"forensics": frame})
         context.log.info("forensics: not computed for a general election (per contest: later)")
-        yield dg.MaterializeResult(metadata={"rows": 0, "mode": "skipped"})
+        yield dg.MaterializeResult(metadata={ROW_COUNT: 0, "mode": "skipped"})
         yield from forensic_check_results(frame, election.tally_level)
         return
     with duckdb.get_connection() as con:
@@ -90,7 +91,7 @@ def forensics_mart(
     )
     yield dg.MaterializeResult(
         metadata={
-            "rows": frame.height,
+            ROW_COUNT: frame.height,
             "mode": plan.mode,
             **{c.check_name: c.metadata["flagged"].value for c in checks},
         }

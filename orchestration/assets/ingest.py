@@ -14,10 +14,12 @@ from expectations.alerts import Alert
 from landing.files import matching_files, registry_path, sha256_file, unmatched_files
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
+from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FILE_TAG, SHA_TAG
 from transforms.text import escaped
 from warehouse.alerts import alerted_subjects
+from warehouse.db import row_counts
 from warehouse.raw_load import (
     LOADED,
     REJECTED,
@@ -61,9 +63,10 @@ def raw_deliveries(
         deliveries, rows = con.execute(
             "select count(*), coalesce(sum(row_count), 0) from raw.deliveries where kind = 'feed'"
         ).fetchall()[0]
+        in_table = row_counts(con, "raw", ["deliveries"])["deliveries"]
     if not deliveries:
         raise dg.Failure(description=_why_nothing_delivered(config, landing, rejected))
-    yield _materialization(outcomes, rejected, deliveries, rows, unmatched)
+    yield _materialization(outcomes, rejected, deliveries, rows, unmatched, in_table)
     yield _files_accepted(rejected)
 
 
@@ -137,10 +140,13 @@ def _why_nothing_delivered(config, landing: Path, rejected: list) -> str:
     return f"No feed has been delivered yet: {why}"
 
 
-def _materialization(outcomes: list, rejected: list, deliveries: int, rows: int, unmatched):
+def _materialization(
+    outcomes: list, rejected: list, deliveries: int, rows: int, unmatched, in_table: int
+):
     loaded = [o for o in outcomes if o.status == LOADED]
     return dg.MaterializeResult(
         metadata={
+            ROW_COUNT: in_table,
             "files_loaded": len(loaded),
             "rows_loaded": sum(o.rows for o in loaded),
             "rows_left_out": sum(o.excluded for o in loaded),

@@ -20,6 +20,7 @@ from orchestration.assets.keys import (
     STAGED_UNITS,
     STAGED_VOTES,
 )
+from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import add_stats
 from transforms.model import Election
@@ -72,7 +73,7 @@ def projection(
         with duckdb.get_connection() as con:
             replace_tables(con, "marts", {"projection": empty_mart("projection", election)})
         context.log.info("projection: not computed for a general election (per contest: later)")
-        return dg.MaterializeResult(metadata={"rows": 0, "mode": "skipped"})
+        return dg.MaterializeResult(metadata={ROW_COUNT: 0, "mode": "skipped"})
     with duckdb.get_connection() as con:
         plan = plan_follower(con, STATS)
         if plan.incremental:
@@ -102,7 +103,7 @@ def projection(
         write_followers(con, {STATS: stats, STRATA: strata, EXPECTED: expected}, plan.stamp)
         replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
     context.log.info(f"projection {plan.mode}: {plan.reason}")
-    return dg.MaterializeResult(metadata={"rows": mart.height, "mode": plan.mode})
+    return dg.MaterializeResult(metadata={ROW_COUNT: mart.height, "mode": plan.mode})
 
 
 def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.DataFrame):
