@@ -72,16 +72,17 @@ def build_evidence(
         )
     judged = pl.col("tally_code").is_not_null()
     if "_polling" in frame.columns:  # a source above the polling units is not in the registry
-        judged = judged & pl.col("_polling").fill_null(False)
-        frame = frame.drop("_polling").with_columns(
-            pl.when(judged).then(pl.col("unit_path")).alias("unit_path")
-        )
-    return frame.with_columns(
+        frame = frame.with_columns(
+            (judged & pl.col("_polling").fill_null(False)).alias("_judged")
+        ).with_columns(pl.when("_judged").then(pl.col("unit_path")).alias("unit_path"))
+        judged = pl.col("_judged")
+    frame = frame.with_columns(
         # unknown to the registry: judged only for tallies that have a code (E8 covers the rest)
         pl.when(judged).then(pl.col("registry_path").is_not_null()).alias("registry_known"),
         _fingerprint("unit_path").alias("unit_path_id"),
         _fingerprint("registry_path").alias("registry_path_id"),
     )
+    return frame.drop("_judged", strict=False)
 
 
 def _with_registry(frame: pl.DataFrame, registry: pl.DataFrame, election: Election) -> pl.DataFrame:

@@ -72,7 +72,8 @@ def line_votes(
             index="tally_id", variable_name="line", value_name="votes"
         )
         return base.join(long, on="tally_id", how="inner")
-    slots = votes.select("tally_id", pl.col("slot").alias("line"), "votes")
+    # a slot with no votes is another district's candidate (absent), not a line of the tally
+    slots = votes.select("tally_id", pl.col("slot").alias("line"), "votes").drop_nulls("votes")
     counts = [f for f in COUNT_LINES if f in tallies.columns]
     counted = tallies.select(
         "tally_id", *[pl.col(f).alias(COUNT_LINES[f][0]) for f in counts]
