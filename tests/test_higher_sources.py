@@ -176,3 +176,75 @@ def test_a_state_canvass_with_one_altered_number_shows_exactly_that_difference(t
         settings, "select count(*) from quality_issues where source_id = 'state_canvass'"
     )
     assert issues.item() == 0
+
+
+CANDIDATES = [f"c{i:02d}" for i in range(1, 11)]
+CANVASS_CONTRACT = f"""
+id = "canvass"
+source = {{ id = "canvass", kind = "official", level = "state" }}
+
+[file]
+pattern = "canvass_*.csv"
+columns = ["state_code", "valid_votes", "null_votes", "blank_votes", "total_votes",
+           {", ".join(f'"{c}"' for c in CANDIDATES)}]
+
+[codes]
+state = "state_code"
+
+[counts]
+valid_votes = "valid_votes"
+null_votes = "null_votes"
+blank_votes = "blank_votes"
+total_votes = "total_votes"
+
+[candidates]
+layout = "wide"
+
+[candidates.columns]
+{chr(10).join(f'{c} = "{c}"' for c in CANDIDATES)}
+"""
+
+
+def _sample_with_a_state_canvass(root, landing) -> None:
+    """The sample election's configuration plus a state-level canvass contract, and the
+    canvass: every drop's tables summed per state (as a final canvass would give them)."""
+    shutil.copytree(shipped_elections() / "sample", root / "sample")
+    (root / "sample" / "contracts" / "canvass.toml").write_text(CANVASS_CONTRACT)
+    feed = pl.concat(
+        pl.read_csv(f, infer_schema=False) for f in sorted(landing.glob("tallies_*.csv"))
+    )
+    counts = ["valid_votes", "null_votes", "blank_votes", "total_votes", *CANDIDATES]
+    canvass = feed.group_by("state_code").agg(pl.col(counts).cast(pl.Int64).sum())
+    canvass.sort("state_code").write_csv(landing / "canvass_1.csv")
+
+
+@pytest.mark.e2e
+def test_an_election_of_one_contest_with_a_canvass_updates_as_a_full_build(tmp_path):
+    """Incremental = full with a source above the polling units: staging runs whole (so the
+    drop never meets the canvass half restaged), and the canvass agrees with the tables."""
+    from landing.files import write_synthetic
+    from tests.conftest import assert_same_marts, mart_snapshot, sample_election
+    from tests.test_incremental import modes
+
+    marts = {}
+    for name in ("stepwise", "whole"):
+        settings = replace(
+            Settings(tmp_path / name / "data"), elections_dir=tmp_path / name / "elections"
+        )
+        prepare_data_dir(settings)
+        write_synthetic(sample_election(), settings.landing)
+        _sample_with_a_state_canvass(tmp_path / name / "elections", settings.landing)
+        if name == "stepwise":
+            last = sorted(settings.landing.glob("tallies_*.csv"))[-1]
+            shutil.move(last, tmp_path / last.name)
+            assert run(settings).success
+            shutil.move(tmp_path / last.name, last)
+            result = run(settings)
+            assert result.success and modes(result)["staged"] == "full"
+        else:
+            assert run(settings).success
+        marts[name] = mart_snapshot(settings)
+    assert_same_marts(marts["stepwise"], marts["whole"])
+    statuses = marts["whole"]["reconciliation"]["status"].unique().to_list()
+    assert statuses == ["agree"] and marts["whole"]["reconciliation"]["level"][0] == "state"
+    assert marts["whole"]["results"]["source_id"].unique().to_list() == ["sample"]
