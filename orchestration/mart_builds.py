@@ -31,13 +31,9 @@ from transforms.delta import (
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
+from transforms.reconciliation import reconcile, reconciliation_lines, reconciliation_summary
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
-from transforms.verification import (
-    announced_vs_tallied,
-    reconcile,
-    reconciliation_lines,
-    reconciliation_summary,
-)
+from transforms.verification import announced_vs_tallied
 from warehouse.change import Change
 from warehouse.db import table_exists, transaction
 from warehouse.mart_registry import Step, built_by, empty_mart

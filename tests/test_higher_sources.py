@@ -14,8 +14,8 @@ from landing.synthetic_general import write_synthetic_general
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import published, run
 from transforms.contract import ContractError, parse_contract
+from transforms.reconciliation import reconcile, reconciliation_lines, reconciliation_summary
 from transforms.synthetic.general import generate_general
-from transforms.verification import reconcile, reconciliation_lines, reconciliation_summary
 from warehouse.configs import load_election, shipped_elections
 
 STATE_CONTRACT = """

@@ -10,13 +10,9 @@ import pytest
 
 from expectations.rules import RULES
 from tests.test_verification_data import AnnouncedCase
+from transforms.reconciliation import reconcile, reconciliation_lines, reconciliation_summary
 from transforms.rollup import units_from_tallies
-from transforms.verification import (
-    announced_vs_tallied,
-    reconcile,
-    reconciliation_lines,
-    reconciliation_summary,
-)
+from transforms.verification import announced_vs_tallied
 from warehouse.data_dictionary import PAGE, render
 from warehouse.mart_comments import apply_comments, literal
 from warehouse.mart_registry import MARTS_BY_NAME, describe, undocumented
