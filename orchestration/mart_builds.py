@@ -31,7 +31,12 @@ from transforms.delta import (
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
-from transforms.reconciliation import reconcile, reconciliation_lines, reconciliation_summary
+from transforms.reconciliation import (
+    compare,
+    reconcile,
+    reconciliation_lines,
+    reconciliation_summary,
+)
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
 from transforms.verification import announced_vs_tallied
 from warehouse.change import Change
@@ -122,14 +127,15 @@ class Staged:
         )
 
     @cached_property
-    def reconciled_lines(self) -> pl.DataFrame:
-        """Every source's accepted tallies, those above the polling units included."""
+    def compared(self) -> pl.DataFrame:
+        """Every source's accepted tallies (those above the polling units included) compared
+        per pair, contest and unit (transforms/reconciliation.py)."""
         every = accepted(self.tallies, self.quarantine)
-        return reconciliation_lines(every, self.votes, self.election, self.lines)
+        return compare(every, self.votes, self.election, self.lines)
 
     @cached_property
     def reconciled(self) -> pl.DataFrame:
-        return reconcile(self.reconciled_lines, self.election)
+        return reconcile(self.compared, self.election, self.lines)
 
 
 def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
@@ -171,7 +177,7 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
         s.issues, s.tallies, s.deliveries, rule_text(s.election), s.election
     ),
     "reconciliation": lambda staged: staged.reconciled,
-    "reconciliation_lines": lambda staged: staged.reconciled_lines,
+    "reconciliation_lines": lambda s: reconciliation_lines(s.compared, s.election, s.lines),
     "reconciliation_summary": lambda s: reconciliation_summary(s.reconciled, s.units, s.election),
     "announced_vs_tallied": _announced_vs_tallied,
     "contest_status": _contest_status,

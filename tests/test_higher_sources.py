@@ -14,7 +14,12 @@ from landing.synthetic_general import write_synthetic_general
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import published, run
 from transforms.contract import ContractError, parse_contract
-from transforms.reconciliation import reconcile, reconciliation_lines, reconciliation_summary
+from transforms.reconciliation import (
+    compare,
+    reconcile,
+    reconciliation_lines,
+    reconciliation_summary,
+)
 from transforms.synthetic.general import generate_general
 from warehouse.configs import load_election, shipped_elections
 
@@ -97,17 +102,18 @@ def test_a_ward_source_is_compared_with_the_rollup_per_contest_unit_and_candidat
         }
     )
     votes = pl.DataFrame({"tally_id": [1, 2, 3], "A": [5, 6, 11], "B": [1, 2, 5]})
-    lines = reconciliation_lines(tallies, votes, election)
+    compared = compare(tallies, votes, election)
+    lines = reconciliation_lines(compared, election)
     assert lines.select("level", "unit_code", "candidate_id", "votes_a", "delta").rows() == [
         ("ward", "w1", "A", 11, 0),
         ("ward", "w1", "B", 3, 2),
     ]
-    (unit,) = reconcile(lines, election).iter_rows(named=True)
+    (unit,) = reconcile(compared, election).iter_rows(named=True)
     assert (unit["status"], unit["delta_B"], unit["votes_apart"]) == ("differ", 2, 2)
     units = pl.DataFrame(
         {"level": ["ward"], "unit_code": ["w1"], "unit_name": ["Ward 1"]},
     )
-    summary = reconciliation_summary(reconcile(lines, election), units, election)
+    summary = reconciliation_summary(reconcile(compared, election), units, election)
     assert summary.select("level", "unit_name", "differ").rows() == [
         ("national", None, 1),
         ("ward", "Ward 1", 1),

@@ -55,84 +55,129 @@ def _depth(election: Election, source: str) -> int:
     return election.levels.index(level) if level in election.levels else -1
 
 
-def line_votes(
+def _column(line: str, side: str = "a") -> str:
+    """A line's votes column in the compared frame (prefixed: a line never shadows a key)."""
+    return f"{side}:{line}"
+
+
+def compared_lines(election: Election, general: bool) -> list[str]:
+    """The lines compared: the candidates (a general election's ballot positions, `p001`, …,
+    and its count lines)."""
+    counts = [line for line, _ in COUNT_LINES.values()] if general else []
+    return [*election.candidate_ids, *counts]
+
+
+def tally_lines(
     tallies: pl.DataFrame,
     votes: pl.DataFrame,
     election: Election,
     lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per accepted tally and line: tally_id, source_id, contest_id, tally_code, the
-    codes, line, votes. An election of one contest: votes wide (a column per candidate), its
-    candidates the lines. A general election (`lines`: contest_id, line, candidate_id): votes
-    long (tally_id, slot, votes), plus its count lines (COUNT_LINES)."""
+    """One row per accepted tally: tally_id, source_id, contest_id, tally_code, the codes, and
+    a column per compared line (null: the line is not on the tally's ballot). An election of
+    one contest: `votes` wide, a column per candidate. A general election (`lines` given):
+    `votes` long (tally_id, slot, votes), plus the tally's count lines (COUNT_LINES)."""
     tallies = with_contest(tallies, election)
     keys = ["tally_id", "source_id", CONTEST, "tally_code", *election.code_columns]
-    base = tallies.select(keys)
     if lines is None:
-        long = votes.select("tally_id", *election.candidate_ids).unpivot(
-            index="tally_id", variable_name="line", value_name="votes"
-        )
-        return base.join(long, on="tally_id", how="inner")
-    # a slot with no votes is another district's candidate (absent), not a line of the tally
-    slots = votes.select("tally_id", pl.col("slot").alias("line"), "votes").drop_nulls("votes")
-    counts = [f for f in COUNT_LINES if f in tallies.columns]
-    counted = tallies.select(
-        "tally_id", *[pl.col(f).alias(COUNT_LINES[f][0]) for f in counts]
-    ).unpivot(index="tally_id", variable_name="line", value_name="votes")
-    long = pl.concat([slots, counted.drop_nulls("votes")], how="vertical_relaxed")
-    return base.join(long, on="tally_id", how="inner")
-
-
-def reconciliation_lines(
-    tallies: pl.DataFrame,
-    votes: pl.DataFrame,
-    election: Election,
-    lines: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Per pair of sources, contest, compared unit and line: both sources' votes and the delta
-    (b − a). Two sources at the same level are compared unit by unit (tally by tally at the
-    polling units); a source above the other is compared with the other's accepted tallies
-    rolled up to its level, over the contests it reports. No rows with fewer than two sources.
-
-    tallies: accepted tallies of every source; votes and lines as line_votes takes them."""
-    sources = sorted(tallies["source_id"].unique().to_list())
-    if len(sources) < 2:
-        return pl.DataFrame(schema=lines_schema(election))
-    frame = line_votes(tallies, votes, election, lines)
-    pairs = [_pair_lines(frame, a, b, election) for a, b in combinations(sources, 2)]
-    return _named(pl.concat(pairs), election, lines).sort(*PAIR, *UNIT, "line")
-
-
-def _at_level(frame: pl.DataFrame, source: str, depth: int, election: Election) -> pl.DataFrame:
-    """One source's line votes per contest and unit at the level of `depth` (-1: national),
-    its tallies summed up to that level if they sit below it."""
-    codes = election.code_columns
-    own = frame.filter(source_id=source)
-    if _depth(election, source) == depth:
-        unit = pl.col("tally_code")
+        wide = votes.select("tally_id", *election.candidate_ids)
+        counts = []
     else:
-        unit = pl.col(codes[depth]) if depth >= 0 else pl.lit(NATIONAL)
-    kept = codes[: depth + 1]
-    return (
-        own.with_columns(unit.alias("unit_code"))
-        .group_by(CONTEST, "unit_code", "line")
-        .agg(*[pl.col(c).drop_nulls().first() for c in kept], pl.col("votes").sum())
-        .with_columns(pl.lit(None, pl.String).alias(c) for c in codes[depth + 1 :])
+        wide = votes.pivot(
+            on="slot",
+            index="tally_id",
+            values="votes",
+            aggregate_function="first",
+            on_columns=election.candidate_ids,
+        )
+        counts = [pl.col(f).alias(line) for f, (line, _) in COUNT_LINES.items() if f in tallies]
+    frame = tallies.select(*keys, *counts).join(wide, on="tally_id", how="inner")
+    found = compared_lines(election, lines is not None)
+    return frame.select(
+        "source_id",
+        CONTEST,
+        "tally_code",
+        *election.code_columns,
+        *[
+            (pl.col(line) if line in frame.columns else pl.lit(None, pl.Int64))
+            .cast(pl.Int64)
+            .alias(_column(line))
+            for line in found
+        ],
     )
 
 
-def _pair_lines(frame: pl.DataFrame, a: str, b: str, election: Election) -> pl.DataFrame:
+def compare(
+    tallies: pl.DataFrame,
+    votes: pl.DataFrame,
+    election: Election,
+    lines: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Per pair of sources, contest and compared unit: both sources' votes per line (columns
+    `a:<line>`, `b:<line>`; null where a source lacks the unit or the line). Two sources at the
+    same level are compared unit by unit (tally by tally at the polling units); a source above
+    the other is compared with the other's accepted tallies rolled up to its level, over the
+    contests it reports. Empty with fewer than two sources.
+
+    tallies: accepted tallies of every source; votes and lines as tally_lines takes them."""
+    sources = sorted(tallies["source_id"].unique().to_list())
+    if len(sources) < 2:
+        return pl.DataFrame()
+    frame = tally_lines(tallies, votes, election, lines)
+    found = compared_lines(election, lines is not None)
+    pairs = [_pair(frame, a, b, found, election) for a, b in combinations(sources, 2)]
+    return pl.concat(pairs)
+
+
+def _at_level(
+    frame: pl.DataFrame, source: str, depth: int, found: list[str], election: Election
+) -> pl.DataFrame:
+    """One source's votes per contest and unit at the level of `depth` (-1: national), its
+    tallies summed up to that level if they sit below it."""
+    codes, kept = election.code_columns, election.code_columns[: depth + 1]
+    own = frame.filter(source_id=source)
+    values = [_column(line) for line in found]
+    if _depth(election, source) == depth:  # a tally is a unit at its own level
+        at = own.rename({"tally_code": "unit_code"})
+    else:
+        unit = pl.col(codes[depth]) if depth >= 0 else pl.lit(NATIONAL)
+        at = (
+            own.with_columns(unit.alias("unit_code"))
+            .group_by(CONTEST, "unit_code")
+            .agg(
+                *[pl.col(c).drop_nulls().first() for c in kept],
+                # a line no tally of the unit has stays null (absent), not 0
+                *[pl.when(pl.col(v).is_not_null().any()).then(pl.col(v).sum()) for v in values],
+            )
+        )
+    return at.select(
+        CONTEST,
+        "unit_code",
+        *kept,
+        *[pl.lit(None, pl.String).alias(c) for c in codes[depth + 1 :]],
+        *values,
+    )
+
+
+def _pair(
+    frame: pl.DataFrame, a: str, b: str, found: list[str], election: Election
+) -> pl.DataFrame:
     depth_a, depth_b = _depth(election, a), _depth(election, b)
     depth = min(depth_a, depth_b)
-    left, right = _at_level(frame, a, depth, election), _at_level(frame, b, depth, election)
-    if depth_a != depth_b:  # the contests the source above reports
-        broader = left if depth_a < depth_b else right
-        reported = broader.select(CONTEST).unique()
+    left = _at_level(frame, a, depth, found, election)
+    right = _at_level(frame, b, depth, found, election)
+    if depth_a != depth_b:  # only the contests the source above reports
+        reported = (left if depth_a < depth_b else right).select(CONTEST).unique()
         left = left.join(reported, on=CONTEST, how="semi")
         right = right.join(reported, on=CONTEST, how="semi")
     codes = election.code_columns
-    joined = left.join(
-        right, on=[CONTEST, "unit_code", "line"], how="full", coalesce=True, suffix="_b"
+    right = right.rename({_column(line): _column(line, "b") for line in found})
+    joined = left.with_columns(pl.lit(True).alias("_a")).join(
+        right.with_columns(pl.lit(True).alias("_b")),
+        on=[CONTEST, "unit_code"],
+        how="full",
+        coalesce=True,
+        suffix="_b",
     )
     level = election.levels[depth] if depth >= 0 else NATIONAL
     return joined.select(
@@ -142,66 +187,91 @@ def _pair_lines(frame: pl.DataFrame, a: str, b: str, election: Election) -> pl.D
         pl.lit(level).alias("level"),
         "unit_code",
         *[pl.coalesce(c, f"{c}_b").alias(c) for c in codes],
-        "line",
-        pl.col("votes").alias("votes_a"),
-        pl.col("votes_b"),
-        (pl.col("votes_b") - pl.col("votes")).alias("delta"),
+        pl.col("_a").fill_null(False),
+        pl.col("_b").fill_null(False),
+        *[_column(line) for line in found],
+        *[_column(line, "b") for line in found],
     )
 
 
-def _named(frame: pl.DataFrame, election: Election, lines: pl.DataFrame | None) -> pl.DataFrame:
-    """Each line's candidate (id and name) and its status."""
-    if lines is None:
-        names = pl.DataFrame(
-            [(election.default_contest.id, c.id, c.id, c.name) for c in election.candidates],
-            schema=[CONTEST, "line", "candidate_id", "candidate_name"],
-            orient="row",
-        )
-    else:
-        names = lines.select(CONTEST, "line", "candidate_id", "candidate_name")
-    status = (
-        pl.when(pl.col("votes_a").is_not_null() & (pl.col("delta") == 0))
+def _line_status(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(a.is_not_null() & b.is_not_null() & (a == b))
         .then(pl.lit(AGREE))
-        .when(pl.col("votes_a").is_not_null() & pl.col("votes_b").is_not_null())
+        .when(a.is_not_null() & b.is_not_null())
         .then(pl.lit(DIFFER))
-        .when(pl.col("votes_a").is_not_null())
+        .when(a.is_not_null())
         .then(pl.lit(ONLY_A))
         .otherwise(pl.lit(ONLY_B))
     )
-    count_id = pl.col("line").replace_strict(
-        {line: line for line, _ in COUNT_LINES.values()}, default=None, return_dtype=pl.String
-    )
-    count_name = pl.col("line").replace_strict(
-        dict(COUNT_LINES.values()), default=None, return_dtype=pl.String
-    )
+
+
+def reconciliation_lines(
+    compared: pl.DataFrame, election: Election, lines: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Per pair of sources, contest, compared unit and line: both votes, the delta (b − a) and
+    the line's status, its candidate named. compared: from compare()."""
+    schema = lines_schema(election)
+    if compared.is_empty():
+        return pl.DataFrame(schema=schema)
+    found = compared_lines(election, lines is not None)
+    keys = [*PAIR, *UNIT, *election.code_columns]
+    # sorted before the explode (ten times fewer rows to sort); the lines keep their order
+    long = compared.sort(*PAIR, *UNIT).select(
+        *keys,
+        pl.lit(found, dtype=pl.List(pl.String)).alias("line"),
+        pl.concat_list(pl.col(_column(line)) for line in found).alias("votes_a"),
+        pl.concat_list(pl.col(_column(line, "b")) for line in found).alias("votes_b"),
+    ).explode("line", "votes_a", "votes_b")
+    long = long.filter(pl.col("votes_a").is_not_null() | pl.col("votes_b").is_not_null())
+    names = _line_names(election, lines)
+    count_names = {line: name for line, name in COUNT_LINES.values()}
     return (
-        frame.join(names, on=[CONTEST, "line"], how="left")
+        long.join(names, on=[CONTEST, "line"], how="left", maintain_order="left")
         .with_columns(
-            pl.coalesce("candidate_id", count_id, "line").alias("candidate_id"),
-            pl.coalesce("candidate_name", count_name, "line").alias("candidate_name"),
-            status.alias("status"),
+            pl.coalesce("candidate_id", "line").alias("candidate_id"),
+            pl.coalesce(
+                "candidate_name",
+                pl.col("line").replace_strict(count_names, default=None, return_dtype=pl.String),
+                "line",
+            ).alias("candidate_name"),
+            _line_status(pl.col("votes_a"), pl.col("votes_b")).alias("status"),
+            (pl.col("votes_b") - pl.col("votes_a")).alias("delta"),
         )
-        .select(*lines_schema(election).keys())
+        .select(*schema.keys())
     )
 
 
-def reconcile(line_frame: pl.DataFrame, election: Election) -> pl.DataFrame:
+def _line_names(election: Election, lines: pl.DataFrame | None) -> pl.DataFrame:
+    """contest_id, line → candidate_id, candidate_name."""
+    if lines is not None:
+        return lines.select(CONTEST, "line", "candidate_id", "candidate_name")
+    return pl.DataFrame(
+        [(election.default_contest.id, c.id, c.id, c.name) for c in election.candidates],
+        schema=[CONTEST, "line", "candidate_id", "candidate_name"],
+        orient="row",
+    )
+
+
+def reconcile(
+    compared: pl.DataFrame, election: Election, lines: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Per pair of sources, contest and compared unit: agree, differ (with per-line deltas
-    b − a, `delta_<line>`), or only in one of them. line_frame: reconciliation_lines."""
-    if line_frame.is_empty():
-        return pl.DataFrame(schema=reconciliation_schema(election))
-    keys = [*PAIR, *UNIT]
-    in_a, in_b = pl.col("votes_a").is_not_null().any(), pl.col("votes_b").is_not_null().any()
-    apart = (pl.col("votes_b").fill_null(0) - pl.col("votes_a").fill_null(0)).abs()
-    units = line_frame.group_by(keys).agg(
-        *[pl.col(c).drop_nulls().first() for c in election.code_columns],
-        in_a.alias("_a"),
-        in_b.alias("_b"),
-        (pl.col("status") != AGREE).sum().cast(pl.Int32).alias("differing_candidates"),
-        apart.sum().alias("votes_apart"),
-    )
+    b − a, `delta_<line>`), or only in one of them. compared: from compare()."""
+    schema = reconciliation_schema(election)
+    if compared.is_empty():
+        return pl.DataFrame(schema=schema)
+    found = compared_lines(election, lines is not None)
+    a = [pl.col(_column(line)) for line in found]
+    b = [pl.col(_column(line, "b")) for line in found]
     both = pl.col("_a") & pl.col("_b")
-    units = units.with_columns(
+    differing = pl.sum_horizontal(
+        [x.ne_missing(y).cast(pl.Int32) for x, y in zip(a, b, strict=True)]
+    )
+    apart = pl.sum_horizontal(
+        [(y.fill_null(0) - x.fill_null(0)).abs() for x, y in zip(a, b, strict=True)]
+    )
+    status = (
         pl.when(both & (pl.col("differing_candidates") == 0))
         .then(pl.lit(AGREE))
         .when(both)
@@ -209,37 +279,20 @@ def reconcile(line_frame: pl.DataFrame, election: Election) -> pl.DataFrame:
         .when(pl.col("_a"))
         .then(pl.lit(ONLY_A))
         .otherwise(pl.lit(ONLY_B))
-        .alias("status"),
-        pl.when(both)
-        .then(pl.col("differing_candidates"))
-        .otherwise(0)
-        .alias("differing_candidates"),
-        pl.when(both).then(pl.col("votes_apart")).otherwise(0).alias("votes_apart"),
     )
-    deltas = _deltas(line_frame, keys, election)
-    schema = reconciliation_schema(election)
     return (
-        units.join(deltas, on=keys, how="left", nulls_equal=True)
-        .with_columns(pl.col(c).cast(t) for c, t in schema.items() if c.startswith("delta_"))
-        .select(*schema.keys())
-        .sort(*keys)
-    )
-
-
-def _deltas(line_frame: pl.DataFrame, keys: list[str], election: Election) -> pl.DataFrame:
-    """delta_<line> per unit: a column per candidate (per ballot line in a general election)."""
-    wanted = election.candidate_ids
-    present = line_frame.filter(pl.col("line").is_in(wanted))
-    if present.is_empty():
-        return (
-            line_frame.select(keys)
-            .unique()
-            .with_columns(pl.lit(None, pl.Int64).alias(f"delta_{c}") for c in wanted)
+        compared.with_columns(
+            pl.when(both).then(differing).otherwise(0).alias("differing_candidates"),
+            pl.when(both).then(apart).otherwise(0).alias("votes_apart"),
+            *[
+                (pl.col(_column(c, "b")) - pl.col(_column(c))).alias(f"delta_{c}")
+                for c in election.candidate_ids
+            ],
         )
-    wide = present.pivot(
-        on="line", index=keys, values="delta", aggregate_function="first", on_columns=wanted
+        .with_columns(status.alias("status"))
+        .select(*[pl.col(c).cast(t) for c, t in schema.items()])
+        .sort(*PAIR, *UNIT)
     )
-    return wide.rename({c: f"delta_{c}" for c in wanted})
 
 
 def reconciliation_summary(
