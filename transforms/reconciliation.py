@@ -217,12 +217,16 @@ def reconciliation_lines(
     found = compared_lines(election, lines is not None)
     keys = [*PAIR, *UNIT, *election.code_columns]
     # sorted before the explode (ten times fewer rows to sort); the lines keep their order
-    long = compared.sort(*PAIR, *UNIT).select(
-        *keys,
-        pl.lit(found, dtype=pl.List(pl.String)).alias("line"),
-        pl.concat_list(pl.col(_column(line)) for line in found).alias("votes_a"),
-        pl.concat_list(pl.col(_column(line, "b")) for line in found).alias("votes_b"),
-    ).explode("line", "votes_a", "votes_b")
+    long = (
+        compared.sort(*PAIR, *UNIT)
+        .select(
+            *keys,
+            pl.lit(found, dtype=pl.List(pl.String)).alias("line"),
+            pl.concat_list(pl.col(_column(line)) for line in found).alias("votes_a"),
+            pl.concat_list(pl.col(_column(line, "b")) for line in found).alias("votes_b"),
+        )
+        .explode("line", "votes_a", "votes_b")
+    )
     long = long.filter(pl.col("votes_a").is_not_null() | pl.col("votes_b").is_not_null())
     names = _line_names(election, lines)
     count_names = {line: name for line, name in COUNT_LINES.values()}
