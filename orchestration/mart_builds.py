@@ -14,7 +14,7 @@ import polars as pl
 from expectations.rules import RULES, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
-from transforms.accepted import ACCEPTED_SQL, accepted
+from transforms.accepted import ACCEPTED_SQL, accepted, at_polling_units
 from transforms.contest_status import contest_status
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
@@ -31,8 +31,14 @@ from transforms.delta import (
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
+from transforms.reconciliation import (
+    compare,
+    reconcile,
+    reconciliation_lines,
+    reconciliation_summary,
+)
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
-from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
+from transforms.verification import announced_vs_tallied
 from warehouse.change import Change
 from warehouse.db import table_exists, transaction
 from warehouse.mart_registry import Step, built_by, empty_mart
@@ -102,8 +108,14 @@ class Staged:
         return self.view if self.view is not None else self.config.election
 
     @cached_property
+    def counted(self) -> pl.DataFrame:
+        """The tallies of the sources at the polling units: every mart but the reconciliation
+        and the issues is built from them (a source above them is only reconciled)."""
+        return at_polling_units(self.tallies, self.election.higher_sources)
+
+    @cached_property
     def accepted(self) -> pl.DataFrame:
-        return accepted(self.tallies, self.quarantine)
+        return accepted(self.counted, self.quarantine)
 
     @cached_property
     def rollups(self) -> Marts:
@@ -111,12 +123,19 @@ class Staged:
         if self.lines is not None:
             lines = self.lines.select("contest_id", "candidate_id", "candidate_name")
         return build_marts(
-            self.accepted, self.votes, self.units, self.election, received=self.tallies, lines=lines
+            self.accepted, self.votes, self.units, self.election, received=self.counted, lines=lines
         )
 
     @cached_property
+    def compared(self) -> pl.DataFrame:
+        """Every source's accepted tallies (those above the polling units included) compared
+        per pair, contest and unit (transforms/reconciliation.py)."""
+        every = accepted(self.tallies, self.quarantine)
+        return compare(every, self.votes, self.election, self.lines)
+
+    @cached_property
     def reconciled(self) -> pl.DataFrame:
-        return reconcile(self.accepted, self.votes, self.election)
+        return reconcile(self.compared, self.election, self.lines)
 
 
 def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
@@ -152,12 +171,13 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
     "turnout": lambda staged: staged.rollups.turnout,
     "coverage": lambda staged: staged.rollups.coverage,
     "quality_summary": lambda s: quality_summary(
-        s.tallies, s.issues, s.units, RULE_IDS, s.election
+        s.counted, s.issues, s.units, RULE_IDS, s.election
     ),
     "quality_issues": lambda s: quality_issues(
         s.issues, s.tallies, s.deliveries, rule_text(s.election), s.election
     ),
     "reconciliation": lambda staged: staged.reconciled,
+    "reconciliation_lines": lambda s: reconciliation_lines(s.compared, s.election, s.lines),
     "reconciliation_summary": lambda s: reconciliation_summary(s.reconciled, s.units, s.election),
     "announced_vs_tallied": _announced_vs_tallied,
     "contest_status": _contest_status,
@@ -165,14 +185,11 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
 }
 
 
-# A general election's: reconciliation and announced totals per contest are not built yet
-# (issue 12): their marts are published empty, with their declared columns.
+# A general election's: announced totals per contest are not built yet (issue 12): that mart
+# is published empty, with its declared columns.
 GENERAL_BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
     **BUILDS,
-    **{
-        name: (lambda s, name=name: empty_mart(name, s.election))
-        for name in ("reconciliation", "reconciliation_summary", "announced_vs_tallied")
-    },
+    "announced_vs_tallied": lambda s: empty_mart("announced_vs_tallied", s.election),
 }
 
 

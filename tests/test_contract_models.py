@@ -23,6 +23,8 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "parsed_configs.json"
 
 # Keys added with general elections: empty in every configuration of one contest.
 GENERAL_KEYS = {"contest_id", "contest_columns", "contest_rules"}
+# ...and with sources above the polling units: None for a source at the polling units
+GENERAL_KEYS |= {"source_level"}
 
 
 def _asdict(contract) -> dict:

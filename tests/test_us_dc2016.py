@@ -10,6 +10,7 @@ from tests.conftest import published, run
 
 SHARED_DC = Path(__file__).resolve().parents[2] / "shared" / "data" / "us_dc2016"
 PRECINCT = "20161108__dc__general__precinct.csv"
+WARD, CITY = "20161108__dc__general__ward.csv", "20161108__dc__general__district.csv"
 
 pytestmark = [
     pytest.mark.e2e,  # every test here runs the job
@@ -59,7 +60,10 @@ def dc(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dc")
     landing = tmp / "landing"
     landing.mkdir()
-    (landing / PRECINCT).symlink_to(SHARED_DC / PRECINCT)
+    # the ward and city-wide files too: sources above the precincts, reconciled, never counted
+    # (every figure below is the precinct file's alone)
+    for name in (PRECINCT, WARD, CITY):
+        (landing / name).symlink_to(SHARED_DC / name)
     settings = replace(Settings(tmp / "data"), election="us_dc2016", landing_dir=landing)
     prepare_data_dir(settings)
     assert run(settings).success
@@ -166,6 +170,59 @@ def test_results_of_one_contest_per_ward_equal_the_ward_file(dc):
         "Other candidates (not declared)": 411,
     }
     assert {r["total_votes"] for r in unit} == {80_704}  # turnout joined on the contest too
+
+
+def _lines_per_status(dc, pair: str) -> dict[str, int]:
+    rows = published(
+        dc,
+        f"select status, count(*) from reconciliation_lines where {pair} group by 1",
+    )
+    return dict(rows.iter_rows())
+
+
+def test_the_precinct_file_rolled_up_to_the_wards_equals_the_ward_file(dc):
+    """README: the precinct rows summed by ward equal every row of the ward file (262 of 262),
+    candidates, write-ins, over and under votes alike; per contest, all 40 (contest, ward)
+    units agree."""
+    pair = "source_a = 'precinct' and source_b = 'ward'"
+    assert _lines_per_status(dc, pair) == {"agree": 262}
+    levels = published(dc, f"select distinct level from reconciliation where {pair}")
+    assert levels["level"].to_list() == ["ward"]
+    summary = published(
+        dc,
+        "select sum(agree), sum(differ + only_in_a + only_in_b), count(distinct contest_id) "
+        f"from reconciliation_summary where {pair} and level = 'national'",
+    ).row(0)
+    assert summary == (40, 0, 12)
+
+
+def test_the_precinct_file_over_the_city_equals_the_city_wide_file(dc):
+    """README: 66 of 66 rows of the city-wide file, once `AT-LARGE` and `AT - LARGE` are one
+    contest (its aliases): the at-large council is compared, not left in one source only."""
+    for other in ("precinct", "ward"):
+        pair = f"source_a = 'city' and source_b = '{other}'"
+        assert _lines_per_status(dc, pair) == {"agree": 66}
+    council = published(
+        dc,
+        "select candidate_id, votes_a from reconciliation_lines where source_a = 'city' "
+        "and source_b = 'precinct' and contest_id = 'council-at-large' and candidate_id = ?",
+        ["Robert White"],
+    )
+    assert council.rows() == [("Robert White", FIGURES["council-at-large"]["Robert White"])]
+
+
+def test_the_ward_and_city_files_are_not_units_of_the_results(dc):
+    """Their tallies are staged (marked by their source's level) but only reconciled: results,
+    coverage and quality count the precinct file alone, and no registry-type rule fires."""
+    sources = published(
+        dc,
+        "select distinct source_id from results union select distinct source_id from coverage "
+        "union select distinct source_id from turnout union select distinct source_id "
+        "from contest_status",
+    )
+    assert sources["source_id"].to_list() == ["precinct"]
+    issues = published(dc, "select count(*) from quality_issues where source_id <> 'precinct'")
+    assert issues.item() == 0
 
 
 def test_check_lists_the_contests_it_discovers(tmp_path):

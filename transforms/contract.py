@@ -27,7 +27,7 @@ from transforms.contract_models import (
 )
 from transforms.contract_models import ENCODINGS as _ENCODINGS
 from transforms.feed import COUNT_FIELDS, NO_LIST, OTHER, REGISTERED, VALID
-from transforms.model import Election
+from transforms.model import NATIONAL, Election
 
 ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
 
@@ -92,6 +92,7 @@ class Contract:
     contest_id: str | None = None
     contest_columns: tuple[str, ...] = ()
     contest_rules: tuple[ContestRule, ...] = ()
+    source_level: str | None = None  # a source above the polling units: its level
 
     @property
     def alias_counts(self) -> list[str]:
@@ -160,7 +161,9 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
     """The rules that need the election: its levels and its candidates. Returns the levels the
     feed carries."""
     known = ", ".join(election.levels)
-    carried = list(spec.levels) if spec.levels is not None else list(election.levels)
+    own = _source_level(spec, election, name)
+    above = list(election.levels[: election.levels.index(own) + 1]) if own != NATIONAL else []
+    carried = list(spec.levels) if spec.levels is not None else above
     for i, level in enumerate(carried):
         if level not in election.levels:
             raise _refuse(
@@ -168,8 +171,15 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
                 f"levels[{i}]",
                 f"expected one of the election's levels ({known}), got {show(level)}",
             )
-    if election.tally_level not in carried:
-        raise _refuse(name, "levels", f"must include the tally's level {election.tally_level!r}")
+        if level not in above:
+            raise _refuse(
+                name,
+                f"levels[{i}]",
+                f"{show(level)} is below the source's level {own!r}: its tallies have no "
+                "code there",
+            )
+    if own != NATIONAL and own not in carried:
+        raise _refuse(name, "levels", f"must include the tally's level {own!r}")
     missing_levels = [lv for lv in carried if lv not in spec.codes]
     if missing_levels:
         raise _refuse(name, "codes", f"no code for level(s) {', '.join(missing_levels)}")
@@ -219,6 +229,25 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
             f"{', '.join(ALIAS_COUNTS)})",
         )
     return carried
+
+
+def _higher_level(spec: ContractFile, election: Election) -> str | None:
+    """The source's level when it is above the polling units, else None."""
+    level = spec.source.level
+    return level if level is not None and level != election.tally_level else None
+
+
+def _source_level(spec: ContractFile, election: Election, name: str) -> str:
+    """The level the source's tallies count at: its `source.level`, by default the lowest."""
+    level = spec.source.level or election.tally_level
+    if level not in (*election.levels, NATIONAL):
+        raise _refuse(
+            name,
+            "source.level",
+            f"expected one of the election's levels ({', '.join(election.levels)}) or "
+            f"{NATIONAL!r}, got {show(level)}",
+        )
+    return level
 
 
 def _check_general(spec: ContractFile, election: Election, name: str) -> None:
@@ -279,6 +308,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         source_id=spec.source.id,
         source_kind=spec.source.kind,
         source_name=spec.source.name,
+        source_level=_higher_level(spec, election),
         pattern=spec.file.pattern,
         format=spec.file.format,
         separator=spec.file.separator,

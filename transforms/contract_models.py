@@ -297,6 +297,12 @@ class SourceSpec(_Table):
     name: str = Field(
         "", max_length=200, pattern=PRINTABLE, description="the source's name, for people"
     )
+    level: Identifier | None = Field(
+        None,
+        description="the level its tallies count at: one of the election's levels or 'national' "
+        "(a ward's or a city-wide canvass); absent: the polling units (the lowest level). A "
+        "higher-level source is reconciled with the polling units' rollup, never counted",
+    )
 
 
 class ReleaseSpec(_Table):
@@ -652,7 +658,9 @@ class ContractFile(_Table):
     )
     file: FileSpec = Field(description="which files, and how they are read")
     codes: dict[str, CodeRef] = Field(
-        min_length=1, max_length=20, description="how each carried level's unit code is built"
+        default_factory=dict,
+        max_length=20,
+        description="how each carried level's unit code is built (none for a national source)",
     )
     names: dict[str, NameRef] = Field(
         default_factory=dict, max_length=20, description="optional: a level's unit names"

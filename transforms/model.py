@@ -92,6 +92,10 @@ class Source:
     id: str
     kind: str
     name: str = ""
+    # the level its tallies count at (contract `source.level`): None, the polling units (the
+    # election's lowest level); a higher level (a ward's or a city-wide canvass) or `national`
+    # makes it a source to reconcile against, never a unit of the results (docs/contracts.md)
+    level: str | None = None
 
     def __post_init__(self) -> None:
         identifier(self.id, "source id")
@@ -233,6 +237,19 @@ class Election:
     @property
     def candidate_ids(self) -> list[str]:
         return [c.id for c in self.candidates]
+
+    def source_level(self, source_id: str) -> str:
+        """The level a source's tallies count at: the tally level unless its contract says a
+        higher one (or `national`)."""
+        for source in self.sources:
+            if source.id == source_id and source.level is not None:
+                return source.level
+        return self.tally_level
+
+    @property
+    def higher_sources(self) -> list[str]:
+        """Sources reporting above the polling units: reconciled, never counted in results."""
+        return [s.id for s in self.sources if self.source_level(s.id) != self.tally_level]
 
     def code_column(self, level: str) -> str:
         return f"{level}_code"

@@ -375,7 +375,9 @@ def build_marts(
     """
     tallies = with_contest(tallies, election)
     received = tallies if received is None else with_contest(received, election)
-    sources = sorted(set(received["source_id"].to_list()) | {s.id for s in election.sources})
+    # every source at the polling units, even one with no tally yet (not those above them)
+    declared = {s.id for s in election.sources if s.id not in election.higher_sources}
+    sources = sorted(set(received["source_id"].to_list()) | declared)
     names = units.select("level", "unit_code", "unit_name")
     turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
     coverage = _coverage(received, tallies, units, sources, election)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from transforms.accepted import accepted
+from transforms.accepted import accepted, at_polling_units
 from warehouse.db import ident, qualified, registered, transaction
 
 
@@ -77,11 +77,14 @@ def read_staged(
 
 
 def accepted_of(
-    staged: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], columns: list[str]
+    staged: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+    columns: list[str],
+    higher_sources: list[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """From read_staged: the accepted tallies with only these columns, and their votes."""
+    """From read_staged: the accepted tallies of the sources at the polling units (those above
+    them, `higher_sources`, are only reconciled) with only these columns, and their votes."""
     tallies, votes, quarantine = staged
-    kept = accepted(tallies, quarantine).select(columns)
+    kept = accepted(at_polling_units(tallies, list(higher_sources)), quarantine).select(columns)
     return kept, votes.join(kept.select("tally_id"), on="tally_id", how="semi")
 
 

@@ -75,7 +75,7 @@ def forensics_mart(
         context.log.info(f"forensics {plan.mode}: {plan.reason}")
         if not plan.incremental:
             staged = frames.staged(con, election.candidate_ids)
-            tallies, votes = accepted_of(staged, tally_columns(election))
+            tallies, votes = accepted_of(staged, tally_columns(election), election.higher_sources)
             state = forensic_state(tally_frame(tallies, votes, election), election)
         write_forensic_state(con, state, plan.stamp)
         unnamed = unnamed_mart(state, election)

@@ -81,7 +81,7 @@ def projection(
             stats, strata, expected = _moved_by_change(con, election, change)
         else:
             staged = frames.staged(con, election.candidate_ids)
-            accepted = accepted_of(staged, projection_columns(election))
+            accepted = accepted_of(staged, projection_columns(election), election.higher_sources)
             stats, strata, expected = _from_everything(con, election, *accepted)
         frame = Frame(
             strata if strata.height else None,

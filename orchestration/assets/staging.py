@@ -72,6 +72,9 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     with duckdb.get_connection() as con:
         # a general election is staged whole on every run (incremental contests: not yet)
         full = context.run.tags.get(FULL_TAG) == "true" or election.is_general
+        # a source above the polling units: staged whole too, so that a drop of the precinct
+        # sheets never meets the ward or city-wide tallies half restaged (incremental = full)
+        full = full or bool(election.higher_sources)
         plan = plan_staging(con, full, digest)
     context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
     if plan.incremental:
