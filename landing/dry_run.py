@@ -33,6 +33,7 @@ from landing.files import (
     registry_path,
     unmatched_files,
 )
+from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
 from transforms.contract import (
     Contract,
@@ -149,7 +150,9 @@ def dry_run(config, landing: Path, rows: int = SAMPLE_ROWS) -> CheckReport:
         checks.append(check)
         if frame is not None and frame.height:
             evidence.append(frame)
-    rules = applicable(for_policy(RULES, election.quality), registry is not None)
+    rules = applicable(
+        for_policy(RULES, election.quality), registry is not None, lists_ballots(registry)
+    )
     engine_error = None
     if evidence:
         try:
