@@ -3,7 +3,7 @@ each rule needs, computed once in polars (pure; no I/O)."""
 
 import polars as pl
 
-from transforms.ballots import ballot_pairs, off_ballot
+from transforms.ballots import lists_ballots, off_ballot
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
 from transforms.rollup import parent_conflicts
@@ -68,10 +68,8 @@ def build_evidence(
     )
     if registry is not None:
         frame = frame.join(registry_paths(registry, election), on="tally_code", how="left")
-        pairs = ballot_pairs(registry, election)
-        if pairs is not None:  # the registry lists each unit's contests: E6's ballot half
-            contest = election.default_contest.id
-            frame = frame.join(off_ballot(frame, pairs, contest), on="tally_id", how="left")
+        if lists_ballots(registry):  # the registry lists each unit's contests: E6's ballot half
+            frame = frame.join(off_ballot(frame, registry, election), on="tally_id", how="left")
     else:
         frame = frame.with_columns(
             pl.lit(None, pl.String).alias("registry_path"),

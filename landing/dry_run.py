@@ -338,9 +338,10 @@ def _without_cut_tally(frame: pl.DataFrame, contract: Contract) -> tuple[pl.Data
 def _judge(checks: list[FileCheck], evidence: pl.DataFrame, rules) -> list[FileCheck]:
     """The rules run once over every file's evidence; each file gets its breaches."""
     failures = validate(evidence, rules, "check")
-    issues = issues_frame(evidence, failures).with_columns(
+    issues = issues_frame(evidence, failures, rules=rules).with_columns(
         (pl.col("tally_id") // ROW_SPAN).alias("_seq")
     )
+    checked = {r.id: r for r in rules}  # as applicable() worded them (E6 with ballots)
     judged = []
     for seq, check in enumerate(checks, start=1):
         own = issues.filter(pl.col("_seq") == seq)
@@ -349,7 +350,7 @@ def _judge(checks: list[FileCheck], evidence: pl.DataFrame, rules) -> list[FileC
             hits = own.filter(rule_id=rule_id).sort("source_row")
             if not hits.height:
                 continue
-            rule = RULES_BY_ID[rule_id]
+            rule = checked.get(rule_id, RULES_BY_ID[rule_id])
             examples = tuple(
                 Example(int(row), code, observed)
                 for row, code, observed in hits.select("source_row", "tally_code", "observed")

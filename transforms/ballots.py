@@ -78,24 +78,38 @@ def ballot_pairs(registry: pl.DataFrame | None, election: Election) -> pl.DataFr
     )
 
 
-def off_ballot(tallies: pl.DataFrame, pairs: pl.DataFrame, contest_id: str) -> pl.DataFrame:
-    """tally_id → off_ballot for every tally whose unit is listed in the registry but whose
-    contest is not on that unit's ballot (`mayor not on the unit's ballot: president; governor`:
-    contest ids, which are slugs, so the text is plain); null for every other tally (on the
-    ballot, or a unit the registry does not list: E6's other half judges those).
+def off_ballot(tallies: pl.DataFrame, registry: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """tally_id → off_ballot for every tally whose unit is in the registry but whose contest is
+    not on that unit's ballot (`mayor not on the unit's ballot: president; governor`: contest
+    ids, which are slugs, so the text is plain; `(none)` for a unit that votes in no contest);
+    null for every other tally (on the ballot, or a unit the registry does not list: E6's other
+    half judges those).
 
-    tallies: tally_id, tally_code and contest_id (absent: every tally is `contest_id`'s)."""
-    contest = pl.col("contest_id") if "contest_id" in tallies.columns else pl.lit(contest_id)
+    tallies: tally_id, tally_code and contest_id (absent: every tally is the election's own
+    contest's). registry: one that lists ballots (lists_ballots)."""
+    pairs = ballot_pairs(registry, election)
+    contest = (
+        pl.col("contest_id")
+        if "contest_id" in tallies.columns
+        else pl.lit(election.default_contest.id)
+    )
+    code = election.code_column(election.tally_level)
+    listed = (
+        registry.select(pl.col(code).cast(pl.String).str.strip_chars().alias("tally_code"))
+        .unique()
+        .with_columns(pl.lit(True).alias("_listed"))
+    )
     ballots = pairs.group_by("tally_code").agg(
         pl.col("contest_id").sort().str.join("; ").str.slice(0, LISTED_MAX).alias("_ballot")
     )
-    listed = pairs.select("tally_code").unique()
-    on = pairs.select("tally_code", "contest_id").with_columns(pl.lit(True).alias("_on"))
+    on = pairs.select(
+        "tally_code", pl.col("contest_id").alias("_contest"), pl.lit(True).alias("_on")
+    )
     frame = (
         tallies.select("tally_id", "tally_code", contest.alias("_contest"))
+        .join(listed, on="tally_code", how="left")
         .join(ballots, on="tally_code", how="left")
-        .join(on.rename({"contest_id": "_contest"}), on=["tally_code", "_contest"], how="left")
-        .join(listed.with_columns(pl.lit(True).alias("_listed")), on="tally_code", how="left")
+        .join(on, on=["tally_code", "_contest"], how="left")
     )
     return frame.select(
         "tally_id",
