@@ -15,7 +15,7 @@ from expectations.rules import RULES, applicable, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted
-from transforms.ballots import ballot_pairs, expected_in_districts, single_districts
+from transforms.ballots import ballot_pairs, expected_in_districts, own_districts
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
@@ -167,7 +167,7 @@ def ballot_bound(
     on the ballot and that have no accepted tally of it (contest_status.uncounted_registered).
     A source for which the quality policy demotes E2 or E7 gets none: its tallies may then hold
     more ballots than the registry's figure, which would break the bound."""
-    districts = single_districts(staged.tallies, election)
+    districts = own_districts(staged.tallies, ballots, election)
     expected = expected_in_districts(ballots, contests, districts, election)
     sources = [s for s in _sources(staged) if not _bound_waived(election, s)]
     counted = staged.accepted.select("source_id", "contest_id", "tally_code")

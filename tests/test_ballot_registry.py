@@ -16,7 +16,7 @@ from transforms.ballots import (
     expected_in_districts,
     expected_per_unit,
     off_ballot,
-    single_districts,
+    own_districts,
 )
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.model import Contest, Election
@@ -182,7 +182,7 @@ def test_expected_tallies_per_contest_count_the_units_where_it_is_on_the_ballot(
             "contest_district": ["1A", "1A", "2A", None],
         }
     )
-    districts = single_districts(received, ELECTION)
+    districts = own_districts(received, pairs, ELECTION)
     expected = expected_per_unit(pairs, districts, ELECTION)
     got = {(r[0], r[1], r[2]): r[3] for r in expected.iter_rows()}
     assert got == {
@@ -207,16 +207,33 @@ def test_expected_tallies_per_contest_count_the_units_where_it_is_on_the_ballot(
     }
 
 
-def test_a_contest_whose_tallies_name_two_districts_of_its_level_has_no_district_expected():
+def test_a_contest_in_several_districts_of_its_own_needs_the_registry_to_place_its_units():
+    """`assembly` is one contest elected in two districts of its own level: which district a
+    unit is in comes only from the registry's `smd_code`; without it, no district row."""
+    listing = registry(
+        ("1", "P1", "100", "assembly"),
+        ("1", "P2", "120", "assembly"),
+        ("2", "P3", "50", "assembly"),
+    )
     received = pl.DataFrame(
         {
-            "contest_id": ["assembly", "assembly", "smd-1a"],
-            "contest_district_level": ["smd", "smd", "smd"],
-            "contest_district": ["1A", "2A", "1A"],
+            "contest_id": ["assembly", "assembly"],
+            "contest_district_level": ["smd", "smd"],
+            "contest_district": ["1A", "2A"],
         }
     )
-    assert single_districts(received, ELECTION).to_dicts() == [
-        {"contest_id": "smd-1a", "level": "smd", "unit_code": "1A"}
+    assert own_districts(received, ballot_pairs(listing, ELECTION), ELECTION).is_empty()
+    placed = listing.with_columns(pl.Series("smd_code", ["1A", "1A", "2A"]))
+    found = own_districts(received, ballot_pairs(placed, ELECTION), ELECTION)
+    assert sorted(found.select("tally_code", "unit_code", "registered").iter_rows()) == [
+        ("P1", "1A", 100),
+        ("P2", "1A", 120),
+        ("P3", "2A", 50),
+    ]
+    expected = expected_per_unit(ballot_pairs(placed, ELECTION), found, ELECTION)
+    assert sorted(expected.filter(level="smd").select("unit_code", "expected").iter_rows()) == [
+        ("1A", 2),
+        ("2A", 1),
     ]
 
 
@@ -243,7 +260,7 @@ def _status_with_registry(votes: dict, counted_precincts: list[str]) -> dict:
     expected = expected_in_districts(
         pairs,
         SMD.select("contest_id", "district_level"),
-        single_districts(received, ELECTION),
+        own_districts(received, pairs, ELECTION),
         ELECTION,
     )
     counted = pl.DataFrame(

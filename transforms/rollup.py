@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.ballots import expected_per_unit, single_districts
+from transforms.ballots import expected_per_unit, own_districts
 from transforms.feed import BLANK, NULL, OTHER, OTHER_ID, OTHER_NAME, REGISTERED, TOTAL, VALID
 from transforms.model import NATIONAL, Election
 from transforms.staging import (
@@ -358,9 +358,8 @@ def _coverage(
     source_frame = pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
     keys = ["source_id", CONTEST, "level", "unit_code"]
     if ballots is not None:  # the registry lists each unit's contests
-        expected = expected_per_unit(
-            ballots, single_districts(received_tallies, election), election
-        )
+        districts = own_districts(received_tallies, ballots, election)
+        expected = expected_per_unit(ballots, districts, election)
         frame = (
             source_frame.join(expected, how="cross")
             .join(counts, on=keys, how="full", coalesce=True)

@@ -26,7 +26,7 @@ from landing.files import (
     refuse_drift,
     sha256_file,
 )
-from transforms.ballots import BALLOT_COLUMN
+from transforms.ballots import optional_registry_columns
 from transforms.contests import LINE_COLUMNS
 from transforms.contract import Contract
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
@@ -45,10 +45,6 @@ class LoadOutcome:
     error: str | None = None
     excluded: int = 0  # rows the contract left out ([[exclude]], [[include]])
     read: int = 0  # data rows read from the file: rows used + excluded
-
-
-# kept when the registry file has them: the contests on each unit's ballot (transforms/ballots.py)
-OPTIONAL_REGISTRY_COLUMNS = (BALLOT_COLUMN,)
 
 
 def raw_table(source_id: str) -> str:
@@ -262,7 +258,7 @@ def load_registry(
     columns = registry_columns(election)
     try:
         frame = _read_checked(path, columns)
-        columns += [c for c in OPTIONAL_REGISTRY_COLUMNS if c in frame.columns]
+        columns += [c for c in optional_registry_columns(election) if c in frame.columns]
         frame = frame.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
     except Exception as error:  # any failure rejects the registry file, not the delivery
         return _reject(con, sha, path, None, failure_reason(path.name, error), run_id)
