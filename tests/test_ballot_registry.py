@@ -304,3 +304,38 @@ def test_a_margin_beyond_the_registered_voters_still_to_report_decides(a, b, dec
 def test_with_every_ballot_unit_counted_the_contest_is_decided_by_any_lead():
     row = _status_with_registry({"a": 3, "b": 2}, ["P1", "P2"])
     assert (row["outstanding_ballots"], row["decided"]) == (0, True)
+
+
+# --- the generator ----------------------------------------------------------------------------
+
+
+def test_the_generated_registry_lists_exactly_the_contests_each_table_reports():
+    from transforms.synthetic.general import contest_id, generate_general
+
+    general = generate_general(300, contests=6, seed=5, drops=2, list_ballots=True)
+    listed = {
+        (t, c)
+        for t, cs in general.registry.select("table_code", "contests").iter_rows()
+        for c in cs.split(";")
+    }
+    feed = pl.concat(general.drops).select(
+        pl.col("table_code", "office", "district").cast(pl.String)
+    )
+    reported = {(t, contest_id(o, d)) for t, o, d in feed.unique().iter_rows()}
+    assert listed == reported
+    assert "contests" not in generate_general(300, contests=6, seed=5, drops=2).registry.columns
+
+
+def test_off_ballot_tallies_are_added_apart_from_the_truth():
+    from transforms.synthetic.general import generate_general
+
+    plain = generate_general(300, contests=6, seed=5, drops=2, list_ballots=True)
+    faulty = generate_general(300, contests=6, seed=5, drops=2, list_ballots=True, off_ballot=2)
+    assert faulty.truth["contests"] == plain.truth["contests"]
+    listed = dict(faulty.registry.select("table_code", "contests").iter_rows())
+    for fault in faulty.truth["off_ballot"]:
+        assert fault["contest_id"] not in listed[fault["table_code"]].split(";")
+    added = sum(d.height for d in faulty.drops) - sum(d.height for d in plain.drops)
+    assert added > 0
+    with pytest.raises(ValueError, match="two legislative districts"):
+        generate_general(300, contests=3, seed=5, drops=2, off_ballot=1)
