@@ -3,6 +3,7 @@ each rule needs, computed once in polars (pure; no I/O)."""
 
 import polars as pl
 
+from transforms.ballots import lists_ballots, off_ballot
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
 from transforms.rollup import parent_conflicts
@@ -29,6 +30,8 @@ def build_evidence(
     """One row per staged tally with every column the rule catalogue names.
 
     tallies: staged tallies, which carry candidate_sum and top_candidate_votes.
+    With a registry that lists each unit's contests, `off_ballot` says why a tally's contest is
+    not on its unit's ballot (null otherwise; the column is absent without such a registry).
     W1 and W2's minimum sizes are the election's quality policy's (by default 100 registered
     voters and 50 valid votes); the column names keep the default's wording.
     """
@@ -65,6 +68,8 @@ def build_evidence(
     )
     if registry is not None:
         frame = _with_registry(frame, registry, election)
+        if lists_ballots(registry):  # the registry lists each unit's contests: E6's ballot half
+            frame = frame.join(off_ballot(frame, registry, election), on="tally_id", how="left")
     else:
         frame = frame.with_columns(
             pl.lit(None, pl.String).alias("registry_path"),

@@ -33,6 +33,7 @@ from landing.files import (
     registry_path,
     unmatched_files,
 )
+from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
 from transforms.contract import (
     Contract,
@@ -149,7 +150,9 @@ def dry_run(config, landing: Path, rows: int = SAMPLE_ROWS) -> CheckReport:
         checks.append(check)
         if frame is not None and frame.height:
             evidence.append(frame)
-    rules = applicable(for_policy(RULES, election.quality), registry is not None)
+    rules = applicable(
+        for_policy(RULES, election.quality), registry is not None, lists_ballots(registry)
+    )
     engine_error = None
     if evidence:
         try:
@@ -335,9 +338,10 @@ def _without_cut_tally(frame: pl.DataFrame, contract: Contract) -> tuple[pl.Data
 def _judge(checks: list[FileCheck], evidence: pl.DataFrame, rules) -> list[FileCheck]:
     """The rules run once over every file's evidence; each file gets its breaches."""
     failures = validate(evidence, rules, "check")
-    issues = issues_frame(evidence, failures).with_columns(
+    issues = issues_frame(evidence, failures, rules=rules).with_columns(
         (pl.col("tally_id") // ROW_SPAN).alias("_seq")
     )
+    checked = {r.id: r for r in rules}  # as applicable() worded them (E6 with ballots)
     judged = []
     for seq, check in enumerate(checks, start=1):
         own = issues.filter(pl.col("_seq") == seq)
@@ -346,7 +350,7 @@ def _judge(checks: list[FileCheck], evidence: pl.DataFrame, rules) -> list[FileC
             hits = own.filter(rule_id=rule_id).sort("source_row")
             if not hits.height:
                 continue
-            rule = RULES_BY_ID[rule_id]
+            rule = checked.get(rule_id, RULES_BY_ID[rule_id])
             examples = tuple(
                 Example(int(row), code, observed)
                 for row, code, observed in hits.select("source_row", "tally_code", "observed")

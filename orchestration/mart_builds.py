@@ -11,11 +11,12 @@ from functools import cached_property
 
 import polars as pl
 
-from expectations.rules import RULES, for_policy
+from expectations.rules import RULES, applicable, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted, at_polling_units
-from transforms.contest_status import contest_status
+from transforms.ballots import ballot_pairs, expected_in_districts, own_districts
+from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
     KEYS,
@@ -53,6 +54,7 @@ from warehouse.mart_updates import (
 )
 from warehouse.publish import write_pending
 from warehouse.raw_load import feed_sources
+from warehouse.raw_lookup import read_ballot_registry
 from warehouse.refresh_state import staged_and_gate
 from warehouse.run_frames import RunFrames
 from warehouse.tables import read_table, units_of, versions_of
@@ -61,9 +63,10 @@ CHANGED = ["delivery_seq", "source_row"]
 RULE_IDS = [r.id for r in RULES]
 
 
-def rule_text(election: Election) -> pl.DataFrame:
-    """rule_id → description, as the election's quality policy words W1 and W2."""
-    rules = for_policy(RULES, election.quality)
+def rule_text(election: Election, lists_ballots: bool = False) -> pl.DataFrame:
+    """rule_id → description, as the election's quality policy words W1 and W2 (and E6 where
+    the registry lists each unit's contests)."""
+    rules = applicable(for_policy(RULES, election.quality), True, lists_ballots)
     return pl.DataFrame(
         {"rule_id": [r.id for r in rules], "description": [r.description for r in rules]}
     )
@@ -102,6 +105,7 @@ class Staged:
     view: Election | None = None  # a general election's: a candidate per ballot line
     lines: pl.DataFrame | None = None  # ...and each contest's line → candidate
     contests: pl.DataFrame | None = None  # ...and its contests (staged.contests)
+    ballots: pl.DataFrame | None = None  # ...and the contests on each unit's ballot, if listed
 
     @property
     def election(self) -> Election:
@@ -123,7 +127,13 @@ class Staged:
         if self.lines is not None:
             lines = self.lines.select("contest_id", "candidate_id", "candidate_name")
         return build_marts(
-            self.accepted, self.votes, self.units, self.election, received=self.counted, lines=lines
+            self.accepted,
+            self.votes,
+            self.units,
+            self.election,
+            received=self.counted,
+            lines=lines,
+            ballots=self.ballots,
         )
 
     @cached_property
@@ -162,7 +172,37 @@ def _contest_status(staged: Staged) -> pl.DataFrame:
     results = built.results
     if results is None:  # an election of one contest: its one district is national
         results = results_long(built.results_wide.filter(level=NATIONAL), election)
-    return contest_status(results, built.coverage, built.turnout, contests_of(staged))
+    contests = contests_of(staged)
+    bound = None
+    if staged.ballots is not None:
+        bound = ballot_bound(staged.ballots, contests, staged, election)
+    return contest_status(results, built.coverage, built.turnout, contests, bound)
+
+
+def ballot_bound(
+    ballots: pl.DataFrame, contests: pl.DataFrame, staged: Staged, election: Election
+) -> pl.DataFrame:
+    """Per source, contest and district: the registered voters of the units where the contest is
+    on the ballot and that have no accepted tally of it (contest_status.uncounted_registered).
+    A source for which the quality policy demotes E2 or E7 gets none: its tallies may then hold
+    more ballots than the registry's figure, which would break the bound."""
+    districts = own_districts(staged.tallies, ballots, election)
+    expected = expected_in_districts(ballots, contests, districts, election)
+    sources = [s for s in _sources(staged) if not _bound_waived(election, s)]
+    counted = staged.accepted.select("source_id", "contest_id", "tally_code")
+    return uncounted_registered(expected, counted, sources)
+
+
+def _sources(staged: Staged) -> list[str]:
+    found = set(staged.tallies["source_id"].unique().to_list())
+    return sorted(found | {s.id for s in staged.config.election.sources})
+
+
+def _bound_waived(election: Election, source: str) -> bool:
+    """Does the policy demote E2 or E7 for this source (or every source)?"""
+    return any(
+        o.rule in ("E2", "E7") and o.source in (None, source) for o in election.quality.overrides
+    )
 
 
 # The build function of every mart of the marts step but results (written from its wide form,
@@ -174,7 +214,7 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
         s.counted, s.issues, s.units, RULE_IDS, s.election
     ),
     "quality_issues": lambda s: quality_issues(
-        s.issues, s.tallies, s.deliveries, rule_text(s.election), s.election
+        s.issues, s.tallies, s.deliveries, rule_text(s.election, s.ballots is not None), s.election
     ),
     "reconciliation": lambda staged: staged.reconciled,
     "reconciliation_lines": lambda s: reconciliation_lines(s.compared, s.election, s.lines),
@@ -206,6 +246,7 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
         staged.view, staged.lines = view, lines
         if lines is not None:
             staged.contests = read_table(con, "staged", "contests")
+            staged.ballots = ballot_pairs(read_ballot_registry(con), config.election)
     election = staged.election
     builds = GENERAL_BUILDS if lines is not None else BUILDS
     built = {name: build(staged) for name, build in builds.items()}

@@ -157,7 +157,8 @@ VALID = (
     "or without a list; null if any tally lacks it."
 )
 TOTAL = (
-    "Ballots cast (as declared on the sheets, else valid + null + blank) summed over all accepted "
+    "Ballots cast (as declared on the sheets, else valid + null + blank; in a vote-for-N contest "
+    "that sum is N marks a ballot, so divided by N, rounded up) summed over all accepted "
     "tallies, units without a list of registered voters included; null if any tally lacks it."
 )
 TURNOUT = (
@@ -174,8 +175,9 @@ VOTES_WITHOUT_LIST = (
     "when every unit has a list; null if any of those tallies lacks the figure."
 )
 EXPECTED = (
-    "Tallies expected under the unit: from the registry, or only nationally from the election "
-    "configuration; null when unknown."
+    "Tallies expected under the unit: from the registry (of the contest: the units where it is "
+    "on the ballot, where the registry lists each unit's contests), or only nationally from the "
+    "election configuration; null when unknown."
 )
 COUNTED = "Tally units under the unit with an accepted (not quarantined) current tally."
 PERCENT_REPORTING = (
@@ -692,8 +694,10 @@ MARTS: tuple[Mart, ...] = (
             Column(
                 "outstanding_ballots",
                 "BIGINT",
-                "The most ballots still to arrive (an upper "
-                "bound): 0 when every expected tally is counted; null when nothing bounds it.",
+                "The most ballots still to arrive (an upper bound): 0 when every expected "
+                "tally is counted, else the registered voters of the units where the contest is "
+                "on the ballot not yet counted (a registry listing each unit's contests); null "
+                "when nothing bounds it.",
             ),
             Column("outstanding_basis", "VARCHAR", "How outstanding_ballots was bounded, or null."),
             Column(

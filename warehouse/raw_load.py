@@ -26,6 +26,7 @@ from landing.files import (
     refuse_drift,
     sha256_file,
 )
+from transforms.ballots import optional_registry_columns
 from transforms.contests import LINE_COLUMNS
 from transforms.contract import Contract
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
@@ -257,6 +258,7 @@ def load_registry(
     columns = registry_columns(election)
     try:
         frame = _read_checked(path, columns)
+        columns += [c for c in optional_registry_columns(election) if c in frame.columns]
         frame = frame.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
     except Exception as error:  # any failure rejects the registry file, not the delivery
         return _reject(con, sha, path, None, failure_reason(path.name, error), run_id)

@@ -27,6 +27,7 @@ from orchestration.catalog import ROW_COUNT
 from orchestration.checks import CHECK_SPECS, check_results, now, raise_alerts
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.settings import quarantine_threshold
+from transforms.ballots import lists_ballots
 from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import parent_conflicts
@@ -171,11 +172,12 @@ def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, aler
     policy = election.quality
     evidence = _evidence(todo, election)
     has_registry = todo.registry is not None
-    rules = applicable(for_policy(RULES, policy), has_registry)
+    ballots = lists_ballots(todo.registry)
+    rules = applicable(for_policy(RULES, policy), has_registry, ballots)
     try:
         failures = validate(evidence, rules, "all")
         verdicts = judge(evidence, failures, run_id, now(), policy, rules)
-        error_rules = applicable(for_policy(ERROR_RULES, policy), has_registry)
+        error_rules = applicable(for_policy(ERROR_RULES, policy), has_registry, ballots)
         recheck = waived(
             validate(verdicts.accepted, error_rules, "accepted"), verdicts.accepted, policy
         )
