@@ -68,12 +68,20 @@ def results(
     Read from the published marts, one unit after another.
     """
     from reporting.terminal.tables import format_unit
-    from warehouse.read_marts import NoSuchChoice, group_units, open_published, unit_results
+    from warehouse.read_marts import (
+        NoSuchChoice,
+        NoSuchContest,
+        group_units,
+        open_published,
+        unit_results,
+    )
 
     settings = settings_from(data_dir)
     try:
         with open_published(settings.published) as con:
             found = unit_results(con, level, source, unit, parent, contest)
+    except NoSuchContest as error:
+        return fail(error, code=2)
     except (FileNotFoundError, NoSuchChoice) as error:
         return fail(error)
     units = group_units(found)
@@ -103,24 +111,44 @@ def results(
     metavar="MART...",
     help="Only these marts, e.g. --tables results turnout (default: all).",
 )
-def export(data_dir: str | None, file_format: str, out: str, tables: tuple[str, ...]) -> int:
+@click.option(
+    "--contest",
+    metavar="ID",
+    help="Only this contest's rows, in the marts keyed by contest_id (default: everything).",
+)
+def export(
+    data_dir: str | None,
+    file_format: str,
+    out: str,
+    tables: tuple[str, ...],
+    contest: str | None,
+) -> int:
     """Write the published marts to files, with a manifest.
 
     One file per mart, and manifest.json with rows, sha256 of each file and the run that
-    published them.
+    published them. With --contest ID, only that contest's rows of every mart with a contest_id
+    column (list the ids: tallyhouse query "select distinct contest_id from contest_status").
     """
+    from transforms.text import escaped
     from warehouse.export import export_marts
+    from warehouse.read_marts import NoSuchContest
 
     settings = settings_from(data_dir)
     folder = Path(out).resolve()
     try:
-        manifest = export_marts(settings.published, folder, file_format, list(tables) or None)
+        manifest = export_marts(
+            settings.published, folder, file_format, list(tables) or None, contest
+        )
+    except NoSuchContest as error:
+        return fail(error, code=2)
     except (FileNotFoundError, ValueError) as error:
         return fail(error)
     for entry in manifest["tables"]:
         click.echo(f"  {entry['file']:<32} {entry['rows']:>12,} rows")
+    of_contest = f" (contest {escaped(contest)!r} only)" if contest else ""
     click.echo(
-        f"Exported {len(manifest['tables'])} mart(s) of run {manifest['run_id']} to {folder}"
+        f"Exported {len(manifest['tables'])} mart(s) of run {manifest['run_id']}{of_contest} "
+        f"to {folder}"
     )
     return 0
 
