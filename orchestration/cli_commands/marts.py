@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from orchestration.cli_commands.common import GreedyCommand, data_dir_option, fail, settings_from
+from orchestration.cli_commands.common import (
+    ConfigError,
+    GreedyCommand,
+    data_dir_option,
+    election_config,
+    fail,
+    settings_from,
+)
 
 
 @click.command("query")
@@ -169,11 +176,22 @@ def report(data_dir: str | None, out: str | None, source: str | None) -> int:
     settings = settings_from(data_dir)
     path = Path(out).resolve() if out else settings.data_dir / "report.html"
     try:
-        written = write_report(settings.published, path, source)
+        written = write_report(settings.published, path, source, _declared_contests(settings))
     except ReportError as error:
         return fail(error)
+    contests = f"{written.contests:,} contests, " if written.contests > 1 else ""
     click.echo(
-        f"Wrote {written.path} ({written.bytes / 1e6:.1f} MB, {written.charts} charts) for "
-        f"source {written.source!r}; it opens offline in any browser."
+        f"Wrote {written.path} ({written.bytes / 1e6:.1f} MB, {contests}{written.charts} charts) "
+        f"for source {written.source!r}; it opens offline in any browser."
     )
     return 0
+
+
+def _declared_contests(settings) -> tuple[str, ...]:
+    """The contests the election's configuration declares, in order: a general election's
+    report shows them in full first. The report reads only the published file, so an election
+    whose configuration does not load (or another election's file) just has none featured."""
+    try:
+        return tuple(c.id for c in election_config(settings).election.contests)
+    except ConfigError:
+        return ()
