@@ -168,15 +168,22 @@ def export(
 @click.option(
     "--source", help="The source to report on (default: the one with most tallies counted)."
 )
-def report(data_dir: str | None, out: str | None, source: str | None) -> int:
+@click.option(
+    "--election",
+    metavar="NAME",
+    help="The election configuration whose declared contests a general election's report shows "
+    "in full first (default: as for run).",
+)
+def report(data_dir: str | None, out: str | None, source: str | None, election: str | None) -> int:
     """Write a self-contained HTML report from the published marts."""
     from reporting.html.data import ReportError
     from reporting.html.write import write_report
 
-    settings = settings_from(data_dir)
+    settings = settings_from(data_dir, election=election)
     path = Path(out).resolve() if out else settings.data_dir / "report.html"
     try:
-        written = write_report(settings.published, path, source, _declared_contests(settings))
+        featured = _declared_contests(settings, named=election is not None)
+        written = write_report(settings.published, path, source, featured)
     except ReportError as error:
         return fail(error)
     contests = f"{written.contests:,} contests, " if written.contests > 1 else ""
@@ -187,11 +194,14 @@ def report(data_dir: str | None, out: str | None, source: str | None) -> int:
     return 0
 
 
-def _declared_contests(settings) -> tuple[str, ...]:
+def _declared_contests(settings, named: bool) -> tuple[str, ...]:
     """The contests the election's configuration declares, in order: a general election's
-    report shows them in full first. The report reads only the published file, so an election
-    whose configuration does not load (or another election's file) just has none featured."""
+    report shows them in full first. The report reads only the published file, so the default
+    election's configuration that does not load (or another election's file) just features
+    none; an election named with --election must load (a ConfigError otherwise)."""
     try:
         return tuple(c.id for c in election_config(settings).election.contests)
     except ConfigError:
+        if named:
+            raise
         return ()
