@@ -5,6 +5,7 @@ contest in the searchable table with its leaders from contest_status, hostile na
 import html
 import json
 import re
+import shutil
 from dataclasses import replace
 
 import duckdb
@@ -193,3 +194,29 @@ def test_the_run_summary_groups_the_contests_elected_in_districts(hostile, capsy
     for level, contests, races in by_level.iter_rows():
         word = "contest" if contests == 1 else "contests"
         assert f"  {contests} {word} elected by {level}, {races} races: " in printed
+
+
+KEYED_FORENSICS = """create or replace table forensics as select * from (values
+  ('general', 'president', 'F1', 'last-digit uniformity', 'state', '01', 'Uno', 'C01',
+   400::bigint, 31.2, 0.0003, true, 'president digits far from uniform'),
+  ('general', ?, 'F1', 'last-digit uniformity', 'state', '01', 'Uno', 'C01',
+   400::bigint, 31.2, 0.0003, true, 'governor digits far from uniform'))
+  t(source_id, contest_id, check_id, check_name, level, unit_code, unit_name, candidate_id, n,
+    statistic, p_value, flagged, detail)"""
+
+
+def test_marts_keyed_by_contest_show_the_main_contests(hostile, tmp_path):
+    """Forensics (and projection, reconciliation, announced) gaining contest_id: the report
+    lists the main contests' rows with their contest, not every contest's."""
+    copy = tmp_path / "marts.duckdb"
+    shutil.copy(hostile.published, copy)
+    governor = published(
+        hostile, "select contest_id from contest_status where contest_id like 'governor%' limit 1"
+    ).item()
+    with duckdb.connect(str(copy)) as con:
+        con.execute(KEYED_FORENSICS, [governor])
+    text = write_report(copy, tmp_path / "r.html", featured=("president",)).path.read_text()
+    block = text.split('<section id="forensics">', 1)[1].split("</section>", 1)[0]
+    assert "president digits far from uniform" in block
+    assert "governor digits far from uniform" not in block
+    assert '<th class="">Contest</th>' in block and '<td class="">president</td>' in block

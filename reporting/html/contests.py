@@ -25,8 +25,14 @@ STATUS_COLUMNS = (
 
 
 def is_general(con: duckdb.DuckDBPyConnection) -> bool:
-    """More than one contest in the results: an election of one contest reports as before."""
-    return scalar(con, "select count(distinct contest_id) > 1 from results") or False
+    """More than one contest in the results: an election of one contest (or a file published
+    before contests) reports as before."""
+    keyed = scalar(
+        con,
+        "select count(*) > 0 from information_schema.columns where table_schema = 'main' "
+        "and table_name = 'results' and column_name = 'contest_id'",
+    )
+    return bool(keyed) and bool(scalar(con, "select count(distinct contest_id) > 1 from results"))
 
 
 def main_contests(
