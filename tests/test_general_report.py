@@ -18,7 +18,7 @@ from orchestration.settings import Settings, prepare_data_dir
 from reporting.html.write import write_report
 from reporting.terminal.run_summary import print_summary
 from tests.conftest import published, run
-from tests.test_report import assert_all_rendered, needs_chromium
+from tests.test_report import assert_all_rendered, needs_chromium, render
 from transforms.synthetic.general import generate_general
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("vega_bundle_once")]
@@ -220,3 +220,27 @@ def test_marts_keyed_by_contest_show_the_main_contests(hostile, tmp_path):
     assert "president digits far from uniform" in block
     assert "governor digits far from uniform" not in block
     assert '<th class="">Contest</th>' in block and '<td class="">president</td>' in block
+
+
+@needs_chromium
+def test_the_filter_box_hides_the_rows_that_do_not_match(hostile, page, tmp_path):
+    """Typing in the filter box (simulated in headless Chromium) keeps only the rows whose text
+    holds every word typed, and says how many."""
+    typed = (
+        "<script>var box = document.getElementById('contest-filter'); box.value = 'GOVERNOR "
+        "leading'; box.dispatchEvent(new Event('input'));</script></body>"
+    )
+    filtered = tmp_path / "typed.html"
+    filtered.write_text(page.replace("</body>", typed), encoding="utf-8")
+    dom = render(filtered, tmp_path)
+    table = dom.split('<table id="contest-table">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr( hidden=\"\")?>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    shown = [html.unescape(body) for hidden, body in rows if not hidden]
+    expected = published(
+        hostile,
+        "select count(*) from contest_status where contest_id <> 'president' "
+        "and contest_name ilike '%governor%' and status = 'leading'",
+    ).item()
+    assert len(shown) == expected > 0 and len(rows) > expected
+    assert all("governor" in r.lower() and "leading" in r for r in shown)
+    assert f"{expected} of {len(rows)} rows shown" in dom
