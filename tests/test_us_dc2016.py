@@ -243,3 +243,38 @@ def test_check_lists_the_contests_it_discovers(tmp_path):
     ids = [cid for cid, _, _ in check.contests]
     assert ids[:4] == ["council-at-large", "delegate", "president", "school-board-at-large"]
     assert ("smd" in {level for _, _, level in check.contests}) and len(ids) > 20
+
+
+@pytest.mark.usefixtures("vega_bundle_once")
+def test_the_report_lists_every_contest_and_the_president_in_full(dc, tmp_path):
+    """The report of the DC run: the declared contests in full, the president first with its
+    figures, and every one of the 308 contests either in full or in the searchable table."""
+    import html
+    import re
+
+    from reporting.html.write import write_report
+    from warehouse.configs import load_election
+
+    declared = tuple(c.id for c in load_election("us_dc2016").election.contests)
+    page = write_report(dc.published, tmp_path / "report.html", featured=declared).path
+    text = page.read_text(encoding="utf-8")
+    full = re.findall(r'<section id="(contest-\d+)"><h2>(.*?)</h2>', text)
+    assert [html.unescape(title) for _, title in full] == [
+        "Electors of President and Vice President",
+        "Delegate to the U.S. House of Representatives",
+        "At-large member of the Council (vote for 2)",
+        "At-large member of the State Board of Education",
+    ]
+    president = text.split('<section id="contest-1">', 1)[1].split("</section>", 1)[0]
+    for name, votes in FIGURES["president"].items():
+        if name != "_other":
+            assert f">{html.escape(name)}</td>" in president and f">{votes:,}<" in president
+    table = text.split('<table id="contest-table">', 1)[1].split("</table>", 1)[0]
+    ids = {
+        html.unescape(cells[1])
+        for cells in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+        for cells in [re.findall(r"<td[^>]*>(.*?)</td>", cells)]
+    }
+    assert len(ids) == 304 and not ids & set(declared)
+    assert len(ids) + len(full) == 308
+    assert "Every other contest (304)" in text

@@ -36,6 +36,10 @@ class NoSuchChoice(ValueError):
     """An unknown level, source or unit asked of `results`."""
 
 
+class NoSuchContest(NoSuchChoice):
+    """An unknown contest asked of `results` or `export`: a usage error (exit 2)."""
+
+
 def open_published(path: Path, locked: bool = True) -> duckdb.DuckDBPyConnection:
     """The published file, read-only; `locked` also shuts every door to the file system.
 
@@ -99,6 +103,16 @@ def choices(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
     ]
 
 
+def check_contest(con: duckdb.DuckDBPyConnection, contest: str) -> None:
+    """Raise NoSuchContest, in one line saying how to list the ids, unless the results mart
+    holds the contest."""
+    if not con.execute("select 1 from results where contest_id = ? limit 1", [contest]).fetchall():
+        raise NoSuchContest(
+            f"unknown contest {escaped(contest)!r}; list them with: tallyhouse query "
+            '"select distinct contest_id, contest_name from contest_status"'
+        )
+
+
 UNIT_RESULTS_SQL = """
 select r.source_id, r.contest_id, r.level, r.unit_code, r.unit_name, r.parent_code,
        r.candidate_id, r.candidate_name, r.votes, r.share, r.rank,
@@ -133,16 +147,8 @@ def unit_results(
     sources = choices(con, "source_id")
     if source is not None and source not in sources:
         raise NoSuchChoice(f"unknown source {source!r}; the marts have: {', '.join(sources)}")
-    if (
-        contest is not None
-        and not con.execute(
-            "select 1 from results where contest_id = ? limit 1", [contest]
-        ).fetchall()
-    ):
-        raise NoSuchChoice(
-            f"unknown contest {escaped(contest)!r}; list them with: tallyhouse query "
-            '"select distinct contest_id from results"'
-        )
+    if contest is not None:
+        check_contest(con, contest)
     params = {
         "level": level,
         "source": source,

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from orchestration.cli_commands.common import GreedyCommand, data_dir_option, fail, settings_from
+from orchestration.cli_commands.common import (
+    ConfigError,
+    GreedyCommand,
+    data_dir_option,
+    election_config,
+    fail,
+    settings_from,
+)
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -150,24 +157,44 @@ def results(
     metavar="MART...",
     help="Only these marts, e.g. --tables results turnout (default: all).",
 )
-def export(data_dir: str | None, file_format: str, out: str, tables: tuple[str, ...]) -> int:
+@click.option(
+    "--contest",
+    metavar="ID",
+    help="Only this contest's rows, in the marts keyed by contest_id (default: everything).",
+)
+def export(
+    data_dir: str | None,
+    file_format: str,
+    out: str,
+    tables: tuple[str, ...],
+    contest: str | None,
+) -> int:
     """Write the published marts to files, with a manifest.
 
     One file per mart, and manifest.json with rows, sha256 of each file and the run that
-    published them.
+    published them. With --contest ID, only that contest's rows of every mart with a contest_id
+    column (list the ids: tallyhouse query "select distinct contest_id from contest_status").
     """
+    from transforms.text import escaped
     from warehouse.export import export_marts
+    from warehouse.read_marts import NoSuchContest
 
     settings = settings_from(data_dir)
     folder = Path(out).resolve()
     try:
-        manifest = export_marts(settings.published, folder, file_format, list(tables) or None)
+        manifest = export_marts(
+            settings.published, folder, file_format, list(tables) or None, contest
+        )
+    except NoSuchContest as error:
+        return fail(error, code=2)
     except (FileNotFoundError, ValueError) as error:
         return fail(error)
     for entry in manifest["tables"]:
         click.echo(f"  {entry['file']:<32} {entry['rows']:>12,} rows")
+    of_contest = f" (contest {escaped(contest)!r} only)" if contest else ""
     click.echo(
-        f"Exported {len(manifest['tables'])} mart(s) of run {manifest['run_id']} to {folder}"
+        f"Exported {len(manifest['tables'])} mart(s) of run {manifest['run_id']}{of_contest} "
+        f"to {folder}"
     )
     return 0
 
@@ -180,19 +207,40 @@ def export(data_dir: str | None, file_format: str, out: str, tables: tuple[str, 
 @click.option(
     "--source", help="The source to report on (default: the one with most tallies counted)."
 )
-def report(data_dir: str | None, out: str | None, source: str | None) -> int:
+@click.option(
+    "--election",
+    metavar="NAME",
+    help="The election configuration whose declared contests a general election's report shows "
+    "in full first (default: as for run).",
+)
+def report(data_dir: str | None, out: str | None, source: str | None, election: str | None) -> int:
     """Write a self-contained HTML report from the published marts."""
     from reporting.html.data import ReportError
     from reporting.html.write import write_report
 
-    settings = settings_from(data_dir)
+    settings = settings_from(data_dir, election=election)
     path = Path(out).resolve() if out else settings.data_dir / "report.html"
     try:
-        written = write_report(settings.published, path, source)
+        featured = _declared_contests(settings, named=election is not None)
+        written = write_report(settings.published, path, source, featured)
     except ReportError as error:
         return fail(error)
+    contests = f"{written.contests:,} contests, " if written.contests > 1 else ""
     click.echo(
-        f"Wrote {written.path} ({written.bytes / 1e6:.1f} MB, {written.charts} charts) for "
-        f"source {written.source!r}; it opens offline in any browser."
+        f"Wrote {written.path} ({written.bytes / 1e6:.1f} MB, {contests}{written.charts} charts) "
+        f"for source {written.source!r}; it opens offline in any browser."
     )
     return 0
+
+
+def _declared_contests(settings, named: bool) -> tuple[str, ...]:
+    """The contests the election's configuration declares, in order: a general election's
+    report shows them in full first. The report reads only the published file, so the default
+    election's configuration that does not load (or another election's file) just features
+    none; an election named with --election must load (a ConfigError otherwise)."""
+    try:
+        return tuple(c.id for c in election_config(settings).election.contests)
+    except ConfigError:
+        if named:
+            raise
+        return ()
