@@ -269,3 +269,22 @@ def test_export_refuses_an_unknown_table(marts, capsys, tmp_path):
     code, _, err = cli(capsys, marts, "export", "--out", str(tmp_path), "--tables", "secrets")
     assert code == 1 and "no such mart: secrets" in err
     assert not any(Path(tmp_path).iterdir())
+
+
+def test_csv_export_neutralises_formulas_unless_raw(marts, capsys, tmp_path):
+    for name, flags in (("a", ()), ("b", ("--raw",))):
+        code, _, _ = cli(
+            capsys, marts, "export", "--format", "csv", *flags, "--out", str(tmp_path / name)
+        )
+        assert code == 0
+    manifests = [json.loads((tmp_path / n / "manifest.json").read_text()) for n in "ab"]
+    assert [m["formulas_neutralised"] for m in manifests] == [True, False]
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (
+        tmp_path / "b" / "results.csv"
+    ).read_bytes(), "the sample has no formula-like text: both exports are equal"
+
+
+def test_a_query_past_its_time_limit_is_stopped(marts, capsys):
+    sql = "select count(*) from range(1000000000) a, range(1000000000) b"
+    code, out, err = cli(capsys, marts, "query", sql, "--timeout", "0.5")
+    assert code == 1 and out == "" and "ran past 0.5 s and was stopped" in err

@@ -5,6 +5,11 @@ publication even if a run swaps a new file in meanwhile. DuckDB writes the files
 (streamed, never the whole mart in memory): Parquet keeps every column's type; CSV has a header
 row and DuckDB's text forms (true/false, ISO timestamps, empty for null).
 
+CSV cells are inert in spreadsheets: a text cell that starts with `=`, `+`, `-`, `@`, a tab or
+a carriage return (what Excel, LibreOffice and Sheets read as a formula) is written with a
+leading `'`, so a name such as `=HYPERLINK(...)` from a feed shows as text. `raw=True` writes
+the values as they are.
+
 With a contest, every mart that has a `contest_id` column is written with that contest's rows
 only (the value is a bound parameter, never SQL text), and marts without one are left out.
 """
@@ -28,6 +33,7 @@ def export_marts(
     fmt: str,
     tables: list[str] | None = None,
     contest: str | None = None,
+    raw: bool = False,
 ) -> dict:
     """Write the chosen marts (default: all; with `contest`, all that have a contest_id) to
     `out` as `<table>.<fmt>`, and manifest.json; return the manifest. Raises ValueError on an
@@ -57,7 +63,8 @@ def export_marts(
         for table in chosen:
             path = out / f"{table}.{fmt}"
             where, params = ("where contest_id = ?", [contest]) if contest else ("", [])
-            relation = con.sql(f"select * from {ident(table)} {where}", params=params)
+            columns = "*" if fmt == "parquet" or raw else _inert_columns(con, table)
+            relation = con.sql(f"select {columns} from {ident(table)} {where}", params=params)
             if fmt == "parquet":
                 relation.write_parquet(str(path))
             else:
@@ -72,10 +79,34 @@ def export_marts(
         "format": fmt,
         "source": str(published),
         "contest": contest,
+        "formulas_neutralised": fmt == "csv" and not raw,
         "tables": entries,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+FORMULA_START = r"^[=+\-@\t\r]"  # what a spreadsheet reads as the start of a formula
+
+
+def _inert_columns(con, table: str) -> str:
+    """The select list of `table` with every text column's formula-like cells prefixed `'`."""
+    described = con.execute(
+        "select column_name, data_type from duckdb_columns() where schema_name = 'main' "
+        "and database_name = current_database() and table_name = ? order by column_index",
+        [table],
+    ).fetchall()
+    parts = []
+    for name, data_type in described:
+        column = ident(name)
+        if data_type == "VARCHAR":
+            parts.append(
+                f"case when regexp_matches({column}, '{FORMULA_START}') then chr(39) || {column} "
+                f"else {column} end as {column}"
+            )
+        else:
+            parts.append(column)
+    return ", ".join(parts)
 
 
 def _with_contest(con, tables: list[str], explicit: bool) -> list[str]:

@@ -11,6 +11,7 @@ macros are refused too, with a message that says why.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,17 +81,37 @@ class QueryResult:
         return self.total_rows > len(self.rows)
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> QueryResult:
-    """Run one read-only statement; keep the first max_rows rows and count the rest."""
+class QueryTimeout(RuntimeError):
+    """A query ran past its time limit and was interrupted."""
+
+
+DEFAULT_TIMEOUT = 60.0  # seconds a query may run (tallyhouse query --timeout)
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout: float = DEFAULT_TIMEOUT
+) -> QueryResult:
+    """Run one read-only statement; keep the first max_rows rows and count the rest. A query
+    still running after `timeout` seconds is interrupted (QueryTimeout)."""
     check_read_only(sql)
-    relation = con.sql(sql)
-    if relation is None:  # EXPLAIN of nothing, or the like
-        return QueryResult([], [], [], 0)
-    columns, types = list(relation.columns), [str(t) for t in relation.types]
-    rows = relation.limit(max_rows + 1).fetchall()
-    total = len(rows)
-    if total > max_rows:
-        total = relation.aggregate("count(*)").fetchall()[0][0]
+    timer = threading.Timer(timeout, con.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        relation = con.sql(sql)
+        if relation is None:  # EXPLAIN of nothing, or the like
+            return QueryResult([], [], [], 0)
+        columns, types = list(relation.columns), [str(t) for t in relation.types]
+        rows = relation.limit(max_rows + 1).fetchall()
+        total = len(rows)
+        if total > max_rows:
+            total = relation.aggregate("count(*)").fetchall()[0][0]
+    except duckdb.InterruptException:
+        raise QueryTimeout(
+            f"the query ran past {timeout:g} s and was stopped; narrow it or raise --timeout"
+        ) from None
+    finally:
+        timer.cancel()
     return QueryResult(columns, types, rows[:max_rows], total)
 
 

@@ -35,8 +35,15 @@ def format_option(command):
 @data_dir_option
 @click.argument("sql")
 @click.option("--max-rows", type=int, default=100, help="Rows to print (default 100).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=86_400),
+    default=60.0,
+    show_default=True,
+    help="Seconds the query may run before it is stopped.",
+)
 @format_option
-def query(data_dir: str | None, sql: str, max_rows: int, output: str) -> int:
+def query(data_dir: str | None, sql: str, max_rows: int, timeout: float, output: str) -> int:
     """Run read-only SQL on the published marts.
 
     Prints an aligned table, CSV or JSON. SQL is one SELECT or EXPLAIN, e.g.
@@ -45,16 +52,18 @@ def query(data_dir: str | None, sql: str, max_rows: int, output: str) -> int:
     import duckdb
 
     from reporting.terminal.tables import format_query
-    from warehouse.read_marts import NotReadOnly, open_published, run_query
+    from warehouse.read_marts import NotReadOnly, QueryTimeout, open_published, run_query
 
     settings = settings_from(data_dir)
     try:
         with open_published(settings.published) as con:
-            result = run_query(con, sql, max(max_rows, 0))
+            result = run_query(con, sql, max(max_rows, 0), timeout)
     except FileNotFoundError as error:
         return fail(error)
     except NotReadOnly as error:
         return fail(f"query {error}", code=2)
+    except QueryTimeout as error:
+        return fail(f"query stopped: {error}")
     except duckdb.Error as error:
         return fail(f"query failed: {error}")
     if output == "table":
@@ -162,12 +171,19 @@ def results(
     metavar="ID",
     help="Only this contest's rows, in the marts keyed by contest_id (default: everything).",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write cells as they are. By default a text cell starting with = + - @ (or a "
+    "tab or carriage return) gets a leading ' so spreadsheets show it as text, not a formula.",
+)
 def export(
     data_dir: str | None,
     file_format: str,
     out: str,
     tables: tuple[str, ...],
     contest: str | None,
+    raw: bool,
 ) -> int:
     """Write the published marts to files, with a manifest.
 
@@ -183,7 +199,7 @@ def export(
     folder = Path(out).resolve()
     try:
         manifest = export_marts(
-            settings.published, folder, file_format, list(tables) or None, contest
+            settings.published, folder, file_format, list(tables) or None, contest, raw
         )
     except NoSuchContest as error:
         return fail(error, code=2)

@@ -608,8 +608,11 @@ EMBED = """
 
 
 def _script_json(value) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+    """JSON inert inside a <script> element: `<`, `>` and `&` written as \\u escapes (which
+    JSON.parse reads back), so no `</script>`, `<!--` or `<script` from a feed's names can end
+    or change the element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def build_report(data: ReportData, bundle: str) -> str:
