@@ -141,4 +141,5 @@ def test_landing_files_no_contract_matches_are_named_by_the_run(settings, sample
     result = run(settings)
     assert result.success
     count, names = unmatched_files(result)
-    assert count == 2 and names == ["notes\\x1b[2J.txt", "truth.json"]
+    # truth.json is named by the sample's `ignore`: the generator's answer key, not a feed
+    assert count == 1 and names == ["notes\\x1b[2J.txt"]
