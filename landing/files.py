@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.contest_groups import GroupsUnresolved
 from transforms.contract import (
     ENCODINGS,
     Applied,
@@ -53,10 +54,11 @@ def refuse_drift(path: Path, frame: pl.DataFrame, contract: Contract) -> None:
 
 
 def mapped(path: Path, frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
-    """The file's rows mapped by its contract; a label no alias maps rejects the file whole."""
+    """The file's rows mapped by its contract; a label no alias maps, or a grouped feed too long
+    to number its tallies, rejects the file whole."""
     try:
         return apply_contract(frame, contract, election)
-    except UnknownCandidate as unknown:
+    except (UnknownCandidate, GroupsUnresolved) as unknown:
         raise FileRejected(path.name, str(unknown)) from None
 
 

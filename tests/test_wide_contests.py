@@ -216,6 +216,20 @@ def test_a_header_without_its_groups_is_drift(header, problem):
     assert found and problem in found and "\n" not in found
 
 
+def test_a_pattern_never_takes_the_columns_the_contract_reads_elsewhere():
+    election = load_election("wide_general").election
+    text = (SHIPPED / "contracts" / "stations.toml").read_text()
+    loose = parse_contract(
+        tomllib.loads(text.replace("'^([A-Z0-9]+)_(.+)$'", "'^([^_]+)_(.+)$'")), election, "loose"
+    )
+    header = ["state_code", "state", "station", "registered", "PRES_ANA", "PRES_NULL"]
+    loose = replace(loose, counts={**loose.counts, "total_votes": ("state_code",)})
+    groups = loose.column_groups(header)
+    assert [(g.contest, g.candidates, g.counts) for g in groups] == [
+        ("PRES", {"ANA": ("PRES_ANA",)}, {"null_votes": ("PRES_NULL",)})
+    ]
+
+
 @pytest.mark.e2e
 def test_the_wide_and_the_long_feed_publish_the_same_exact_results(settings, tmp_path):
     elections = tmp_path / "elections"

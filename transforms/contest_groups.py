@@ -11,6 +11,7 @@ See docs/contracts.md (a wide feed of several contests).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -65,10 +66,14 @@ def _first_hit(column: str, patterns: tuple[GroupPattern, ...]) -> tuple[str, st
 
 
 def resolve_groups(
-    header: list[str], declared: tuple[ContestGroup, ...], patterns: tuple[GroupPattern, ...]
+    header: list[str],
+    declared: tuple[ContestGroup, ...],
+    patterns: tuple[GroupPattern, ...],
+    read_elsewhere: Iterable[str] = (),
 ) -> list[ContestGroup]:
     """The file's column groups: the declared ones, then those the patterns find in the header
-    (columns of a declared group aside), in header order. Raises GroupsUnresolved when a
+    (columns of a declared group and those the contract reads elsewhere, such as codes and
+    names, aside), in header order. Raises GroupsUnresolved when a
     declared column is missing, a contest or a candidate gets two columns, a contest found by
     pattern has counts but no candidate, or nothing is found at all."""
     present = set(header)
@@ -76,7 +81,7 @@ def resolve_groups(
         missing = [c for c in group.cells if c not in present]
         if missing:
             raise GroupsUnresolved(f"contest {group.contest!r}: missing column(s) {missing[:5]}")
-    claimed = {c for g in declared for c in g.cells}
+    claimed = {c for g in declared for c in g.cells} | set(read_elsewhere)
     found: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {}
     for column in header:
         if column in claimed or column == "source_row" or not patterns:

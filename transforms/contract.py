@@ -109,6 +109,12 @@ class Contract:
     def grouped(self) -> bool:
         return bool(self.contest_groups or self.contest_patterns)
 
+    def column_groups(self, header: list[str]) -> list[ContestGroup]:
+        """A grouped feed's column groups in this header (GroupsUnresolved when it lacks them)."""
+        return resolve_groups(
+            header, self.contest_groups, self.contest_patterns, self.referenced_columns()
+        )
+
     @property
     def alias_counts(self) -> list[str]:
         """Count fields a long feed gives as labelled rows (null_votes, …), in a stable order."""
@@ -375,7 +381,7 @@ def header_problems(header: list[str], contract: Contract) -> str | None:
     unresolved = None
     if contract.grouped and not missing:
         try:
-            resolve_groups(header, contract.contest_groups, contract.contest_patterns)
+            contract.column_groups(header)
         except GroupsUnresolved as error:
             unresolved = str(error)
     if not missing and not extra and not unresolved:
@@ -632,7 +638,7 @@ def _grouped_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
     count of the group (a count as a labelled line, as a long feed's "OVER VOTES" row). The
     contract's [counts] (e.g. the unit's registered voters) hold for every group; a group's own
     count wins. The contest label goes through the long layout's matching and rules."""
-    groups = resolve_groups(kept.columns, contract.contest_groups, contract.contest_patterns)
+    groups = contract.column_groups(kept.columns)
     if kept.height and kept["source_row"].max() > MAX_ROW:
         raise GroupsUnresolved(f"more than {MAX_ROW} data rows: split the file")
     as_long = replace(
