@@ -166,9 +166,16 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
     contest that declares none, the label itself; null (with a note) when a contest declares
     its candidates and the label is none of them."""
     lists = {c.id for c in election.contests if c.candidates}
-    frame = raw.with_columns(slug_expr(pl.col("candidate")).alias("_key")).join(
-        _declared_labels(election), on=[CONTEST, "_key"], how="left"
+    # the slug of each distinct label once (a feed repeats a few labels over many rows)
+    labels = (
+        raw.filter(pl.col(CONTEST).is_in(list(lists)))
+        .select(CONTEST, "candidate")
+        .unique()
+        .with_columns(slug_expr(pl.col("candidate")).alias("_key"))
+        .join(_declared_labels(election), on=[CONTEST, "_key"], how="inner")
+        .select(CONTEST, "candidate", "candidate_id")
     )
+    frame = raw.join(labels, on=[CONTEST, "candidate"], how="left", maintain_order="left")
     is_line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
     lists_candidates = pl.col(CONTEST).is_in(list(lists))
     candidate = (
@@ -178,7 +185,7 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
         .then(pl.col("candidate_id"))
         .otherwise(pl.col("candidate"))
     )
-    return frame.with_columns(candidate.alias("candidate_id")).drop("_key")
+    return frame.with_columns(candidate.alias("candidate_id"))
 
 
 def _lines(frame: pl.DataFrame, election: Election) -> pl.DataFrame:

@@ -605,8 +605,12 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
 
 
 def _general_base(contract: Contract, election: Election) -> list[pl.Expr]:
-    """A general election's raw columns before the line: row, codes, names, the contract's
-    counts, the no-list marker and the contest."""
+    """A general election's raw columns before the line: the unit's, then the contest."""
+    return [*_unit_columns(contract, election), *contest_columns(contract, election)]
+
+
+def _unit_columns(contract: Contract, election: Election) -> list[pl.Expr]:
+    """Row, codes, names, the contract's counts and the no-list marker."""
     return [
         pl.col("source_row"),
         *_code_columns(contract, election),
@@ -625,7 +629,6 @@ def _general_base(contract: Contract, election: Election) -> list[pl.Expr]:
             for f in COUNT_FIELDS
         ],
         _no_list_marker(contract),
-        *contest_columns(contract, election),
     ]
 
 
@@ -646,41 +649,48 @@ def _grouped_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         contest_columns=(GROUP_LABEL,),
         contest_rules=tuple(replace(r, column=GROUP_LABEL) for r in contract.contest_rules),
     )
-    base = _general_base(as_long, election)
+    # the unit's columns once, beside every group's cells under names of their own
+    cells = {
+        c: f"_cell{i}" for i, c in enumerate(dict.fromkeys(c for g in groups for c in g.cells))
+    }
+    units = kept.select(
+        *_unit_columns(contract, election), *[pl.col(c).alias(n) for c, n in cells.items()]
+    )
+    unit_names = [c for c in units.columns if c not in cells.values()]
     counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
     renamed = {k: v for k, v in contract.aliases.items() if v not in ALIAS_COUNTS}
     parts = []
     for number, group in enumerate(groups, start=1):
+        # the contest's id, name, district, seats: the same for every row of the group
+        contest = pl.DataFrame({GROUP_LABEL: [group.contest]}).select(
+            contest_columns(as_long, election)
+        )
+        own = ContestGroup(
+            group.contest,
+            {f: tuple(cells[c] for c in cols) for f, cols in group.counts.items()},
+            {k: tuple(cells[c] for c in cols) for k, cols in group.candidates.items()},
+        )
+        rows = units.filter(on_ballot(own)).with_columns(
+            group_row(number),
+            *[pl.lit(v, pl.String).alias(k) for k, v in contest.row(0, named=True).items()],
+        )
         lines = [
             (renamed.get(label, label), counts.get(label), cols)
-            for label, cols in group.candidates.items()
-        ] + [(field, field, cols) for field, cols in group.counts.items()]
-        rows = (
-            kept.lazy()
-            .filter(on_ballot(group))
-            .with_columns(pl.lit(group.contest).alias(GROUP_LABEL))
-            .select(
-                *base,
-                *[
-                    _sum_text(cols).fill_null("").alias(f"_c{i}")
-                    for i, (*_, cols) in enumerate(lines)
-                ],
-                *[_given(cols).alias(f"_g{i}") for i, (*_, cols) in enumerate(lines)],
-            )
-            .with_columns(group_row(number))
-        )
-        names = ["source_row", *_base_names(base)]
-        parts += [
+            for label, cols in own.candidates.items()
+        ] + [(field, field, cols) for field, cols in own.counts.items()]
+        for label, count, cols in lines:
             # a count's empty cell is missing; a candidate's is no row (as in a long feed)
-            rows.filter(pl.lit(True) if count else pl.col(f"_g{i}")).select(
-                *names,
-                pl.lit(label[:200], pl.String).alias("candidate"),
-                pl.lit(count, pl.String).alias("count_field"),
-                pl.col(f"_c{i}").alias("votes"),
+            given = rows if count else rows.filter(_given(cols))
+            parts.append(
+                given.select(
+                    *unit_names,
+                    *contest.columns,
+                    pl.lit(label[:200], pl.String).alias("candidate"),
+                    pl.lit(count, pl.String).alias("count_field"),
+                    _sum_text(cols).fill_null("").alias("votes"),
+                )
             )
-            for i, (label, count, _) in enumerate(lines)
-        ]
-    return pl.concat(pl.collect_all(parts)).sort("source_row", maintain_order=True)
+    return pl.concat(parts).sort("source_row", maintain_order=True)
 
 
 def _given(columns: tuple[str, ...]) -> pl.Expr:
@@ -688,10 +698,6 @@ def _given(columns: tuple[str, ...]) -> pl.Expr:
     missing (rule E8) where the candidate runs (another unit of the district gives them votes,
     or the contest declares them), otherwise not on this district's ballot."""
     return pl.any_horizontal([pl.col(c).fill_null("").str.strip_chars() != "" for c in columns])
-
-
-def _base_names(base: list[pl.Expr]) -> list[str]:
-    return [e.meta.output_name() for e in base if e.meta.output_name() != "source_row"]
 
 
 def _name_expr(column: str, strip: str) -> pl.Expr:
