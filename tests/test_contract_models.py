@@ -24,6 +24,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "parsed_configs.json"
 
 # Keys added with general elections: empty in every configuration of one contest.
 GENERAL_KEYS = {
+    "two_row_header",
     "contest_id",
     "contest_columns",
     "contest_rules",
@@ -135,7 +136,7 @@ def _refusal(text: str, name: str = "observers") -> str:
             'encoding = "latin-1"',
             'encodng = "latin-1"',
             "observers.file: unknown key(s) encodng; allowed: pattern, format, separator, "
-            "encoding, skip_lines, columns",
+            "encoding, skip_lines, header_rows, columns",
         ),
         (
             'null_votes = "Nulls"',
@@ -237,7 +238,7 @@ def test_a_hostile_value_is_never_echoed_whole():
     keys = CONTRACT_TOML.replace("[file]", "[file]\n" + "".join(f"k{i} = 1\n" for i in range(99)))
     assert _refusal(keys) == (
         "observers.file: unknown key(s) k0, k1, k2, k3, k4, …; allowed: pattern, format, "
-        "separator, encoding, skip_lines, columns"
+        "separator, encoding, skip_lines, header_rows, columns"
     )
 
 
@@ -406,6 +407,17 @@ PATTERN = "[[contests.pattern]]\ncandidates = '^([A-Z0-9]+)_(.+)$'"
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
+        (
+            'pattern = "stations_*.csv"',
+            'pattern = "stations_*.csv"\nheader_rows = 3',
+            "contracts/stations.toml: file.header_rows: expected a number <= 2, got 3",
+        ),
+        (
+            'pattern = "stations_*.csv"',
+            'pattern = "stations_*.csv"\nformat = "jsonl"\nheader_rows = 2',
+            "contracts/stations.toml: file.header_rows: a two-row header is read in delimited "
+            "files only",
+        ),
         (
             'layout = "grouped"',
             'layout = "wide"',

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from landing.dry_run import _delivery
-from landing.files import read_feed
+from landing.files import joined_header, read_feed
 from tests.conftest import published, run
 from transforms.contest_groups import GROUP_SPAN
 from transforms.contests import stage_general
@@ -168,6 +168,52 @@ def test_a_count_read_as_a_candidate_column_by_alias():
         _staged(WIDE, aliased, election), _staged(WIDE, by_pattern, election), strict=True
     ):
         assert a.equals(b)
+
+
+def two_row_form(wide_text: str) -> str:
+    """The wide feed with the contest above its candidates, as a spreadsheet's merged cells
+    export: the contest's name over its first column only."""
+    header, *rows = wide_text.splitlines()
+    upper, lower, above = [], [], None
+    for column in header.split(","):
+        hit = HEADER_CELL.match(column)
+        if not hit:
+            upper.append(column)
+            lower.append("")
+            continue
+        upper.append("" if hit[1] == above else hit[1])
+        lower.append(hit[2])
+        above = hit[1]
+    return "\n".join([",".join(upper), ",".join(lower), *rows]) + "\n"
+
+
+def test_a_two_row_header_reads_as_the_one_row_header(tmp_path):
+    config = load_election("wide_general")
+    election, one_row = config.election, config.contracts[0]
+    path = tmp_path / "stations_1.csv"
+    path.write_text(two_row_form(WIDE.read_text()))
+    assert path.read_text().splitlines()[0].startswith("state,station,registered,PRES,,,,GOV,")
+    text = (SHIPPED / "contracts" / "stations.toml").read_text()
+    text = text.replace('pattern = "stations_*.csv"', 'pattern = "stations_*.csv"\nheader_rows = 2')
+    text = text.replace("'^([A-Z0-9]+)_", "'^([^|]+)\\|")
+    two_rows = parse_contract(tomllib.loads(text), election, "two_rows")
+    assert two_rows.two_row_header and two_rows.contest_patterns[0].candidates == "^([^|]+)\\|(.+)$"
+    assert read_feed(path, two_rows).columns[1:6] == [
+        "state", "station", "registered", "PRES|ANA", "PRES|BETO",
+    ]  # fmt: skip
+    for a, b in zip(
+        _staged(path, two_rows, election), _staged(WIDE, one_row, election), strict=True
+    ):
+        assert a.equals(b)
+
+
+def test_joined_header_names():
+    upper = ["", "state", "PRESIDENT", "", "", "registered", "GOV", ""]
+    lower = ["station", "", "Ana", "Beto", "NULL", "", "X", "Y"]
+    assert joined_header(upper, lower) == [
+        "station", "state", "PRESIDENT|Ana", "PRESIDENT|Beto", "PRESIDENT|NULL", "registered",
+        "GOV|X", "GOV|Y",
+    ]  # fmt: skip
 
 
 def test_empty_and_unparsable_cells_of_a_contest_on_the_ballot(tmp_path):

@@ -84,6 +84,7 @@ class Contract:
     separator: str = ","
     encoding: str = "utf-8"
     skip_lines: int = 0
+    two_row_header: bool = False  # columns named 'upper|lower' (landing.files.joined_header)
     columns: tuple[str, ...] = ()  # the full expected header, when declared
     codes: dict[str, CodeSpec] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, strip)
@@ -325,6 +326,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         separator=spec.file.separator,
         encoding=spec.file.encoding,
         skip_lines=spec.file.skip_lines,
+        two_row_header=spec.file.header_rows == 2,
         columns=tuple(spec.file.columns or ()),
         codes={lv: _code_spec(spec.codes[lv]) for lv in carried},
         names={

@@ -327,6 +327,13 @@ class FileSpec(_Table):
     )
     encoding: Literal[ENCODINGS] = Field("utf-8", description="the text encoding")  # type: ignore[valid-type]
     skip_lines: int = Field(0, ge=0, le=1000, description="lines before the header to skip")
+    header_rows: int = Field(
+        1,
+        ge=1,
+        le=2,
+        description="2: a two-row header (a contest's name above its candidates' columns): each "
+        "column is named 'upper|lower', an empty upper cell continuing the one on its left",
+    )
     columns: list[Column] | None = Field(
         None,
         min_length=1,
@@ -342,6 +349,12 @@ class FileSpec(_Table):
                 at="separator",
                 value=show(self.separator),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _header_rows_delimited(self) -> FileSpec:
+        if self.header_rows == 2 and self.format != "delimited":
+            raise _rule("a two-row header is read in delimited files only", at="header_rows")
         return self
 
     @model_validator(mode="after")
