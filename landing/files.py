@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.contest_groups import GroupsUnresolved
 from transforms.contract import (
     ENCODINGS,
     Applied,
@@ -54,10 +55,11 @@ def refuse_drift(path: Path, frame: pl.DataFrame, contract: Contract) -> None:
 
 
 def mapped(path: Path, frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
-    """The file's rows mapped by its contract; a label no alias maps rejects the file whole."""
+    """The file's rows mapped by its contract; a label no alias maps, or a grouped feed too long
+    to number its tallies, rejects the file whole."""
     try:
         return apply_contract(frame, contract, election)
-    except UnknownCandidate as unknown:
+    except (UnknownCandidate, GroupsUnresolved) as unknown:
         raise FileRejected(path.name, str(unknown)) from None
 
 
@@ -196,6 +198,17 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
             frame = _as_text(
                 pl.read_ndjson(io.BytesIO(data), infer_schema_length=None, n_rows=n_rows)
             )
+        elif contract.two_row_header:
+            names, body = _two_row_header(data.decode("utf-8"), contract.separator)
+            frame = pl.read_csv(
+                io.BytesIO(body.encode("utf-8")),
+                separator=contract.separator,
+                has_header=False,
+                new_columns=names,
+                infer_schema=False,
+                empty_string_is_null=False,
+                n_rows=n_rows,
+            )
         else:
             frame = pl.read_csv(
                 io.BytesIO(data),
@@ -212,6 +225,37 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
     return frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
+
+
+def joined_header(upper: list[str], lower: list[str]) -> list[str]:
+    """A two-row header's column names: `upper|lower`, an empty upper cell continuing the one on
+    its left (a merged cell spanning a contest's columns); an upper name with nothing below,
+    or a lower one with nothing above or to the left, stands alone."""
+    names, above = [], ""
+    for i in range(max(len(upper), len(lower))):
+        top = upper[i].strip() if i < len(upper) else ""
+        bottom = lower[i].strip() if i < len(lower) else ""
+        if top and not bottom:
+            above = ""
+            names.append(top)
+            continue
+        above = top or above
+        names.append(f"{above}|{bottom}" if above else bottom)
+    return names
+
+
+def _two_row_header(text: str, separator: str) -> tuple[list[str], str]:
+    """The joined names of a two-row header and the text of the rows below it. Raises
+    ValueError for a header that does not give every column one distinct name."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    upper, lower = next(reader, []), next(reader, [])
+    body = "".join(text.splitlines(keepends=True)[reader.line_num :])
+    names = joined_header(upper, lower)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if not all(names) or twice:
+        problem = f"{twice[0]!r} twice" if twice else "a column without a name"
+        raise ValueError(f"its two-row header gives {one_line(problem, 120)}")
+    return names, body
 
 
 def read_delimited(path: Path) -> pl.DataFrame:

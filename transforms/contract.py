@@ -6,11 +6,20 @@ out.
 See docs/contracts.md for the reference and a worked example.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from transforms.contests import contest_columns
+from transforms.contest_groups import (
+    MAX_ROW,
+    ContestGroup,
+    GroupPattern,
+    GroupsUnresolved,
+    group_row,
+    on_ballot,
+    resolve_groups,
+)
+from transforms.contests import contest_columns, declared_by_slug, slug
 from transforms.contract_models import (
     ALIAS_COUNTS,
     CodePartSpec,
@@ -57,7 +66,7 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class ContestRule:
-    column: str
+    column: str | None  # None in a grouped feed: the rule tests each group's contest label
     matches: str
     level: str | None = None
     seats: int | None = None
@@ -75,6 +84,7 @@ class Contract:
     separator: str = ","
     encoding: str = "utf-8"
     skip_lines: int = 0
+    two_row_header: bool = False  # columns named 'upper|lower' (landing.files.joined_header)
     columns: tuple[str, ...] = ()  # the full expected header, when declared
     codes: dict[str, CodeSpec] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, strip)
@@ -93,6 +103,19 @@ class Contract:
     contest_columns: tuple[str, ...] = ()
     contest_rules: tuple[ContestRule, ...] = ()
     source_level: str | None = None  # a source above the polling units: its level
+    # a general election's wide feed: a group of columns per contest, declared or by pattern
+    contest_groups: tuple[ContestGroup, ...] = ()
+    contest_patterns: tuple[GroupPattern, ...] = ()
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.contest_groups or self.contest_patterns)
+
+    def column_groups(self, header: list[str]) -> list[ContestGroup]:
+        """A grouped feed's column groups in this header (GroupsUnresolved when it lacks them)."""
+        return resolve_groups(
+            header, self.contest_groups, self.contest_patterns, self.referenced_columns()
+        )
 
     @property
     def alias_counts(self) -> list[str]:
@@ -124,6 +147,8 @@ class Contract:
             found += list(columns)
         found += [c for c in (self.long_candidate, self.long_votes) if c]
         found += list(self.contest_columns)
+        for group in self.contest_groups:
+            found += group.cells
         found += [e.column for e in (*self.exclude, *self.include)]
         return list(dict.fromkeys(found))
 
@@ -272,6 +297,23 @@ def _check_general(spec: ContractFile, election: Election, name: str) -> None:
             "the election does not discover contests: set discover_contests = true in "
             "election.toml, or name the contest with [contests] id",
         )
+    if contests.pattern and not election.discovers_contests:
+        raise _refuse(
+            name,
+            "contests.pattern",
+            "the election does not discover contests: set discover_contests = true in "
+            "election.toml, or declare each group with [[contests.group]]",
+        )
+    if not election.discovers_contests:
+        known = declared_by_slug(election)
+        for i, group in enumerate(contests.group):
+            if slug(group.contest) not in known:
+                raise _refuse(
+                    name,
+                    f"contests.group[{i}].contest",
+                    f"{show(group.contest)} is none of the election's [[contest]] (id, name or "
+                    "alias), and the election does not discover contests",
+                )
     districts = [d for d, _ in election.district_levels]
     for i, rule in enumerate(contests.rule):
         if rule.level is not None and rule.level not in (*election.levels, *districts):
@@ -314,6 +356,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         separator=spec.file.separator,
         encoding=spec.file.encoding,
         skip_lines=spec.file.skip_lines,
+        two_row_header=spec.file.header_rows == 2,
         columns=tuple(spec.file.columns or ()),
         codes={lv: _code_spec(spec.codes[lv]) for lv in carried},
         names={
@@ -341,6 +384,20 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
             ContestRule(r.column, r.matches, r.level, r.seats, r.vote_for)
             for r in (spec.contests.rule if spec.contests else ())
         ),
+        contest_groups=tuple(
+            ContestGroup(
+                g.contest,
+                {f: _columns(getattr(g.counts, f)) for f in COUNT_FIELDS if getattr(g.counts, f)},
+                {label: _columns(ref) for label, ref in g.candidates.items()},
+            )
+            for g in (spec.contests.group if spec.contests else ())
+        ),
+        contest_patterns=tuple(
+            GroupPattern(
+                p.candidates, {f: getattr(p, f) for f in COUNT_FIELDS if getattr(p, f) is not None}
+            )
+            for p in (spec.contests.pattern if spec.contests else ())
+        ),
     )
 
 
@@ -353,13 +410,21 @@ def header_problems(header: list[str], contract: Contract) -> str | None:
         extra = [c for c in header if c not in set(contract.columns) and c != "source_row"]
     else:
         extra = []
-    if not missing and not extra:
+    unresolved = None
+    if contract.grouped and not missing:
+        try:
+            contract.column_groups(header)
+        except GroupsUnresolved as error:
+            unresolved = str(error)
+    if not missing and not extra and not unresolved:
         return None
     said = []
     if missing:
         said.append(f"missing column(s) {', '.join(missing)}")
     if extra:
         said.append(f"unexpected column(s) {', '.join(extra)}")
+    if unresolved:
+        said.append(f"its column groups do not match the contract: {unresolved}")
     return "columns no longer match the contract: " + "; ".join(said)
 
 
@@ -544,26 +609,9 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
     """A general election's rows: one per unit, contest and line (a candidate, or a count the
     contract's aliases name), as text; the contest's candidates get their columns in staging
     (transforms.contests.ballots)."""
-    base = [
-        pl.col("source_row"),
-        *_code_columns(contract, election),
-        *[
-            (
-                _name_expr(*contract.names[lv]) if lv in contract.names else pl.lit(None, pl.String)
-            ).alias(f"{lv}_name")
-            for lv in election.levels
-        ],
-        *[
-            (
-                _count_expr(f, contract, election).fill_null("")
-                if f in contract.counts
-                else pl.lit(None, pl.String)
-            ).alias(f)
-            for f in COUNT_FIELDS
-        ],
-        _no_list_marker(contract),
-        *contest_columns(contract, election),
-    ]
+    if contract.grouped:
+        return _grouped_rows(kept, contract, election)
+    base = _general_base(contract, election)
     if contract.long_candidate:
         label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
         counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
@@ -586,6 +634,102 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         )
         for cid in contract.candidates
     ).sort("source_row", maintain_order=True)
+
+
+def _general_base(contract: Contract, election: Election) -> list[pl.Expr]:
+    """A general election's raw columns before the line: the unit's, then the contest."""
+    return [*_unit_columns(contract, election), *contest_columns(contract, election)]
+
+
+def _unit_columns(contract: Contract, election: Election) -> list[pl.Expr]:
+    """Row, codes, names, the contract's counts and the no-list marker."""
+    return [
+        pl.col("source_row"),
+        *_code_columns(contract, election),
+        *[
+            (
+                _name_expr(*contract.names[lv]) if lv in contract.names else pl.lit(None, pl.String)
+            ).alias(f"{lv}_name")
+            for lv in election.levels
+        ],
+        *[
+            (
+                _count_expr(f, contract, election).fill_null("")
+                if f in contract.counts
+                else pl.lit(None, pl.String)
+            ).alias(f)
+            for f in COUNT_FIELDS
+        ],
+        _no_list_marker(contract),
+    ]
+
+
+GROUP_LABEL = "_contest_group"  # a grouped feed's contest label, as a long feed's contest column
+
+
+def _grouped_rows(kept: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
+    """A wide feed of several contests → the long rows a long feed gives: per data row and
+    contest on its ballot (a group with a cell not empty), one row per candidate column and per
+    count of the group (a count as a labelled line, as a long feed's "OVER VOTES" row). The
+    contract's [counts] (e.g. the unit's registered voters) hold for every group; a group's own
+    count wins. The contest label goes through the long layout's matching and rules."""
+    groups = contract.column_groups(kept.columns)
+    if kept.height and kept["source_row"].max() > MAX_ROW:
+        raise GroupsUnresolved(f"more than {MAX_ROW} data rows: split the file")
+    as_long = replace(
+        contract,
+        contest_columns=(GROUP_LABEL,),
+        contest_rules=tuple(replace(r, column=GROUP_LABEL) for r in contract.contest_rules),
+    )
+    # the unit's columns once, beside every group's cells under names of their own
+    cells = {
+        c: f"_cell{i}" for i, c in enumerate(dict.fromkeys(c for g in groups for c in g.cells))
+    }
+    units = kept.select(
+        *_unit_columns(contract, election), *[pl.col(c).alias(n) for c, n in cells.items()]
+    )
+    unit_names = [c for c in units.columns if c not in cells.values()]
+    counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
+    renamed = {k: v for k, v in contract.aliases.items() if v not in ALIAS_COUNTS}
+    parts = []
+    for number, group in enumerate(groups, start=1):
+        # the contest's id, name, district, seats: the same for every row of the group
+        contest = pl.DataFrame({GROUP_LABEL: [group.contest]}).select(
+            contest_columns(as_long, election)
+        )
+        own = ContestGroup(
+            group.contest,
+            {f: tuple(cells[c] for c in cols) for f, cols in group.counts.items()},
+            {k: tuple(cells[c] for c in cols) for k, cols in group.candidates.items()},
+        )
+        rows = units.filter(on_ballot(own)).with_columns(
+            group_row(number),
+            *[pl.lit(v, pl.String).alias(k) for k, v in contest.row(0, named=True).items()],
+        )
+        lines = [
+            (renamed.get(label, label), counts.get(label), cols)
+            for label, cols in own.candidates.items()
+        ] + [(field, field, cols) for field, cols in own.counts.items()]
+        for label, count, cols in lines:
+            # a count's empty cell is missing; a candidate's is no row (as in a long feed)
+            given = rows if count else rows.filter(_given(cols))
+            parts.append(
+                given.select(
+                    *unit_names,
+                    *contest.columns,
+                    pl.lit(label[:200], pl.String).alias("candidate"),
+                    pl.lit(count, pl.String).alias("count_field"),
+                    _sum_text(cols).fill_null("").alias("votes"),
+                )
+            )
+    return pl.concat(parts).sort("source_row", maintain_order=True)
+
+
+def _given(columns: tuple[str, ...]) -> pl.Expr:
+    """Some cell of a line is not empty. A candidate's empty cell is no row, as in a long feed:
+    missing (rule E8) where the candidate runs (another unit of the district gives them votes,
+    or the contest declares them), otherwise not on this district's ballot."""
+    return pl.any_horizontal([pl.col(c).fill_null("").str.strip_chars() != "" for c in columns])
 
 
 def _name_expr(column: str, strip: str) -> pl.Expr:

@@ -333,6 +333,13 @@ class FileSpec(_Table):
     )
     encoding: Literal[ENCODINGS] = Field("utf-8", description="the text encoding")  # type: ignore[valid-type]
     skip_lines: int = Field(0, ge=0, le=1000, description="lines before the header to skip")
+    header_rows: int = Field(
+        1,
+        ge=1,
+        le=2,
+        description="2: a two-row header (a contest's name above its candidates' columns): each "
+        "column is named 'upper|lower', an empty upper cell continuing the one on its left",
+    )
     columns: list[Column] | None = Field(
         None,
         min_length=1,
@@ -348,6 +355,12 @@ class FileSpec(_Table):
                 at="separator",
                 value=show(self.separator),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _header_rows_delimited(self) -> FileSpec:
+        if self.header_rows == 2 and self.format != "delimited":
+            raise _rule("a two-row header is read in delimited files only", at="header_rows")
         return self
 
     @model_validator(mode="after")
@@ -540,9 +553,14 @@ class CountsSpec(_Table):
 
 
 class CandidatesSpec(_Table):
-    """Candidates' votes: wide (a column per candidate) or long (a row per candidate)."""
+    """Candidates' votes: wide (a column per candidate), long (a row per candidate) or grouped
+    (a group of columns per contest, declared in [contests])."""
 
-    layout: Literal["wide", "long"] = Field("wide", description="wide or long")
+    layout: Literal["wide", "long", "grouped"] = Field(
+        "wide",
+        description="wide, long, or grouped (a general election's wide feed: a group of columns "
+        "per contest, [[contests.group]] or [[contests.pattern]])",
+    )
     columns: dict[str, ColumnOrSum] | None = Field(
         None, max_length=1000, description="wide: candidate id = column or { sum = [...] }"
     )
@@ -551,8 +569,8 @@ class CandidatesSpec(_Table):
     aliases: dict[Label, str] | None = Field(
         None,
         max_length=1000,
-        description="long: label in the feed = candidate id, or null_votes, blank_votes or "
-        'other_votes (e.g. "OVER VOTES" = "null_votes")',
+        description="long and grouped: label in the feed = candidate id, or null_votes, "
+        'blank_votes or other_votes (e.g. "OVER VOTES" = "null_votes")',
     )
 
     @model_validator(mode="after")
@@ -563,6 +581,13 @@ class CandidatesSpec(_Table):
             for key in ("candidate_column", "votes_column", "aliases"):
                 if getattr(self, key) is not None:
                     raise _rule(f"'{key}' is read only with layout = \"long\"")
+        elif self.layout == "grouped":
+            for key in ("columns", "candidate_column", "votes_column"):
+                if getattr(self, key) is not None:
+                    raise _rule(
+                        f"'{key}' is not read with layout = \"grouped\": each contest's columns "
+                        "are in [[contests.group]] or [[contests.pattern]]"
+                    )
         else:
             for key in ("candidate_column", "votes_column"):
                 if getattr(self, key) is None:
@@ -597,7 +622,11 @@ class InclusionSpec(ExclusionSpec):
 class ContestRuleSpec(_Table):
     """Attributes of the discovered contests whose label matches (first matching rule wins)."""
 
-    column: Column = Field(description="the feed column tested (one of [contests] columns)")
+    column: Column | None = Field(
+        None,
+        description="the feed column tested (one of [contests] columns); left out in a grouped "
+        "feed, where the rule tests each column group's contest label",
+    )
     matches: Pattern = Field(
         description="a pattern; its first group, if any, is the contest's district code"
     )
@@ -608,6 +637,84 @@ class ContestRuleSpec(_Table):
     )
     seats: int | None = Field(None, ge=1, le=1000, description="winners per district")
     vote_for: int | None = Field(None, ge=1, le=1000, description="votes per ballot")
+
+
+def _groups_in(pattern: str) -> int:
+    """How many capture groups a (valid) polars pattern has."""
+    return len(pl.select(pl.lit("").str.extract_groups(pattern)).to_series().struct.fields)
+
+
+class GroupCountsSpec(_Table):
+    """One contest's counts in its column group: a field not mapped here is the contract's
+    [counts] one (e.g. the unit's registered voters), or absent."""
+
+    _noun: ClassVar[str] = "field"
+    registered: ColumnOrSum | None = Field(None, description="registered voters for this contest")
+    valid_votes: ColumnOrSum | None = Field(
+        None, description="valid votes (left out: the sum of the candidates' and other votes)"
+    )
+    null_votes: ColumnOrSum | None = Field(None, description="null (over) votes")
+    blank_votes: ColumnOrSum | None = Field(None, description="blank (under) votes")
+    total_votes: ColumnOrSum | None = Field(None, description="ballots cast in this contest")
+    other_votes: ColumnOrSum | None = Field(
+        None, description="valid votes for no listed candidate (write-ins, 'others')"
+    )
+
+
+ContestLabel = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
+
+
+class ContestGroupSpec(_Table):
+    """One contest's group of columns in a wide feed of several contests."""
+
+    contest: ContestLabel = Field(
+        description="the contest: a declared [[contest]]'s id, name or alias, or (with "
+        "discover_contests) the label of a contest to discover (its id: the label's slug)"
+    )
+    counts: GroupCountsSpec = Field(
+        default_factory=GroupCountsSpec, description="the contest's own counts"
+    )
+    candidates: dict[Label, ColumnOrSum] = Field(
+        min_length=1,
+        max_length=1000,
+        description="candidate label (a declared candidate's id, name or alias) = column or "
+        "{ sum = [...] }",
+    )
+
+
+CountPattern = Annotated[
+    Pattern | None,
+    Field(description="a pattern whose first group is the contest's label"),
+]
+
+
+class GroupPatternSpec(_Table):
+    """Column groups found in the header by pattern: one contest per distinct label."""
+
+    candidates: Pattern = Field(
+        description="a pattern with two groups: the contest's label, then the candidate's "
+        "(e.g. '^([A-Z]+)_CAND_(.+)$')"
+    )
+    registered: CountPattern = Field(None, description="registered voters' columns (group 1)")
+    valid_votes: CountPattern = Field(None, description="valid votes' columns (group 1)")
+    null_votes: CountPattern = Field(None, description="null votes' columns (group 1)")
+    blank_votes: CountPattern = Field(None, description="blank votes' columns (group 1)")
+    total_votes: CountPattern = Field(None, description="ballots cast columns (group 1)")
+    other_votes: CountPattern = Field(None, description="other votes' columns (group 1)")
+
+    @model_validator(mode="after")
+    def _groups(self) -> GroupPatternSpec:
+        for key in type(self).model_fields:
+            pattern = getattr(self, key)
+            wanted = 2 if key == "candidates" else 1
+            if pattern is not None and _groups_in(pattern) < wanted:
+                raise _rule(
+                    "expected a pattern with {wanted} group(s), got {value}",
+                    at=key,
+                    wanted=wanted,
+                    value=show(pattern),
+                )
+        return self
 
 
 class ContestsSpec(_Table):
@@ -623,21 +730,54 @@ class ContestsSpec(_Table):
         description="long layout: one contest per distinct combination of these columns' values "
         "(its label: the non-empty values joined by a space; its id: the label's slug)",
     )
+    group: list[ContestGroupSpec] = Field(
+        default_factory=list,
+        max_length=999,
+        description="[[contests.group]], grouped layout: one contest's columns",
+    )
+    pattern: list[GroupPatternSpec] = Field(
+        default_factory=list,
+        max_length=100,
+        description="[[contests.pattern]], grouped layout: contests' columns found by pattern",
+    )
     rule: list[ContestRuleSpec] = Field(
         default_factory=list, max_length=1000, description="[[contests.rule]]"
     )
 
+    @property
+    def grouped(self) -> bool:
+        return bool(self.group or self.pattern)
+
     @model_validator(mode="after")
     def _one_way(self) -> ContestsSpec:
-        if (self.id is None) == (self.columns is None):
-            raise _rule("give exactly one of 'id' (one contest) or 'columns' (discovered)")
+        ways = [self.id is not None, self.columns is not None, self.grouped]
+        if sum(ways) != 1:
+            raise _rule(
+                "give exactly one of 'id' (one contest), 'columns' (discovered from a long feed) "
+                "or [[contests.group]] / [[contests.pattern]] (a grouped feed)"
+            )
         for i, rule in enumerate(self.rule):
-            if self.columns is None or rule.column not in self.columns:
+            if self.grouped:
+                if rule.column is not None:
+                    raise _rule(
+                        "left out in a grouped feed: the rule tests each group's contest label",
+                        at=f"rule[{i}].column",
+                    )
+            elif self.columns is None or rule.column not in self.columns:
                 raise _rule(
                     "{column} is not one of [contests] columns",
                     at=f"rule[{i}].column",
                     column=show(rule.column),
                 )
+        seen: list[str] = []
+        for i, group in enumerate(self.group):
+            if group.contest in seen:
+                raise _rule(
+                    "{contest} has two groups",
+                    at=f"group[{i}].contest",
+                    contest=show(group.contest),
+                )
+            seen.append(group.contest)
         return self
 
 
@@ -682,6 +822,8 @@ class ContractFile(_Table):
     @model_validator(mode="after")
     def _counts_fit_layout(self) -> ContractFile:
         cand = self.candidates
+        if cand.layout == "grouped":
+            return self._aliases_not_mapped()
         if cand.layout == "wide":
             if self.counts.valid_votes is None:
                 raise _rule(
@@ -712,7 +854,10 @@ class ContractFile(_Table):
                         what=reserved[column],
                         field=field,
                     )
-        for label, target in (cand.aliases or {}).items():
+        return self._aliases_not_mapped()
+
+    def _aliases_not_mapped(self) -> ContractFile:
+        for label, target in (self.candidates.aliases or {}).items():
             if target in ALIAS_COUNTS and getattr(self.counts, target) is not None:
                 raise _rule(
                     "{target} is both mapped in [counts] and the alias of label {label}",
@@ -728,6 +873,18 @@ class ContractFile(_Table):
             raise _rule(
                 "contests are discovered from columns only in the long layout",
                 at="contests.columns",
+            )
+        grouped = self.candidates.layout == "grouped"
+        if grouped and not (self.contests and self.contests.grouped):
+            raise _rule(
+                'layout = "grouped" reads each contest\'s columns from [[contests.group]] or '
+                "[[contests.pattern]]: give at least one",
+                at="contests",
+            )
+        if not grouped and self.contests and self.contests.grouped:
+            raise _rule(
+                '[[contests.group]] and [[contests.pattern]] are read with layout = "grouped"',
+                at="candidates.layout",
             )
         return self
 
@@ -849,6 +1006,17 @@ class QualitySpec(_Table):
         return self
 
 
+class ContestCandidateSpec(CandidateSpec):
+    """One candidate of a declared contest."""
+
+    aliases: list[Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="other spellings feeds use for the candidate (matched like the id and name: "
+        "case, spaces and punctuation aside)",
+    )
+
+
 class ContestSpec(_Table):
     """One contest on the ballot ([[contest]]): declared, or the declared attributes of a
     contest a contract discovers (matched by id or by one of its aliases)."""
@@ -872,11 +1040,11 @@ class ContestSpec(_Table):
     aliases: list[Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)]] = Field(
         default_factory=list, max_length=100, description="labels the feeds use for it"
     )
-    candidates: list[CandidateSpec] = Field(
+    candidates: list[ContestCandidateSpec] = Field(
         default_factory=list,
         max_length=1000,
-        description="[{ id, name }, …]; when listed, a feed label that maps to none of them is "
-        "quarantined",
+        description="[{ id, name, aliases }, …]; when listed, a feed label that maps to none of "
+        "them is quarantined",
     )
 
 
@@ -1077,7 +1245,9 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
                     seats=c.seats,
                     vote_for=c.vote_for,
                     district=c.district,
-                    candidates=tuple(Candidate(k.id, k.name) for k in c.candidates),
+                    candidates=tuple(
+                        Candidate(k.id, k.name, tuple(k.aliases)) for k in c.candidates
+                    ),
                     aliases=tuple(c.aliases),
                 )
                 for c in spec.contest

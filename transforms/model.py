@@ -34,6 +34,7 @@ def identifier(value: str, what: str) -> str:
 class Candidate:
     id: str
     name: str
+    aliases: tuple[str, ...] = ()  # a declared contest's candidate: other spellings in feeds
 
 
 # A contest's id: what analysts type (`results --contest`) and what every mart is keyed by.
