@@ -32,6 +32,7 @@ from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
+from transforms.staging import CONTEST
 from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
 from warehouse.change import Change
 from warehouse.db import table_exists, transaction
@@ -121,14 +122,40 @@ class Staged:
 
 def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
     built, election = staged.rollups, staged.election
+    if built.results is None:  # an election of one contest
+        return announced_vs_tallied(
+            staged.config.announced,
+            results_long(built.results_wide.filter(level=NATIONAL), election),
+            built.coverage.filter(level=NATIONAL),
+            built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
+            election,
+            _uncounted_registered(staged.registry, staged.accepted, election),
+        )
+    contests = contests_of(staged)
     return announced_vs_tallied(
         staged.config.announced,
-        results_long(built.results_wide.filter(level=NATIONAL), election),
+        built.results.filter(level=NATIONAL),
         built.coverage.filter(level=NATIONAL),
-        built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
-        election,
-        _uncounted_registered(staged.registry, staged.accepted, election),
+        built.turnout.filter(level=NATIONAL).select("source_id", CONTEST, "total_votes"),
+        staged.config.election,
+        _uncounted_registered_per_contest(staged, contests),
+        dict(contests.select(CONTEST, "vote_for").iter_rows()),
     )
+
+
+def _uncounted_registered_per_contest(staged: Staged, contests: pl.DataFrame) -> dict:
+    """Per (contest, source): registered voters of the registry's units with no accepted tally
+    of the contest, for the contests on every ballot (a contest elected in districts: which
+    units vote in it is not known from the registry, so nothing)."""
+    if staged.registry is None:
+        return {}
+    found = {}
+    whole_area = contests.filter(pl.col("district_level").is_null())[CONTEST].to_list()
+    for contest in whole_area:
+        accepted = staged.accepted.filter(pl.col(CONTEST) == contest)
+        per_source = _uncounted_registered(staged.registry, accepted, staged.config.election)
+        found |= {(contest, source): v for source, v in per_source.items()}
+    return found
 
 
 def contests_of(staged: Staged) -> pl.DataFrame:
@@ -165,13 +192,13 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
 }
 
 
-# A general election's: reconciliation and announced totals per contest are not built yet
-# (issue 12): their marts are published empty, with their declared columns.
+# A general election's: reconciliation per contest is not built yet (issue 12): its marts are
+# published empty, with their declared columns.
 GENERAL_BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
     **BUILDS,
     **{
         name: (lambda s, name=name: empty_mart(name, s.election))
-        for name in ("reconciliation", "reconciliation_summary", "announced_vs_tallied")
+        for name in ("reconciliation", "reconciliation_summary")
     },
 }
 
