@@ -65,7 +65,10 @@ def forensics_mart(
         checks = list(forensic_check_results(frame, election.tally_level))
         with duckdb.get_connection() as con:
             raise_forensic_alerts(con, alerts, context.log, checks, context.run.run_id)
-        context.log.info(f"forensics full: a general election, {frame.height:,} rows per contest")
+        context.log.info(
+            f"forensics full: a general election, {frame.height:,} rows over "
+            f"{frame['contest_id'].n_unique()} contest(s)"
+        )
         yield dg.MaterializeResult(metadata={"rows": frame.height, "mode": "full"})
         yield from checks
         return

@@ -74,7 +74,10 @@ def projection(
         with duckdb.get_connection() as con:
             mart = _general(con, election, frames)
             replace_tables(con, "marts", {"projection": mart})
-        context.log.info(f"projection full: a general election, {mart.height:,} rows per contest")
+        context.log.info(
+            f"projection full: a general election, {mart.height:,} rows over "
+            f"{mart['contest_id'].n_unique()} contest(s)"
+        )
         return dg.MaterializeResult(metadata={"rows": mart.height, "mode": "full"})
     with duckdb.get_connection() as con:
         plan = plan_follower(con, STATS)
