@@ -39,10 +39,11 @@ from transforms.reconciliation import (
     reconciliation_summary,
 )
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
+from transforms.staging import CONTEST
 from transforms.verification import announced_vs_tallied
 from warehouse.change import Change
 from warehouse.db import table_exists, transaction
-from warehouse.mart_registry import Step, built_by, empty_mart
+from warehouse.mart_registry import Step, built_by
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
@@ -150,14 +151,40 @@ class Staged:
 
 def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
     built, election = staged.rollups, staged.election
+    if built.results is None:  # an election of one contest
+        return announced_vs_tallied(
+            staged.config.announced,
+            results_long(built.results_wide.filter(level=NATIONAL), election),
+            built.coverage.filter(level=NATIONAL),
+            built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
+            election,
+            _uncounted_registered(staged.registry, staged.accepted, election),
+        )
+    contests = contests_of(staged)
     return announced_vs_tallied(
         staged.config.announced,
-        results_long(built.results_wide.filter(level=NATIONAL), election),
+        built.results.filter(level=NATIONAL),
         built.coverage.filter(level=NATIONAL),
-        built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
-        election,
-        _uncounted_registered(staged.registry, staged.accepted, election),
+        built.turnout.filter(level=NATIONAL).select("source_id", CONTEST, "total_votes"),
+        staged.config.election,
+        _uncounted_registered_per_contest(staged, contests),
+        dict(contests.select(CONTEST, "vote_for").iter_rows()),
     )
+
+
+def _uncounted_registered_per_contest(staged: Staged, contests: pl.DataFrame) -> dict:
+    """Per (contest, source): registered voters of the registry's units with no accepted tally
+    of the contest, for the contests on every ballot (a contest elected in districts: which
+    units vote in it is not known from the registry, so nothing)."""
+    if staged.registry is None:
+        return {}
+    found = {}
+    whole_area = contests.filter(pl.col("district_level").is_null())[CONTEST].to_list()
+    for contest in whole_area:
+        accepted = staged.accepted.filter(pl.col(CONTEST) == contest)
+        per_source = _uncounted_registered(staged.registry, accepted, staged.config.election)
+        found |= {(contest, source): v for source, v in per_source.items()}
+    return found
 
 
 def contests_of(staged: Staged) -> pl.DataFrame:
@@ -225,14 +252,6 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
 }
 
 
-# A general election's: announced totals per contest are not built yet (issue 12): that mart
-# is published empty, with its declared columns.
-GENERAL_BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
-    **BUILDS,
-    "announced_vs_tallied": lambda s: empty_mart("announced_vs_tallied", s.election),
-}
-
-
 def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
     """Build every mart of the marts step whole and write them into a fresh pending file."""
     with duckdb.get_connection() as con:
@@ -248,8 +267,7 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
             staged.contests = read_table(con, "staged", "contests")
             staged.ballots = ballot_pairs(read_ballot_registry(con), config.election)
     election = staged.election
-    builds = GENERAL_BUILDS if lines is not None else BUILDS
-    built = {name: build(staged) for name, build in builds.items()}
+    built = {name: build(staged) for name, build in BUILDS.items()}
     results = staged.rollups.results
     if results is not None:
         built = {"results": results, **built}

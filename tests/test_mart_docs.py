@@ -22,9 +22,11 @@ from warehouse.data_dictionary import PAGE, render
 from warehouse.mart_comments import apply_comments, literal
 from warehouse.mart_registry import MARTS_BY_NAME, describe, undocumented
 
-# The schemas agreed for the marts other engineers are building (issue 6).
+# The schemas agreed for the marts other engineers are building (issue 6), keyed by contest
+# (issue 12).
 PROJECTION = {
     "source_id": "VARCHAR",
+    "contest_id": "VARCHAR",
     "candidate_id": "VARCHAR",
     "candidate_name": "VARCHAR",
     "counted_votes": "BIGINT",
@@ -43,6 +45,7 @@ PROJECTION = {
 }
 FORENSICS = {
     "source_id": "VARCHAR",
+    "contest_id": "VARCHAR",
     "check_id": "VARCHAR",
     "check_name": "VARCHAR",
     "level": "VARCHAR",

@@ -1195,6 +1195,12 @@ class BulletinSpec(_Table):
 
     id: Identifier = Field(description="the bulletin's identifier")
     name: str | None = Field(None, max_length=200, pattern=PRINTABLE, description="for people")
+    contest: str | None = Field(
+        None,
+        pattern=CONTEST_ID.pattern,
+        description="the contest the totals are of (its id); default: the election's own "
+        "(required in a general election)",
+    )
     counted_share: float | None = Field(
         None, ge=0, le=1, description="share of tallies said to be counted, 0–1"
     )
@@ -1277,16 +1283,37 @@ def _policy(spec: QualitySpec | None) -> QualityPolicy:
 def parse_announced(data: Any, election: Election, name: str = "announced.toml") -> dict:
     """An announced.toml's content, checked against the election; returned as read."""
     spec = validated(AnnouncedFile, data, name)
-    known = set(election.candidate_ids)
     for i, bulletin in enumerate(spec.bulletin):
-        unknown = [c for c in bulletin.votes if c not in known]
+        contest = _announced_contest(bulletin, election, where(name, f"bulletin[{i}].contest"))
+        known = [c.id for c in contest.candidates] if contest is not None else None
+        unknown = [c for c in bulletin.votes if known is not None and c not in known]
         if unknown:
             raise ContractError(
                 f"{where(name, f'bulletin[{i}].votes')}: unknown candidate(s) "
-                f"{listed(unknown)}; known: "
-                f"{', '.join(election.candidate_ids)}"
+                f"{listed(unknown)}; known: {', '.join(known)}"
             )
     return data
+
+
+def _announced_contest(bulletin: BulletinSpec, election: Election, at: str) -> Contest | None:
+    """The contest a bulletin's totals are of, when its candidates are known (declared); None
+    for a contest a contract discovers (its candidates are the feed's labels)."""
+    if not election.is_general:
+        if bulletin.contest not in (None, election.default_contest.id):
+            raise ContractError(
+                f"{at}: {show(bulletin.contest)} is not this election's contest; an election "
+                f"of one contest has one, {show(election.default_contest.id)} (or leave it out)"
+            )
+        return election.default_contest
+    if bulletin.contest is None:
+        raise ContractError(f"{at}: required in a general election (the contest's id)")
+    declared = {c.id: c for c in election.contests}
+    contest = declared.get(bulletin.contest)
+    if contest is None and not election.discovers_contests:
+        raise ContractError(
+            f"{at}: unknown contest {show(bulletin.contest)}; declared: {listed(list(declared))}"
+        )
+    return contest if contest is not None and contest.candidates else None
 
 
 # --- schema ---------------------------------------------------------------------------------

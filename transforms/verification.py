@@ -6,9 +6,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.model import Election
+from transforms.staging import CONTEST
 
 ANNOUNCED_SCHEMA = {  # announced_vs_tallied's columns, for when nothing was announced
-    **dict.fromkeys(("bulletin_id", "bulletin", "source_id", "candidate_id"), pl.String),
+    **dict.fromkeys(("bulletin_id", "bulletin", "source_id", CONTEST, "candidate_id"), pl.String),
     "candidate_name": pl.String,
     "announced_votes": pl.Int64,
     "announced_share": pl.Float64,
@@ -56,37 +57,70 @@ def announced_vs_tallied(
     coverage_national: pl.DataFrame,
     ballots_national: pl.DataFrame,
     election: Election,
-    uncounted_registered: dict[str, int | None] | None = None,
+    uncounted_registered: dict | None = None,
+    vote_for: dict[str, int] | None = None,
 ) -> pl.DataFrame:
     """Per bulletin, source and announced candidate: announced and tallied votes and shares,
     their difference, the share of tallies counted, and the bound.
 
-    The bound: `votes_needed` is the fewest votes the uncounted tallies would have to hold for
-    the announced figure to be reached. It is set against their `uncounted_capacity`: the
-    registered voters of the uncounted units where a registry gives them, otherwise the
-    uncounted tallies times the ballots of an average counted tally (the counted turnout).
+    A bulletin is of one contest (its `contest`, default: the election's own): it is set
+    against that contest's national rows.
 
-    results_national: source_id, candidate_id, votes (national level).
-    coverage_national: source_id, expected, counted. ballots_national: source_id, ballots.
+    The bound: `votes_needed` is the fewest votes the uncounted tallies would have to hold for
+    the announced figure to be reached. It is set against their `uncounted_capacity` in ballots:
+    the registered voters of the uncounted units where a registry gives them, otherwise the
+    uncounted tallies times the ballots of an average counted tally (the counted turnout; a
+    vote-for-N contest's marks divided by N). A candidate gets at most one vote per ballot; a
+    whole bulletin at most N (`vote_for`).
+
+    results_national: source_id, contest_id, candidate_id, votes (national level).
+    coverage_national: source_id, contest_id, expected, counted. ballots_national: source_id,
+    contest_id, total_votes (marks: N per ballot in a vote-for-N contest).
+    uncounted_registered: per source (an election of one contest), or per (contest, source).
+    vote_for: per contest, where not 1.
     """
-    names = {c.id: c.name for c in election.candidates}
-    counts = source_counts(
-        results_national, coverage_national, ballots_national, uncounted_registered or {}
-    )
+    default = election.default_contest.id
+    declared = {c.id: c.name for c in election.candidates}
     rows = []
     for bulletin in announced.get("bulletin", []):
+        contest = bulletin.get("contest", default)
+        n = (vote_for or {}).get(contest, 1)
+        results, coverage, ballots = (
+            _of_contest(f, contest) for f in (results_national, coverage_national, ballots_national)
+        )
+        names = declared | _names_of(results)
+        registered = uncounted_registered or {}
+        if any(isinstance(k, tuple) for k in registered):  # per (contest, source)
+            registered = {s: v for (c, s), v in registered.items() if c == contest}
+        counts = source_counts(
+            results, coverage, ballots.select("source_id", "total_votes"), registered, n
+        )
         for source, count in counts.items():
-            whole = bulletin_bound(bulletin.get("votes", {}), count)
+            whole = bulletin_bound(bulletin.get("votes", {}), count, n)
             for candidate, said in bulletin.get("votes", {}).items():
                 rows.append(
                     announced_row(bulletin, source, candidate, names, said, count)
-                    | {"bulletin_votes_needed": whole.needed, "bulletin_possible": whole.possible}
+                    | {
+                        CONTEST: contest,
+                        "bulletin_votes_needed": whole.needed,
+                        "bulletin_possible": whole.possible,
+                    }
                 )
-    return (
-        pl.DataFrame(rows, infer_schema_length=None)
-        if rows
-        else pl.DataFrame(schema=ANNOUNCED_SCHEMA)
-    )
+    if not rows:
+        return pl.DataFrame(schema=ANNOUNCED_SCHEMA)
+    return pl.DataFrame(rows, infer_schema_length=None).select(list(ANNOUNCED_SCHEMA))
+
+
+def _of_contest(frame: pl.DataFrame, contest: str) -> pl.DataFrame:
+    """The frame's rows of one contest (all of them when it is not keyed by contest)."""
+    return frame.filter(pl.col(CONTEST) == contest) if CONTEST in frame.columns else frame
+
+
+def _names_of(results: pl.DataFrame) -> dict[str, str]:
+    if "candidate_name" not in results.columns:
+        return {}
+    pairs = results.select("candidate_id", "candidate_name").unique("candidate_id", keep="first")
+    return {k: v for k, v in pairs.iter_rows() if v is not None}
 
 
 def source_counts(
@@ -94,6 +128,7 @@ def source_counts(
     coverage_national: pl.DataFrame,
     ballots_national: pl.DataFrame,
     uncounted_registered: dict[str, int | None],
+    vote_for: int = 1,
 ) -> dict[str, SourceCount]:
     """Per source (in order): its national count and the capacity of its uncounted tallies."""
     tallied_valid = dict(
@@ -112,17 +147,24 @@ def source_counts(
             coverage.get(source, {}),
             ballots.get(source),
             uncounted_registered.get(source),
+            vote_for,
         )
         for source in sorted(tallied_valid)
     }
 
 
 def _source_count(
-    valid: int, votes: dict[str, int], coverage: dict, ballots: int | None, registered: int | None
+    valid: int,
+    votes: dict[str, int],
+    coverage: dict,
+    ballots: int | None,
+    registered: int | None,
+    vote_for: int = 1,
 ) -> SourceCount:
     expected, counted = coverage.get("expected"), coverage.get("counted") or 0
     uncounted = expected - counted if expected is not None else None
-    per_tally = (ballots or valid) / counted if counted else None
+    marks = ballots or valid  # a vote-for-N contest's ballots hold N marks each
+    per_tally = (marks if vote_for == 1 else marks / vote_for) / counted if counted else None
     capacity, basis = registered, "registered voters of uncounted units"
     if capacity is None and uncounted is not None and per_tally is not None:
         capacity, basis = round(uncounted * per_tally), "counted turnout"
@@ -130,13 +172,17 @@ def _source_count(
     return SourceCount(valid, votes, expected, counted, uncounted, capacity, basis)
 
 
-def bulletin_bound(announced_votes: dict[str, int], count: SourceCount) -> BulletinBound:
-    """Every candidate of the bulletin reaching their announced figure from the same tallies."""
+def bulletin_bound(
+    announced_votes: dict[str, int], count: SourceCount, vote_for: int = 1
+) -> BulletinBound:
+    """Every candidate of the bulletin reaching their announced figure from the same tallies:
+    their shortfalls together need at least shortfall / vote_for ballots (a ballot gives one
+    vote to each of at most vote_for candidates)."""
     needed = sum(max(0, said - count.votes.get(c, 0)) for c, said in announced_votes.items())
     if count.capacity is None:
         return BulletinBound(needed, None)
     reachable = all(count.votes.get(c, 0) <= said for c, said in announced_votes.items())
-    return BulletinBound(needed, reachable and needed <= count.capacity)
+    return BulletinBound(needed, reachable and needed <= count.capacity * vote_for)
 
 
 def announced_row(

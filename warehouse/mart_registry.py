@@ -538,7 +538,7 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "announced_vs_tallied",
-        "announced bulletin, source, candidate",
+        "announced bulletin, source, contest, candidate",
         "Totals announced by the electoral authority (elections/<id>/announced.toml) set against"
         " each source's tallies, with the votes the uncounted tallies would have to hold for the"
         " announcement to be reachable. Empty where nothing was announced.",
@@ -546,6 +546,7 @@ MARTS: tuple[Mart, ...] = (
             Column("bulletin_id", "VARCHAR", "Identifier of the announced bulletin, e.g. `cne_1`."),
             Column("bulletin", "VARCHAR", "The bulletin's name, as configured."),
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("candidate_id", "VARCHAR", CANDIDATE_ID),
             Column("candidate_name", "VARCHAR", CANDIDATE_NAME),
             Column("announced_votes", "BIGINT", "Votes the bulletin announced for the candidate."),
@@ -814,11 +815,13 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "projection",
-        "source, candidate (national)",
+        "source, contest, candidate (national, or its district's)",
         "Estimated final national result from the tallies counted so far, with 95 % intervals "
-        "and worst-case bounds for the tallies still missing.",
+        "and worst-case bounds for the tallies still missing, per contest (a contest elected in "
+        "districts: within each district, named in `method`).",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("candidate_id", "VARCHAR", CANDIDATE_ID),
             Column("candidate_name", "VARCHAR", CANDIDATE_NAME),
             Column(
@@ -875,11 +878,13 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "forensics",
-        "source, check and unit or table examined",
+        "source, contest, check and unit or table examined",
         "Statistical screens for anomalies. A flag is a reason to look closer, never proof of "
-        "fraud: digit tests in particular are weak on machine-level counts.",
+        "fraud: digit tests in particular are weak on machine-level counts. Per contest, for "
+        "the contests with enough accepted tallies.",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column(
                 "check_id",
                 "VARCHAR",
