@@ -37,6 +37,7 @@ from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
 from transforms.contract import (
     Contract,
+    blank_rows,
     kept_rows,
 )
 from transforms.feed import missing_columns, registry_columns
@@ -84,6 +85,7 @@ class FileCheck:
     rows_read: int = 0
     more_rows: bool = False  # the file goes on past the sample
     rows_excluded: int = 0
+    rows_blank: int = 0  # blank lines: skipped
     tallies: int = 0
     units: tuple[tuple[str, int], ...] = ()  # (level, distinct units in the sample)
     candidates: tuple[tuple[str, tuple[str, ...]], ...] = ()  # wide: (candidate id, columns)
@@ -222,7 +224,9 @@ def _check_file(
         frame = frame.head(rows)
         found = {"rows_read": frame.height, "more_rows": more}
         refuse_drift(path, frame, contract)
-        found["rows_excluded"] = frame.height - frame.filter(kept_rows(contract)).height
+        filled = frame.filter(~blank_rows(frame))
+        found["rows_blank"] = frame.height - filled.height
+        found["rows_excluded"] = filled.height - filled.filter(kept_rows(contract)).height
         if contract.long_candidate:
             found.update(_labels(frame, contract, election))
             if more:

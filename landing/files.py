@@ -175,6 +175,34 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+TAIL_BYTES = 1 << 16  # the most of a file's end read to judge its last row
+
+
+def _cut_short(data: bytes, separator: str, header_rows: int = 1) -> str | None:
+    """Why the last row looks truncated (a file still being copied, a download cut off): the
+    file does not end with a line break and its last line has fewer fields than the header.
+    None when it looks whole."""
+    if not data or data.endswith((b"\n", b"\r")):
+        return None
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    if not ends:
+        return None  # one line, the header alone: nothing to cut
+    head_end = min(ends)
+    tail = data[-TAIL_BYTES:]
+    last_start = max(tail.rfind(b"\n"), tail.rfind(b"\r")) + 1
+    header = next(
+        csv.reader([data[:head_end].decode("utf-8", "replace")], delimiter=separator),
+        [],
+    )
+    last = next(csv.reader([tail[last_start:].decode("utf-8", "replace")], delimiter=separator), [])
+    if header_rows == 1 and 0 < len(last) < len(header):
+        return (
+            f"the last row has {len(last)} of {len(header)} fields and the file does not end "
+            "with a line break: it looks cut short (still being copied?); it loads once whole"
+        )
+    return None
+
+
 def _feed_bytes(path: Path, contract: Contract) -> bytes:
     """UTF-8 bytes for polars: the file itself when it already is UTF-8 with nothing to skip
     (the common, large case), else decoded from its encoding with the skipped lines removed."""
@@ -193,6 +221,10 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
     """Every column as text, plus source_row: the data row's number (1 = first after the header,
     after any lines the contract skips). n_rows: only the first so many data rows (a sample)."""
     data = _feed_bytes(path, contract)
+    if contract.format != "jsonl":
+        cut = _cut_short(data, contract.separator, 2 if contract.two_row_header else 1)
+        if cut:
+            raise FileRejected(path.name, cut)
     try:
         if contract.format == "jsonl":
             frame = _as_text(

@@ -519,7 +519,17 @@ def _no_list(contract: Contract) -> pl.Expr:
 class Applied:
     tallies: pl.DataFrame  # canonical text columns, source_row
     excluded: int  # rows left out by the contract's [[exclude]] and [[include]]
-    rows_read: int = 0  # data rows in the file (= rows used + excluded)
+    rows_read: int = 0  # data rows in the file (= rows used + excluded + blank)
+    blank: int = 0  # blank or whitespace-only lines: skipped, never a tally
+
+
+def blank_rows(frame: pl.DataFrame) -> pl.Expr:
+    """True for a feed row whose every cell is empty or whitespace (a blank line, a trailing
+    one, a spreadsheet's empty row): skipped and counted, never a tally without a code."""
+    cells = [c for c in frame.columns if c != "source_row"]
+    if not cells:
+        return pl.lit(False)
+    return pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars() == "" for c in cells])
 
 
 def kept_rows(contract: Contract) -> pl.Expr:
@@ -540,10 +550,12 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     included, for staging and the quality gate to judge. `no_list` is "1" where the unit has no
     list of registered voters (then `registered` is null: absent, never judged).
     """
-    kept = frame.filter(kept_rows(contract))
-    excluded = frame.height - kept.height
+    filled = frame.filter(~blank_rows(frame))
+    blank = frame.height - filled.height
+    kept = filled.filter(kept_rows(contract))
+    excluded = filled.height - kept.height
     if election.is_general:
-        return Applied(_general_rows(kept, contract, election), excluded, frame.height)
+        return Applied(_general_rows(kept, contract, election), excluded, frame.height, blank)
     if contract.long_candidate:
         kept = _pivot_long(kept, contract, election)
     selected = [
@@ -586,7 +598,7 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
             .otherwise(pl.col(REGISTERED))
             .alias(REGISTERED)
         )
-    return Applied(tallies, excluded, frame.height)
+    return Applied(tallies, excluded, frame.height, blank)
 
 
 def _code_columns(contract: Contract, election: Election) -> list[pl.Expr]:

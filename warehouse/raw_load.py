@@ -44,7 +44,8 @@ class LoadOutcome:
     rows: int = 0  # tallies built (rows loaded into the raw table)
     error: str | None = None
     excluded: int = 0  # rows the contract left out ([[exclude]], [[include]])
-    read: int = 0  # data rows read from the file: rows used + excluded
+    read: int = 0  # data rows read from the file: rows used + excluded + blank
+    blank: int = 0  # blank lines skipped
 
 
 def raw_table(source_id: str) -> str:
@@ -103,10 +104,13 @@ def _record_delivery(
     contract: Contract | None = None,
     excluded=0,
     read=None,
+    blank=0,
 ) -> None:
-    read = count + excluded if read is None else read
+    read = count + excluded + blank if read is None else read
     con.execute(
-        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.deliveries (delivery_seq, file_sha256, file_name, source_id, kind, "
+        "row_count, loaded_at, run_id, contract_id, release, snapshot, rows_excluded, "
+        "rows_read, rows_used, rows_blank) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             _next_seq(con),
             sha,
@@ -121,7 +125,8 @@ def _record_delivery(
             contract.snapshot if contract else False,
             excluded,
             read,
-            read - excluded,
+            read - excluded - blank,
+            blank,
         ],
     )
 
@@ -232,6 +237,7 @@ def load_feed_file(
                 contract,
                 applied.excluded,
                 applied.rows_read,
+                applied.blank,
             )
     except duckdb.Error as error:  # rolled back: nothing of the file is loaded
         return _reject(con, sha, path, contract.source_id, failure_reason(path.name, error), run_id)
@@ -242,6 +248,7 @@ def load_feed_file(
         rows=rows.height,
         excluded=applied.excluded,
         read=applied.rows_read,
+        blank=applied.blank,
     )
 
 

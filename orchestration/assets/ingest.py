@@ -84,11 +84,12 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
     for path, contract in _to_load(context, matching_files(landing, config.contracts)):
         outcome = load_feed_file(con, path, contract, election, run_id)
         outcomes.append(outcome)
-        used = outcome.read - outcome.excluded
+        used = outcome.read - outcome.excluded - outcome.blank
+        blank = f" + {outcome.blank:,} blank" if outcome.blank else ""
         verb = {
             LOADED: f"loaded {outcome.rows:,} tallies with contract {contract.id} "
             f"({outcome.read:,} rows read = {used:,} used + {outcome.excluded:,} left out by "
-            "the contract)",
+            f"the contract{blank})",
             SKIPPED: "already delivered, skipped",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]
@@ -150,6 +151,7 @@ def _materialization(
             "files_loaded": len(loaded),
             "rows_loaded": sum(o.rows for o in loaded),
             "rows_left_out": sum(o.excluded for o in loaded),
+            "rows_blank": sum(o.blank for o in loaded),
             "files_skipped": sum(o.status == SKIPPED for o in outcomes),
             "files_rejected": len(rejected),
             "deliveries_total": int(deliveries),
