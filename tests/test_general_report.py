@@ -196,6 +196,12 @@ def test_the_run_summary_groups_the_contests_elected_in_districts(hostile, capsy
     for level, contests, races in by_level.iter_rows():
         word = "contest" if contests == 1 else "contests"
         assert f"  {contests} {word} elected by {level}, {races} races: " in printed
+    assert '  every race: tallyhouse query "select contest_name' in printed
+    print_summary(hostile.published, data_dir=hostile.data_dir)
+    printed = capsys.readouterr().out
+    flag = f"--data-dir {hostile.data_dir}"
+    assert f'  every race: tallyhouse query {flag} "select contest_name' in printed
+    assert printed.count(f"tallyhouse report {flag}") == 1, "every hint works as printed"
 
 
 KEYED_FORENSICS = """create or replace table forensics as select * from (values

@@ -27,7 +27,7 @@ def print_summary(
         general = rows(con, "select count(distinct contest_id) from results")[0][0] > 1
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
             if general:
-                _print_contests(con, source)
+                _print_contests(con, source, data_dir)
             else:
                 _print_source(con, source)
         current = (
@@ -46,11 +46,15 @@ def print_summary(
 def example_query(level: str, data_dir: Path | None = None) -> str:
     """`tallyhouse query [--data-dir DIR] "select * from results where level = '<level>'"`,
     quoted for a POSIX shell (a level is an identifier: lower-case letters, digits, `_`)."""
+    sql = "select * from results where level = '{}'".format(escaped(level).replace("'", "''"))
+    return f'tallyhouse query {_data_dir_flag(data_dir)}"{sql}"'
+
+
+def _data_dir_flag(data_dir: Path | None) -> str:
+    """`--data-dir DIR ` quoted for a POSIX shell, or nothing for the default data directory."""
     import shlex
 
-    sql = "select * from results where level = '{}'".format(escaped(level).replace("'", "''"))
-    where = f"--data-dir {shlex.quote(escaped(str(data_dir), 400))} " if data_dir else ""
-    return f'tallyhouse query {where}"{sql}"'
+    return f"--data-dir {shlex.quote(escaped(str(data_dir), 400))} " if data_dir else ""
 
 
 def print_unmatched(count: int, names: list[str]) -> None:
@@ -68,7 +72,7 @@ SHOWN_CONTESTS = 8  # contests of the whole election printed in full; the rest a
 SHOWN_LINES = 5
 
 
-def _print_contests(con, source: str) -> None:
+def _print_contests(con, source: str, data_dir: Path | None = None) -> None:
     """A general election: how its races stand, the contests of the whole election in full
     (the first few, most ballots first), and the contests elected in districts grouped by their
     district level, so 300 contests read in a few lines."""
@@ -110,9 +114,10 @@ def _print_contests(con, source: str) -> None:
     if len(whole) > SHOWN_CONTESTS:
         print(f"  … {len(whole) - SHOWN_CONTESTS:,} more contests of the whole election")
     _print_district_contests(con, source)
+    flag = _data_dir_flag(data_dir)
     print(
-        '  every race: tallyhouse query "select contest_name, unit_name, leader_names, margin, '
-        'status from contest_status", or tallyhouse report'
+        f'  every race: tallyhouse query {flag}"select contest_name, unit_name, leader_names, '
+        f'margin, status from contest_status", or tallyhouse report {flag}'.rstrip()
     )
     print()
 
