@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 import polars as pl
@@ -71,13 +72,45 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def inside(landing: Path, path: Path) -> bool:
+    """A regular file of the landing folder itself: not a symlink (whatever it points to), not
+    a device, a pipe or a folder, not hidden. Nothing else in the landing folder is ever read."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(mode)
+        and not path.name.startswith(".")
+        and path.parent.resolve() == landing.resolve()
+    )
+
+
+def refused_files(landing: Path) -> list[str]:
+    """Names in the landing folder that are neither a regular file nor a folder nor hidden:
+    symlinks (which could lead anywhere), devices, pipes, sockets. Refused unread, and said."""
+    if not landing.is_dir():
+        return []
+    names = []
+    for path in landing.iterdir():
+        if path.name.startswith("."):
+            continue
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            names.append(path.name)
+    return sorted(names, key=natural_key)
+
+
 def registry_path(landing: Path, election: Election) -> Path | None:
     """The election's registry file in the landing folder, if the election has one and it is
-    there."""
+    there (a regular file of the folder: a symlink is refused like any other)."""
     if not election.registry_file:
         return None
     path = landing / election.registry_file
-    return path if path.is_file() else None
+    return path if inside(landing, path) else None
 
 
 def read_unit_names(landing: Path, election: Election) -> dict[str, pl.DataFrame]:
@@ -88,7 +121,7 @@ def read_unit_names(landing: Path, election: Election) -> dict[str, pl.DataFrame
     out = {}
     for level, file_name in election.names_files:
         path = landing / file_name
-        if not path.is_file():
+        if not inside(landing, path):
             continue
         frame = read_delimited(path)
         absent = [c for c in ("code", "name") if c not in frame.columns]
@@ -129,7 +162,9 @@ def names_digest(landing: Path, election: Election) -> str:
     parts = []
     for level, file_name in election.names_files:
         path = landing / file_name
-        parts.append(f"{level}={file_name}:{sha256_file(path) if path.is_file() else 'absent'}")
+        parts.append(
+            f"{level}={file_name}:{sha256_file(path) if inside(landing, path) else 'absent'}"
+        )
     return ";".join(parts)
 
 
@@ -308,7 +343,7 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
     claimed: dict[Path, Contract] = {}
     for contract in contracts:
         for path in landing.glob(contract.pattern):
-            if not path.is_file() or path.name.startswith("."):
+            if not inside(landing, path):
                 continue
             if path in claimed:
                 raise ValueError(
@@ -329,8 +364,7 @@ def unmatched_files(landing: Path, contracts, election: Election) -> list[str]:
     names = [
         p.name
         for p in landing.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
+        if inside(landing, p)
         and p.name not in claimed
         and p.name != election.registry_file
         and not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in election.ignored_files)

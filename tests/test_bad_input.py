@@ -190,3 +190,29 @@ def test_a_file_cut_short_is_rejected_until_it_arrives_whole(settings, sample):
     )
     assert dict(national.iter_rows()) == {c: every[c].sum() for c in sample.election.candidate_ids}
     assert _warehouse(settings, "select count(*) n from quality.quarantine")["n"].item() == 0
+
+
+def test_a_symlink_in_the_landing_folder_is_refused_unread(settings, sample, tmp_path):
+    """Landing is a boundary: a link named like a feed, pointing outside, is never opened; its
+    target's bytes reach no table, log or alert."""
+    outside = tmp_path / "secret.csv"
+    feed = (settings.landing / "tallies_003.csv").read_text()
+    outside.write_text(feed.replace("valid_votes", "TOKEN-s3cr3t", 1))
+    (settings.landing / "tallies_003.csv").unlink()
+    (settings.landing / "tallies_003.csv").symlink_to(outside)
+    result = run(settings)
+    assert result.success and rejected_files(result) == []
+    loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    assert sorted(loaded["file_name"]) == ["tallies_001.csv", "tallies_002.csv"]
+    alerts = _warehouse(settings, "select rule, title, sample_keys from quality.alerts")
+    assert alerts.rows() == [
+        (
+            "refused_file",
+            "landing entry refused unread: not a regular file of the landing folder",
+            '["tallies_003.csv"]',
+        )
+    ]
+    stored = _warehouse(settings, "select * from raw.rejected_files")
+    assert stored.is_empty(), "refused, not read: nothing of it is stored"
+    assert run(settings).success
+    assert _warehouse(settings, "select count(*) n from quality.alerts")["n"].item() == 1

@@ -569,3 +569,11 @@ def test_a_contest_candidate_may_list_aliases_and_they_are_checked(tmp_path):
     config = load_election("wide_general")
     ana = config.election.contests[0].candidates[0]
     assert (ana.id, ana.name, ana.aliases) == ("ana", "Ana Pérez", ("ANA",))
+
+
+@pytest.mark.parametrize("pattern", ["../../x/*.csv", "sub/tallies_*.csv", "..", "a\\\\b.csv"])
+def test_a_contract_reads_only_file_names_in_the_landing_folder(pattern):
+    from transforms.contract_models import FileSpec
+
+    with pytest.raises(ValueError, match="expected a file-name pattern in the landing folder"):
+        FileSpec(pattern=pattern)

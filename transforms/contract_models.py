@@ -358,6 +358,16 @@ class FileSpec(_Table):
         return self
 
     @model_validator(mode="after")
+    def _pattern_in_landing(self) -> FileSpec:
+        if re.search(r"[/\\]", self.pattern) or self.pattern in (".", ".."):
+            raise _rule(
+                "expected a file-name pattern in the landing folder (no folders), got {value}",
+                at="pattern",
+                value=show(self.pattern),
+            )
+        return self
+
+    @model_validator(mode="after")
     def _header_rows_delimited(self) -> FileSpec:
         if self.header_rows == 2 and self.format != "delimited":
             raise _rule("a two-row header is read in delimited files only", at="header_rows")

@@ -11,7 +11,13 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.alerts import Alert
-from landing.files import matching_files, registry_path, sha256_file, unmatched_files
+from landing.files import (
+    matching_files,
+    refused_files,
+    registry_path,
+    sha256_file,
+    unmatched_files,
+)
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
 from orchestration.catalog import ROW_COUNT
@@ -56,8 +62,10 @@ def raw_deliveries(
         raise dg.Failure(description=f"The landing folder {landing} does not exist.")
     unmatched = unmatched_files(landing, config.contracts, config.election)
     _log_unmatched(context, unmatched)
+    refused = refused_files(landing)
     with duckdb.get_connection() as con:
         outcomes = _load_landed(context, con, config, landing)
+        _refuse(context, con, alerts, refused)
         rejected = [o for o in outcomes if o.status == REJECTED]
         _alert_new_rejections(context, con, alerts, rejected)
         deliveries, rows = con.execute(
@@ -110,6 +118,35 @@ def _log_unmatched(context: dg.AssetExecutionContext, unmatched: list[str]) -> N
     context.log.warning(
         f"{len(unmatched)} landing file(s) match no contract and were not loaded: {shown}{more}"
     )
+
+
+def _refuse(context: dg.AssetExecutionContext, con, alerts: Alerter, refused: list[str]) -> None:
+    """Landing entries that are not regular files (symlinks, devices, pipes): never opened,
+    logged on every run, alerted once each."""
+    if not refused:
+        return
+    shown = ", ".join(escaped(name) for name in refused[:UNMATCHED_SHOWN])
+    more = f" and {len(refused) - UNMATCHED_SHOWN} more" if len(refused) > UNMATCHED_SHOWN else ""
+    context.log.warning(
+        f"{len(refused)} landing entr(y/ies) refused unread: not a regular file of the landing "
+        f"folder (a symlink, a device or a pipe): {shown}{more}"
+    )
+    already = alerted_subjects(con, "refused")
+    for name in refused:
+        subject = f"refused:{escaped(name, 200)}"
+        if subject in already:
+            continue
+        alert = Alert(
+            datetime.now(UTC).replace(tzinfo=None),
+            "error",
+            "refused_file",
+            "landing entry refused unread: not a regular file of the landing folder",
+            {"files": 1},
+            context.run.run_id,
+            (escaped(name),),
+            subject=subject,
+        )
+        alerts.send(con, alert, context.log)
 
 
 def _alert_new_rejections(context: dg.AssetExecutionContext, con, alerts: Alerter, rejected):
