@@ -27,6 +27,8 @@ from warehouse.mart_registry import MARTS_BY_NAME, describe, undocumented
 PROJECTION = {
     "source_id": "VARCHAR",
     "contest_id": "VARCHAR",
+    "level": "VARCHAR",
+    "unit_code": "VARCHAR",
     "candidate_id": "VARCHAR",
     "candidate_name": "VARCHAR",
     "counted_votes": "BIGINT",

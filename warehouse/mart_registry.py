@@ -815,13 +815,24 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "projection",
-        "source, contest, candidate (national, or its district's)",
+        "source, contest, district, candidate",
         "Estimated final national result from the tallies counted so far, with 95 % intervals "
         "and worst-case bounds for the tallies still missing, per contest (a contest elected in "
-        "districts: within each district, named in `method`).",
+        "districts: within each district, `level` and `unit_code`).",
         (
             Column("source_id", "VARCHAR", SOURCE),
             Column("contest_id", "VARCHAR", CONTEST),
+            Column(
+                "level",
+                "VARCHAR",
+                "The district level the row projects: national for a contest of the whole "
+                "area, else the contest's district level.",
+            ),
+            Column(
+                "unit_code",
+                "VARCHAR",
+                "The district the row projects (national for a contest of the whole area).",
+            ),
             Column("candidate_id", "VARCHAR", CANDIDATE_ID),
             Column("candidate_name", "VARCHAR", CANDIDATE_NAME),
             Column(

@@ -28,13 +28,27 @@ from transforms.staging import CONTEST
 
 DISTRICT = "contest_district"
 DISTRICT_LEVEL = "contest_district_level"
-CONTEST_SCHEMA = {"source_id": pl.String, CONTEST: pl.String, **SCHEMA}
+# keyed by contest and the district it projects (national for a contest of the whole area)
+CONTEST_SCHEMA = {
+    "source_id": pl.String,
+    CONTEST: pl.String,
+    "level": pl.String,
+    "unit_code": pl.String,
+    **SCHEMA,
+}
 UNITS_SCHEMA = {"level": pl.String, "unit_code": pl.String, "expected": pl.Int64}
 
 
-def with_contest_id(mart: pl.DataFrame, contest: str) -> pl.DataFrame:
-    """An election of one contest's projection keyed by its one contest."""
-    return mart.with_columns(pl.lit(contest, pl.String).alias(CONTEST)).select(list(CONTEST_SCHEMA))
+def with_contest_id(
+    mart: pl.DataFrame, contest: str, level: str | None = None, district: str | None = None
+) -> pl.DataFrame:
+    """A projection keyed by its contest and the district it covers (level, unit_code;
+    national for a contest of the whole area)."""
+    return mart.with_columns(
+        pl.lit(contest, pl.String).alias(CONTEST),
+        pl.lit(level or NATIONAL, pl.String).alias("level"),
+        pl.lit(district if level else NATIONAL, pl.String).alias("unit_code"),
+    ).select(list(CONTEST_SCHEMA))
 
 
 def project_contests(
@@ -87,7 +101,7 @@ def project_contests(
             mart = mart.with_columns(
                 pl.format("{}; within {} {}", "method", pl.lit(level), pl.lit(district))
             )
-        rows.append(with_contest_id(mart, contest))
+        rows.append(with_contest_id(mart, contest, level, district))
     if not rows:
         return pl.DataFrame(schema=CONTEST_SCHEMA)
     return pl.concat(rows)
@@ -132,6 +146,8 @@ def _population(
     unknown = pl.DataFrame(schema=UNITS_SCHEMA)
     if level is None:
         return registry, units if units is not None else unknown
+    if district is None:  # a tally of a district contest without its district's code
+        return None, unknown
     code = election.code_column(level)
     if registry is not None and code in registry.columns:
         own = registry.filter(pl.col(code) == district)
