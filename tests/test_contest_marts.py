@@ -115,7 +115,7 @@ def test_every_tally_in_the_projection_is_the_count_contest_by_contest_and_distr
     assert mayor["tallies_expected"].to_list() == [10] * 4  # a state's own tables
     assert mayor["method"].str.ends_with("within state 01").sum() == 2
     assert mayor.filter(unit_code="01")["level"].to_list() == ["state", "state"]
-    assert set(mart.filter(contest_id="president")["unit_code"]) == {"national"}
+    assert set(mart.filter(contest_id="chief")["unit_code"]) == {"national"}
     in_01 = mayor.filter(pl.col("candidate_id").is_in(["Xa", "Ya"]))
     assert in_01["projected_share"].sum() == pytest.approx(1.0)  # of the district's valid votes
     # a ward of its own the registry does not code: no expected number, nothing projected
