@@ -114,11 +114,24 @@ def load_settings(
         elections_dir=Path(elections_dir).expanduser().resolve() if elections_dir else None,
         quarantine_threshold=threshold,
         rebuild_cron=env.get(REBUILD_CRON_ENV) or DEFAULT_REBUILD_CRON,
-        sensor_interval_seconds=int(env.get(SENSOR_INTERVAL_ENV) or DEFAULT_SENSOR_INTERVAL),
+        sensor_interval_seconds=_seconds(env.get(SENSOR_INTERVAL_ENV), DEFAULT_SENSOR_INTERVAL),
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
         owner=env.get(OWNER_ENV, "").strip() or DEFAULT_OWNER,
     )
+
+
+def _seconds(raw: str | None, default: int) -> int:
+    """A whole number of seconds from the environment (1 to one day), or the default."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 86_400:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ValueError(
+            f"{SENSOR_INTERVAL_ENV}={shown!r} is not a whole number of seconds from 1 to 86400"
+        )
+    return int(text)
 
 
 def quarantine_threshold(settings: Settings, file_threshold: float | None) -> tuple[float, str]:
