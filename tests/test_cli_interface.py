@@ -27,6 +27,7 @@ EXPECTED_COMMANDS = {
     "replay",
     "ui",
     "schema",
+    "verify",
 }
 HEAVY = ("dagster", "great_expectations", "polars", "duckdb", "pandas", "pyarrow")
 

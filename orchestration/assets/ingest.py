@@ -22,7 +22,7 @@ from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
 from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
-from orchestration.sensors import FILE_TAG, SHA_TAG
+from orchestration.sensors import FILE_TAG, FULL_TAG, SHA_TAG
 from transforms.text import escaped
 from warehouse.alerts import alerted_subjects
 from warehouse.db import row_counts
@@ -86,11 +86,12 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
     ensure_schema(con)
     bind_election(con, election.id)
     outcomes = []
+    full = context.run.tags.get(FULL_TAG) == "true"  # a full run hashes every landed file
     registry = registry_path(landing, election)
     if registry is not None:
         outcomes.append(load_registry(con, registry, election, run_id))
     for path, contract in _to_load(context, matching_files(landing, config.contracts)):
-        outcome = load_feed_file(con, path, contract, election, run_id)
+        outcome = load_feed_file(con, path, contract, election, run_id, rehash=full)
         outcomes.append(outcome)
         used = outcome.read - outcome.excluded - outcome.blank
         blank = f" + {outcome.blank:,} blank" if outcome.blank else ""
