@@ -274,7 +274,7 @@ def test_a_hostile_value_is_never_echoed_whole():
             "expected_tallies = 4\nexpected_tally = 4",
             "mini/election.toml: unknown key(s) expected_tally; allowed: id, name, levels, "
             "candidates, contest, discover_contests, districts, expected_tallies, registry, "
-            "names, quality, ignore",
+            "names, quality, codes, ignore",
         ),
         (
             '{ id = "B", name = "Beto" }',
@@ -577,3 +577,13 @@ def test_a_contract_reads_only_file_names_in_the_landing_folder(pattern):
 
     with pytest.raises(ValueError, match="expected a file-name pattern in the landing folder"):
         FileSpec(pattern=pattern)
+
+
+def test_code_patterns_name_a_level_and_run_in_polars():
+    base = {"id": "x", "levels": ["table"], "candidates": [{"id": "a", "name": "A"}]}
+    election = parse_election({**base, "codes": {"table": "^[0-9]+$"}})
+    assert election.code_pattern("table") == "^[0-9]+$"
+    with pytest.raises(ContractError, match=r"codes\.state: 'state' is not one of the levels"):
+        parse_election({**base, "codes": {"state": "^[0-9]+$"}})
+    with pytest.raises(ContractError, match=r"codes\.table: expected a regular expression polars"):
+        parse_election({**base, "codes": {"table": "(?<=x)1"}})

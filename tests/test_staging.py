@@ -147,3 +147,35 @@ def test_drops_accumulate_unit_by_unit_when_not_snapshots():
     tallies = stage(pl.concat([first, second]), deliveries("d1", "d2"), ELECTION).tallies
     assert sorted(tallies["tally_code"]) == ["01.1", "01.3"]
     assert tallies.filter(tally_code="01.3")["file_sha256"].item() == "d1"
+
+
+def test_a_code_that_is_no_code_is_evidence_never_a_unit():
+    """Without a registry, a formula or a line break in a code column used to become a unit."""
+    raw = raw_rows(
+        {"table_code": "1"},
+        {"table_code": "2", "state_code": '=HYPERLINK("http://x")'},
+        {"table_code": "01011\n0091"},
+        {"table_code": "4", "state_code": "Ñuñoa 3"},  # any script, inner spaces: a code
+        {"table_code": "x" * 65},
+    )
+    staged = stage(raw, deliveries("f1"), ELECTION)
+    unparsable = staged.tallies.sort("source_row")["missing_or_unparsable"].to_list()
+    assert unparsable == [
+        None,
+        "state_code='=HYPERLINK(\"http://x\")'",
+        "table_code='01011\n0091'",
+        None,
+        f"table_code='{'x' * 65}'",
+    ]
+
+
+def test_an_election_may_set_a_levels_code_pattern():
+    from dataclasses import replace
+
+    strict = replace(ELECTION, code_patterns=(("table", r"^[0-9]{2}\.[0-9]$"),))
+    raw = raw_rows({"table_code": "01.1"}, {"table_code": "1"})
+    staged = stage(raw, deliveries("f1"), strict)
+    assert staged.tallies.sort("source_row")["missing_or_unparsable"].to_list() == [
+        None,
+        "table_code='1'",
+    ]

@@ -1107,6 +1107,12 @@ class ElectionFile(_Table):
         "when there is no registry",
     )
     quality: QualitySpec | None = Field(None, description="the quality policy (docs/quality.md)")
+    codes: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="level = the pattern its codes must match (a regular expression of polars); "
+        "default: a letter or digit, then letters, digits, spaces and . _ / -, at most 64",
+    )
     ignore: list[str] = Field(
         default_factory=list,
         max_length=100,
@@ -1149,6 +1155,22 @@ class ElectionFile(_Table):
                     "expected a file name of at most 200 characters", at=f"names.{_key(level)}"
                 )
             _landing_file_name(file_name, f"names.{_key(level)}")
+        for level, pattern in self.codes.items():
+            if level not in self.levels:
+                raise _rule(
+                    "{level} is not one of the levels ({levels})",
+                    at=f"codes.{_key(level)}",
+                    level=show(level),
+                    levels=", ".join(self.levels),
+                )
+            try:
+                _polars_pattern(pattern)
+            except PydanticCustomError:
+                raise _rule(
+                    "expected a regular expression polars can run, got {value}",
+                    at=f"codes.{_key(level)}",
+                    value=show(pattern),
+                ) from None
         for i, pattern in enumerate(self.ignore):
             if len(pattern) > 200 or not re.fullmatch(PRINTABLE, pattern):
                 raise _rule(
@@ -1271,6 +1293,7 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
             discovers_contests=spec.discover_contests,
             district_levels=tuple(spec.districts.items()),
             ignored_files=tuple(spec.ignore),
+            code_patterns=tuple(spec.codes.items()),
         )
     except ModelError as error:  # the models check all of it first; kept as a second line
         raise ContractError(f"{name}: {error}") from None

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CANDIDATE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 NATIONAL = "national"
+# A unit code by default: a letter or digit of any script, then letters, digits, spaces and
+# . _ / - , at most 64 characters. A formula (`=HYPERLINK(…)`), a quote or a line break in a
+# code column is never a unit (election.toml `codes` sets a level's own pattern).
+DEFAULT_CODE_PATTERN = r"^[\p{L}\p{N}][\p{L}\p{N} ._/-]{0,63}$"
 SOURCE_KINDS = ("official", "collected", "observer", "qr-decoded", "synthetic")
 
 
@@ -176,6 +180,12 @@ class Election:
     district_levels: tuple[tuple[str, str], ...] = ()
     # file-name patterns of landing files that are not feeds: never reported as unmatched
     ignored_files: tuple[str, ...] = ()
+    # level → the pattern its codes must match (default: DEFAULT_CODE_PATTERN)
+    code_patterns: tuple[tuple[str, str], ...] = ()
+
+    def code_pattern(self, level: str) -> str:
+        """The pattern a code of `level` must match, else the tally breaks E8."""
+        return dict(self.code_patterns).get(level, DEFAULT_CODE_PATTERN)
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")

@@ -59,13 +59,21 @@ def _evidence(election: Election) -> list[pl.Expr]:
         too_large = text.str.contains(WHOLE) & text.cast(pl.Int64, strict=False).is_null()
         unparsable.append(_cell_note(column, empty | (~absent & ~empty & ~numeric) | too_large))
         improper.append(_cell_note(column, ~empty & numeric & ~text.str.contains(WHOLE)))
-    for column in election.code_columns:
+    for level in election.levels:
+        column = election.code_column(level)
         text = pl.col(column)
-        unparsable.append(_cell_note(column, _code_required(column, election) & _blank(text)))
+        missing = _code_required(column, election) & _blank(text)
+        unparsable.append(_cell_note(column, missing | _bad_code(level, election)))
     return [
         _null_if_empty(pl.concat_str(notes, separator="; ", ignore_nulls=True)).alias(name)
         for name, notes in zip(EVIDENCE, (unparsable, improper), strict=True)
     ]
+
+
+def _bad_code(level: str, election: Election) -> pl.Expr:
+    """A code given that is no code: outside the level's pattern (a formula, a line break)."""
+    text = pl.col(election.code_column(level))
+    return ~_blank(text) & ~text.str.contains(election.code_pattern(level))
 
 
 def _blank(text: pl.Expr) -> pl.Expr:
@@ -150,6 +158,7 @@ def _typed(
     suspect = pl.any_horizontal(
         *[pl.col(c).is_not_null() & _whole(c).is_null() for c in counts],
         *[_code_required(c, election) & _blank(pl.col(c)) for c in codes],
+        *[_bad_code(level, election) for level in election.levels],
     )
     frame = frame.with_columns(suspect.alias("_suspect"))
     evidence = frame.filter("_suspect").select("file_sha256", "source_row", *_evidence(election))
