@@ -16,7 +16,7 @@ from orchestration.assets.keys import (
 )
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FULL_TAG
-from transforms.contests import stage_general
+from transforms.contests import Known, NewContestLines, stage_general
 from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import units_from_registry, units_from_tallies
@@ -69,13 +69,15 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         raise dg.Failure(description=f"unit names file refused: {error}") from None
     digest = names_digest(landing, election)
     with duckdb.get_connection() as con:
-        # a general election is staged whole on every run (incremental contests: not yet)
-        full = context.run.tags.get(FULL_TAG) == "true" or election.is_general
+        full = context.run.tags.get(FULL_TAG) == "true"
         plan = plan_staging(con, full, digest)
+        if plan.incremental and election.is_general and not table_exists(con, *CONTEST_SEEN):
+            plan = plan.full_instead("the contests' lines per district are not kept yet")
+    counts = _stage_drop(duckdb, plan, election, names) if plan.incremental else None
+    if counts is None and plan.incremental:
+        plan = plan.full_instead("full instead: the drop brings new contest lines")
     context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
-    if plan.incremental:
-        counts = _stage_drop(duckdb, plan, election, names)
-    else:
+    if counts is None:
         counts = _stage_everything(duckdb, plan, election, names)
     with duckdb.get_connection() as con:
         record_names_digest(con, digest)
@@ -83,7 +85,9 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         f"staged {counts['tallies']:,} tallies from {counts['raw_rows']:,} raw rows ({plan.mode})"
     )
     meta = {"mode": plan.mode, "generation": plan.generation}
-    yield dg.MaterializeResult(asset_key=STAGED_TALLIES, metadata={**counts, **meta})
+    yield dg.MaterializeResult(
+        asset_key=STAGED_TALLIES, metadata={**counts, **meta, "reason": plan.reason}
+    )
     yield dg.MaterializeResult(asset_key=STAGED_VOTES, metadata=meta)
     yield dg.MaterializeResult(asset_key=STAGED_UNITS, metadata=meta)
     yield dg.MaterializeResult(asset_key=STAGED_VERSIONS, metadata=meta)
@@ -121,7 +125,11 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
                 "units": units,
                 "tally_versions": staged.versions,
                 **(
-                    {"contests": general.contests, "contest_lines": general.lines}
+                    {
+                        "contests": general.contests,
+                        "contest_lines": general.lines,
+                        CONTEST_SEEN[1]: general.seen,
+                    }
                     if general
                     else {}
                 ),
@@ -147,11 +155,21 @@ class Drop:
     others: pl.DataFrame | None
 
 
-def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:
-    """Restage only the units the new deliveries touch, from their rows in every delivery."""
+def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict | None:
+    """Restage only the units the new deliveries touch, from their rows in every delivery (all
+    contests of a general election's units, against the contests' lines kept by the last full
+    staging). None: a general election's drop brings new contest lines (stage everything)."""
     with duckdb.get_connection() as con:
         drop = _read_drop(con, plan, election)
-    staged = stage(drop.raw, drop.deliveries, election, drop.registry)
+        known = _known(con) if election.is_general else None
+    if known is None:
+        staged = stage(drop.raw, drop.deliveries, election, drop.registry)
+    else:
+        try:
+            general = stage_general(drop.raw, drop.deliveries, election, drop.registry, known)
+        except NewContestLines:
+            return None
+        staged = general.staged
     unit_table = (
         None
         if drop.others is None
@@ -176,6 +194,18 @@ def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) 
             drop.registry,
         )
     return {"tallies": staged.tallies.height, "raw_rows": drop.raw.height}
+
+
+# a general election's contest lines per district, kept for the drops (transforms.contests.Known)
+CONTEST_SEEN = ("staged", "contest_seen")
+
+
+def _known(con) -> Known:
+    return Known(
+        lines=read_table(con, "staged", "contest_lines"),
+        contests=read_table(con, "staged", "contests"),
+        seen=read_table(con, *CONTEST_SEEN),
+    )
 
 
 def _read_drop(con, plan: Plan, election: Election) -> Drop:
