@@ -22,7 +22,8 @@ quality_issues, amendments), or the script exits 1. It prints each run's step ti
 ratios against their goals: general full ≤ 3.5 × single full; the drop ≤ 15 % of the general
 full run (from an empty warehouse, 2) and, for reference, of the full rebuild (3).
 
-Measured (200,000 tables, 3 contests, load average 6-8 on 2 shared cores): single full 18.5 s,
+Measured with ballot positions per contest and district (branch general-incremental-width;
+200,000 tables, 3 contests, load average 6-8 on 2 shared cores): single full 18.5 s,
 general full 106.7 s (5.77x: misses 3.5x; raw load 57 s, marts 27 s), a 2,000-table drop 47.5 s
 (44.5 %: misses 15 %; staging 1.4 s and gate 1.3 s, marts rebuilt whole 41.7 s), identical
 marts. 1,000,000 x 3: the general full run was OOM-killed at 22 GB. See README.md.

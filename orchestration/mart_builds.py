@@ -215,9 +215,8 @@ def ballot_lines(con, election: Election) -> tuple[Election, pl.DataFrame | None
         return election, None
     lines = read_table(con, "staged", "contest_lines")
     view = slot_view(election, ballot_width(lines))
-    # a candidate standing in several districts of a contest is one line of its results
-    return view, lines.select("contest_id", "candidate_id", "candidate_name").unique(
-        ["contest_id", "candidate_id"], keep="first", maintain_order=True
+    return view, lines.select(
+        "contest_id", pl.col("slot").alias("line"), "candidate_id", "candidate_name"
     )
 
 

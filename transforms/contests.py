@@ -122,22 +122,22 @@ def _text(value: int | None) -> str | None:
 class Ballots:
     """A general election's raw rows as one wide frame, a column per ballot position."""
 
-    # one row per file, unit and contest: codes, counts, slots (text), _district (its contest's
-    # district, whose lines the slots are; empty for a contest of the whole area)
-    wide: pl.DataFrame
-    lines: pl.DataFrame  # contest_id, district, candidate_id, candidate_name, slot
+    wide: pl.DataFrame  # one row per file, unit and contest: codes, counts, slots (text)
+    lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot
     contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
     width: int  # slots
+    seen: pl.DataFrame  # contest_id, district, candidate_id: the lines given in each district
 
 
 @dataclass(frozen=True)
 class Known:
     """What a full staging found over every raw row, kept in the warehouse for the drops that
-    follow (staged.contests, staged.contest_lines): a drop's rows are spread over the same
-    ballot positions and judged against the same lines per district."""
+    follow (staged.contests, staged.contest_lines, staged.contest_seen): a drop's rows are
+    spread over the same ballot positions and judged against the same lines per district."""
 
     lines: pl.DataFrame
     contests: pl.DataFrame
+    seen: pl.DataFrame
 
 
 class NewContestLines(Exception):
@@ -188,34 +188,22 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
 
 
 def _lines(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Every contest's lines in each of its districts, in ballot order (declared order, then the
-    others by id), and their slot: a district's lines are its contest's declared candidates and
-    those some unit of the district gives a line for, so the frame is as wide as the longest
-    ballot of one contest in one district (not as the union of a contest's candidates across
-    its districts)."""
+    """Every contest's lines in ballot order (declared order, then the others by id) and their
+    slot: one column per position across all contests."""
     declared = _declared_lines(election)
-    given = frame.filter(pl.col("candidate_id").is_not_null())
-    seen_names = given.group_by(CONTEST, "candidate_id").agg(
-        pl.col("candidate").first().alias("_seen_name")
+    seen = (
+        frame.filter(pl.col("candidate_id").is_not_null())
+        .group_by(CONTEST, "candidate_id")
+        .agg(pl.col("candidate").first().alias("_seen_name"))
     )
-    districts = frame.filter(pl.col(CONTEST).is_not_null()).select(CONTEST, "_district").unique()
     lines = (
-        pl.concat(
-            [
-                districts.join(declared.select(CONTEST, "candidate_id"), on=CONTEST),
-                given.select(CONTEST, "_district", "candidate_id"),
-            ]
-        )
-        .unique()
-        .join(declared, on=[CONTEST, "candidate_id"], how="left")
-        .join(seen_names, on=[CONTEST, "candidate_id"], how="left")
+        declared.join(seen, on=[CONTEST, "candidate_id"], how="full", coalesce=True)
         .with_columns(pl.coalesce("candidate_name", "_seen_name").alias("candidate_name"))
-        .sort(CONTEST, "_district", pl.col("_declared_at").fill_null(1 << 40), "candidate_id")
-        .with_columns(pl.int_range(pl.len()).over(CONTEST, "_district").alias("_position"))
+        .sort(CONTEST, pl.col("_declared_at").fill_null(1 << 40), "candidate_id")
+        .with_columns(pl.int_range(pl.len()).over(CONTEST).alias("_position"))
     )
     return lines.select(
         CONTEST,
-        pl.col("_district").alias("district"),
         "candidate_id",
         "candidate_name",
         pl.format(
@@ -297,22 +285,26 @@ def _note(election: Election) -> pl.Expr:
     return pl.when(note != "").then(note)
 
 
-def _refuse_news(frame: pl.DataFrame, known: Known, election: Election) -> None:
+def _seen(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per contest and district (`_district`, empty for a contest of the whole area): the
+    candidates some row gives a line for."""
+    return (
+        frame.filter(pl.col("candidate_id").is_not_null())
+        .select(CONTEST, pl.col("_district").alias("district"), "candidate_id")
+        .unique()
+        .sort(CONTEST, "district", "candidate_id")
+    )
+
+
+def _refuse_news(frame: pl.DataFrame, seen: pl.DataFrame, known: Known) -> None:
     """Raise NewContestLines unless the rows give only contests, lines per district and contest
-    attributes that the rows staged before gave, and reach only districts of the contests that
-    declare candidates that those rows reached (then the lines, their positions and the
-    contests are those of a staging of every row, and nothing staged before changes)."""
-    given = frame.filter(pl.col("candidate_id").is_not_null()).select(
-        CONTEST, pl.col("_district").alias("district"), "candidate_id"
-    )
-    new = given.join(known.lines, on=[CONTEST, "district", "candidate_id"], how="anti")
-    lists = [c.id for c in election.contests if c.candidates]
-    reached = frame.filter(pl.col(CONTEST).is_in(lists)).select(
-        CONTEST, pl.col("_district").alias("district")
-    )
-    new_district = reached.join(known.lines, on=[CONTEST, "district"], how="anti")
-    if new.height or new_district.height:
-        raise NewContestLines("a line of a contest in a district not seen before")
+    attributes that the rows staged before gave (then the lines, positions, contests and lines
+    expected per district are those of a staging of every row, and nothing staged before
+    changes)."""
+    keys = [CONTEST, "district", "candidate_id"]
+    new = seen.join(known.seen, on=keys, how="anti", nulls_equal=True)
+    if new.height:
+        raise NewContestLines(f"{new.height} line(s) of a contest in a district not seen before")
     found = (
         frame.filter(pl.col(CONTEST).is_not_null())
         .select(
@@ -349,15 +341,14 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     frame = _candidate_ids(raw, election).with_columns(
         _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
     )
+    seen = _seen(frame)
     if known is None:
         lines, contests = _lines(frame, election), _contests(frame, election)
     else:
-        _refuse_news(frame, known, election)
-        lines, contests = known.lines, known.contests
+        _refuse_news(frame, seen, known)
+        lines, contests, seen = known.lines, known.contests, known.seen
     frame = frame.join(
-        lines.select(CONTEST, pl.col("district").alias("_district"), "candidate_id", "slot"),
-        on=[CONTEST, "_district", "candidate_id"],
-        how="left",
+        lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="left"
     )
     codes = election.code_columns
     keys = ["file_sha256", *codes, CONTEST]
@@ -394,7 +385,8 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     width = ballot_width(lines)
     slots = [slot(i + 1) for i in range(width)]
     wide = _spread(grouped, slots)
-    wide = _empty_missing_lines(wide, _expected_lines(lines), slots)
+    wide = _empty_missing_lines(wide, _expected_lines(frame, lines, seen, election), slots)
+    wide = wide.drop("_district")
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
         .then(pl.col("_derived_valid"))
@@ -402,7 +394,7 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
         .alias(VALID)
     ).drop("_derived_valid")
     wide = wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
-    return Ballots(wide, lines, contests, width)
+    return Ballots(wide, lines, contests, width, seen)
 
 
 def _derived_valid(votes: pl.Expr) -> pl.Expr:
@@ -450,12 +442,22 @@ def district_code(election: Election) -> pl.Expr:
     return code
 
 
-def _expected_lines(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per contest and district: the slots a unit's rows should give (its lines: those any unit
-    of the district gives, and every declared candidate's)."""
-    return lines.group_by(CONTEST, pl.col("district").alias("_district")).agg(
-        pl.col("slot").alias("_expected")
-    )
+def _expected_lines(
+    frame: pl.DataFrame, lines: pl.DataFrame, seen: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """Per contest and district: the slots a unit's rows should give (those any unit of the
+    district gives, `seen`, and every declared candidate's)."""
+    seen = seen.join(
+        lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="inner"
+    ).select(CONTEST, pl.col("district").alias("_district"), "slot")
+    declared = lines.join(
+        _declared_lines(election).select(CONTEST, "candidate_id"),
+        on=[CONTEST, "candidate_id"],
+        how="semi",
+    ).select(CONTEST, "slot")
+    districts = frame.select(CONTEST, "_district").unique()
+    both = pl.concat([seen, districts.join(declared, on=CONTEST, how="inner")])
+    return both.unique().group_by(CONTEST, "_district").agg(pl.col("slot").alias("_expected"))
 
 
 def _empty_missing_lines(
@@ -477,8 +479,8 @@ def _empty_missing_lines(
 
 
 def ballot_width(lines: pl.DataFrame) -> int:
-    """Ballot positions the wide frame needs: the most lines of one contest in one district."""
-    return int(lines.group_by(CONTEST, "district").len()["len"].max() or 0) if lines.height else 0
+    """Ballot positions the wide frame needs: the most lines of any one contest."""
+    return int(lines.group_by(CONTEST).len()["len"].max() or 0) if lines.height else 0
 
 
 def slot_view(election: Election, width: int) -> Election:
@@ -492,20 +494,11 @@ def slot_view(election: Election, width: int) -> Election:
     )
 
 
-def with_candidates(
-    votes: pl.DataFrame, lines: pl.DataFrame, districts: pl.DataFrame
-) -> pl.DataFrame:
-    """Long votes by slot → by the contest's candidate ids in the tally's district, the slot
-    kept; slots past the district's lines go. districts: tally_id, district."""
-    return (
-        votes.rename({"candidate_id": "slot"})
-        .join(districts, on="tally_id", how="left")
-        .join(
-            lines.select(CONTEST, "district", "slot", "candidate_id"),
-            on=[CONTEST, "district", "slot"],
-            how="inner",
-        )
-        .drop("district")
+def with_candidates(votes: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Long votes by slot → by the contest's candidate ids, the slot kept (the marts spread
+    them by it again); slots past a contest's lines go."""
+    return votes.rename({"candidate_id": "slot"}).join(
+        lines.select(CONTEST, "slot", "candidate_id"), on=[CONTEST, "slot"], how="inner"
     )
 
 
@@ -514,6 +507,7 @@ class GeneralStaged:
     staged: StagedTallies  # tallies keyed by contest; votes by the contests' candidate ids
     contests: pl.DataFrame
     lines: pl.DataFrame
+    seen: pl.DataFrame  # per contest and district, the candidates given a line (Known.seen)
 
 
 def stage_general(
@@ -550,11 +544,7 @@ def stage_general(
     tallies = tallies.join(
         spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
     ).with_columns(pl.col("vote_for").fill_null(1))
-    districts = staged.tallies.join(
-        spread.wide.select("file_sha256", "source_row", pl.col("_district").alias("district")),
-        on=["file_sha256", "source_row"],
-    ).select("tally_id", "district")
-    votes = with_candidates(staged.votes, spread.lines, districts)
+    votes = with_candidates(staged.votes, spread.lines)
     return GeneralStaged(
-        StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines
+        StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines, spread.seen
     )

@@ -71,7 +71,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     with duckdb.get_connection() as con:
         full = context.run.tags.get(FULL_TAG) == "true"
         plan = plan_staging(con, full, digest)
-        if plan.incremental and election.is_general and not _lines_per_district(con):
+        if plan.incremental and election.is_general and not table_exists(con, *CONTEST_SEEN):
             plan = plan.full_instead("the contests' lines per district are not kept yet")
     counts = _stage_drop(duckdb, plan, election, names) if plan.incremental else None
     if counts is None and plan.incremental:
@@ -125,7 +125,11 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
                 "units": units,
                 "tally_versions": staged.versions,
                 **(
-                    {"contests": general.contests, "contest_lines": general.lines}
+                    {
+                        "contests": general.contests,
+                        "contest_lines": general.lines,
+                        CONTEST_SEEN[1]: general.seen,
+                    }
                     if general
                     else {}
                 ),
@@ -192,19 +196,15 @@ def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) 
     return {"tallies": staged.tallies.height, "raw_rows": drop.raw.height}
 
 
-def _lines_per_district(con) -> bool:
-    """Has the last full staging kept a general election's lines per district (a warehouse
-    staged before they were has its lines per contest)?"""
-    return table_exists(con, "staged", "contest_lines") and "district" in (
-        con.sql("select * from staged.contest_lines limit 0").columns
-    )
+# a general election's contest lines per district, kept for the drops (transforms.contests.Known)
+CONTEST_SEEN = ("staged", "contest_seen")
 
 
 def _known(con) -> Known:
-    """What a drop of a general election is staged against (transforms.contests.Known)."""
     return Known(
         lines=read_table(con, "staged", "contest_lines"),
         contests=read_table(con, "staged", "contests"),
+        seen=read_table(con, *CONTEST_SEEN),
     )
 
 
