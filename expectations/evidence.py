@@ -3,6 +3,7 @@ each rule needs, computed once in polars (pure; no I/O)."""
 
 import polars as pl
 
+from transforms.ballots import lists_ballots, off_ballot
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
 from transforms.rollup import parent_conflicts
@@ -29,6 +30,8 @@ def build_evidence(
     """One row per staged tally with every column the rule catalogue names.
 
     tallies: staged tallies, which carry candidate_sum and top_candidate_votes.
+    With a registry that lists each unit's contests, `off_ballot` says why a tally's contest is
+    not on its unit's ballot (null otherwise; the column is absent without such a registry).
     W1 and W2's minimum sizes are the election's quality policy's (by default 100 registered
     voters and 50 valid votes); the column names keep the default's wording.
     """
@@ -64,19 +67,44 @@ def build_evidence(
         (unit_total - pl.col("previous_total_votes")).alias("total_change"),
     )
     if registry is not None:
-        frame = frame.join(registry_paths(registry, election), on="tally_code", how="left")
+        frame = _with_registry(frame, registry, election)
+        if lists_ballots(registry):  # the registry lists each unit's contests: E6's ballot half
+            frame = frame.join(off_ballot(frame, registry, election), on="tally_id", how="left")
     else:
         frame = frame.with_columns(
             pl.lit(None, pl.String).alias("registry_path"),
             pl.lit(None, pl.Int64).alias("registry_registered"),
         )
-    return frame.with_columns(
+    judged = pl.col("tally_code").is_not_null()
+    if "_polling" in frame.columns:  # a source above the polling units is not in the registry
+        frame = frame.with_columns(
+            (judged & pl.col("_polling").fill_null(False)).alias("_judged")
+        ).with_columns(pl.when("_judged").then(pl.col("unit_path")).alias("unit_path"))
+        judged = pl.col("_judged")
+    frame = frame.with_columns(
         # unknown to the registry: judged only for tallies that have a code (E8 covers the rest)
-        pl.when(pl.col("tally_code").is_not_null())
-        .then(pl.col("registry_path").is_not_null())
-        .alias("registry_known"),
+        pl.when(judged).then(pl.col("registry_path").is_not_null()).alias("registry_known"),
         _fingerprint("unit_path").alias("unit_path_id"),
         _fingerprint("registry_path").alias("registry_path_id"),
+    )
+    return frame.drop("_judged", strict=False)
+
+
+def _with_registry(frame: pl.DataFrame, registry: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """The registry's path and registered voters of each tally's unit. The registry lists
+    polling units: a source above them (election.higher_sources) is not looked up there, so
+    E6 (unknown or contradicted unit) and E7 (registered voters) do not judge its tallies."""
+    paths = registry_paths(registry, election)
+    higher = election.higher_sources
+    if not higher:
+        return frame.join(paths, on="tally_code", how="left")
+    polling = ~pl.col("source_id").is_in(higher)
+    joined = frame.with_columns(pl.when(polling).then(pl.col("tally_code")).alias("_lookup"))
+    joined = joined.join(paths.rename({"tally_code": "_lookup"}), on="_lookup", how="left")
+    return joined.drop("_lookup").with_columns(
+        # registry_known: judged only where looked up (null is not judged)
+        pl.when(polling).then(pl.col("registry_path")).alias("registry_path"),
+        pl.when(polling).then(pl.lit(True)).alias("_polling"),
     )
 
 

@@ -7,6 +7,7 @@ does not import Great Expectations; expectations/suites.py builds the suites fro
 
 from dataclasses import dataclass, field, replace
 
+from transforms.ballots import OFF_BALLOT
 from transforms.model import QualityPolicy
 
 ERROR, WARN = "error", "warn"
@@ -151,22 +152,42 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+# E6's ballot half (applicable(..., lists_ballots=True))
+BALLOT_EXPECTATION = ("ExpectColumnValuesToBeNull", {"column": OFF_BALLOT})
+
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 ERROR_RULES = tuple(r for r in RULES if r.severity == ERROR)
 WARN_RULES = tuple(r for r in RULES if r.severity == WARN)
 
 
-def applicable(rules: tuple[Rule, ...], has_registry: bool) -> tuple[Rule, ...]:
+def applicable(
+    rules: tuple[Rule, ...], has_registry: bool, lists_ballots: bool = False
+) -> tuple[Rule, ...]:
     """The rules that apply: without a registry, a rule that needs one is skipped, or tests
-    what it can without one (E6: parent codes that contradict each other)."""
+    what it can without one (E6: parent codes that contradict each other). With a registry
+    that lists each unit's contests (`lists_ballots`), E6 also holds each tally's contest to its
+    unit's ballot (the evidence's `off_ballot`, transforms/ballots.py)."""
     if has_registry:
-        return rules
+        return tuple(_with_ballots(r) if lists_ballots else r for r in rules)
     return tuple(
         r
         if not r.needs_registry
         else replace(r, expectations=r.without_registry, observed=r.observed_without_registry)
         for r in rules
         if not r.needs_registry or r.without_registry
+    )
+
+
+def _with_ballots(rule: Rule) -> Rule:
+    """E6 with its ballot half: a tally for a contest not on its unit's ballot breaks it."""
+    if rule.id != "E6":
+        return rule
+    return replace(
+        rule,
+        description="The unit is unknown to the registry, its parent codes contradict it, or "
+        "the tally's contest is not on its ballot.",
+        expectations=(*rule.expectations, BALLOT_EXPECTATION),
+        observed=(*rule.observed, OFF_BALLOT),
     )
 
 

@@ -33,9 +33,11 @@ from landing.files import (
     registry_path,
     unmatched_files,
 )
+from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
 from transforms.contract import (
     Contract,
+    blank_rows,
     kept_rows,
 )
 from transforms.feed import missing_columns, registry_columns
@@ -83,6 +85,7 @@ class FileCheck:
     rows_read: int = 0
     more_rows: bool = False  # the file goes on past the sample
     rows_excluded: int = 0
+    rows_blank: int = 0  # blank lines: skipped
     tallies: int = 0
     units: tuple[tuple[str, int], ...] = ()  # (level, distinct units in the sample)
     candidates: tuple[tuple[str, tuple[str, ...]], ...] = ()  # wide: (candidate id, columns)
@@ -149,7 +152,9 @@ def dry_run(config, landing: Path, rows: int = SAMPLE_ROWS) -> CheckReport:
         checks.append(check)
         if frame is not None and frame.height:
             evidence.append(frame)
-    rules = applicable(for_policy(RULES, election.quality), registry is not None)
+    rules = applicable(
+        for_policy(RULES, election.quality), registry is not None, lists_ballots(registry)
+    )
     engine_error = None
     if evidence:
         try:
@@ -163,7 +168,7 @@ def dry_run(config, landing: Path, rows: int = SAMPLE_ROWS) -> CheckReport:
         landing=str(landing),
         sample_rows=rows,
         files=tuple(checks),
-        unmatched=tuple(unmatched_files(landing, config.contracts, election.registry_file)),
+        unmatched=tuple(unmatched_files(landing, config.contracts, election)),
         registry=election.registry_file if registry is not None or registry_error else None,
         registry_rows=registry_rows,
         registry_error=registry_error,
@@ -219,7 +224,9 @@ def _check_file(
         frame = frame.head(rows)
         found = {"rows_read": frame.height, "more_rows": more}
         refuse_drift(path, frame, contract)
-        found["rows_excluded"] = frame.height - frame.filter(kept_rows(contract)).height
+        filled = frame.filter(~blank_rows(frame))
+        found["rows_blank"] = frame.height - filled.height
+        found["rows_excluded"] = filled.height - filled.filter(kept_rows(contract)).height
         if contract.long_candidate:
             found.update(_labels(frame, contract, election))
             if more:
@@ -335,9 +342,10 @@ def _without_cut_tally(frame: pl.DataFrame, contract: Contract) -> tuple[pl.Data
 def _judge(checks: list[FileCheck], evidence: pl.DataFrame, rules) -> list[FileCheck]:
     """The rules run once over every file's evidence; each file gets its breaches."""
     failures = validate(evidence, rules, "check")
-    issues = issues_frame(evidence, failures).with_columns(
+    issues = issues_frame(evidence, failures, rules=rules).with_columns(
         (pl.col("tally_id") // ROW_SPAN).alias("_seq")
     )
+    checked = {r.id: r for r in rules}  # as applicable() worded them (E6 with ballots)
     judged = []
     for seq, check in enumerate(checks, start=1):
         own = issues.filter(pl.col("_seq") == seq)
@@ -346,7 +354,7 @@ def _judge(checks: list[FileCheck], evidence: pl.DataFrame, rules) -> list[FileC
             hits = own.filter(rule_id=rule_id).sort("source_row")
             if not hits.height:
                 continue
-            rule = RULES_BY_ID[rule_id]
+            rule = checked.get(rule_id, RULES_BY_ID[rule_id])
             examples = tuple(
                 Example(int(row), code, observed)
                 for row, code, observed in hits.select("source_row", "tally_code", "observed")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import io
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 import polars as pl
 
+from transforms.contest_groups import GroupsUnresolved
 from transforms.contract import (
     ENCODINGS,
     Applied,
@@ -53,10 +56,11 @@ def refuse_drift(path: Path, frame: pl.DataFrame, contract: Contract) -> None:
 
 
 def mapped(path: Path, frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
-    """The file's rows mapped by its contract; a label no alias maps rejects the file whole."""
+    """The file's rows mapped by its contract; a label no alias maps, or a grouped feed too long
+    to number its tallies, rejects the file whole."""
     try:
         return apply_contract(frame, contract, election)
-    except UnknownCandidate as unknown:
+    except (UnknownCandidate, GroupsUnresolved) as unknown:
         raise FileRejected(path.name, str(unknown)) from None
 
 
@@ -68,13 +72,45 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def inside(landing: Path, path: Path) -> bool:
+    """A regular file of the landing folder itself: not a symlink (whatever it points to), not
+    a device, a pipe or a folder, not hidden. Nothing else in the landing folder is ever read."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(mode)
+        and not path.name.startswith(".")
+        and path.parent.resolve() == landing.resolve()
+    )
+
+
+def refused_files(landing: Path) -> list[str]:
+    """Names in the landing folder that are neither a regular file nor a folder nor hidden:
+    symlinks (which could lead anywhere), devices, pipes, sockets. Refused unread, and said."""
+    if not landing.is_dir():
+        return []
+    names = []
+    for path in landing.iterdir():
+        if path.name.startswith("."):
+            continue
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            names.append(path.name)
+    return sorted(names, key=natural_key)
+
+
 def registry_path(landing: Path, election: Election) -> Path | None:
     """The election's registry file in the landing folder, if the election has one and it is
-    there."""
+    there (a regular file of the folder: a symlink is refused like any other)."""
     if not election.registry_file:
         return None
     path = landing / election.registry_file
-    return path if path.is_file() else None
+    return path if inside(landing, path) else None
 
 
 def read_unit_names(landing: Path, election: Election) -> dict[str, pl.DataFrame]:
@@ -85,7 +121,7 @@ def read_unit_names(landing: Path, election: Election) -> dict[str, pl.DataFrame
     out = {}
     for level, file_name in election.names_files:
         path = landing / file_name
-        if not path.is_file():
+        if not inside(landing, path):
             continue
         frame = read_delimited(path)
         absent = [c for c in ("code", "name") if c not in frame.columns]
@@ -126,7 +162,9 @@ def names_digest(landing: Path, election: Election) -> str:
     parts = []
     for level, file_name in election.names_files:
         path = landing / file_name
-        parts.append(f"{level}={file_name}:{sha256_file(path) if path.is_file() else 'absent'}")
+        parts.append(
+            f"{level}={file_name}:{sha256_file(path) if inside(landing, path) else 'absent'}"
+        )
     return ";".join(parts)
 
 
@@ -172,6 +210,34 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+TAIL_BYTES = 1 << 16  # the most of a file's end read to judge its last row
+
+
+def _cut_short(data: bytes, separator: str, header_rows: int = 1) -> str | None:
+    """Why the last row looks truncated (a file still being copied, a download cut off): the
+    file does not end with a line break and its last line has fewer fields than the header.
+    None when it looks whole."""
+    if not data or data.endswith((b"\n", b"\r")):
+        return None
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    if not ends:
+        return None  # one line, the header alone: nothing to cut
+    head_end = min(ends)
+    tail = data[-TAIL_BYTES:]
+    last_start = max(tail.rfind(b"\n"), tail.rfind(b"\r")) + 1
+    header = next(
+        csv.reader([data[:head_end].decode("utf-8", "replace")], delimiter=separator),
+        [],
+    )
+    last = next(csv.reader([tail[last_start:].decode("utf-8", "replace")], delimiter=separator), [])
+    if header_rows == 1 and 0 < len(last) < len(header):
+        return (
+            f"the last row has {len(last)} of {len(header)} fields and the file does not end "
+            "with a line break: it looks cut short (still being copied?); it loads once whole"
+        )
+    return None
+
+
 def _feed_bytes(path: Path, contract: Contract) -> bytes:
     """UTF-8 bytes for polars: the file itself when it already is UTF-8 with nothing to skip
     (the common, large case), else decoded from its encoding with the skipped lines removed."""
@@ -190,10 +256,25 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
     """Every column as text, plus source_row: the data row's number (1 = first after the header,
     after any lines the contract skips). n_rows: only the first so many data rows (a sample)."""
     data = _feed_bytes(path, contract)
+    if contract.format != "jsonl":
+        cut = _cut_short(data, contract.separator, 2 if contract.two_row_header else 1)
+        if cut:
+            raise FileRejected(path.name, cut)
     try:
         if contract.format == "jsonl":
             frame = _as_text(
                 pl.read_ndjson(io.BytesIO(data), infer_schema_length=None, n_rows=n_rows)
+            )
+        elif contract.two_row_header:
+            names, body = _two_row_header(data.decode("utf-8"), contract.separator)
+            frame = pl.read_csv(
+                io.BytesIO(body.encode("utf-8")),
+                separator=contract.separator,
+                has_header=False,
+                new_columns=names,
+                infer_schema=False,
+                empty_string_is_null=False,
+                n_rows=n_rows,
             )
         else:
             frame = pl.read_csv(
@@ -211,6 +292,37 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
     return frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
+
+
+def joined_header(upper: list[str], lower: list[str]) -> list[str]:
+    """A two-row header's column names: `upper|lower`, an empty upper cell continuing the one on
+    its left (a merged cell spanning a contest's columns); an upper name with nothing below,
+    or a lower one with nothing above or to the left, stands alone."""
+    names, above = [], ""
+    for i in range(max(len(upper), len(lower))):
+        top = upper[i].strip() if i < len(upper) else ""
+        bottom = lower[i].strip() if i < len(lower) else ""
+        if top and not bottom:
+            above = ""
+            names.append(top)
+            continue
+        above = top or above
+        names.append(f"{above}|{bottom}" if above else bottom)
+    return names
+
+
+def _two_row_header(text: str, separator: str) -> tuple[list[str], str]:
+    """The joined names of a two-row header and the text of the rows below it. Raises
+    ValueError for a header that does not give every column one distinct name."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    upper, lower = next(reader, []), next(reader, [])
+    body = "".join(text.splitlines(keepends=True)[reader.line_num :])
+    names = joined_header(upper, lower)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if not all(names) or twice:
+        problem = f"{twice[0]!r} twice" if twice else "a column without a name"
+        raise ValueError(f"its two-row header gives {one_line(problem, 120)}")
+    return names, body
 
 
 def read_delimited(path: Path) -> pl.DataFrame:
@@ -231,7 +343,7 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
     claimed: dict[Path, Contract] = {}
     for contract in contracts:
         for path in landing.glob(contract.pattern):
-            if not path.is_file() or path.name.startswith("."):
+            if not inside(landing, path):
                 continue
             if path in claimed:
                 raise ValueError(
@@ -241,20 +353,21 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
     return sorted(claimed.items(), key=lambda item: natural_key(item[0].name))
 
 
-def unmatched_files(landing: Path, contracts, registry_file: str | None) -> list[str]:
-    """Names of the files in the landing folder that no contract matches and that are not the
-    election's registry (hidden files and folders aside), in name order: never loaded, so a
-    run says so instead of skipping them without a word."""
+def unmatched_files(landing: Path, contracts, election: Election) -> list[str]:
+    """Names of the files in the landing folder that no contract matches, that are not the
+    election's registry and that its `ignore` patterns do not name (hidden files and folders
+    aside), in name order: never loaded, so a run says so instead of skipping them without a
+    word."""
     if not landing.is_dir():
         return []
     claimed = {p.name for c in contracts for p in landing.glob(c.pattern)}
     names = [
         p.name
         for p in landing.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
+        if inside(landing, p)
         and p.name not in claimed
-        and p.name != registry_file
+        and p.name != election.registry_file
+        and not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in election.ignored_files)
     ]
     return sorted(names, key=natural_key)
 

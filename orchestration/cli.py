@@ -16,7 +16,7 @@ from orchestration.cli_commands.feeds import generate_command, replay_command
 from orchestration.cli_commands.marts import export, query, report, results
 from orchestration.cli_commands.pipeline import run, ui
 from orchestration.cli_commands.project import docs, schema
-from orchestration.cli_commands.quality import quality
+from orchestration.cli_commands.quality import quality, verify
 
 PACKAGE = "tallyhouse"
 COMMANDS = (
@@ -24,6 +24,7 @@ COMMANDS = (
     check,
     generate_command,
     quality,
+    verify,
     query,
     results,
     export,

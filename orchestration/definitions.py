@@ -14,6 +14,7 @@ from orchestration.assets.projection import projection
 from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import quality_gate
 from orchestration.assets.staging import staged_tallies
+from orchestration.catalog import catalogued
 from orchestration.progress import progress_logger
 from orchestration.resources import build_resources
 from orchestration.sensors import FULL_TAG, make_landing_sensor
@@ -49,7 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "TALLYHOUSE_REBUILD_CRON), whatever the incremental runs did in between.",
     )
     return dg.Definitions(
-        assets=ASSETS,
+        assets=catalogued(ASSETS, settings.owner),
         jobs=[tally_job],
         schedules=[rebuild],
         sensors=[make_landing_sensor(TALLY_JOB, settings)],

@@ -11,11 +11,12 @@ from functools import cached_property
 
 import polars as pl
 
-from expectations.rules import RULES, for_policy
+from expectations.rules import RULES, applicable, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
-from transforms.accepted import ACCEPTED_SQL, accepted
-from transforms.contest_status import contest_status
+from transforms.accepted import ACCEPTED_SQL, accepted, at_polling_units
+from transforms.ballots import ballot_pairs, expected_in_districts, own_districts
+from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
     KEYS,
@@ -31,11 +32,18 @@ from transforms.delta import (
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
+from transforms.reconciliation import (
+    compare,
+    reconcile,
+    reconciliation_lines,
+    reconciliation_summary,
+)
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
-from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
+from transforms.staging import CONTEST
+from transforms.verification import announced_vs_tallied
 from warehouse.change import Change
 from warehouse.db import table_exists, transaction
-from warehouse.mart_registry import Step, built_by, empty_mart
+from warehouse.mart_registry import Step, built_by
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
@@ -47,6 +55,7 @@ from warehouse.mart_updates import (
 )
 from warehouse.publish import write_pending
 from warehouse.raw_load import feed_sources
+from warehouse.raw_lookup import read_ballot_registry
 from warehouse.refresh_state import staged_and_gate
 from warehouse.run_frames import RunFrames
 from warehouse.tables import read_table, units_of, versions_of
@@ -55,9 +64,10 @@ CHANGED = ["delivery_seq", "source_row"]
 RULE_IDS = [r.id for r in RULES]
 
 
-def rule_text(election: Election) -> pl.DataFrame:
-    """rule_id → description, as the election's quality policy words W1 and W2."""
-    rules = for_policy(RULES, election.quality)
+def rule_text(election: Election, lists_ballots: bool = False) -> pl.DataFrame:
+    """rule_id → description, as the election's quality policy words W1 and W2 (and E6 where
+    the registry lists each unit's contests)."""
+    rules = applicable(for_policy(RULES, election.quality), True, lists_ballots)
     return pl.DataFrame(
         {"rule_id": [r.id for r in rules], "description": [r.description for r in rules]}
     )
@@ -100,14 +110,21 @@ class Staged:
     view: Election | None = None  # a general election's: a candidate per ballot line
     lines: pl.DataFrame | None = None  # ...and each contest's line → candidate
     contests: pl.DataFrame | None = None  # ...and its contests (staged.contests)
+    ballots: pl.DataFrame | None = None  # ...and the contests on each unit's ballot, if listed
 
     @property
     def election(self) -> Election:
         return self.view if self.view is not None else self.config.election
 
     @cached_property
+    def counted(self) -> pl.DataFrame:
+        """The tallies of the sources at the polling units: every mart but the reconciliation
+        and the issues is built from them (a source above them is only reconciled)."""
+        return at_polling_units(self.tallies, self.election.higher_sources)
+
+    @cached_property
     def accepted(self) -> pl.DataFrame:
-        return accepted(self.tallies, self.quarantine)
+        return accepted(self.counted, self.quarantine)
 
     @cached_property
     def rollups(self) -> Marts:
@@ -115,24 +132,63 @@ class Staged:
         if self.lines is not None:
             lines = self.lines.select("contest_id", "candidate_id", "candidate_name")
         return build_marts(
-            self.accepted, self.votes, self.units, self.election, received=self.tallies, lines=lines
+            self.accepted,
+            self.votes,
+            self.units,
+            self.election,
+            received=self.counted,
+            lines=lines,
+            ballots=self.ballots,
         )
 
     @cached_property
+    def compared(self) -> pl.DataFrame:
+        """Every source's accepted tallies (those above the polling units included) compared
+        per pair, contest and unit (transforms/reconciliation.py)."""
+        every = accepted(self.tallies, self.quarantine)
+        return compare(every, self.votes, self.election, self.lines)
+
+    @cached_property
     def reconciled(self) -> pl.DataFrame:
-        return reconcile(self.accepted, self.votes, self.election)
+        return reconcile(self.compared, self.election, self.lines)
 
 
 def _announced_vs_tallied(staged: Staged) -> pl.DataFrame:
     built, election = staged.rollups, staged.election
+    if built.results is None:  # an election of one contest
+        return announced_vs_tallied(
+            staged.config.announced,
+            results_long(built.results_wide.filter(level=NATIONAL), election),
+            built.coverage.filter(level=NATIONAL),
+            built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
+            election,
+            _uncounted_registered(staged.registry, staged.accepted, election),
+        )
+    contests = contests_of(staged)
     return announced_vs_tallied(
         staged.config.announced,
-        results_long(built.results_wide.filter(level=NATIONAL), election),
+        built.results.filter(level=NATIONAL),
         built.coverage.filter(level=NATIONAL),
-        built.turnout.filter(level=NATIONAL).select("source_id", "total_votes"),
-        election,
-        _uncounted_registered(staged.registry, staged.accepted, election),
+        built.turnout.filter(level=NATIONAL).select("source_id", CONTEST, "total_votes"),
+        staged.config.election,
+        _uncounted_registered_per_contest(staged, contests),
+        dict(contests.select(CONTEST, "vote_for").iter_rows()),
     )
+
+
+def _uncounted_registered_per_contest(staged: Staged, contests: pl.DataFrame) -> dict:
+    """Per (contest, source): registered voters of the registry's units with no accepted tally
+    of the contest, for the contests on every ballot (a contest elected in districts: which
+    units vote in it is not known from the registry, so nothing)."""
+    if staged.registry is None:
+        return {}
+    found = {}
+    whole_area = contests.filter(pl.col("district_level").is_null())[CONTEST].to_list()
+    for contest in whole_area:
+        accepted = staged.accepted.filter(pl.col(CONTEST) == contest)
+        per_source = _uncounted_registered(staged.registry, accepted, staged.config.election)
+        found |= {(contest, source): v for source, v in per_source.items()}
+    return found
 
 
 def contests_of(staged: Staged) -> pl.DataFrame:
@@ -147,7 +203,37 @@ def _contest_status(staged: Staged) -> pl.DataFrame:
     results = built.results
     if results is None:  # an election of one contest: its one district is national
         results = results_long(built.results_wide.filter(level=NATIONAL), election)
-    return contest_status(results, built.coverage, built.turnout, contests_of(staged))
+    contests = contests_of(staged)
+    bound = None
+    if staged.ballots is not None:
+        bound = ballot_bound(staged.ballots, contests, staged, election)
+    return contest_status(results, built.coverage, built.turnout, contests, bound)
+
+
+def ballot_bound(
+    ballots: pl.DataFrame, contests: pl.DataFrame, staged: Staged, election: Election
+) -> pl.DataFrame:
+    """Per source, contest and district: the registered voters of the units where the contest is
+    on the ballot and that have no accepted tally of it (contest_status.uncounted_registered).
+    A source for which the quality policy demotes E2 or E7 gets none: its tallies may then hold
+    more ballots than the registry's figure, which would break the bound."""
+    districts = own_districts(staged.tallies, ballots, election)
+    expected = expected_in_districts(ballots, contests, districts, election)
+    sources = [s for s in _sources(staged) if not _bound_waived(election, s)]
+    counted = staged.accepted.select("source_id", "contest_id", "tally_code")
+    return uncounted_registered(expected, counted, sources)
+
+
+def _sources(staged: Staged) -> list[str]:
+    found = set(staged.tallies["source_id"].unique().to_list())
+    return sorted(found | {s.id for s in staged.config.election.sources})
+
+
+def _bound_waived(election: Election, source: str) -> bool:
+    """Does the policy demote E2 or E7 for this source (or every source)?"""
+    return any(
+        o.rule in ("E2", "E7") and o.source in (None, source) for o in election.quality.overrides
+    )
 
 
 # The build function of every mart of the marts step but results (written from its wide form,
@@ -156,27 +242,17 @@ BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
     "turnout": lambda staged: staged.rollups.turnout,
     "coverage": lambda staged: staged.rollups.coverage,
     "quality_summary": lambda s: quality_summary(
-        s.tallies, s.issues, s.units, RULE_IDS, s.election
+        s.counted, s.issues, s.units, RULE_IDS, s.election
     ),
     "quality_issues": lambda s: quality_issues(
-        s.issues, s.tallies, s.deliveries, rule_text(s.election), s.election
+        s.issues, s.tallies, s.deliveries, rule_text(s.election, s.ballots is not None), s.election
     ),
     "reconciliation": lambda staged: staged.reconciled,
+    "reconciliation_lines": lambda s: reconciliation_lines(s.compared, s.election, s.lines),
     "reconciliation_summary": lambda s: reconciliation_summary(s.reconciled, s.units, s.election),
     "announced_vs_tallied": _announced_vs_tallied,
     "contest_status": _contest_status,
     "amendments": lambda staged: amendments(staged.versions, staged.deliveries),
-}
-
-
-# A general election's: reconciliation and announced totals per contest are not built yet
-# (issue 12): their marts are published empty, with their declared columns.
-GENERAL_BUILDS: dict[str, Callable[[Staged], pl.DataFrame]] = {
-    **BUILDS,
-    **{
-        name: (lambda s, name=name: empty_mart(name, s.election))
-        for name in ("reconciliation", "reconciliation_summary", "announced_vs_tallied")
-    },
 }
 
 
@@ -193,9 +269,9 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
         staged.view, staged.lines = view, lines
         if lines is not None:
             staged.contests = read_table(con, "staged", "contests")
+            staged.ballots = ballot_pairs(read_ballot_registry(con), config.election)
     election = staged.election
-    builds = GENERAL_BUILDS if lines is not None else BUILDS
-    built = {name: build(staged) for name, build in builds.items()}
+    built = {name: build(staged) for name, build in BUILDS.items()}
     results = staged.rollups.results
     if results is not None:
         built = {"results": results, **built}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ ELECTIONS_DIR_ENV = "TALLYHOUSE_ELECTIONS_DIR"
 DEFAULT_ELECTION = "sample"
 REBUILD_CRON_ENV = "TALLYHOUSE_REBUILD_CRON"
 SENSOR_INTERVAL_ENV = "TALLYHOUSE_SENSOR_INTERVAL"
+OWNER_ENV = "TALLYHOUSE_OWNER"
+DEFAULT_OWNER = "team:tallyhouse"
+# Dagster's owner forms: a team (team:name) or an email address
+OWNER = re.compile(r"^(team:[A-Za-z0-9_-]{1,64}|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190})$")
 DEFAULT_REBUILD_CRON = "0 3 * * *"  # nightly, 03:00
 DEFAULT_SENSOR_INTERVAL = 15
 DEFAULT_DATA_DIR = "data"
@@ -44,8 +49,13 @@ class Settings:
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_slack_url: str | None = field(default=None, repr=False)
+    owner: str = DEFAULT_OWNER  # who owns the assets in Dagster's catalog
 
     def __post_init__(self) -> None:
+        if not OWNER.fullmatch(self.owner):
+            raise ValueError(
+                f"{OWNER_ENV} must be team:<name> (letters, digits, - and _) or an email address"
+            )
         if self.quarantine_threshold is not None and not 0 <= self.quarantine_threshold <= 1:
             raise ValueError(
                 f"quarantine threshold must be a share between 0 and 1, "
@@ -83,7 +93,8 @@ def load_settings(
     configurations shipped in elections/), TALLYHOUSE_QUARANTINE_THRESHOLD (a share;
     unset: the election's [quality] quarantine_threshold, else 0.05),
     TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default: alerts then go to
-    the log and quality.alerts only).
+    the log and quality.alerts only), TALLYHOUSE_OWNER (the assets' owner in Dagster's catalog:
+    team:<name> or an email; default team:tallyhouse).
     """
     env = os.environ if env is None else env
     chosen = data_dir or env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
@@ -103,10 +114,24 @@ def load_settings(
         elections_dir=Path(elections_dir).expanduser().resolve() if elections_dir else None,
         quarantine_threshold=threshold,
         rebuild_cron=env.get(REBUILD_CRON_ENV) or DEFAULT_REBUILD_CRON,
-        sensor_interval_seconds=int(env.get(SENSOR_INTERVAL_ENV) or DEFAULT_SENSOR_INTERVAL),
+        sensor_interval_seconds=_seconds(env.get(SENSOR_INTERVAL_ENV), DEFAULT_SENSOR_INTERVAL),
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
+        owner=env.get(OWNER_ENV, "").strip() or DEFAULT_OWNER,
     )
+
+
+def _seconds(raw: str | None, default: int) -> int:
+    """A whole number of seconds from the environment (1 to one day), or the default."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 86_400:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ValueError(
+            f"{SENSOR_INTERVAL_ENV}={shown!r} is not a whole number of seconds from 1 to 86400"
+        )
+    return int(text)
 
 
 def quarantine_threshold(settings: Settings, file_threshold: float | None) -> tuple[float, str]:

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -98,6 +98,8 @@ class RanSample:
     settings: Settings
     sample: SyntheticElection
     held: Path | None = None
+    # what the run recorded of each asset it materialized: asset key path → metadata
+    materialized: dict[tuple[str, ...], dict] = field(default_factory=dict)
 
 
 def _run_sample(root: Path, hold_back: tuple[str, ...] = ()) -> RanSample:
@@ -111,8 +113,13 @@ def _run_sample(root: Path, hold_back: tuple[str, ...] = ()) -> RanSample:
         held.mkdir()
         for name in hold_back:
             shutil.move(settings.landing / name, held / name)
-    assert run(settings).success
-    return RanSample(settings, election, held)
+    result = run(settings)
+    assert result.success
+    materialized = {
+        tuple(event.asset_key.path): dict(event.materialization.metadata)
+        for event in result.get_asset_materialization_events()
+    }
+    return RanSample(settings, election, held, materialized)
 
 
 def _digests(ran: RanSample) -> dict[str, str]:
@@ -138,7 +145,7 @@ def _copy(ran: RanSample, tmp_path: Path) -> RanSample:
     if ran.held:
         held = tmp_path / "held"
         shutil.copytree(ran.held, held)
-    return RanSample(Settings(data_dir), ran.sample, held)
+    return RanSample(Settings(data_dir), ran.sample, held, ran.materialized)
 
 
 @pytest.fixture(scope="session")

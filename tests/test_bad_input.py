@@ -141,4 +141,78 @@ def test_landing_files_no_contract_matches_are_named_by_the_run(settings, sample
     result = run(settings)
     assert result.success
     count, names = unmatched_files(result)
-    assert count == 2 and names == ["notes\\x1b[2J.txt", "truth.json"]
+    # truth.json is named by the sample's `ignore`: the generator's answer key, not a feed
+    assert count == 1 and names == ["notes\\x1b[2J.txt"]
+
+
+def test_blank_lines_are_skipped_and_counted_never_tallies(settings, sample):
+    """A blank line, a whitespace-only one and trailing blank lines: no code-less tally to
+    quarantine (it used to hold publication), every line accounted for."""
+    path = settings.landing / "tallies_002.csv"
+    _rewrite(path, lambda lines: [*lines[:3], "", " , ,", *lines[3:], "", ""])
+    result = run(settings)
+    assert result.success and rejected_files(result) == []
+    row = _warehouse(
+        settings,
+        "select rows_read, rows_used, rows_excluded, rows_blank, row_count from raw.deliveries "
+        "where file_name = 'tallies_002.csv'",
+    ).row(0, named=True)
+    tallies = sample.drops[1].height
+    assert row == {
+        "rows_read": tallies + 4,
+        "rows_used": tallies,
+        "rows_excluded": 0,
+        "rows_blank": 4,
+        "row_count": tallies,
+    }
+    assert _warehouse(settings, "select count(*) n from quality.quarantine")["n"].item() == 0
+    every = pl.concat(sample.drops)
+    national = published(
+        settings, "select candidate_id, votes from results where level = 'national'"
+    )
+    assert dict(national.iter_rows()) == {c: every[c].sum() for c in sample.election.candidate_ids}
+
+
+def test_a_file_cut_short_is_rejected_until_it_arrives_whole(settings, sample):
+    path = settings.landing / "tallies_003.csv"
+    whole = path.read_bytes()
+    cut = whole[: whole.rindex(b",", 0, len(whole) - 1)]  # a copy stopped mid-row
+    path.write_bytes(cut)
+    result = run(settings)
+    assert result.success
+    [error] = rejected_files(result)
+    assert error.startswith("tallies_003.csv: the last row has ") and "cut short" in error
+    path.write_bytes(whole)
+    assert run(settings).success
+    every = pl.concat(sample.drops)
+    national = published(
+        settings, "select candidate_id, votes from results where level = 'national'"
+    )
+    assert dict(national.iter_rows()) == {c: every[c].sum() for c in sample.election.candidate_ids}
+    assert _warehouse(settings, "select count(*) n from quality.quarantine")["n"].item() == 0
+
+
+def test_a_symlink_in_the_landing_folder_is_refused_unread(settings, sample, tmp_path):
+    """Landing is a boundary: a link named like a feed, pointing outside, is never opened; its
+    target's bytes reach no table, log or alert."""
+    outside = tmp_path / "secret.csv"
+    feed = (settings.landing / "tallies_003.csv").read_text()
+    outside.write_text(feed.replace("valid_votes", "TOKEN-s3cr3t", 1))
+    (settings.landing / "tallies_003.csv").unlink()
+    (settings.landing / "tallies_003.csv").symlink_to(outside)
+    result = run(settings)
+    assert result.success and rejected_files(result) == []
+    loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    assert sorted(loaded["file_name"]) == ["tallies_001.csv", "tallies_002.csv"]
+    alerts = _warehouse(settings, "select rule, title, sample_keys from quality.alerts")
+    assert alerts.rows() == [
+        (
+            "refused_file",
+            "landing entry refused unread: not a regular file of the landing folder",
+            '["tallies_003.csv"]',
+        )
+    ]
+    stored = _warehouse(settings, "select * from raw.rejected_files")
+    assert stored.is_empty(), "refused, not read: nothing of it is stored"
+    assert run(settings).success
+    assert _warehouse(settings, "select count(*) n from quality.alerts")["n"].item() == 1

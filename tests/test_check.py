@@ -33,6 +33,7 @@ def mini_elections(tmp_path: Path, feed: str = FEED, name: str = "obs_1.txt") ->
 
 def test_a_clean_sample_is_ok_and_lists_files_no_contract_matches(tmp_path):
     write_synthetic(generate(400, seed=3, drops=2), tmp_path)
+    (tmp_path / "notes.txt").write_text("not a feed")  # truth.json is ignored by election.toml
     report = dry_run(load_election("sample"), tmp_path, rows=150)
     assert report.exit_code == 0 and report.clean
     assert [f.file_name for f in report.files] == ["tallies_001.csv", "tallies_002.csv"]
@@ -49,10 +50,10 @@ def test_a_clean_sample_is_ok_and_lists_files_no_contract_matches(tmp_path):
     assert dict(first.units)["table"] == 150
     assert dict(first.counts)["valid_votes"] == ("valid_votes",)
     assert report.registry == "registry.csv" and report.registry_rows == 400
-    assert report.unmatched == ("truth.json",)
+    assert report.unmatched == ("notes.txt",)
     text = "\n".join(format_check(report))
     assert (
-        "truth.json" in text
+        "notes.txt" in text
         and "match no contract" in text
         and text.endswith("no sampled tally breaks an error rule.")
     )

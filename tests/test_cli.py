@@ -56,6 +56,7 @@ def test_a_rejected_file_makes_the_run_exit_non_zero_naming_it(tmp_path: Path, t
     assert tallyhouse("generate", "--tables", "500", "--data-dir", str(data)).returncode == 0
     feed = data / "landing" / "tallies_002.csv"
     feed.write_text(feed.read_text().replace("valid_votes", "valid", 1))
+    (data / "landing" / "notes.txt").write_text("not a feed")
     done = tallyhouse("run", "--data-dir", str(data))
     assert done.returncode == 1
     assert "1 file(s) were rejected whole; the marts hold the rest" in done.stderr
@@ -64,6 +65,6 @@ def test_a_rejected_file_makes_the_run_exit_non_zero_naming_it(tmp_path: Path, t
         "valid_votes; unexpected column(s) valid"
     ) in done.stderr
     assert (data / "marts.duckdb").exists()
-    assert "1 landing file(s) match no contract and were not loaded: truth.json" in done.stdout
+    assert "1 landing file(s) match no contract and were not loaded: notes.txt" in done.stdout
     query = f"tallyhouse query --data-dir {data} \"select * from results where level = 'state'\""
     assert query in done.stdout, "the example query reaches these marts"

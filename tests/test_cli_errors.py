@@ -174,3 +174,30 @@ def test_run_refuses_a_missing_landing_folder_and_a_file_two_contracts_claim(tmp
         assert done.stderr.count("\n") == 1
         assert "obs_1.txt matches both contract 'again' and 'observers'" in done.stderr
     assert not data.exists()
+
+
+def test_quality_refuses_an_unknown_rule_naming_the_rules(tmp_path, tallyhouse):
+    from expectations.rules import RULES
+
+    done = tallyhouse("quality", "--rule", "X9", "--data-dir", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    rules = ", ".join(r.id for r in RULES)
+    assert done.stderr == f"unknown rule 'X9'; the rules are: {rules}\n", done.stderr
+
+
+def test_a_data_directory_that_is_a_file_is_one_line(tmp_path, tallyhouse):
+    afile = tmp_path / "data"
+    afile.write_text("not a folder")
+    done = tallyhouse("run", "--data-dir", str(afile))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"cannot prepare the data directory {afile}: File exists" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1e3", "999999"])
+def test_a_bad_sensor_interval_is_one_line(tmp_path, tallyhouse, value):
+    done = tallyhouse(
+        "query", "select 1", "--data-dir", str(tmp_path), env={"TALLYHOUSE_SENSOR_INTERVAL": value}
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "is not a whole number of seconds from 1 to 86400" in done.stderr

@@ -27,6 +27,7 @@ EXPECTED_COMMANDS = {
     "replay",
     "ui",
     "schema",
+    "verify",
 }
 HEAVY = ("dagster", "great_expectations", "polars", "duckdb", "pandas", "pyarrow")
 
@@ -114,6 +115,7 @@ def test_no_command_shows_the_help_and_exits_2(capsys):
     assert "Commands:" in capsys.readouterr().err
 
 
+@pytest.mark.e2e  # the console entry point in a process of its own
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [

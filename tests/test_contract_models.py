@@ -4,6 +4,7 @@ invalid one is refused in one line naming the file, the key, what was expected a
 import dataclasses
 import json
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from tests.test_contracts import CONTRACT_TOML, ELECTION, ELECTION_TOML, TABLE_ONLY
 from tests.test_edge_cases import JSONL
 from transforms.contract import ContractError, parse_contract
-from transforms.contract_models import CountsSpec, json_schemas
+from transforms.contract_models import CountsSpec, json_schemas, parse_election
 from transforms.feed import COUNT_FIELDS
 from warehouse.configs import load_election, shipped_elections
 
@@ -22,7 +23,16 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "parsed_configs.json"
 
 
 # Keys added with general elections: empty in every configuration of one contest.
-GENERAL_KEYS = {"contest_id", "contest_columns", "contest_rules"}
+GENERAL_KEYS = {
+    "two_row_header",
+    "contest_id",
+    "contest_columns",
+    "contest_rules",
+    "contest_groups",
+    "contest_patterns",
+}
+# ...and with sources above the polling units: None for a source at the polling units
+GENERAL_KEYS |= {"source_level"}
 
 
 def _asdict(contract) -> dict:
@@ -128,7 +138,7 @@ def _refusal(text: str, name: str = "observers") -> str:
             'encoding = "latin-1"',
             'encodng = "latin-1"',
             "observers.file: unknown key(s) encodng; allowed: pattern, format, separator, "
-            "encoding, skip_lines, columns",
+            "encoding, skip_lines, header_rows, columns",
         ),
         (
             'null_votes = "Nulls"',
@@ -230,7 +240,7 @@ def test_a_hostile_value_is_never_echoed_whole():
     keys = CONTRACT_TOML.replace("[file]", "[file]\n" + "".join(f"k{i} = 1\n" for i in range(99)))
     assert _refusal(keys) == (
         "observers.file: unknown key(s) k0, k1, k2, k3, k4, …; allowed: pattern, format, "
-        "separator, encoding, skip_lines, columns"
+        "separator, encoding, skip_lines, header_rows, columns"
     )
 
 
@@ -264,7 +274,7 @@ def test_a_hostile_value_is_never_echoed_whole():
             "expected_tallies = 4\nexpected_tally = 4",
             "mini/election.toml: unknown key(s) expected_tally; allowed: id, name, levels, "
             "candidates, contest, discover_contests, districts, expected_tallies, registry, "
-            "names, quality",
+            "names, quality, ignore",
         ),
         (
             '{ id = "B", name = "Beto" }',
@@ -387,3 +397,183 @@ def test_the_schemas_describe_every_key_and_accept_every_shipped_file():
 
 def test_the_count_fields_are_the_canonical_ones():
     assert tuple(CountsSpec.model_fields) == COUNT_FIELDS
+
+
+def test_ignore_patterns_are_file_names_in_the_landing_folder():
+    base = {"id": "x", "levels": ["table"], "candidates": [{"id": "a", "name": "A"}]}
+    assert parse_election({**base, "ignore": ["README*", "truth.json"]}).ignored_files == (
+        "README*",
+        "truth.json",
+    )
+    for bad in ("../secrets/*", "sub/file.csv", "a\nb"):
+        with pytest.raises(ContractError, match=r"ignore\[0\]"):
+            parse_election({**base, "ignore": [bad]})
+
+
+# --- a wide feed of several contests (layout = "grouped") --------------------------------------
+
+WIDE_GENERAL = shipped_elections() / "wide_general"
+GROUPED = (WIDE_GENERAL / "contracts" / "stations.toml").read_text()
+PATTERN = "[[contests.pattern]]\ncandidates = '^([A-Z0-9]+)_(.+)$'"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'pattern = "stations_*.csv"',
+            'pattern = "stations_*.csv"\nheader_rows = 3',
+            "contracts/stations.toml: file.header_rows: expected a number <= 2, got 3",
+        ),
+        (
+            'pattern = "stations_*.csv"',
+            'pattern = "stations_*.csv"\nformat = "jsonl"\nheader_rows = 2',
+            "contracts/stations.toml: file.header_rows: a two-row header is read in delimited "
+            "files only",
+        ),
+        (
+            'layout = "grouped"',
+            'layout = "wide"',
+            "contracts/stations.toml: candidates: missing key 'columns' (layout = \"wide\")",
+        ),
+        (
+            'layout = "grouped"',
+            'layout = "grouped"\ncandidate_column = "c"',
+            "contracts/stations.toml: candidates: 'candidate_column' is not read with layout = "
+            '"grouped": each contest\'s columns are in [[contests.group]] or [[contests.pattern]]',
+        ),
+        (
+            PATTERN,
+            "[[contests.pattern]]\ncandidates = '^([A-Z0-9]+)_.+$'",
+            "contracts/stations.toml: contests.pattern[0].candidates: expected a pattern with 2 "
+            "group(s), got '^([A-Z0-9]+)_.+$'",
+        ),
+        (
+            "null_votes = '^([A-Z0-9]+)_NULL$'",
+            "null_votes = '_NULL$'",
+            "contracts/stations.toml: contests.pattern[0].null_votes: expected a pattern with 1 "
+            "group(s), got '_NULL$'",
+        ),
+        (
+            "null_votes = '^([A-Z0-9]+)_NULL$'",
+            "nul_votes = '^([A-Z0-9]+)_NULL$'",
+            "contracts/stations.toml: contests.pattern[0]: unknown key(s) nul_votes; allowed: "
+            "candidates, registered, valid_votes, null_votes, blank_votes, total_votes, "
+            "other_votes",
+        ),
+        (
+            "null_votes = '^([A-Z0-9]+)_NULL$'",
+            "null_votes = '^(?<=x)([A-Z0-9]+)_NULL$'",
+            "contracts/stations.toml: contests.pattern[0].null_votes: expected a regular "
+            "expression polars can run",
+        ),
+        (
+            "matches = '^COUNCIL([0-9]+)$'",
+            "column = \"office\"\nmatches = '^COUNCIL([0-9]+)$'",
+            "contracts/stations.toml: contests.rule[0].column: left out in a grouped feed: the "
+            "rule tests each group's contest label",
+        ),
+        (
+            PATTERN,
+            '[[contests.group]]\ncontest = "PRES"\ncandidates = { ANA = "PRES_ANA" }\n'
+            '[[contests.group]]\ncontest = "PRES"\ncandidates = { BETO = "PRES_BETO" }\n' + PATTERN,
+            "contracts/stations.toml: contests.group[1].contest: 'PRES' has two groups",
+        ),
+        (
+            PATTERN,
+            '[[contests.group]]\ncontest = "PRES"\ncandidates = {}\n' + PATTERN,
+            "contracts/stations.toml: contests.group[0].candidates: expected a table of at least 1 "
+            "item(s), got {}",
+        ),
+        (
+            PATTERN,
+            '[[contests.group]]\ncontest = "PRES"\ncounts = { nul_votes = "N" }\n'
+            'candidates = { A = "A" }\n' + PATTERN,
+            "contracts/stations.toml: contests.group[0].counts: unknown field(s) nul_votes; "
+            "allowed: registered, valid_votes, null_votes, blank_votes, total_votes, other_votes",
+        ),
+        (
+            '[candidates]\nlayout = "grouped"',
+            '[contests]\nid = "president"\n[candidates]\nlayout = "grouped"',
+            "contracts/stations.toml: contests: give exactly one of 'id' (one contest), 'columns' "
+            "(discovered from a long feed) or [[contests.group]] / [[contests.pattern]]",
+        ),
+    ],
+)
+def test_an_invalid_grouped_contract_is_refused_in_one_line(tmp_path, old, new, message):
+    assert old in GROUPED
+    shutil.copytree(WIDE_GENERAL, tmp_path / "wide_general")
+    (tmp_path / "wide_general" / "contracts" / "stations.toml").write_text(
+        GROUPED.replace(old, new)
+    )
+    with pytest.raises(ContractError) as caught:
+        load_election("wide_general", tmp_path)
+    assert str(caught.value).startswith("wide_general/" + message)
+    assert "\n" not in str(caught.value)
+
+
+def _grouped_with(tmp_path, election: str, contract: str) -> str:
+    shutil.copytree(WIDE_GENERAL, tmp_path / "wide_general")
+    (tmp_path / "wide_general" / "election.toml").write_text(election)
+    (tmp_path / "wide_general" / "contracts" / "stations.toml").write_text(contract)
+    with pytest.raises(ContractError) as caught:
+        load_election("wide_general", tmp_path)
+    return str(caught.value)
+
+
+def test_grouped_contests_fit_the_election(tmp_path):
+    election = (WIDE_GENERAL / "election.toml").read_text()
+    closed = election.replace("discover_contests = true", "discover_contests = false")
+    closed = closed[: closed.index("[districts]")] + closed[closed.index("[[contest]]") :]
+    no_rules = GROUPED[: GROUPED.index("[[contests.rule]]")]
+    assert _grouped_with(tmp_path / "a", closed, no_rules) == (
+        "wide_general/contracts/stations.toml: contests.pattern: the election does not discover "
+        "contests: set discover_contests = true in election.toml, or declare each group with "
+        "[[contests.group]]"
+    )
+    declared = (
+        no_rules[: no_rules.index("\n[[contests.pattern]]")]
+        + '\n[[contests.group]]\ncontest = "Mayor"\ncandidates = { A = "M_A" }\n'
+    )
+    assert _grouped_with(tmp_path / "b", closed, declared) == (
+        "wide_general/contracts/stations.toml: contests.group[0].contest: 'Mayor' is none of "
+        "the election's [[contest]] (id, name or alias), and the election does not discover "
+        "contests"
+    )
+    no_groups = GROUPED.replace(PATTERN, "[[contests.rule]]\nmatches = 'x'\n#")
+    no_groups = no_groups.replace("null_votes =", "#").replace("blank_votes =", "#")
+    assert _grouped_with(tmp_path / "c", election, no_groups) == (
+        "wide_general/contracts/stations.toml: contests: give exactly one of 'id' (one contest), "
+        "'columns' (discovered from a long feed) or [[contests.group]] / [[contests.pattern]] (a "
+        "grouped feed)"
+    )
+    missing = GROUPED.replace("[[contests.pattern]]", "[[contests.patern]]")
+    assert "contests: unknown key(s) patern" in _grouped_with(tmp_path / "d", election, missing)
+    wide = GROUPED.replace(
+        'layout = "grouped"', 'layout = "long"\ncandidate_column = "c"\nvotes_column = "v"'
+    )
+    assert _grouped_with(tmp_path / "e", election, wide) == (
+        "wide_general/contracts/stations.toml: candidates.layout: [[contests.group]] and "
+        '[[contests.pattern]] are read with layout = "grouped"'
+    )
+
+
+def test_a_contest_candidate_may_list_aliases_and_they_are_checked(tmp_path):
+    election = (WIDE_GENERAL / "election.toml").read_text()
+    message = _grouped_with(
+        tmp_path, election.replace('aliases = ["ANA"]', 'aliases = ["A\\nB"]'), GROUPED
+    )
+    assert message.startswith(
+        "wide_general/election.toml: contest[0].candidates[0].aliases[0]: expected "
+    )
+    config = load_election("wide_general")
+    ana = config.election.contests[0].candidates[0]
+    assert (ana.id, ana.name, ana.aliases) == ("ana", "Ana Pérez", ("ANA",))
+
+
+@pytest.mark.parametrize("pattern", ["../../x/*.csv", "sub/tallies_*.csv", "..", "a\\\\b.csv"])
+def test_a_contract_reads_only_file_names_in_the_landing_folder(pattern):
+    from transforms.contract_models import FileSpec
+
+    with pytest.raises(ValueError, match="expected a file-name pattern in the landing folder"):
+        FileSpec(pattern=pattern)

@@ -20,6 +20,7 @@ def test_definitions_load_with_every_layer(tmp_path):
         "marts/quality_summary",
         "marts/quality_issues",
         "marts/reconciliation",
+        "marts/reconciliation_lines",
         "marts/reconciliation_summary",
         "marts/announced_vs_tallied",
         "marts/amendments",

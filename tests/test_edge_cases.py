@@ -169,3 +169,22 @@ def test_drops_arrive_in_natural_order():
         "tallies_100.csv",
     ]
     assert pl.Series(names).len() == 4
+
+
+@pytest.mark.parametrize(
+    ("data", "cut"),
+    [
+        (b"a,b,c\n1,2,3\n4,5", True),  # stopped mid-row
+        (b"a,b,c\r\n1,2,3\r\n4", True),
+        (b"a;b;c\r1;2;3\r4;5", True),  # bare CR line ends (the DC precinct file's)
+        (b"a,b,c\n1,2,3\n4,5,6", False),  # no final line break, but whole
+        (b"a,b,c\n1,2,3\n4,5\n", False),  # a short row inside the file: its cells are judged
+        (b'a,b,c\n1,2,"x,y"', False),
+        (b"a,b,c", False),
+    ],
+)
+def test_a_file_is_cut_short_only_when_its_unended_last_row_lacks_fields(data, cut):
+    from landing.files import _cut_short
+
+    separator = ";" if b";" in data else ","
+    assert (_cut_short(data, separator) is not None) == cut

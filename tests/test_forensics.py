@@ -9,6 +9,7 @@ import pytest
 from landing.files import write_synthetic
 from tests.conftest import published, run
 from transforms.forensics.centres import MIN_TABLES
+from transforms.forensics.contests import CONTEST_SCHEMA
 from transforms.forensics.digits import chi2_sf
 from transforms.forensics.mart import SCHEMA, forensics
 from transforms.model import Candidate, Election
@@ -172,8 +173,9 @@ def test_pipeline_publishes_forensics_and_warns_without_failing(settings):
     columns = published(settings, "describe forensics").select("column_name", "column_type")
     assert columns.rows() == [
         (c, {pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE"}.get(t, "BOOLEAN"))
-        for c, t in SCHEMA.items()
+        for c, t in CONTEST_SCHEMA.items()
     ]
+    assert published(settings, "select distinct contest_id from forensics").item() == "sample"
     flagged = published(settings, "select distinct unit_code from forensics where flagged")
     assert flagged["unit_code"].to_list() == [state]
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}

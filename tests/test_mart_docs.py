@@ -10,15 +10,25 @@ import pytest
 
 from expectations.rules import RULES
 from tests.test_verification_data import AnnouncedCase
+from transforms.reconciliation import (
+    compare,
+    reconcile,
+    reconciliation_lines,
+    reconciliation_summary,
+)
 from transforms.rollup import units_from_tallies
-from transforms.verification import announced_vs_tallied, reconcile, reconciliation_summary
+from transforms.verification import announced_vs_tallied
 from warehouse.data_dictionary import PAGE, render
 from warehouse.mart_comments import apply_comments, literal
 from warehouse.mart_registry import MARTS_BY_NAME, describe, undocumented
 
-# The schemas agreed for the marts other engineers are building (issue 6).
+# The schemas agreed for the marts other engineers are building (issue 6), keyed by contest
+# (issue 12).
 PROJECTION = {
     "source_id": "VARCHAR",
+    "contest_id": "VARCHAR",
+    "level": "VARCHAR",
+    "unit_code": "VARCHAR",
     "candidate_id": "VARCHAR",
     "candidate_name": "VARCHAR",
     "counted_votes": "BIGINT",
@@ -37,6 +47,7 @@ PROJECTION = {
 }
 FORENSICS = {
     "source_id": "VARCHAR",
+    "contest_id": "VARCHAR",
     "check_id": "VARCHAR",
     "check_name": "VARCHAR",
     "level": "VARCHAR",
@@ -79,7 +90,7 @@ def test_election_shaped_columns_of_reconciliation_and_announced_are_documented(
         }
     )
     votes = pl.DataFrame({"tally_id": [1, 2, 3], "A": [5, 6, 7], "B": [1, 2, 1]})
-    reconciled = reconcile(tallies, votes, election)
+    reconciled = reconcile(compare(tallies, votes, election), election)
     assert {"table_code", "delta_A", "delta_B"} <= set(reconciled.columns)
     announced = announced_vs_tallied(*AnnouncedCase.args())
     columns = [("reconciliation", c) for c in reconciled.columns]
@@ -130,10 +141,13 @@ def test_reconciliation_has_its_declared_schema_whatever_the_sources(sources):
         }
     )
     votes = pl.DataFrame({"tally_id": [1, 2, 3], "A": [5, 6, 7], "B": [1, 2, 1]})
-    reconciled = reconcile(tallies, votes, election)
+    compared = compare(tallies, votes, election)
+    lines, reconciled = reconciliation_lines(compared, election), reconcile(compared, election)
     summary = reconciliation_summary(reconciled, units_from_tallies(tallies, election), election)
     assert reconciled.height == (2 if sources[-1] == "s2" else 0)
+    assert lines.height == 2 * reconciled.height  # two candidates per compared tally
     assert duckdb_types(reconciled) == MARTS_BY_NAME["reconciliation"].schema(election)
+    assert duckdb_types(lines) == MARTS_BY_NAME["reconciliation_lines"].schema(election)
     declared = MARTS_BY_NAME["reconciliation_summary"].schema(election)
     assert duckdb_types(summary) == declared
 

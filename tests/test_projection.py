@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from tests.conftest import published, truth
-from transforms.projection.estimator import SCHEMA, project
+from transforms.projection.contests import CONTEST_SCHEMA
+from transforms.projection.estimator import project
 from transforms.rollup import units_from_registry
 from transforms.synthetic.election import generate
 
@@ -152,7 +153,8 @@ def test_no_expected_count_means_no_projection(election_2000):
 def test_pipeline_publishes_the_projection_while_a_drop_is_missing(ran_two_drops):
     settings = ran_two_drops.settings  # the sample run without its last drop
     out = published(settings, "select * from projection order by candidate_id")
-    assert dict(zip(out.columns, out.dtypes, strict=True)) == SCHEMA
+    assert dict(zip(out.columns, out.dtypes, strict=True)) == CONTEST_SCHEMA
+    assert out["contest_id"].unique().to_list() == ["sample"]  # the election's one contest
     assert out.height == 10
     assert out["weighting"].unique().to_list() == ["registered"]
     full = truth(settings)["national"]["candidates"]

@@ -154,7 +154,70 @@ def test_results_prints_each_unit_with_turnout_and_coverage(marts, capsys):
 )
 def test_results_names_what_is_unknown(marts, capsys, args, message):
     code, out, err = cli(capsys, marts, "results", *args)
-    assert code == 1 and out == "" and message in err
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+NATIONAL_SQL = (
+    "select candidate_id, candidate_name, votes, share, rank from results "
+    "where level = 'national' order by rank"
+)
+
+
+def test_query_as_json_keeps_types_and_as_csv_reads_back(marts, capsys):
+    expected = published(marts, NATIONAL_SQL)
+    code, out, err = cli(capsys, marts, "query", NATIONAL_SQL, "--format", "json")
+    assert code == 0 and err == ""
+    rows = json.loads(out)
+    assert rows == expected.to_dicts()
+    assert isinstance(rows[0]["votes"], int) and isinstance(rows[0]["share"], float)
+    code, out, err = cli(capsys, marts, "query", NATIONAL_SQL, "--format", "csv")
+    assert code == 0 and err == ""
+    back = pl.read_csv(out.encode(), schema=expected.schema)
+    assert back.drop("share").equals(expected.drop("share"))
+    assert (back["share"] - expected["share"]).abs().max() < 1e-12
+
+
+def test_cut_machine_output_stays_whole_and_says_so_on_stderr(marts, capsys):
+    code, out, err = cli(
+        capsys, marts, "query", NATIONAL_SQL, "--format", "json", "--max-rows", "2"
+    )
+    assert code == 0 and len(json.loads(out)) == 2
+    assert err.startswith("2 of ") and "rows written" in err
+
+
+def test_hostile_text_reaches_the_terminal_escaped_in_every_format(marts, capsys):
+    sql = "select chr(27) || '[31mred' || chr(8238) as name, 1 as n"
+    code, out, _ = cli(capsys, marts, "query", sql, "--format", "json")
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out
+    assert json.loads(out) == [{"name": "\x1b[31mred\u202e", "n": 1}]
+    code, out, _ = cli(capsys, marts, "query", sql, "--format", "csv")
+    assert code == 0 and "\x1b" not in out and out.splitlines()[1] == "\\x1b[31mred\\u202e,1"
+
+
+def test_results_as_csv_and_json_a_row_per_unit_and_candidate(marts, capsys):
+    states = published(
+        marts, "select unit_code, candidate_id, votes from results where level = 'state'"
+    )
+    code, out, err = cli(capsys, marts, "results", "--level", "state", "--format", "json")
+    assert code == 0 and err == ""
+    rows = json.loads(out)
+    got = pl.DataFrame(rows).select("unit_code", "candidate_id", "votes")
+    assert got.sort("unit_code", "candidate_id").equals(states.sort("unit_code", "candidate_id"))
+    assert {"turnout", "counted", "expected", "share", "rank"} <= set(rows[0])
+    code, out, err = cli(
+        capsys, marts, "results", "--level", "state", "--format", "csv", "--max-units", "1"
+    )
+    assert code == 0 and "units shown" in err
+    back = pl.read_csv(out.encode())
+    assert (
+        back["unit_code"].n_unique() == 1
+        and back.height == states.height // states["unit_code"].n_unique()
+    )
+
+
+def test_an_unknown_format_is_a_usage_error(marts, capsys):
+    code, out, err = cli(capsys, marts, "query", "select 1", "--format", "xml")
+    assert code == 2 and out == "" and "'xml' is not one of 'table', 'csv', 'json'" in err
 
 
 def test_parquet_export_reads_back_equal_to_the_marts(marts, capsys, tmp_path):
@@ -206,3 +269,22 @@ def test_export_refuses_an_unknown_table(marts, capsys, tmp_path):
     code, _, err = cli(capsys, marts, "export", "--out", str(tmp_path), "--tables", "secrets")
     assert code == 1 and "no such mart: secrets" in err
     assert not any(Path(tmp_path).iterdir())
+
+
+def test_csv_export_neutralises_formulas_unless_raw(marts, capsys, tmp_path):
+    for name, flags in (("a", ()), ("b", ("--raw",))):
+        code, _, _ = cli(
+            capsys, marts, "export", "--format", "csv", *flags, "--out", str(tmp_path / name)
+        )
+        assert code == 0
+    manifests = [json.loads((tmp_path / n / "manifest.json").read_text()) for n in "ab"]
+    assert [m["formulas_neutralised"] for m in manifests] == [True, False]
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (
+        tmp_path / "b" / "results.csv"
+    ).read_bytes(), "the sample has no formula-like text: both exports are equal"
+
+
+def test_a_query_past_its_time_limit_is_stopped(marts, capsys):
+    sql = "select count(*) from range(1000000000) a, range(1000000000) b"
+    code, out, err = cli(capsys, marts, "query", sql, "--timeout", "0.5")
+    assert code == 1 and out == "" and "ran past 0.5 s and was stopped" in err

@@ -219,7 +219,7 @@ def test_the_venezuela_2024_report_renders(settings, tmp_path):
     landing = tmp_path / "landing_ve"
     landing.mkdir()
     for name in ("RESULTADOS_2024_CSV_V1.csv", "qr_decoded_actas.csv"):
-        (landing / name).symlink_to(SHARED_VE2024 / name)
+        shutil.copyfile(SHARED_VE2024 / name, landing / name)  # landing refuses symlinks
     ve = replace(settings, election="ve2024", landing_dir=landing)
     assert run(ve).success
     page = tmp_path / "ve2024.html"

@@ -15,3 +15,11 @@ ACCEPTED_SQL = "(select t.* from staged.tallies t anti join quality.quarantine q
 def accepted(tallies: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFrame:
     """The tallies (any columns, with tally_id) that are not in the quarantine."""
     return tallies.join(quarantine.select("tally_id"), on="tally_id", how="anti")
+
+
+def at_polling_units(tallies: pl.DataFrame, higher_sources: list[str]) -> pl.DataFrame:
+    """The tallies of the sources at the polling units: a source above them (a ward's or a
+    city-wide canvass, Election.higher_sources) is reconciled, never counted in a mart."""
+    if not higher_sources:
+        return tallies
+    return tallies.filter(~pl.col("source_id").is_in(higher_sources))

@@ -160,21 +160,40 @@ def _declared_lines(election: Election) -> pl.DataFrame:
     )
 
 
-def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Each candidate line's candidate id: a declared candidate's id (matched by id or name),
-    else, in a contest that declares none, the label itself; null (with a note) when a contest
-    declares its candidates and the label is none of them."""
-    declared = _declared_lines(election)
-    lists = {c.id for c in election.contests if c.candidates}
-    by_label = pl.concat(
-        [
-            declared.select(CONTEST, pl.col("candidate_id").alias("_label"), "candidate_id"),
-            declared.select(CONTEST, pl.col("candidate_name").alias("_label"), "candidate_id"),
-        ]
-    ).unique([CONTEST, "_label"], keep="first")
-    frame = raw.join(
-        by_label, left_on=[CONTEST, "candidate"], right_on=[CONTEST, "_label"], how="left"
+def _declared_labels(election: Election) -> pl.DataFrame:
+    """contest_id, _key (the slug of a declared candidate's id, name or alias), candidate_id:
+    the spellings that name each declared candidate, first declared first."""
+    rows = []
+    for contest in election.contests:
+        for candidate in contest.candidates:
+            for label in (candidate.id, candidate.name, *candidate.aliases):
+                key = slug(label)
+                if key is not None:
+                    rows.append((contest.id, key, candidate.id))
+    frame = pl.DataFrame(
+        rows,
+        schema={CONTEST: pl.String, "_key": pl.String, "candidate_id": pl.String},
+        orient="row",
     )
+    return frame.unique([CONTEST, "_key"], keep="first", maintain_order=True)
+
+
+def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Each candidate line's candidate id: a declared candidate's id (matched by its id, name or
+    one of its aliases, case, spaces and punctuation aside: as contests are), else, in a
+    contest that declares none, the label itself; null (with a note) when a contest declares
+    its candidates and the label is none of them."""
+    lists = {c.id for c in election.contests if c.candidates}
+    # the slug of each distinct label once (a feed repeats a few labels over many rows)
+    labels = (
+        raw.filter(pl.col(CONTEST).is_in(list(lists)))
+        .select(CONTEST, "candidate")
+        .unique()
+        .with_columns(slug_expr(pl.col("candidate")).alias("_key"))
+        .join(_declared_labels(election), on=[CONTEST, "_key"], how="inner")
+        .select(CONTEST, "candidate", "candidate_id")
+    )
+    frame = raw.join(labels, on=[CONTEST, "candidate"], how="left", maintain_order="left")
     is_line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
     lists_candidates = pl.col(CONTEST).is_in(list(lists))
     candidate = (
@@ -356,7 +375,10 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     votes = pl.col("votes").fill_null("").str.strip_chars()
 
     def joined(expr: pl.Expr) -> pl.Expr:
-        return expr.drop_nulls().unique(maintain_order=True).str.join("|")
+        """The values given (an empty cell too: missing), `a|b` when they disagree; null when
+        no row gives one (absent)."""
+        given = expr.drop_nulls().unique(maintain_order=True)
+        return pl.when(given.len() > 0).then(given.str.join("|"))
 
     fixed = [c for c in COUNT_FIELDS if c in frame.columns]
     grouped = frame.group_by(keys, maintain_order=True).agg(
@@ -370,10 +392,9 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
         if "no_list" in frame.columns
         else pl.lit(None, pl.String).alias("no_list"),
         *[
-            pl.coalesce(
-                joined(votes.filter(pl.col("count_field") == c)).replace("", None),
-                joined(pl.col(c)).replace("", None),
-            ).alias(c)
+            pl.coalesce(joined(votes.filter(pl.col("count_field") == c)), joined(pl.col(c))).alias(
+                c
+            )
             for c in fixed
         ],
         _derived_valid(votes).alias("_derived_valid"),
@@ -540,6 +561,7 @@ def stage_general(
         )
         .drop("_note")
     )
+    tallies = evidence_by_candidate(tallies, spread.lines)
     # votes per ballot: a vote-for-N contest's lines sum to N × ballots (rules E2, E4, W1)
     tallies = tallies.join(
         spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
@@ -548,3 +570,40 @@ def stage_general(
     return GeneralStaged(
         StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines, spread.seen
     )
+
+
+EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
+
+
+def evidence_by_candidate(tallies: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Evidence that names a ballot position (`p001=''`) names the contest's candidate instead
+    (`ana=''`), so that a quarantined tally says which candidate's cell is wrong. Only the few
+    tallies with such evidence are touched."""
+    names = lines.select(CONTEST, "slot", "candidate_id")
+    for column in EVIDENCE:
+        piece = rf"(^|; ){SLOT_PREFIX}[0-9]{{3}}="
+        rows = tallies.filter(pl.col(column).fill_null("").str.contains(piece))
+        if not rows.height:
+            continue
+        pieces = (
+            rows.select("tally_id", CONTEST, pl.col(column).str.split("; "))
+            .explode(column)
+            .with_row_index("_at")
+            .with_columns(
+                pl.col(column).str.extract(rf"^({SLOT_PREFIX}[0-9]{{3}})=", 1).alias("slot")
+            )
+            .join(names, on=[CONTEST, "slot"], how="left")
+        )
+        named = pl.concat_str([pl.col("candidate_id"), pl.col(column).str.slice(4)])
+        rebuilt = (
+            pieces.sort("_at")
+            .with_columns(pl.coalesce(named, pl.col(column)).alias(column))
+            .group_by("tally_id", maintain_order=True)
+            .agg(pl.col(column).str.join("; ").alias("_named"))
+        )
+        tallies = (
+            tallies.join(rebuilt, on="tally_id", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_named", column).alias(column))
+            .drop("_named")
+        )
+    return tallies

@@ -6,11 +6,20 @@ out.
 See docs/contracts.md for the reference and a worked example.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from transforms.contests import contest_columns
+from transforms.contest_groups import (
+    MAX_ROW,
+    ContestGroup,
+    GroupPattern,
+    GroupsUnresolved,
+    group_row,
+    on_ballot,
+    resolve_groups,
+)
+from transforms.contests import contest_columns, declared_by_slug, slug
 from transforms.contract_models import (
     ALIAS_COUNTS,
     CodePartSpec,
@@ -27,7 +36,7 @@ from transforms.contract_models import (
 )
 from transforms.contract_models import ENCODINGS as _ENCODINGS
 from transforms.feed import COUNT_FIELDS, NO_LIST, OTHER, REGISTERED, VALID
-from transforms.model import Election
+from transforms.model import NATIONAL, Election
 
 ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
 
@@ -57,7 +66,7 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class ContestRule:
-    column: str
+    column: str | None  # None in a grouped feed: the rule tests each group's contest label
     matches: str
     level: str | None = None
     seats: int | None = None
@@ -75,6 +84,7 @@ class Contract:
     separator: str = ","
     encoding: str = "utf-8"
     skip_lines: int = 0
+    two_row_header: bool = False  # columns named 'upper|lower' (landing.files.joined_header)
     columns: tuple[str, ...] = ()  # the full expected header, when declared
     codes: dict[str, CodeSpec] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, strip)
@@ -92,6 +102,20 @@ class Contract:
     contest_id: str | None = None
     contest_columns: tuple[str, ...] = ()
     contest_rules: tuple[ContestRule, ...] = ()
+    source_level: str | None = None  # a source above the polling units: its level
+    # a general election's wide feed: a group of columns per contest, declared or by pattern
+    contest_groups: tuple[ContestGroup, ...] = ()
+    contest_patterns: tuple[GroupPattern, ...] = ()
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.contest_groups or self.contest_patterns)
+
+    def column_groups(self, header: list[str]) -> list[ContestGroup]:
+        """A grouped feed's column groups in this header (GroupsUnresolved when it lacks them)."""
+        return resolve_groups(
+            header, self.contest_groups, self.contest_patterns, self.referenced_columns()
+        )
 
     @property
     def alias_counts(self) -> list[str]:
@@ -123,6 +147,8 @@ class Contract:
             found += list(columns)
         found += [c for c in (self.long_candidate, self.long_votes) if c]
         found += list(self.contest_columns)
+        for group in self.contest_groups:
+            found += group.cells
         found += [e.column for e in (*self.exclude, *self.include)]
         return list(dict.fromkeys(found))
 
@@ -160,7 +186,9 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
     """The rules that need the election: its levels and its candidates. Returns the levels the
     feed carries."""
     known = ", ".join(election.levels)
-    carried = list(spec.levels) if spec.levels is not None else list(election.levels)
+    own = _source_level(spec, election, name)
+    above = list(election.levels[: election.levels.index(own) + 1]) if own != NATIONAL else []
+    carried = list(spec.levels) if spec.levels is not None else above
     for i, level in enumerate(carried):
         if level not in election.levels:
             raise _refuse(
@@ -168,8 +196,15 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
                 f"levels[{i}]",
                 f"expected one of the election's levels ({known}), got {show(level)}",
             )
-    if election.tally_level not in carried:
-        raise _refuse(name, "levels", f"must include the tally's level {election.tally_level!r}")
+        if level not in above:
+            raise _refuse(
+                name,
+                f"levels[{i}]",
+                f"{show(level)} is below the source's level {own!r}: its tallies have no "
+                "code there",
+            )
+    if own != NATIONAL and own not in carried:
+        raise _refuse(name, "levels", f"must include the tally's level {own!r}")
     missing_levels = [lv for lv in carried if lv not in spec.codes]
     if missing_levels:
         raise _refuse(name, "codes", f"no code for level(s) {', '.join(missing_levels)}")
@@ -221,6 +256,25 @@ def _check_against(spec: ContractFile, election: Election, name: str) -> list[st
     return carried
 
 
+def _higher_level(spec: ContractFile, election: Election) -> str | None:
+    """The source's level when it is above the polling units, else None."""
+    level = spec.source.level
+    return level if level is not None and level != election.tally_level else None
+
+
+def _source_level(spec: ContractFile, election: Election, name: str) -> str:
+    """The level the source's tallies count at: its `source.level`, by default the lowest."""
+    level = spec.source.level or election.tally_level
+    if level not in (*election.levels, NATIONAL):
+        raise _refuse(
+            name,
+            "source.level",
+            f"expected one of the election's levels ({', '.join(election.levels)}) or "
+            f"{NATIONAL!r}, got {show(level)}",
+        )
+    return level
+
+
 def _check_general(spec: ContractFile, election: Election, name: str) -> None:
     """A general election's contract: it says which contest its rows count."""
     contests = spec.contests
@@ -243,6 +297,23 @@ def _check_general(spec: ContractFile, election: Election, name: str) -> None:
             "the election does not discover contests: set discover_contests = true in "
             "election.toml, or name the contest with [contests] id",
         )
+    if contests.pattern and not election.discovers_contests:
+        raise _refuse(
+            name,
+            "contests.pattern",
+            "the election does not discover contests: set discover_contests = true in "
+            "election.toml, or declare each group with [[contests.group]]",
+        )
+    if not election.discovers_contests:
+        known = declared_by_slug(election)
+        for i, group in enumerate(contests.group):
+            if slug(group.contest) not in known:
+                raise _refuse(
+                    name,
+                    f"contests.group[{i}].contest",
+                    f"{show(group.contest)} is none of the election's [[contest]] (id, name or "
+                    "alias), and the election does not discover contests",
+                )
     districts = [d for d, _ in election.district_levels]
     for i, rule in enumerate(contests.rule):
         if rule.level is not None and rule.level not in (*election.levels, *districts):
@@ -279,11 +350,13 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         source_id=spec.source.id,
         source_kind=spec.source.kind,
         source_name=spec.source.name,
+        source_level=_higher_level(spec, election),
         pattern=spec.file.pattern,
         format=spec.file.format,
         separator=spec.file.separator,
         encoding=spec.file.encoding,
         skip_lines=spec.file.skip_lines,
+        two_row_header=spec.file.header_rows == 2,
         columns=tuple(spec.file.columns or ()),
         codes={lv: _code_spec(spec.codes[lv]) for lv in carried},
         names={
@@ -311,6 +384,20 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
             ContestRule(r.column, r.matches, r.level, r.seats, r.vote_for)
             for r in (spec.contests.rule if spec.contests else ())
         ),
+        contest_groups=tuple(
+            ContestGroup(
+                g.contest,
+                {f: _columns(getattr(g.counts, f)) for f in COUNT_FIELDS if getattr(g.counts, f)},
+                {label: _columns(ref) for label, ref in g.candidates.items()},
+            )
+            for g in (spec.contests.group if spec.contests else ())
+        ),
+        contest_patterns=tuple(
+            GroupPattern(
+                p.candidates, {f: getattr(p, f) for f in COUNT_FIELDS if getattr(p, f) is not None}
+            )
+            for p in (spec.contests.pattern if spec.contests else ())
+        ),
     )
 
 
@@ -323,13 +410,21 @@ def header_problems(header: list[str], contract: Contract) -> str | None:
         extra = [c for c in header if c not in set(contract.columns) and c != "source_row"]
     else:
         extra = []
-    if not missing and not extra:
+    unresolved = None
+    if contract.grouped and not missing:
+        try:
+            contract.column_groups(header)
+        except GroupsUnresolved as error:
+            unresolved = str(error)
+    if not missing and not extra and not unresolved:
         return None
     said = []
     if missing:
         said.append(f"missing column(s) {', '.join(missing)}")
     if extra:
         said.append(f"unexpected column(s) {', '.join(extra)}")
+    if unresolved:
+        said.append(f"its column groups do not match the contract: {unresolved}")
     return "columns no longer match the contract: " + "; ".join(said)
 
 
@@ -424,7 +519,17 @@ def _no_list(contract: Contract) -> pl.Expr:
 class Applied:
     tallies: pl.DataFrame  # canonical text columns, source_row
     excluded: int  # rows left out by the contract's [[exclude]] and [[include]]
-    rows_read: int = 0  # data rows in the file (= rows used + excluded)
+    rows_read: int = 0  # data rows in the file (= rows used + excluded + blank)
+    blank: int = 0  # blank or whitespace-only lines: skipped, never a tally
+
+
+def blank_rows(frame: pl.DataFrame) -> pl.Expr:
+    """True for a feed row whose every cell is empty or whitespace (a blank line, a trailing
+    one, a spreadsheet's empty row): skipped and counted, never a tally without a code."""
+    cells = [c for c in frame.columns if c != "source_row"]
+    if not cells:
+        return pl.lit(False)
+    return pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars() == "" for c in cells])
 
 
 def kept_rows(contract: Contract) -> pl.Expr:
@@ -445,10 +550,12 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     included, for staging and the quality gate to judge. `no_list` is "1" where the unit has no
     list of registered voters (then `registered` is null: absent, never judged).
     """
-    kept = frame.filter(kept_rows(contract))
-    excluded = frame.height - kept.height
+    filled = frame.filter(~blank_rows(frame))
+    blank = frame.height - filled.height
+    kept = filled.filter(kept_rows(contract))
+    excluded = filled.height - kept.height
     if election.is_general:
-        return Applied(_general_rows(kept, contract, election), excluded, frame.height)
+        return Applied(_general_rows(kept, contract, election), excluded, frame.height, blank)
     if contract.long_candidate:
         kept = _pivot_long(kept, contract, election)
     selected = [
@@ -491,7 +598,7 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
             .otherwise(pl.col(REGISTERED))
             .alias(REGISTERED)
         )
-    return Applied(tallies, excluded, frame.height)
+    return Applied(tallies, excluded, frame.height, blank)
 
 
 def _code_columns(contract: Contract, election: Election) -> list[pl.Expr]:
@@ -514,26 +621,9 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
     """A general election's rows: one per unit, contest and line (a candidate, or a count the
     contract's aliases name), as text; the contest's candidates get their columns in staging
     (transforms.contests.ballots)."""
-    base = [
-        pl.col("source_row"),
-        *_code_columns(contract, election),
-        *[
-            (
-                _name_expr(*contract.names[lv]) if lv in contract.names else pl.lit(None, pl.String)
-            ).alias(f"{lv}_name")
-            for lv in election.levels
-        ],
-        *[
-            (
-                _count_expr(f, contract, election).fill_null("")
-                if f in contract.counts
-                else pl.lit(None, pl.String)
-            ).alias(f)
-            for f in COUNT_FIELDS
-        ],
-        _no_list_marker(contract),
-        *contest_columns(contract, election),
-    ]
+    if contract.grouped:
+        return _grouped_rows(kept, contract, election)
+    base = _general_base(contract, election)
     if contract.long_candidate:
         label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
         counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
@@ -556,6 +646,102 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         )
         for cid in contract.candidates
     ).sort("source_row", maintain_order=True)
+
+
+def _general_base(contract: Contract, election: Election) -> list[pl.Expr]:
+    """A general election's raw columns before the line: the unit's, then the contest."""
+    return [*_unit_columns(contract, election), *contest_columns(contract, election)]
+
+
+def _unit_columns(contract: Contract, election: Election) -> list[pl.Expr]:
+    """Row, codes, names, the contract's counts and the no-list marker."""
+    return [
+        pl.col("source_row"),
+        *_code_columns(contract, election),
+        *[
+            (
+                _name_expr(*contract.names[lv]) if lv in contract.names else pl.lit(None, pl.String)
+            ).alias(f"{lv}_name")
+            for lv in election.levels
+        ],
+        *[
+            (
+                _count_expr(f, contract, election).fill_null("")
+                if f in contract.counts
+                else pl.lit(None, pl.String)
+            ).alias(f)
+            for f in COUNT_FIELDS
+        ],
+        _no_list_marker(contract),
+    ]
+
+
+GROUP_LABEL = "_contest_group"  # a grouped feed's contest label, as a long feed's contest column
+
+
+def _grouped_rows(kept: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
+    """A wide feed of several contests → the long rows a long feed gives: per data row and
+    contest on its ballot (a group with a cell not empty), one row per candidate column and per
+    count of the group (a count as a labelled line, as a long feed's "OVER VOTES" row). The
+    contract's [counts] (e.g. the unit's registered voters) hold for every group; a group's own
+    count wins. The contest label goes through the long layout's matching and rules."""
+    groups = contract.column_groups(kept.columns)
+    if kept.height and kept["source_row"].max() > MAX_ROW:
+        raise GroupsUnresolved(f"more than {MAX_ROW} data rows: split the file")
+    as_long = replace(
+        contract,
+        contest_columns=(GROUP_LABEL,),
+        contest_rules=tuple(replace(r, column=GROUP_LABEL) for r in contract.contest_rules),
+    )
+    # the unit's columns once, beside every group's cells under names of their own
+    cells = {
+        c: f"_cell{i}" for i, c in enumerate(dict.fromkeys(c for g in groups for c in g.cells))
+    }
+    units = kept.select(
+        *_unit_columns(contract, election), *[pl.col(c).alias(n) for c, n in cells.items()]
+    )
+    unit_names = [c for c in units.columns if c not in cells.values()]
+    counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
+    renamed = {k: v for k, v in contract.aliases.items() if v not in ALIAS_COUNTS}
+    parts = []
+    for number, group in enumerate(groups, start=1):
+        # the contest's id, name, district, seats: the same for every row of the group
+        contest = pl.DataFrame({GROUP_LABEL: [group.contest]}).select(
+            contest_columns(as_long, election)
+        )
+        own = ContestGroup(
+            group.contest,
+            {f: tuple(cells[c] for c in cols) for f, cols in group.counts.items()},
+            {k: tuple(cells[c] for c in cols) for k, cols in group.candidates.items()},
+        )
+        rows = units.filter(on_ballot(own)).with_columns(
+            group_row(number),
+            *[pl.lit(v, pl.String).alias(k) for k, v in contest.row(0, named=True).items()],
+        )
+        lines = [
+            (renamed.get(label, label), counts.get(label), cols)
+            for label, cols in own.candidates.items()
+        ] + [(field, field, cols) for field, cols in own.counts.items()]
+        for label, count, cols in lines:
+            # a count's empty cell is missing; a candidate's is no row (as in a long feed)
+            given = rows if count else rows.filter(_given(cols))
+            parts.append(
+                given.select(
+                    *unit_names,
+                    *contest.columns,
+                    pl.lit(label[:200], pl.String).alias("candidate"),
+                    pl.lit(count, pl.String).alias("count_field"),
+                    _sum_text(cols).fill_null("").alias("votes"),
+                )
+            )
+    return pl.concat(parts).sort("source_row", maintain_order=True)
+
+
+def _given(columns: tuple[str, ...]) -> pl.Expr:
+    """Some cell of a line is not empty. A candidate's empty cell is no row, as in a long feed:
+    missing (rule E8) where the candidate runs (another unit of the district gives them votes,
+    or the contest declares them), otherwise not on this district's ballot."""
+    return pl.any_horizontal([pl.col(c).fill_null("").str.strip_chars() != "" for c in columns])
 
 
 def _name_expr(column: str, strip: str) -> pl.Expr:

@@ -297,6 +297,12 @@ class SourceSpec(_Table):
     name: str = Field(
         "", max_length=200, pattern=PRINTABLE, description="the source's name, for people"
     )
+    level: Identifier | None = Field(
+        None,
+        description="the level its tallies count at: one of the election's levels or 'national' "
+        "(a ward's or a city-wide canvass); absent: the polling units (the lowest level). A "
+        "higher-level source is reconciled with the polling units' rollup, never counted",
+    )
 
 
 class ReleaseSpec(_Table):
@@ -327,6 +333,13 @@ class FileSpec(_Table):
     )
     encoding: Literal[ENCODINGS] = Field("utf-8", description="the text encoding")  # type: ignore[valid-type]
     skip_lines: int = Field(0, ge=0, le=1000, description="lines before the header to skip")
+    header_rows: int = Field(
+        1,
+        ge=1,
+        le=2,
+        description="2: a two-row header (a contest's name above its candidates' columns): each "
+        "column is named 'upper|lower', an empty upper cell continuing the one on its left",
+    )
     columns: list[Column] | None = Field(
         None,
         min_length=1,
@@ -342,6 +355,22 @@ class FileSpec(_Table):
                 at="separator",
                 value=show(self.separator),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _pattern_in_landing(self) -> FileSpec:
+        if re.search(r"[/\\]", self.pattern) or self.pattern in (".", ".."):
+            raise _rule(
+                "expected a file-name pattern in the landing folder (no folders), got {value}",
+                at="pattern",
+                value=show(self.pattern),
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _header_rows_delimited(self) -> FileSpec:
+        if self.header_rows == 2 and self.format != "delimited":
+            raise _rule("a two-row header is read in delimited files only", at="header_rows")
         return self
 
     @model_validator(mode="after")
@@ -534,9 +563,14 @@ class CountsSpec(_Table):
 
 
 class CandidatesSpec(_Table):
-    """Candidates' votes: wide (a column per candidate) or long (a row per candidate)."""
+    """Candidates' votes: wide (a column per candidate), long (a row per candidate) or grouped
+    (a group of columns per contest, declared in [contests])."""
 
-    layout: Literal["wide", "long"] = Field("wide", description="wide or long")
+    layout: Literal["wide", "long", "grouped"] = Field(
+        "wide",
+        description="wide, long, or grouped (a general election's wide feed: a group of columns "
+        "per contest, [[contests.group]] or [[contests.pattern]])",
+    )
     columns: dict[str, ColumnOrSum] | None = Field(
         None, max_length=1000, description="wide: candidate id = column or { sum = [...] }"
     )
@@ -545,8 +579,8 @@ class CandidatesSpec(_Table):
     aliases: dict[Label, str] | None = Field(
         None,
         max_length=1000,
-        description="long: label in the feed = candidate id, or null_votes, blank_votes or "
-        'other_votes (e.g. "OVER VOTES" = "null_votes")',
+        description="long and grouped: label in the feed = candidate id, or null_votes, "
+        'blank_votes or other_votes (e.g. "OVER VOTES" = "null_votes")',
     )
 
     @model_validator(mode="after")
@@ -557,6 +591,13 @@ class CandidatesSpec(_Table):
             for key in ("candidate_column", "votes_column", "aliases"):
                 if getattr(self, key) is not None:
                     raise _rule(f"'{key}' is read only with layout = \"long\"")
+        elif self.layout == "grouped":
+            for key in ("columns", "candidate_column", "votes_column"):
+                if getattr(self, key) is not None:
+                    raise _rule(
+                        f"'{key}' is not read with layout = \"grouped\": each contest's columns "
+                        "are in [[contests.group]] or [[contests.pattern]]"
+                    )
         else:
             for key in ("candidate_column", "votes_column"):
                 if getattr(self, key) is None:
@@ -591,7 +632,11 @@ class InclusionSpec(ExclusionSpec):
 class ContestRuleSpec(_Table):
     """Attributes of the discovered contests whose label matches (first matching rule wins)."""
 
-    column: Column = Field(description="the feed column tested (one of [contests] columns)")
+    column: Column | None = Field(
+        None,
+        description="the feed column tested (one of [contests] columns); left out in a grouped "
+        "feed, where the rule tests each column group's contest label",
+    )
     matches: Pattern = Field(
         description="a pattern; its first group, if any, is the contest's district code"
     )
@@ -602,6 +647,84 @@ class ContestRuleSpec(_Table):
     )
     seats: int | None = Field(None, ge=1, le=1000, description="winners per district")
     vote_for: int | None = Field(None, ge=1, le=1000, description="votes per ballot")
+
+
+def _groups_in(pattern: str) -> int:
+    """How many capture groups a (valid) polars pattern has."""
+    return len(pl.select(pl.lit("").str.extract_groups(pattern)).to_series().struct.fields)
+
+
+class GroupCountsSpec(_Table):
+    """One contest's counts in its column group: a field not mapped here is the contract's
+    [counts] one (e.g. the unit's registered voters), or absent."""
+
+    _noun: ClassVar[str] = "field"
+    registered: ColumnOrSum | None = Field(None, description="registered voters for this contest")
+    valid_votes: ColumnOrSum | None = Field(
+        None, description="valid votes (left out: the sum of the candidates' and other votes)"
+    )
+    null_votes: ColumnOrSum | None = Field(None, description="null (over) votes")
+    blank_votes: ColumnOrSum | None = Field(None, description="blank (under) votes")
+    total_votes: ColumnOrSum | None = Field(None, description="ballots cast in this contest")
+    other_votes: ColumnOrSum | None = Field(
+        None, description="valid votes for no listed candidate (write-ins, 'others')"
+    )
+
+
+ContestLabel = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
+
+
+class ContestGroupSpec(_Table):
+    """One contest's group of columns in a wide feed of several contests."""
+
+    contest: ContestLabel = Field(
+        description="the contest: a declared [[contest]]'s id, name or alias, or (with "
+        "discover_contests) the label of a contest to discover (its id: the label's slug)"
+    )
+    counts: GroupCountsSpec = Field(
+        default_factory=GroupCountsSpec, description="the contest's own counts"
+    )
+    candidates: dict[Label, ColumnOrSum] = Field(
+        min_length=1,
+        max_length=1000,
+        description="candidate label (a declared candidate's id, name or alias) = column or "
+        "{ sum = [...] }",
+    )
+
+
+CountPattern = Annotated[
+    Pattern | None,
+    Field(description="a pattern whose first group is the contest's label"),
+]
+
+
+class GroupPatternSpec(_Table):
+    """Column groups found in the header by pattern: one contest per distinct label."""
+
+    candidates: Pattern = Field(
+        description="a pattern with two groups: the contest's label, then the candidate's "
+        "(e.g. '^([A-Z]+)_CAND_(.+)$')"
+    )
+    registered: CountPattern = Field(None, description="registered voters' columns (group 1)")
+    valid_votes: CountPattern = Field(None, description="valid votes' columns (group 1)")
+    null_votes: CountPattern = Field(None, description="null votes' columns (group 1)")
+    blank_votes: CountPattern = Field(None, description="blank votes' columns (group 1)")
+    total_votes: CountPattern = Field(None, description="ballots cast columns (group 1)")
+    other_votes: CountPattern = Field(None, description="other votes' columns (group 1)")
+
+    @model_validator(mode="after")
+    def _groups(self) -> GroupPatternSpec:
+        for key in type(self).model_fields:
+            pattern = getattr(self, key)
+            wanted = 2 if key == "candidates" else 1
+            if pattern is not None and _groups_in(pattern) < wanted:
+                raise _rule(
+                    "expected a pattern with {wanted} group(s), got {value}",
+                    at=key,
+                    wanted=wanted,
+                    value=show(pattern),
+                )
+        return self
 
 
 class ContestsSpec(_Table):
@@ -617,21 +740,54 @@ class ContestsSpec(_Table):
         description="long layout: one contest per distinct combination of these columns' values "
         "(its label: the non-empty values joined by a space; its id: the label's slug)",
     )
+    group: list[ContestGroupSpec] = Field(
+        default_factory=list,
+        max_length=999,
+        description="[[contests.group]], grouped layout: one contest's columns",
+    )
+    pattern: list[GroupPatternSpec] = Field(
+        default_factory=list,
+        max_length=100,
+        description="[[contests.pattern]], grouped layout: contests' columns found by pattern",
+    )
     rule: list[ContestRuleSpec] = Field(
         default_factory=list, max_length=1000, description="[[contests.rule]]"
     )
 
+    @property
+    def grouped(self) -> bool:
+        return bool(self.group or self.pattern)
+
     @model_validator(mode="after")
     def _one_way(self) -> ContestsSpec:
-        if (self.id is None) == (self.columns is None):
-            raise _rule("give exactly one of 'id' (one contest) or 'columns' (discovered)")
+        ways = [self.id is not None, self.columns is not None, self.grouped]
+        if sum(ways) != 1:
+            raise _rule(
+                "give exactly one of 'id' (one contest), 'columns' (discovered from a long feed) "
+                "or [[contests.group]] / [[contests.pattern]] (a grouped feed)"
+            )
         for i, rule in enumerate(self.rule):
-            if self.columns is None or rule.column not in self.columns:
+            if self.grouped:
+                if rule.column is not None:
+                    raise _rule(
+                        "left out in a grouped feed: the rule tests each group's contest label",
+                        at=f"rule[{i}].column",
+                    )
+            elif self.columns is None or rule.column not in self.columns:
                 raise _rule(
                     "{column} is not one of [contests] columns",
                     at=f"rule[{i}].column",
                     column=show(rule.column),
                 )
+        seen: list[str] = []
+        for i, group in enumerate(self.group):
+            if group.contest in seen:
+                raise _rule(
+                    "{contest} has two groups",
+                    at=f"group[{i}].contest",
+                    contest=show(group.contest),
+                )
+            seen.append(group.contest)
         return self
 
 
@@ -652,7 +808,9 @@ class ContractFile(_Table):
     )
     file: FileSpec = Field(description="which files, and how they are read")
     codes: dict[str, CodeRef] = Field(
-        min_length=1, max_length=20, description="how each carried level's unit code is built"
+        default_factory=dict,
+        max_length=20,
+        description="how each carried level's unit code is built (none for a national source)",
     )
     names: dict[str, NameRef] = Field(
         default_factory=dict, max_length=20, description="optional: a level's unit names"
@@ -674,6 +832,8 @@ class ContractFile(_Table):
     @model_validator(mode="after")
     def _counts_fit_layout(self) -> ContractFile:
         cand = self.candidates
+        if cand.layout == "grouped":
+            return self._aliases_not_mapped()
         if cand.layout == "wide":
             if self.counts.valid_votes is None:
                 raise _rule(
@@ -704,7 +864,10 @@ class ContractFile(_Table):
                         what=reserved[column],
                         field=field,
                     )
-        for label, target in (cand.aliases or {}).items():
+        return self._aliases_not_mapped()
+
+    def _aliases_not_mapped(self) -> ContractFile:
+        for label, target in (self.candidates.aliases or {}).items():
             if target in ALIAS_COUNTS and getattr(self.counts, target) is not None:
                 raise _rule(
                     "{target} is both mapped in [counts] and the alias of label {label}",
@@ -720,6 +883,18 @@ class ContractFile(_Table):
             raise _rule(
                 "contests are discovered from columns only in the long layout",
                 at="contests.columns",
+            )
+        grouped = self.candidates.layout == "grouped"
+        if grouped and not (self.contests and self.contests.grouped):
+            raise _rule(
+                'layout = "grouped" reads each contest\'s columns from [[contests.group]] or '
+                "[[contests.pattern]]: give at least one",
+                at="contests",
+            )
+        if not grouped and self.contests and self.contests.grouped:
+            raise _rule(
+                '[[contests.group]] and [[contests.pattern]] are read with layout = "grouped"',
+                at="candidates.layout",
             )
         return self
 
@@ -841,6 +1016,17 @@ class QualitySpec(_Table):
         return self
 
 
+class ContestCandidateSpec(CandidateSpec):
+    """One candidate of a declared contest."""
+
+    aliases: list[Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="other spellings feeds use for the candidate (matched like the id and name: "
+        "case, spaces and punctuation aside)",
+    )
+
+
 class ContestSpec(_Table):
     """One contest on the ballot ([[contest]]): declared, or the declared attributes of a
     contest a contract discovers (matched by id or by one of its aliases)."""
@@ -864,11 +1050,11 @@ class ContestSpec(_Table):
     aliases: list[Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)]] = Field(
         default_factory=list, max_length=100, description="labels the feeds use for it"
     )
-    candidates: list[CandidateSpec] = Field(
+    candidates: list[ContestCandidateSpec] = Field(
         default_factory=list,
         max_length=1000,
-        description="[{ id, name }, …]; when listed, a feed label that maps to none of them is "
-        "quarantined",
+        description="[{ id, name, aliases }, …]; when listed, a feed label that maps to none of "
+        "them is quarantined",
     )
 
 
@@ -921,6 +1107,12 @@ class ElectionFile(_Table):
         "when there is no registry",
     )
     quality: QualitySpec | None = Field(None, description="the quality policy (docs/quality.md)")
+    ignore: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="file-name patterns (`*`, `?`) of landing files that are not feeds "
+        "(READMEs, truth files): not reported as matching no contract",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ElectionFile:
@@ -957,6 +1149,12 @@ class ElectionFile(_Table):
                     "expected a file name of at most 200 characters", at=f"names.{_key(level)}"
                 )
             _landing_file_name(file_name, f"names.{_key(level)}")
+        for i, pattern in enumerate(self.ignore):
+            if len(pattern) > 200 or not re.fullmatch(PRINTABLE, pattern):
+                raise _rule(
+                    "expected a printable pattern of at most 200 characters", at=f"ignore[{i}]"
+                )
+            _landing_file_name(pattern, f"ignore[{i}]")
         return self
 
     def _contests_consistent(self) -> None:
@@ -1007,6 +1205,12 @@ class BulletinSpec(_Table):
 
     id: Identifier = Field(description="the bulletin's identifier")
     name: str | None = Field(None, max_length=200, pattern=PRINTABLE, description="for people")
+    contest: str | None = Field(
+        None,
+        pattern=CONTEST_ID.pattern,
+        description="the contest the totals are of (its id); default: the election's own "
+        "(required in a general election)",
+    )
     counted_share: float | None = Field(
         None, ge=0, le=1, description="share of tallies said to be counted, 0–1"
     )
@@ -1057,13 +1261,16 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
                     seats=c.seats,
                     vote_for=c.vote_for,
                     district=c.district,
-                    candidates=tuple(Candidate(k.id, k.name) for k in c.candidates),
+                    candidates=tuple(
+                        Candidate(k.id, k.name, tuple(k.aliases)) for k in c.candidates
+                    ),
                     aliases=tuple(c.aliases),
                 )
                 for c in spec.contest
             ),
             discovers_contests=spec.discover_contests,
             district_levels=tuple(spec.districts.items()),
+            ignored_files=tuple(spec.ignore),
         )
     except ModelError as error:  # the models check all of it first; kept as a second line
         raise ContractError(f"{name}: {error}") from None
@@ -1086,16 +1293,37 @@ def _policy(spec: QualitySpec | None) -> QualityPolicy:
 def parse_announced(data: Any, election: Election, name: str = "announced.toml") -> dict:
     """An announced.toml's content, checked against the election; returned as read."""
     spec = validated(AnnouncedFile, data, name)
-    known = set(election.candidate_ids)
     for i, bulletin in enumerate(spec.bulletin):
-        unknown = [c for c in bulletin.votes if c not in known]
+        contest = _announced_contest(bulletin, election, where(name, f"bulletin[{i}].contest"))
+        known = [c.id for c in contest.candidates] if contest is not None else None
+        unknown = [c for c in bulletin.votes if known is not None and c not in known]
         if unknown:
             raise ContractError(
                 f"{where(name, f'bulletin[{i}].votes')}: unknown candidate(s) "
-                f"{listed(unknown)}; known: "
-                f"{', '.join(election.candidate_ids)}"
+                f"{listed(unknown)}; known: {', '.join(known)}"
             )
     return data
+
+
+def _announced_contest(bulletin: BulletinSpec, election: Election, at: str) -> Contest | None:
+    """The contest a bulletin's totals are of, when its candidates are known (declared); None
+    for a contest a contract discovers (its candidates are the feed's labels)."""
+    if not election.is_general:
+        if bulletin.contest not in (None, election.default_contest.id):
+            raise ContractError(
+                f"{at}: {show(bulletin.contest)} is not this election's contest; an election "
+                f"of one contest has one, {show(election.default_contest.id)} (or leave it out)"
+            )
+        return election.default_contest
+    if bulletin.contest is None:
+        raise ContractError(f"{at}: required in a general election (the contest's id)")
+    declared = {c.id: c for c in election.contests}
+    contest = declared.get(bulletin.contest)
+    if contest is None and not election.discovers_contests:
+        raise ContractError(
+            f"{at}: unknown contest {show(bulletin.contest)}; declared: {listed(list(declared))}"
+        )
+    return contest if contest is not None and contest.candidates else None
 
 
 # --- schema ---------------------------------------------------------------------------------

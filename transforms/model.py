@@ -34,6 +34,7 @@ def identifier(value: str, what: str) -> str:
 class Candidate:
     id: str
     name: str
+    aliases: tuple[str, ...] = ()  # a declared contest's candidate: other spellings in feeds
 
 
 # A contest's id: what analysts type (`results --contest`) and what every mart is keyed by.
@@ -92,6 +93,10 @@ class Source:
     id: str
     kind: str
     name: str = ""
+    # the level its tallies count at (contract `source.level`): None, the polling units (the
+    # election's lowest level); a higher level (a ward's or a city-wide canvass) or `national`
+    # makes it a source to reconcile against, never a unit of the results (docs/contracts.md)
+    level: str | None = None
 
     def __post_init__(self) -> None:
         identifier(self.id, "source id")
@@ -169,6 +174,8 @@ class Election:
     discovers_contests: bool = False
     # district levels of their own (id → name): contests' districts that do not nest in `levels`
     district_levels: tuple[tuple[str, str], ...] = ()
+    # file-name patterns of landing files that are not feeds: never reported as unmatched
+    ignored_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         identifier(self.id, "election id")
@@ -231,6 +238,19 @@ class Election:
     @property
     def candidate_ids(self) -> list[str]:
         return [c.id for c in self.candidates]
+
+    def source_level(self, source_id: str) -> str:
+        """The level a source's tallies count at: the tally level unless its contract says a
+        higher one (or `national`)."""
+        for source in self.sources:
+            if source.id == source_id and source.level is not None:
+                return source.level
+        return self.tally_level
+
+    @property
+    def higher_sources(self) -> list[str]:
+        """Sources reporting above the polling units: reconciled, never counted in results."""
+        return [s.id for s in self.sources if self.source_level(s.id) != self.tally_level]
 
     def code_column(self, level: str) -> str:
         return f"{level}_code"

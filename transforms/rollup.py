@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.ballots import expected_per_unit, own_districts
 from transforms.feed import BLANK, NULL, OTHER, OTHER_ID, OTHER_NAME, REGISTERED, TOTAL, VALID
 from transforms.model import NATIONAL, Election
 from transforms.staging import (
@@ -112,7 +113,7 @@ def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     tallies = with_contest(tallies, election)
     has = WITHOUT_LIST in tallies.columns
     without = pl.col(WITHOUT_LIST).fill_null(False) if has else pl.lit(False)
-    return cast_votes_total(tallies).select(
+    return _ballots_cast(tallies).select(
         "source_id",
         CONTEST,
         *district_columns(tallies),
@@ -125,6 +126,19 @@ def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
         without.cast(pl.Int64).alias(UNITS_WITHOUT_LIST),
         pl.when(without).then(pl.col(TOTAL)).otherwise(0).cast(pl.Int64).alias(VOTES_WITHOUT_LIST),
     )
+
+
+def _ballots_cast(tallies: pl.DataFrame) -> pl.DataFrame:
+    """total_votes as ballots: the declared total, else valid + null + blank, which in a
+    general election's vote-for-N contest are N marks per ballot (its lines, under votes
+    included, add up to N × ballots: rules E2, E4, W1 divide the same way), so divided by N,
+    rounded up where the lines do not divide evenly (never fewer ballots than their marks need).
+    An election of one contest (no vote_for column): staging.cast_votes_total."""
+    if "vote_for" not in tallies.columns:
+        return cast_votes_total(tallies)
+    marks = pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0)
+    per = pl.col("vote_for").fill_null(1).cast(pl.Int64)
+    return tallies.with_columns(pl.coalesce(TOTAL, (marks + per - 1) // per).alias(TOTAL))
 
 
 def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -307,8 +321,14 @@ def _coverage(
     units: pl.DataFrame,
     sources: list[str],
     election: Election,
+    ballots: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Expected, received and counted tally units per unit, in one climb."""
+    """Expected, received and counted tally units per unit, in one climb.
+
+    ballots: transforms.ballots.ballot_pairs, where the registry lists each unit's contests:
+    then each contest's expected tallies are counted over the units where it is on the ballot
+    (every administrative level, national, and its own district where its tallies name one),
+    and coverage lists only those units (and any that received a tally of it)."""
     unit = ["source_id", CONTEST, "tally_code"]
     districts = district_columns(received_tallies)
     counted_units = (
@@ -335,16 +355,45 @@ def _coverage(
             lambda _f: [pl.col("received").sum(), pl.col("counted").sum()],
         )
     ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
+    source_frame = pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
+    keys = ["source_id", CONTEST, "level", "unit_code"]
+    if ballots is not None:  # the registry lists each unit's contests
+        districts = own_districts(received_tallies, ballots, election)
+        expected = expected_per_unit(ballots, districts, election)
+        frame = (
+            source_frame.join(expected, how="cross")
+            .join(counts, on=keys, how="full", coalesce=True)
+            .join(_registry_units(units), on=["level", "unit_code"], how="left")
+            .with_columns(
+                pl.col("received", "counted").fill_null(0),
+                # a unit of the registry on no ballot of the contest expects none of it
+                pl.when(pl.col("_listed"))
+                .then(pl.col("expected").fill_null(0))
+                .otherwise(pl.col("expected")),
+            )
+            .drop("_listed")
+        )
+        names = units.select("level", "unit_code", "unit_name")
+        return named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
     everywhere = _contests_everywhere(received_tallies, election)
     frame = (
-        pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
-        .join(everywhere, how="cross")
+        source_frame.join(everywhere, how="cross")
         .join(units.select("level", "unit_code", "expected"), how="cross")
-        .join(counts, on=["source_id", CONTEST, "level", "unit_code"], how="full", coalesce=True)
+        .join(counts, on=keys, how="full", coalesce=True)
         .with_columns(pl.col("received", "counted").fill_null(0))
     )
     names = units.select("level", "unit_code", "unit_name")
     return named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+
+
+def _registry_units(units: pl.DataFrame) -> pl.DataFrame:
+    """level, unit_code of the units the registry lists (those with an expected count)."""
+    return (
+        units.filter(pl.col("expected").is_not_null())
+        .select("level", "unit_code")
+        .unique()
+        .with_columns(pl.lit(True).alias("_listed"))
+    )
 
 
 def _contests_everywhere(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -367,18 +416,23 @@ def build_marts(
     election: Election,
     received: pl.DataFrame | None = None,
     lines: pl.DataFrame | None = None,
+    ballots: pl.DataFrame | None = None,
 ) -> Marts:
     """All marts from accepted tallies. `units` comes from units_from_registry; `votes` is wide
     (one column per candidate, see staging.votes_wide).
 
     `received`: every staged tally, accepted or not (default: the accepted ones), for coverage.
+    `ballots`: the contests on each unit's ballot (transforms.ballots.ballot_pairs), if the
+    registry lists them: coverage's expected tallies per contest.
     """
     tallies = with_contest(tallies, election)
     received = tallies if received is None else with_contest(received, election)
-    sources = sorted(set(received["source_id"].to_list()) | {s.id for s in election.sources})
+    # every source at the polling units, even one with no tally yet (not those above them)
+    declared = {s.id for s in election.sources if s.id not in election.higher_sources}
+    sources = sorted(set(received["source_id"].to_list()) | declared)
     names = units.select("level", "unit_code", "unit_name")
     turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
-    coverage = _coverage(received, tallies, units, sources, election)
+    coverage = _coverage(received, tallies, units, sources, election, ballots)
     if lines is not None:  # a general election: `votes` are long, and so are its results
         from transforms.contest_results import contest_results
 

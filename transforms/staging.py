@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.feed import BLANK, COUNT_FIELDS, NO_LIST, NULL, OTHER, TOTAL, VALID
-from transforms.model import Election
+from transforms.model import NATIONAL, Election
 
 PROVENANCE = ("file_sha256", "source_row")
 DELIVERY_COLUMNS = ("file_sha256", "source_id", "delivery_seq", "release", "snapshot", "loaded_at")
@@ -61,11 +61,43 @@ def _evidence(election: Election) -> list[pl.Expr]:
         improper.append(_cell_note(column, ~empty & numeric & ~text.str.contains(WHOLE)))
     for column in election.code_columns:
         text = pl.col(column)
-        unparsable.append(_cell_note(column, text.is_null() | (text == "")))
+        unparsable.append(_cell_note(column, _code_required(column, election) & _blank(text)))
     return [
         _null_if_empty(pl.concat_str(notes, separator="; ", ignore_nulls=True)).alias(name)
         for name, notes in zip(EVIDENCE, (unparsable, improper), strict=True)
     ]
+
+
+def _blank(text: pl.Expr) -> pl.Expr:
+    return text.is_null() | (text == "")
+
+
+def _code_required(column: str, election: Election) -> pl.Expr:
+    """Whether a tally must have this code column: always, but a source above the polling units
+    has codes only down to its own level (a national one none)."""
+    higher = election.higher_sources
+    if not higher:
+        return pl.lit(True)
+    depth = election.code_columns.index(column)
+    below = [s for s in higher if _depth(election, s) < depth]  # codes this source lacks
+    return ~pl.col("source_id").is_in(below) if below else pl.lit(True)
+
+
+def _depth(election: Election, source_id: str) -> int:
+    """Index of a source's level among the levels; -1 for national."""
+    level = election.source_level(source_id)
+    return election.levels.index(level) if level in election.levels else -1
+
+
+def tally_code(election: Election) -> pl.Expr:
+    """A tally's unit code: its code at the tally level, or at its source's level for a source
+    above the polling units (`national` for a national one)."""
+    code = pl.col(election.code_column(election.tally_level))
+    for source in election.higher_sources:
+        level = election.source_level(source)
+        own = pl.col(election.code_column(level)) if level in election.levels else pl.lit(NATIONAL)
+        code = pl.when(pl.col("source_id") == source).then(own).otherwise(code)
+    return code
 
 
 def _null_if_empty(expr: pl.Expr) -> pl.Expr:
@@ -117,7 +149,7 @@ def _typed(
     # Bad cells are rare: find their rows with native casts, then describe only those rows.
     suspect = pl.any_horizontal(
         *[pl.col(c).is_not_null() & _whole(c).is_null() for c in counts],
-        *[pl.col(c).is_null() | (pl.col(c) == "") for c in codes],
+        *[_code_required(c, election) & _blank(pl.col(c)) for c in codes],
     )
     frame = frame.with_columns(suspect.alias("_suspect"))
     evidence = frame.filter("_suspect").select("file_sha256", "source_row", *_evidence(election))
@@ -126,7 +158,7 @@ def _typed(
         .with_columns(
             *[_whole(c).alias(c) for c in counts],
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
-            _null_if_empty(pl.col(election.code_column(election.tally_level))).alias("tally_code"),
+            _null_if_empty(tally_code(election)).alias("tally_code"),
             _without_list(raw).alias(WITHOUT_LIST),
             (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
                 "tally_id"

@@ -1,135 +1,15 @@
-"""Independent verification: sources reconciled tally by tally, and announced totals set against
-the tallies. Pure polars."""
+"""Independent verification: announced totals set against the tallies (the sources reconciled
+with each other: transforms/reconciliation.py). Pure polars."""
 
 from dataclasses import dataclass
-from itertools import combinations
 
 import polars as pl
 
 from transforms.model import Election
-from transforms.rollup import climb
-
-AGREE, DIFFER, ONLY_A, ONLY_B = "agree", "differ", "only_in_a", "only_in_b"
-STATUSES = (AGREE, DIFFER, ONLY_A, ONLY_B)
-
-
-def _per_tally(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
-    return tallies.select("tally_id", "source_id", "tally_code", *election.code_columns).join(
-        votes, on="tally_id", how="inner"
-    )
-
-
-def reconciliation_schema(election: Election) -> dict[str, pl.DataType]:
-    """The reconciliation's columns, whatever the number of sources: deltas are b − a."""
-    return {
-        "source_a": pl.String,
-        "source_b": pl.String,
-        "tally_code": pl.String,
-        **dict.fromkeys(election.code_columns, pl.String),
-        "status": pl.String,
-        "differing_candidates": pl.Int32,
-        "votes_apart": pl.Int64,
-        **{f"delta_{c}": pl.Int64 for c in election.candidate_ids},
-    }
-
-
-def reconcile(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Per pair of sources and tally unit: agree, differ (with per-candidate deltas b − a), or
-    only in one of them; no rows with fewer than two sources. tallies: accepted tallies; votes:
-    wide (tally_id, one column per candidate)."""
-    # one source: nothing to pair, and no need to join every tally with its votes first
-    frame = _per_tally(tallies, votes, election) if tallies["source_id"].n_unique() > 1 else None
-    sources = sorted(frame["source_id"].unique().to_list()) if frame is not None else []
-    pairs = [_reconcile_pair(frame, a, b, election) for a, b in combinations(sources, 2)]
-    if not pairs:
-        return pl.DataFrame(schema=reconciliation_schema(election))
-    return pl.concat(pairs).sort("source_a", "source_b", "tally_code")
-
-
-def _reconcile_pair(frame: pl.DataFrame, a: str, b: str, election: Election) -> pl.DataFrame:
-    candidates, codes = election.candidate_ids, election.code_columns
-    left = frame.filter(source_id=a).drop("tally_id", "source_id")
-    right = frame.filter(source_id=b).drop("tally_id", "source_id")
-    joined = left.join(right, on="tally_code", how="full", coalesce=True, suffix="_b")
-    in_a = pl.col(candidates[0]).is_not_null() | pl.col(codes[0]).is_not_null()
-    in_b = pl.col(f"{candidates[0]}_b").is_not_null() | pl.col(f"{codes[0]}_b").is_not_null()
-    deltas = [(pl.col(f"{c}_b") - pl.col(c)).alias(f"delta_{c}") for c in candidates]
-    return (
-        joined.with_columns(in_a.alias("_a"), in_b.alias("_b"), *deltas)
-        .with_columns(
-            pl.sum_horizontal(
-                [(pl.col(f"delta_{c}") != 0).cast(pl.Int32) for c in candidates]
-            ).alias("differing_candidates"),
-            pl.sum_horizontal([pl.col(f"delta_{c}").abs() for c in candidates]).alias(
-                "votes_apart"
-            ),
-        )
-        .select(
-            pl.lit(a).alias("source_a"),
-            pl.lit(b).alias("source_b"),
-            "tally_code",
-            *[pl.coalesce(c, f"{c}_b").alias(c) for c in codes],
-            _pair_status().alias("status"),
-            "differing_candidates",
-            "votes_apart",
-            *[f"delta_{c}" for c in candidates],
-        )
-    )
-
-
-def _pair_status() -> pl.Expr:
-    in_both = pl.col("_a") & pl.col("_b")
-    return (
-        pl.when(in_both & (pl.col("differing_candidates") == 0))
-        .then(pl.lit(AGREE))
-        .when(in_both)
-        .then(pl.lit(DIFFER))
-        .when(pl.col("_a"))
-        .then(pl.lit(ONLY_A))
-        .otherwise(pl.lit(ONLY_B))
-    )
-
-
-def reconciliation_summary(
-    reconciled: pl.DataFrame, units: pl.DataFrame, election: Election
-) -> pl.DataFrame:
-    """Per pair of sources and unit at every level: tally units agreeing, differing, or in one
-    source only."""
-    if reconciled.is_empty():
-        names = ("source_a", "source_b", "level", "unit_code", "unit_name")
-        counts = (*STATUSES, "votes_apart")
-        return pl.DataFrame(
-            schema={**dict.fromkeys(names, pl.String), **dict.fromkeys(counts, pl.Int64)}
-        )
-    base = reconciled.select(
-        pl.concat_str("source_a", pl.lit("|"), "source_b").alias("source_id"),
-        *election.code_columns,
-        *[(pl.col("status") == s).cast(pl.Int64).alias(s) for s in STATUSES],
-        "votes_apart",
-    )
-    levels = climb(
-        base, election, [], lambda _f: [pl.col(m).sum() for m in (*STATUSES, "votes_apart")]
-    )
-    return (
-        pl.concat(levels)
-        .join(
-            units.select("level", "unit_code", "unit_name"), on=["level", "unit_code"], how="left"
-        )
-        .with_columns(pl.col("source_id").str.split_exact("|", 1).alias("_pair"))
-        .select(
-            pl.col("_pair").struct.field("field_0").alias("source_a"),
-            pl.col("_pair").struct.field("field_1").alias("source_b"),
-            "level",
-            "unit_code",
-            "unit_name",
-            *STATUSES,
-            "votes_apart",
-        )
-    )
-
+from transforms.staging import CONTEST
 
 ANNOUNCED_SCHEMA = {  # announced_vs_tallied's columns, for when nothing was announced
-    **dict.fromkeys(("bulletin_id", "bulletin", "source_id", "candidate_id"), pl.String),
+    **dict.fromkeys(("bulletin_id", "bulletin", "source_id", CONTEST, "candidate_id"), pl.String),
     "candidate_name": pl.String,
     "announced_votes": pl.Int64,
     "announced_share": pl.Float64,
@@ -177,37 +57,70 @@ def announced_vs_tallied(
     coverage_national: pl.DataFrame,
     ballots_national: pl.DataFrame,
     election: Election,
-    uncounted_registered: dict[str, int | None] | None = None,
+    uncounted_registered: dict | None = None,
+    vote_for: dict[str, int] | None = None,
 ) -> pl.DataFrame:
     """Per bulletin, source and announced candidate: announced and tallied votes and shares,
     their difference, the share of tallies counted, and the bound.
 
-    The bound: `votes_needed` is the fewest votes the uncounted tallies would have to hold for
-    the announced figure to be reached. It is set against their `uncounted_capacity`: the
-    registered voters of the uncounted units where a registry gives them, otherwise the
-    uncounted tallies times the ballots of an average counted tally (the counted turnout).
+    A bulletin is of one contest (its `contest`, default: the election's own): it is set
+    against that contest's national rows.
 
-    results_national: source_id, candidate_id, votes (national level).
-    coverage_national: source_id, expected, counted. ballots_national: source_id, ballots.
+    The bound: `votes_needed` is the fewest votes the uncounted tallies would have to hold for
+    the announced figure to be reached. It is set against their `uncounted_capacity` in ballots:
+    the registered voters of the uncounted units where a registry gives them, otherwise the
+    uncounted tallies times the ballots of an average counted tally (the counted turnout; a
+    vote-for-N contest's marks divided by N). A candidate gets at most one vote per ballot; a
+    whole bulletin at most N (`vote_for`).
+
+    results_national: source_id, contest_id, candidate_id, votes (national level).
+    coverage_national: source_id, contest_id, expected, counted. ballots_national: source_id,
+    contest_id, total_votes (marks: N per ballot in a vote-for-N contest).
+    uncounted_registered: per source (an election of one contest), or per (contest, source).
+    vote_for: per contest, where not 1.
     """
-    names = {c.id: c.name for c in election.candidates}
-    counts = source_counts(
-        results_national, coverage_national, ballots_national, uncounted_registered or {}
-    )
+    default = election.default_contest.id
+    declared = {c.id: c.name for c in election.candidates}
     rows = []
     for bulletin in announced.get("bulletin", []):
+        contest = bulletin.get("contest", default)
+        n = (vote_for or {}).get(contest, 1)
+        results, coverage, ballots = (
+            _of_contest(f, contest) for f in (results_national, coverage_national, ballots_national)
+        )
+        names = declared | _names_of(results)
+        registered = uncounted_registered or {}
+        if any(isinstance(k, tuple) for k in registered):  # per (contest, source)
+            registered = {s: v for (c, s), v in registered.items() if c == contest}
+        counts = source_counts(
+            results, coverage, ballots.select("source_id", "total_votes"), registered, n
+        )
         for source, count in counts.items():
-            whole = bulletin_bound(bulletin.get("votes", {}), count)
+            whole = bulletin_bound(bulletin.get("votes", {}), count, n)
             for candidate, said in bulletin.get("votes", {}).items():
                 rows.append(
                     announced_row(bulletin, source, candidate, names, said, count)
-                    | {"bulletin_votes_needed": whole.needed, "bulletin_possible": whole.possible}
+                    | {
+                        CONTEST: contest,
+                        "bulletin_votes_needed": whole.needed,
+                        "bulletin_possible": whole.possible,
+                    }
                 )
-    return (
-        pl.DataFrame(rows, infer_schema_length=None)
-        if rows
-        else pl.DataFrame(schema=ANNOUNCED_SCHEMA)
-    )
+    if not rows:
+        return pl.DataFrame(schema=ANNOUNCED_SCHEMA)
+    return pl.DataFrame(rows, infer_schema_length=None).select(list(ANNOUNCED_SCHEMA))
+
+
+def _of_contest(frame: pl.DataFrame, contest: str) -> pl.DataFrame:
+    """The frame's rows of one contest (all of them when it is not keyed by contest)."""
+    return frame.filter(pl.col(CONTEST) == contest) if CONTEST in frame.columns else frame
+
+
+def _names_of(results: pl.DataFrame) -> dict[str, str]:
+    if "candidate_name" not in results.columns:
+        return {}
+    pairs = results.select("candidate_id", "candidate_name").unique("candidate_id", keep="first")
+    return {k: v for k, v in pairs.iter_rows() if v is not None}
 
 
 def source_counts(
@@ -215,6 +128,7 @@ def source_counts(
     coverage_national: pl.DataFrame,
     ballots_national: pl.DataFrame,
     uncounted_registered: dict[str, int | None],
+    vote_for: int = 1,
 ) -> dict[str, SourceCount]:
     """Per source (in order): its national count and the capacity of its uncounted tallies."""
     tallied_valid = dict(
@@ -233,17 +147,24 @@ def source_counts(
             coverage.get(source, {}),
             ballots.get(source),
             uncounted_registered.get(source),
+            vote_for,
         )
         for source in sorted(tallied_valid)
     }
 
 
 def _source_count(
-    valid: int, votes: dict[str, int], coverage: dict, ballots: int | None, registered: int | None
+    valid: int,
+    votes: dict[str, int],
+    coverage: dict,
+    ballots: int | None,
+    registered: int | None,
+    vote_for: int = 1,
 ) -> SourceCount:
     expected, counted = coverage.get("expected"), coverage.get("counted") or 0
     uncounted = expected - counted if expected is not None else None
-    per_tally = (ballots or valid) / counted if counted else None
+    marks = ballots or valid  # a vote-for-N contest's ballots hold N marks each
+    per_tally = (marks if vote_for == 1 else marks / vote_for) / counted if counted else None
     capacity, basis = registered, "registered voters of uncounted units"
     if capacity is None and uncounted is not None and per_tally is not None:
         capacity, basis = round(uncounted * per_tally), "counted turnout"
@@ -251,13 +172,17 @@ def _source_count(
     return SourceCount(valid, votes, expected, counted, uncounted, capacity, basis)
 
 
-def bulletin_bound(announced_votes: dict[str, int], count: SourceCount) -> BulletinBound:
-    """Every candidate of the bulletin reaching their announced figure from the same tallies."""
+def bulletin_bound(
+    announced_votes: dict[str, int], count: SourceCount, vote_for: int = 1
+) -> BulletinBound:
+    """Every candidate of the bulletin reaching their announced figure from the same tallies:
+    their shortfalls together need at least shortfall / vote_for ballots (a ballot gives one
+    vote to each of at most vote_for candidates)."""
     needed = sum(max(0, said - count.votes.get(c, 0)) for c, said in announced_votes.items())
     if count.capacity is None:
         return BulletinBound(needed, None)
     reachable = all(count.votes.get(c, 0) <= said for c, said in announced_votes.items())
-    return BulletinBound(needed, reachable and needed <= count.capacity)
+    return BulletinBound(needed, reachable and needed <= count.capacity * vote_for)
 
 
 def announced_row(

@@ -56,7 +56,7 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
             raise ContractError(
                 f"{name}: id: {contract.id!r} is already the id of {files[contract.id]}"
             )
-        absent = [lv for lv in election.levels if lv not in contract.carried_levels]
+        absent = [lv for lv in _levels_of(contract, election) if lv not in contract.carried_levels]
         if absent and not election.registry_file:
             raise ContractError(
                 f"{name}: levels: the feed does not carry {', '.join(absent)}, and election "
@@ -66,7 +66,7 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
         contracts.append(contract)
     if not contracts:
         raise ContractError(f"{folder}: no feed contract in contracts/")
-    sources = {c.source_id: Source(c.source_id, c.source_kind, c.source_name) for c in contracts}
+    sources = _sources(contracts, election_id)
     election = replace(
         election,
         sources=tuple(sources.values()),
@@ -79,6 +79,27 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
         name = f"{election_id}/announced.toml"
         announced = parse_announced(_toml(announced_file, name), election, name)
     return ElectionConfig(folder, election, tuple(contracts), announced)
+
+
+def _levels_of(contract: Contract, election: Election) -> tuple[str, ...]:
+    """The levels a contract's tallies have codes at: down to its source's level."""
+    level = contract.source_level or election.tally_level
+    return election.levels[: election.levels.index(level) + 1] if level in election.levels else ()
+
+
+def _sources(contracts: list[Contract], election_id: str) -> dict[str, Source]:
+    """One Source per source id; the contracts of one source must agree on its level."""
+    sources: dict[str, Source] = {}
+    for c in contracts:
+        source = Source(c.source_id, c.source_kind, c.source_name, c.source_level)
+        known = sources.setdefault(c.source_id, source)
+        if known.level != source.level:
+            raise ContractError(
+                f"{election_id}/contracts: source {c.source_id!r} is given two levels "
+                f"({known.level or 'the polling units'} and {source.level or 'the polling units'}"
+                "): a source's tallies all count at one level"
+            )
+    return sources
 
 
 def check_policy(election: Election, name: str) -> None:

@@ -51,6 +51,23 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     )
 
 
+def row_counts(
+    con: duckdb.DuckDBPyConnection, schema: str, tables: Sequence[str]
+) -> dict[str, int]:
+    """Rows of each table of `schema` that exists (what Dagster's catalog shows as row count)."""
+    return {
+        table: scalar(con, f"select count(*) from {qualified(schema, table)}")
+        for table in tables
+        if table_exists(con, schema, table)
+    }
+
+
+def file_row_counts(path: Path, schema: str, tables: Sequence[str]) -> dict[str, int]:
+    """row_counts of a DuckDB file opened read-only (the pending or published marts)."""
+    with connect(path, read_only=True) as con:
+        return row_counts(con, schema, tables)
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: commit on success, roll back on any error."""

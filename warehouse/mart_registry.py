@@ -157,7 +157,8 @@ VALID = (
     "or without a list; null if any tally lacks it."
 )
 TOTAL = (
-    "Ballots cast (as declared on the sheets, else valid + null + blank) summed over all accepted "
+    "Ballots cast (as declared on the sheets, else valid + null + blank; in a vote-for-N contest "
+    "that sum is N marks a ballot, so divided by N, rounded up) summed over all accepted "
     "tallies, units without a list of registered voters included; null if any tally lacks it."
 )
 TURNOUT = (
@@ -174,8 +175,9 @@ VOTES_WITHOUT_LIST = (
     "when every unit has a list; null if any of those tallies lacks the figure."
 )
 EXPECTED = (
-    "Tallies expected under the unit: from the registry, or only nationally from the election "
-    "configuration; null when unknown."
+    "Tallies expected under the unit: from the registry (of the contest: the units where it is "
+    "on the ballot, where the registry lists each unit's contests), or only nationally from the "
+    "election configuration; null when unknown."
 )
 COUNTED = "Tally units under the unit with an accepted (not quarantined) current tally."
 PERCENT_REPORTING = (
@@ -200,16 +202,20 @@ LEVEL_CODES = Family(
     "(e.g. `state_code` … `table_code`).",
 )
 DELTAS = Family(
-    "delta_<candidate_id>",
+    "delta_<line>",
     "BIGINT",
     lambda election: [f"delta_{c}" for c in election.candidate_ids],
     r"delta_([A-Za-z][A-Za-z0-9_]*)",
     lambda c: (
-        f"Votes for candidate {c} in source_b minus source_a for the tally unit; null when the "
-        "unit is in one source only."
+        f"Votes on line {c} (candidate {c}; in a general election the contest's ballot position"
+        f" {c}, named in reconciliation_lines) in source_b minus source_a for the compared "
+        "unit; null when the unit or the line is in one source only."
     ),
-    "Per candidate: votes in source_b minus source_a for the tally unit, one column per "
-    "candidate; null when the unit is in one source only.",
+    "Per line: votes in source_b minus source_a for the compared unit, one column per "
+    "candidate in an election of one contest; in a general election one per ballot position "
+    "(`delta_p001` = the contest's first line), the candidate named in `reconciliation_lines` "
+    "(a column per candidate of 308 contests would be thousands). Null when the unit or the "
+    "line is in one source only.",
 )
 
 
@@ -395,33 +401,52 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "reconciliation",
-        "pair of sources, tally unit (accepted tallies)",
-        "Two sources compared tally by tally: whether they agree, differ (and by how many votes "
-        "per candidate), or the unit is in one source only. The same columns whatever "
-        "the number of sources: empty with fewer than two.",
+        "pair of sources, contest, compared unit (accepted tallies)",
+        "Two sources compared per contest and unit: whether they agree, differ (and by how many "
+        "votes per line), or the unit is in one source only. Two sources at the polling units "
+        "are compared tally by tally (level = the tally level); a source above them (a ward's "
+        "or a city-wide canvass, contract `source.level`) is compared with the other's accepted "
+        "tallies rolled up to its level, over the contests it reports. The same columns whatever"
+        " the number of sources: empty with fewer than two. Which candidate differs: "
+        "`reconciliation_lines` (one row per line), since a general election's hundreds of "
+        "contests cannot each have a column per candidate.",
         (
             Column("source_a", "VARCHAR", "First source of the pair (alphabetical order)."),
             Column(
                 "source_b", "VARCHAR", "Second source of the pair; deltas are source_b − source_a."
             ),
-            Column("tally_code", "VARCHAR", TALLY_CODE),
+            Column("contest_id", "VARCHAR", CONTEST),
+            Column(
+                "level",
+                "VARCHAR",
+                "Level of the compared unit: the tally level for two sources at the polling "
+                "units, else the level of the higher of the two sources (`national` for a "
+                "city-wide or national canvass).",
+            ),
+            Column(
+                "unit_code",
+                "VARCHAR",
+                "Code of the compared unit at `level` (the tally's code at the polling units; "
+                "`national` for the whole area).",
+            ),
             LEVEL_CODES,
             Column(
                 "status",
                 "VARCHAR",
-                "`agree` (same votes for every candidate), `differ`, `only_in_a` or `only_in_b`.",
+                "`agree` (same votes on every line), `differ`, `only_in_a` or `only_in_b`.",
             ),
             Column(
                 "differing_candidates",
                 "INTEGER",
-                "Candidates whose votes differ between the two sources; 0 when the unit is in "
-                "one source only (see status).",
+                "Lines (candidates; in a general election also other, null and blank votes) "
+                "whose votes differ or that one source lacks; 0 when the unit is in one source "
+                "only (see status).",
             ),
             Column(
                 "votes_apart",
                 "BIGINT",
-                "Sum over candidates of |delta|: total votes the two sources disagree by; 0 when"
-                " the unit is in one source only (see status).",
+                "Sum over lines of |delta| (a line one source lacks counts its votes): total "
+                "votes the two sources disagree by; 0 when the unit is in one source only.",
             ),
             DELTAS,
         ),
@@ -429,33 +454,83 @@ MARTS: tuple[Mart, ...] = (
         Update.KEPT,
     ),
     Mart(
+        "reconciliation_lines",
+        "pair of sources, contest, compared unit, line (accepted tallies)",
+        "The reconciliation line by line: both sources' votes for each candidate (and, in a "
+        "general election, other, null and blank votes) of a contest at a compared unit, and "
+        "the difference. Long, so that any contest's differing candidate is one filter away "
+        "(`where status <> 'agree'`) whatever the number of contests and candidates. The same "
+        "columns whatever the number of sources: empty with fewer than two.",
+        (
+            Column("source_a", "VARCHAR", "First source of the pair (alphabetical order)."),
+            Column("source_b", "VARCHAR", "Second source of the pair; delta is b − a."),
+            Column("contest_id", "VARCHAR", CONTEST),
+            Column("level", "VARCHAR", "Level of the compared unit (see reconciliation.level)."),
+            Column("unit_code", "VARCHAR", "Code of the compared unit at `level`."),
+            LEVEL_CODES,
+            Column(
+                "candidate_id",
+                "VARCHAR",
+                "The line's candidate; `_other`, `_null`, `_blank` for a general election's "
+                "other (write-in), null (over) and blank (under) votes.",
+            ),
+            Column("candidate_name", "VARCHAR", CANDIDATE_NAME),
+            Column(
+                "line",
+                "VARCHAR",
+                "The line as `delta_<line>` names it in reconciliation: the candidate id in an "
+                "election of one contest, the contest's ballot position (`p001`, …) in a general "
+                "election.",
+            ),
+            Column(
+                "status",
+                "VARCHAR",
+                "`agree`, `differ`, `only_in_a` or `only_in_b` (the line or its unit is in one "
+                "source only).",
+            ),
+            Column("votes_a", "BIGINT", "source_a's votes for the line; null when it lacks it."),
+            Column("votes_b", "BIGINT", "source_b's votes for the line; null when it lacks it."),
+            Column("delta", "BIGINT", "votes_b − votes_a; null when one source lacks the line."),
+        ),
+        Step.MARTS,
+        Update.KEPT,
+    ),
+    Mart(
         "reconciliation_summary",
-        "pair of sources, unit (every level and national)",
-        "The reconciliation rolled up: tally units agreeing, differing or in one source only per"
-        " unit. The same columns whatever the number of sources: empty with fewer than two.",
+        "pair of sources, contest, compared level, unit (that level and above, national)",
+        "The reconciliation rolled up: compared units agreeing, differing or in one source only"
+        " per unit at the compared level and every level above it. The same columns whatever "
+        "the number of sources: empty with fewer than two.",
         (
             Column("source_a", "VARCHAR", "First source of the pair (alphabetical order)."),
             Column("source_b", "VARCHAR", "Second source of the pair."),
+            Column("contest_id", "VARCHAR", CONTEST),
+            Column(
+                "compared_level",
+                "VARCHAR",
+                "Level of the units compared (reconciliation.level): the tally level, or a "
+                "higher source's level.",
+            ),
             Column("level", "VARCHAR", LEVEL),
             Column("unit_code", "VARCHAR", UNIT_CODE),
             Column("unit_name", "VARCHAR", UNIT_NAME),
             Column(
                 "agree",
                 "BIGINT",
-                "Tally units under the unit where both sources give the same votes.",
+                "Compared units under the unit where both sources give the same votes.",
             ),
             Column(
                 "differ",
                 "BIGINT",
-                "Tally units under the unit where both sources have a tally but the votes differ.",
+                "Compared units under the unit where both sources have it but the votes differ.",
             ),
-            Column("only_in_a", "BIGINT", "Tally units under the unit that only source_a has."),
-            Column("only_in_b", "BIGINT", "Tally units under the unit that only source_b has."),
+            Column("only_in_a", "BIGINT", "Compared units under the unit only source_a has."),
+            Column("only_in_b", "BIGINT", "Compared units under the unit only source_b has."),
             Column(
                 "votes_apart",
                 "BIGINT",
                 "Total votes the two sources disagree by under the unit (sum of |delta| over "
-                "candidates and tally units).",
+                "lines and compared units).",
             ),
         ),
         Step.MARTS,
@@ -463,7 +538,7 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "announced_vs_tallied",
-        "announced bulletin, source, candidate",
+        "announced bulletin, source, contest, candidate",
         "Totals announced by the electoral authority (elections/<id>/announced.toml) set against"
         " each source's tallies, with the votes the uncounted tallies would have to hold for the"
         " announcement to be reachable. Empty where nothing was announced.",
@@ -471,6 +546,7 @@ MARTS: tuple[Mart, ...] = (
             Column("bulletin_id", "VARCHAR", "Identifier of the announced bulletin, e.g. `cne_1`."),
             Column("bulletin", "VARCHAR", "The bulletin's name, as configured."),
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column("candidate_id", "VARCHAR", CANDIDATE_ID),
             Column("candidate_name", "VARCHAR", CANDIDATE_NAME),
             Column("announced_votes", "BIGINT", "Votes the bulletin announced for the candidate."),
@@ -619,8 +695,10 @@ MARTS: tuple[Mart, ...] = (
             Column(
                 "outstanding_ballots",
                 "BIGINT",
-                "The most ballots still to arrive (an upper "
-                "bound): 0 when every expected tally is counted; null when nothing bounds it.",
+                "The most ballots still to arrive (an upper bound): 0 when every expected "
+                "tally is counted, else the registered voters of the units where the contest is "
+                "on the ballot not yet counted (a registry listing each unit's contests); null "
+                "when nothing bounds it.",
             ),
             Column("outstanding_basis", "VARCHAR", "How outstanding_ballots was bounded, or null."),
             Column(
@@ -737,11 +815,24 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "projection",
-        "source, candidate (national)",
+        "source, contest, district, candidate",
         "Estimated final national result from the tallies counted so far, with 95 % intervals "
-        "and worst-case bounds for the tallies still missing.",
+        "and worst-case bounds for the tallies still missing, per contest (a contest elected in "
+        "districts: within each district, `level` and `unit_code`).",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
+            Column(
+                "level",
+                "VARCHAR",
+                "The district level the row projects: national for a contest of the whole "
+                "area, else the contest's district level.",
+            ),
+            Column(
+                "unit_code",
+                "VARCHAR",
+                "The district the row projects (national for a contest of the whole area).",
+            ),
             Column("candidate_id", "VARCHAR", CANDIDATE_ID),
             Column("candidate_name", "VARCHAR", CANDIDATE_NAME),
             Column(
@@ -798,11 +889,13 @@ MARTS: tuple[Mart, ...] = (
     ),
     Mart(
         "forensics",
-        "source, check and unit or table examined",
+        "source, contest, check and unit or table examined",
         "Statistical screens for anomalies. A flag is a reason to look closer, never proof of "
-        "fraud: digit tests in particular are weak on machine-level counts.",
+        "fraud: digit tests in particular are weak on machine-level counts. Per contest, for "
+        "the contests with enough accepted tallies.",
         (
             Column("source_id", "VARCHAR", SOURCE),
+            Column("contest_id", "VARCHAR", CONTEST),
             Column(
                 "check_id",
                 "VARCHAR",

@@ -44,14 +44,23 @@ def read_accepted_of_source(
 
 
 def read_registry(
-    con: duckdb.DuckDBPyConnection, election: Election, codes: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    election: Election,
+    codes: list[str] | None = None,
+    every_level: bool = False,
 ) -> pl.DataFrame | None:
     """The registry's codes and registered voters (of these tally codes only, if given), codes
-    trimmed as staging trims them; None without a registry."""
+    trimmed as staging trims them; None without a registry. every_level: the code of every
+    level and district level the registry has (a general election's districts), not only the
+    tally's and the first level's."""
     if not table_exists(con, "raw", "registry"):
         return None
     tally = election.code_column(election.tally_level)
     columns = {tally, election.code_column(election.levels[0]), "registered"}
+    if every_level:
+        present = set(con.sql("select * from raw.registry limit 0").columns)
+        levels = [*election.levels, *(d for d, _ in election.district_levels)]
+        columns |= {election.code_column(lv) for lv in levels} & present
     wanted = ", ".join(f"trim({ident(c)}) as {ident(c)}" for c in sorted(columns))
     if codes is None:
         return con.sql(f"select {wanted} from raw.registry").pl()

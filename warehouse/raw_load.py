@@ -26,6 +26,7 @@ from landing.files import (
     refuse_drift,
     sha256_file,
 )
+from transforms.ballots import optional_registry_columns
 from transforms.contests import LINE_COLUMNS
 from transforms.contract import Contract
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
@@ -43,7 +44,8 @@ class LoadOutcome:
     rows: int = 0  # tallies built (rows loaded into the raw table)
     error: str | None = None
     excluded: int = 0  # rows the contract left out ([[exclude]], [[include]])
-    read: int = 0  # data rows read from the file: rows used + excluded
+    read: int = 0  # data rows read from the file: rows used + excluded + blank
+    blank: int = 0  # blank lines skipped
 
 
 def raw_table(source_id: str) -> str:
@@ -102,10 +104,13 @@ def _record_delivery(
     contract: Contract | None = None,
     excluded=0,
     read=None,
+    blank=0,
 ) -> None:
-    read = count + excluded if read is None else read
+    read = count + excluded + blank if read is None else read
     con.execute(
-        "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.deliveries (delivery_seq, file_sha256, file_name, source_id, kind, "
+        "row_count, loaded_at, run_id, contract_id, release, snapshot, rows_excluded, "
+        "rows_read, rows_used, rows_blank) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             _next_seq(con),
             sha,
@@ -120,7 +125,8 @@ def _record_delivery(
             contract.snapshot if contract else False,
             excluded,
             read,
-            read - excluded,
+            read - excluded - blank,
+            blank,
         ],
     )
 
@@ -202,9 +208,12 @@ def load_feed_file(
     contract: Contract,
     election: Election,
     run_id: str,
+    rehash: bool = False,
 ) -> LoadOutcome:
-    """Read a file with its contract and load its rows, mapped to canonical names, as text."""
-    unchanged = delivered_unchanged(con, path)
+    """Read a file with its contract and load its rows, mapped to canonical names, as text.
+    rehash: hash it even when its name, size and modification time are a delivered file's
+    (a full run: sha256 is the truth)."""
+    unchanged = None if rehash else delivered_unchanged(con, path)
     if unchanged is not None:
         return LoadOutcome(path.name, unchanged, SKIPPED)
     sha = hash_landed(con, path)
@@ -231,6 +240,7 @@ def load_feed_file(
                 contract,
                 applied.excluded,
                 applied.rows_read,
+                applied.blank,
             )
     except duckdb.Error as error:  # rolled back: nothing of the file is loaded
         return _reject(con, sha, path, contract.source_id, failure_reason(path.name, error), run_id)
@@ -241,6 +251,7 @@ def load_feed_file(
         rows=rows.height,
         excluded=applied.excluded,
         read=applied.rows_read,
+        blank=applied.blank,
     )
 
 
@@ -257,6 +268,7 @@ def load_registry(
     columns = registry_columns(election)
     try:
         frame = _read_checked(path, columns)
+        columns += [c for c in optional_registry_columns(election) if c in frame.columns]
         frame = frame.select(pl.lit(sha).alias("file_sha256"), "source_row", *columns)
     except Exception as error:  # any failure rejects the registry file, not the delivery
         return _reject(con, sha, path, None, failure_reason(path.name, error), run_id)

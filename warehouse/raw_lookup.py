@@ -7,7 +7,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from warehouse.db import ident, qualified, registered, table_exists
+from transforms.ballots import BALLOT_COLUMN
+from warehouse.db import ident, qualified, registered, scalar, table_exists
 from warehouse.raw_load import raw_table
 
 
@@ -80,3 +81,17 @@ def read_registry_rows(
     if not table_exists(con, "raw", "registry"):
         return None
     return registry_rows_with_codes(con, code_column, codes).drop("file_sha256", "source_row")
+
+
+def read_ballot_registry(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """raw.registry when it lists the contests on each unit's ballot (transforms/ballots.py),
+    else None (no registry, or one without the column): not read for nothing."""
+    if not table_exists(con, "raw", "registry"):
+        return None
+    listed = scalar(
+        con,
+        "select count(*) from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'registry' and column_name = ?",
+        [BALLOT_COLUMN],
+    )
+    return con.sql("select * from raw.registry").pl() if listed else None

@@ -11,6 +11,7 @@ macros are refused too, with a message that says why.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,10 @@ class NotReadOnly(ValueError):
 
 class NoSuchChoice(ValueError):
     """An unknown level, source or unit asked of `results`."""
+
+
+class NoSuchContest(NoSuchChoice):
+    """An unknown contest asked of `results` or `export`: a usage error (exit 2)."""
 
 
 def open_published(path: Path, locked: bool = True) -> duckdb.DuckDBPyConnection:
@@ -76,17 +81,37 @@ class QueryResult:
         return self.total_rows > len(self.rows)
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> QueryResult:
-    """Run one read-only statement; keep the first max_rows rows and count the rest."""
+class QueryTimeout(RuntimeError):
+    """A query ran past its time limit and was interrupted."""
+
+
+DEFAULT_TIMEOUT = 60.0  # seconds a query may run (tallyhouse query --timeout)
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout: float = DEFAULT_TIMEOUT
+) -> QueryResult:
+    """Run one read-only statement; keep the first max_rows rows and count the rest. A query
+    still running after `timeout` seconds is interrupted (QueryTimeout)."""
     check_read_only(sql)
-    relation = con.sql(sql)
-    if relation is None:  # EXPLAIN of nothing, or the like
-        return QueryResult([], [], [], 0)
-    columns, types = list(relation.columns), [str(t) for t in relation.types]
-    rows = relation.limit(max_rows + 1).fetchall()
-    total = len(rows)
-    if total > max_rows:
-        total = relation.aggregate("count(*)").fetchall()[0][0]
+    timer = threading.Timer(timeout, con.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        relation = con.sql(sql)
+        if relation is None:  # EXPLAIN of nothing, or the like
+            return QueryResult([], [], [], 0)
+        columns, types = list(relation.columns), [str(t) for t in relation.types]
+        rows = relation.limit(max_rows + 1).fetchall()
+        total = len(rows)
+        if total > max_rows:
+            total = relation.aggregate("count(*)").fetchall()[0][0]
+    except duckdb.InterruptException:
+        raise QueryTimeout(
+            f"the query ran past {timeout:g} s and was stopped; narrow it or raise --timeout"
+        ) from None
+    finally:
+        timer.cancel()
     return QueryResult(columns, types, rows[:max_rows], total)
 
 
@@ -97,6 +122,16 @@ def choices(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
     return [
         r[0] for r in con.execute(f"select distinct {column} from results order by 1").fetchall()
     ]
+
+
+def check_contest(con: duckdb.DuckDBPyConnection, contest: str) -> None:
+    """Raise NoSuchContest, in one line saying how to list the ids, unless the results mart
+    holds the contest."""
+    if not con.execute("select 1 from results where contest_id = ? limit 1", [contest]).fetchall():
+        raise NoSuchContest(
+            f"unknown contest {escaped(contest)!r}; list them with: tallyhouse query "
+            '"select distinct contest_id, contest_name from contest_status"'
+        )
 
 
 UNIT_RESULTS_SQL = """
@@ -133,16 +168,8 @@ def unit_results(
     sources = choices(con, "source_id")
     if source is not None and source not in sources:
         raise NoSuchChoice(f"unknown source {source!r}; the marts have: {', '.join(sources)}")
-    if (
-        contest is not None
-        and not con.execute(
-            "select 1 from results where contest_id = ? limit 1", [contest]
-        ).fetchall()
-    ):
-        raise NoSuchChoice(
-            f"unknown contest {escaped(contest)!r}; list them with: tallyhouse query "
-            '"select distinct contest_id from results"'
-        )
+    if contest is not None:
+        check_contest(con, contest)
     params = {
         "level": level,
         "source": source,
@@ -153,15 +180,17 @@ def unit_results(
     cursor = con.execute(UNIT_RESULTS_SQL, params)
     names = [d[0] for d in cursor.description]
     found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    if con.execute("select count(distinct contest_id) from results").fetchall()[0][0] < 2:
-        for row in found:  # an election of one contest: nothing to tell apart
-            row["contest_id"] = None
     if not found and (unit or parent):
         wanted = f"unit {unit!r}" if unit else f"parent {parent!r}"
         raise NoSuchChoice(
             f"no {level} results for {wanted}" + (f" in {source!r}" if source else "")
         )
     return found
+
+
+def has_contests(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the marts hold more than one contest (a general election's units name theirs)."""
+    return con.execute("select count(distinct contest_id) > 1 from results").fetchall()[0][0]
 
 
 def group_units(rows: list[dict]) -> list[list[dict]]:

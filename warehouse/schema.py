@@ -26,8 +26,10 @@ BOOKKEEPING = (
         snapshot boolean not null default false,  -- a full release: replaces earlier releases
         rows_excluded bigint not null default 0,  -- left out by [[exclude]] / [[include]]
         rows_read bigint not null default 0,      -- data rows in the file: used + excluded
-        rows_used bigint not null default 0       -- rows the contract kept (a long feed's rows
+        rows_used bigint not null default 0,      -- rows the contract kept (a long feed's rows
                                                   -- become fewer tallies: row_count)
+        rows_blank bigint not null default 0      -- blank lines skipped: read = used +
+                                                  -- excluded + blank
     )
     """,
     """
@@ -55,6 +57,7 @@ BOOKKEEPING = (
 ADDED = (
     "alter table raw.deliveries add column if not exists rows_read bigint default 0",
     "alter table raw.deliveries add column if not exists rows_used bigint default 0",
+    "alter table raw.deliveries add column if not exists rows_blank bigint default 0",
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from transforms.accepted import accepted
+from transforms.accepted import accepted, at_polling_units
 from warehouse.db import ident, qualified, registered, transaction
 
 
@@ -77,11 +77,14 @@ def read_staged(
 
 
 def accepted_of(
-    staged: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], columns: list[str]
+    staged: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+    columns: list[str],
+    higher_sources: list[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """From read_staged: the accepted tallies with only these columns, and their votes."""
+    """From read_staged: the accepted tallies of the sources at the polling units (those above
+    them, `higher_sources`, are only reconciled) with only these columns, and their votes."""
     tallies, votes, quarantine = staged
-    kept = accepted(tallies, quarantine).select(columns)
+    kept = accepted(at_polling_units(tallies, list(higher_sources)), quarantine).select(columns)
     return kept, votes.join(kept.select("tally_id"), on="tally_id", how="semi")
 
 
@@ -117,3 +120,21 @@ def units_of(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> pl.DataFr
 def read_codes(con: duckdb.DuckDBPyConnection, columns: list[str]) -> pl.DataFrame:
     """Some columns of staged.tallies (tally_id and the code columns, say)."""
     return con.sql(f"select {', '.join(ident(c) for c in columns)} from staged.tallies").pl()
+
+
+def read_contest_inputs(
+    con: duckdb.DuckDBPyConnection, accepted: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A general election's: the long votes of these accepted tallies (tally_id, candidate_id,
+    votes), every contest's lines (ballot order) and staged.units (every level)."""
+    with registered(con, {"wanted_ids": accepted.select("tally_id")}):
+        votes = con.sql(
+            "select v.tally_id, v.candidate_id, v.votes from staged.tally_votes v "
+            "semi join wanted_ids w on v.tally_id = w.tally_id"
+        ).pl()
+    lines = con.sql(
+        "select contest_id, candidate_id, candidate_name from staged.contest_lines "
+        "order by contest_id, slot"
+    ).pl()
+    units = con.sql("select level, unit_code, expected from staged.units").pl()
+    return votes, lines, units

@@ -7,16 +7,20 @@ the same as a full computation's (docs/forensics.md).
 """
 
 import dagster as dg
+import polars as pl
 
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import MART_FORENSICS, MART_RESULTS, MART_TABLES, MARTS
+from orchestration.catalog import ROW_COUNT
 from orchestration.forensic_checks import (
     FORENSIC_CHECK_SPECS,
     forensic_check_results,
     raise_forensic_alerts,
 )
 from orchestration.resources import TallyhouseDirs, Warehouse
+from transforms.accepted import accepted
 from transforms.delta import NeedsFullBuild
+from transforms.forensics.contests import contest_forensics
 from transforms.forensics.delta import touched_centres, updated_state
 from transforms.forensics.mart import (
     forensic_state,
@@ -26,6 +30,7 @@ from transforms.forensics.mart import (
     unnamed_mart,
     with_names,
 )
+from transforms.staging import CONTEST
 from warehouse.change import Change
 from warehouse.forensic_state import (
     plan_forensics,
@@ -33,9 +38,8 @@ from warehouse.forensic_state import (
     read_forensic_state,
     write_forensic_state,
 )
-from warehouse.mart_registry import empty_mart
 from warehouse.run_frames import RunFrames
-from warehouse.tables import accepted_of, replace_tables, units_of
+from warehouse.tables import accepted_of, read_contest_inputs, replace_tables, units_of
 
 
 @dg.asset(
@@ -43,8 +47,9 @@ from warehouse.tables import accepted_of, replace_tables, units_of
     deps=[MART_RESULTS, *MART_TABLES.values()],
     group_name=MARTS,
     check_specs=FORENSIC_CHECK_SPECS,
-    description="Forensic warnings on the accepted tallies: last-digit uniformity per state "
-    "(F1), tables far outside their centre (F2), the turnout x vote-share fingerprint (F3). "
+    description="Forensic warnings on the accepted tallies: last-digit uniformity per unit "
+    "of the first level (F1), tallies far from the others of their parent unit (F2), the "
+    "turnout x vote-share fingerprint (F3). "
     "Warnings, never proof: see docs/forensics.md.",
 )
 def forensics_mart(
@@ -55,13 +60,19 @@ def forensics_mart(
     alerts: dg.ResourceParam[Alerter],
 ):
     election = dirs.election_config().election
-    if election.is_general:  # per contest: not yet (issue 12); the mart stays empty
-        frame = empty_mart("forensics", election)
+    if election.is_general:  # per contest, from every accepted tally on every run
         with duckdb.get_connection() as con:
+            frame = _general(con, election, frames)
             replace_tables(con, "marts", {"forensics": frame})
-        context.log.info("forensics: not computed for a general election (per contest: later)")
-        yield dg.MaterializeResult(metadata={"rows": 0, "mode": "skipped"})
-        yield from forensic_check_results(frame, election.tally_level)
+        checks = list(forensic_check_results(frame, election.tally_level))
+        with duckdb.get_connection() as con:
+            raise_forensic_alerts(con, alerts, context.log, checks, context.run.run_id)
+        context.log.info(
+            f"forensics full: a general election, {frame.height:,} rows over "
+            f"{frame['contest_id'].n_unique()} contest(s)"
+        )
+        yield dg.MaterializeResult(metadata={ROW_COUNT: frame.height, "mode": "full"})
+        yield from checks
         return
     with duckdb.get_connection() as con:
         plan = plan_forensics(con)
@@ -73,10 +84,12 @@ def forensics_mart(
         context.log.info(f"forensics {plan.mode}: {plan.reason}")
         if not plan.incremental:
             staged = frames.staged(con, election.candidate_ids)
-            tallies, votes = accepted_of(staged, tally_columns(election))
+            tallies, votes = accepted_of(staged, tally_columns(election), election.higher_sources)
             state = forensic_state(tally_frame(tallies, votes, election), election)
         write_forensic_state(con, state, plan.stamp)
-        unnamed = unnamed_mart(state, election)
+        unnamed = unnamed_mart(state, election).with_columns(
+            pl.lit(election.default_contest.id, pl.String).alias(CONTEST)
+        )
         frame = with_names(unnamed, units_of(con, named_units(unnamed)))
         replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
     checks = list(forensic_check_results(frame, election.tally_level))
@@ -89,12 +102,22 @@ def forensics_mart(
     )
     yield dg.MaterializeResult(
         metadata={
-            "rows": frame.height,
+            ROW_COUNT: frame.height,
             "mode": plan.mode,
             **{c.check_name: c.metadata["flagged"].value for c in checks},
         }
     )
     yield from checks
+
+
+def _general(con, election, frames: RunFrames) -> pl.DataFrame:
+    """A general election's forensics, contest by contest (transforms.forensics.contests)."""
+    tallies, _, quarantine = frames.staged(con, [])
+    columns = list(dict.fromkeys([*tally_columns(election), CONTEST, "vote_for"]))
+    kept = accepted(tallies, quarantine).select(columns)
+    votes, lines, _ = read_contest_inputs(con, kept)
+    unnamed = contest_forensics(kept, votes, lines, election)
+    return with_names(unnamed, units_of(con, named_units(unnamed)))
 
 
 def _updated(con, election, change: Change):

@@ -11,13 +11,21 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.alerts import Alert
-from landing.files import matching_files, registry_path, sha256_file, unmatched_files
+from landing.files import (
+    matching_files,
+    refused_files,
+    registry_path,
+    sha256_file,
+    unmatched_files,
+)
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
+from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
-from orchestration.sensors import FILE_TAG, SHA_TAG
+from orchestration.sensors import FILE_TAG, FULL_TAG, SHA_TAG
 from transforms.text import escaped
 from warehouse.alerts import alerted_subjects
+from warehouse.db import row_counts
 from warehouse.raw_load import (
     LOADED,
     REJECTED,
@@ -52,18 +60,21 @@ def raw_deliveries(
     landing = dirs.settings.landing
     if not landing.is_dir():
         raise dg.Failure(description=f"The landing folder {landing} does not exist.")
-    unmatched = unmatched_files(landing, config.contracts, config.election.registry_file)
+    unmatched = unmatched_files(landing, config.contracts, config.election)
     _log_unmatched(context, unmatched)
+    refused = refused_files(landing)
     with duckdb.get_connection() as con:
         outcomes = _load_landed(context, con, config, landing)
+        _refuse(context, con, alerts, refused)
         rejected = [o for o in outcomes if o.status == REJECTED]
         _alert_new_rejections(context, con, alerts, rejected)
         deliveries, rows = con.execute(
             "select count(*), coalesce(sum(row_count), 0) from raw.deliveries where kind = 'feed'"
         ).fetchall()[0]
+        in_table = row_counts(con, "raw", ["deliveries"])["deliveries"]
     if not deliveries:
         raise dg.Failure(description=_why_nothing_delivered(config, landing, rejected))
-    yield _materialization(outcomes, rejected, deliveries, rows, unmatched)
+    yield _materialization(outcomes, rejected, deliveries, rows, unmatched, in_table)
     yield _files_accepted(rejected)
 
 
@@ -75,17 +86,19 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
     ensure_schema(con)
     bind_election(con, election.id)
     outcomes = []
+    full = context.run.tags.get(FULL_TAG) == "true"  # a full run hashes every landed file
     registry = registry_path(landing, election)
     if registry is not None:
         outcomes.append(load_registry(con, registry, election, run_id))
     for path, contract in _to_load(context, matching_files(landing, config.contracts)):
-        outcome = load_feed_file(con, path, contract, election, run_id)
+        outcome = load_feed_file(con, path, contract, election, run_id, rehash=full)
         outcomes.append(outcome)
-        used = outcome.read - outcome.excluded
+        used = outcome.read - outcome.excluded - outcome.blank
+        blank = f" + {outcome.blank:,} blank" if outcome.blank else ""
         verb = {
             LOADED: f"loaded {outcome.rows:,} tallies with contract {contract.id} "
             f"({outcome.read:,} rows read = {used:,} used + {outcome.excluded:,} left out by "
-            "the contract)",
+            f"the contract{blank})",
             SKIPPED: "already delivered, skipped",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]
@@ -106,6 +119,35 @@ def _log_unmatched(context: dg.AssetExecutionContext, unmatched: list[str]) -> N
     context.log.warning(
         f"{len(unmatched)} landing file(s) match no contract and were not loaded: {shown}{more}"
     )
+
+
+def _refuse(context: dg.AssetExecutionContext, con, alerts: Alerter, refused: list[str]) -> None:
+    """Landing entries that are not regular files (symlinks, devices, pipes): never opened,
+    logged on every run, alerted once each."""
+    if not refused:
+        return
+    shown = ", ".join(escaped(name) for name in refused[:UNMATCHED_SHOWN])
+    more = f" and {len(refused) - UNMATCHED_SHOWN} more" if len(refused) > UNMATCHED_SHOWN else ""
+    context.log.warning(
+        f"{len(refused)} landing entr(y/ies) refused unread: not a regular file of the landing "
+        f"folder (a symlink, a device or a pipe): {shown}{more}"
+    )
+    already = alerted_subjects(con, "refused")
+    for name in refused:
+        subject = f"refused:{escaped(name, 200)}"
+        if subject in already:
+            continue
+        alert = Alert(
+            datetime.now(UTC).replace(tzinfo=None),
+            "error",
+            "refused_file",
+            "landing entry refused unread: not a regular file of the landing folder",
+            {"files": 1},
+            context.run.run_id,
+            (escaped(name),),
+            subject=subject,
+        )
+        alerts.send(con, alert, context.log)
 
 
 def _alert_new_rejections(context: dg.AssetExecutionContext, con, alerts: Alerter, rejected):
@@ -137,13 +179,17 @@ def _why_nothing_delivered(config, landing: Path, rejected: list) -> str:
     return f"No feed has been delivered yet: {why}"
 
 
-def _materialization(outcomes: list, rejected: list, deliveries: int, rows: int, unmatched):
+def _materialization(
+    outcomes: list, rejected: list, deliveries: int, rows: int, unmatched, in_table: int
+):
     loaded = [o for o in outcomes if o.status == LOADED]
     return dg.MaterializeResult(
         metadata={
+            ROW_COUNT: in_table,
             "files_loaded": len(loaded),
             "rows_loaded": sum(o.rows for o in loaded),
             "rows_left_out": sum(o.excluded for o in loaded),
+            "rows_blank": sum(o.blank for o in loaded),
             "files_skipped": sum(o.status == SKIPPED for o in outcomes),
             "files_rejected": len(rejected),
             "deliveries_total": int(deliveries),

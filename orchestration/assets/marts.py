@@ -17,11 +17,14 @@ from orchestration.assets.keys import (
     STAGED_VERSIONS,
     STAGED_VOTES,
 )
+from orchestration.catalog import row_count_metadata
 from orchestration.mart_builds import apply_change, build_all, plan_marts
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.delta import NeedsFullBuild
 from transforms.refresh import FULL, INCREMENTAL
+from warehouse.db import file_row_counts
 from warehouse.mart_registry import Mart, Step, built_by
+from warehouse.publish import pending_path
 from warehouse.run_frames import RunFrames
 
 UPSTREAM = [
@@ -65,7 +68,10 @@ def marts(
         f"marts ready to publish ({mode}), {counted.replace('_', ' ')}: "
         + ", ".join(f"{table} {count:,}" for table, count in rows.items())
     )
-    for mart in built_by(Step.MARTS):
+    names = [mart.name for mart in built_by(Step.MARTS)]
+    in_file = file_row_counts(pending_path(target), "main", names)
+    for name in names:
         yield dg.MaterializeResult(
-            asset_key=MART_KEYS[mart.name], metadata={counted: rows[mart.name], "mode": mode}
+            asset_key=MART_KEYS[name],
+            metadata=row_count_metadata(in_file[name], {counted: rows[name], "mode": mode}),
         )

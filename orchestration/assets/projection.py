@@ -20,9 +20,12 @@ from orchestration.assets.keys import (
     STAGED_UNITS,
     STAGED_VOTES,
 )
+from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
+from transforms.accepted import accepted as accepted_tallies
 from transforms.delta import add_stats
 from transforms.model import Election
+from transforms.projection.contests import project_contests, with_contest_id
 from transforms.projection.estimator import (
     STATE,
     STATS_KEYS,
@@ -35,8 +38,8 @@ from transforms.projection.estimator import (
     registry_strata,
     sizes_of,
 )
+from transforms.staging import CONTEST_CARRIED
 from warehouse.change import Change
-from warehouse.mart_registry import empty_mart
 from warehouse.projection_inputs import (
     projection_columns,
     read_accepted_of_source,
@@ -46,7 +49,7 @@ from warehouse.projection_inputs import (
 )
 from warehouse.refresh_state import plan_follower, read_follower, write_followers
 from warehouse.run_frames import RunFrames
-from warehouse.tables import accepted_of, replace_tables
+from warehouse.tables import accepted_of, read_contest_inputs, replace_tables
 
 # published with the marts the marts step writes
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE]
@@ -68,11 +71,15 @@ def projection(
     frames: dg.ResourceParam[RunFrames],
 ) -> dg.MaterializeResult:
     election = dirs.election_config().election
-    if election.is_general:  # per contest: not yet (issue 12); the mart stays empty
+    if election.is_general:  # per contest, from every accepted tally on every run
         with duckdb.get_connection() as con:
-            replace_tables(con, "marts", {"projection": empty_mart("projection", election)})
-        context.log.info("projection: not computed for a general election (per contest: later)")
-        return dg.MaterializeResult(metadata={"rows": 0, "mode": "skipped"})
+            mart = _general(con, election, frames)
+            replace_tables(con, "marts", {"projection": mart})
+        context.log.info(
+            f"projection full: a general election, {mart.height:,} rows over "
+            f"{mart['contest_id'].n_unique()} contest(s)"
+        )
+        return dg.MaterializeResult(metadata={ROW_COUNT: mart.height, "mode": "full"})
     with duckdb.get_connection() as con:
         plan = plan_follower(con, STATS)
         if plan.incremental:
@@ -80,7 +87,7 @@ def projection(
             stats, strata, expected = _moved_by_change(con, election, change)
         else:
             staged = frames.staged(con, election.candidate_ids)
-            accepted = accepted_of(staged, projection_columns(election))
+            accepted = accepted_of(staged, projection_columns(election), election.higher_sources)
             stats, strata, expected = _from_everything(con, election, *accepted)
         frame = Frame(
             strata if strata.height else None,
@@ -98,11 +105,23 @@ def projection(
             rates = own.select(pl.col(r"^y\d+$")).to_numpy().astype(float)
             return rates, own["_x"].to_numpy().astype(float)
 
-        mart = project_from_stats(stats, election, frame, unit_rates)
+        mart = with_contest_id(
+            project_from_stats(stats, election, frame, unit_rates), election.default_contest.id
+        )
         write_followers(con, {STATS: stats, STRATA: strata, EXPECTED: expected}, plan.stamp)
         replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
     context.log.info(f"projection {plan.mode}: {plan.reason}")
-    return dg.MaterializeResult(metadata={"rows": mart.height, "mode": plan.mode})
+    return dg.MaterializeResult(metadata={ROW_COUNT: mart.height, "mode": plan.mode})
+
+
+def _general(con, election: Election, frames: RunFrames) -> pl.DataFrame:
+    """A general election's projection, contest by contest (transforms.projection.contests)."""
+    tallies, _, quarantine = frames.staged(con, [])
+    columns = [*projection_columns(election), *election.code_columns, *CONTEST_CARRIED]
+    accepted = accepted_tallies(tallies, quarantine).select(list(dict.fromkeys(columns)))
+    votes, lines, units = read_contest_inputs(con, accepted)
+    registry = read_registry(con, election, every_level=True)
+    return project_contests(accepted, votes, lines, election, registry, units)
 
 
 def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.DataFrame):

@@ -23,13 +23,15 @@ from orchestration.assets.keys import (
     STAGED_UNITS,
     STAGED_VOTES,
 )
+from orchestration.catalog import ROW_COUNT
 from orchestration.checks import CHECK_SPECS, check_results, now, raise_alerts
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.settings import quarantine_threshold
+from transforms.ballots import lists_ballots
 from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import parent_conflicts
-from warehouse.db import rows, table_exists
+from warehouse.db import row_counts, rows, table_exists
 from warehouse.quality_merge import (
     last_verdict_fingerprint,
     merge_quality,
@@ -102,8 +104,11 @@ def quality_gate(
         raise_alerts(
             con, alerts, context.log, checks, per_delivery, judged.verdicts.quarantine, run_id
         )
+        in_tables = row_counts(con, "quality", ["quarantine", "issues"])
     _log_verdicts(context, judged)
-    yield from _materializations(plan, judged, policy.to_dict(), threshold, threshold_from)
+    yield from _materializations(
+        plan, judged, policy.to_dict(), threshold, threshold_from, in_tables
+    )
     yield from checks
 
 
@@ -167,11 +172,12 @@ def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, aler
     policy = election.quality
     evidence = _evidence(todo, election)
     has_registry = todo.registry is not None
-    rules = applicable(for_policy(RULES, policy), has_registry)
+    ballots = lists_ballots(todo.registry)
+    rules = applicable(for_policy(RULES, policy), has_registry, ballots)
     try:
         failures = validate(evidence, rules, "all")
         verdicts = judge(evidence, failures, run_id, now(), policy, rules)
-        error_rules = applicable(for_policy(ERROR_RULES, policy), has_registry)
+        error_rules = applicable(for_policy(ERROR_RULES, policy), has_registry, ballots)
         recheck = waived(
             validate(verdicts.accepted, error_rules, "accepted"), verdicts.accepted, policy
         )
@@ -221,13 +227,16 @@ def _log_verdicts(context: dg.AssetExecutionContext, judged: Judged) -> None:
     )
 
 
-def _materializations(plan: Plan, judged: Judged, policy: dict, threshold, threshold_from):
+def _materializations(
+    plan: Plan, judged: Judged, policy: dict, threshold, threshold_from, in_tables: dict
+):
     verdicts = judged.verdicts
     errors = [r for r in judged.rules if r.severity == "error"]
     held = verdicts.issues.filter(severity="error")
     yield dg.MaterializeResult(
         asset_key=QUALITY_QUARANTINE,
         metadata={
+            ROW_COUNT: in_tables["quarantine"],
             "mode": plan.mode,
             "validated": judged.evidence.height,
             "accepted": verdicts.accepted.height,
@@ -240,5 +249,6 @@ def _materializations(plan: Plan, judged: Judged, policy: dict, threshold, thres
         },
     )
     yield dg.MaterializeResult(
-        asset_key=QUALITY_ISSUES, metadata={"issues": verdicts.issues.height}
+        asset_key=QUALITY_ISSUES,
+        metadata={ROW_COUNT: in_tables["issues"], "issues": verdicts.issues.height},
     )

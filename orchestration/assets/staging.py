@@ -14,6 +14,7 @@ from orchestration.assets.keys import (
     STAGED_VERSIONS,
     STAGED_VOTES,
 )
+from orchestration.catalog import row_count_metadata
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FULL_TAG
 from transforms.contests import Known, NewContestLines, stage_general
@@ -21,7 +22,7 @@ from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import units_from_registry, units_from_tallies
 from transforms.staging import affected_units, stage, without_unit_code
-from warehouse.db import table_exists
+from warehouse.db import row_counts, table_exists
 from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
 from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_rows
 from warehouse.refresh_state import plan_staging, record_names_digest
@@ -70,6 +71,9 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     digest = names_digest(landing, election)
     with duckdb.get_connection() as con:
         full = context.run.tags.get(FULL_TAG) == "true"
+        # a source above the polling units: staged whole too, so that a drop of the precinct
+        # sheets never meets the ward or city-wide tallies half restaged (incremental = full)
+        full = full or bool(election.higher_sources)
         plan = plan_staging(con, full, digest)
         if plan.incremental and election.is_general and not table_exists(con, *CONTEST_SEEN):
             plan = plan.full_instead("the contests' lines per district are not kept yet")
@@ -81,16 +85,16 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         counts = _stage_everything(duckdb, plan, election, names)
     with duckdb.get_connection() as con:
         record_names_digest(con, digest)
+        in_tables = row_counts(con, "staged", ["tallies", "tally_votes", "units", "tally_versions"])
     context.log.info(
         f"staged {counts['tallies']:,} tallies from {counts['raw_rows']:,} raw rows ({plan.mode})"
     )
     meta = {"mode": plan.mode, "generation": plan.generation}
-    yield dg.MaterializeResult(
-        asset_key=STAGED_TALLIES, metadata={**counts, **meta, "reason": plan.reason}
-    )
-    yield dg.MaterializeResult(asset_key=STAGED_VOTES, metadata=meta)
-    yield dg.MaterializeResult(asset_key=STAGED_UNITS, metadata=meta)
-    yield dg.MaterializeResult(asset_key=STAGED_VERSIONS, metadata=meta)
+    for key in (STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, STAGED_VERSIONS):
+        extra = {**counts, **meta, "reason": plan.reason} if key == STAGED_TALLIES else meta
+        yield dg.MaterializeResult(
+            asset_key=key, metadata=row_count_metadata(in_tables[key.path[-1]], extra)
+        )
 
 
 def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:

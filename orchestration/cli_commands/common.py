@@ -58,7 +58,14 @@ def election_config(settings: Settings, elections_dir: Path | None = None):
 def activate(settings: Settings) -> None:
     """Make the settings the environment of everything this process starts (dagster dev loads
     the definitions in subprocesses, which read them back through load_settings)."""
-    prepare_data_dir(settings)
+    try:
+        prepare_data_dir(settings)
+    except OSError as error:  # a file in the way, no permission, a full disk
+        reason = one_line(error.strerror or error, 200)
+        raise ConfigError(
+            f"cannot prepare the data directory {one_line(settings.data_dir, 300)}: {reason}; "
+            "give --data-dir a folder you can write to"
+        ) from None
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     os.environ[DATA_DIR_ENV] = str(settings.data_dir)
     os.environ[ELECTION_ENV] = settings.election

@@ -60,6 +60,20 @@ from orchestration.cli_commands.common import ConfigError, data_dir_option, fail
     "and governors per state, mayors, legislative districts across states, as one long feed "
     "general_*.csv with truth per contest.",
 )
+@click.option(
+    "--ballots",
+    is_flag=True,
+    help="With --contests K ≥ 2: the registry lists the contests on each table's ballot (its "
+    "`contests` column), which rule E6, coverage and contest_status use.",
+)
+@click.option(
+    "--off-ballot",
+    type=int,
+    default=0,
+    metavar="N",
+    help="With --ballots and K ≥ 5: add N tallies of a legislative contest not on their "
+    "table's ballot (they break E6; truth.json lists them under off_ballot).",
+)
 def generate_command(
     data_dir: str | None,
     tables: int,
@@ -71,6 +85,8 @@ def generate_command(
     unlisted: float,
     other_votes: bool,
     contests: int,
+    ballots: bool,
+    off_ballot: int,
 ) -> int:
     """Write a synthetic election into a landing folder.
 
@@ -79,8 +95,14 @@ def generate_command(
     state).
     """
     if contests != 1:
+        listed = (ballots, off_ballot)
         return _generate_general(
-            data_dir, tables, seed, drops, reporting, out, contests, faults, unlisted, other_votes
+            data_dir, tables, seed, drops, reporting, out, contests, faults, unlisted, other_votes,
+            listed,
+        )  # fmt: skip
+    if ballots or off_ballot:
+        raise ConfigError(
+            "--ballots and --off-ballot: only for a general election (--contests K ≥ 2)"
         )
     from landing.files import write_synthetic
     from transforms.synthetic.election import generate as synthesize
@@ -126,8 +148,10 @@ def _generate_general(
     faults: str,
     unlisted: float,
     other_votes: bool,
+    listed: tuple[bool, int] = (False, 0),
 ) -> int:
-    """`generate --contests K`: a general election (transforms.synthetic.general)."""
+    """`generate --contests K`: a general election (transforms.synthetic.general); `listed`:
+    --ballots and --off-ballot."""
     if contests < 1:
         raise ConfigError(f"--contests must be at least 1, got {contests}")
     given = [
@@ -151,7 +175,18 @@ def _generate_general(
     folder = Path(out).resolve() if out else settings.landing
     started = time.perf_counter()
     try:
-        general = generate_general(tables, contests, seed=seed, drops=drops, reporting=reporting)
+        ballots, off_ballot = listed
+        if off_ballot and not ballots:
+            raise ValueError("--off-ballot needs --ballots: the registry must list the ballots")
+        general = generate_general(
+            tables,
+            contests,
+            seed=seed,
+            drops=drops,
+            reporting=reporting,
+            list_ballots=ballots,
+            off_ballot=off_ballot,
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     files = write_synthetic_general(general, folder)

@@ -39,6 +39,13 @@ def quality(
 
     from reporting.terminal.run_summary import print_issues
 
+    if rule is not None:
+        from expectations.rules import RULES
+
+        known = [r.id for r in RULES]
+        if rule.upper() not in known:
+            return fail(f"unknown rule {rule!r}; the rules are: {', '.join(known)}", code=2)
+        rule = rule.upper()
     settings = settings_from(data_dir, election=election)
     if election is not None:
         election_config(settings)  # an unknown election or a broken file: one line, exit 2
@@ -66,3 +73,44 @@ def _same_election(warehouse, election: str) -> None:
         raise ConfigError(
             f"--election: this data directory holds election {bound[0][0]!r}, not {election!r}"
         )
+
+
+@click.command("verify")
+@data_dir_option
+@click.option(
+    "--landing",
+    metavar="DIR",
+    help="The landing folder (default: $TALLYHOUSE_LANDING or the data directory's landing/).",
+)
+def verify(data_dir: str | None, landing: str | None) -> int:
+    """Hash every delivered landing file again and compare with its delivery.
+
+    Exit 0 when every file still holds the bytes it was delivered with; 1 when one changed
+    (a run loads it as a new delivery) or is gone, each named.
+    """
+    import duckdb
+
+    from transforms.text import escaped
+    from warehouse.db import connect
+    from warehouse.verify_files import SAME, verify_delivered
+
+    settings = settings_from(data_dir, landing=landing)
+    if not settings.warehouse.exists():
+        return fail(f"No warehouse at {settings.warehouse}: run `tallyhouse run` first.")
+    try:
+        with connect(settings.warehouse, read_only=True) as con:
+            verdicts = verify_delivered(con, settings.landing)
+    except duckdb.IOException:
+        return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
+    off = [v for v in verdicts if v.status != SAME]
+    for v in off:
+        now = f"now {v.current_sha256[:12]}…" if v.current_sha256 else "no longer landed"
+        click.echo(
+            f"  {escaped(v.file_name, 120)}: {v.status}: delivered {v.delivered_sha256[:12]}…, "
+            f"{now}"
+        )
+    click.echo(
+        f"{len(verdicts) - len(off):,} of {len(verdicts):,} delivered file(s) hold the bytes "
+        f"they were delivered with" + ("." if not off else f"; {len(off):,} do not.")
+    )
+    return 1 if off else 0

@@ -21,7 +21,11 @@ def _data(frame: pl.DataFrame) -> alt.Data:
 
 def candidate_colours(national: pl.DataFrame) -> alt.Scale:
     """One colour per leading candidate, in national rank order, the same in every chart."""
-    names = national.sort("rank")["candidate_name"].to_list()
+    names = (
+        national.filter(pl.col("rank").is_not_null())  # the unranked other votes are Others
+        .sort("rank")["candidate_name"]
+        .to_list()
+    )
     named = names[:TOP_CANDIDATES]
     return alt.Scale(
         domain=[*named, OTHERS],
@@ -29,10 +33,16 @@ def candidate_colours(national: pl.DataFrame) -> alt.Scale:
     )
 
 
-def national_chart(national: pl.DataFrame) -> alt.Chart:
-    frame = national.select("candidate_name", "votes", "share", "rank")
+def national_chart(national: pl.DataFrame, title: str = "National result") -> alt.Chart:
+    frame = national.select(
+        "candidate_name",
+        "votes",
+        "share",
+        "rank",
+        pl.col("rank").fill_null(pl.col("rank").max() + 1).alias("place"),  # unranked last
+    )
     base = alt.Chart(_data(frame)).encode(
-        y=alt.Y("candidate_name:N", sort=alt.SortField("rank"), title=None),
+        y=alt.Y("candidate_name:N", sort=alt.SortField("place"), title=None),
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of valid votes"),
     )
     bars = base.mark_bar(color=PALETTE[0]).encode(
@@ -46,7 +56,7 @@ def national_chart(national: pl.DataFrame) -> alt.Chart:
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(
         text=alt.Text("share:Q", format=".2%")
     )
-    return (bars + labels).properties(width=WIDTH, height=alt.Step(22), title="National result")
+    return (bars + labels).properties(width=WIDTH, height=alt.Step(22), title=title)
 
 
 def _lumped(by_state: pl.DataFrame, named: list[str]) -> pl.DataFrame:

@@ -1,5 +1,7 @@
 """What the HTML report shows: frames read from the published marts, for one source."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,3 +33,25 @@ class ReportData:
     forensics: pl.DataFrame | None = None
     # error rules the election's quality policy demotes: rule_id, override_reason, tallies
     overrides: pl.DataFrame | None = None
+    # a general election (more than one contest): the main contests in full, the first of them
+    # in the sections above; every other contest, one row per district (see contests.py)
+    contests: tuple[ContestView, ...] = ()
+    other_contests: pl.DataFrame | None = None
+    contest_count: int = 1
+    decided_count: int = 0
+
+
+@dataclass(frozen=True)
+class ContestView:
+    """One main contest of a general election, in full."""
+
+    contest_id: str
+    name: str
+    level: str  # its district level; `national` for a contest of the whole election
+    seats: int
+    vote_for: int
+    national: pl.DataFrame  # results over the whole election, by rank
+    turnout: dict  # its national turnout row (ballots, over and under votes)
+    coverage: dict  # its national coverage row
+    by_state: pl.DataFrame  # results at the election's first level
+    status: pl.DataFrame  # contest_status: one row per district (one, national, for most)

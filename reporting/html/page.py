@@ -7,14 +7,13 @@ page needs no network. Every number charted also appears in a table, for print.
 
 import html
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import altair as alt
 import polars as pl
 
-from reporting.html import charts
+from reporting.html import charts, contest_sections
+from reporting.html.blocks import Column, Section, fmt_float, fmt_int, fmt_pct, fmt_text, table
 from reporting.html.model import ReportData
 
 ERRORS_ID = "report-errors"
@@ -28,61 +27,7 @@ def vega_bundle() -> str:
     return vl_convert.javascript_bundle(vl_version=f"v{version}")
 
 
-# ---- formatting ----------------------------------------------------------------------------
-
-
-def fmt_int(value) -> str:
-    return "–" if value is None else f"{int(value):,}"
-
-
-def fmt_pct(share, digits: int = 2) -> str:
-    return "–" if share is None else f"{100 * share:.{digits}f} %"
-
-
-def fmt_float(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
-
-
-def fmt_text(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-Column = tuple[str, str, Callable]  # column, header, formatter
-
-
-def table(frame: pl.DataFrame, columns: list[Column], caption: str | None = None) -> str:
-    numeric = {fmt_int, fmt_pct, fmt_float}
-    head = "".join(
-        f'<th class="{"num" if f in numeric else ""}">{html.escape(h)}</th>' for _, h, f in columns
-    )
-    body = []
-    for row in frame.iter_rows(named=True):
-        cells = "".join(
-            f'<td class="{"num" if f in numeric else ""}">{html.escape(f(row.get(c)))}</td>'
-            for c, _, f in columns
-        )
-        body.append(f"<tr>{cells}</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return (
-        f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
 # ---- sections ------------------------------------------------------------------------------
-
-
-@dataclass
-class Section:
-    anchor: str
-    title: str
-    note: str
-    charts: list[alt.TopLevelMixin] = field(default_factory=list)
-    tables: list[str] = field(default_factory=list)
 
 
 def quality_by_rule(quality: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
@@ -329,6 +274,11 @@ def _quality_section(data: ReportData) -> Section:
     )
 
 
+def _shown(data: ReportData, frame: pl.DataFrame, *columns: Column) -> list[Column]:
+    """The columns the frame has; the contest only in a general election."""
+    return [c for c in columns if c[0] in frame.columns and (c[0] != "contest_id" or data.contests)]
+
+
 def _reconciliation_section(data: ReportData) -> Section | None:
     frame = data.reconciliation
     if frame is None:
@@ -342,7 +292,10 @@ def _reconciliation_section(data: ReportData) -> Section | None:
         [
             table(
                 frame,
-                [
+                _shown(
+                    data,
+                    frame,
+                    ("contest_id", "Contest", fmt_text),
                     ("source_a", "Source a", fmt_text),
                     ("source_b", "Source b", fmt_text),
                     ("agree", "Agree", fmt_int),
@@ -350,7 +303,7 @@ def _reconciliation_section(data: ReportData) -> Section | None:
                     ("only_in_a", "Only in a", fmt_int),
                     ("only_in_b", "Only in b", fmt_int),
                     ("votes_apart", "Votes apart", fmt_int),
-                ],
+                ),
             )
         ],
     )
@@ -361,6 +314,7 @@ def _announced_section(data: ReportData) -> Section | None:
     if frame is None:
         return None
     columns = [
+        ("contest_id", "Contest", fmt_text),
         ("bulletin_id", "Bulletin", fmt_text),
         ("candidate_name", "Candidate", fmt_text),
         ("announced_votes", "Announced", fmt_int),
@@ -377,7 +331,7 @@ def _announced_section(data: ReportData) -> Section | None:
         "Official bulletins set against the tallies counted: the votes a candidate would still "
         "need from the uncounted tallies, and whether those tallies could hold them.",
         [charts.announced_chart(frame)],
-        [table(frame, [c for c in columns if c[0] in frame.columns])],
+        [table(frame, _shown(data, frame, *columns))],
     )
 
 
@@ -431,7 +385,10 @@ def _forensics_section(data: ReportData) -> Section | None:
         [
             table(
                 flagged,
-                [
+                _shown(
+                    data,
+                    flagged,
+                    ("contest_id", "Contest", fmt_text),
                     ("check_id", "Check", fmt_text),
                     ("check_name", "Name", fmt_text),
                     ("level", "Level", fmt_text),
@@ -442,14 +399,43 @@ def _forensics_section(data: ReportData) -> Section | None:
                     ("statistic", "Statistic", fmt_float),
                     ("p_value", "p", fmt_float),
                     ("detail", "Why", fmt_text),
-                ],
+                ),
                 caption="Flagged" if flagged.height else "Nothing flagged",
             )
         ],
     )
 
 
+def _general_sections(data: ReportData) -> list[Section | None]:
+    """A general election: each main contest in full, every other contest in the searchable
+    table, then the election-wide sections for the first main contest."""
+    lead = data.contests[0].name
+    level_sections = [
+        _coverage_turnout_section(data),
+        _fingerprint_section(data),
+        _turnout_distribution_section(data),
+    ]
+    for section in level_sections:
+        if section is not None:
+            section.title = f"{section.title}: {lead}"
+    return [
+        *(
+            contest_sections.contest_section(view, number, data.top_level)
+            for number, view in enumerate(data.contests, start=1)
+        ),
+        contest_sections.others_section(data),
+        _projection_section(data),
+        *level_sections,
+        _quality_section(data),
+        _forensics_section(data),
+        _reconciliation_section(data),
+        _announced_section(data),
+    ]
+
+
 def sections(data: ReportData) -> list[Section]:
+    if data.contests:
+        return [s for s in _general_sections(data) if s is not None]
     built = [
         _national_section(data),
         _projection_section(data),
@@ -504,6 +490,8 @@ def _header(data: ReportData) -> str:
         ("Valid votes", fmt_int(turnout.get("valid_votes")), ""),
         ("Turnout", fmt_pct(turnout.get("turnout")), _turnout_note(turnout)),
     ]
+    if data.contests:
+        facts = contest_sections.header_facts(data)
     cards = "".join(
         f'<div class="fact"><div class="label">{html.escape(a)}</div>'
         f'<div class="value">{html.escape(b)}</div><div class="sub">{html.escape(c)}</div></div>'
@@ -578,6 +566,8 @@ th, td { padding: 3px 8px; border-bottom: 1px solid var(--rule); text-align: lef
 th { font-weight: 600; border-bottom: 1.5px solid var(--ink); }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code { font-size: 12px; }
+.filter { font-family: Helvetica, Arial, sans-serif; font-size: 14px; margin: 4px 0 8px; }
+.filter input { font: inherit; padding: 3px 6px; width: 22em; margin: 0 8px; }
 #report-errors { color: #c8102e; font-family: monospace; white-space: pre-wrap; }
 footer { color: var(--muted); font: 12px Helvetica, Arial, sans-serif; margin-top: 24px; }
 @media print { main { max-width: none; padding: 0; } section { break-inside: avoid-page; } }
@@ -618,8 +608,11 @@ EMBED = """
 
 
 def _script_json(value) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+    """JSON inert inside a <script> element: `<`, `>` and `&` written as \\u escapes (which
+    JSON.parse reads back), so no `</script>`, `<!--` or `<script` from a feed's names can end
+    or change the element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def build_report(data: ReportData, bundle: str) -> str:
@@ -657,5 +650,7 @@ def build_report(data: ReportData, bundle: str) -> str:
         "</head><body><main>"
         f'<div id="{ERRORS_ID}" data-count="0" hidden></div>' + "".join(body) + footer + "</main>"
         f'<script type="application/json" id="report-specs">{_script_json(specs)}</script>'
-        f"<script>{EMBED}</script></body></html>\n"
+        f"<script>{EMBED}</script>"
+        + (f"<script>{contest_sections.FILTER_SCRIPT}</script>" if data.contests else "")
+        + "</body></html>\n"
     )

@@ -16,15 +16,19 @@ class WrittenReport:
     source: str
     charts: int
     bytes: int
+    contests: int  # contests in the file: 1 for an election of one contest
 
 
-def write_report(published: Path, out: Path, source: str | None = None) -> WrittenReport:
-    """Read the published marts (read-only), write the page atomically to `out`."""
-    data = read_report_data(published, source)
+def write_report(
+    published: Path, out: Path, source: str | None = None, featured: tuple[str, ...] = ()
+) -> WrittenReport:
+    """Read the published marts (read-only), write the page atomically to `out`. `featured`:
+    contests a general election's report shows in full first (its declared contests)."""
+    data = read_report_data(published, source, featured)
     page = build_report(data, vega_bundle())
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     partial.write_text(page, encoding="utf-8")
     os.replace(partial, out)
     charts = page.count('class="chart"')
-    return WrittenReport(out, data.source, charts, len(page.encode("utf-8")))
+    return WrittenReport(out, data.source, charts, len(page.encode("utf-8")), data.contest_count)

@@ -56,7 +56,8 @@ def _file_lines(check: FileCheck) -> list[str]:
     lines = [head]
     more = " (the file goes on)" if check.more_rows else ""
     excluded = f", {check.rows_excluded:,} left out by [[exclude]]" if check.rows_excluded else ""
-    lines.append(f"  rows read: {check.rows_read:,}{more}{excluded}")
+    blank = f", {check.rows_blank:,} blank line(s) skipped" if check.rows_blank else ""
+    lines.append(f"  rows read: {check.rows_read:,}{more}{excluded}{blank}")
     if check.cut_rows:
         lines.append(
             f"  the last {check.cut_rows:,} row(s) belong to a tally the sample may cut: left out"

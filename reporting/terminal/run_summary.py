@@ -27,7 +27,7 @@ def print_summary(
         general = rows(con, "select count(distinct contest_id) from results")[0][0] > 1
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
             if general:
-                _print_contests(con, source)
+                _print_contests(con, source, data_dir)
             else:
                 _print_source(con, source)
         current = (
@@ -46,11 +46,15 @@ def print_summary(
 def example_query(level: str, data_dir: Path | None = None) -> str:
     """`tallyhouse query [--data-dir DIR] "select * from results where level = '<level>'"`,
     quoted for a POSIX shell (a level is an identifier: lower-case letters, digits, `_`)."""
+    sql = "select * from results where level = '{}'".format(escaped(level).replace("'", "''"))
+    return f'tallyhouse query {_data_dir_flag(data_dir)}"{sql}"'
+
+
+def _data_dir_flag(data_dir: Path | None) -> str:
+    """`--data-dir DIR ` quoted for a POSIX shell, or nothing for the default data directory."""
     import shlex
 
-    sql = "select * from results where level = '{}'".format(escaped(level).replace("'", "''"))
-    where = f"--data-dir {shlex.quote(escaped(str(data_dir), 400))} " if data_dir else ""
-    return f'tallyhouse query {where}"{sql}"'
+    return f"--data-dir {shlex.quote(escaped(str(data_dir), 400))} " if data_dir else ""
 
 
 def print_unmatched(count: int, names: list[str]) -> None:
@@ -68,9 +72,10 @@ SHOWN_CONTESTS = 8  # contests of the whole election printed in full; the rest a
 SHOWN_LINES = 5
 
 
-def _print_contests(con, source: str) -> None:
-    """A general election: how many contests are decided, and the contests of the whole
-    election in full (the first few)."""
+def _print_contests(con, source: str, data_dir: Path | None = None) -> None:
+    """A general election: how its races stand, the contests of the whole election in full
+    (the first few, most ballots first), and the contests elected in districts grouped by their
+    district level, so 300 contests read in a few lines."""
     counts = dict(
         rows(
             con,
@@ -78,19 +83,24 @@ def _print_contests(con, source: str) -> None:
             [source],
         )
     )
+    races = sum(counts.values())
     told = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
     total = rows(
         con, "select count(distinct contest_id) from results where source_id = ?", [source]
     )[0][0]
-    print(f"Source {escaped(source)!r}: {total:,} contests; districts {told or 'none judged'}")
+    print(
+        f"Source {escaped(source)!r}: {total:,} contests in {races:,} races (contest and "
+        f"district): {told or 'none judged'}"
+    )
     whole = rows(
         con,
-        "select contest_id, contest_name, status from contest_status "
-        "where source_id = ? and level = 'national' order by contest_id",
+        "select contest_id, contest_name, status from contest_status where source_id = ? "
+        "and level = 'national' "
+        "order by ballots_counted / greatest(vote_for, 1) desc nulls last, contest_id",
         [source],
     )
     for contest_id, name, status in whole[:SHOWN_CONTESTS]:
-        print(f"  {escaped(name)} ({escaped(contest_id)}): {status}")
+        print(f"  {escaped(name, 60)} ({escaped(contest_id, 60)}): {status}")
         for cname, votes, share, rank in rows(
             con,
             "select candidate_name, votes, share, rank from results where source_id = ? "
@@ -101,10 +111,42 @@ def _print_contests(con, source: str) -> None:
             share_text = f"{share * 100:6.2f} %" if share is not None else "      -"
             place = f"{rank:>2}." if rank is not None else "  -"
             print(f"    {place} {escaped(cname, 40):<40} {votes:>12,}  {share_text}")
-    more = total - min(len(whole), SHOWN_CONTESTS)
-    if more > 0:
-        print(f'  … {more:,} more contests: tallyhouse query "select * from contest_status"')
+    if len(whole) > SHOWN_CONTESTS:
+        print(f"  … {len(whole) - SHOWN_CONTESTS:,} more contests of the whole election")
+    _print_district_contests(con, source)
+    flag = _data_dir_flag(data_dir)
+    print(
+        f'  every race: tallyhouse query {flag}"select contest_name, unit_name, leader_names, '
+        f'margin, status from contest_status", or tallyhouse report {flag}'.rstrip()
+    )
     print()
+
+
+def _print_district_contests(con, source: str) -> None:
+    """One line per district level: its contests and how their races stand."""
+    for level, contests, races, decided, tied, no_votes in rows(
+        con,
+        "select level, count(distinct contest_id), count(*), count(*) filter (decided), "
+        "count(*) filter (status = 'tied'), count(*) filter (status = 'no votes') "
+        "from contest_status where source_id = ? and level <> 'national' group by 1 order by 1",
+        [source],
+    ):
+        leading = races - decided - tied - no_votes
+        told = ", ".join(
+            f"{n:,} {word}"
+            for n, word in (
+                (decided, "decided"),
+                (leading, "leading"),
+                (tied, "tied"),
+                (no_votes, "no votes"),
+            )
+            if n
+        )
+        contest_word = "contest" if contests == 1 else "contests"
+        print(
+            f"  {contests:,} {contest_word} elected by {escaped(level, 40)}, {races:,} races: "
+            f"{told}"
+        )
 
 
 def _previous_status(warehouse: Path):

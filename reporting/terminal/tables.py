@@ -70,10 +70,11 @@ def _percent(fraction) -> str:
     return f"{fraction * 100:.2f} %" if fraction is not None else "-"
 
 
-def format_unit(rows: list[dict]) -> str:
-    """One unit's candidates with votes, share and rank, under its turnout and coverage."""
+def format_unit(rows: list[dict], show_contest: bool = True) -> str:
+    """One unit's candidates with votes, share and rank, under its turnout and coverage; its
+    contest named in the title when `show_contest` (a general election's)."""
     head = rows[0]
-    parent = f", in {head['parent_code']}" if head["parent_code"] else ""
+    parent = f", in {escaped(head['parent_code'])}" if head["parent_code"] else ""
     turnout = (
         f"turnout {_percent(head['turnout'])} ({cell(head['total_votes'])} ballots, "
         f"{cell(head['registered'])} registered)"
@@ -87,10 +88,11 @@ def format_unit(rows: list[dict]) -> str:
         )
     else:
         coverage = f"coverage {cell(head['counted'])} tallies counted (expected unknown)"
-    contest = f" {head['contest_id']}" if head.get("contest_id") else ""
+    contest = f" {escaped(head['contest_id'])}" if show_contest and head["contest_id"] else ""
+    code = "" if head["unit_code"] == head["level"] else f" {escaped(head['unit_code'])}"
     title = (
-        f"[{head['source_id']}]{contest} {head['level']} {head['unit_code']} "
-        f"{head['unit_name'] or ''}{parent}".rstrip()
+        f"[{escaped(head['source_id'])}]{contest} {head['level']}{code} "
+        f"{escaped(head['unit_name'] or '', 120)}{parent}".rstrip()
     )
     table = format_table(
         ["rank", "candidate", "votes", "share"],

@@ -315,8 +315,12 @@ def with_names(frame: pl.DataFrame, names: pl.DataFrame | None) -> pl.DataFrame:
         frame = frame.join(names, on=["level", "unit_code"], how="left")
     else:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("unit_name"))
-    return frame.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort(
-        "source_id", "check_id", "level", "unit_code", "candidate_id", nulls_last=True
+    schema = dict(SCHEMA)
+    if "contest_id" in frame.columns:  # keyed by contest: after the source, as in every mart
+        schema = {"source_id": pl.String, "contest_id": pl.String, **SCHEMA}
+    order = [c for c in ("source_id", "contest_id") if c in schema]
+    return frame.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(
+        *order, "check_id", "level", "unit_code", "candidate_id", nulls_last=True
     )
 
 

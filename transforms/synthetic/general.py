@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from transforms.ballots import BALLOT_COLUMN
 from transforms.contests import slug  # the core discovers contests by it
 from transforms.synthetic.election import CANDIDATE_NAMES, LEVELS, _geography
 
@@ -405,13 +406,23 @@ def _truth(
 
 
 def generate_general(
-    tables: int, contests: int, seed: int, drops: int, reporting: float = 1.0
+    tables: int,
+    contests: int,
+    seed: int,
+    drops: int,
+    reporting: float = 1.0,
+    list_ballots: bool = False,
+    off_ballot: int = 0,
 ) -> GeneralElection:
     """Generate a general election with `contests` distinct contests: registry, the long feed
     split into `drops` files in arrival order (every table's rows in one file), truth.
 
     `reporting` is the share of tables whose rows are delivered at all; truth counts the
-    delivered ones. The same arguments give the same election.
+    delivered ones. `list_ballots`: the registry lists the contests on each table's ballot (its
+    `contests` column, transforms/ballots.py). `off_ballot`: that many extra tallies, each a
+    delivered table's count of a legislative district's contest that is not on its ballot
+    (rule E6; listed in truth's `off_ballot`, never in its totals). The same arguments give
+    the same election.
     """
     if tables < 1:
         raise ValueError("tables must be at least 1")
@@ -453,6 +464,8 @@ def generate_general(
     parts = [feed.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     registry = geo.drop("_state").with_columns(pl.Series("registered", registered))
+    if list_ballots:
+        registry = registry.with_columns(_ballot_lists(all_races))
     assembly = next((r for r in all_races if r.office is ASSEMBLY), None)
     if assembly is not None:
         registry = registry.with_columns(
@@ -469,11 +482,82 @@ def generate_general(
         "contest_count": len(by_contest),
         "contests": by_contest,
     }
+    if off_ballot:
+        parts, truth["off_ballot"] = _off_ballot(parts, assembly, off_ballot, seed)
     name = (
         f"Republic of Tallyland general election (synthetic, {tables:,} tables, "
         f"{len(by_contest):,} contests)"
     )
     return GeneralElection(ELECTION_ID, name, registry, parts, truth)
+
+
+def _ballot_lists(all_races: list[_Races]) -> pl.Series:
+    """Per table, the ids of the contests on its ballot in ballot order, `;`-separated: the
+    registry's `contests` column."""
+    per_office = [
+        pl.Series([contest_id(r.office.label, d) for d in r.districts]).gather(r.of_table)
+        for r in all_races
+    ]
+    return pl.concat_str(per_office, separator=";").alias(BALLOT_COLUMN)
+
+
+def _off_ballot(
+    parts: list[pl.DataFrame], assembly: _Races | None, count: int, seed: int
+) -> tuple[list[pl.DataFrame], list[dict]]:
+    """Add `count` tallies of a contest not on their table's ballot: a delivered table (drawn
+    by its own seed, so the election is otherwise unchanged) also reports the legislative
+    contest of another district, a copy of the rows of that district's table with the fewest
+    ballots under the table's codes and registered voters (so no other rule breaks: its lines
+    are its contest's, its ballots within the table's registered voters). Each copy is appended
+    to the drop that holds the table's rows. Returns the drops and what was added
+    (table_code, contest_id, file)."""
+    if assembly is None or len(assembly.codes) < 2:
+        raise ValueError("off-ballot tallies need at least two legislative districts (K ≥ 5)")
+    label = ASSEMBLY.label
+    rows = []
+    for index, part in enumerate(parts):
+        seats = part.filter(pl.col("office") == label).with_columns(
+            pl.col("table_code").cast(pl.String).alias("_table"),
+            pl.col("district").cast(pl.String).alias("_district"),
+        )
+        rows.append(seats.with_columns(pl.lit(index).alias("_part")))
+    seats = pl.concat(rows)
+    tables = (
+        seats.group_by("_table", "_district", "_part")
+        .agg(pl.col("votes").sum().alias("_ballots"), pl.col("registered").first())
+        .sort("_table")
+    )
+    if tables.height < count:
+        raise ValueError(f"{count} off-ballot tallies need {count} delivered tables")
+    rng = np.random.default_rng([seed, 12])
+    chosen = tables[sorted(rng.choice(tables.height, size=count, replace=False).tolist())]
+    added: list[dict] = []
+    extra: dict[int, list[pl.DataFrame]] = {}
+    for target in chosen.iter_rows(named=True):
+        donors = tables.filter(
+            (pl.col("_district") != target["_district"])
+            & (pl.col("_ballots") <= target["registered"])
+        ).sort("_ballots", "_table")
+        if donors.is_empty():
+            raise ValueError(f"no table of another district fits table {target['_table']}")
+        donor = donors.row(0, named=True)
+        own = seats.filter(pl.col("_table") == target["_table"]).head(1)
+        copy = (
+            seats.filter(pl.col("_table") == donor["_table"])
+            .drop(*CODE_COLUMNS, "registered")
+            .join(own.select(*CODE_COLUMNS, "registered"), how="cross")
+            .select(FEED_COLUMNS)
+        )
+        extra.setdefault(target["_part"], []).append(copy)
+        added.append(
+            {
+                "table_code": target["_table"],
+                "contest_id": contest_id(label, donor["_district"]),
+                "file": f"{FILE_PREFIX}_{target['_part'] + 1:03d}.csv",
+            }
+        )
+    out = [pl.concat([p, *extra.get(i, [])]) for i, p in enumerate(parts)]
+    return out, added
 
 
 def _open_slots(races: _Races) -> np.ndarray:
