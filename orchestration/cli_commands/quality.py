@@ -83,7 +83,7 @@ def _same_election(warehouse, election: str) -> None:
     help="The landing folder (default: $TALLYHOUSE_LANDING or the data directory's landing/).",
 )
 def verify(data_dir: str | None, landing: str | None) -> int:
-    """Hash every delivered landing file again and compare with its delivery.
+    """Rehash the delivered files and name any that changed.
 
     Exit 0 when every file still holds the bytes it was delivered with; 1 when one changed
     (a run loads it as a new delivery) or is gone, each named.
