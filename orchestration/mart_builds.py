@@ -73,10 +73,11 @@ def rule_text(election: Election, lists_ballots: bool = False) -> pl.DataFrame:
     )
 
 
-def plan_marts(con, target) -> tuple[str, str]:
+def plan_marts(con, target, general: bool = False) -> tuple[str, str]:
     """(mode, reason): update the published marts by the last change when the gate applied it
     incrementally, the published file's stamp is the previous generation, and the change can be
-    applied as a difference (one source); rebuild them otherwise (transforms.refresh.plan)."""
+    applied as a difference (one source, one contest); rebuild them otherwise
+    (transforms.refresh.plan)."""
     staged, gate = staged_and_gate(con)
     several = len(feed_sources(con)) > 1
     decided = refresh.plan(
@@ -84,7 +85,10 @@ def plan_marts(con, target) -> tuple[str, str]:
         refresh.Stamp.parse(published_stamp(target)),
         gate if staged else None,
         current=staged,
-        full_because=[several and "several sources: reconciliation compares them tally by tally"],
+        full_because=[
+            several and "several sources: reconciliation compares them tally by tally",
+            general and "a general election's marts are built whole (per contest: not yet)",
+        ],
         incremental_because="applying the last drop to the published marts",
     )
     return decided.mode, decided.reason

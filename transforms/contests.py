@@ -126,6 +126,24 @@ class Ballots:
     lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot
     contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
     width: int  # slots
+    seen: pl.DataFrame  # contest_id, district, candidate_id: the lines given in each district
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a full staging found over every raw row, kept in the warehouse for the drops that
+    follow (staged.contests, staged.contest_lines, staged.contest_seen): a drop's rows are
+    spread over the same ballot positions and judged against the same lines per district."""
+
+    lines: pl.DataFrame
+    contests: pl.DataFrame
+    seen: pl.DataFrame
+
+
+class NewContestLines(Exception):
+    """A drop gives what the rows before it never did (a contest, a candidate, a line in a
+    district, another contest attribute): the ballot positions or the lines expected of units
+    staged before may change, so the drop cannot be staged on its own."""
 
 
 def _declared_lines(election: Election) -> pl.DataFrame:
@@ -286,20 +304,70 @@ def _note(election: Election) -> pl.Expr:
     return pl.when(note != "").then(note)
 
 
-def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
+def _seen(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per contest and district (`_district`, empty for a contest of the whole area): the
+    candidates some row gives a line for."""
+    return (
+        frame.filter(pl.col("candidate_id").is_not_null())
+        .select(CONTEST, pl.col("_district").alias("district"), "candidate_id")
+        .unique()
+        .sort(CONTEST, "district", "candidate_id")
+    )
+
+
+def _refuse_news(frame: pl.DataFrame, seen: pl.DataFrame, known: Known) -> None:
+    """Raise NewContestLines unless the rows give only contests, lines per district and contest
+    attributes that the rows staged before gave (then the lines, positions, contests and lines
+    expected per district are those of a staging of every row, and nothing staged before
+    changes)."""
+    keys = [CONTEST, "district", "candidate_id"]
+    new = seen.join(known.seen, on=keys, how="anti", nulls_equal=True)
+    if new.height:
+        raise NewContestLines(f"{new.height} line(s) of a contest in a district not seen before")
+    found = (
+        frame.filter(pl.col(CONTEST).is_not_null())
+        .select(
+            CONTEST,
+            "contest_name",
+            pl.col("contest_district_level").alias("district_level"),
+            pl.col("seats").cast(pl.Int64, strict=False),
+            pl.col("vote_for").cast(pl.Int64, strict=False),
+        )
+        .unique()
+    )
+    kept = known.contests.select(CONTEST, "contest_name", "district_level", "seats", "vote_for")
+    both = found.join(kept, on=CONTEST, how="left", suffix="_known")
+    fields = ["contest_name", "district_level", "seats", "vote_for"]
+    differs = pl.any_horizontal(
+        pl.col(f).is_not_null() & pl.col(f).ne_missing(pl.col(f"{f}_known")) for f in fields
+    )
+    unknown = ~pl.col(CONTEST).is_in(kept[CONTEST].implode())
+    if both.filter(differs | unknown).height:
+        raise NewContestLines("a contest, or a contest's attribute, not seen before")
+
+
+def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -> Ballots:
     """A general election's raw rows → one row per file, unit and contest, with the count
     fields and a text column per ballot position (the contest's lines), as staging reads them.
 
     Rows of one file with the same unit codes and contest are one tally (as the long layout's
     rows of one unit are). A count given on several rows keeps its one value; values that
     disagree are kept as `a|b`, which no count reads (unparsable, rule E8). A line of the
-    contest with no row at the unit is left empty (missing, rule E8)."""
-    frame = _candidate_ids(raw, election)
-    lines = _lines(frame, election)
+    contest with no row at the unit is left empty (missing, rule E8).
+
+    `known`: what the staging of every row before found (a drop's rows are staged against it);
+    NewContestLines when the rows give something it lacks."""
+    frame = _candidate_ids(raw, election).with_columns(
+        _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
+    )
+    seen = _seen(frame)
+    if known is None:
+        lines, contests = _lines(frame, election), _contests(frame, election)
+    else:
+        _refuse_news(frame, seen, known)
+        lines, contests, seen = known.lines, known.contests, known.seen
     frame = frame.join(
         lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="left"
-    ).with_columns(
-        _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
     )
     codes = election.code_columns
     keys = ["file_sha256", *codes, CONTEST]
@@ -338,7 +406,7 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
     width = ballot_width(lines)
     slots = [slot(i + 1) for i in range(width)]
     wide = _spread(grouped, slots)
-    wide = _empty_missing_lines(wide, _expected_lines(frame, lines, election), slots)
+    wide = _empty_missing_lines(wide, _expected_lines(frame, lines, seen, election), slots)
     wide = wide.drop("_district")
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
@@ -347,7 +415,7 @@ def ballots(raw: pl.DataFrame, election: Election) -> Ballots:
         .alias(VALID)
     ).drop("_derived_valid")
     wide = wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
-    return Ballots(wide, lines, _contests(frame, election), width)
+    return Ballots(wide, lines, contests, width, seen)
 
 
 def _derived_valid(votes: pl.Expr) -> pl.Expr:
@@ -395,10 +463,14 @@ def district_code(election: Election) -> pl.Expr:
     return code
 
 
-def _expected_lines(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> pl.DataFrame:
+def _expected_lines(
+    frame: pl.DataFrame, lines: pl.DataFrame, seen: pl.DataFrame, election: Election
+) -> pl.DataFrame:
     """Per contest and district: the slots a unit's rows should give (those any unit of the
-    district gives, and every declared candidate's)."""
-    seen = frame.filter(pl.col("slot").is_not_null()).select(CONTEST, "_district", "slot").unique()
+    district gives, `seen`, and every declared candidate's)."""
+    seen = seen.join(
+        lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="inner"
+    ).select(CONTEST, pl.col("district").alias("_district"), "slot")
     declared = lines.join(
         _declared_lines(election).select(CONTEST, "candidate_id"),
         on=[CONTEST, "candidate_id"],
@@ -456,6 +528,7 @@ class GeneralStaged:
     staged: StagedTallies  # tallies keyed by contest; votes by the contests' candidate ids
     contests: pl.DataFrame
     lines: pl.DataFrame
+    seen: pl.DataFrame  # per contest and district, the candidates given a line (Known.seen)
 
 
 def stage_general(
@@ -463,11 +536,15 @@ def stage_general(
     deliveries: pl.DataFrame,
     election: Election,
     registry: pl.DataFrame | None = None,
+    known: Known | None = None,
 ) -> GeneralStaged:
     """staging.stage for a general election: its raw rows spread over ballot positions, staged
     as one election whose candidates are the positions, then the positions mapped back to each
-    contest's candidates. A tally is one contest at one unit of one source."""
-    spread = ballots(raw, election)
+    contest's candidates. A tally is one contest at one unit of one source.
+
+    `known`: a drop's rows are staged against what the staging of every earlier row found
+    (ballots); NewContestLines when they cannot be."""
+    spread = ballots(raw, election, known)
     view = slot_view(election, spread.width)
     staged = stage(spread.wide, deliveries, view, registry)
     notes = spread.wide.select("file_sha256", "source_row", "_note").filter(
@@ -491,7 +568,7 @@ def stage_general(
     ).with_columns(pl.col("vote_for").fill_null(1))
     votes = with_candidates(staged.votes, spread.lines)
     return GeneralStaged(
-        StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines
+        StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines, spread.seen
     )
 
 

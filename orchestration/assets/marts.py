@@ -53,7 +53,7 @@ def marts(
     config = dirs.election_config()
     target = dirs.settings.published
     with duckdb.get_connection() as con:
-        mode, reason = plan_marts(con, target)
+        mode, reason = plan_marts(con, target, config.election.is_general)
     if mode == INCREMENTAL:
         try:
             rows = apply_change(duckdb, frames, config, target)

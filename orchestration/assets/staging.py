@@ -17,7 +17,7 @@ from orchestration.assets.keys import (
 from orchestration.catalog import row_count_metadata
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FULL_TAG
-from transforms.contests import stage_general
+from transforms.contests import Known, NewContestLines, stage_general
 from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import units_from_registry, units_from_tallies
@@ -70,16 +70,18 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         raise dg.Failure(description=f"unit names file refused: {error}") from None
     digest = names_digest(landing, election)
     with duckdb.get_connection() as con:
-        # a general election is staged whole on every run (incremental contests: not yet)
-        full = context.run.tags.get(FULL_TAG) == "true" or election.is_general
+        full = context.run.tags.get(FULL_TAG) == "true"
         # a source above the polling units: staged whole too, so that a drop of the precinct
         # sheets never meets the ward or city-wide tallies half restaged (incremental = full)
         full = full or bool(election.higher_sources)
         plan = plan_staging(con, full, digest)
+        if plan.incremental and election.is_general and not table_exists(con, *CONTEST_SEEN):
+            plan = plan.full_instead("the contests' lines per district are not kept yet")
+    counts = _stage_drop(duckdb, plan, election, names) if plan.incremental else None
+    if counts is None and plan.incremental:
+        plan = plan.full_instead("full instead: the drop brings new contest lines")
     context.log.info(f"staging {plan.mode} (generation {plan.generation}): {plan.reason}")
-    if plan.incremental:
-        counts = _stage_drop(duckdb, plan, election, names)
-    else:
+    if counts is None:
         counts = _stage_everything(duckdb, plan, election, names)
     with duckdb.get_connection() as con:
         record_names_digest(con, digest)
@@ -89,7 +91,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
     )
     meta = {"mode": plan.mode, "generation": plan.generation}
     for key in (STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, STAGED_VERSIONS):
-        extra = {**counts, **meta} if key == STAGED_TALLIES else meta
+        extra = {**counts, **meta, "reason": plan.reason} if key == STAGED_TALLIES else meta
         yield dg.MaterializeResult(
             asset_key=key, metadata=row_count_metadata(in_tables[key.path[-1]], extra)
         )
@@ -127,7 +129,11 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
                 "units": units,
                 "tally_versions": staged.versions,
                 **(
-                    {"contests": general.contests, "contest_lines": general.lines}
+                    {
+                        "contests": general.contests,
+                        "contest_lines": general.lines,
+                        CONTEST_SEEN[1]: general.seen,
+                    }
                     if general
                     else {}
                 ),
@@ -153,11 +159,21 @@ class Drop:
     others: pl.DataFrame | None
 
 
-def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:
-    """Restage only the units the new deliveries touch, from their rows in every delivery."""
+def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict | None:
+    """Restage only the units the new deliveries touch, from their rows in every delivery (all
+    contests of a general election's units, against the contests' lines kept by the last full
+    staging). None: a general election's drop brings new contest lines (stage everything)."""
     with duckdb.get_connection() as con:
         drop = _read_drop(con, plan, election)
-    staged = stage(drop.raw, drop.deliveries, election, drop.registry)
+        known = _known(con) if election.is_general else None
+    if known is None:
+        staged = stage(drop.raw, drop.deliveries, election, drop.registry)
+    else:
+        try:
+            general = stage_general(drop.raw, drop.deliveries, election, drop.registry, known)
+        except NewContestLines:
+            return None
+        staged = general.staged
     unit_table = (
         None
         if drop.others is None
@@ -182,6 +198,18 @@ def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) 
             drop.registry,
         )
     return {"tallies": staged.tallies.height, "raw_rows": drop.raw.height}
+
+
+# a general election's contest lines per district, kept for the drops (transforms.contests.Known)
+CONTEST_SEEN = ("staged", "contest_seen")
+
+
+def _known(con) -> Known:
+    return Known(
+        lines=read_table(con, "staged", "contest_lines"),
+        contests=read_table(con, "staged", "contests"),
+        seen=read_table(con, *CONTEST_SEEN),
+    )
 
 
 def _read_drop(con, plan: Plan, election: Election) -> Drop:
