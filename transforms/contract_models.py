@@ -1120,6 +1120,15 @@ class ElectionFile(_Table):
         "(READMEs, truth files): not reported as matching no contract",
     )
 
+    def _one_of_the_levels(self, level: str, at: str) -> None:
+        if level not in self.levels:
+            raise _rule(
+                "{level} is not one of the levels ({levels})",
+                at=at,
+                level=show(level),
+                levels=", ".join(self.levels),
+            )
+
     @model_validator(mode="after")
     def _consistent(self) -> ElectionFile:
         for i, level in enumerate(self.levels):
@@ -1143,26 +1152,14 @@ class ElectionFile(_Table):
                 at="names",
             )
         for level, file_name in (self.names or {}).items():
-            if level not in self.levels:
-                raise _rule(
-                    "{level} is not one of the levels ({levels})",
-                    at=f"names.{_key(level)}",
-                    level=show(level),
-                    levels=", ".join(self.levels),
-                )
+            self._one_of_the_levels(level, f"names.{_key(level)}")
             if len(file_name) > 200:
                 raise _rule(
                     "expected a file name of at most 200 characters", at=f"names.{_key(level)}"
                 )
             _landing_file_name(file_name, f"names.{_key(level)}")
         for level, pattern in self.codes.items():
-            if level not in self.levels:
-                raise _rule(
-                    "{level} is not one of the levels ({levels})",
-                    at=f"codes.{_key(level)}",
-                    level=show(level),
-                    levels=", ".join(self.levels),
-                )
+            self._one_of_the_levels(level, f"codes.{_key(level)}")
             try:
                 _polars_pattern(pattern)
             except PydanticCustomError:
