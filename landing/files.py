@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import gzip
 import hashlib
 import io
 import json
@@ -178,7 +179,7 @@ def _first_ragged_row(text: str, separator: str) -> str | None:
 
 
 def _decode(path: Path, contract: Contract) -> str:
-    raw = _lf_lines(path.read_bytes())
+    raw = _lf_lines(_file_bytes(path, contract))
     try:
         text = raw.decode(ENCODINGS[contract.encoding])
     except UnicodeDecodeError as error:
@@ -238,11 +239,49 @@ def _cut_short(data: bytes, separator: str, header_rows: int = 1) -> str | None:
     return None
 
 
+# The first bytes of compressed files: read only where the contract says the files are.
+COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+}
+MAX_INFLATED = 4 << 30  # bytes a gzip-compressed feed may inflate to
+
+
+def _file_bytes(path: Path, contract: Contract) -> bytes:
+    """The file's bytes, inflated when the contract says it is gzip; a compressed file the
+    contract does not expect (or one that is not what it says) is rejected, never guessed."""
+    data = path.read_bytes()
+    kind = next((name for magic, name in COMPRESSED.items() if data.startswith(magic)), None)
+    if contract.compression == "gzip":
+        if kind != "gzip":
+            raise FileRejected(path.name, "is not gzip-compressed, as its contract says")
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as inflating:
+                data = inflating.read(MAX_INFLATED + 1)
+        except (OSError, EOFError) as error:
+            raise FileRejected(
+                path.name, f"is a broken gzip file ({one_line(error, 120)})"
+            ) from None
+        if len(data) > MAX_INFLATED:
+            raise FileRejected(path.name, "inflates to more than 4 GiB")
+        return data
+    if kind is not None:
+        raise FileRejected(
+            path.name,
+            f'is {kind}-compressed; its contract reads plain text (file.compression = "gzip" '
+            "reads gzip files)",
+        )
+    return data
+
+
 def _feed_bytes(path: Path, contract: Contract) -> bytes:
     """UTF-8 bytes for polars: the file itself when it already is UTF-8 with nothing to skip
     (the common, large case), else decoded from its encoding with the skipped lines removed."""
     if contract.encoding in ("utf-8", "utf-8-sig") and not contract.skip_lines:
-        data = _lf_lines(path.read_bytes())
+        data = _lf_lines(_file_bytes(path, contract))
         return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     return _decode(path, contract).encode("utf-8")
 

@@ -216,3 +216,66 @@ def test_a_symlink_in_the_landing_folder_is_refused_unread(settings, sample, tmp
     assert stored.is_empty(), "refused, not read: nothing of it is stored"
     assert run(settings).success
     assert _warehouse(settings, "select count(*) n from quality.alerts")["n"].item() == 1
+
+
+def test_compressed_random_and_vanishing_files_are_each_one_file_named(
+    settings, sample, monkeypatch
+):
+    """A gzip named .csv (its contract reads plain text), random bytes, and a file that
+    vanishes when its turn comes: each is named, the rest of the delivery publishes."""
+    import gzip
+
+    import warehouse.raw_load as raw_load
+
+    first = settings.landing / "tallies_001.csv"
+    first.write_bytes(gzip.compress(first.read_bytes()))
+    (settings.landing / "tallies_004.csv").write_bytes(bytes(range(256)) * 40)
+    real = raw_load.hash_landed
+
+    def vanish_the_third(con, path):
+        if path.name == "tallies_003.csv":
+            raise FileNotFoundError(2, "No such file or directory")
+        return real(con, path)
+
+    monkeypatch.setattr(raw_load, "hash_landed", vanish_the_third)
+    result = run(settings)
+    assert result.success
+    errors = rejected_files(result)
+    assert errors[0] == (
+        "tallies_001.csv: is gzip-compressed; its contract reads plain text "
+        '(file.compression = "gzip" reads gzip files)'
+    )
+    assert errors[1].startswith("tallies_004.csv: ") and len(errors) == 2
+    loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    assert loaded["file_name"].to_list() == ["tallies_002.csv"]
+    monkeypatch.setattr(raw_load, "hash_landed", real)
+    assert run(settings).success, "the file that was unreadable loads on the next run"
+    loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
+    assert sorted(loaded["file_name"]) == ["tallies_002.csv", "tallies_003.csv"]
+
+
+def read_feed_plain(tmp_path, contract):
+    from landing.files import read_feed
+    from tests.test_contracts import FEED
+
+    plain = tmp_path / "obs_plain.txt"
+    plain.write_bytes(FEED.encode("latin-1"))
+    return read_feed(plain, contract)
+
+
+def test_a_gzip_feed_loads_where_its_contract_says_so(tmp_path):
+    import gzip
+
+    from landing.files import FileRejected, read_feed
+    from tests.test_contracts import CONTRACT_TOML, FEED, contract
+
+    path = tmp_path / "obs_1.txt"
+    path.write_bytes(gzip.compress(FEED.encode("latin-1")))
+    plain = contract()
+    zipped = contract(CONTRACT_TOML.replace("[file]", '[file]\ncompression = "gzip"', 1))
+    with pytest.raises(FileRejected, match="is gzip-compressed; its contract reads plain text"):
+        read_feed(path, plain)
+    assert read_feed(path, zipped).equals(read_feed_plain(tmp_path, plain))
+    path.write_bytes(FEED.encode("latin-1"))
+    with pytest.raises(FileRejected, match="is not gzip-compressed, as its contract says"):
+        read_feed(path, zipped)

@@ -35,8 +35,16 @@ GENERAL_KEYS = {
 GENERAL_KEYS |= {"source_level"}
 
 
+# ...and keys added since with a default the snapshot's contracts all keep
+NEW_DEFAULTS = {"compression": "none"}
+
+
 def _asdict(contract) -> dict:
-    return {k: v for k, v in dataclasses.asdict(contract).items() if k not in GENERAL_KEYS or v}
+    return {
+        k: v
+        for k, v in dataclasses.asdict(contract).items()
+        if (k not in GENERAL_KEYS or v) and NEW_DEFAULTS.get(k, object()) != v
+    }
 
 
 def _parsed_now() -> dict:
@@ -138,7 +146,7 @@ def _refusal(text: str, name: str = "observers") -> str:
             'encoding = "latin-1"',
             'encodng = "latin-1"',
             "observers.file: unknown key(s) encodng; allowed: pattern, format, separator, "
-            "encoding, skip_lines, header_rows, columns",
+            "encoding, compression, skip_lines, header_rows, columns",
         ),
         (
             'null_votes = "Nulls"',
@@ -240,7 +248,7 @@ def test_a_hostile_value_is_never_echoed_whole():
     keys = CONTRACT_TOML.replace("[file]", "[file]\n" + "".join(f"k{i} = 1\n" for i in range(99)))
     assert _refusal(keys) == (
         "observers.file: unknown key(s) k0, k1, k2, k3, k4, …; allowed: pattern, format, "
-        "separator, encoding, skip_lines, header_rows, columns"
+        "separator, encoding, compression, skip_lines, header_rows, columns"
     )
 
 

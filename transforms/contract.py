@@ -83,6 +83,7 @@ class Contract:
     format: str = "delimited"
     separator: str = ","
     encoding: str = "utf-8"
+    compression: str = "none"  # or "gzip": the file is gzip-compressed (file.compression)
     skip_lines: int = 0
     two_row_header: bool = False  # columns named 'upper|lower' (landing.files.joined_header)
     columns: tuple[str, ...] = ()  # the full expected header, when declared
@@ -355,6 +356,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         format=spec.file.format,
         separator=spec.file.separator,
         encoding=spec.file.encoding,
+        compression=spec.file.compression,
         skip_lines=spec.file.skip_lines,
         two_row_header=spec.file.header_rows == 2,
         columns=tuple(spec.file.columns or ()),

@@ -332,6 +332,10 @@ class FileSpec(_Table):
         description="the delimiter: one ASCII character other than a quote or a line break",
     )
     encoding: Literal[ENCODINGS] = Field("utf-8", description="the text encoding")  # type: ignore[valid-type]
+    compression: Literal["none", "gzip"] = Field(
+        "none",
+        description="gzip: the files are gzip-compressed (any other compressed file is rejected)",
+    )
     skip_lines: int = Field(0, ge=0, le=1000, description="lines before the header to skip")
     header_rows: int = Field(
         1,

@@ -31,9 +31,11 @@ from transforms.contests import LINE_COLUMNS
 from transforms.contract import Contract
 from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_columns
 from transforms.model import Election
+from transforms.text import one_line
 from warehouse.db import ident, qualified, registered, rows, scalar, table_exists, transaction
 
 LOADED, SKIPPED, REJECTED = "loaded", "skipped", "rejected"
+UNREADABLE = "unreadable"  # gone or unreadable when its turn came: nothing recorded, next run
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,14 @@ def load_feed_file(
     """Read a file with its contract and load its rows, mapped to canonical names, as text.
     rehash: hash it even when its name, size and modification time are a delivered file's
     (a full run: sha256 is the truth)."""
-    unchanged = None if rehash else delivered_unchanged(con, path)
-    if unchanged is not None:
-        return LoadOutcome(path.name, unchanged, SKIPPED)
-    sha = hash_landed(con, path)
+    try:
+        unchanged = None if rehash else delivered_unchanged(con, path)
+        if unchanged is not None:
+            return LoadOutcome(path.name, unchanged, SKIPPED)
+        sha = hash_landed(con, path)
+    except OSError as error:  # it vanished, or cannot be opened: nothing of it to record
+        reason = one_line(error.strerror or type(error).__name__, 120)
+        return LoadOutcome(path.name, "", UNREADABLE, error=f"could not be read ({reason})")
     if already_delivered(con, sha):
         return LoadOutcome(path.name, sha, SKIPPED)
     try:

@@ -30,6 +30,7 @@ from warehouse.raw_load import (
     LOADED,
     REJECTED,
     SKIPPED,
+    UNREADABLE,
     bind_election,
     load_feed_file,
     load_registry,
@@ -100,6 +101,7 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
             f"({outcome.read:,} rows read = {used:,} used + {outcome.excluded:,} left out by "
             f"the contract{blank})",
             SKIPPED: "already delivered, skipped",
+            UNREADABLE: f"{outcome.error}: left for the next run",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]
         context.log.info(f"{path.name}: {verb}")
