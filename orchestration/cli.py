@@ -16,7 +16,7 @@ from orchestration.cli_commands.feeds import generate_command, replay_command
 from orchestration.cli_commands.marts import export, query, report, results
 from orchestration.cli_commands.pipeline import run, ui
 from orchestration.cli_commands.project import docs, schema
-from orchestration.cli_commands.quality import quality, verify
+from orchestration.cli_commands.quality import quality, verify, withdraw
 
 PACKAGE = "tallyhouse"
 COMMANDS = (
@@ -25,6 +25,7 @@ COMMANDS = (
     generate_command,
     quality,
     verify,
+    withdraw,
     query,
     results,
     export,

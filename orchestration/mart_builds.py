@@ -59,6 +59,7 @@ from warehouse.raw_lookup import read_ballot_registry
 from warehouse.refresh_state import staged_and_gate
 from warehouse.run_frames import RunFrames
 from warehouse.tables import read_table, units_of, versions_of
+from warehouse.withdrawals import read_deliveries
 
 CHANGED = ["delivery_seq", "source_row"]
 RULE_IDS = [r.id for r in RULES]
@@ -305,7 +306,7 @@ def _read_staged(con, config, tallies, votes, quarantine) -> Staged:
         units=read_table(con, "staged", "units"),
         versions=read_table(con, "staged", "tally_versions"),
         issues=read_table(con, "quality", "issues"),
-        deliveries=read_table(con, "raw", "deliveries"),
+        deliveries=read_deliveries(con),
         registry=_registry_if_announced(con, config),
     )
 
@@ -360,7 +361,7 @@ def _changed_units(change: Change) -> pl.DataFrame:
 def _read_change_context(con, config, change: Change) -> ChangeContext:
     registry = _registry_if_announced(con, config)
     return ChangeContext(
-        deliveries=read_table(con, "raw", "deliveries"),
+        deliveries=read_deliveries(con),
         versions=versions_of(con, _changed_units(change)),
         registry=registry,
         accepted=con.sql(f"select source_id, tally_code from {ACCEPTED_SQL}").pl()

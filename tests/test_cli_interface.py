@@ -28,6 +28,7 @@ EXPECTED_COMMANDS = {
     "ui",
     "schema",
     "verify",
+    "withdraw",
 }
 HEAVY = ("dagster", "great_expectations", "polars", "duckdb", "pandas", "pyarrow")
 

@@ -476,7 +476,7 @@ def test_a_names_file_landing_between_runs_restages_in_full(tmp_path, settings):
     assert run(first).success
     with connect(settings.warehouse, read_only=True) as con:
         mode, reason = con.sql("select mode, reason from staged.state").fetchall()[0]
-    assert (mode, reason) == ("full", "the unit names files changed")
+    assert (mode, reason) == ("full", "the unit names files or the withdrawn deliveries changed")
     names = published(
         settings, "select distinct unit_code, unit_name from results where level = 'state'"
     )

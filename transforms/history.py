@@ -11,7 +11,11 @@ SNAPSHOT_LEVELS_BELOW_NATIONAL = 1  # national and the first level (states)
 
 
 def amendments(versions: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame:
-    """One row per version no longer current, with the version that replaced it, if any."""
+    """One row per version no longer current, with the version that replaced it, if any, and
+    an operator's withdrawal of its delivery (deliveries.withdrawal: who, when, why)."""
+    if "withdrawal" not in deliveries.columns:
+        deliveries = deliveries.with_columns(pl.lit(None, pl.String).alias("withdrawal"))
+    withdrawals = deliveries.select("delivery_seq", pl.col("withdrawal").alias("withdrawn_because"))
     files = deliveries.select("delivery_seq", "file_name")
     unit = ["source_id", "tally_code"]
     replacement = versions.select(
@@ -24,6 +28,7 @@ def amendments(versions: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame
     return (
         versions.filter(pl.col("status") != "current")
         .join(files, on="delivery_seq", how="left")
+        .join(withdrawals, on="delivery_seq", how="left")
         .join(replacement, on=[*unit, "superseded_by_delivery"], how="left")
         .join(
             files.rename(
@@ -45,6 +50,7 @@ def amendments(versions: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame
             "superseded_by_row",
             "new_valid_votes",
             "new_total_votes",
+            "withdrawn_because",
         )
         .sort(*unit, "delivery_seq")
     )

@@ -25,6 +25,7 @@ EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
 CONTEST = "contest_id"
 DISTRICT_COLUMNS = ("contest_district_level", "contest_district")
 CONTEST_CARRIED = (CONTEST, *DISTRICT_COLUMNS)
+WITHDRAWAL = "withdrawal"  # deliveries: an operator's withdrawal (who, when, why), else null
 WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (contract: absent_when)
 
 
@@ -150,8 +151,10 @@ def _typed(
     names = [c for c in name_columns(election) if c in raw.columns]
     # a raw table loaded before a count field existed lacks it: absent (null), never judged
     raw = raw.with_columns(pl.lit(None, pl.String).alias(c) for c in counts if c not in raw.columns)
+    if WITHDRAWAL not in deliveries.columns:
+        deliveries = deliveries.with_columns(pl.lit(None, pl.String).alias(WITHDRAWAL))
     frame = raw.join(
-        deliveries.select(*DELIVERY_COLUMNS), on="file_sha256", how="inner"
+        deliveries.select(*DELIVERY_COLUMNS, WITHDRAWAL), on="file_sha256", how="inner"
     ).with_columns(*[pl.col(c).str.strip_chars() for c in [*codes, *counts]])
     frame = _place_in_registry(frame, registry, election)
     # Bad cells are rare: find their rows with native casts, then describe only those rows.
@@ -272,8 +275,11 @@ def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
 def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
     """_latest: the row belongs to its unit's latest delivery within the current release (a
     snapshot release replaces every earlier release of its source, units it omits included)."""
-    current_release = pl.when(pl.col("snapshot")).then(pl.col("release")).max().over("source_id")
-    in_release = current_release.is_null() | (pl.col("release") >= current_release)
+    kept = pl.col(WITHDRAWAL).is_null()  # a withdrawn delivery is never current
+    current_release = (
+        pl.when(pl.col("snapshot") & kept).then(pl.col("release")).max().over("source_id")
+    )
+    in_release = kept & (current_release.is_null() | (pl.col("release") >= current_release))
     typed = typed.with_columns(in_release.alias("_in_release"))
     newest = pl.col("_order").filter(pl.col("_in_release")).max().over(UNIT_KEY)
     return typed.with_columns(
@@ -353,6 +359,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         VALID,
         _cast_total().alias(TOTAL),
         latest.alias("_current"),
+        pl.col(WITHDRAWAL).is_not_null().alias("_withdrawn"),
     )
     versions = (
         narrow.sort("_order", "source_row")
@@ -375,6 +382,8 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         TOTAL,
         pl.when(pl.col("_current"))
         .then(pl.lit("current"))
+        .when(pl.col("_withdrawn"))
+        .then(pl.lit("withdrawn"))
         .when(later.is_not_null())
         .then(pl.lit("superseded"))
         .otherwise(pl.lit("withdrawn"))

@@ -724,7 +724,8 @@ MARTS: tuple[Mart, ...] = (
                 "status",
                 "VARCHAR",
                 "`superseded` (a later delivery or release replaced it) or `withdrawn` (a "
-                "complete snapshot release left the unit out).",
+                "complete snapshot release left the unit out, or an operator withdrew its "
+                "delivery: `withdrawn_because`).",
             ),
             Column("delivery_seq", "BIGINT", DELIVERY_SEQ + " (of this old version)"),
             Column("file_name", "VARCHAR", FILE_NAME + " (the old version)"),
@@ -751,6 +752,12 @@ MARTS: tuple[Mart, ...] = (
                 "new_total_votes",
                 "BIGINT",
                 "Total ballots in the replacing version; null when withdrawn or not declared.",
+            ),
+            Column(
+                "withdrawn_because",
+                "VARCHAR",
+                "Who withdrew the old version's delivery, when and why (`tallyhouse withdraw`); "
+                "null unless an operator withdrew it.",
             ),
         ),
         Step.MARTS,

@@ -96,7 +96,7 @@ def _staging_full_because(
 ):
     """Staging's own reasons to rebuild, in order (lazily: the first that holds is used)."""
     yield "a full rebuild was asked for" if force_full else None
-    yield "the unit names files changed" if names_changed else None
+    yield "the unit names files or the withdrawn deliveries changed" if names_changed else None
     if staged is None:
         yield "nothing staged yet"
         return

@@ -28,6 +28,7 @@ from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_ro
 from warehouse.refresh_state import plan_staging, record_names_digest
 from warehouse.staged_merge import current_tallies_of, merge_staged, record_full_staging
 from warehouse.tables import read_table, replace_tables
+from warehouse.withdrawals import read_deliveries, withdrawals_digest
 
 
 @dg.multi_asset(
@@ -68,7 +69,8 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         names = read_unit_names(landing, election)
     except FileRejected as error:
         raise dg.Failure(description=f"unit names file refused: {error}") from None
-    digest = names_digest(landing, election)
+    with duckdb.get_connection() as con:  # names files and withdrawals: either restages all
+        digest = names_digest(landing, election) + withdrawals_digest(con)
     with duckdb.get_connection() as con:
         full = context.run.tags.get(FULL_TAG) == "true"
         # a source above the polling units: staged whole too, so that a drop of the precinct
@@ -99,7 +101,7 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
 
 def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:
     with duckdb.get_connection() as con:
-        deliveries = read_table(con, "raw", "deliveries")
+        deliveries = read_deliveries(con)
         frames = [read_raw_feed(con, s) for s in feed_sources(con)]
         filled = [f for f in frames if f.height]
         raw = pl.concat(filled, how="vertical") if filled else None
@@ -214,7 +216,7 @@ def _known(con) -> Known:
 
 def _read_drop(con, plan: Plan, election: Election) -> Drop:
     code = election.code_column(election.tally_level)
-    deliveries = read_table(con, "raw", "deliveries")
+    deliveries = read_deliveries(con)
     new_rows = read_new_rows(con, plan.new_deliveries)
     units = (
         affected_units(new_rows, deliveries, election)

@@ -114,3 +114,54 @@ def verify(data_dir: str | None, landing: str | None) -> int:
         f"they were delivered with" + ("." if not off else f"; {len(off):,} do not.")
     )
     return 1 if off else 0
+
+
+@click.command("withdraw")
+@data_dir_option
+@click.argument("delivery", metavar="FILE_OR_SHA256")
+@click.option("--reason", required=True, help="Why it is withdrawn (kept and published).")
+@click.option(
+    "--by",
+    "withdrawn_by",
+    default=None,
+    help="Who withdraws it (default: the login name of this process).",
+)
+def withdraw(data_dir: str | None, delivery: str, reason: str, withdrawn_by: str | None) -> int:
+    """Take a delivery back: it leaves the marts at the next run.
+
+    FILE_OR_SHA256 is a landed file's name (its latest delivery) or the first 8 or more hex
+    digits of its sha256. Nothing is deleted: the raw rows stay, each unit falls back to its
+    previous version, and amendments shows the withdrawal with who, when and why.
+    """
+    import getpass
+
+    import duckdb
+
+    from transforms.text import escaped, one_line
+    from warehouse.db import connect
+    from warehouse.withdrawals import NoSuchDelivery
+    from warehouse.withdrawals import withdraw as withdraw_delivery
+
+    settings = settings_from(data_dir)
+    reason = one_line(reason, 500)
+    if not reason.strip():
+        return fail("give a --reason: it is kept with the withdrawal", code=2)
+    who = one_line(withdrawn_by or getpass.getuser(), 100)
+    if not settings.warehouse.exists():
+        return fail(f"No warehouse at {settings.warehouse}: run `tallyhouse run` first.")
+    try:
+        with connect(settings.warehouse) as con:
+            done = withdraw_delivery(con, delivery, reason, who)
+    except NoSuchDelivery as error:
+        return fail(f"withdraw: {one_line(error, 300)}", code=2)
+    except duckdb.IOException:
+        return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
+    name = escaped(done.file_name, 120)
+    if done.already:
+        click.echo(f"{name} ({done.file_sha256[:12]}…) was already withdrawn; nothing changed.")
+        return 0
+    click.echo(
+        f"Withdrew {name} ({done.file_sha256[:12]}…, delivery {done.delivery_seq}, "
+        f"{done.tallies:,} rows). The next `tallyhouse run` restages without it and publishes."
+    )
+    return 0
