@@ -3,6 +3,7 @@ share within a run, the alert notifiers."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +12,8 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from orchestration.alerting import Alerter
-from orchestration.settings import DEFAULT_ELECTION, Settings
+from orchestration.settings import DEFAULT_ELECTION, DEFAULT_WRITER_WAIT, Settings
+from orchestration.writer_lock import Holder, WriterLock, alive
 from warehouse.configs import ElectionConfig, load_election
 from warehouse.run_frames import RunFrames
 
@@ -49,9 +51,18 @@ class Warehouse(DuckDBResource):
     get_connection of the run's steps joins one open database: otherwise each one opens the
     file and each close checkpoints it, a tenth of an election-night run."""
 
+    writer_wait_seconds: float = DEFAULT_WRITER_WAIT  # how long a run waits for another's end
+
     _keeper: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _lock: WriterLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Take the data directory's writer lock for the run (orchestration/writer_lock.py),
+        mark a run that died holding it failed, then open the run's connection."""
+        lock = WriterLock(Path(self.database).parent)
+        previous = lock.acquire(context.run.run_id, self.writer_wait_seconds)
+        self._lock = lock
+        _fail_if_it_died(context, previous)
         config = {"custom_user_agent": "dagster", **self.connection_config}
         self._keeper = duckdb.connect(self.database, config=config)
 
@@ -59,6 +70,25 @@ class Warehouse(DuckDBResource):
         if self._keeper is not None:
             self._keeper.close()
             self._keeper = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def _fail_if_it_died(context: dg.InitResourceContext, previous: Holder) -> None:
+    """The run that held the lock before this one, if Dagster still has it STARTED although
+    its process is gone (killed, crashed): reported failed, so the run queue moves on."""
+    if not previous.run_id or previous.run_id == context.run.run_id or context.instance is None:
+        return
+    if alive(previous.pid) and previous.pid != os.getpid():
+        return
+    run = context.instance.get_run_by_id(previous.run_id)
+    if run is not None and run.status == dg.DagsterRunStatus.STARTED:
+        context.instance.report_run_failed(run)
+        context.log.warning(
+            f"run {previous.run_id} died holding the data directory (pid {previous.pid}); "
+            "marked failed"
+        )
 
 
 def _run_frames(_context):
@@ -82,7 +112,9 @@ def build_resources(settings: Settings) -> dict:
             elections_dir=str(settings.elections_dir) if settings.elections_dir else None,
             quarantine_threshold=settings.quarantine_threshold,
         ),
-        "duckdb": Warehouse(database=str(settings.warehouse)),
+        "duckdb": Warehouse(
+            database=str(settings.warehouse), writer_wait_seconds=settings.writer_wait_seconds
+        ),
         # a new one for every run: the frames of one run's staged and quality layers
         "frames": dg.ResourceDefinition(
             resource_fn=_run_frames,

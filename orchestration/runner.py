@@ -30,6 +30,10 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per failed step: the step and what went wrong, as a user should read it."""
     messages = []
     for event in result.all_events:
+        if event.event_type_value == "RESOURCE_INIT_FAILURE":  # e.g. the data directory is busy
+            error = event.event_specific_data.error
+            text = error.message if error is not None else event.message or ""
+            messages.append(f"run not started: {text.split(': ', 1)[-1].strip()}")
         if event.is_step_failure:
             data = event.step_failure_data
             user = data.user_failure_data

@@ -20,6 +20,8 @@ DEFAULT_ELECTION = "sample"
 REBUILD_CRON_ENV = "TALLYHOUSE_REBUILD_CRON"
 SENSOR_INTERVAL_ENV = "TALLYHOUSE_SENSOR_INTERVAL"
 OWNER_ENV = "TALLYHOUSE_OWNER"
+WRITER_WAIT_ENV = "TALLYHOUSE_WRITER_WAIT"
+DEFAULT_WRITER_WAIT = 300  # seconds a run waits for the run writing the data directory
 DEFAULT_OWNER = "team:tallyhouse"
 # Dagster's owner forms: a team (team:name) or an email address
 OWNER = re.compile(r"^(team:[A-Za-z0-9_-]{1,64}|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190})$")
@@ -50,6 +52,7 @@ class Settings:
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_slack_url: str | None = field(default=None, repr=False)
     owner: str = DEFAULT_OWNER  # who owns the assets in Dagster's catalog
+    writer_wait_seconds: float = DEFAULT_WRITER_WAIT  # waiting for another run's end
 
     def __post_init__(self) -> None:
         if not OWNER.fullmatch(self.owner):
@@ -85,6 +88,7 @@ def load_settings(
     quarantine_threshold: float | None = None,
     election: str | None = None,
     landing: str | Path | None = None,
+    writer_wait_seconds: float | None = None,
 ) -> Settings:
     """Resolve settings: an explicit value wins, then the environment, then the default.
 
@@ -93,8 +97,9 @@ def load_settings(
     configurations shipped in elections/), TALLYHOUSE_QUARANTINE_THRESHOLD (a share;
     unset: the election's [quality] quarantine_threshold, else 0.05),
     TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default: alerts then go to
-    the log and quality.alerts only), TALLYHOUSE_OWNER (the assets' owner in Dagster's catalog:
-    team:<name> or an email; default team:tallyhouse).
+    the log and quality.alerts only), TALLYHOUSE_WRITER_WAIT (seconds a run waits for the run
+    writing the data directory, default 300), TALLYHOUSE_OWNER (the assets' owner in Dagster's
+    catalog: team:<name> or an email; default team:tallyhouse).
     """
     env = os.environ if env is None else env
     chosen = data_dir or env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
@@ -114,23 +119,29 @@ def load_settings(
         elections_dir=Path(elections_dir).expanduser().resolve() if elections_dir else None,
         quarantine_threshold=threshold,
         rebuild_cron=env.get(REBUILD_CRON_ENV) or DEFAULT_REBUILD_CRON,
-        sensor_interval_seconds=_seconds(env.get(SENSOR_INTERVAL_ENV), DEFAULT_SENSOR_INTERVAL),
+        sensor_interval_seconds=_seconds(
+            env.get(SENSOR_INTERVAL_ENV), DEFAULT_SENSOR_INTERVAL, SENSOR_INTERVAL_ENV
+        ),
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
         owner=env.get(OWNER_ENV, "").strip() or DEFAULT_OWNER,
+        writer_wait_seconds=(
+            writer_wait_seconds
+            if writer_wait_seconds is not None
+            else _seconds(env.get(WRITER_WAIT_ENV), DEFAULT_WRITER_WAIT, WRITER_WAIT_ENV, low=0)
+        ),
     )
 
 
-def _seconds(raw: str | None, default: int) -> int:
-    """A whole number of seconds from the environment (1 to one day), or the default."""
+def _seconds(raw: str | None, default: int, name: str, low: int = 1) -> int:
+    """A whole number of seconds from the environment variable `name` (low to one day), or
+    the default."""
     text = (raw or "").strip()
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= 86_400:
+    if not text.isdigit() or not low <= int(text) <= 86_400:
         shown = text if len(text) <= 40 else text[:39] + "…"
-        raise ValueError(
-            f"{SENSOR_INTERVAL_ENV}={shown!r} is not a whole number of seconds from 1 to 86400"
-        )
+        raise ValueError(f"{name}={shown!r} is not a whole number of seconds from {low} to 86400")
     return int(text)
 
 

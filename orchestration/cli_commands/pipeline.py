@@ -47,12 +47,19 @@ from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, LANDING_ENV, 
     "(default: $TALLYHOUSE_QUARANTINE_THRESHOLD, else election.toml's [quality] "
     "quarantine_threshold, else 0.05).",
 )
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once when another run is writing to the data directory, instead of waiting "
+    "for it (up to $TALLYHOUSE_WRITER_WAIT seconds, default 300).",
+)
 def run(
     data_dir: str | None,
     full: bool,
     election: str | None,
     landing: str | None,
     quarantine_threshold: float | None,
+    no_wait: bool,
 ) -> int:
     """Load landed feeds, build and publish the marts.
 
@@ -60,7 +67,11 @@ def run(
     fails or a file is rejected whole.
     """
     settings = settings_from(
-        data_dir, quarantine_threshold=quarantine_threshold, election=election, landing=landing
+        data_dir,
+        quarantine_threshold=quarantine_threshold,
+        election=election,
+        landing=landing,
+        writer_wait_seconds=0 if no_wait else None,
     )
     config = election_config(settings)
     _check_landing(settings, config)

@@ -1,0 +1,98 @@
+"""One writer at a time: every run (the CLI's, the sensor's, the schedule's) holds a lock on the
+data directory for as long as it runs, recording its pid and run id in the lock file. A second
+run waits for it (up to a limit) and then fails naming the holder. The operating system drops
+the lock when its process dies, so a killed run never blocks the next one; that run stays
+STARTED in Dagster's instance, and the next run to take the lock marks it failed, so the queue
+the daemon keeps (one run at a time) moves on."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+LOCK_NAME = ".writer.lock"
+POLL_SECONDS = 0.5
+
+
+class WriterBusy(RuntimeError):
+    """Another live run holds the data directory."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int | None
+    run_id: str | None
+    since: str | None
+
+    def describe(self) -> str:
+        return f"run {self.run_id or '?'} (pid {self.pid or '?'}, since {self.since or '?'})"
+
+
+def _read_holder(handle) -> Holder:
+    handle.seek(0)
+    try:
+        data = json.loads(handle.read() or "{}")
+    except ValueError:
+        data = {}
+    pid = data.get("pid")
+    return Holder(pid if isinstance(pid, int) else None, data.get("run_id"), data.get("since"))
+
+
+def alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WriterLock:
+    """The data directory's writer lock, taken by `acquire` and released by `release`."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / LOCK_NAME
+        self._handle = None
+
+    def acquire(self, run_id: str, wait_seconds: float) -> Holder:
+        """Take the lock for `run_id`, waiting up to wait_seconds for another run to end.
+        Returns the previous holder (whose run may have died holding it); raises WriterBusy."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        deadline = time.monotonic() + max(wait_seconds, 0)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(handle)
+                    handle.close()
+                    raise WriterBusy(
+                        f"another run is writing to {self.path.parent}: {holder.describe()}; "
+                        "this run waited "
+                        f"{wait_seconds:g} s (TALLYHOUSE_WRITER_WAIT) and did not start"
+                    ) from None
+                time.sleep(POLL_SECONDS)
+        previous = _read_holder(handle)
+        handle.seek(0)
+        handle.truncate()
+        since = datetime.now(UTC).replace(microsecond=0).isoformat()
+        handle.write(json.dumps({"pid": os.getpid(), "run_id": run_id, "since": since}))
+        handle.flush()
+        self._handle = handle
+        return previous
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
