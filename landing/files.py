@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import time
 from pathlib import Path
 
 import polars as pl
@@ -71,6 +72,24 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
+
+
+def in_progress(name: str) -> bool:
+    """A name that says a copy is under way: never read, whatever a pattern matches."""
+    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def unsettled(path: Path, settle_seconds: float, now: float | None = None) -> float | None:
+    """Seconds since the file last changed, when that is less than settle_seconds (it may still
+    be being written: left for a later run); None when it has settled."""
+    try:
+        age = (time.time() if now is None else now) - path.stat().st_mtime
+    except OSError:
+        return None  # gone: its load says so
+    return max(age, 0.0) if age < settle_seconds else None
 
 
 def inside(landing: Path, path: Path) -> bool:
@@ -382,7 +401,7 @@ def matching_files(landing: Path, contracts) -> list[tuple[Path, Contract]]:
     claimed: dict[Path, Contract] = {}
     for contract in contracts:
         for path in landing.glob(contract.pattern):
-            if not inside(landing, path):
+            if not inside(landing, path) or in_progress(path.name):
                 continue
             if path in claimed:
                 raise ValueError(

@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from landing.files import sha256_file
+from landing.files import in_progress, sha256_file
 
-IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
 SETTLE_SECONDS = 5.0
 
 
@@ -39,10 +38,6 @@ class WatchCursor:
 class Ready:
     path: Path
     sha256: str
-
-
-def in_progress(name: str) -> bool:
-    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
 
 
 def look(

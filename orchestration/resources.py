@@ -27,6 +27,7 @@ class TallyhouseDirs(dg.ConfigurableResource):
     landing_dir: str | None = None
     elections_dir: str | None = None
     quarantine_threshold: float | None = None  # None: the election's policy, else the default
+    settle_seconds: float = 0.0  # a run leaves files changed more recently for the next one
 
     @property
     def settings(self) -> Settings:
@@ -111,6 +112,7 @@ def build_resources(settings: Settings) -> dict:
             landing_dir=str(settings.landing_dir) if settings.landing_dir else None,
             elections_dir=str(settings.elections_dir) if settings.elections_dir else None,
             quarantine_threshold=settings.quarantine_threshold,
+            settle_seconds=settings.settle_seconds,
         ),
         "duckdb": Warehouse(
             database=str(settings.warehouse), writer_wait_seconds=settings.writer_wait_seconds

@@ -21,6 +21,8 @@ REBUILD_CRON_ENV = "TALLYHOUSE_REBUILD_CRON"
 SENSOR_INTERVAL_ENV = "TALLYHOUSE_SENSOR_INTERVAL"
 OWNER_ENV = "TALLYHOUSE_OWNER"
 WRITER_WAIT_ENV = "TALLYHOUSE_WRITER_WAIT"
+SETTLE_ENV = "TALLYHOUSE_SETTLE_SECONDS"
+DEFAULT_SETTLE = 2  # seconds a landing file must be unchanged before a command-line run loads it
 DEFAULT_WRITER_WAIT = 300  # seconds a run waits for the run writing the data directory
 DEFAULT_OWNER = "team:tallyhouse"
 # Dagster's owner forms: a team (team:name) or an email address
@@ -53,6 +55,9 @@ class Settings:
     alert_slack_url: str | None = field(default=None, repr=False)
     owner: str = DEFAULT_OWNER  # who owns the assets in Dagster's catalog
     writer_wait_seconds: float = DEFAULT_WRITER_WAIT  # waiting for another run's end
+    # a file changed more recently is left for the next run (load_settings: DEFAULT_SETTLE;
+    # 0 here, for runs that land their own files, as the tests and benchmarks do)
+    settle_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not OWNER.fullmatch(self.owner):
@@ -98,8 +103,9 @@ def load_settings(
     unset: the election's [quality] quarantine_threshold, else 0.05),
     TALLYHOUSE_ALERT_WEBHOOK_URL and TALLYHOUSE_ALERT_SLACK_URL (no default: alerts then go to
     the log and quality.alerts only), TALLYHOUSE_WRITER_WAIT (seconds a run waits for the run
-    writing the data directory, default 300), TALLYHOUSE_OWNER (the assets' owner in Dagster's
-    catalog: team:<name> or an email; default team:tallyhouse).
+    writing the data directory, default 300), TALLYHOUSE_SETTLE_SECONDS (a landing file changed
+    more recently is left for the next run, default 2), TALLYHOUSE_OWNER (the assets' owner in
+    Dagster's catalog: team:<name> or an email; default team:tallyhouse).
     """
     env = os.environ if env is None else env
     chosen = data_dir or env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
@@ -125,6 +131,7 @@ def load_settings(
         alert_webhook_url=env.get(WEBHOOK_ENV) or None,
         alert_slack_url=env.get(SLACK_ENV) or None,
         owner=env.get(OWNER_ENV, "").strip() or DEFAULT_OWNER,
+        settle_seconds=_seconds(env.get(SETTLE_ENV), DEFAULT_SETTLE, SETTLE_ENV, low=0),
         writer_wait_seconds=(
             writer_wait_seconds
             if writer_wait_seconds is not None

@@ -51,6 +51,10 @@ def pytest_runtest_setup(item):
     _RUNNING["item"] = item  # before any fixture of the test, module-scoped ones included
 
 
+# Tests land files and run at once: no settling time (tests/test_settle.py sets one).
+LANDED_NOW = {"TALLYHOUSE_SETTLE_SECONDS": "0"}
+
+
 def pytest_configure(config):
     """A test that runs the Dagster job (directly, through materialize or a fixture) must be
     marked e2e, so `pytest -m "not e2e"` stays the fast tier: unmarked, it fails."""
@@ -255,7 +259,7 @@ def tallyhouse(capsys):
     def call(*args: str, env: dict[str, str] | None = None) -> Done:
         os.environ.clear()
         os.environ.update({k: v for k, v in saved.items() if not k.startswith("TALLYHOUSE_")})
-        os.environ.update(env or {})
+        os.environ.update({**LANDED_NOW, **(env or {})})
         capsys.readouterr()
         code = main(list(args))
         out, err = capsys.readouterr()
@@ -275,6 +279,6 @@ def tallyhouse_process(*args: str, env: dict[str, str] | None = None, timeout: i
         [str(script), *args],
         capture_output=True,
         text=True,
-        env={**clean, **(env or {})},
+        env={**clean, **LANDED_NOW, **(env or {})},
         timeout=timeout,
     )

@@ -14,6 +14,7 @@ import pytest
 
 from orchestration.runner import failure_messages, run_tally_job
 from orchestration.writer_lock import LOCK_NAME, WriterBusy, WriterLock
+from tests.conftest import LANDED_NOW
 
 
 def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path):
@@ -52,7 +53,7 @@ def test_a_run_killed_holding_the_lock_is_marked_failed_by_the_next(tmp_path):
     settings = Settings(tmp_path / "data")
     prepare_data_dir(settings)
     write_synthetic(generate(20_000, seed=3, drops=1), settings.landing)
-    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), **LANDED_NOW}
     child = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(settings.data_dir)],
         env=env,

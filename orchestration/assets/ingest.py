@@ -17,6 +17,7 @@ from landing.files import (
     registry_path,
     sha256_file,
     unmatched_files,
+    unsettled,
 )
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW, RAW_DELIVERIES
@@ -65,7 +66,7 @@ def raw_deliveries(
     _log_unmatched(context, unmatched)
     refused = refused_files(landing)
     with duckdb.get_connection() as con:
-        outcomes = _load_landed(context, con, config, landing)
+        outcomes = _load_landed(context, con, config, landing, dirs.settle_seconds)
         _refuse(context, con, alerts, refused)
         rejected = [o for o in outcomes if o.status == REJECTED]
         _alert_new_rejections(context, con, alerts, rejected)
@@ -79,7 +80,9 @@ def raw_deliveries(
     yield _files_accepted(rejected)
 
 
-def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) -> list:
+def _load_landed(
+    context: dg.AssetExecutionContext, con, config, landing: Path, settle: float = 0
+) -> list:
     """Load the registry (if landed) and every landed feed file this run loads (_to_load),
     each through its contract; log each file's outcome."""
     election = config.election
@@ -91,7 +94,7 @@ def _load_landed(context: dg.AssetExecutionContext, con, config, landing: Path) 
     registry = registry_path(landing, election)
     if registry is not None:
         outcomes.append(load_registry(con, registry, election, run_id))
-    for path, contract in _to_load(context, matching_files(landing, config.contracts)):
+    for path, contract in _to_load(context, matching_files(landing, config.contracts), settle):
         outcome = load_feed_file(con, path, contract, election, run_id, rehash=full)
         outcomes.append(outcome)
         used = outcome.read - outcome.excluded - outcome.blank
@@ -217,12 +220,28 @@ def _files_accepted(rejected: list) -> dg.AssetCheckResult:
     )
 
 
-def _to_load(context: dg.AssetExecutionContext, files: list) -> list:
+def _settled(context: dg.AssetExecutionContext, files: list, settle_seconds: float) -> list:
+    """The files that have not changed for settle_seconds; the others may still be being
+    copied in, and wait for the next run (the sensor waits for them the same way)."""
+    kept = []
+    for path, contract in files:
+        age = unsettled(path, settle_seconds)
+        if age is None:
+            kept.append((path, contract))
+        else:
+            context.log.warning(
+                f"{escaped(path.name)}: changed {age:.1f} s ago, may still be being written: "
+                "left for the next run"
+            )
+    return kept
+
+
+def _to_load(context: dg.AssetExecutionContext, files: list, settle_seconds: float = 0) -> list:
     """A run the landing sensor started loads the file it was started for, and only while that
     file still holds the bytes the sensor saw; any other run loads every landed file."""
     name = context.run.tags.get(FILE_TAG)
     if name is None:
-        return files
+        return _settled(context, files, settle_seconds)
     wanted = context.run.tags.get(SHA_TAG)
     chosen = [(p, c) for p, c in files if p.name == name and sha256_file(p) == wanted]
     if not chosen:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -78,7 +79,8 @@ def run(
     # where `tallyhouse query` would look without --data-dir (read before activate sets it)
     default_data_dir = settings_from(None).data_dir
     activate(settings)
-    _land_sample_if_empty(settings, config)
+    if _land_sample_if_empty(settings, config):  # files this command just wrote, whole
+        settings = replace(settings, settle_seconds=0)
     started = time.perf_counter()
     result = _execute(settings, full)
     elapsed = time.perf_counter() - started
@@ -104,7 +106,8 @@ def _check_landing(settings: Settings, config) -> None:
             raise ConfigError(one_line(error)) from None
 
 
-def _land_sample_if_empty(settings: Settings, config) -> None:
+def _land_sample_if_empty(settings: Settings, config) -> bool:
+    """Land the built-in sample when nothing is landed for it; whether it did."""
     from landing.files import matching_files, write_synthetic
 
     builtin = settings.election == DEFAULT_ELECTION and settings.landing_dir is None
@@ -113,6 +116,8 @@ def _land_sample_if_empty(settings: Settings, config) -> None:
 
         click.echo(f"No feed in {settings.landing}: landing the built-in sample election.")
         write_synthetic(generate(), settings.landing)
+        return True
+    return False
 
 
 def _execute(settings: Settings, full: bool):
