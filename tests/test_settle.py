@@ -23,11 +23,15 @@ def test_a_file_still_changing_waits_for_the_next_run(ran_sample_copy, tallyhous
     lines = source.read_text().splitlines()
     fresh = settings.landing / "tallies_011.csv"
     fresh.write_text("\n".join(lines[:3]) + "\n")  # two tallies again: a new delivery
-    done = tallyhouse("run", *args, env={"TALLYHOUSE_SETTLE_SECONDS": "60"})
+    future = time.time() + 3600  # a copy that keeps touching it: never settles while we wait
+    os.utime(fresh, (future, future))
+    done = tallyhouse("run", *args, env={"TALLYHOUSE_SETTLE_SECONDS": "1"})
     assert done.returncode == 0, done.stderr
-    assert "tallies_011.csv: changed " in done.stdout and "left for the next run" in done.stdout
+    assert "tallies_011.csv: still changing" in done.stdout
+    assert "left for the next run" in done.stdout
     assert "tallies_011.csv" not in _delivered(settings)
-    past = time.time() - 120
-    os.utime(fresh, (past, past))
-    assert tallyhouse("run", *args, env={"TALLYHOUSE_SETTLE_SECONDS": "60"}).returncode == 0
+    os.utime(fresh)  # written just now, then left alone: the run waits for it and loads it
+    started = time.monotonic()
+    assert tallyhouse("run", *args, env={"TALLYHOUSE_SETTLE_SECONDS": "3"}).returncode == 0
     assert "tallies_011.csv" in _delivered(settings)
+    assert time.monotonic() - started >= 1.5, "it waited for the file to settle"

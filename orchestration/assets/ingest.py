@@ -5,6 +5,7 @@ any other reason is rejected whole and alerted; the rest of the delivery proceed
 contract matches are logged by name and listed in the materialization's metadata.
 """
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -221,17 +222,21 @@ def _files_accepted(rejected: list) -> dg.AssetCheckResult:
 
 
 def _settled(context: dg.AssetExecutionContext, files: list, settle_seconds: float) -> list:
-    """The files that have not changed for settle_seconds; the others may still be being
-    copied in, and wait for the next run (the sensor waits for them the same way)."""
+    """The files that have not changed for settle_seconds. A run waits for a file that changed
+    more recently to settle (at most settle_seconds); one that changes again meanwhile may
+    still be being copied in and is left for the next run (the sensor waits the same way)."""
     kept = []
     for path, contract in files:
         age = unsettled(path, settle_seconds)
+        if age is not None:
+            time.sleep(min(settle_seconds - age, settle_seconds))
+            age = unsettled(path, settle_seconds)
         if age is None:
             kept.append((path, contract))
         else:
             context.log.warning(
-                f"{escaped(path.name)}: changed {age:.1f} s ago, may still be being written: "
-                "left for the next run"
+                f"{escaped(path.name)}: still changing ({age:.1f} s ago), may still be being "
+                "written: left for the next run"
             )
     return kept
 
