@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         generated = args.landing or root / "generated"
         if args.landing is None:
             write_synthetic(generate(args.tables, seed=args.seed, drops=args.drops), generated)
-        base = replace(load_settings(root / "base"), quarantine_threshold=1.0)
+        base = replace(load_settings(root / "base"), quarantine_threshold=1.0, settle_seconds=0)
         prepare_data_dir(base)
         files = sorted(generated.glob("tallies_*.csv"))
         for path in [generated / "registry.csv", *files[:-1]]:

@@ -15,6 +15,7 @@ import argparse
 import gc
 import importlib
 import json
+import dataclasses
 import os
 import resource
 import shutil
@@ -251,6 +252,8 @@ def run_pipeline(mods: SimpleNamespace, landing_files: list[Path], data_dir: Pat
     if data_dir.exists():
         shutil.rmtree(data_dir)
     settings = mods.settings.load_settings(data_dir)
+    if hasattr(settings, "settle_seconds"):  # the files are whole: no settling wait in the timing
+        settings = dataclasses.replace(settings, settle_seconds=0)
     mods.settings.prepare_data_dir(settings)
     for path in landing_files:
         os.link(path, settings.landing / path.name)

@@ -30,7 +30,7 @@ GATE_STEP, GOAL = "quality_gate", 0.25
 
 
 def timed_run(data_dir: Path, tables: int, rate: float, seed: int) -> tuple[dict, float, dict]:
-    settings = replace(load_settings(data_dir), quarantine_threshold=1.0)
+    settings = replace(load_settings(data_dir), quarantine_threshold=1.0, settle_seconds=0)
     prepare_data_dir(settings)
     sample = inject_faults(generate(tables, seed=seed), {r: rate for r in FAULT_RULES}, seed)
     write_synthetic(sample, settings.landing)
