@@ -12,10 +12,10 @@ and coverage, equal to truth.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib
 import json
-import dataclasses
 import os
 import resource
 import shutil
