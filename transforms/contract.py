@@ -630,11 +630,40 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
         counts = {k: v for k, v in contract.aliases.items() if v in ALIAS_COUNTS}
         renamed = {k: v for k, v in contract.aliases.items() if v not in ALIAS_COUNTS}
-        return kept.select(
-            *base,
+        unit = _unit_columns(contract, election)
+        keys = _contest_keys(contract)
+        lines = kept.select(
+            *unit,
+            *[pl.col(c).alias(k) for c, k in keys.items()],
             label.replace(renamed).str.slice(0, 200).alias("candidate"),
             label.replace_strict(counts, default=None, return_dtype=pl.String).alias("count_field"),
             pl.col(contract.long_votes).fill_null("").str.strip_chars().alias("votes"),
+        )
+        if not keys:  # a contract of one declared contest: nothing to read per row
+            return lines.select(
+                *[pl.col(c) for c in lines.columns[: len(unit)]],
+                *contest_columns(contract, election),
+                "candidate",
+                "count_field",
+                "votes",
+            )
+        # the contest's columns once per distinct label (a handful per file, not every row)
+        contests = (
+            kept.select(list(keys))
+            .unique()
+            .select(
+                *[pl.col(c).alias(k) for c, k in keys.items()], *contest_columns(contract, election)
+            )
+        )
+        joined = lines.join(
+            contests, on=list(keys.values()), how="left", nulls_equal=True, maintain_order="left"
+        )
+        return joined.select(
+            *[c for c in lines.columns[: len(unit)]],
+            *[c for c in contests.columns if c not in keys.values()],
+            "candidate",
+            "count_field",
+            "votes",
         )
     rows = kept.select(
         *base, *[_sum_text(cols).alias(f"_c_{c}") for c, cols in contract.candidates.items()]
@@ -648,6 +677,16 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         )
         for cid in contract.candidates
     ).sort("source_row", maintain_order=True)
+
+
+def _contest_keys(contract: Contract) -> dict[str, str]:
+    """The feed columns a row's contest is read from (its label's, its rules'), each under a
+    private name for the join of the contests found once per distinct combination."""
+    if contract.contest_id is not None:
+        columns = [r.column for r in contract.contest_rules]
+    else:
+        columns = [*contract.contest_columns, *[r.column for r in contract.contest_rules]]
+    return {c: f"_contest_key{i}" for i, c in enumerate(dict.fromkeys(columns))}
 
 
 def _general_base(contract: Contract, election: Election) -> list[pl.Expr]:

@@ -204,6 +204,31 @@ def _reject(con, sha: str, path: Path, source_id: str | None, reason: str, run_i
     return LoadOutcome(path.name, sha, REJECTED, error=reason)
 
 
+BATCH_ROWS = 1_000_000  # raw rows inserted in one transaction (see load_feed_files)
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A feed file read and mapped, waiting for its batch's transaction."""
+
+    path: Path
+    contract: Contract
+    sha: str
+    applied: object  # transforms.contract.Applied
+    rows: pl.DataFrame
+
+    def outcome(self) -> LoadOutcome:
+        return LoadOutcome(
+            self.path.name,
+            self.sha,
+            LOADED,
+            rows=self.rows.height,
+            excluded=self.applied.excluded,
+            read=self.applied.rows_read,
+            blank=self.applied.blank,
+        )
+
+
 def load_feed_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -215,6 +240,40 @@ def load_feed_file(
     """Read a file with its contract and load its rows, mapped to canonical names, as text.
     rehash: hash it even when its name, size and modification time are a delivered file's
     (a full run: sha256 is the truth)."""
+    [(_, _, outcome)] = load_feed_files(con, [(path, contract)], election, run_id, rehash)
+    return outcome
+
+
+def load_feed_files(
+    con: duckdb.DuckDBPyConnection,
+    files,
+    election: Election,
+    run_id: str,
+    rehash: bool = False,
+    batch_rows: int = BATCH_ROWS,
+):
+    """load_feed_file for each (path, contract) of `files`, yielding (path, contract, outcome)
+    in their order. Files read and mapped are inserted together, in one transaction per batch
+    of about `batch_rows` raw rows, one insert per raw table: DuckDB writes a large insert
+    straight into the database file, where a small transaction per file goes through the
+    write-ahead log row by row (most of a long feed's raw load). Each file is still all or
+    nothing: a batch whose transaction fails is rolled back and its files loaded again one
+    transaction each, so only the file that fails is rejected."""
+    queue: list = []  # a LoadOutcome, or a _Mapped waiting for its batch
+    waiting = 0
+    for path, contract in files:
+        found = _read_one(con, path, contract, election, run_id, rehash, queue)
+        queue.append((path, contract, found))
+        if isinstance(found, _Mapped):
+            waiting += found.rows.height
+        if waiting >= batch_rows:
+            yield from _flush(con, queue, election, run_id)
+            queue, waiting = [], 0
+    yield from _flush(con, queue, election, run_id)
+
+
+def _read_one(con, path, contract, election, run_id, rehash, queue):
+    """The file's outcome when it is skipped or rejected before loading, else it mapped."""
     try:
         unchanged = None if rehash else delivered_unchanged(con, path)
         if unchanged is not None:
@@ -223,42 +282,66 @@ def load_feed_file(
     except OSError as error:  # it vanished, or cannot be opened: nothing of it to record
         reason = one_line(error.strerror or type(error).__name__, 120)
         return LoadOutcome(path.name, "", UNREADABLE, error=f"could not be read ({reason})")
-    if already_delivered(con, sha):
+    waiting = {m.sha for _, _, m in queue if isinstance(m, _Mapped)}
+    if sha in waiting or already_delivered(con, sha):
         return LoadOutcome(path.name, sha, SKIPPED)
     try:
         applied, rows = _read_and_map(path, contract, election, sha)
     except Exception as error:  # any failure of one file rejects that file, not the delivery
         return _reject(con, sha, path, contract.source_id, failure_reason(path.name, error), run_id)
-    columns = raw_columns(election)
-    table = raw_table(contract.source_id)
+    return _Mapped(path, contract, sha, applied, rows)
+
+
+def _flush(con, queue: list, election: Election, run_id: str):
+    """Insert the queue's mapped files in one transaction (or, if it fails, one each)."""
+    batch = [m for _, _, m in queue if isinstance(m, _Mapped)]
+    if batch:
+        try:
+            with transaction(con):
+                _store(con, batch, election, run_id)
+        except (duckdb.Error, pl.exceptions.PolarsError):  # rolled back: each file alone,
+            # so only the one that fails is rejected
+            loaded = {m.sha: _store_alone(con, m, election, run_id) for m in batch}
+        else:
+            loaded = {m.sha: m.outcome() for m in batch}
+    for path, contract, found in queue:
+        yield path, contract, loaded[found.sha] if isinstance(found, _Mapped) else found
+
+
+def _store_alone(con, one: _Mapped, election: Election, run_id: str) -> LoadOutcome:
     try:
         with transaction(con):
-            _ensure_raw_table(con, table, columns)
-            _insert_frame(con, table, rows, columns)
-            _record_delivery(
-                con,
-                sha,
-                path,
-                contract.source_id,
-                "feed",
-                rows.height,
-                run_id,
-                contract,
-                applied.excluded,
-                applied.rows_read,
-                applied.blank,
-            )
+            _store(con, [one], election, run_id)
     except duckdb.Error as error:  # rolled back: nothing of the file is loaded
-        return _reject(con, sha, path, contract.source_id, failure_reason(path.name, error), run_id)
-    return LoadOutcome(
-        path.name,
-        sha,
-        LOADED,
-        rows=rows.height,
-        excluded=applied.excluded,
-        read=applied.rows_read,
-        blank=applied.blank,
-    )
+        reason = failure_reason(one.path.name, error)
+        return _reject(con, one.sha, one.path, one.contract.source_id, reason, run_id)
+    return one.outcome()
+
+
+def _store(con, batch: list[_Mapped], election: Election, run_id: str) -> None:
+    """Within the caller's transaction: each raw table's rows in one insert, then each file's
+    delivery, in the files' order."""
+    columns = raw_columns(election)
+    tables: dict[str, list[pl.DataFrame]] = {}
+    for m in batch:
+        tables.setdefault(raw_table(m.contract.source_id), []).append(m.rows)
+    for table, frames in tables.items():
+        _ensure_raw_table(con, table, columns)
+        _insert_frame(con, table, pl.concat(frames, how="vertical_relaxed", rechunk=False), columns)
+    for m in batch:
+        _record_delivery(
+            con,
+            m.sha,
+            m.path,
+            m.contract.source_id,
+            "feed",
+            m.rows.height,
+            run_id,
+            m.contract,
+            m.applied.excluded,
+            m.applied.rows_read,
+            m.applied.blank,
+        )
 
 
 def load_registry(

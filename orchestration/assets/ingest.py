@@ -34,7 +34,7 @@ from warehouse.raw_load import (
     SKIPPED,
     UNREADABLE,
     bind_election,
-    load_feed_file,
+    load_feed_files,
     load_registry,
 )
 from warehouse.schema import ensure_schema
@@ -95,8 +95,8 @@ def _load_landed(
     registry = registry_path(landing, election)
     if registry is not None:
         outcomes.append(load_registry(con, registry, election, run_id))
-    for path, contract in _to_load(context, matching_files(landing, config.contracts), settle):
-        outcome = load_feed_file(con, path, contract, election, run_id, rehash=full)
+    files = _to_load(context, matching_files(landing, config.contracts), settle)
+    for path, contract, outcome in load_feed_files(con, files, election, run_id, rehash=full):
         outcomes.append(outcome)
         used = outcome.read - outcome.excluded - outcome.blank
         blank = f" + {outcome.blank:,} blank" if outcome.blank else ""
