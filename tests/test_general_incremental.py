@@ -1,6 +1,7 @@
 """Incremental refresh of a general election: a drop restages and judges only the polling units it
-touches (every contest of each), and the published marts equal a full rebuild of the same files,
-bit for bit; a drop that brings contest lines never seen before is staged whole."""
+touches (every contest of each) and updates the published marts by its difference, which equal a
+full rebuild of the same files, bit for bit; a drop that brings contest lines never seen before
+is staged whole, and one whose corrections stop a line at a unit rebuilds the marts whole."""
 
 import shutil
 from dataclasses import replace
@@ -38,8 +39,10 @@ def _tables(general, drop: pl.DataFrame, count: int, skip: int = 0) -> pl.DataFr
 
 
 def _with_amendments(general):
-    """The last drop also amends tables of the first: five by one vote on their first line
-    (W3), two without a candidate's line (missing: quarantined under E8)."""
+    """The third drop takes two tables of the first without a candidate's line (missing:
+    quarantined under E8, so their lines stop: the marts are rebuilt whole); the last amends
+    five tables of the first by one vote on their first line (W3), which the marts take as a
+    difference."""
     first = general.drops[0]
     amended = _tables(general, first, 5).with_columns(
         pl.when(pl.int_range(pl.len()) == 0)
@@ -49,15 +52,16 @@ def _with_amendments(general):
     )
     lacking = _tables(general, first, 2, skip=5)
     lacking = lacking.filter(pl.int_range(pl.len()) != 0)
-    last = pl.concat([general.drops[-1], amended, lacking], how="vertical_relaxed")
-    return replace(general, drops=[*general.drops[:-1], last])
+    third = pl.concat([general.drops[2], lacking], how="vertical_relaxed")
+    last = pl.concat([general.drops[-1], amended], how="vertical_relaxed")
+    return replace(general, drops=[*general.drops[:2], third, last])
 
 
-def _staging_reason(result) -> str:
+def _reason(result, key: list[str] = ["staged", "tallies"]) -> str:  # noqa: B006
     return next(
         e.event_specific_data.materialization.metadata["reason"].value
         for e in result.get_asset_materialization_events()
-        if e.event_specific_data.materialization.asset_key.path == ["staged", "tallies"]
+        if e.event_specific_data.materialization.asset_key.path == key
     )
 
 
@@ -87,7 +91,13 @@ def one_by_one(tmp_path_factory):
         shutil.copy(path, settings.landing)  # one drop after the other, the job after each
         result = run(settings)
         assert result.success
-        seen.append({**modes(result), "reason": _staging_reason(result)})
+        seen.append(
+            {
+                **modes(result),
+                "reason": _reason(result),
+                "marts_reason": _reason(result, ["marts", "results"]),
+            }
+        )
     incremental = (_kept(settings), mart_snapshot(settings))
     full_modes = run_forced_full(settings)
     full = (_kept(settings), mart_snapshot(settings))
@@ -101,7 +111,12 @@ def test_drops_are_staged_and_judged_incrementally(one_by_one):
     assert (seen[1]["staged"], seen[1]["quality"]) == ("full", "full")
     assert seen[1]["reason"] == "full instead: the drop brings new contest lines"
     later = [(s["staged"], s["quality"], s["marts"]) for s in seen[2:]]
-    assert later == [("incremental", "incremental", "full")] * 2
+    assert later == [("incremental", "incremental", "full"), ("incremental",) * 3]
+    # a tally quarantined by the third drop stops giving its lines: the exact fallback
+    assert seen[2]["marts_reason"] == (
+        "full build instead: a corrected tally stops giving a line at a unit: its row may go"
+    )
+    assert seen[3]["marts_reason"] == "applying the last drop to the published marts"
     assert full_modes["staged"] == full_modes["quality"] == "full"
 
 
@@ -124,3 +139,4 @@ def test_published_marts_equal_a_full_rebuild(one_by_one):
     _, _, _, (_, marts), (_, marts_full) = one_by_one
     assert marts["results"].height and marts["contest_status"].height
     assert_same_marts(marts, marts_full)
+

@@ -46,3 +46,15 @@ def read_change(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Cha
             "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
         ).pl(),
     )
+
+
+def read_change_long_votes(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A general election's long votes (tally_id, candidate_id, votes) of the last change's
+    removed and added tallies: its results are climbed per line, not per candidate column."""
+    columns = "v.tally_id, v.candidate_id, v.votes"
+    before = con.sql(f"select {columns} from staged.delta_removed_votes v").pl()
+    after = con.sql(
+        f"select {columns} from staged.tally_votes v semi join staged.delta_added a "
+        "on v.tally_id = a.tally_id"
+    ).pl()
+    return before, after
