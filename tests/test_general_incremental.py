@@ -139,4 +139,3 @@ def test_published_marts_equal_a_full_rebuild(one_by_one):
     _, _, _, (_, marts), (_, marts_full) = one_by_one
     assert marts["results"].height and marts["contest_status"].height
     assert_same_marts(marts, marts_full)
-
