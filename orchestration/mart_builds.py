@@ -376,13 +376,7 @@ def _apply_general_change(duckdb: Warehouse, frames: RunFrames, config, target) 
         context = _read_change_context(con, config, change)
         long = read_change_long_votes(con)
         contests = read_table(con, "staged", "contests")
-    before = Side(
-        change.before_tallies, change.before_votes, change.before_accepted, change.before_issues
-    )
-    after = Side(
-        change.after_tallies, change.after_votes, change.after_accepted, change.after_issues
-    )
-    deltas = mart_deltas(before, after, RULE_IDS, view, long)
+    deltas = _deltas_of(change, view, long)
     touched = deltas.touched()
     with duckdb.get_connection() as con:
         names = units_of(con, touched).select("level", "unit_code", "unit_name")
@@ -437,14 +431,14 @@ def _read_change_context(con, config, change: Change) -> ChangeContext:
     )
 
 
-def _deltas_of(change: Change, election: Election) -> Deltas:
+def _deltas_of(change: Change, election: Election, long=None) -> Deltas:
     before = Side(
         change.before_tallies, change.before_votes, change.before_accepted, change.before_issues
     )
     after = Side(
         change.after_tallies, change.after_votes, change.after_accepted, change.after_issues
     )
-    return mart_deltas(before, after, RULE_IDS, election)
+    return mart_deltas(before, after, RULE_IDS, election, long)
 
 
 def _updated_summed_rows(
