@@ -24,6 +24,8 @@ from transforms.delta import (
     Deltas,
     NeedsFullBuild,
     Side,
+    line_counts,
+    lost_lines,
     mart_deltas,
     updated_contest_coverage,
     updated_contest_results,
@@ -44,7 +46,7 @@ from transforms.reconciliation import (
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
 from transforms.staging import CONTEST
 from transforms.verification import announced_vs_tallied
-from warehouse.change import Change, read_change_long_votes
+from warehouse.change import Change, read_change_long_votes, read_line_holders
 from warehouse.db import table_exists, transaction
 from warehouse.mart_registry import Step, built_by
 from warehouse.mart_updates import (
@@ -378,8 +380,11 @@ def _apply_general_change(duckdb: Warehouse, frames: RunFrames, config, target) 
         contests = read_table(con, "staged", "contests")
     deltas = _deltas_of(change, view, long)
     touched = deltas.touched()
+    lost, counts = lost_lines(deltas, view), None
     with duckdb.get_connection() as con:
         names = units_of(con, touched).select("level", "unit_code", "unit_name")
+        if lost.height:  # whether their rows go depends on the tallies the change left alone
+            counts = line_counts(*read_line_holders(con, lost), lost, view)
     copy_published(target)
     with open_pending(target) as con, transaction(con):
         _refuse_new_contests(con, deltas)
@@ -387,7 +392,7 @@ def _apply_general_change(duckdb: Warehouse, frames: RunFrames, config, target) 
         coverage = updated_contest_coverage(old["coverage"], deltas, names)
         counted = coverage.select(*KEYS, "counted")
         new_rows = {
-            "results": updated_contest_results(old["results"], deltas, names, lines),
+            "results": updated_contest_results(old["results"], deltas, names, lines, counts),
             "turnout": updated_turnout(old["turnout"], deltas, counted, names),
             "coverage": coverage,
             "quality_summary": updated_quality_summary(old["quality_summary"], deltas, names),

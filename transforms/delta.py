@@ -183,9 +183,37 @@ def _long_votes_delta(
         ["contest_id", "candidate_id"],
         lambda _f: [pl.col("votes").sum(), pl.col(LINES).sum()],
     )
-    if (climbed[0][LINES] < 0).any():  # the tally level, where the counts are given
-        raise NeedsFullBuild("a corrected tally stops giving a line at a unit: its row may go")
     return pl.concat(climbed)
+
+
+def lost_lines(deltas: Deltas, election: Election) -> pl.DataFrame:
+    """source_id, contest_id, candidate_id of the lines some tally unit stopped giving a count
+    for (a correction without the line, a tally newly quarantined): whether their rows above
+    it go depends on the other tallies, which the difference does not hold (line_counts)."""
+    tally_level = election.levels[-1]
+    return (
+        deltas.votes.filter((pl.col("level") == tally_level) & (pl.col(LINES) < 0))
+        .select("source_id", "contest_id", "candidate_id")
+        .unique()
+    )
+
+
+def line_counts(
+    tallies: pl.DataFrame, votes: pl.DataFrame, lost: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """KEYS, candidate_id and `lines`: how many accepted tallies give each lost line a count at
+    every unit, after the change (tallies: the accepted tallies of the lost lines' sources and
+    contests; votes: their long votes of those lines)."""
+    base = (
+        long_votes(tallies, votes, election)
+        .join(lost, on=["source_id", "contest_id", "candidate_id"], how="semi")
+        .drop("tally_id", "votes")
+        .with_columns(pl.lit(1, pl.Int64).alias(LINES))
+    )
+    climbed = climb(
+        base, election, ["contest_id", "candidate_id"], lambda _f: [pl.col(LINES).sum()]
+    )
+    return pl.concat(climbed).select(*KEYS, "candidate_id", LINES)
 
 
 def mart_deltas(
@@ -309,20 +337,34 @@ def updated_coverage(old: pl.DataFrame, deltas: Deltas, units: pl.DataFrame) -> 
 
 
 def updated_contest_results(
-    old: pl.DataFrame, deltas: Deltas, names: pl.DataFrame, lines: pl.DataFrame
+    old: pl.DataFrame,
+    deltas: Deltas,
+    names: pl.DataFrame,
+    lines: pl.DataFrame,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """A general election's new results rows (long) of the touched units: old votes + delta, a
     row kept while some tally gives its line a count (a new one where the change brings the
     first), then shares and ranks over each touched unit's lines as the full build does.
 
-    old: the touched units' published rows (every line of each)."""
+    old: the touched units' published rows (every line of each). counts: line_counts of the
+    lost lines (lost_lines), whose rows stay only where some tally still gives them a count."""
     line = [*KEYS, "candidate_id"]
     delta = deltas.votes.select(*line, "parent_code", "votes", LINES)
+    lost = pl.lit(False)
+    if counts is not None:
+        lost_keys = counts.select("source_id", "contest_id", "candidate_id").unique()
+        delta = delta.join(
+            lost_keys.with_columns(pl.lit(True).alias("_lost")),
+            on=["source_id", "contest_id", "candidate_id"],
+            how="left",
+        ).join(counts.rename({LINES: "_left"}), on=line, how="left")
+        lost = pl.col("_lost").fill_null(False) & (pl.col("_left").fill_null(0) == 0)
     merged = (
         old.select(*line, "parent_code", "votes")
         .with_columns(pl.lit(True).alias("_published"))
         .join(delta, on=line, how="full", coalesce=True, suffix="__delta")
-        .filter(pl.col("_published").fill_null(False) | (pl.col(LINES) > 0))
+        .filter((pl.col("_published").fill_null(False) | (pl.col(LINES) > 0)) & ~lost)
         .select(
             "source_id",
             "level",
