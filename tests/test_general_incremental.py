@@ -139,3 +139,19 @@ def test_published_marts_equal_a_full_rebuild(one_by_one):
     _, _, _, (_, marts), (_, marts_full) = one_by_one
     assert marts["results"].height and marts["contest_status"].height
     assert_same_marts(marts, marts_full)
+
+
+def test_a_unit_whose_tallies_are_all_quarantined_loses_its_results(one_by_one):
+    """The third drop quarantines the one table of a centre that had results: the update takes
+    the centre's rows away (and the equality above says nothing else went)."""
+    settings = one_by_one[0]
+    with connect(settings.published, read_only=True) as con:
+        emptied = con.sql(
+            "select source_id, contest_id, level, unit_code from quality_summary "
+            "where level = 'centre' and received > 0 and accepted = 0"
+        ).pl()
+        left = con.sql(
+            "select count(*) from results r semi join emptied e on r.source_id = e.source_id "
+            "and r.contest_id = e.contest_id and r.level = e.level and r.unit_code = e.unit_code"
+        ).fetchall()[0][0]
+    assert emptied.height and left == 0
