@@ -22,8 +22,13 @@ from transforms.delta import (
     KEYS,
     UNIT,
     Deltas,
+    NeedsFullBuild,
     Side,
+    line_counts,
+    lost_lines,
     mart_deltas,
+    updated_contest_coverage,
+    updated_contest_results,
     updated_coverage,
     updated_quality_summary,
     updated_results,
@@ -41,21 +46,23 @@ from transforms.reconciliation import (
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
 from transforms.staging import CONTEST
 from transforms.verification import announced_vs_tallied
-from warehouse.change import Change
+from warehouse.change import Change, read_change_long_votes, read_line_holders
 from warehouse.db import table_exists, transaction
 from warehouse.mart_registry import Step, built_by
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
+    published_pairs,
     published_stamp,
     put_back,
+    read_district_rows,
     read_national,
     take_touched,
     votes_wide_of,
 )
 from warehouse.publish import write_pending
 from warehouse.raw_load import feed_sources
-from warehouse.raw_lookup import read_ballot_registry
+from warehouse.raw_lookup import read_ballot_registry, registry_lists_ballots
 from warehouse.refresh_state import staged_and_gate
 from warehouse.run_frames import RunFrames
 from warehouse.tables import read_table, units_of, versions_of
@@ -74,13 +81,14 @@ def rule_text(election: Election, lists_ballots: bool = False) -> pl.DataFrame:
     )
 
 
-def plan_marts(con, target, general: bool = False) -> tuple[str, str]:
+def plan_marts(con, target, general: bool = False, announced: bool = False) -> tuple[str, str]:
     """(mode, reason): update the published marts by the last change when the gate applied it
     incrementally, the published file's stamp is the previous generation, and the change can be
-    applied as a difference (one source, one contest); rebuild them otherwise
-    (transforms.refresh.plan)."""
+    applied as a difference (one source; a general election without a registry listing each
+    unit's contests or announced totals); rebuild them otherwise (transforms.refresh.plan)."""
     staged, gate = staged_and_gate(con)
     several = len(feed_sources(con)) > 1
+    ballots = general and registry_lists_ballots(con)
     decided = refresh.plan(
         "the published marts",
         refresh.Stamp.parse(published_stamp(target)),
@@ -88,7 +96,13 @@ def plan_marts(con, target, general: bool = False) -> tuple[str, str]:
         current=staged,
         full_because=[
             several and "several sources: reconciliation compares them tally by tally",
-            general and "a general election's marts are built whole (per contest: not yet)",
+            ballots
+            and "the registry lists each unit's contests: a general election's coverage and "
+            "ballot bound are counted from every staged tally",
+            general
+            and announced
+            and "announced totals of a general election are bounded per contest from every "
+            "accepted tally",
         ],
         incremental_because="applying the last drop to the published marts",
     )
@@ -329,6 +343,8 @@ class ChangeContext:
 
 def apply_change(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
     """Apply the last change (replaced and restaged tallies) to a copy of the published marts."""
+    if config.election.is_general:
+        return _apply_general_change(duckdb, frames, config, target)
     election = config.election
     candidates = election.candidate_ids
     with duckdb.get_connection() as con:
@@ -348,6 +364,57 @@ def apply_change(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[s
             )
         new_rows["contest_status"] = _status_after_update(con, new_rows, config)
         put_back(con, new_rows, _changed_keys(change), election)
+    return _rewritten(new_rows)
+
+
+def _apply_general_change(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str, int]:
+    """A general election's change applied to a copy of the published marts: results climbed
+    per line (long), turnout, coverage and quality_summary per contest by their deltas, issues
+    and amendments swapped, contest_status recomputed from the districts' updated rows.
+    plan_marts has already sent a registry listing each unit's contests, announced totals and
+    several sources (reconciliation) to a full build; NeedsFullBuild covers the rest."""
+    with duckdb.get_connection() as con:
+        view, lines = ballot_lines(con, config.election)
+        change = frames.change(con, [])
+        context = _read_change_context(con, config, change)
+        long = read_change_long_votes(con)
+        contests = read_table(con, "staged", "contests")
+    deltas = _deltas_of(change, view, long)
+    touched = deltas.touched()
+    lost, counts = lost_lines(deltas, view), None
+    with duckdb.get_connection() as con:
+        names = units_of(con, touched).select("level", "unit_code", "unit_name")
+        if lost.height:  # whether their rows go depends on the tallies the change left alone
+            counts = line_counts(*read_line_holders(con, lost), lost, view)
+    copy_published(target)
+    with open_pending(target) as con, transaction(con):
+        _refuse_new_contests(con, deltas)
+        old = take_touched(con, touched)
+        coverage = updated_contest_coverage(old["coverage"], deltas, names)
+        counted = coverage.select(*KEYS, "counted")
+        new_rows = {
+            "results": updated_contest_results(old["results"], deltas, names, lines, counts),
+            "turnout": updated_turnout(old["turnout"], deltas, counted, names),
+            "coverage": coverage,
+            "quality_summary": updated_quality_summary(old["quality_summary"], deltas, names),
+        }
+        new_rows |= _swapped_rows(change, context, view)
+        put_back(con, new_rows, _changed_keys(change), view)
+        # the districts' rows as they now stand in the file (every touched one put back)
+        status = contest_status(*read_district_rows(con, contests), contests)
+        put_back(con, {"contest_status": status}, {}, view)
+    return _rewritten({**new_rows, "contest_status": status})
+
+
+def _refuse_new_contests(con, deltas: Deltas) -> None:
+    """A source or contest the published coverage lacks has rows to make at every unit."""
+    fresh = deltas.coverage.select("source_id", "contest_id").unique()
+    if published_pairs(con, fresh).height < fresh.height:
+        raise NeedsFullBuild("the change brings a contest or source the marts have not seen")
+
+
+def _rewritten(new_rows: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Per mart of the step: the rows an update rewrote."""
     return {
         m.name: new_rows[m.name].height if m.name in new_rows else 0 for m in built_by(Step.MARTS)
     }
@@ -370,14 +437,14 @@ def _read_change_context(con, config, change: Change) -> ChangeContext:
     )
 
 
-def _deltas_of(change: Change, election: Election) -> Deltas:
+def _deltas_of(change: Change, election: Election, long=None) -> Deltas:
     before = Side(
         change.before_tallies, change.before_votes, change.before_accepted, change.before_issues
     )
     after = Side(
         change.after_tallies, change.after_votes, change.after_accepted, change.after_issues
     )
-    return mart_deltas(before, after, RULE_IDS, election)
+    return mart_deltas(before, after, RULE_IDS, election, long)
 
 
 def _updated_summed_rows(

@@ -1,6 +1,8 @@
 """Incremental refresh of a general election: a drop restages and judges only the polling units it
-touches (every contest of each), and the published marts equal a full rebuild of the same files,
-bit for bit; a drop that brings contest lines never seen before is staged whole."""
+touches (every contest of each) and updates the published marts by its difference, which equal a
+full rebuild of the same files, bit for bit; a drop that brings contest lines never seen before
+is staged whole; a correction that stops a line at a unit (a tally quarantined) removes its rows
+there without a full build."""
 
 import shutil
 from dataclasses import replace
@@ -38,8 +40,11 @@ def _tables(general, drop: pl.DataFrame, count: int, skip: int = 0) -> pl.DataFr
 
 
 def _with_amendments(general):
-    """The last drop also amends tables of the first: five by one vote on their first line
-    (W3), two without a candidate's line (missing: quarantined under E8)."""
+    """The third drop takes two tables of the first without a candidate's line (missing:
+    quarantined under E8, so their lines stop at their units: their rows there go, the rows
+    above stay while other tallies give the lines); the last amends
+    five tables of the first by one vote on their first line (W3), which the marts take as a
+    difference."""
     first = general.drops[0]
     amended = _tables(general, first, 5).with_columns(
         pl.when(pl.int_range(pl.len()) == 0)
@@ -49,15 +54,16 @@ def _with_amendments(general):
     )
     lacking = _tables(general, first, 2, skip=5)
     lacking = lacking.filter(pl.int_range(pl.len()) != 0)
-    last = pl.concat([general.drops[-1], amended, lacking], how="vertical_relaxed")
-    return replace(general, drops=[*general.drops[:-1], last])
+    third = pl.concat([general.drops[2], lacking], how="vertical_relaxed")
+    last = pl.concat([general.drops[-1], amended], how="vertical_relaxed")
+    return replace(general, drops=[*general.drops[:2], third, last])
 
 
-def _staging_reason(result) -> str:
+def _reason(result, key: list[str] = ["staged", "tallies"]) -> str:  # noqa: B006
     return next(
         e.event_specific_data.materialization.metadata["reason"].value
         for e in result.get_asset_materialization_events()
-        if e.event_specific_data.materialization.asset_key.path == ["staged", "tallies"]
+        if e.event_specific_data.materialization.asset_key.path == key
     )
 
 
@@ -87,7 +93,13 @@ def one_by_one(tmp_path_factory):
         shutil.copy(path, settings.landing)  # one drop after the other, the job after each
         result = run(settings)
         assert result.success
-        seen.append({**modes(result), "reason": _staging_reason(result)})
+        seen.append(
+            {
+                **modes(result),
+                "reason": _reason(result),
+                "marts_reason": _reason(result, ["marts", "results"]),
+            }
+        )
     incremental = (_kept(settings), mart_snapshot(settings))
     full_modes = run_forced_full(settings)
     full = (_kept(settings), mart_snapshot(settings))
@@ -101,7 +113,10 @@ def test_drops_are_staged_and_judged_incrementally(one_by_one):
     assert (seen[1]["staged"], seen[1]["quality"]) == ("full", "full")
     assert seen[1]["reason"] == "full instead: the drop brings new contest lines"
     later = [(s["staged"], s["quality"], s["marts"]) for s in seen[2:]]
-    assert later == [("incremental", "incremental", "full")] * 2
+    assert later == [("incremental",) * 3] * 2
+    assert [s["marts_reason"] for s in seen[2:]] == [
+        "applying the last drop to the published marts"
+    ] * 2
     assert full_modes["staged"] == full_modes["quality"] == "full"
 
 
@@ -124,3 +139,19 @@ def test_published_marts_equal_a_full_rebuild(one_by_one):
     _, _, _, (_, marts), (_, marts_full) = one_by_one
     assert marts["results"].height and marts["contest_status"].height
     assert_same_marts(marts, marts_full)
+
+
+def test_a_unit_whose_tallies_are_all_quarantined_loses_its_results(one_by_one):
+    """The third drop quarantines the one table of a centre that had results: the update takes
+    the centre's rows away (and the equality above says nothing else went)."""
+    settings = one_by_one[0]
+    with connect(settings.published, read_only=True) as con:
+        emptied = con.sql(
+            "select source_id, contest_id, level, unit_code from quality_summary "
+            "where level = 'centre' and received > 0 and accepted = 0"
+        ).pl()
+        left = con.sql(
+            "select count(*) from results r semi join emptied e on r.source_id = e.source_id "
+            "and r.contest_id = e.contest_id and r.level = e.level and r.unit_code = e.unit_code"
+        ).fetchall()[0][0]
+    assert emptied.height and left == 0

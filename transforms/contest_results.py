@@ -31,24 +31,7 @@ def contest_results(
 
     tallies: accepted tallies; votes: their long votes (tally_id, candidate_id, votes);
     lines: contest_id, candidate_id, candidate_name."""
-    placed = tallies.select(
-        "tally_id",
-        "source_id",
-        CONTEST,
-        *district_columns(tallies),
-        *election.code_columns,
-        *([OTHER] if election.other_votes and OTHER in tallies.columns else []),
-    )
-    base = votes.filter(pl.col("votes").is_not_null()).select("tally_id", "candidate_id", "votes")
-    base = base.join(placed.drop(OTHER, strict=False), on="tally_id", how="inner")
-    if election.other_votes and OTHER in placed.columns:
-        other = placed.filter(pl.col(OTHER).is_not_null()).select(
-            "tally_id",
-            pl.lit(OTHER_ID).alias("candidate_id"),
-            pl.col(OTHER).cast(pl.Int64).alias("votes"),
-            *[c for c in placed.columns if c not in ("tally_id", OTHER)],
-        )
-        base = pl.concat([base, other.select(base.columns)])
+    base = long_votes(tallies, votes, election)
     climbed = pl.concat(
         climb(
             base.drop("tally_id"),
@@ -57,6 +40,15 @@ def contest_results(
             lambda _f: [pl.col("votes").sum()],
         )
     )
+    return shared_and_ranked(climbed, names, lines)
+
+
+def shared_and_ranked(
+    climbed: pl.DataFrame, names: pl.DataFrame, lines: pl.DataFrame
+) -> pl.DataFrame:
+    """The results mart's rows from climbed votes (source, contest, unit, parent, candidate,
+    votes) holding every line of each of their units: unit and candidate names, share and rank
+    (an incremental run passes the touched units' rows, transforms/delta.py)."""
     frame = named(climbed, names)
     valid = pl.col("votes").sum().over(UNIT)
     declared = pl.col("candidate_id") != OTHER_ID
@@ -84,3 +76,27 @@ def contest_results(
         )
         .select(RESULT_COLUMNS)
     )
+
+
+def long_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """One row per accepted tally and line it gives a count for (tally_id, candidate_id, votes,
+    source, contest, district and code columns): the other votes as the line `_other`."""
+    placed = tallies.select(
+        "tally_id",
+        "source_id",
+        CONTEST,
+        *district_columns(tallies),
+        *election.code_columns,
+        *([OTHER] if election.other_votes and OTHER in tallies.columns else []),
+    )
+    base = votes.filter(pl.col("votes").is_not_null()).select("tally_id", "candidate_id", "votes")
+    base = base.join(placed.drop(OTHER, strict=False), on="tally_id", how="inner")
+    if election.other_votes and OTHER in placed.columns:
+        other = placed.filter(pl.col(OTHER).is_not_null()).select(
+            "tally_id",
+            pl.lit(OTHER_ID).alias("candidate_id"),
+            pl.col(OTHER).cast(pl.Int64).alias("votes"),
+            *[c for c in placed.columns if c not in ("tally_id", OTHER)],
+        )
+        base = pl.concat([base, other.select(base.columns)])
+    return base

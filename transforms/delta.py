@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.contest_results import long_votes, shared_and_ranked
 from transforms.model import Election
 from transforms.quality_marts import quality_summary
 from transforms.rollup import (
@@ -24,16 +25,18 @@ from transforms.rollup import (
     TURNOUT_COLUMNS,
     TURNOUT_MEASURES,
     climb,
+    named,
     other_column,
     percent_reporting,
     result_measures,
     turnout_base,
     turnout_ratio,
 )
-from transforms.staging import with_contest
+from transforms.staging import district_columns, with_contest
 
 KEYS = ["source_id", "contest_id", "level", "unit_code"]
 UNIT = ["source_id", "contest_id", "tally_code"]
+LINES = "lines__delta"  # the long votes' delta: tallies giving the line a count
 
 
 class NeedsFullBuild(Exception):
@@ -117,14 +120,16 @@ def _coverage_delta(before: Side, after: Side, election: Election) -> pl.DataFra
     for side, sign in ((before, -1), (after, 1)):
         accepted = with_contest(side.accepted(), election)
         counted = accepted.select(UNIT).unique().with_columns(pl.lit(1).alias("counted"))
+        received = with_contest(side.tallies, election)
+        districts = district_columns(received)  # a general election's own districts
         base = (
-            with_contest(side.tallies, election)
-            .unique(subset=UNIT)
-            .select(*UNIT, *election.code_columns)
+            received.unique(subset=UNIT)
+            .select(*UNIT, *districts, *election.code_columns)
             .join(counted, on=UNIT, how="left")
             .select(
                 "source_id",
                 "contest_id",
+                *districts,
                 *election.code_columns,
                 pl.lit(sign, pl.Int64).alias("received"),
                 (pl.col("counted").fill_null(0) * sign).cast(pl.Int64).alias("counted"),
@@ -152,20 +157,95 @@ def _quality_delta(
     return both.group_by(KEYS).agg(pl.col(m).sum() for m in measures)
 
 
-def mart_deltas(before: Side, after: Side, rule_ids: list[str], election: Election) -> Deltas:
+def _long_votes_delta(
+    before: Side, after: Side, long: tuple[pl.DataFrame, pl.DataFrame], election: Election
+) -> pl.DataFrame:
+    """A general election's long votes moved by the change, climbed: KEYS, parent_code,
+    candidate_id, votes and `lines` (the change in how many tallies give the line a count
+    there). A results row exists while some accepted tally gives its line a count; a delta
+    cannot see the last one go, so a line that stops at a tally unit asks for a full build."""
+    parts = []
+    for side, votes, sign in ((before, long[0], -1), (after, long[1], 1)):
+        base = long_votes(side.accepted(), votes, election).drop("tally_id")
+        parts.append(
+            _signed(
+                base.with_columns(pl.lit(1, pl.Int64).alias(LINES)),
+                sign,
+                [
+                    "votes",
+                    LINES,
+                ],
+            )
+        )
+    climbed = climb(
+        pl.concat(parts, how="vertical_relaxed"),
+        election,
+        ["contest_id", "candidate_id"],
+        lambda _f: [pl.col("votes").sum(), pl.col(LINES).sum()],
+    )
+    return pl.concat(climbed)
+
+
+def lost_lines(deltas: Deltas, election: Election) -> pl.DataFrame:
+    """source_id, contest_id, candidate_id of the lines some tally unit stopped giving a count
+    for (a correction without the line, a tally newly quarantined): whether their rows above
+    it go depends on the other tallies, which the difference does not hold (line_counts)."""
+    tally_level = election.levels[-1]
+    return (
+        deltas.votes.filter((pl.col("level") == tally_level) & (pl.col(LINES) < 0))
+        .select("source_id", "contest_id", "candidate_id")
+        .unique()
+    )
+
+
+def line_counts(
+    tallies: pl.DataFrame, votes: pl.DataFrame, lost: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """KEYS, candidate_id and `lines`: how many accepted tallies give each lost line a count at
+    every unit, after the change (tallies: the accepted tallies of the lost lines' sources and
+    contests; votes: their long votes of those lines)."""
+    base = (
+        long_votes(tallies, votes, election)
+        .join(lost, on=["source_id", "contest_id", "candidate_id"], how="semi")
+        .drop("tally_id", "votes")
+        .with_columns(pl.lit(1, pl.Int64).alias(LINES))
+    )
+    climbed = climb(
+        base, election, ["contest_id", "candidate_id"], lambda _f: [pl.col(LINES).sum()]
+    )
+    return pl.concat(climbed).select(*KEYS, "candidate_id", LINES)
+
+
+def mart_deltas(
+    before: Side,
+    after: Side,
+    rule_ids: list[str],
+    election: Election,
+    long: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+) -> Deltas:
+    """The change's deltas of every summed mart. long: a general election's long votes (tally_id,
+    candidate_id, votes) before and after, whose results are climbed per line."""
     for side in (before, after):
         if side.tallies.select(pl.any_horizontal(pl.col(election.code_columns).is_null())).sum()[
             0, 0
         ]:
             raise NeedsFullBuild("a changed tally lacks a code: its unit is its own row")
     deltas = Deltas(
-        _votes_delta(before, after, election),
+        _votes_delta(before, after, election)
+        if long is None
+        else _long_votes_delta(before, after, long, election),
         _turnout_delta(before, after, election),
         _coverage_delta(before, after, election),
         _quality_delta(before, after, rule_ids, election),
     )
-    for frame in (deltas.votes, deltas.turnout, deltas.coverage, deltas.quality):
-        if frame.select(KEYS).is_duplicated().any():
+    line = ["candidate_id"] if long is not None else []
+    for frame, keys in (
+        (deltas.votes, [*KEYS, *line]),
+        (deltas.turnout, KEYS),
+        (deltas.coverage, KEYS),
+        (deltas.quality, KEYS),
+    ):
+        if frame.select(keys).is_duplicated().any():
             # the rollup groups by the whole code path: one unit under two parents
             raise NeedsFullBuild("a changed tally's unit moved to another parent")
     return deltas
@@ -231,7 +311,7 @@ def updated_turnout(
     return (
         merged.join(counted.filter(pl.col("counted") > 0).select(KEYS), on=KEYS, how="semi")
         .join(parents, on=KEYS, how="left")
-        .join(names, on=["level", "unit_code"], how="left")
+        .pipe(named, names)
         .with_columns(turnout_ratio())
         .select(TURNOUT_COLUMNS)
     )
@@ -256,12 +336,69 @@ def updated_coverage(old: pl.DataFrame, deltas: Deltas, units: pl.DataFrame) -> 
     )
 
 
+def updated_contest_results(
+    old: pl.DataFrame,
+    deltas: Deltas,
+    names: pl.DataFrame,
+    lines: pl.DataFrame,
+    counts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """A general election's new results rows (long) of the touched units: old votes + delta, a
+    row kept while some tally gives its line a count (a new one where the change brings the
+    first), then shares and ranks over each touched unit's lines as the full build does.
+
+    old: the touched units' published rows (every line of each). counts: line_counts of the
+    lost lines (lost_lines), whose rows stay only where some tally still gives them a count."""
+    line = [*KEYS, "candidate_id"]
+    delta = deltas.votes.select(*line, "parent_code", "votes", LINES)
+    lost = pl.lit(False)
+    if counts is not None:
+        lost_keys = counts.select("source_id", "contest_id", "candidate_id").unique()
+        delta = delta.join(
+            lost_keys.with_columns(pl.lit(True).alias("_lost")),
+            on=["source_id", "contest_id", "candidate_id"],
+            how="left",
+        ).join(counts.rename({LINES: "_left"}), on=line, how="left")
+        lost = pl.col("_lost").fill_null(False) & (pl.col("_left").fill_null(0) == 0)
+    merged = (
+        old.select(*line, "parent_code", "votes")
+        .with_columns(pl.lit(True).alias("_published"))
+        .join(delta, on=line, how="full", coalesce=True, suffix="__delta")
+        .filter((pl.col("_published").fill_null(False) | (pl.col(LINES) > 0)) & ~lost)
+        .select(
+            "source_id",
+            "level",
+            "unit_code",
+            pl.coalesce("parent_code", "parent_code__delta").alias("parent_code"),
+            "contest_id",
+            "candidate_id",
+            (pl.col("votes").fill_null(0) + pl.col("votes__delta").fill_null(0)).alias("votes"),
+        )
+    )
+    return shared_and_ranked(merged, names, lines)
+
+
+def updated_contest_coverage(
+    old: pl.DataFrame, deltas: Deltas, names: pl.DataFrame
+) -> pl.DataFrame:
+    """A general election's new coverage rows of the touched units (no registry listing the
+    contests on each ballot): a published row keeps its expected tallies; a new one (a unit that
+    received its first tally of the contest) has none known, as in the full build. A drop never
+    takes a received tally away (it replaces it); where it would, a full build decides."""
+    merged = _plus(
+        old.drop("unit_name", "percent_reporting"), deltas.coverage, ["received", "counted"]
+    )
+    if (merged["received"] <= 0).any():
+        raise NeedsFullBuild("a unit's last received tally of a contest went away")
+    return merged.pipe(named, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+
+
 def updated_quality_summary(old: pl.DataFrame, deltas: Deltas, names: pl.DataFrame) -> pl.DataFrame:
     measures = [c for c in deltas.quality.columns if c not in KEYS]
     merged = _plus(old.drop("unit_name"), deltas.quality, measures)
     return (
         merged.filter(pl.col("received") > 0)
-        .join(names, on=["level", "unit_code"], how="left")
+        .pipe(named, names)
         .select("source_id", "contest_id", "level", "unit_code", "unit_name", *measures)
     )
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from transforms.accepted import ACCEPTED_SQL
+from warehouse.db import registered
 from warehouse.tables import read_votes_wide
 
 
@@ -46,3 +48,34 @@ def read_change(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Cha
             "select i.* from quality.issues i semi join staged.delta_added using (tally_id)"
         ).pl(),
     )
+
+
+def read_change_long_votes(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A general election's long votes (tally_id, candidate_id, votes) of the last change's
+    removed and added tallies: its results are climbed per line, not per candidate column."""
+    columns = "v.tally_id, v.candidate_id, v.votes"
+    before = con.sql(f"select {columns} from staged.delta_removed_votes v").pl()
+    after = con.sql(
+        f"select {columns} from staged.tally_votes v semi join staged.delta_added a "
+        "on v.tally_id = a.tally_id"
+    ).pl()
+    return before, after
+
+
+def read_line_holders(
+    con: duckdb.DuckDBPyConnection, lost: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The accepted tallies of the sources and contests of `lost` (source_id, contest_id,
+    candidate_id) and their long votes of those lines, after the change."""
+    with registered(con, {"lost_lines": lost}):
+        tallies = con.sql(
+            f"select t.* from {ACCEPTED_SQL} t semi join lost_lines l "
+            "on t.source_id = l.source_id and t.contest_id = l.contest_id"
+        ).pl()
+    with registered(con, {"holder_ids": tallies.select("tally_id"), "lost_lines": lost}):
+        votes = con.sql(
+            "select v.tally_id, v.candidate_id, v.votes from staged.tally_votes v "
+            "semi join holder_ids h on v.tally_id = h.tally_id "
+            "where v.candidate_id in (select candidate_id from lost_lines)"
+        ).pl()
+    return tallies, votes

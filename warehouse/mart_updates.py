@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from transforms.delta import KEYS
-from transforms.model import Election
+from transforms.model import NATIONAL, Election
 from warehouse.db import connect, ident, registered, rows
 from warehouse.mart_registry import Mart, Update, mart, updated_by
 from warehouse.publish import pending_path, write_mart
@@ -124,6 +124,35 @@ def read_national(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         table: con.sql(f"select * from {ident(table)} where level = 'national'").pl()
         for table in ("results", "coverage", "turnout")
     }
+
+
+def published_pairs(con: duckdb.DuckDBPyConnection, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The (source_id, contest_id) pairs of `pairs` that the coverage mart already has."""
+    with registered(con, {"wanted_pairs": pairs.select("source_id", "contest_id").unique()}):
+        return con.sql(
+            "select w.source_id, w.contest_id from wanted_pairs w where exists (select 1 from "
+            "coverage c where c.source_id = w.source_id and c.contest_id = w.contest_id)"
+        ).pl()
+
+
+def read_district_rows(
+    con: duckdb.DuckDBPyConnection, contests: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """results, coverage and turnout rows of each contest's districts (the units of its
+    district level, the national unit when it has none): what contest_status reads."""
+    districts = contests.select(
+        "contest_id", pl.col("district_level").fill_null(NATIONAL).alias("level")
+    )
+    found = []
+    with registered(con, {"contest_districts": districts}):
+        for table in ("results", "coverage", "turnout"):
+            found.append(
+                con.sql(
+                    f"select m.* from {ident(table)} m semi join contest_districts d "
+                    "on m.contest_id = d.contest_id and m.level = d.level"
+                ).pl()
+            )
+    return found[0], found[1], found[2]
 
 
 def open_pending(target: Path) -> duckdb.DuckDBPyConnection:

@@ -86,12 +86,20 @@ def read_registry_rows(
 def read_ballot_registry(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     """raw.registry when it lists the contests on each unit's ballot (transforms/ballots.py),
     else None (no registry, or one without the column): not read for nothing."""
-    if not table_exists(con, "raw", "registry"):
+    if not registry_lists_ballots(con):
         return None
-    listed = scalar(
-        con,
-        "select count(*) from information_schema.columns "
-        "where table_schema = 'raw' and table_name = 'registry' and column_name = ?",
-        [BALLOT_COLUMN],
+    return con.sql("select * from raw.registry").pl()
+
+
+def registry_lists_ballots(con: duckdb.DuckDBPyConnection) -> bool:
+    """Is there a registry with the column of the contests on each unit's ballot?"""
+    if not table_exists(con, "raw", "registry"):
+        return False
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'registry' and column_name = ?",
+            [BALLOT_COLUMN],
+        )
     )
-    return con.sql("select * from raw.registry").pl() if listed else None

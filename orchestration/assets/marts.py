@@ -53,7 +53,7 @@ def marts(
     config = dirs.election_config()
     target = dirs.settings.published
     with duckdb.get_connection() as con:
-        mode, reason = plan_marts(con, target, config.election.is_general)
+        mode, reason = plan_marts(con, target, config.election.is_general, bool(config.announced))
     if mode == INCREMENTAL:
         try:
             rows = apply_change(duckdb, frames, config, target)
@@ -73,5 +73,7 @@ def marts(
     for name in names:
         yield dg.MaterializeResult(
             asset_key=MART_KEYS[name],
-            metadata=row_count_metadata(in_file[name], {counted: rows[name], "mode": mode}),
+            metadata=row_count_metadata(
+                in_file[name], {counted: rows[name], "mode": mode, "reason": reason}
+            ),
         )
