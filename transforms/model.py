@@ -17,6 +17,7 @@ NATIONAL = "national"
 # . _ / - , at most 64 characters. A formula (`=HYPERLINK(…)`), a quote or a line break in a
 # code column is never a unit (election.toml `codes` sets a level's own pattern).
 DEFAULT_CODE_PATTERN = r"^[\p{L}\p{N}][\p{L}\p{N} ._/-]{0,63}$"
+ASCII_CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z ._/-]{0,63}$"  # the same over ASCII: a fast sieve
 SOURCE_KINDS = ("official", "collected", "observer", "qr-decoded", "synthetic")
 
 
