@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.contests import slug, slug_expr
+from transforms.contests import contests_by_slug, slug_expr
 from transforms.feed import REGISTERED
 from transforms.model import NATIONAL, Election
 
@@ -39,17 +39,6 @@ def district_code_columns(registry: pl.DataFrame, election: Election) -> list[st
 def lists_ballots(registry: pl.DataFrame | None) -> bool:
     """Does the registry say which contests each unit votes in?"""
     return registry is not None and BALLOT_COLUMN in registry.columns
-
-
-def _by_slug(election: Election) -> dict[str, str]:
-    """slug of every declared contest's id, name and alias (or the election's own) → its id."""
-    found: dict[str, str] = {}
-    for contest in election.declared_contests:
-        for label in (contest.id, contest.name, *contest.aliases):
-            key = slug(label)
-            if key is not None:
-                found.setdefault(key, contest.id)
-    return found
 
 
 def _units(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -79,7 +68,11 @@ def _styles(units: pl.DataFrame, election: Election) -> pl.DataFrame:
         .select(
             "_style",
             pl.col("_slug")
-            .replace_strict(_by_slug(election), default=pl.col("_slug"), return_dtype=pl.String)
+            .replace_strict(
+                contests_by_slug(election.declared_contests),  # or the election's own
+                default=pl.col("_slug"),
+                return_dtype=pl.String,
+            )
             .alias("contest_id"),
         )
         .unique()

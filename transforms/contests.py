@@ -60,8 +60,13 @@ def slot(position: int) -> str:
 
 def declared_by_slug(election: Election) -> dict[str, str]:
     """slug of every declared contest's id, name and aliases → its id."""
+    return contests_by_slug(election.contests)
+
+
+def contests_by_slug(contests) -> dict[str, str]:
+    """slug of each of these contests' id, name and aliases → its id (the first one wins)."""
     found: dict[str, str] = {}
-    for contest in election.contests:
+    for contest in contests:
         for label in (contest.id, contest.name, *contest.aliases):
             key = slug(label)
             if key is not None:

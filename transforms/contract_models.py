@@ -363,12 +363,8 @@ class FileSpec(_Table):
 
     @model_validator(mode="after")
     def _pattern_in_landing(self) -> FileSpec:
-        if re.search(r"[/\\]", self.pattern) or self.pattern in (".", ".."):
-            raise _rule(
-                "expected a file-name pattern in the landing folder (no folders), got {value}",
-                at="pattern",
-                value=show(self.pattern),
-            )
+        what = "a file-name pattern in the landing folder (no folders)"
+        _landing_file_name(self.pattern, "pattern", what)
         return self
 
     @model_validator(mode="after")
@@ -952,14 +948,15 @@ class CandidateSpec(_Table):
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE, description="for people")
 
 
-def _landing_file_name(value: str | None, at: str) -> None:
-    """A plain file name in the landing folder: no folders, not `.` or `..`."""
+def _landing_file_name(
+    value: str | None, at: str, what: str = "a file name in the landing folder"
+) -> None:
+    """A plain file name (or pattern: `what` says which) in the landing folder: no folders, not
+    `.` or `..`."""
     if value is not None and (
         not value.strip() or re.search(r"[/\\]", value) or value in (".", "..")
     ):
-        raise _rule(
-            "expected a file name in the landing folder, got {value}", at=at, value=show(value)
-        )
+        raise _rule(f"expected {what}, got {{value}}", at=at, value=show(value))
 
 
 class OverrideSpec(_Table):

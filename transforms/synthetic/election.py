@@ -185,6 +185,16 @@ def truth_totals(feed: pl.DataFrame, election: Election) -> dict:
     return {"election": election.id, "national": totals(feed), "states": states}
 
 
+def check_size(tables: int, drops: int, reporting: float) -> None:
+    """The arguments every synthetic election shares, refused in one line when impossible."""
+    if tables < 1:
+        raise ValueError("tables must be at least 1")
+    if drops < 1:
+        raise ValueError("drops must be at least 1")
+    if not 0 < reporting <= 1:
+        raise ValueError("reporting must be in (0, 1]")
+
+
 def generate(
     tables: int = DEFAULT_TABLES,
     seed: int = 2024,
@@ -201,12 +211,7 @@ def generate(
     `other_votes` adds an `other_votes` column (valid votes for no declared candidate), read by a
     contract that maps it (docs/contracts.md).
     """
-    if tables < 1:
-        raise ValueError("tables must be at least 1")
-    if drops < 1:
-        raise ValueError("drops must be at least 1")
-    if not 0 < reporting <= 1:
-        raise ValueError("reporting must be in (0, 1]")
+    check_size(tables, drops, reporting)
     if not 0 <= unlisted < 1:
         raise ValueError("unlisted must be in [0, 1)")
     rng = np.random.default_rng(seed)

@@ -52,7 +52,7 @@ import polars as pl
 
 from transforms.ballots import BALLOT_COLUMN
 from transforms.contests import slug  # the core discovers contests by it
-from transforms.synthetic.election import CANDIDATE_NAMES, LEVELS, _geography
+from transforms.synthetic.election import CANDIDATE_NAMES, LEVELS, _geography, check_size
 
 ELECTION_ID = "general"
 FILE_PREFIX = "general"  # general_001.csv, general_002.csv, …
@@ -424,12 +424,7 @@ def generate_general(
     (rule E6; listed in truth's `off_ballot`, never in its totals). The same arguments give
     the same election.
     """
-    if tables < 1:
-        raise ValueError("tables must be at least 1")
-    if drops < 1:
-        raise ValueError("drops must be at least 1")
-    if not 0 < reporting <= 1:
-        raise ValueError("reporting must be in (0, 1]")
+    check_size(tables, drops, reporting)
     offices, districts = ballot(contests)
     rng = np.random.default_rng(seed)
     geo = _geography(rng, tables)
