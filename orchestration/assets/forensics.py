@@ -64,15 +64,8 @@ def forensics_mart(
         with duckdb.get_connection() as con:
             frame = _general(con, election, frames)
             replace_tables(con, "marts", {"forensics": frame})
-        checks = list(forensic_check_results(frame, election.tally_level))
-        with duckdb.get_connection() as con:
-            raise_forensic_alerts(con, alerts, context.log, checks, context.run.run_id)
-        context.log.info(
-            f"forensics full: a general election, {frame.height:,} rows over "
-            f"{frame['contest_id'].n_unique()} contest(s)"
-        )
-        yield dg.MaterializeResult(metadata={ROW_COUNT: frame.height, "mode": "full"})
-        yield from checks
+        summary = f"over {frame['contest_id'].n_unique()} contest(s) of a general election"
+        yield from _checked(context, duckdb, alerts, frame, election, "full", summary)
         return
     with duckdb.get_connection() as con:
         plan = plan_forensics(con)
@@ -92,21 +85,20 @@ def forensics_mart(
         )
         frame = with_names(unnamed, units_of(con, named_units(unnamed)))
         replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
+    summary = f"from {state.units['tallies'].sum():,} accepted tallies"
+    yield from _checked(context, duckdb, alerts, frame, election, plan.mode, summary)
+
+
+def _checked(context, duckdb: Warehouse, alerts: Alerter, frame, election, mode: str, summary):
+    """The mart's checks, their alerts, the log line and the materialization, in that order."""
     checks = list(forensic_check_results(frame, election.tally_level))
     with duckdb.get_connection() as con:
         raise_forensic_alerts(con, alerts, context.log, checks, context.run.run_id)
+    flagged = {c.check_name: c.metadata["flagged"].value for c in checks}
     context.log.info(
-        f"forensics ({plan.mode}): {frame.height:,} rows from "
-        f"{state.units['tallies'].sum():,} accepted tallies, "
-        f"{sum(c.metadata['flagged'].value for c in checks)} flagged"
+        f"forensics ({mode}): {frame.height:,} rows {summary}, {sum(flagged.values())} flagged"
     )
-    yield dg.MaterializeResult(
-        metadata={
-            ROW_COUNT: frame.height,
-            "mode": plan.mode,
-            **{c.check_name: c.metadata["flagged"].value for c in checks},
-        }
-    )
+    yield dg.MaterializeResult(metadata={ROW_COUNT: frame.height, "mode": mode, **flagged})
     yield from checks
 
 
