@@ -12,6 +12,7 @@ import sys
 import click
 
 from orchestration.cli_commands.check import check
+from orchestration.cli_commands.deploy import deploy_check
 from orchestration.cli_commands.feeds import generate_command, replay_command
 from orchestration.cli_commands.marts import export, query, report, results
 from orchestration.cli_commands.pipeline import run, ui
@@ -34,6 +35,7 @@ COMMANDS = (
     replay_command,
     ui,
     schema,
+    deploy_check,
 )
 
 

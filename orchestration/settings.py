@@ -30,6 +30,7 @@ OWNER = re.compile(r"^(team:[A-Za-z0-9_-]{1,64}|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-
 DEFAULT_REBUILD_CRON = "0 3 * * *"  # nightly, 03:00
 DEFAULT_SENSOR_INTERVAL = 15
 DEFAULT_DATA_DIR = "data"
+PG_URL_ENV = "TALLYHOUSE_PG_URL"  # the Postgres URL deploy/dagster.yaml reads (docs/deploy.md)
 DAGSTER_YAML = """# Written by tallyhouse: `tallyhouse run` and `dagster dev` share this instance.
 telemetry:
   enabled: false
@@ -174,3 +175,79 @@ def prepare_data_dir(settings: Settings) -> None:
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class PostgresStorage:
+    """The Postgres server a Dagster instance's dagster.yaml keeps its runs in: its URL (None
+    when the variable it names is unset) and where the URL comes from (`$NAME` or the file)."""
+
+    url: str | None = field(repr=False)
+    source: str
+
+
+def instance_postgres(
+    dagster_home: Path, env: Mapping[str, str] | None = None
+) -> PostgresStorage | None:
+    """Where the instance in `dagster_home` keeps its runs, when that is Postgres: the URL of
+    dagster.yaml's `storage: postgres:` (or a `run_storage` of dagster_postgres), read from the
+    environment variable it names (`postgres_url: {env: NAME}`) or written out; None for any
+    other storage (SQLite, tallyhouse's default) or no dagster.yaml. A file that is not YAML is
+    a ValueError naming it."""
+    import yaml
+
+    env = os.environ if env is None else env
+    path = dagster_home / "dagster.yaml"
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise ValueError(f"{path}: cannot be read as YAML ({reason})") from None
+    postgres = _postgres_config(config)
+    if postgres is None:
+        return None
+    url = postgres.get("postgres_url")
+    if url is None and isinstance(postgres.get("postgres_db"), Mapping):
+        url = _url_from_parts(postgres["postgres_db"], env)
+        return PostgresStorage(url, f"{path} (postgres_db)")
+    if isinstance(url, Mapping) and isinstance(url.get("env"), str):
+        name = url["env"]
+        return PostgresStorage(env.get(name) or None, f"${name}")
+    return PostgresStorage(url if isinstance(url, str) and url else None, str(path))
+
+
+def _postgres_config(config: object) -> Mapping | None:
+    """The postgres section of a dagster.yaml: `storage: postgres:`, or the config of a
+    `run_storage` served by dagster_postgres (the older form)."""
+    if not isinstance(config, Mapping):
+        return None
+    storage = config.get("storage")
+    if isinstance(storage, Mapping) and isinstance(storage.get("postgres"), Mapping):
+        return storage["postgres"]
+    runs = config.get("run_storage")
+    if isinstance(runs, Mapping) and "postgres" in str(runs.get("module", "")):
+        section = runs.get("config")
+        return section if isinstance(section, Mapping) else {}
+    return None
+
+
+def _url_from_parts(parts: Mapping, env: Mapping[str, str]) -> str | None:
+    """dagster.yaml's `postgres_db` (username, password, hostname, db_name, port, each written
+    out or `{env: NAME}`) as a URL; None when a part it needs is unset."""
+    from urllib.parse import quote
+
+    def value(key: str, default: str = "") -> str | None:
+        raw = parts.get(key, default)
+        if isinstance(raw, Mapping):
+            raw = env.get(str(raw.get("env")))
+        return None if raw is None else str(raw)
+
+    user, host, db = value("username"), value("hostname"), value("db_name")
+    password, port = value("password"), value("port", "5432")
+    if not user or not host or not db:
+        return None
+    secret = f":{quote(password, safe='')}" if password else ""
+    scheme = value("scheme", "postgresql")  # dagster's default
+    return f"{scheme}://{quote(user, safe='')}{secret}@{host}:{port}/{db}"

@@ -66,11 +66,29 @@ def activate(settings: Settings) -> None:
             f"cannot prepare the data directory {one_line(settings.data_dir, 300)}: {reason}; "
             "give --data-dir a folder you can write to"
         ) from None
+    _check_instance(settings)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     os.environ[DATA_DIR_ENV] = str(settings.data_dir)
     os.environ[ELECTION_ENV] = settings.election
     if settings.landing_dir is not None:
         os.environ[LANDING_ENV] = str(settings.landing_dir)
+    from orchestration.dotenv_file import write_dotenv
+
+    write_dotenv(Path.cwd(), settings)  # `dagster dev` here shows this instance too
+
+
+def _check_instance(settings: Settings) -> None:
+    """An instance kept in Postgres (deploy/dagster.yaml) whose server cannot be reached is one
+    line (a missing or wrong URL: exit 2; a server that does not answer: exit 1), before
+    Dagster would fail with a traceback."""
+    from orchestration.deploy_check import PostgresUnreachable, check_instance
+
+    try:
+        check_instance(settings.dagster_home)
+    except ValueError as error:
+        raise ConfigError(one_line(error, 400)) from None
+    except PostgresUnreachable as error:
+        raise click.ClickException(str(error)) from None
 
 
 def fail(message: object, code: int = 1) -> int:
