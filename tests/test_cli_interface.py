@@ -29,6 +29,7 @@ EXPECTED_COMMANDS = {
     "schema",
     "verify",
     "withdraw",
+    "deploy-check",
 }
 HEAVY = ("dagster", "great_expectations", "polars", "duckdb", "pandas", "pyarrow")
 

@@ -19,12 +19,12 @@ from orchestration.cli_commands.common import ConfigError, data_dir_option, sett
     help="How long to wait for the Postgres server to answer.",
 )
 def deploy_check(data_dir: str | None, timeout: int) -> int:
-    """Check the data directory's Dagster instance before a deployment starts.
+    """Try the Postgres server of the Dagster instance.
 
-    When its dagster_home/dagster.yaml keeps runs in Postgres (deploy/dagster.yaml), try one
-    connection with the URL it names ($TALLYHOUSE_PG_URL). Exit 0 ready (or SQLite: nothing to
-    check), 1 the server does not answer or refuses the login, 2 no dagster.yaml or a missing or
-    malformed URL. The password is never printed.
+    When the data directory's dagster_home/dagster.yaml keeps runs in Postgres
+    (deploy/dagster.yaml), try one connection with the URL it names ($TALLYHOUSE_PG_URL).
+    Exit 0 ready (or SQLite: nothing to check), 1 the server does not answer or refuses the
+    login, 2 no dagster.yaml or a missing or malformed URL. The password is never printed.
     """
     from orchestration.deploy_check import PostgresUnreachable, check_instance
     from transforms.text import escaped
