@@ -13,6 +13,7 @@ import altair as alt
 import polars as pl
 
 from reporting.html import charts, contest_sections
+from reporting.html.announced import announced_section
 from reporting.html.blocks import Column, Section, fmt_float, fmt_int, fmt_pct, fmt_text, table
 from reporting.html.model import ReportData
 
@@ -186,7 +187,12 @@ def _turnout_distribution_section(data: ReportData) -> Section | None:
     level = data.tally_level
     frame = data.turnout_distribution
     if frame.is_empty():
-        return None
+        return Section(
+            "turnout-distribution",
+            "Distribution of turnout",
+            f"Not drawn: no {level} in this source has a turnout (the feed carries no "
+            "registered voters).",
+        )
     summary = frame.select(
         pl.col("tallies").sum().alias("units"),
         pl.col("tallies").filter(pl.col("turnout_bin") >= 0.95).sum().alias("over_95"),
@@ -250,6 +256,8 @@ def _quality_section(data: ReportData) -> Section:
             ],
         )
     ]
+    if not by_rule["tallies"].sum():
+        note += " No tally broke any rule."
     if data.overrides is not None:
         note += (
             " The election's quality policy demotes some error rules to warnings for this "
@@ -306,32 +314,6 @@ def _reconciliation_section(data: ReportData) -> Section | None:
                 ),
             )
         ],
-    )
-
-
-def _announced_section(data: ReportData) -> Section | None:
-    frame = data.announced
-    if frame is None:
-        return None
-    columns = [
-        ("contest_id", "Contest", fmt_text),
-        ("bulletin_id", "Bulletin", fmt_text),
-        ("candidate_name", "Candidate", fmt_text),
-        ("announced_votes", "Announced", fmt_int),
-        ("tallied_votes", "Tallied", fmt_int),
-        ("difference", "Difference", fmt_int),
-        ("uncounted_tallies", "Uncounted tallies", fmt_int),
-        ("votes_needed", "Votes needed", fmt_int),
-        ("uncounted_capacity", "Capacity of uncounted", fmt_int),
-        ("possible", "Possible", fmt_text),
-    ]
-    return Section(
-        "announced",
-        "Announced against tallied",
-        "Official bulletins set against the tallies counted: the votes a candidate would still "
-        "need from the uncounted tallies, and whether those tallies could hold them.",
-        [charts.announced_chart(frame)],
-        [table(frame, _shown(data, frame, *columns))],
     )
 
 
@@ -400,7 +382,8 @@ def _forensics_section(data: ReportData) -> Section | None:
                     ("p_value", "p", fmt_float),
                     ("detail", "Why", fmt_text),
                 ),
-                caption="Flagged" if flagged.height else "Nothing flagged",
+                caption="Flagged",
+                empty="no unit or tally was flagged by any check.",
             )
         ],
     )
@@ -429,7 +412,7 @@ def _general_sections(data: ReportData) -> list[Section | None]:
         _quality_section(data),
         _forensics_section(data),
         _reconciliation_section(data),
-        _announced_section(data),
+        announced_section(data.announced, bool(data.contests)),
     ]
 
 
@@ -446,7 +429,7 @@ def sections(data: ReportData) -> list[Section]:
         _quality_section(data),
         _forensics_section(data),
         _reconciliation_section(data),
-        _announced_section(data),
+        announced_section(data.announced, bool(data.contests)),
     ]
     return [s for s in built if s is not None]
 
@@ -517,8 +500,9 @@ def _sources_table(data: ReportData) -> str:
         return ""
     return (
         '<section id="sources"><h2>Sources in this file</h2><p class="note">This report shows '
-        f"<strong>{html.escape(data.source)}</strong>; choose another with "
-        "<code>tallyhouse report --source NAME</code>.</p>"
+        f"<strong>{html.escape(data.source)}</strong>. By default a report shows the source with "
+        "the most tallies counted (on a tie, the election's <code>primary_source</code>); choose "
+        "another with <code>tallyhouse report --source NAME</code>.</p>"
         + table(
             data.sources,
             [
@@ -561,6 +545,7 @@ figure { margin: 8px 0 14px; }
 .table-wrap { overflow-x: auto; margin: 6px 0 10px; }
 table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.empty { font: 14px Helvetica, Arial, sans-serif; margin: 6px 0 10px; }
 th, td { padding: 3px 8px; border-bottom: 1px solid var(--rule); text-align: left;
   vertical-align: top; }
 th { font-weight: 600; border-bottom: 1.5px solid var(--ink); }
