@@ -74,7 +74,9 @@ def format_unit(rows: list[dict], show_contest: bool = True) -> str:
     """One unit's candidates with votes, share and rank, under its turnout and coverage; its
     contest named in the title when `show_contest` (a general election's)."""
     head = rows[0]
-    parent = f", in {escaped(head['parent_code'])}" if head["parent_code"] else ""
+    # the unit above, by its code; not for the units right under national (that goes unsaid)
+    above = head["parent_code"]
+    parent = f", in {escaped(above)}" if above and above != "national" else ""
     turnout = (
         f"turnout {_percent(head['turnout'])} ({cell(head['total_votes'])} ballots, "
         f"{cell(head['registered'])} registered)"
@@ -96,7 +98,11 @@ def format_unit(rows: list[dict], show_contest: bool = True) -> str:
     )
     table = format_table(
         ["rank", "candidate", "votes", "share"],
-        [(r["rank"], r["candidate_name"], r["votes"], _percent(r["share"])) for r in rows],
+        [
+            ("-" if r["rank"] is None else r["rank"], r["candidate_name"], r["votes"])
+            + (_percent(r["share"]),)
+            for r in rows
+        ],
     )
     body = "\n".join("  " + line for line in table.splitlines())
     return f"{title}\n  {turnout}; {coverage}\n{body}"
