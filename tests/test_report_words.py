@@ -12,6 +12,7 @@ from reporting.html import charts
 from reporting.html.announced import announced_section, named_bulletins, verdict
 from reporting.html.blocks import fmt_int, table
 from reporting.html.data import ReportError, choose_source
+from reporting.html.outlook import outlook
 from transforms.contract import ContractError
 from warehouse.configs import load_election, shipped_elections
 
@@ -224,3 +225,50 @@ def test_two_pairs_of_one_source_read_apart_in_the_reconciliation_chart():
     assert "split(datum.label" in axis["axis"]["labelExpr"]
     statuses = {row["status"] for row in spec["data"]["values"]}
     assert not any(re.search(r"_in_", s) for s in statuses), "the legend speaks words"
+
+
+def candidates(*bounds: tuple[str, int, int]) -> list[dict]:
+    """Projection rows: (name, worst_case_min, worst_case_max) per candidate."""
+    return [
+        {"candidate_id": n, "candidate_name": n, "worst_case_min": lo, "worst_case_max": hi}
+        for n, lo, hi in bounds
+    ]
+
+
+def test_whether_each_candidate_can_still_win_is_said_with_the_numbers():
+    # Venezuela's V2 against its worst-case bounds: the lead is not yet safe
+    said = outlook(
+        candidates(("González", 7_303_480, 11_429_329), ("Maduro", 3_316_142, 7_441_991),
+                   ("Martínez", 86_225, 4_212_074))
+    )  # fmt: skip
+    assert said["González"] == (
+        "Leads, not yet decided: 7,303,480 votes so far; Maduro could still reach 7,441,991."
+    )
+    assert said["Maduro"] == (
+        "Could still win: up to 7,441,991 votes if every uncounted ballot went to Maduro, "
+        "against the 7,303,480 González has so far."
+    )
+    assert outlook(candidates(("Ana", 600, 700), ("Ben", 300, 400)))["Ana"] == (
+        "Wins whatever the uncounted tallies hold: 600 votes already, more than any other "
+        "candidate could reach (400 at most)."
+    )
+    assert outlook(candidates(("Ana", 600, 700), ("Ben", 300, 400)))["Ben"] == (
+        "Cannot win: at most 400 votes even with every uncounted ballot, fewer than the 600 Ana "
+        "already has."
+    )
+    tie = outlook(candidates(("Ana", 600, 700), ("Ben", 300, 600)))
+    assert tie["Ana"].startswith("Leads, not yet decided") and tie["Ben"].startswith("Could still")
+
+
+def test_with_two_seats_the_candidate_to_pass_holds_the_second():
+    said = outlook(
+        candidates(("Ana", 900, 950), ("Ben", 500, 550), ("Cas", 450, 520), ("Dan", 100, 150)),
+        seats=2,
+    )
+    assert said["Ana"].startswith("Wins whatever"), "nobody else can reach Ana's 900"
+    assert said["Ben"].startswith("Could still win a seat") and "against the 450 Cas" in said["Ben"]
+    assert said["Cas"].startswith("Could still win a seat") and "against the 500 Ben" in said["Cas"]
+    assert said["Dan"] == (
+        "Cannot win a seat: at most 150 votes even with every uncounted ballot, fewer than the "
+        "500 Ben already has."
+    )

@@ -29,6 +29,25 @@ def wrapped(text: str | None, width: int = LABEL_WIDTH) -> str:
 LABEL_AXIS = alt.Axis(labelExpr="split(datum.label, '\\n')", labelLimit=0)
 
 
+LINE_HEIGHT = 12  # pixels per line of a wrapped axis label
+
+
+def step_for(frame: pl.DataFrame, least: int) -> alt.Step:
+    """A band per category at least `least` pixels high, and high enough for its label's lines."""
+    lines = max((str(t).count("\n") + 1 for t in frame[LABEL]), default=1)
+    return alt.Step(max(least, LINE_HEIGHT * lines + 6))
+
+
+LEGEND_ROW = 90  # characters of names that fit on one legend row beside their swatches
+
+
+def names_legend(names: list[str]) -> alt.Legend:
+    """A legend on top whose names are drawn in full: one row when they fit, else three
+    columns (Vega cuts a legend label at 160 px otherwise)."""
+    one_row = sum(len(str(n)) for n in names) <= LEGEND_ROW
+    return alt.Legend(orient="top", title=None, labelLimit=0, columns=len(names) if one_row else 3)
+
+
 def _with_label(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """The frame with LABEL: `column` wrapped for an axis."""
     return frame.with_columns(
@@ -85,7 +104,7 @@ def national_chart(national: pl.DataFrame, title: str = "National result") -> al
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(
         text=alt.Text("share:Q", format=".2%")
     )
-    return (bars + labels).properties(width=WIDTH, height=alt.Step(22), title=title)
+    return (bars + labels).properties(width=WIDTH, height=step_for(frame, 22), title=title)
 
 
 def _lumped(by_state: pl.DataFrame, named: list[str]) -> pl.DataFrame:
@@ -128,9 +147,7 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
                 scale=alt.Scale(domain=[0, 1]),
                 title="Share of valid votes",
             ),
-            color=alt.Color(
-                "candidate:N", scale=scale, legend=alt.Legend(orient="top", title=None)
-            ),
+            color=alt.Color("candidate:N", scale=scale, legend=names_legend(scale.domain)),
             order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip("unit_name:N", title=level),
@@ -139,7 +156,7 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
                 alt.Tooltip("share:Q", format=".2%"),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(16), title=f"Results by {level}")
+        .properties(width=WIDTH, height=step_for(frame, 16), title=f"Results by {level}")
     )
 
 
@@ -153,8 +170,9 @@ def _by_unit_bars(
 ) -> alt.Chart:
     scale = alt.Scale(domain=[0, domain_max]) if domain_max is not None else alt.Scale()
     tip = ".2%" if number_format == "%" else ","
+    bars = _with_label(frame.select("unit_name", field).drop_nulls(), "unit_name")
     return (
-        alt.Chart(_data(_with_label(frame.select("unit_name", field).drop_nulls(), "unit_name")))
+        alt.Chart(_data(bars))
         .mark_bar(color=PALETTE[0])
         .encode(
             y=alt.Y(
@@ -168,7 +186,7 @@ def _by_unit_bars(
             ),
             tooltip=["unit_name:N", alt.Tooltip(f"{field}:Q", format=tip)],
         )
-        .properties(width=WIDTH, height=alt.Step(16), title=title)
+        .properties(width=WIDTH, height=step_for(bars, 16), title=title)
     )
 
 
@@ -325,7 +343,7 @@ def reconciliation_chart(reconciliation: pl.DataFrame) -> alt.Chart:
                 alt.Tooltip("tallies:Q", format=","),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(30), title="Tally-by-tally reconciliation")
+        .properties(width=WIDTH, height=step_for(frame, 24), title="Tally-by-tally reconciliation")
     )
 
 
@@ -415,7 +433,7 @@ def projection_chart(projection: pl.DataFrame) -> alt.Chart:
         ],
     )
     return (interval + point).properties(
-        width=WIDTH, height=alt.Step(22), title="Projected final result"
+        width=WIDTH, height=step_for(frame, 22), title="Projected final result"
     )
 
 
@@ -448,5 +466,5 @@ def forensics_chart(forensics: pl.DataFrame) -> alt.Chart:
             ),
             tooltip=["check:N", "outcome:N", alt.Tooltip("units:Q", format=",")],
         )
-        .properties(width=WIDTH, height=alt.Step(24), title="Forensic checks")
+        .properties(width=WIDTH, height=step_for(frame, 24), title="Forensic checks")
     )

@@ -16,6 +16,7 @@ from reporting.html import charts, contest_sections
 from reporting.html.announced import announced_section
 from reporting.html.blocks import Column, Section, fmt_float, fmt_int, fmt_pct, fmt_text, table
 from reporting.html.model import ReportData
+from reporting.html.outlook import outlook
 
 ERRORS_ID = "report-errors"
 
@@ -325,13 +326,19 @@ def _projection_section(data: ReportData) -> Section | None:
     if expected is not None and counted >= expected:
         return None  # everything is in: the national result is the final one
     method = ", ".join(sorted({str(m) for m in frame["method"].drop_nulls()})) or "–"
+    seats = data.contests[0].seats if data.contests else 1
+    said = outlook(frame.to_dicts(), seats)
+    frame = frame.with_columns(
+        pl.col("candidate_id").replace_strict(said, return_dtype=pl.String).alias("outlook")
+    )
     return Section(
         "projection",
         "Projected final result",
         f"Estimated final votes with 95 % intervals, from {fmt_int(frame['tallies_counted'][0])} "
         f"of {fmt_int(frame['tallies_expected'][0])} tallies (weighting: "
-        f"{fmt_text(frame['weighting'][0])}; method: {method}). Worst-case bounds assume the "
-        "candidate gets none, or all, of the votes the missing tallies could hold.",
+        f"{fmt_text(frame['weighting'][0])}; method: {method}). Whatever the estimate, a "
+        "candidate has at least the votes counted and at most those plus every ballot the "
+        "uncounted tallies could hold; the last column says what that leaves possible.",
         [charts.projection_chart(frame)],
         [
             table(
@@ -345,8 +352,8 @@ def _projection_section(data: ReportData) -> Section | None:
                     ("projected_share", "Share", fmt_pct),
                     ("share_lower_95", "Share low", fmt_pct),
                     ("share_upper_95", "Share high", fmt_pct),
-                    ("worst_case_min", "Worst-case min", fmt_int),
-                    ("worst_case_max", "Worst-case max", fmt_int),
+                    ("worst_case_max", "At most", fmt_int),
+                    ("outlook", "Can they still win?", fmt_text),
                 ],
             )
         ],

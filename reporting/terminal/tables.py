@@ -70,6 +70,17 @@ def _percent(fraction) -> str:
     return f"{fraction * 100:.2f} %" if fraction is not None else "-"
 
 
+def _said_once(words: list[str | None]) -> list[str]:
+    """The level, code and name of a unit, each escaped, leaving out a blank one and one that
+    repeats the one before it (DC's `smd 1A01 1A01`, a national unit named `national`)."""
+    said: list[str] = []
+    for word in words:
+        text = escaped(str(word).strip(), 120) if word is not None else ""
+        if text and (not said or text.casefold() != said[-1].casefold()):
+            said.append(text)
+    return said
+
+
 def format_unit(rows: list[dict], show_contest: bool = True) -> str:
     """One unit's candidates with votes, share and rank, under its turnout and coverage; its
     contest named in the title when `show_contest` (a general election's)."""
@@ -91,10 +102,10 @@ def format_unit(rows: list[dict], show_contest: bool = True) -> str:
     else:
         coverage = f"coverage {cell(head['counted'])} tallies counted (expected unknown)"
     contest = f" {escaped(head['contest_id'])}" if show_contest and head["contest_id"] else ""
-    code = "" if head["unit_code"] == head["level"] else f" {escaped(head['unit_code'])}"
     title = (
-        f"[{escaped(head['source_id'])}]{contest} {head['level']}{code} "
-        f"{escaped(head['unit_name'] or '', 120)}{parent}".rstrip()
+        f"[{escaped(head['source_id'])}]{contest} "
+        + " ".join(_said_once([head["level"], head["unit_code"], head["unit_name"]]))
+        + parent
     )
     table = format_table(
         ["rank", "candidate", "votes", "share"],
