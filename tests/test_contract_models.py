@@ -281,8 +281,8 @@ def test_a_hostile_value_is_never_echoed_whole():
             "expected_tallies = 4",
             "expected_tallies = 4\nexpected_tally = 4",
             "mini/election.toml: unknown key(s) expected_tally; allowed: id, name, levels, "
-            "candidates, contest, discover_contests, districts, expected_tallies, registry, "
-            "names, quality, codes, ignore",
+            "candidates, contest, discover_contests, districts, expected_tallies, "
+            "primary_source, registry, names, quality, codes, ignore",
         ),
         (
             '{ id = "B", name = "Beto" }',

@@ -224,7 +224,7 @@ def test_the_venezuela_2024_report_renders(settings, tmp_path):
     assert run(ve).success
     page = tmp_path / "ve2024.html"
     written = write_report(ve.published, page)
-    assert written.source == "opposition", "the source with turnout and the most tallies"
+    assert written.source == "opposition", "the source with the most tallies counted"
     assert_all_rendered(page, tmp_path)
     found = sections(page)
     for section in ("fingerprint", "turnout-distribution", "reconciliation", "announced"):

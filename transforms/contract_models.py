@@ -1096,6 +1096,11 @@ class ElectionFile(_Table):
     expected_tallies: int | None = Field(
         None, ge=1, le=10**8, description="how many tallies exist in all, where known"
     )
+    primary_source: Identifier | None = Field(
+        None,
+        description="the source to show first where sources tie (the report's default source "
+        "among those with the most tallies counted); a source some contract feeds",
+    )
     registry: str | None = Field(
         None,
         max_length=200,
@@ -1271,6 +1276,7 @@ def parse_election(data: Any, name: str = "election.toml") -> Election:
             levels=tuple(spec.levels),
             candidates=tuple(Candidate(c.id, c.name) for c in spec.candidates),
             expected_tallies=spec.expected_tallies,
+            primary_source=spec.primary_source,
             registry_file=spec.registry or None,
             quality=_policy(spec.quality),
             names_files=tuple((spec.names or {}).items()),

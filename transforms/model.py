@@ -167,6 +167,7 @@ class Election:
     candidates: tuple[Candidate, ...]
     sources: tuple[Source, ...] = field(default_factory=tuple)
     expected_tallies: int | None = None  # how many tallies exist in all, where known
+    primary_source: str | None = None  # the source shown first where sources tie (the report)
     registry_file: str | None = None  # the registry's file name in the landing folder
     quality: QualityPolicy = field(default_factory=QualityPolicy)
     # level → file name in the landing folder (`code,name`): unit names without a registry

@@ -73,6 +73,7 @@ def load_election(election_id: str, root: Path | None = None) -> ElectionConfig:
         other_votes=any(c.maps_other_votes for c in contracts),
     )
     check_policy(election, f"{election_id}/election.toml")
+    check_primary_source(election, f"{election_id}/election.toml")
     announced_file = folder / "announced.toml"
     announced = {}
     if announced_file.is_file():
@@ -100,6 +101,16 @@ def _sources(contracts: list[Contract], election_id: str) -> dict[str, Source]:
                 "): a source's tallies all count at one level"
             )
     return sources
+
+
+def check_primary_source(election: Election, name: str) -> None:
+    """`primary_source`, when given, names a source some contract feeds."""
+    sources = [s.id for s in election.sources]
+    if election.primary_source is not None and election.primary_source not in sources:
+        raise ContractError(
+            f"{name}: primary_source: no contract feeds source {election.primary_source!r}; "
+            f"sources: {', '.join(sources)}"
+        )
 
 
 def check_policy(election: Election, name: str) -> None:

@@ -221,13 +221,15 @@ def export(
     "--out", metavar="FILE", help="The HTML file to write (default: <data dir>/report.html)."
 )
 @click.option(
-    "--source", help="The source to report on (default: the one with most tallies counted)."
+    "--source",
+    help="The source to report on (default: the one with the most tallies counted; on a tie, "
+    "the election's primary_source, then the first by name).",
 )
 @click.option(
     "--election",
     metavar="NAME",
     help="The election configuration whose declared contests a general election's report shows "
-    "in full first (default: as for run).",
+    "in full first, and whose primary_source breaks a tie (default: as for run).",
 )
 def report(data_dir: str | None, out: str | None, source: str | None, election: str | None) -> int:
     """Write a self-contained HTML report from the published marts."""
@@ -237,8 +239,8 @@ def report(data_dir: str | None, out: str | None, source: str | None, election: 
     settings = settings_from(data_dir, election=election)
     path = Path(out).resolve() if out else settings.data_dir / "report.html"
     try:
-        featured = _declared_contests(settings, named=election is not None)
-        written = write_report(settings.published, path, source, featured)
+        featured, primary = _configured(settings, named=election is not None)
+        written = write_report(settings.published, path, source, featured, primary)
     except ReportError as error:
         return fail(error)
     contests = f"{written.contests:,} contests, " if written.contests > 1 else ""
@@ -249,14 +251,16 @@ def report(data_dir: str | None, out: str | None, source: str | None, election: 
     return 0
 
 
-def _declared_contests(settings, named: bool) -> tuple[str, ...]:
-    """The contests the election's configuration declares, in order: a general election's
-    report shows them in full first. The report reads only the published file, so the default
-    election's configuration that does not load (or another election's file) just features
-    none; an election named with --election must load (a ConfigError otherwise)."""
+def _configured(settings, named: bool) -> tuple[tuple[str, ...], str | None]:
+    """From the election's configuration: the contests it declares, in order (a general
+    election's report shows them in full first), and its primary source (the default source
+    where sources tie). The report reads only the published file, so the default election's
+    configuration that does not load (or another election's file) just features none and breaks
+    ties by name; an election named with --election must load (a ConfigError otherwise)."""
     try:
-        return tuple(c.id for c in election_config(settings).election.contests)
+        election = election_config(settings).election
     except ConfigError:
         if named:
             raise
-        return ()
+        return (), None
+    return tuple(c.id for c in election.contests), election.primary_source

@@ -41,7 +41,13 @@ def table(
     columns: list[Column],
     caption: str | None = None,
     table_id: str | None = None,
+    empty: str = "Nothing to show.",
 ) -> str:
+    """The rows as an escaped HTML table under `caption`; without rows, the sentence `empty`
+    instead (never a table of headers alone)."""
+    if frame.is_empty():
+        lead = f"{html.escape(caption)}: " if caption else ""
+        return f'<p class="empty">{lead}{html.escape(empty)}</p>'
     numeric = {fmt_int, fmt_pct, fmt_float}
     head = "".join(
         f'<th class="{"num" if f in numeric else ""}">{html.escape(h)}</th>' for _, h, f in columns

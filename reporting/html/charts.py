@@ -4,6 +4,8 @@ Every function takes frames already binned or aggregated (see reporting/html/dat
 returns an altair chart whose data is inlined as values. Shares are 0–1 and shown as percentages.
 """
 
+import textwrap
+
 import altair as alt
 import polars as pl
 
@@ -12,6 +14,49 @@ OTHERS = "Others"
 OTHER_COLOUR = "#b8bec6"
 WIDTH = 640
 TOP_CANDIDATES = 4  # named in the by-state chart; the rest are "Others"
+LABEL_WIDTH = 28  # characters per line of an axis label: about Vega's default 180 px
+LABEL = "label"  # the column a chart's wrapped category labels are in
+
+
+def wrapped(text: str | None, width: int = LABEL_WIDTH) -> str:
+    """A label broken into lines of at most `width` characters (at spaces where it can), joined
+    by newlines: LABEL_AXIS draws them as lines, so no label is cut short with an ellipsis."""
+    lines = textwrap.wrap(str(text or "–"), width) or ["–"]
+    return "\n".join(lines)
+
+
+# An axis whose labels are LABEL's wrapped text, every line in full (no pixel limit).
+LABEL_AXIS = alt.Axis(labelExpr="split(datum.label, '\\n')", labelLimit=0)
+
+
+LINE_HEIGHT = 12  # pixels per line of a wrapped axis label
+
+
+def step_for(frame: pl.DataFrame, least: int) -> alt.Step:
+    """A band per category at least `least` pixels high, and high enough for its label's lines."""
+    lines = max((str(t).count("\n") + 1 for t in frame[LABEL]), default=1)
+    return alt.Step(max(least, LINE_HEIGHT * lines + 6))
+
+
+LEGEND_ROW = 90  # characters of names that fit on one legend row beside their swatches
+
+
+def names_legend(names: list[str]) -> alt.Legend:
+    """A legend on top whose names are drawn in full: one row when they fit, else three
+    columns (Vega cuts a legend label at 160 px otherwise)."""
+    one_row = sum(len(str(n)) for n in names) <= LEGEND_ROW
+    return alt.Legend(orient="top", title=None, labelLimit=0, columns=len(names) if one_row else 3)
+
+
+def _with_label(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The frame with LABEL: `column` wrapped for an axis."""
+    return frame.with_columns(
+        pl.col(column)
+        .cast(pl.String)
+        .fill_null("–")
+        .map_elements(wrapped, return_dtype=pl.String)
+        .alias(LABEL)
+    )
 
 
 def _data(frame: pl.DataFrame) -> alt.Data:
@@ -34,15 +79,18 @@ def candidate_colours(national: pl.DataFrame) -> alt.Scale:
 
 
 def national_chart(national: pl.DataFrame, title: str = "National result") -> alt.Chart:
-    frame = national.select(
+    frame = _with_label(
+        national.select(
+            "candidate_name",
+            "votes",
+            "share",
+            "rank",
+            pl.col("rank").fill_null(pl.col("rank").max() + 1).alias("place"),  # unranked last
+        ),
         "candidate_name",
-        "votes",
-        "share",
-        "rank",
-        pl.col("rank").fill_null(pl.col("rank").max() + 1).alias("place"),  # unranked last
     )
     base = alt.Chart(_data(frame)).encode(
-        y=alt.Y("candidate_name:N", sort=alt.SortField("place"), title=None),
+        y=alt.Y(f"{LABEL}:N", sort=alt.SortField("place"), title=None, axis=LABEL_AXIS),
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of valid votes"),
     )
     bars = base.mark_bar(color=PALETTE[0]).encode(
@@ -56,7 +104,7 @@ def national_chart(national: pl.DataFrame, title: str = "National result") -> al
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(
         text=alt.Text("share:Q", format=".2%")
     )
-    return (bars + labels).properties(width=WIDTH, height=alt.Step(22), title=title)
+    return (bars + labels).properties(width=WIDTH, height=step_for(frame, 22), title=title)
 
 
 def _lumped(by_state: pl.DataFrame, named: list[str]) -> pl.DataFrame:
@@ -79,10 +127,9 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
     named = [n for n in scale.domain if n != OTHERS]
     frame = _lumped(by_state, named)
     leader = named[0] if named else None
+    frame = _with_label(frame, "unit_name")
     order = (
-        frame.filter(pl.col("candidate") == leader)
-        .sort("share", descending=True)["unit_name"]
-        .to_list()
+        frame.filter(pl.col("candidate") == leader).sort("share", descending=True)[LABEL].to_list()
     )
     rank = {name: i for i, name in enumerate([*named, OTHERS])}
     frame = frame.with_columns(
@@ -92,7 +139,7 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
         alt.Chart(_data(frame))
         .mark_bar()
         .encode(
-            y=alt.Y("unit_name:N", sort=order, title=None),
+            y=alt.Y(f"{LABEL}:N", sort=order, title=None, axis=LABEL_AXIS),
             x=alt.X(
                 "share:Q",
                 stack="zero",
@@ -100,9 +147,7 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
                 scale=alt.Scale(domain=[0, 1]),
                 title="Share of valid votes",
             ),
-            color=alt.Color(
-                "candidate:N", scale=scale, legend=alt.Legend(orient="top", title=None)
-            ),
+            color=alt.Color("candidate:N", scale=scale, legend=names_legend(scale.domain)),
             order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip("unit_name:N", title=level),
@@ -111,7 +156,7 @@ def states_chart(by_state: pl.DataFrame, national: pl.DataFrame, level: str) -> 
                 alt.Tooltip("share:Q", format=".2%"),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(16), title=f"Results by {level}")
+        .properties(width=WIDTH, height=step_for(frame, 16), title=f"Results by {level}")
     )
 
 
@@ -125,17 +170,23 @@ def _by_unit_bars(
 ) -> alt.Chart:
     scale = alt.Scale(domain=[0, domain_max]) if domain_max is not None else alt.Scale()
     tip = ".2%" if number_format == "%" else ","
+    bars = _with_label(frame.select("unit_name", field).drop_nulls(), "unit_name")
     return (
-        alt.Chart(_data(frame.select("unit_name", field).drop_nulls()))
+        alt.Chart(_data(bars))
         .mark_bar(color=PALETTE[0])
         .encode(
-            y=alt.Y("unit_name:N", sort=alt.SortField(field, order="descending"), title=None),
+            y=alt.Y(
+                f"{LABEL}:N",
+                sort=alt.SortField(field, order="descending"),
+                title=None,
+                axis=LABEL_AXIS,
+            ),
             x=alt.X(
                 f"{field}:Q", axis=alt.Axis(format=number_format), scale=scale, title=axis_title
             ),
             tooltip=["unit_name:N", alt.Tooltip(f"{field}:Q", format=tip)],
         )
-        .properties(width=WIDTH, height=alt.Step(16), title=title)
+        .properties(width=WIDTH, height=step_for(bars, 16), title=title)
     )
 
 
@@ -247,55 +298,75 @@ def quality_chart(by_rule: pl.DataFrame) -> alt.Chart:
     )
 
 
+# reconciliation_summary's columns, as the chart's legend says them
+STATUS_WORDS = {
+    "agree": "agree",
+    "differ": "differ",
+    "only_in_a": "only in the first",
+    "only_in_b": "only in the second",
+}
+
+
 def reconciliation_chart(reconciliation: pl.DataFrame) -> alt.Chart:
-    statuses = ["agree", "differ", "only_in_a", "only_in_b"]
+    statuses = list(STATUS_WORDS)
     frame = (
         reconciliation.with_columns(
             pl.concat_str("source_a", pl.lit(" vs "), "source_b").alias("pair")
         )
         .unpivot(index="pair", on=statuses, variable_name="status", value_name="tallies")
+        .pipe(_with_label, "pair")
         .with_columns(
             pl.col("status")
             .replace_strict({s: i for i, s in enumerate(statuses)}, return_dtype=pl.Int64)
-            .alias("order")
+            .alias("order"),
+            pl.col("status").replace_strict(STATUS_WORDS),
         )
     )
     return (
         alt.Chart(_data(frame))
         .mark_bar()
         .encode(
-            y=alt.Y("pair:N", title=None),
+            y=alt.Y(f"{LABEL}:N", title=None, axis=LABEL_AXIS),
             x=alt.X("tallies:Q", stack="zero", title="Tallies"),
             color=alt.Color(
                 "status:N",
                 scale=alt.Scale(
-                    domain=statuses, range=["#2a9d8f", PALETTE[1], "#b8bec6", "#5f7481"]
+                    domain=list(STATUS_WORDS.values()),
+                    range=["#2a9d8f", PALETTE[1], "#b8bec6", "#5f7481"],
                 ),
                 legend=alt.Legend(orient="top", title=None),
             ),
             order=alt.Order("order:Q"),
-            tooltip=["pair:N", "status:N", alt.Tooltip("tallies:Q", format=",")],
+            tooltip=[
+                alt.Tooltip("pair:N", title="sources"),
+                "status:N",
+                alt.Tooltip("tallies:Q", format=","),
+            ],
         )
-        .properties(width=WIDTH, height=alt.Step(24), title="Tally-by-tally reconciliation")
+        .properties(width=WIDTH, height=step_for(frame, 24), title="Tally-by-tally reconciliation")
     )
 
 
 def announced_chart(announced: pl.DataFrame) -> alt.Chart:
+    """announced: announced_vs_tallied's rows with `bulletin_name` (the bulletin's name, else
+    its id), one panel a bulletin, titled by its name in full, in the frame's order."""
     frame = (
-        announced.select("bulletin_id", "candidate_name", "announced_votes", "tallied_votes")
+        announced.select("bulletin_name", "candidate_name", "announced_votes", "tallied_votes")
         .unpivot(
-            index=["bulletin_id", "candidate_name"],
+            index=["bulletin_name", "candidate_name"],
             on=["announced_votes", "tallied_votes"],
             variable_name="figure",
             value_name="votes",
         )
         .with_columns(pl.col("figure").str.replace("_votes", ""))
+        .pipe(_with_label, "candidate_name")
     )
+    bulletins = announced["bulletin_name"].unique(maintain_order=True).to_list()
     return (
         alt.Chart(_data(frame))
         .mark_bar()
         .encode(
-            y=alt.Y("candidate_name:N", title=None),
+            y=alt.Y(f"{LABEL}:N", title=None, axis=LABEL_AXIS),
             yOffset=alt.YOffset("figure:N"),
             x=alt.X("votes:Q", title="Votes", axis=alt.Axis(format="~s")),
             color=alt.Color(
@@ -303,10 +374,22 @@ def announced_chart(announced: pl.DataFrame) -> alt.Chart:
                 scale=alt.Scale(domain=["announced", "tallied"], range=[PALETTE[2], PALETTE[0]]),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            row=alt.Row("bulletin_id:N", title=None),
+            row=alt.Row(
+                "bulletin_name:N",
+                title=None,
+                sort=bulletins,
+                header=alt.Header(
+                    labelAngle=0,
+                    labelOrient="top",
+                    labelAnchor="start",
+                    labelAlign="left",
+                    labelLimit=0,
+                    labelFontWeight="bold",
+                ),
+            ),
             tooltip=[
-                "bulletin_id:N",
-                "candidate_name:N",
+                alt.Tooltip("bulletin_name:N", title="bulletin"),
+                alt.Tooltip("candidate_name:N", title="candidate"),
                 "figure:N",
                 alt.Tooltip("votes:Q", format=","),
             ],
@@ -316,14 +399,22 @@ def announced_chart(announced: pl.DataFrame) -> alt.Chart:
 
 
 def projection_chart(projection: pl.DataFrame) -> alt.Chart:
-    frame = projection.select(
-        "candidate_name", "projected_share", "share_lower_95", "share_upper_95", "projected_votes"
+    frame = _with_label(
+        projection.select(
+            "candidate_name",
+            "projected_share",
+            "share_lower_95",
+            "share_upper_95",
+            "projected_votes",
+        ),
+        "candidate_name",
     )
     base = alt.Chart(_data(frame)).encode(
         y=alt.Y(
-            "candidate_name:N",
+            f"{LABEL}:N",
             sort=alt.SortField("projected_share", order="descending"),
             title=None,
+            axis=LABEL_AXIS,
         )
     )
     interval = base.mark_rule(color=PALETTE[0], strokeWidth=2).encode(
@@ -342,7 +433,7 @@ def projection_chart(projection: pl.DataFrame) -> alt.Chart:
         ],
     )
     return (interval + point).properties(
-        width=WIDTH, height=alt.Step(22), title="Projected final result"
+        width=WIDTH, height=step_for(frame, 22), title="Projected final result"
     )
 
 
@@ -360,12 +451,13 @@ def forensics_chart(forensics: pl.DataFrame) -> alt.Chart:
             variable_name="outcome",
             value_name="units",
         )
+        .pipe(_with_label, "check")
     )
     return (
         alt.Chart(_data(frame))
         .mark_bar()
         .encode(
-            y=alt.Y("check:N", title=None),
+            y=alt.Y(f"{LABEL}:N", title=None, axis=LABEL_AXIS),
             x=alt.X("units:Q", stack="zero", title="Units or tables examined"),
             color=alt.Color(
                 "outcome:N",
@@ -374,5 +466,5 @@ def forensics_chart(forensics: pl.DataFrame) -> alt.Chart:
             ),
             tooltip=["check:N", "outcome:N", alt.Tooltip("units:Q", format=",")],
         )
-        .properties(width=WIDTH, height=alt.Step(24), title="Forensic checks")
+        .properties(width=WIDTH, height=step_for(frame, 24), title="Forensic checks")
     )

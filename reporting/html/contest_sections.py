@@ -51,6 +51,8 @@ def _status_sentence(row: dict) -> str:
     outstanding = (
         "nothing bounds the ballots still to arrive"
         if still is None
+        else "no ballots still to arrive"
+        if still == 0
         else f"at most {fmt_int(still)} ballots still to arrive"
     )
     verb = "Decided" if status == "decided" else "Leading, not yet decided"

@@ -43,13 +43,15 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def choose_source(con: duckdb.DuckDBPyConnection) -> str:
-    """The source with known turnout and the most counted tallies (ties: by name)."""
+def choose_source(con: duckdb.DuckDBPyConnection, primary: str | None = None) -> str:
+    """The source with the most tallies counted nationally (in a general election, in its
+    broadest contest); ties go to `primary` (the election's primary_source), then by name."""
     found = rows(
         con,
-        "select c.source_id from coverage c join turnout t using (source_id, level, unit_code) "
-        "where c.level = 'national' "
-        "order by (t.turnout is not null) desc, c.counted desc, c.source_id limit 1",
+        "select source_id from coverage where level = 'national' group by source_id "
+        "order by max(counted) desc nulls last, source_id is not distinct from ? desc, source_id "
+        "limit 1",
+        [primary],
     )
     if not found:
         raise ReportError("the published file holds no results yet: run `tallyhouse run` first")
@@ -141,16 +143,20 @@ def _overrides(con, source: str) -> pl.DataFrame | None:
 
 
 def read_report_data(
-    published: Path, source: str | None = None, featured: tuple[str, ...] = ()
+    published: Path,
+    source: str | None = None,
+    featured: tuple[str, ...] = (),
+    primary: str | None = None,
 ) -> ReportData:
-    """Everything the report shows, for one source (default: see choose_source). A general
+    """Everything the report shows, for one source (default: see choose_source, `primary`
+    breaking ties). A general
     election's main contests (`featured`, the contests its configuration declares, first; see
     reporting.html.contests) are read in full, the first of them in the election-wide sections,
     and every other contest as one row per district."""
     if not published.exists():
         raise ReportError(f"no published marts at {published}: run `tallyhouse run` first")
     with connect(published, read_only=True) as con:
-        chosen = _chosen_source(con, published, source)
+        chosen = _chosen_source(con, published, source, primary)
         main = main_contests(con, chosen, featured) if is_general(con) else []
         lead = main[0] if main else None
         tally_level, top_level = (
@@ -176,8 +182,10 @@ def read_report_data(
         )
 
 
-def _chosen_source(con: duckdb.DuckDBPyConnection, published: Path, source: str | None) -> str:
-    chosen = source or choose_source(con)
+def _chosen_source(
+    con: duckdb.DuckDBPyConnection, published: Path, source: str | None, primary: str | None
+) -> str:
+    chosen = source or choose_source(con, primary)
     sources = [r[0] for r in rows(con, "select distinct source_id from coverage order by 1")]
     if chosen not in sources:
         raise ReportError(

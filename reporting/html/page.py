@@ -13,8 +13,10 @@ import altair as alt
 import polars as pl
 
 from reporting.html import charts, contest_sections
+from reporting.html.announced import announced_section
 from reporting.html.blocks import Column, Section, fmt_float, fmt_int, fmt_pct, fmt_text, table
 from reporting.html.model import ReportData
+from reporting.html.outlook import outlook
 
 ERRORS_ID = "report-errors"
 
@@ -186,7 +188,12 @@ def _turnout_distribution_section(data: ReportData) -> Section | None:
     level = data.tally_level
     frame = data.turnout_distribution
     if frame.is_empty():
-        return None
+        return Section(
+            "turnout-distribution",
+            "Distribution of turnout",
+            f"Not drawn: no {level} in this source has a turnout (the feed carries no "
+            "registered voters).",
+        )
     summary = frame.select(
         pl.col("tallies").sum().alias("units"),
         pl.col("tallies").filter(pl.col("turnout_bin") >= 0.95).sum().alias("over_95"),
@@ -250,6 +257,8 @@ def _quality_section(data: ReportData) -> Section:
             ],
         )
     ]
+    if not by_rule["tallies"].sum():
+        note += " No tally broke any rule."
     if data.overrides is not None:
         note += (
             " The election's quality policy demotes some error rules to warnings for this "
@@ -309,32 +318,6 @@ def _reconciliation_section(data: ReportData) -> Section | None:
     )
 
 
-def _announced_section(data: ReportData) -> Section | None:
-    frame = data.announced
-    if frame is None:
-        return None
-    columns = [
-        ("contest_id", "Contest", fmt_text),
-        ("bulletin_id", "Bulletin", fmt_text),
-        ("candidate_name", "Candidate", fmt_text),
-        ("announced_votes", "Announced", fmt_int),
-        ("tallied_votes", "Tallied", fmt_int),
-        ("difference", "Difference", fmt_int),
-        ("uncounted_tallies", "Uncounted tallies", fmt_int),
-        ("votes_needed", "Votes needed", fmt_int),
-        ("uncounted_capacity", "Capacity of uncounted", fmt_int),
-        ("possible", "Possible", fmt_text),
-    ]
-    return Section(
-        "announced",
-        "Announced against tallied",
-        "Official bulletins set against the tallies counted: the votes a candidate would still "
-        "need from the uncounted tallies, and whether those tallies could hold them.",
-        [charts.announced_chart(frame)],
-        [table(frame, _shown(data, frame, *columns))],
-    )
-
-
 def _projection_section(data: ReportData) -> Section | None:
     frame = data.projection
     if frame is None:
@@ -343,13 +326,19 @@ def _projection_section(data: ReportData) -> Section | None:
     if expected is not None and counted >= expected:
         return None  # everything is in: the national result is the final one
     method = ", ".join(sorted({str(m) for m in frame["method"].drop_nulls()})) or "–"
+    seats = data.contests[0].seats if data.contests else 1
+    said = outlook(frame.to_dicts(), seats)
+    frame = frame.with_columns(
+        pl.col("candidate_id").replace_strict(said, return_dtype=pl.String).alias("outlook")
+    )
     return Section(
         "projection",
         "Projected final result",
         f"Estimated final votes with 95 % intervals, from {fmt_int(frame['tallies_counted'][0])} "
         f"of {fmt_int(frame['tallies_expected'][0])} tallies (weighting: "
-        f"{fmt_text(frame['weighting'][0])}; method: {method}). Worst-case bounds assume the "
-        "candidate gets none, or all, of the votes the missing tallies could hold.",
+        f"{fmt_text(frame['weighting'][0])}; method: {method}). Whatever the estimate, a "
+        "candidate has at least the votes counted and at most those plus every ballot the "
+        "uncounted tallies could hold; the last column says what that leaves possible.",
         [charts.projection_chart(frame)],
         [
             table(
@@ -363,8 +352,8 @@ def _projection_section(data: ReportData) -> Section | None:
                     ("projected_share", "Share", fmt_pct),
                     ("share_lower_95", "Share low", fmt_pct),
                     ("share_upper_95", "Share high", fmt_pct),
-                    ("worst_case_min", "Worst-case min", fmt_int),
-                    ("worst_case_max", "Worst-case max", fmt_int),
+                    ("worst_case_max", "At most", fmt_int),
+                    ("outlook", "Can they still win?", fmt_text),
                 ],
             )
         ],
@@ -400,7 +389,8 @@ def _forensics_section(data: ReportData) -> Section | None:
                     ("p_value", "p", fmt_float),
                     ("detail", "Why", fmt_text),
                 ),
-                caption="Flagged" if flagged.height else "Nothing flagged",
+                caption="Flagged",
+                empty="no unit or tally was flagged by any check.",
             )
         ],
     )
@@ -429,7 +419,7 @@ def _general_sections(data: ReportData) -> list[Section | None]:
         _quality_section(data),
         _forensics_section(data),
         _reconciliation_section(data),
-        _announced_section(data),
+        announced_section(data.announced, bool(data.contests)),
     ]
 
 
@@ -446,7 +436,7 @@ def sections(data: ReportData) -> list[Section]:
         _quality_section(data),
         _forensics_section(data),
         _reconciliation_section(data),
-        _announced_section(data),
+        announced_section(data.announced, bool(data.contests)),
     ]
     return [s for s in built if s is not None]
 
@@ -517,8 +507,9 @@ def _sources_table(data: ReportData) -> str:
         return ""
     return (
         '<section id="sources"><h2>Sources in this file</h2><p class="note">This report shows '
-        f"<strong>{html.escape(data.source)}</strong>; choose another with "
-        "<code>tallyhouse report --source NAME</code>.</p>"
+        f"<strong>{html.escape(data.source)}</strong>. By default a report shows the source with "
+        "the most tallies counted (on a tie, the election's <code>primary_source</code>); choose "
+        "another with <code>tallyhouse report --source NAME</code>.</p>"
         + table(
             data.sources,
             [
@@ -561,6 +552,7 @@ figure { margin: 8px 0 14px; }
 .table-wrap { overflow-x: auto; margin: 6px 0 10px; }
 table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.empty { font: 14px Helvetica, Arial, sans-serif; margin: 6px 0 10px; }
 th, td { padding: 3px 8px; border-bottom: 1px solid var(--rule); text-align: left;
   vertical-align: top; }
 th { font-weight: 600; border-bottom: 1.5px solid var(--ink); }

@@ -20,11 +20,16 @@ class WrittenReport:
 
 
 def write_report(
-    published: Path, out: Path, source: str | None = None, featured: tuple[str, ...] = ()
+    published: Path,
+    out: Path,
+    source: str | None = None,
+    featured: tuple[str, ...] = (),
+    primary: str | None = None,
 ) -> WrittenReport:
     """Read the published marts (read-only), write the page atomically to `out`. `featured`:
-    contests a general election's report shows in full first (its declared contests)."""
-    data = read_report_data(published, source, featured)
+    contests a general election's report shows in full first (its declared contests);
+    `primary`: the election's primary source, the default where sources tie on tallies."""
+    data = read_report_data(published, source, featured, primary)
     page = build_report(data, vega_bundle())
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")

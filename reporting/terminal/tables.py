@@ -70,11 +70,24 @@ def _percent(fraction) -> str:
     return f"{fraction * 100:.2f} %" if fraction is not None else "-"
 
 
+def _said_once(words: list[str | None]) -> list[str]:
+    """The level, code and name of a unit, each escaped, leaving out a blank one and one that
+    repeats the one before it (DC's `smd 1A01 1A01`, a national unit named `national`)."""
+    said: list[str] = []
+    for word in words:
+        text = escaped(str(word).strip(), 120) if word is not None else ""
+        if text and (not said or text.casefold() != said[-1].casefold()):
+            said.append(text)
+    return said
+
+
 def format_unit(rows: list[dict], show_contest: bool = True) -> str:
     """One unit's candidates with votes, share and rank, under its turnout and coverage; its
     contest named in the title when `show_contest` (a general election's)."""
     head = rows[0]
-    parent = f", in {escaped(head['parent_code'])}" if head["parent_code"] else ""
+    # the unit above, by its code; not for the units right under national (that goes unsaid)
+    above = head["parent_code"]
+    parent = f", in {escaped(above)}" if above and above != "national" else ""
     turnout = (
         f"turnout {_percent(head['turnout'])} ({cell(head['total_votes'])} ballots, "
         f"{cell(head['registered'])} registered)"
@@ -89,14 +102,18 @@ def format_unit(rows: list[dict], show_contest: bool = True) -> str:
     else:
         coverage = f"coverage {cell(head['counted'])} tallies counted (expected unknown)"
     contest = f" {escaped(head['contest_id'])}" if show_contest and head["contest_id"] else ""
-    code = "" if head["unit_code"] == head["level"] else f" {escaped(head['unit_code'])}"
     title = (
-        f"[{escaped(head['source_id'])}]{contest} {head['level']}{code} "
-        f"{escaped(head['unit_name'] or '', 120)}{parent}".rstrip()
+        f"[{escaped(head['source_id'])}]{contest} "
+        + " ".join(_said_once([head["level"], head["unit_code"], head["unit_name"]]))
+        + parent
     )
     table = format_table(
         ["rank", "candidate", "votes", "share"],
-        [(r["rank"], r["candidate_name"], r["votes"], _percent(r["share"])) for r in rows],
+        [
+            ("-" if r["rank"] is None else r["rank"], r["candidate_name"], r["votes"])
+            + (_percent(r["share"]),)
+            for r in rows
+        ],
     )
     body = "\n".join("  " + line for line in table.splitlines())
     return f"{title}\n  {turnout}; {coverage}\n{body}"
