@@ -11,6 +11,8 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,3 +98,26 @@ class WriterLock:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+
+@contextmanager
+def reading(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory for a moment's read (the landing sensor's look at the warehouse)
+    without ever waiting for, or failing, a run: a shared lock taken only if no run holds the
+    lock (else WriterBusy naming the holder, at once). A run that starts meanwhile waits the
+    moment out (WriterLock.acquire polls)."""
+    path = Path(data_dir) / LOCK_NAME
+    if not path.parent.is_dir():
+        yield
+        return
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriterBusy(
+                f"a run is writing to {path.parent}: {_read_holder(handle).describe()}"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
