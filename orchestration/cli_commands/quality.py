@@ -83,10 +83,12 @@ def _same_election(warehouse, election: str) -> None:
     help="The landing folder (default: $TALLYHOUSE_LANDING or the data directory's landing/).",
 )
 def verify(data_dir: str | None, landing: str | None) -> int:
-    """Rehash the delivered files and name any that changed.
+    """Rehash the delivered files; recount the published national totals from the raw layer.
 
-    Exit 0 when every file still holds the bytes it was delivered with; 1 when one changed
-    (a run loads it as a new delivery) or is gone, each named.
+    Exit 0 when every file still holds the bytes it was delivered with and the published
+    national results equal the sums of the accepted tallies staged again from the raw layer;
+    1 when a file changed (a run loads it as a new delivery) or is gone, or a national total
+    differs, each named.
     """
     import duckdb
 
@@ -100,6 +102,7 @@ def verify(data_dir: str | None, landing: str | None) -> int:
     try:
         with connect(settings.warehouse, read_only=True) as con:
             verdicts = verify_delivered(con, settings.landing)
+            totals = _verify_totals(con, settings) if settings.published.exists() else None
     except duckdb.IOException:
         return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
     off = [v for v in verdicts if v.status != SAME]
@@ -113,7 +116,52 @@ def verify(data_dir: str | None, landing: str | None) -> int:
         f"{len(verdicts) - len(off):,} of {len(verdicts):,} delivered file(s) hold the bytes "
         f"they were delivered with" + ("." if not off else f"; {len(off):,} do not.")
     )
-    return 1 if off else 0
+    differ = _print_totals(totals, settings.published)
+    return 1 if off or differ else 0
+
+
+def _verify_totals(con, settings):
+    """The published national totals against the raw layer's recount (warehouse/verify_totals)."""
+    from dataclasses import replace
+
+    from warehouse.db import rows, table_exists
+    from warehouse.verify_totals import verify_totals
+
+    if table_exists(con, "raw", "election"):
+        bound = rows(con, "select election_id from raw.election")
+        if bound:
+            settings = replace(settings, election=bound[0][0])
+    return verify_totals(con, settings.published, election_config(settings).election)
+
+
+def _print_totals(totals, published) -> bool:
+    """Print the national totals' verdict; whether any differs."""
+    from transforms.text import escaped
+
+    if totals is None:
+        click.echo(f"No published file at {published}: no national totals to recount.")
+        return False
+    for d in totals.differences:
+        click.echo(
+            f"  national total differs: source {escaped(d.source_id, 60)}, contest "
+            f"{escaped(d.contest_id, 120)}, candidate {escaped(d.candidate_id, 120)}: "
+            f"published {_votes(d.published)}, recomputed from the raw layer {_votes(d.recomputed)}"
+        )
+    if totals.differences:
+        click.echo(
+            f"{len(totals.differences):,} of {totals.compared:,} national total(s) of the "
+            "published results differ from the raw layer's recount."
+        )
+        return True
+    click.echo(
+        f"The {totals.compared:,} national total(s) of the published results (per source, "
+        "contest and candidate) equal the raw layer's recount of the accepted tallies."
+    )
+    return False
+
+
+def _votes(votes: int | None) -> str:
+    return "none" if votes is None else f"{votes:,}"
 
 
 @click.command("withdraw")
