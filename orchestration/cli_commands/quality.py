@@ -83,7 +83,7 @@ def _same_election(warehouse, election: str) -> None:
     help="The landing folder (default: $TALLYHOUSE_LANDING or the data directory's landing/).",
 )
 def verify(data_dir: str | None, landing: str | None) -> int:
-    """Rehash the delivered files; recount the published national totals from the raw layer.
+    """Rehash delivered files, recount national totals from raw.
 
     Exit 0 when every file still holds the bytes it was delivered with and the published
     national results equal the sums of the accepted tallies staged again from the raw layer;
