@@ -119,9 +119,14 @@ def _lock_failures(
 
 def failed_on_writer_lock(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     """Whether the run failed because another run held the data directory (WriterBusy)."""
-    for record in instance.all_logs(run.run_id):
+    failures = {
+        dg.DagsterEventType.RESOURCE_INIT_FAILURE,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.RUN_FAILURE,
+    }
+    for record in instance.all_logs(run.run_id, of_type=failures):
         event = record.dagster_event
-        if event is None or not (event.is_failure or _is_init_failure(event)):
+        if event is None:
             continue
         error = getattr(event.event_specific_data, "error", None)
         while error is not None:
@@ -129,7 +134,3 @@ def failed_on_writer_lock(instance: dg.DagsterInstance, run: dg.DagsterRun) -> b
                 return True
             error = error.cause or error.context
     return False
-
-
-def _is_init_failure(event) -> bool:
-    return event.event_type_value == "RESOURCE_INIT_FAILURE"

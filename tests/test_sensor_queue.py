@@ -4,6 +4,7 @@ that failed on the writer lock is asked for again and loads its file once the lo
 
 import os
 import shutil
+import threading
 import time
 from dataclasses import replace
 
@@ -14,11 +15,32 @@ from landing.files import sha256_file, write_synthetic
 from orchestration.definitions import build_definitions
 from orchestration.runner import failure_messages, run_tally_job
 from orchestration.sensors import LANDING_SENSOR, SENSOR_NAME_TAG
-from orchestration.writer_lock import WriterLock
+from orchestration.writer_lock import WriterBusy, WriterLock, reading
 from transforms.synthetic.election import generate
 from warehouse.db import connect
 
-pytestmark = pytest.mark.e2e  # every test here runs the job or the CLI
+
+def test_the_sensors_moment_of_reading_never_refuses_a_run(tmp_path):
+    holder = WriterLock(tmp_path)
+    holder.acquire("a-run", 0)
+    with pytest.raises(WriterBusy, match=r"a run is writing to .*run a-run \(pid \d+"):
+        with reading(tmp_path):
+            pass
+    holder.release()
+    done = threading.Event()
+
+    def read_a_moment():
+        with reading(tmp_path):
+            done.set()
+            time.sleep(0.3)
+
+    reader = threading.Thread(target=read_a_moment)
+    reader.start()
+    done.wait(5)
+    started = time.monotonic()
+    assert WriterLock(tmp_path).acquire("run-no-wait", 0).run_id == "a-run"
+    assert time.monotonic() - started < 2, "a run with no wait waits out the reader's moment"
+    reader.join()
 
 
 def settled(folder):
@@ -65,6 +87,7 @@ def land_the_third(settings, held):
     return drop
 
 
+@pytest.mark.e2e
 def test_a_sensor_started_after_the_cli_asks_for_nothing_then_one_run_per_new_file(
     settings, loaded_by_the_cli
 ):
@@ -78,6 +101,7 @@ def test_a_sensor_started_after_the_cli_asks_for_nothing_then_one_run_per_new_fi
         assert result[0].tags["tallyhouse/file"] == drop.name
 
 
+@pytest.mark.e2e
 def test_while_a_run_writes_the_sensor_skips_the_tick_and_keeps_its_place(
     settings, loaded_by_the_cli
 ):
@@ -96,6 +120,7 @@ def test_while_a_run_writes_the_sensor_skips_the_tick_and_keeps_its_place(
         assert [r.run_key for r in result] == [sha256_file(drop)]
 
 
+@pytest.mark.e2e
 def test_a_sensor_run_that_failed_on_the_lock_is_asked_for_again_and_loads(
     settings, loaded_by_the_cli
 ):

@@ -112,3 +112,14 @@ def keep_unchanged(con: duckdb.DuckDBPyConnection, file_stamp: str) -> None:
         file_stamp, staged.stamp, recorded.through_delivery, recorded.config_digest
     )
     record_published_inputs(con, kept)
+
+
+def published_behind(con: duckdb.DuckDBPyConnection, file_stamp: str | None) -> bool | None:
+    """Whether the warehouse moved past the published file (a later run staged a generation
+    but did not publish it: the gate held it, or it failed); None: not known (the file is not
+    the one recorded)."""
+    recorded = read_published_inputs(con)
+    staged, _ = staged_and_gate(con)
+    if recorded is None or staged is None or recorded.file_stamp != file_stamp:
+        return None
+    return recorded.stands_for != staged.stamp
