@@ -80,6 +80,7 @@ def test_the_cli_says_nothing_new_in_one_line(ran_sample_copy, tallyhouse):
     before = digest(settings.published)
     done = tallyhouse("run", "--data-dir", str(settings.data_dir))
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1 and "nothing new" in lines[0] and "unchanged" in lines[0]
+    last = done.stdout.strip().splitlines()[-1]  # after the steps' progress lines
+    assert last.startswith("Run ") and "nothing new" in last and "is unchanged." in last
+    assert "Published marts" not in done.stdout, "no summary of a publication that did not happen"
     assert digest(settings.published) == before

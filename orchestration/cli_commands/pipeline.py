@@ -163,7 +163,7 @@ def _report_success(
         print_summary(settings.published, level, data_dir, settings.warehouse)
     else:
         click.echo(
-            f"Run {result.run_id}: nothing new ({elapsed:.1f}s); the published file "
+            f"\nRun {result.run_id}: nothing new ({elapsed:.1f}s); the published file "
             f"{settings.published} is unchanged."
         )
     rejected = rejected_files(result)
