@@ -17,7 +17,8 @@ it was published with. Its marts would then be the published ones, row for row.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -84,34 +85,34 @@ def published_generation(con: duckdb.DuckDBPyConnection, file_stamp: str | None)
 
 
 def unchanged_since_published(
-    con: duckdb.DuckDBPyConnection, file_stamp: str | None, config_digest: str
+    con: duckdb.DuckDBPyConnection, config_digest: str, file_stamp: Callable[[], str | None]
 ) -> bool:
-    """Whether this run's generation changed nothing the published file shows (module doc)."""
+    """Whether this run's generation changed nothing the published file shows (module doc).
+    file_stamp reads the published file's stamp: only asked for when all else holds (opening a
+    national results file costs a tenth of a second)."""
     recorded = read_published_inputs(con)
     staged, gate = staged_and_gate(con)
-    if recorded is None or staged is None or gate is None or file_stamp is None:
+    if recorded is None or staged is None or gate is None:
         return False
     return (
-        recorded.file_stamp == file_stamp
-        and staged.mode == INCREMENTAL
+        staged.mode == INCREMENTAL
         and gate.mode == INCREMENTAL
         and gate.stamp == staged.stamp
         and recorded.stands_for == staged.previous
         and recorded.through_delivery == last_delivery(con)
         and recorded.config_digest == config_digest
+        and recorded.file_stamp == file_stamp()
     )
 
 
-def keep_unchanged(con: duckdb.DuckDBPyConnection, file_stamp: str) -> None:
-    """An unchanged run: the published file now stands for this run's generation too."""
+def keep_unchanged(con: duckdb.DuckDBPyConnection) -> None:
+    """An unchanged run (unchanged_since_published): the published file now stands for this
+    run's generation too."""
     recorded = read_published_inputs(con)
     staged, _ = staged_and_gate(con)
     if recorded is None or staged is None:
         raise ValueError("nothing was published yet: an unchanged run needs a publication")
-    kept = PublishedInputs(
-        file_stamp, staged.stamp, recorded.through_delivery, recorded.config_digest
-    )
-    record_published_inputs(con, kept)
+    record_published_inputs(con, replace(recorded, stands_for=staged.stamp))
 
 
 def published_behind(con: duckdb.DuckDBPyConnection, file_stamp: str | None) -> bool | None:

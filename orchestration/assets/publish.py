@@ -42,12 +42,11 @@ def published_marts(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duc
     target = dirs.settings.published
     config = dirs.election_config()
     digest = election_digest(config.folder)
-    file_stamp = published_stamp(target)
     full = context.run.tags.get(FULL_TAG) == "true"
     with duckdb.get_connection() as con:
-        if not full and unchanged_since_published(con, file_stamp, digest):
+        if not full and unchanged_since_published(con, digest, lambda: published_stamp(target)):
             with transaction(con):
-                keep_unchanged(con, file_stamp)
+                keep_unchanged(con)
             discard_pending(target)
             context.log.info(NOTHING_NEW)
             return
