@@ -22,16 +22,23 @@ SETTLE_SECONDS = 5.0
 class WatchCursor:
     seen: set[str] = field(default_factory=set)  # sha256 of every file asked for
     sizes: dict[str, int] = field(default_factory=dict)  # name → size at the last look
+    # failed runs already considered for a retry (orchestration/sensors.py)
+    judged: set[str] = field(default_factory=set)
 
     @classmethod
     def from_json(cls, text: str | None) -> "WatchCursor":
         if not text:
             return cls()
         data = json.loads(text)
-        return cls(set(data.get("seen", [])), dict(data.get("sizes", {})))
+        return cls(
+            set(data.get("seen", [])), dict(data.get("sizes", {})), set(data.get("judged", []))
+        )
 
     def to_json(self) -> str:
-        return json.dumps({"seen": sorted(self.seen), "sizes": self.sizes}, sort_keys=True)
+        return json.dumps(
+            {"seen": sorted(self.seen), "sizes": self.sizes, "judged": sorted(self.judged)},
+            sort_keys=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -67,4 +74,4 @@ def look(
             continue
         seen.add(sha)
         ready.append(Ready(path, sha))
-    return ready, WatchCursor(seen, sizes)
+    return ready, WatchCursor(seen, sizes, set(cursor.judged))

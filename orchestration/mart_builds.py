@@ -61,6 +61,7 @@ from warehouse.mart_updates import (
     votes_wide_of,
 )
 from warehouse.publish import write_pending
+from warehouse.published_state import published_generation
 from warehouse.raw_load import feed_sources
 from warehouse.raw_lookup import read_ballot_registry, registry_lists_ballots
 from warehouse.refresh_state import staged_and_gate
@@ -91,7 +92,7 @@ def plan_marts(con, target, general: bool = False, announced: bool = False) -> t
     ballots = general and registry_lists_ballots(con)
     decided = refresh.plan(
         "the published marts",
-        refresh.Stamp.parse(published_stamp(target)),
+        published_generation(con, published_stamp(target)),  # or the unchanged run's
         gate if staged else None,
         current=staged,
         full_because=[

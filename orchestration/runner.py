@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.assets.keys import CHECK_FILES_ACCEPTED, RAW_DELIVERIES
+from orchestration.assets.keys import CHECK_FILES_ACCEPTED, PUBLISHED_MARTS, RAW_DELIVERIES
 from orchestration.definitions import TALLY_JOB, build_definitions
 from orchestration.settings import Settings
 
@@ -66,3 +66,11 @@ def unmatched_files(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
                 count = int(metadata["files_unmatched"].value)
                 return count, list(metadata["unmatched_files"].value)
     return 0, []
+
+
+def published(result: dg.ExecuteInProcessResult) -> bool:
+    """Whether the run replaced the published file (a run that changed nothing does not)."""
+    return any(
+        event.materialization is not None and event.materialization.asset_key == PUBLISHED_MARTS
+        for event in result.get_asset_materialization_events()
+    )

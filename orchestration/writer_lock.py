@@ -3,7 +3,9 @@ data directory for as long as it runs, recording its pid and run id in the lock 
 run waits for it (up to a limit) and then fails naming the holder. The operating system drops
 the lock when its process dies, so a killed run never blocks the next one; that run stays
 STARTED in Dagster's instance, and the next run to take the lock marks it failed, so the queue
-the daemon keeps (one run at a time) moves on."""
+the daemon keeps (one run at a time) moves on. A reader that must not disturb a run (the landing
+sensor's look at raw.deliveries) takes the lock shared for a moment, only when no run holds it
+(`reading`); a run arriving then waits that moment out, even with no wait (`READER_GRACE`)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 LOCK_NAME = ".writer.lock"
 POLL_SECONDS = 0.5
+READER_GRACE = 2.0  # seconds a run waits past its limit while only a reader holds the lock
 
 
 class WriterBusy(RuntimeError):
@@ -41,6 +46,16 @@ def _read_holder(handle) -> Holder:
         data = {}
     pid = data.get("pid")
     return Holder(pid if isinstance(pid, int) else None, data.get("run_id"), data.get("since"))
+
+
+def _readers_only(handle) -> bool:
+    """Whether the lock is held by readers (`reading`: the sensor's moment), not by a run."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    return True
 
 
 def alive(pid: int | None) -> bool:
@@ -73,7 +88,8 @@ class WriterLock:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                late = time.monotonic() - deadline
+                if late >= 0 and not (late < READER_GRACE and _readers_only(handle)):
                     holder = _read_holder(handle)
                     handle.close()
                     raise WriterBusy(
@@ -96,3 +112,26 @@ class WriterLock:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+
+@contextmanager
+def reading(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory for a moment's read (the landing sensor's look at the warehouse)
+    without ever waiting for, or failing, a run: a shared lock taken only if no run holds the
+    lock (else WriterBusy naming the holder, at once). A run that starts meanwhile waits the
+    moment out (WriterLock.acquire polls)."""
+    path = Path(data_dir) / LOCK_NAME
+    if not path.parent.is_dir():
+        yield
+        return
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriterBusy(
+                f"a run is writing to {path.parent}: {_read_holder(handle).describe()}"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -35,8 +35,12 @@ def test_an_amendment_supersedes_and_both_versions_are_kept(settings):
 @pytest.mark.e2e
 def test_results_history_gains_one_snapshot_per_successful_run_only(settings):
     write_synthetic(generate(800, seed=32, drops=2), settings.landing)
+    second = settings.landing / "tallies_002.csv"
+    second.rename(settings.data_dir / "tallies_002.csv")  # held back for the second run
     assert run(settings).success
+    (settings.data_dir / "tallies_002.csv").rename(second)
     assert run(settings).success
+    assert run(settings).success, "nothing new: no snapshot (tests/test_noop_run.py)"
     bad = inject_faults(generate(200, seed=33, drops=1), {"E3": 0.2}, seed=33)
     bad.drops[0].write_csv(settings.landing / "tallies_900.csv")
     assert not run(settings).success, "the quarantine threshold blocks this run"
@@ -46,7 +50,7 @@ def test_results_history_gains_one_snapshot_per_successful_run_only(settings):
     )
     runs = history.select("run_id", "deliveries", "last_file").unique()
     assert runs.height == 2
-    assert set(runs["last_file"]) == {"tallies_002.csv"}
+    assert set(runs["last_file"]) == {"tallies_001.csv", "tallies_002.csv"}
     assert set(history["level"]) == {"national", "state"}
     assert run(replace(settings, quarantine_threshold=1.0)).success
     after = published(

@@ -106,11 +106,13 @@ def test_a_drop_only_restages_and_validates_its_own_units(ran_two_drops_copy):
     assert staged["raw_rows"].value == last, "earlier files' rows were not read again"
 
 
-def test_published_marts_of_another_lineage_force_a_full_build(ran_sample_copy, tmp_path):
-    settings = ran_sample_copy.settings  # run once already
+def test_published_marts_of_another_lineage_force_a_full_build(ran_two_drops_copy, tmp_path):
+    settings = ran_two_drops_copy.settings  # run once already
     stale = tmp_path / "stale.duckdb"
     shutil.copy(settings.published, stale)
-    # a second run moves the warehouse on a generation; then an older published copy comes back
+    # a drop moves the warehouse on a generation; then an older published copy comes back
+    drop = "tallies_003.csv"
+    shutil.move(ran_two_drops_copy.held / drop, settings.landing / drop)
     assert modes(run(settings))["marts"] == "incremental"
     shutil.copy(stale, settings.published)
     result = run(settings)

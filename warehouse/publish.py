@@ -33,6 +33,7 @@ from warehouse.db import connect, ident, registered, table_exists, transaction
 from warehouse.history_store import append_snapshot, read_for_snapshot
 from warehouse.mart_comments import apply_comments
 from warehouse.mart_registry import Mart, mart
+from warehouse.published_state import PublishedInputs, record_published_inputs
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ def publish(
     publication: Publication,
     added: dict[str, pl.DataFrame],
     election: Election,
+    inputs: PublishedInputs | None = None,
 ) -> list[str]:
     """Publish the pending marts as `target`; return the published tables.
 
@@ -200,11 +202,15 @@ def publish(
     publication stamp and the comments; it is checkpointed and renamed over `target`. All in
     one warehouse transaction: if publishing fails the snapshot is not kept, so the history
     holds exactly one snapshot per published run; and `target` is the old or the new file.
+    `inputs`, what the new file reflects (warehouse/published_state.py), is recorded in the same
+    transaction.
     """
     pending = _waiting(target)
     before = _published_status(target)
     with transaction(warehouse):
         keep_previous_status(warehouse, before)
+        if inputs is not None:
+            record_published_inputs(warehouse, inputs)
         with connect(pending) as marts:
             with transaction(marts):
                 for name, frame in added.items():
@@ -240,6 +246,11 @@ def keep_previous_status(warehouse: duckdb.DuckDBPyConnection, before: pl.DataFr
             warehouse.execute(
                 "create table history.previous_contest_status as select * from incoming_status"
             )
+
+
+def discard_pending(target: Path) -> None:
+    """A run that publishes nothing leaves no pending file behind."""
+    pending_path(target).unlink(missing_ok=True)
 
 
 def _waiting(target: Path) -> Path:

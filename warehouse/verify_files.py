@@ -40,3 +40,16 @@ def verify_delivered(con: duckdb.DuckDBPyConnection, landing: Path) -> list[File
         status = GONE if current is None else SAME if current == delivered else CHANGED
         verdicts.append(FileVerdict(name, delivered, current, status))
     return verdicts
+
+
+def delivered_among(con: duckdb.DuckDBPyConnection, shas: list[str]) -> set[str]:
+    """Which of these sha256 the raw layer already holds as a delivery (the landing sensor
+    asks for no run for them)."""
+    if not shas or not table_exists(con, "raw", "deliveries"):
+        return set()
+    found = rows(
+        con,
+        "select distinct file_sha256 from raw.deliveries where file_sha256 in (select unnest(?))",
+        [list(shas)],
+    )
+    return {row[0] for row in found}

@@ -154,12 +154,18 @@ def _report_unmatched(result) -> None:
 def _report_success(
     settings: Settings, result, elapsed: float, level: str, data_dir: Path | None
 ) -> int:
-    from orchestration.runner import rejected_files
+    from orchestration.runner import published, rejected_files
     from reporting.terminal.run_summary import print_quality, print_summary
 
-    click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
-    print_quality(settings.warehouse)
-    print_summary(settings.published, level, data_dir, settings.warehouse)
+    if published(result):
+        click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
+        print_quality(settings.warehouse)
+        print_summary(settings.published, level, data_dir, settings.warehouse)
+    else:
+        click.echo(
+            f"\nRun {result.run_id}: nothing new ({elapsed:.1f}s); the published file "
+            f"{settings.published} is unchanged."
+        )
     rejected = rejected_files(result)
     if not rejected:
         return 0

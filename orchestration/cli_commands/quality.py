@@ -83,10 +83,12 @@ def _same_election(warehouse, election: str) -> None:
     help="The landing folder (default: $TALLYHOUSE_LANDING or the data directory's landing/).",
 )
 def verify(data_dir: str | None, landing: str | None) -> int:
-    """Rehash the delivered files and name any that changed.
+    """Rehash delivered files, recount national totals from raw.
 
-    Exit 0 when every file still holds the bytes it was delivered with; 1 when one changed
-    (a run loads it as a new delivery) or is gone, each named.
+    Exit 0 when every file still holds the bytes it was delivered with and the published
+    national results equal the sums of the accepted tallies staged again from the raw layer;
+    1 when a file changed (a run loads it as a new delivery) or is gone, or a national total
+    differs, each named.
     """
     import duckdb
 
@@ -100,6 +102,8 @@ def verify(data_dir: str | None, landing: str | None) -> int:
     try:
         with connect(settings.warehouse, read_only=True) as con:
             verdicts = verify_delivered(con, settings.landing)
+            totals = _verify_totals(con, settings) if settings.published.exists() else None
+            behind = _published_behind(con, settings.published) if totals else None
     except duckdb.IOException:
         return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
     off = [v for v in verdicts if v.status != SAME]
@@ -113,7 +117,64 @@ def verify(data_dir: str | None, landing: str | None) -> int:
         f"{len(verdicts) - len(off):,} of {len(verdicts):,} delivered file(s) hold the bytes "
         f"they were delivered with" + ("." if not off else f"; {len(off):,} do not.")
     )
-    return 1 if off else 0
+    if behind:
+        click.echo(
+            "Note: the warehouse has moved past the published file (the last run staged new "
+            "tallies but did not publish them): its totals may differ until a run publishes."
+        )
+    differ = _print_totals(totals, settings.published)
+    return 1 if off or differ else 0
+
+
+def _verify_totals(con, settings):
+    """The published national totals against the raw layer's recount (warehouse/verify_totals)."""
+    from dataclasses import replace
+
+    from warehouse.db import rows, table_exists
+    from warehouse.verify_totals import verify_totals
+
+    if table_exists(con, "raw", "election"):
+        bound = rows(con, "select election_id from raw.election")
+        if bound:
+            settings = replace(settings, election=bound[0][0])
+    return verify_totals(con, settings.published, election_config(settings).election)
+
+
+def _published_behind(con, published) -> bool | None:
+    from warehouse.mart_updates import published_stamp
+    from warehouse.published_state import published_behind
+
+    return published_behind(con, published_stamp(published))
+
+
+def _print_totals(totals, published) -> bool:
+    """Print the national totals' verdict; whether any differs."""
+    from transforms.text import escaped
+
+    if totals is None:
+        click.echo(f"No published file at {published}: no national totals to recount.")
+        return False
+    for d in totals.differences:
+        click.echo(
+            f"  national total differs: source {escaped(d.source_id, 60)}, contest "
+            f"{escaped(d.contest_id, 120)}, candidate {escaped(d.candidate_id, 120)}: "
+            f"published {_votes(d.published)}, recomputed from the raw layer {_votes(d.recomputed)}"
+        )
+    if totals.differences:
+        click.echo(
+            f"{len(totals.differences):,} of {totals.compared:,} national total(s) of the "
+            "published results differ from the raw layer's recount."
+        )
+        return True
+    click.echo(
+        f"The {totals.compared:,} national total(s) of the published results (per source, "
+        "contest and candidate) equal the raw layer's recount of the accepted tallies."
+    )
+    return False
+
+
+def _votes(votes: int | None) -> str:
+    return "none" if votes is None else f"{votes:,}"
 
 
 @click.command("withdraw")
