@@ -6,6 +6,10 @@ a run wait more than that moment; while a run holds the lock it skips the tick, 
 looks at the same files again at the next one. A sensor run that failed because a run held the
 data directory (WriterBusy) is asked for again, under a new run key (the sha256 and an attempt
 number: Dagster ignores a run key it has seen), unless its bytes have been delivered since.
+
+The registry gets no run of its own until a feed has been delivered: every run loads the landed
+registry, so the first feed's run takes it (a run with a registry and no feed would fail: there
+is nothing to count yet); once feeds are in, a changed registry gets its run.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from orchestration.settings import Settings
 from orchestration.writer_lock import WriterBusy, reading
 from warehouse.configs import load_election
 from warehouse.db import connect
-from warehouse.verify_files import delivered_among
+from warehouse.verify_files import delivered_among, feeds_delivered
 
 LANDING_SENSOR = "landing_sensor"
 FILE_TAG, SHA_TAG = "tallyhouse/file", "tallyhouse/sha256"  # what a sensor run is for
@@ -52,11 +56,12 @@ def make_landing_sensor(job_name: str, settings: Settings) -> dg.SensorDefinitio
         if ready or retries:
             wanted = [item.sha256 for item in ready] + [run.tags[SHA_TAG] for run in retries]
             try:
-                delivered = _delivered(settings, wanted)
+                delivered, feeds_in = _delivered(settings, wanted)
             except WriterBusy as busy:  # the cursor stays: the same files, next tick
                 return dg.SkipReason(f"{busy}; the sensor looks again at the next tick")
             ready = [item for item in ready if item.sha256 not in delivered]
             retries = [run for run in retries if run.tags[SHA_TAG] not in delivered]
+            ready = _registry_run_if_needed(ready, registry, feeds_in)
         cursor.judged = judged
         context.update_cursor(cursor.to_json())
         requests = [_request(item) for item in ready] + [
@@ -79,14 +84,24 @@ def _retry(instance: dg.DagsterInstance, failed: dg.DagsterRun) -> dg.RunRequest
     )
 
 
-def _delivered(settings: Settings, shas: list[str]) -> set[str]:
-    """The sha256 among `shas` the raw layer holds; WriterBusy while a run writes."""
+def _registry_run_if_needed(ready: list[Ready], registry, feeds_in: bool) -> list[Ready]:
+    """Leave the registry out when a feed run of this tick loads it anyway, or when no feed has
+    been delivered yet (the first feed's run loads it)."""
+    feeds_now = any(item.path != registry for item in ready)
+    if feeds_now or not feeds_in:
+        return [item for item in ready if item.path != registry]
+    return ready
+
+
+def _delivered(settings: Settings, shas: list[str]) -> tuple[set[str], bool]:
+    """The sha256 among `shas` the raw layer holds, and whether it holds any feed delivery;
+    WriterBusy while a run writes."""
     if not settings.warehouse.exists():
-        return set()
+        return set(), False
     with reading(settings.data_dir):
         try:
             with connect(settings.warehouse, read_only=True) as con:
-                return delivered_among(con, shas)
+                return delivered_among(con, shas), feeds_delivered(con)
         except duckdb.IOException:  # held by a command outside the lock (withdraw)
             raise WriterBusy(
                 f"the warehouse {settings.warehouse.name} is open for writing by another process"

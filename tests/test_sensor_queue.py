@@ -149,3 +149,38 @@ def test_a_sensor_run_that_failed_on_the_lock_is_asked_for_again_and_loads(
         assert deliveries(settings, drop.name) == 1
         result, _ = tick(sensor, instance, cursor)
         assert isinstance(result, dg.SkipReason), "loaded: nothing more to ask for"
+
+
+@pytest.mark.e2e
+def test_a_registry_landed_first_waits_for_the_first_feed_and_a_changed_one_gets_a_run(
+    settings, tmp_path
+):
+    """Election night starts with the registry: no run of its own (it would fail: nothing to
+    count yet); the first feed's run loads it; once feeds are in, a changed registry is run."""
+    held = tmp_path / "held"
+    write_synthetic(generate(200, seed=43, drops=1), held)
+    settings.landing.mkdir(parents=True, exist_ok=True)
+    registry = settings.landing / "registry.csv"
+    shutil.copy(held / "registry.csv", registry)
+    settled(settings.landing)
+    sensor = landing_sensor(settings)
+
+    def launch(request, instance):
+        tags = {**request.tags, SENSOR_NAME_TAG: LANDING_SENSOR, "dagster/run_key": request.run_key}
+        return run_tally_job(settings, instance, show_progress=False, tags=tags)
+
+    with dg.instance_for_test() as instance:
+        result, cursor = tick(sensor, instance)
+        assert isinstance(result, dg.SkipReason), "a registry alone asks for no run"
+        feed = settings.landing / "tallies_001.csv"
+        shutil.copy(held / feed.name, feed)
+        settled(settings.landing)
+        result, cursor = tick(sensor, instance, cursor)
+        assert [r.tags["tallyhouse/file"] for r in result] == [feed.name]
+        assert launch(result[0], instance).success
+        assert deliveries(settings, "registry.csv") == 1, "the feed's run loaded the registry"
+        header, *lines = registry.read_text().splitlines()
+        registry.write_text("\n".join([header, *reversed(lines)]) + "\n")  # same units, new bytes
+        settled(settings.landing)
+        result, _ = tick(sensor, instance, cursor)
+        assert [r.run_key for r in result] == [sha256_file(registry)]

@@ -53,3 +53,10 @@ def delivered_among(con: duckdb.DuckDBPyConnection, shas: list[str]) -> set[str]
         [list(shas)],
     )
     return {row[0] for row in found}
+
+
+def feeds_delivered(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the raw layer holds any feed delivery (not only a registry)."""
+    if not table_exists(con, "raw", "deliveries"):
+        return False
+    return bool(rows(con, "select count(*) from raw.deliveries where kind = 'feed'")[0][0])
