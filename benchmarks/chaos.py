@@ -125,17 +125,28 @@ def fingerprint(published: Path) -> tuple | None:
 
 
 def lock_state(data_dir: Path) -> str | None:
-    """None when the writer lock can be taken at once and its last holder is dead, else why not."""
-    from orchestration.writer_lock import WriterBusy, WriterLock, alive
+    """None when the writer lock is free and its last holder's pid is dead, else why not. Read
+    only: the lock file's holder record is what the next run reads to find a run that died
+    holding the lock, so the probe takes the lock without writing it (WriterLock.acquire would
+    record the probe as the holder)."""
+    import fcntl
+    import json
 
-    lock = WriterLock(data_dir)
-    try:
-        previous = lock.acquire("chaos-probe", 0)
-    except WriterBusy as busy:
-        return f"lock still held: {busy}"
-    lock.release()
-    if previous.pid and alive(previous.pid):
-        return f"the lock names pid {previous.pid}, which is alive"
+    from orchestration.writer_lock import LOCK_NAME, alive
+
+    path = data_dir / LOCK_NAME
+    if not path.exists():
+        return None
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f"lock still held: {handle.read()[:200]}"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        holder = json.loads(handle.read() or "{}")
+    pid = holder.get("pid")
+    if isinstance(pid, int) and alive(pid):
+        return f"the lock names pid {pid}, which is alive"
     return None
 
 
