@@ -3,6 +3,7 @@ run (benchmarks/chaos.py), and mutated real feeds end as named rejections or qua
 every row accounted for (benchmarks/fuzz_feeds.py). Plus the defects the full suite found."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ def _benchmark(name: str, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     return module
 
