@@ -311,7 +311,7 @@ def check_batch(mutants, data: Path, done, figures: Figures, batch: int) -> None
         if raw_rows.get(sha, 0) != used:
             violation(f"{m.name} ({m.kind}): {used} used, {raw_rows.get(sha, 0)} in raw")
         if versions.get(sha, 0) != used:
-            tally["rows not staged (same file seen twice?)"] += used - versions.get(sha, 0)
+            violation(f"{m.name} ({m.kind}): {used} used, {versions.get(sha, 0)} staged versions")
         if expected is None:
             violation(f"{m.name} ({m.kind}): loaded ({read} rows), but Python's csv cannot read it")
         elif (read, blank) != expected:
