@@ -28,7 +28,7 @@ from transforms.contract import (
 from transforms.feed import REGISTRY_FILE
 from transforms.model import Election
 from transforms.synthetic.election import SyntheticElection
-from transforms.text import REASON_LIMIT, one_line
+from transforms.text import REASON_LIMIT, escaped, one_line
 
 
 class FileRejected(Exception):
@@ -347,9 +347,31 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
         detail = _first_ragged_row(text, contract.separator) if contract.format != "jsonl" else None
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
         raise FileRejected(path.name, f"cannot be parsed: {detail or first_line}") from None
+    _refuse_huge_fields(path, frame)
     return frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
+
+
+FIELD_LIMIT = 4_096  # the most bytes of one field: codes, counts, names and URLs are far shorter
+
+
+def _refuse_huge_fields(path: Path, frame: pl.DataFrame) -> None:
+    """Reject the file whole when a field is longer than FIELD_LIMIT bytes: no tally's code,
+    count or name is, and such a value would be copied into the quarantine's evidence, the
+    alerts and the published marts. The reason names the row and the column."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text or not frame.height:
+        return
+    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)
+    for column, length in zip(text, longest, strict=True):
+        if length is not None and length > FIELD_LIMIT:
+            row = frame[column].str.len_bytes().arg_max() + 1
+            raise FileRejected(
+                path.name,
+                f"row {row}, field {escaped(column)}: {length:,} bytes, more than any field "
+                f"may hold ({FIELD_LIMIT:,})",
+            )
 
 
 def joined_header(upper: list[str], lower: list[str]) -> list[str]:
@@ -390,6 +412,7 @@ def read_delimited(path: Path) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
         raise FileRejected(path.name, f"cannot be parsed: {first_line}") from None
+    _refuse_huge_fields(path, frame)
     return frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
