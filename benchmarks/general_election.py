@@ -33,10 +33,13 @@ and forensics (rebuilt whole) 47 s of it. See README.md.
 """
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,8 +88,61 @@ def fresh(root: Path, name: str, election: str, files: list[Path]):
     return settings
 
 
-def show(kind: str, seconds: float, steps: dict[str, float]) -> None:
-    print(f"{kind:>20}: {seconds:7.2f}s  " + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()))
+def show(kind: str, seconds: float, steps: dict[str, float], peaks: dict[str, float]) -> None:
+    print(
+        f"{kind:>20}: {seconds:7.2f}s  "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items())
+        + f"\n{'peak GB':>20}: {max(peaks.values(), default=0):7.2f}   "
+        + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items()),
+        flush=True,
+    )
+
+
+def resident_gb() -> float:
+    """This process's resident memory (Linux /proc), in GB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
+class Sampler(threading.Thread):
+    """Resident memory every 0.2 s while a run goes on; ends the process when it passes
+    `limit` GB (the machine is shared: better no figure than another agent OOM-killed)."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(daemon=True)
+        self.limit, self.samples, self.done = limit, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            gb = resident_gb()
+            self.samples.append((time.time(), gb))
+            if gb > self.limit:
+                print(f"resident memory {gb:.1f} GB > {self.limit} GB: stopped", flush=True)
+                os._exit(3)
+
+    def peaks(self, result) -> dict[str, float]:
+        """Peak resident GB within each step of a run (its start and success events)."""
+        started = {
+            e.step_key: e.timestamp for e in result.all_events if e.event_type_value == "STEP_START"
+        }
+        peaks = {}
+        for e in result.all_events:
+            if e.event_type_value == "STEP_SUCCESS" and e.step_key in started:
+                window = [gb for t, gb in self.samples if started[e.step_key] <= t <= e.timestamp]
+                peaks[e.step_key] = max(window, default=0.0)
+        return peaks
+
+
+def measured(settings, limit: float, tags=None) -> tuple[float, dict, dict]:
+    """timed(), with the peak resident memory of each step."""
+    sampler = Sampler(limit)
+    sampler.start()
+    try:
+        seconds, steps, result = timed(settings, tags)
+    finally:
+        sampler.done.set()
+        sampler.join()
+    return seconds, steps, sampler.peaks(result)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated files in this folder")
+    parser.add_argument("--max-gb", type=float, default=18.0, help="stop above this resident")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="thgen-"))
     generated = args.keep or root / "generated"
@@ -113,16 +170,21 @@ def main(argv: list[str] | None = None) -> int:
         single_files = [single_dir / "registry.csv", *sorted(single_dir.glob("tallies_*.csv"))]
         general_files = [general_dir / "registry.csv", *sorted(general_dir.glob("general_*.csv"))]
 
+        limit = args.max_gb
         timed(fresh(root, "warmup", "general", general_files[:2]))  # imports, untimed
-        single_s, single_steps, _ = timed(fresh(root, "single", "sample", single_files))
-        show("single full", single_s, single_steps)
+        single_s, single_steps, peaks = measured(
+            fresh(root, "single", "sample", single_files), limit
+        )
+        show("single full", single_s, single_steps, peaks)
         shutil.rmtree(root / "single")
-        general_s, general_steps, _ = timed(fresh(root, "general", "general", general_files))
-        show("general full", general_s, general_steps)
+        general_s, general_steps, peaks = measured(
+            fresh(root, "general", "general", general_files), limit
+        )
+        show("general full", general_s, general_steps, peaks)
         shutil.rmtree(root / "general")
 
         base = fresh(root, "base", "general", general_files[:-1])
-        timed(base)  # loads every drop but the last (untimed)
+        measured(base, limit)  # loads every drop but the last (untimed)
         last = general_files[-1]
         drop_rows = sum(1 for _ in last.open()) - 1
         incremental, rebuilt, prints = [], [], {}
@@ -133,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                 settings = replace(base, data_dir=data)
                 (settings.landing / last.name).hardlink_to(last)
                 tags = {FULL_TAG: "true"} if kind == "full rebuild" else None
-                seconds, steps, _ = timed(settings, tags)
+                seconds, steps, peaks = measured(settings, limit, tags)
                 (incremental if kind == "incremental" else rebuilt).append(seconds)
-                show(kind, seconds, steps)
+                show(kind, seconds, steps, peaks)
                 if i == 0:
                     prints[kind] = fingerprint(settings.published)
                 shutil.rmtree(data)
