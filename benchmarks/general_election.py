@@ -22,14 +22,15 @@ quality_issues, amendments), or the script exits 1. It prints each run's step ti
 ratios against their goals: general full ≤ 3.5 × single full; the drop ≤ 15 % of the general
 full run (from an empty warehouse, 2) and, for reference, of the full rebuild (3).
 
-Measured with ballot positions per contest and district (branch general-incremental-width;
-200,000 tables, 3 contests, load average 6-8 on 2 shared cores): single full 18.5 s,
-general full 106.7 s (5.77x: misses 3.5x; raw load 57 s, marts 27 s), a 2,000-table drop 47.5 s
-(44.5 %: misses 15 %; staging 1.4 s and gate 1.3 s, marts rebuilt whole 41.7 s), identical
-marts. 1,000,000 x 3: the general full run was OOM-killed at 22 GB. With incremental marts
-(branch general-marts-incremental, positions per contest): the drop's marts step 4.6 s (the
-forced rebuild's 59.8 s), the drop 58.9 s = 12.0 % of the general full run (493 s), projection
-and forensics (rebuilt whole) 47 s of it. See README.md.
+Each run also prints its CPU seconds (every thread) and the peak resident memory of each step
+(sampled every 0.2 s); the script stops when the process passes `--max-gb` (18 by default).
+
+Measured on main with ballot positions per contest and district (branch i12-width, 200,000
+tables, 3 contests, `--drops 20`: a 10,000-table drop; load average 14-20 on 2 shared cores):
+single full 74.5 s, general full 445.3 s (5.98x: misses 3.5x; staging 160 s and 7.8 GB, marts
+136 s, forensics 57.5 s), the drop 145.1 s (32.6 %: misses 15 %; forensics rebuilt whole 59 s,
+marts 39.8 s), identical marts. 1,000,000 x 3 not run: staging's peak grows with the raw rows
+past the 18 GB the shared machine allows. See README.md.
 """
 
 import argparse
