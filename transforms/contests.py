@@ -196,14 +196,14 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
     lists = {c.id for c in election.contests if c.candidates}
     # the slug of each distinct label once (a feed repeats a few labels over many rows)
     labels = (
-        raw.filter(pl.col(CONTEST).is_in(list(lists)))
-        .select(CONTEST, "candidate")
+        raw.select(CONTEST, "candidate")
+        .filter(pl.col(CONTEST).is_in(list(lists)))
         .unique()
         .with_columns(slug_expr(pl.col("candidate")).alias("_key"))
         .join(_declared_labels(election), on=[CONTEST, "_key"], how="inner")
         .select(CONTEST, "candidate", "candidate_id")
     )
-    frame = raw.join(labels, on=[CONTEST, "candidate"], how="left", maintain_order="left")
+    frame = raw.with_columns(_looked_up(labels, [CONTEST, "candidate"], "candidate_id"))
     is_line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
     lists_candidates = pl.col(CONTEST).is_in(list(lists))
     candidate = (
@@ -216,12 +216,35 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
     return frame.with_columns(candidate.alias("candidate_id"))
 
 
+def _key(columns: list[str]) -> pl.Expr:
+    """One text key of several text columns, each but the last prefixed by its length (so two
+    different tuples never make one key); null when one of them is."""
+    parts: list[pl.Expr] = []
+    for column in columns[:-1]:
+        parts += [pl.col(column).str.len_chars().cast(pl.String), pl.lit(":"), pl.col(column)]
+    return pl.concat_str([*parts, pl.col(columns[-1])])
+
+
+def _looked_up(table: pl.DataFrame, keys: list[str], value: str) -> pl.Expr:
+    """`value` of the row of `table` (unique on `keys`) whose keys a row has; null if none: a
+    left join's column without the join. A join copies every column of the long rows (some
+    thirty, a gigabyte per hundred thousand tables, and once more when the new column's chunks
+    differ from theirs); this expression copies none."""
+    found = table.select(_key(keys).alias("_key"), value).drop_nulls("_key")
+    return (
+        _key(keys)
+        .replace_strict(found["_key"], found[value], default=None, return_dtype=table.schema[value])
+        .alias(value)
+    )
+
+
 def _lines(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Every contest's lines over all its districts in ballot order (declared order, then the
     others by id) and their name `slot` (`p001`, …): how the marts name a contest's line."""
     declared = _declared_lines(election)
     seen = (
-        frame.filter(pl.col("candidate_id").is_not_null())
+        frame.select(CONTEST, "candidate_id", "candidate")
+        .filter(pl.col("candidate_id").is_not_null())
         .group_by(CONTEST, "candidate_id")
         .agg(pl.col("candidate").first().alias("_seen_name"))
     )
@@ -247,8 +270,10 @@ def _positions(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> 
     longest ballot of one contest in one district, not as the union of a contest's candidates
     across its districts."""
     declared = _declared_lines(election).select(CONTEST, "candidate_id")
-    districts = frame.filter(pl.col(CONTEST).is_not_null()).select(CONTEST, "_district").unique()
-    given = frame.filter(pl.col("candidate_id").is_not_null())
+    districts = frame.select(CONTEST, "_district").filter(pl.col(CONTEST).is_not_null()).unique()
+    given = frame.select(CONTEST, "_district", "candidate_id").filter(
+        pl.col("candidate_id").is_not_null()
+    )
     line = pl.col("slot").str.slice(len(SLOT_PREFIX)).cast(pl.Int64)
     order = lines.select(CONTEST, "candidate_id", line.alias("_line"))
     return (
@@ -270,8 +295,10 @@ def _positions(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> 
 
 def _contests(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Every contest the rows count, with its attributes (declared ones win over a rule's)."""
+    attributes = [CONTEST, "contest_name", "contest_district_level", "seats", "vote_for"]
     found = (
-        frame.filter(pl.col(CONTEST).is_not_null())
+        frame.select(attributes)
+        .filter(pl.col(CONTEST).is_not_null())
         .group_by(CONTEST)
         .agg(
             pl.col("contest_name").drop_nulls().first(),
@@ -347,26 +374,26 @@ def _refuse_news(frame: pl.DataFrame, known: Known, election: Election) -> None:
     declare candidates that those rows reached (then the lines, their positions and the
     contests are those of a staging of every row, and nothing staged before changes)."""
     keys = [CONTEST, "district"]
-    given = frame.filter(pl.col("candidate_id").is_not_null()).select(
-        CONTEST, pl.col("_district").alias("district"), "candidate_id"
+    given = frame.select(CONTEST, pl.col("_district").alias("district"), "candidate_id").filter(
+        pl.col("candidate_id").is_not_null()
     )
     new = given.join(known.positions, on=[*keys, "candidate_id"], how="anti")
     lists = [c.id for c in election.contests if c.candidates]
-    reached = frame.filter(pl.col(CONTEST).is_in(lists)).select(
-        CONTEST, pl.col("_district").alias("district")
+    reached = frame.select(CONTEST, pl.col("_district").alias("district")).filter(
+        pl.col(CONTEST).is_in(lists)
     )
     new_district = reached.join(known.positions, on=keys, how="anti")
     if new.height or new_district.height:
         raise NewContestLines("a line of a contest in a district not seen before")
     found = (
-        frame.filter(pl.col(CONTEST).is_not_null())
-        .select(
+        frame.select(
             CONTEST,
             "contest_name",
             pl.col("contest_district_level").alias("district_level"),
             pl.col("seats").cast(pl.Int64, strict=False),
             pl.col("vote_for").cast(pl.Int64, strict=False),
         )
+        .filter(pl.col(CONTEST).is_not_null())
         .unique()
     )
     kept = known.contests.select(CONTEST, "contest_name", "district_level", "seats", "vote_for")
@@ -400,10 +427,12 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     else:
         _refuse_news(frame, known, election)
         lines, contests, positions = known.lines, known.contests, known.positions
-    frame = frame.join(
-        positions.select(CONTEST, pl.col("district").alias("_district"), "candidate_id", "slot"),
-        on=[CONTEST, "_district", "candidate_id"],
-        how="left",
+    frame = frame.with_columns(
+        _looked_up(
+            positions.rename({"district": "_district"}),
+            [CONTEST, "_district", "candidate_id"],
+            "slot",
+        )
     )
     codes = election.code_columns
     keys = ["file_sha256", *codes, CONTEST]
