@@ -22,26 +22,33 @@ quality_issues, amendments), or the script exits 1. It prints each run's step ti
 ratios against their goals: general full ≤ 3.5 × single full; the drop ≤ 15 % of the general
 full run (from an empty warehouse, 2) and, for reference, of the full rebuild (3).
 
-Measured with ballot positions per contest and district (branch general-incremental-width;
-200,000 tables, 3 contests, load average 6-8 on 2 shared cores): single full 18.5 s,
-general full 106.7 s (5.77x: misses 3.5x; raw load 57 s, marts 27 s), a 2,000-table drop 47.5 s
-(44.5 %: misses 15 %; staging 1.4 s and gate 1.3 s, marts rebuilt whole 41.7 s), identical
-marts. 1,000,000 x 3: the general full run was OOM-killed at 22 GB. With incremental marts
-(branch general-marts-incremental, positions per contest): the drop's marts step 4.6 s (the
-forced rebuild's 59.8 s), the drop 58.9 s = 12.0 % of the general full run (493 s), projection
-and forensics (rebuilt whole) 47 s of it. See README.md.
+Each run also prints its CPU seconds (every thread) and the peak resident memory of each step
+(sampled every 0.2 s); the script stops when the process passes `--max-gb` (18 by default).
+
+Measured on main with ballot positions per contest and district (branch i12-width, 200,000
+tables, 3 contests, `--drops 20`: a 10,000-table drop; load average 14-20 on 2 shared cores):
+single full 74.5 s, general full 445.3 s (5.98x: misses 3.5x; staging 160 s and 7.8 GB, marts
+136 s, forensics 57.5 s), the drop 145.1 s (32.6 %: misses 15 %; forensics rebuilt whole 59 s,
+marts 39.8 s), identical marts. 1,000,000 x 3 not run: staging's peak grows with the raw rows
+past the 18 GB the shared machine allows. See README.md.
 """
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
+import dagster as dg
+
 from landing.files import write_synthetic
 from landing.synthetic_general import write_synthetic_general
+from orchestration.runner import run_tally_job
 from orchestration.sensors import FULL_TAG
 from orchestration.settings import load_settings, prepare_data_dir
 from transforms.synthetic.election import generate
@@ -85,8 +92,81 @@ def fresh(root: Path, name: str, election: str, files: list[Path]):
     return settings
 
 
-def show(kind: str, seconds: float, steps: dict[str, float]) -> None:
-    print(f"{kind:>20}: {seconds:7.2f}s  " + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()))
+def show(kind: str, seconds: float, steps: dict[str, float], peaks: dict[str, float]) -> None:
+    """A run's seconds and step times; its CPU seconds (every thread: less noisy than the
+    wall clock on a shared machine) and the peak resident GB of each step."""
+    peaks = dict(peaks)
+    cpu = peaks.pop("cpu")
+    print(
+        f"{kind:>20}: {seconds:7.2f}s  "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items())
+        + f"\n{'cpu, peak GB':>20}: {cpu:7.2f}s {max(peaks.values(), default=0):.2f} GB   "
+        + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items()),
+        flush=True,
+    )
+
+
+def resident_gb() -> float:
+    """This process's resident memory (Linux /proc), in GB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
+class Sampler(threading.Thread):
+    """Resident memory every 0.2 s while a run goes on; ends the process when it passes
+    `limit` GB (the machine is shared: better no figure than another agent OOM-killed)."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(daemon=True)
+        self.limit, self.samples, self.done = limit, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            gb = resident_gb()
+            self.samples.append((time.time(), gb))
+            if gb > self.limit:
+                print(f"resident memory {gb:.1f} GB > {self.limit} GB: stopped", flush=True)
+                os._exit(3)
+
+    def peaks(self, logs) -> dict[str, float]:
+        """Peak resident GB within each step of a run (the times of its start and success)."""
+        started, peaks = {}, {}
+        for entry in logs:
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                started[event.step_key] = entry.timestamp
+            elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
+                begun = started[event.step_key]
+                window = [gb for t, gb in self.samples if begun <= t <= entry.timestamp]
+                peaks[event.step_key] = max(window, default=0.0)
+        return peaks
+
+
+def measured(settings, limit: float, tags=None) -> tuple[float, dict, dict]:
+    """incremental_refresh.timed's seconds and step times, with each step's peak resident
+    memory (the event log's times, read before the instance goes)."""
+    sampler = Sampler(limit)
+    sampler.start()
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            started, cpu = time.perf_counter(), time.process_time()
+            result = run_tally_job(settings, instance, show_progress=False, tags=tags)
+            seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            logs = instance.all_logs(result.run_id)
+    finally:
+        sampler.done.set()
+        sampler.join()
+    if not result.success:
+        raise SystemExit("run failed")
+    steps = {
+        e.step_key: e.event_specific_data.duration_ms / 1000
+        for e in result.all_events
+        if e.event_type_value == "STEP_SUCCESS"
+    }
+    return seconds, steps, {"cpu": cpu, **sampler.peaks(logs)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated files in this folder")
+    parser.add_argument("--max-gb", type=float, default=18.0, help="stop above this resident")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="thgen-"))
     generated = args.keep or root / "generated"
@@ -113,16 +194,21 @@ def main(argv: list[str] | None = None) -> int:
         single_files = [single_dir / "registry.csv", *sorted(single_dir.glob("tallies_*.csv"))]
         general_files = [general_dir / "registry.csv", *sorted(general_dir.glob("general_*.csv"))]
 
+        limit = args.max_gb
         timed(fresh(root, "warmup", "general", general_files[:2]))  # imports, untimed
-        single_s, single_steps, _ = timed(fresh(root, "single", "sample", single_files))
-        show("single full", single_s, single_steps)
+        single_s, single_steps, peaks = measured(
+            fresh(root, "single", "sample", single_files), limit
+        )
+        show("single full", single_s, single_steps, peaks)
         shutil.rmtree(root / "single")
-        general_s, general_steps, _ = timed(fresh(root, "general", "general", general_files))
-        show("general full", general_s, general_steps)
+        general_s, general_steps, peaks = measured(
+            fresh(root, "general", "general", general_files), limit
+        )
+        show("general full", general_s, general_steps, peaks)
         shutil.rmtree(root / "general")
 
         base = fresh(root, "base", "general", general_files[:-1])
-        timed(base)  # loads every drop but the last (untimed)
+        measured(base, limit)  # loads every drop but the last (untimed)
         last = general_files[-1]
         drop_rows = sum(1 for _ in last.open()) - 1
         incremental, rebuilt, prints = [], [], {}
@@ -133,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                 settings = replace(base, data_dir=data)
                 (settings.landing / last.name).hardlink_to(last)
                 tags = {FULL_TAG: "true"} if kind == "full rebuild" else None
-                seconds, steps, _ = timed(settings, tags)
+                seconds, steps, peaks = measured(settings, limit, tags)
                 (incremental if kind == "incremental" else rebuilt).append(seconds)
-                show(kind, seconds, steps)
+                show(kind, seconds, steps, peaks)
                 if i == 0:
                     prints[kind] = fingerprint(settings.published)
                 shutil.rmtree(data)

@@ -27,7 +27,7 @@ KEPT = {
     "staged.tally_versions": None,
     "staged.contests": None,
     "staged.contest_lines": None,
-    "staged.contest_seen": None,
+    "staged.ballot_positions": None,
     "quality.quarantine": ["tally_id", "rule_ids"],
     "quality.issues": ["tally_id", "rule_id", "severity"],
 }

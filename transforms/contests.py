@@ -2,9 +2,12 @@
 
 A general election's feeds are loaded long (one raw row per unit, contest and line, a line being
 a candidate or a count such as over votes), because every contest has candidates of its own.
-Staging then gives each contest's candidates a position (`p001`, `p002`, …: the ballot lines) so
-that one wide frame, a column per position, holds every contest's tallies; the long votes it
-stages carry the real candidate ids again. Pure polars: no I/O.
+Staging then gives each contest's candidates in each of its districts a position (`p001`, `p002`,
+…: the ballot lines there) so that one wide frame, a column per position, holds every contest's
+tallies, as wide as the longest ballot of one contest in one district; the long votes it stages
+carry the real candidate ids again. Each contest also numbers its lines over all its districts
+(`lines`: the names the marts give a line, e.g. reconciliation's `delta_p001`). Pure polars: no
+I/O.
 
 See docs/canonical-model.md (contests) and docs/contracts.md ([contests]).
 """
@@ -127,22 +130,24 @@ def _text(value: int | None) -> str | None:
 class Ballots:
     """A general election's raw rows as one wide frame, a column per ballot position."""
 
-    wide: pl.DataFrame  # one row per file, unit and contest: codes, counts, slots (text)
-    lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot
+    # one row per file, unit and contest: codes, counts, slots (text), _district (its contest's
+    # district, whose positions the slots are; empty for a contest of the whole area)
+    wide: pl.DataFrame
+    lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot: the contest's lines
+    positions: pl.DataFrame  # contest_id, district, candidate_id, slot: a district's ballot
     contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
-    width: int  # slots
-    seen: pl.DataFrame  # contest_id, district, candidate_id: the lines given in each district
+    width: int  # slots of the wide frame
 
 
 @dataclass(frozen=True)
 class Known:
     """What a full staging found over every raw row, kept in the warehouse for the drops that
-    follow (staged.contests, staged.contest_lines, staged.contest_seen): a drop's rows are
+    follow (staged.contests, staged.contest_lines, staged.ballot_positions): a drop's rows are
     spread over the same ballot positions and judged against the same lines per district."""
 
     lines: pl.DataFrame
     contests: pl.DataFrame
-    seen: pl.DataFrame
+    positions: pl.DataFrame
 
 
 class NewContestLines(Exception):
@@ -191,14 +196,14 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
     lists = {c.id for c in election.contests if c.candidates}
     # the slug of each distinct label once (a feed repeats a few labels over many rows)
     labels = (
-        raw.filter(pl.col(CONTEST).is_in(list(lists)))
-        .select(CONTEST, "candidate")
+        raw.select(CONTEST, "candidate")
+        .filter(pl.col(CONTEST).is_in(list(lists)))
         .unique()
         .with_columns(slug_expr(pl.col("candidate")).alias("_key"))
         .join(_declared_labels(election), on=[CONTEST, "_key"], how="inner")
         .select(CONTEST, "candidate", "candidate_id")
     )
-    frame = raw.join(labels, on=[CONTEST, "candidate"], how="left", maintain_order="left")
+    frame = raw.with_columns(_looked_up(labels, [CONTEST, "candidate"], "candidate_id"))
     is_line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
     lists_candidates = pl.col(CONTEST).is_in(list(lists))
     candidate = (
@@ -211,12 +216,35 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
     return frame.with_columns(candidate.alias("candidate_id"))
 
 
+def _key(columns: list[str]) -> pl.Expr:
+    """One text key of several text columns, each but the last prefixed by its length (so two
+    different tuples never make one key); null when one of them is."""
+    parts: list[pl.Expr] = []
+    for column in columns[:-1]:
+        parts += [pl.col(column).str.len_chars().cast(pl.String), pl.lit(":"), pl.col(column)]
+    return pl.concat_str([*parts, pl.col(columns[-1])])
+
+
+def _looked_up(table: pl.DataFrame, keys: list[str], value: str) -> pl.Expr:
+    """`value` of the row of `table` (unique on `keys`) whose keys a row has; null if none: a
+    left join's column without the join. A join copies every column of the long rows (some
+    thirty, a gigabyte per hundred thousand tables, and once more when the new column's chunks
+    differ from theirs); this expression copies none."""
+    found = table.select(_key(keys).alias("_key"), value).drop_nulls("_key")
+    return (
+        _key(keys)
+        .replace_strict(found["_key"], found[value], default=None, return_dtype=table.schema[value])
+        .alias(value)
+    )
+
+
 def _lines(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Every contest's lines in ballot order (declared order, then the others by id) and their
-    slot: one column per position across all contests."""
+    """Every contest's lines over all its districts in ballot order (declared order, then the
+    others by id) and their name `slot` (`p001`, …): how the marts name a contest's line."""
     declared = _declared_lines(election)
     seen = (
-        frame.filter(pl.col("candidate_id").is_not_null())
+        frame.select(CONTEST, "candidate_id", "candidate")
+        .filter(pl.col("candidate_id").is_not_null())
         .group_by(CONTEST, "candidate_id")
         .agg(pl.col("candidate").first().alias("_seen_name"))
     )
@@ -226,20 +254,51 @@ def _lines(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
         .sort(CONTEST, pl.col("_declared_at").fill_null(1 << 40), "candidate_id")
         .with_columns(pl.int_range(pl.len()).over(CONTEST).alias("_position"))
     )
-    return lines.select(
-        CONTEST,
-        "candidate_id",
-        "candidate_name",
-        pl.format(
-            "{}{}", pl.lit(SLOT_PREFIX), (pl.col("_position") + 1).cast(pl.String).str.zfill(3)
-        ).alias("slot"),
+    return lines.select(CONTEST, "candidate_id", "candidate_name", _slot_name("_position"))
+
+
+def _slot_name(position: str) -> pl.Expr:
+    """`p001`, … from a 0-based position column."""
+    number = (pl.col(position) + 1).cast(pl.String).str.zfill(3)
+    return pl.format("{}{}", pl.lit(SLOT_PREFIX), number).alias("slot")
+
+
+def _positions(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """Every contest's ballot in each of its districts (`district`, empty for a contest of the
+    whole area): its declared candidates and those some unit of the district gives a line for,
+    in the contest's line order, and their slot there. The wide frame is then as wide as the
+    longest ballot of one contest in one district, not as the union of a contest's candidates
+    across its districts."""
+    declared = _declared_lines(election).select(CONTEST, "candidate_id")
+    districts = frame.select(CONTEST, "_district").filter(pl.col(CONTEST).is_not_null()).unique()
+    given = frame.select(CONTEST, "_district", "candidate_id").filter(
+        pl.col("candidate_id").is_not_null()
+    )
+    line = pl.col("slot").str.slice(len(SLOT_PREFIX)).cast(pl.Int64)
+    order = lines.select(CONTEST, "candidate_id", line.alias("_line"))
+    return (
+        pl.concat(
+            [
+                districts.join(declared, on=CONTEST),
+                given.select(CONTEST, "_district", "candidate_id"),
+            ]
+        )
+        .unique()
+        .join(order, on=[CONTEST, "candidate_id"], how="inner")
+        .sort(CONTEST, "_district", "_line")
+        .with_columns(pl.int_range(pl.len()).over(CONTEST, "_district").alias("_position"))
+        .select(
+            CONTEST, pl.col("_district").alias("district"), "candidate_id", _slot_name("_position")
+        )
     )
 
 
 def _contests(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Every contest the rows count, with its attributes (declared ones win over a rule's)."""
+    attributes = [CONTEST, "contest_name", "contest_district_level", "seats", "vote_for"]
     found = (
-        frame.filter(pl.col(CONTEST).is_not_null())
+        frame.select(attributes)
+        .filter(pl.col(CONTEST).is_not_null())
         .group_by(CONTEST)
         .agg(
             pl.col("contest_name").drop_nulls().first(),
@@ -309,35 +368,32 @@ def _note(election: Election) -> pl.Expr:
     return pl.when(note != "").then(note)
 
 
-def _seen(frame: pl.DataFrame) -> pl.DataFrame:
-    """Per contest and district (`_district`, empty for a contest of the whole area): the
-    candidates some row gives a line for."""
-    return (
-        frame.filter(pl.col("candidate_id").is_not_null())
-        .select(CONTEST, pl.col("_district").alias("district"), "candidate_id")
-        .unique()
-        .sort(CONTEST, "district", "candidate_id")
-    )
-
-
-def _refuse_news(frame: pl.DataFrame, seen: pl.DataFrame, known: Known) -> None:
+def _refuse_news(frame: pl.DataFrame, known: Known, election: Election) -> None:
     """Raise NewContestLines unless the rows give only contests, lines per district and contest
-    attributes that the rows staged before gave (then the lines, positions, contests and lines
-    expected per district are those of a staging of every row, and nothing staged before
-    changes)."""
-    keys = [CONTEST, "district", "candidate_id"]
-    new = seen.join(known.seen, on=keys, how="anti", nulls_equal=True)
-    if new.height:
-        raise NewContestLines(f"{new.height} line(s) of a contest in a district not seen before")
+    attributes that the rows staged before gave, and reach only districts of the contests that
+    declare candidates that those rows reached (then the lines, their positions and the
+    contests are those of a staging of every row, and nothing staged before changes)."""
+    keys = [CONTEST, "district"]
+    given = frame.select(CONTEST, pl.col("_district").alias("district"), "candidate_id").filter(
+        pl.col("candidate_id").is_not_null()
+    )
+    new = given.join(known.positions, on=[*keys, "candidate_id"], how="anti")
+    lists = [c.id for c in election.contests if c.candidates]
+    reached = frame.select(CONTEST, pl.col("_district").alias("district")).filter(
+        pl.col(CONTEST).is_in(lists)
+    )
+    new_district = reached.join(known.positions, on=keys, how="anti")
+    if new.height or new_district.height:
+        raise NewContestLines("a line of a contest in a district not seen before")
     found = (
-        frame.filter(pl.col(CONTEST).is_not_null())
-        .select(
+        frame.select(
             CONTEST,
             "contest_name",
             pl.col("contest_district_level").alias("district_level"),
             pl.col("seats").cast(pl.Int64, strict=False),
             pl.col("vote_for").cast(pl.Int64, strict=False),
         )
+        .filter(pl.col(CONTEST).is_not_null())
         .unique()
     )
     kept = known.contests.select(CONTEST, "contest_name", "district_level", "seats", "vote_for")
@@ -365,14 +421,18 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     frame = _candidate_ids(raw, election).with_columns(
         _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
     )
-    seen = _seen(frame)
     if known is None:
         lines, contests = _lines(frame, election), _contests(frame, election)
+        positions = _positions(frame, lines, election)
     else:
-        _refuse_news(frame, seen, known)
-        lines, contests, seen = known.lines, known.contests, known.seen
-    frame = frame.join(
-        lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="left"
+        _refuse_news(frame, known, election)
+        lines, contests, positions = known.lines, known.contests, known.positions
+    frame = frame.with_columns(
+        _looked_up(
+            positions.rename({"district": "_district"}),
+            [CONTEST, "_district", "candidate_id"],
+            "slot",
+        )
     )
     codes = election.code_columns
     keys = ["file_sha256", *codes, CONTEST]
@@ -408,11 +468,10 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
         pl.col("slot").drop_nulls().alias("_slots"),
         votes.filter(pl.col("slot").is_not_null()).alias("_votes"),
     )
-    width = ballot_width(lines)
+    width = _district_width(positions)
     slots = [slot(i + 1) for i in range(width)]
     wide = _spread(grouped, slots)
-    wide = _empty_missing_lines(wide, _expected_lines(frame, lines, seen, election), slots)
-    wide = wide.drop("_district")
+    wide = _empty_missing_lines(wide, _expected_lines(positions), slots)
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
         .then(pl.col("_derived_valid"))
@@ -420,7 +479,7 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
         .alias(VALID)
     ).drop("_derived_valid")
     wide = wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
-    return Ballots(wide, lines, contests, width, seen)
+    return Ballots(wide, lines, positions, contests, width)
 
 
 def _derived_valid(votes: pl.Expr) -> pl.Expr:
@@ -468,30 +527,20 @@ def district_code(election: Election) -> pl.Expr:
     return code
 
 
-def _expected_lines(
-    frame: pl.DataFrame, lines: pl.DataFrame, seen: pl.DataFrame, election: Election
-) -> pl.DataFrame:
-    """Per contest and district: the slots a unit's rows should give (those any unit of the
-    district gives, `seen`, and every declared candidate's)."""
-    seen = seen.join(
-        lines.select(CONTEST, "candidate_id", "slot"), on=[CONTEST, "candidate_id"], how="inner"
-    ).select(CONTEST, pl.col("district").alias("_district"), "slot")
-    declared = lines.join(
-        _declared_lines(election).select(CONTEST, "candidate_id"),
-        on=[CONTEST, "candidate_id"],
-        how="semi",
-    ).select(CONTEST, "slot")
-    districts = frame.select(CONTEST, "_district").unique()
-    both = pl.concat([seen, districts.join(declared, on=CONTEST, how="inner")])
-    return both.unique().group_by(CONTEST, "_district").agg(pl.col("slot").alias("_expected"))
+def _expected_lines(positions: pl.DataFrame) -> pl.DataFrame:
+    """Per contest and district: the slots a unit's rows should give (its ballot there: the
+    lines any unit of the district gives, and every declared candidate's)."""
+    return positions.group_by(CONTEST, pl.col("district").alias("_district")).agg(
+        pl.col("slot").alias("_expected")
+    )
 
 
 def _empty_missing_lines(
     wide: pl.DataFrame, expected: pl.DataFrame, slots: list[str]
 ) -> pl.DataFrame:
     """A line its contest has in the unit's district but the unit's rows lack is empty
-    (missing: rule E8); any other slot stays null (absent: another district's candidate, or
-    past the contest's lines; not judged)."""
+    (missing: rule E8); any other slot stays null (absent: past the district's ballot; not
+    judged)."""
     if not slots:
         return wide
     wide = wide.join(expected, on=[CONTEST, "_district"], how="left", nulls_equal=True)
@@ -505,8 +554,16 @@ def _empty_missing_lines(
 
 
 def ballot_width(lines: pl.DataFrame) -> int:
-    """Ballot positions the wide frame needs: the most lines of any one contest."""
+    """The most lines of any one contest (over all its districts): the lines the marts name."""
     return int(lines.group_by(CONTEST).len()["len"].max() or 0) if lines.height else 0
+
+
+def _district_width(positions: pl.DataFrame) -> int:
+    """Ballot positions the wide frame needs: the longest ballot of one contest in one
+    district."""
+    if not positions.height:
+        return 0
+    return int(positions.group_by(CONTEST, "district").len()["len"].max() or 0)
 
 
 def slot_view(election: Election, width: int) -> Election:
@@ -520,11 +577,21 @@ def slot_view(election: Election, width: int) -> Election:
     )
 
 
-def with_candidates(votes: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Long votes by slot → by the contest's candidate ids, the slot kept (the marts spread
-    them by it again); slots past a contest's lines go."""
-    return votes.rename({"candidate_id": "slot"}).join(
-        lines.select(CONTEST, "slot", "candidate_id"), on=[CONTEST, "slot"], how="inner"
+def with_candidates(
+    votes: pl.DataFrame, positions: pl.DataFrame, districts: pl.DataFrame
+) -> pl.DataFrame:
+    """Long votes by slot → by the contest's candidate ids in the tally's district; slots past
+    the district's ballot go. districts: tally_id, district."""
+    return (
+        votes.rename({"candidate_id": "slot"})
+        .join(districts, on="tally_id", how="left", maintain_order="left")
+        .join(
+            positions.select(CONTEST, "district", "slot", "candidate_id"),
+            on=[CONTEST, "district", "slot"],
+            how="inner",
+            maintain_order="left",
+        )
+        .drop("district", "slot")
     )
 
 
@@ -532,8 +599,8 @@ def with_candidates(votes: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
 class GeneralStaged:
     staged: StagedTallies  # tallies keyed by contest; votes by the contests' candidate ids
     contests: pl.DataFrame
-    lines: pl.DataFrame
-    seen: pl.DataFrame  # per contest and district, the candidates given a line (Known.seen)
+    lines: pl.DataFrame  # each contest's lines (Ballots.lines)
+    positions: pl.DataFrame  # each contest's ballot positions per district (Ballots.positions)
 
 
 def stage_general(
@@ -551,7 +618,11 @@ def stage_general(
     (ballots); NewContestLines when they cannot be."""
     spread = ballots(raw, election, known)
     view = slot_view(election, spread.width)
-    staged = stage(spread.wide, deliveries, view, registry)
+    staged = stage(spread.wide.drop("_district"), deliveries, view, registry)
+    districts = staged.tallies.join(
+        spread.wide.select("file_sha256", "source_row", pl.col("_district").alias("district")),
+        on=["file_sha256", "source_row"],
+    ).select("tally_id", "district")
     notes = spread.wide.select("file_sha256", "source_row", "_note").filter(
         pl.col("_note").is_not_null()
     )
@@ -566,25 +637,31 @@ def stage_general(
         )
         .drop("_note")
     )
-    tallies = evidence_by_candidate(tallies, spread.lines)
+    tallies = evidence_by_candidate(tallies, spread.positions, districts)
     # votes per ballot: a vote-for-N contest's lines sum to N × ballots (rules E2, E4, W1)
     tallies = tallies.join(
         spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
     ).with_columns(pl.col("vote_for").fill_null(1))
-    votes = with_candidates(staged.votes, spread.lines)
+    votes = with_candidates(staged.votes, spread.positions, districts)
     return GeneralStaged(
-        StagedTallies(tallies, votes, staged.versions), spread.contests, spread.lines, spread.seen
+        StagedTallies(tallies, votes, staged.versions),
+        spread.contests,
+        spread.lines,
+        spread.positions,
     )
 
 
 EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
 
 
-def evidence_by_candidate(tallies: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Evidence that names a ballot position (`p001=''`) names the contest's candidate instead
-    (`ana=''`), so that a quarantined tally says which candidate's cell is wrong. Only the few
-    tallies with such evidence are touched."""
-    names = lines.select(CONTEST, "slot", "candidate_id")
+def evidence_by_candidate(
+    tallies: pl.DataFrame, positions: pl.DataFrame, districts: pl.DataFrame
+) -> pl.DataFrame:
+    """Evidence that names a ballot position (`p001=''`) names the candidate at that position
+    of the tally's contest in the tally's district instead (`ana=''`), so that a quarantined
+    tally says which candidate's cell is wrong. Only the few tallies with such evidence are
+    touched. districts: tally_id, district (Ballots.positions')."""
+    names = positions.select(CONTEST, "district", "slot", "candidate_id")
     for column in EVIDENCE:
         piece = rf"(^|; ){SLOT_PREFIX}[0-9]{{3}}="
         rows = tallies.filter(pl.col(column).fill_null("").str.contains(piece))
@@ -592,12 +669,13 @@ def evidence_by_candidate(tallies: pl.DataFrame, lines: pl.DataFrame) -> pl.Data
             continue
         pieces = (
             rows.select("tally_id", CONTEST, pl.col(column).str.split("; "))
+            .join(districts, on="tally_id", how="left")
             .explode(column)
             .with_row_index("_at")
             .with_columns(
                 pl.col(column).str.extract(rf"^({SLOT_PREFIX}[0-9]{{3}})=", 1).alias("slot")
             )
-            .join(names, on=[CONTEST, "slot"], how="left")
+            .join(names, on=[CONTEST, "district", "slot"], how="left")
         )
         named = pl.concat_str([pl.col("candidate_id"), pl.col(column).str.slice(4)])
         rebuilt = (

@@ -61,8 +61,8 @@ def _column(line: str, side: str = "a") -> str:
 
 
 def compared_lines(election: Election, general: bool) -> list[str]:
-    """The lines compared: the candidates (a general election's ballot positions, `p001`, …,
-    and its count lines)."""
+    """The lines compared: the candidates (a general election's contest lines, `p001`, … as
+    `lines` name each contest's candidates, and its count lines)."""
     counts = [line for line, _ in COUNT_LINES.values()] if general else []
     return [*election.candidate_ids, *counts]
 
@@ -75,23 +75,41 @@ def tally_lines(
 ) -> pl.DataFrame:
     """One row per accepted tally: tally_id, source_id, contest_id, tally_code, the codes, and
     a column per compared line (null: the line is not on the tally's ballot). An election of
-    one contest: `votes` wide, a column per candidate. A general election (`lines` given):
-    `votes` long (tally_id, slot, votes), plus the tally's count lines (COUNT_LINES)."""
+    one contest: `votes` wide, a column per candidate. A general election (`lines` given:
+    contest_id, line, candidate_id): `votes` long (tally_id, candidate_id, votes), each vote
+    put in its contest's line by its candidate (so that tallies of different districts, whose
+    ballots differ, add up candidate by candidate), plus the tally's count lines
+    (COUNT_LINES)."""
     tallies = with_contest(tallies, election)
     keys = ["tally_id", "source_id", CONTEST, "tally_code", *election.code_columns]
     if lines is None:
         wide = votes.select("tally_id", *election.candidate_ids)
         counts = []
+        frame = tallies.select(*keys).join(wide, on="tally_id", how="inner")
     else:
-        wide = votes.pivot(
-            on="slot",
+        named = (
+            votes.select("tally_id", "candidate_id", "votes")
+            .join(tallies.select("tally_id", CONTEST), on="tally_id", how="inner")
+            .join(
+                lines.select(CONTEST, "candidate_id", "line"),
+                on=[CONTEST, "candidate_id"],
+                how="inner",
+            )
+        )
+        wide = named.pivot(
+            on="line",
             index="tally_id",
             values="votes",
             aggregate_function="first",
             on_columns=election.candidate_ids,
         )
         counts = [pl.col(f).alias(line) for f, (line, _) in COUNT_LINES.items() if f in tallies]
-    frame = tallies.select(*keys, *counts).join(wide, on="tally_id", how="inner")
+        # a tally of a contest with lines is compared even where its district's ballot has none
+        frame = (
+            tallies.select(*keys, *counts)
+            .join(lines.select(CONTEST).unique(), on=CONTEST, how="semi")
+            .join(wide, on="tally_id", how="left")
+        )
     found = compared_lines(election, lines is not None)
     return frame.select(
         "source_id",

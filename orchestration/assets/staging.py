@@ -77,8 +77,8 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         # sheets never meets the ward or city-wide tallies half restaged (incremental = full)
         full = full or bool(election.higher_sources)
         plan = plan_staging(con, full, digest)
-        if plan.incremental and election.is_general and not table_exists(con, *CONTEST_SEEN):
-            plan = plan.full_instead("the contests' lines per district are not kept yet")
+        if plan.incremental and election.is_general and not table_exists(con, *POSITIONS):
+            plan = plan.full_instead("the contests' ballot positions per district are not kept yet")
     counts = _stage_drop(duckdb, plan, election, names) if plan.incremental else None
     if counts is None and plan.incremental:
         plan = plan.full_instead("full instead: the drop brings new contest lines")
@@ -134,7 +134,7 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
                     {
                         "contests": general.contests,
                         "contest_lines": general.lines,
-                        CONTEST_SEEN[1]: general.seen,
+                        POSITIONS[1]: general.positions,
                     }
                     if general
                     else {}
@@ -202,15 +202,17 @@ def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) 
     return {"tallies": staged.tallies.height, "raw_rows": drop.raw.height}
 
 
-# a general election's contest lines per district, kept for the drops (transforms.contests.Known)
-CONTEST_SEEN = ("staged", "contest_seen")
+# a general election's ballot positions per contest and district, kept for the drops
+# (transforms.contests.Known; a warehouse staged before them kept staged.contest_seen instead)
+POSITIONS = ("staged", "ballot_positions")
 
 
 def _known(con) -> Known:
+    """What a drop of a general election is staged against (transforms.contests.Known)."""
     return Known(
         lines=read_table(con, "staged", "contest_lines"),
         contests=read_table(con, "staged", "contests"),
-        seen=read_table(con, *CONTEST_SEEN),
+        positions=read_table(con, *POSITIONS),
     )
 
 
