@@ -12,6 +12,8 @@ import pytest
 
 import expectations.results_store as results_store
 from expectations.results_store import gx_dir, stored_runs
+from expectations.rules import RULES, RULES_BY_ID
+from orchestration.runner import failure_messages
 from tests.conftest import run, tallyhouse_process
 from tests.test_gx_results import words
 from transforms.synthetic.election import generate
@@ -107,3 +109,26 @@ def test_a_drop_staging_no_tally_never_imports_great_expectations(ran_sample_cop
     assert re.search(r"\|\s+duckdb$", done.stderr, re.M), "the import log is there"
     assert not re.search(r"\|\s+great_expectations\b", done.stderr)
     assert stored_runs(settings.data_dir) == 1, "nothing judged, nothing stored"
+
+
+def test_an_expectation_raising_inside_gx_fails_the_gate_loudly_and_keeps_nothing(
+    settings, sample, monkeypatch
+):
+    import orchestration.assets.quality as gate
+
+    broken = replace(
+        RULES_BY_ID["E3"],
+        expectations=(
+            (
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {"column_A": "unit_path", "column_B": "registered"},  # text against numbers
+            ),
+        ),
+    )
+    monkeypatch.setattr(gate, "RULES", tuple(broken if r.id == "E3" else r for r in RULES))
+    result = run(settings)
+    assert not result.success
+    messages = "\n".join(failure_messages(result))
+    assert "ENGINE ERROR, not a verdict on the data" in messages
+    assert "rule E3" in messages and "raised inside Great Expectations" in messages
+    assert not gx_dir(settings.data_dir).exists(), "an engine error is not kept as a result"
