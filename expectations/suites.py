@@ -127,16 +127,37 @@ def _columns_needed(rules: tuple[Rule, ...]) -> list[str]:
     return sorted(needed)
 
 
-def _pandas_indexed_by_tally(evidence: pl.DataFrame):
+def _bounded_columns(rules: tuple[Rule, ...]) -> set[str]:
+    """The columns an ExpectColumnValuesToBeBetween bounds."""
+    return {
+        kwargs["column"]
+        for rule in rules
+        for name, kwargs in rule.expectations
+        if name == "ExpectColumnValuesToBeBetween"
+    }
+
+
+def _pandas_indexed_by_tally(evidence: pl.DataFrame, numpy_columns: set[str] = frozenset()):
     """A pandas frame whose (unnamed) index is the tally_id.
 
     GX then reports the failing rows' index values, i.e. tally_ids, in `unexpected_index_list`.
     Asking for `unexpected_index_column_names` instead makes GX look each failing row up one
     cell at a time (about 1 s per 10,000 failures); the index gives the same keys at once.
+
+    Columns are Arrow-backed, except `numpy_columns` (as float64, nulls as NaN): GX compares a
+    bounded column with one vectorised expression only when its dtype is numpy's int or float,
+    and calls a Python function per value otherwise (half the validation's time). GX leaves
+    nulls out of the comparison either way, and the counts bounded here (whole numbers below
+    2**53, shares) are exact in float64: the verdicts are the same. A column holding a NaN
+    (which GX would then take for a null) stays Arrow-backed.
     """
     import pandas as pd
 
     frame = evidence.to_pandas(use_pyarrow_extension_array=True)
+    for column in sorted(numpy_columns):
+        values = evidence[column]
+        if values.dtype.is_integer() or (values.dtype.is_float() and not values.is_nan().any()):
+            frame[column] = evidence[column].cast(pl.Float64).to_numpy()
     frame.index = pd.Index(evidence[KEY].to_numpy(), name=None)
     return frame
 
@@ -150,7 +171,9 @@ def validate(evidence: pl.DataFrame, rules: tuple[Rule, ...], name: str) -> Rule
         raise EngineError(f"evidence frame lacks column(s) {', '.join(missing)}")
     if evidence.is_empty():  # nothing to judge: no verdicts, and no GX import
         return RuleFailures(tuple(r.id for r in rules), {})
-    frame = _pandas_indexed_by_tally(evidence.select(_columns_needed(rules)))
+    frame = _pandas_indexed_by_tally(
+        evidence.select(_columns_needed(rules)), _bounded_columns(rules)
+    )
     try:
         context = quiet_context()
         batch_definition = (
