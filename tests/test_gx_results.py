@@ -127,3 +127,20 @@ def test_data_docs_name_the_suite_and_the_failed_expectation(faulty, tmp_path):
     assert "Values in candidate_sum and valid_votes must always be equal" in text
     assert f"{failures.count('E3')} unexpected values found" in text
     assert "Rule E3 (error)" in (index.parent / "expectations" / "tallyhouse_all.html").read_text()
+
+
+def test_a_bounded_share_that_is_not_a_number_still_breaks_its_rule():
+    """Bounded columns go to GX as numpy floats (vectorised), where a NaN would read as a null
+    and pass: a column holding one keeps its Arrow type, and the NaN fails as before."""
+    import polars as pl
+
+    evidence = staged_evidence(generate(300, seed=14))
+    odd = evidence[KEY][7]
+    evidence = evidence.with_columns(
+        pl.when(pl.col(KEY) == odd)
+        .then(float("nan"))
+        .otherwise(pl.col("turnout_if_100_registered"))
+        .alias("turnout_if_100_registered")
+    )
+    w1 = tuple(r for r in RULES if r.id == "W1")
+    assert odd in validate(evidence, w1, "nan").ids("W1").to_list()
