@@ -37,8 +37,9 @@ CHECK_SPECS = [
         CHECK_ACCEPTED_CLEAN,
         asset=QUALITY_QUARANTINE,
         blocking=True,
-        description="Re-validates, with the error suite, every tally that will reach the marts: "
-        "none may break an error rule.",
+        description="Every tally that will reach the marts, against the error rules' results "
+        "(the gate's one validation pass): none may break an error rule its source is not "
+        "excused from.",
     ),
     dg.AssetCheckSpec(
         CHECK_QUARANTINE_SHARE,

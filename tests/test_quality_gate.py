@@ -151,6 +151,7 @@ def test_an_engine_error_fails_the_run_as_an_engine_error(settings, sample, monk
             ).fetchall()
         }
     assert "quarantine" not in tables, "an engine error is never recorded as bad data"
+    assert not (settings.data_dir / "gx").exists(), "nor kept as a GX validation result"
 
 
 class Recorder(BaseHTTPRequestHandler):

@@ -12,8 +12,9 @@ import polars as pl
 from expectations.alerts import Alert
 from expectations.evidence import judged_evidence
 from expectations.quarantine import ConservationError, Verdicts, judge, waived
-from expectations.rules import ERROR_RULES, RULES, Rule, applicable, for_policy
-from expectations.suites import EngineError, RuleFailures, validate
+from expectations.results_store import GateRun, keep
+from expectations.rules import ERROR, RULES, Rule, applicable, for_policy
+from expectations.suites import KEY, EngineError, RuleFailures, validate
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import (
     QUALITY,
@@ -31,6 +32,7 @@ from transforms.ballots import lists_ballots
 from transforms.model import Election
 from transforms.refresh import Plan
 from transforms.rollup import parent_conflicts
+from transforms.text import one_line
 from warehouse.db import row_counts, rows, table_exists
 from warehouse.quality_merge import (
     last_verdict_fingerprint,
@@ -85,6 +87,12 @@ def quality_gate(
     context.log.info(f"quarantine threshold {threshold} ({threshold_from})")
     run_id = context.run.run_id
     judged = _judge_or_fail(todo, election, run_id, duckdb, alerts, context)
+    _keep_validation(
+        dirs.settings.data_dir,
+        judged,
+        GateRun(run_id, plan.mode, judged.evidence.height),
+        context.log,
+    )
     with duckdb.get_connection() as con:
         _write_verdicts(con, plan, todo, judged.verdicts)
         record_policy(
@@ -177,10 +185,9 @@ def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, aler
     try:
         failures = validate(evidence, rules, "all")
         verdicts = judge(evidence, failures, run_id, now(), policy, rules)
-        error_rules = applicable(for_policy(ERROR_RULES, policy), has_registry, ballots)
-        recheck = waived(
-            validate(verdicts.accepted, error_rules, "accepted"), verdicts.accepted, policy
-        )
+        errors = tuple(r.id for r in rules if r.severity == ERROR)
+        # the accepted tallies against the error rules, from the same pass (one GX pass a gate)
+        recheck = waived(failures.among(verdicts.accepted[KEY], errors), verdicts.accepted, policy)
     except (EngineError, ConservationError) as error:
         kind = "engine error" if isinstance(error, EngineError) else "conservation broken"
         with duckdb.get_connection() as con:
@@ -194,6 +201,18 @@ def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, aler
             metadata={"kind": "engine_error"},
         ) from error
     return Judged(evidence, rules, failures, verdicts, recheck)
+
+
+def _keep_validation(data_dir, judged: Judged, run: GateRun, log) -> None:
+    """Keep GX's validation result in the file-backed context under the data directory (for
+    `tallyhouse quality --docs`). A gate that judged nothing stores nothing. Failing to store is
+    logged, not fatal: the verdicts are in the warehouse either way."""
+    if judged.failures.validation is None:
+        return
+    try:
+        keep(data_dir, judged.failures.validation, run, now())
+    except Exception as error:  # noqa: BLE001  (a disk or GX store error; verdicts stand)
+        log.warning(f"Great Expectations results not kept: {one_line(error, 300)}")
 
 
 def _write_verdicts(con, plan: Plan, todo: ToJudge, verdicts: Verdicts) -> None:

@@ -28,16 +28,31 @@ from orchestration.cli_commands.common import (
     help="Check that the data directory holds this election (its configuration is read and "
     "checked first).",
 )
+@click.option(
+    "--docs",
+    is_flag=True,
+    help="Render Great Expectations Data Docs from the kept validation results of the last gate "
+    "runs and print the path of their index.html (instead of listing issues).",
+)
 def quality(
-    data_dir: str | None, rule: str | None, severity: str | None, limit: int, election: str | None
+    data_dir: str | None,
+    rule: str | None,
+    severity: str | None,
+    limit: int,
+    election: str | None,
+    docs: bool,
 ) -> int:
     """List the latest quality issues, with file and row.
 
-    Newest delivery first.
+    Newest delivery first. With --docs: the Great Expectations Data Docs of the gate's
+    validation results instead.
     """
     import duckdb
 
     from reporting.terminal.run_summary import print_issues
+
+    if docs:
+        return _data_docs(settings_from(data_dir, election=election))
 
     if rule is not None:
         from expectations.rules import RULES
@@ -57,6 +72,20 @@ def quality(
         return print_issues(settings.warehouse, rule, severity, limit)
     except duckdb.IOException:
         return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
+
+
+def _data_docs(settings) -> int:
+    """Render the Data Docs (GX validation results the gate kept) and print the index's path."""
+    from expectations.results_store import NoResults, render_docs
+
+    try:
+        index = render_docs(settings.data_dir)
+    except NoResults:
+        return fail(
+            f"No quality gate has run in {settings.data_dir} yet: run `tallyhouse run` first."
+        )
+    click.echo(index)
+    return 0
 
 
 def _same_election(warehouse, election: str) -> None:
