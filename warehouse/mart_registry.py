@@ -207,13 +207,14 @@ DELTAS = Family(
     lambda election: [f"delta_{c}" for c in election.candidate_ids],
     r"delta_([A-Za-z][A-Za-z0-9_]*)",
     lambda c: (
-        f"Votes on line {c} (candidate {c}; in a general election the contest's ballot position"
-        f" {c}, named in reconciliation_lines) in source_b minus source_a for the compared "
-        "unit; null when the unit or the line is in one source only."
+        f"Votes on line {c} (candidate {c}; in a general election the contest's line {c}, "
+        "numbered over all its districts and named in reconciliation_lines) in source_b minus "
+        "source_a for the compared unit; null when the unit or the line is in one source only."
     ),
     "Per line: votes in source_b minus source_a for the compared unit, one column per "
-    "candidate in an election of one contest; in a general election one per ballot position "
-    "(`delta_p001` = the contest's first line), the candidate named in `reconciliation_lines` "
+    "candidate in an election of one contest; in a general election one per line of the "
+    "contest, numbered over all its districts (`delta_p001` = the contest's first line), the "
+    "candidate named in `reconciliation_lines` "
     "(a column per candidate of 308 contests would be thousands). Null when the unit or the "
     "line is in one source only.",
 )
@@ -479,8 +480,8 @@ MARTS: tuple[Mart, ...] = (
                 "line",
                 "VARCHAR",
                 "The line as `delta_<line>` names it in reconciliation: the candidate id in an "
-                "election of one contest, the contest's ballot position (`p001`, …) in a general "
-                "election.",
+                "election of one contest, the contest's line number over all its districts "
+                "(`p001`, …) in a general election.",
             ),
             Column(
                 "status",
