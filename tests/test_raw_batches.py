@@ -58,3 +58,39 @@ def test_the_batch_size_changes_nothing(tmp_path, landed):
     ]
     assert len(raw) == sum(rows for _, s, rows, _ in outcomes if s not in (SKIPPED, REJECTED))
     assert len(raw) > 1000
+
+
+def test_a_rejected_file_is_not_read_again_until_its_bytes_change(tmp_path, landed, monkeypatch):
+    from warehouse import raw_load
+
+    config, files = landed
+    bad = [(p, c) for p, c in files if p.name == "general_901.csv"]
+    con = connect(tmp_path / "w.duckdb")
+    ensure_schema(con)
+    bind_election(con, config.election.id)
+    [(_, _, first)] = load_feed_files(con, bad, config.election, "run-1")
+    assert first.status == REJECTED
+
+    def never(*_args):
+        raise AssertionError("a rejected file with the same bytes was read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(raw_load, "_read_and_map", never)
+        [(_, _, again)] = load_feed_files(con, bad, config.election, "run-2")
+    assert (again.status, again.error) == (REJECTED, first.error)
+    [(_, _, full)] = load_feed_files(con, bad, config.election, "run-3", rehash=True)
+    assert full.status == REJECTED, "a full run reads it again (a corrected contract may take it)"
+    path = bad[0][0]
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\nmore")
+        read = []
+        with monkeypatch.context() as patched:
+            real = raw_load._read_and_map
+            patched.setattr(raw_load, "_read_and_map", lambda *a: read.append(1) or real(*a))
+            [(_, _, changed)] = load_feed_files(con, bad, config.election, "run-4")
+        assert read == [1], "new bytes are read"
+        assert changed.status == REJECTED
+    finally:
+        path.write_bytes(original)
+    con.close()

@@ -133,6 +133,14 @@ def _record_delivery(
     )
 
 
+def rejected_before(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
+    """Why these bytes were rejected by an earlier run, or None. A rejected file is not read
+    again until its bytes change (or a full run, `run --full`, e.g. after its contract was
+    corrected)."""
+    found = rows(con, "select error from raw.rejected_files where file_sha256 = ?", [sha])
+    return found[0][0] if found else None
+
+
 def record_rejection(con, sha: str, path: Path, source_id: str | None, error: str, run_id) -> None:
     with transaction(con):
         con.execute("delete from raw.rejected_files where file_sha256 = ?", [sha])
@@ -285,6 +293,9 @@ def _read_one(con, path, contract, election, run_id, rehash, queue):
     waiting = {m.sha for _, _, m in queue if isinstance(m, _Mapped)}
     if sha in waiting or already_delivered(con, sha):
         return LoadOutcome(path.name, sha, SKIPPED)
+    before = None if rehash else rejected_before(con, sha)
+    if before is not None:  # the same bytes were rejected: not read again until they change
+        return LoadOutcome(path.name, sha, REJECTED, error=before)
     try:
         applied, rows = _read_and_map(path, contract, election, sha)
     except Exception as error:  # any failure of one file rejects that file, not the delivery
