@@ -118,7 +118,11 @@ def run_dbt(dbt: Path, landing: Path, work: Path, name: str) -> dict:
     database = work / f"{name}.duckdb"
     database.unlink(missing_ok=True)
     shutil.rmtree(work / f"{name}-target", ignore_errors=True)
-    argv = [str(dbt), "build", "--profiles-dir", str(PROJECT), "--project-dir", str(PROJECT)]
+    profiles = work / "dbt-profiles"  # dbt writes .user.yml next to profiles.yml: not in the repo
+    if not (profiles / "profiles.yml").exists():
+        profiles.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT / "profiles.yml", profiles / "profiles.yml")
+    argv = [str(dbt), "build", "--profiles-dir", str(profiles), "--project-dir", str(PROJECT)]
     argv += ["--target-path", str(work / f"{name}-target"), "--log-path", str(work / "dbt-logs")]
     argv += ["--vars", dbt_vars(landing)]
     env = {**os.environ, "DBT_TALLIES_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "0"}
