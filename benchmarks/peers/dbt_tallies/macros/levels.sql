@@ -32,3 +32,8 @@
 {% macro quoted(text) -%}
     '{{ text | replace("'", "''") }}'
 {%- endmacro %}
+
+{# a code: the project's default code pattern (transforms/model.py), without its anchors #}
+{% macro code_pattern() -%}
+    [\p{L}\p{N}][\p{L}\p{N} ._/-]{0,63}
+{%- endmacro %}
