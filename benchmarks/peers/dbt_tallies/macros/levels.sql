@@ -33,7 +33,12 @@
     '{{ text | replace("'", "''") }}'
 {%- endmacro %}
 
-{# a code: the project's default code pattern (transforms/model.py), without its anchors #}
-{% macro code_pattern() -%}
+{# a code: the project's default code pattern (transforms/model.py), without its anchors;
+   ascii: its ASCII form, the fast sieve (a code it refuses is judged with the full one) #}
+{% macro code_pattern(ascii=false) -%}
+    {%- if ascii -%}
+    [0-9A-Za-z][0-9A-Za-z ._/-]{0,63}
+    {%- else -%}
     [\p{L}\p{N}][\p{L}\p{N} ._/-]{0,63}
+    {%- endif -%}
 {%- endmacro %}
