@@ -59,6 +59,7 @@ def test_a_registry_with_a_huge_field_is_refused_too(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability
 def test_runs_killed_at_random_recover_and_equal_a_clean_run(monkeypatch, capsys):
     chaos = _benchmark("chaos", monkeypatch)
     code = chaos.main(["--kills", "2", "--tables", "600", "--seed", "5"])
@@ -68,6 +69,7 @@ def test_runs_killed_at_random_recover_and_equal_a_clean_run(monkeypatch, capsys
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability
 @pytest.mark.skipif(
     not SHARED_VE2024.is_dir(), reason=f"the shared Venezuelan feeds are not in {SHARED_VE2024}"
 )
