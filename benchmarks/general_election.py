@@ -56,7 +56,7 @@ from transforms.synthetic.general import generate_general
 from warehouse.db import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from incremental_refresh import timed  # noqa: E402  (the benchmark next to this one)
+from incremental_refresh import step_seconds, timed  # noqa: E402  (the benchmark next to this one)
 
 FULL_GOAL = 3.5
 DROP_GOAL = 0.15
@@ -159,13 +159,7 @@ def measured(settings, limit: float, tags=None) -> tuple[float, dict, dict]:
     finally:
         sampler.done.set()
         sampler.join()
-    if not result.success:
-        raise SystemExit("run failed")
-    steps = {
-        e.step_key: e.event_specific_data.duration_ms / 1000
-        for e in result.all_events
-        if e.event_type_value == "STEP_SUCCESS"
-    }
+    steps = step_seconds(result)
     return seconds, steps, {"cpu": cpu, **sampler.peaks(logs)}
 
 

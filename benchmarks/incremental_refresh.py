@@ -47,18 +47,23 @@ FINGERPRINT = {
 }
 
 
+def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
+    """Each step's duration in a successful run (a failed one ends the benchmark)."""
+    if not result.success:
+        raise SystemExit("run failed")
+    return {
+        e.step_key: e.event_specific_data.duration_ms / 1000
+        for e in result.all_events
+        if e.event_type_value == "STEP_SUCCESS"
+    }
+
+
 def timed(settings, tags=None) -> tuple[float, dict[str, float], dg.ExecuteInProcessResult]:
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
         result = run_tally_job(settings, instance, show_progress=False, tags=tags)
         seconds = time.perf_counter() - started
-    if not result.success:
-        raise SystemExit("run failed")
-    steps = {
-        e.step_key: e.event_specific_data.duration_ms / 1000
-        for e in result.all_events
-        if e.event_type_value == "STEP_SUCCESS"
-    }
+    steps = step_seconds(result)
     return seconds, steps, result
 
 
