@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from transforms.feed import COUNT_FIELDS, OTHER, VALID
+from transforms.feed import COUNT_FIELDS, VALID
+from transforms.long_rows import gather
 from transforms.model import Candidate, Contest, Election
 from transforms.staging import CONTEST, DISTRICT_COLUMNS, StagedTallies, stage
 
@@ -434,43 +435,15 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
             "slot",
         )
     )
-    codes = election.code_columns
-    keys = ["file_sha256", *codes, CONTEST]
+    keys = ["file_sha256", *election.code_columns, CONTEST]
     names = [f"{lv}_name" for lv in election.levels]
-    votes = pl.col("votes").fill_null("").str.strip_chars()
-
-    def joined(expr: pl.Expr) -> pl.Expr:
-        """The values given (an empty cell too: missing), `a|b` when they disagree; null when
-        no row gives one (absent)."""
-        given = expr.drop_nulls().unique(maintain_order=True)
-        return pl.when(given.len() > 0).then(given.str.join("|"))
-
+    if "no_list" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("no_list"))
+    carried = [c for c in [*names, "contest_name", *DISTRICT_COLUMNS] if c in frame.columns]
     fixed = [c for c in COUNT_FIELDS if c in frame.columns]
-    grouped = frame.group_by(keys, maintain_order=True).agg(
-        pl.col("source_row").min(),
-        *[
-            pl.col(c).drop_nulls().first()
-            for c in [*names, "contest_name", *DISTRICT_COLUMNS]
-            if c in frame.columns
-        ],
-        pl.col("no_list").drop_nulls().first()
-        if "no_list" in frame.columns
-        else pl.lit(None, pl.String).alias("no_list"),
-        *[
-            pl.coalesce(joined(votes.filter(pl.col("count_field") == c)), joined(pl.col(c))).alias(
-                c
-            )
-            for c in fixed
-        ],
-        _derived_valid(votes).alias("_derived_valid"),
-        pl.col("_district").first(),
-        pl.col("_note").drop_nulls().unique(maintain_order=True).str.join("; ").alias("_note"),
-        pl.col("slot").drop_nulls().alias("_slots"),
-        votes.filter(pl.col("slot").is_not_null()).alias("_votes"),
-    )
     width = _district_width(positions)
     slots = [slot(i + 1) for i in range(width)]
-    wide = _spread(grouped, slots)
+    wide = gather(frame, keys, [*carried, "no_list"], fixed, slots)
     wide = _empty_missing_lines(wide, _expected_lines(positions), slots)
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
@@ -480,38 +453,6 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     ).drop("_derived_valid")
     wide = wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
     return Ballots(wide, lines, positions, contests, width)
-
-
-def _derived_valid(votes: pl.Expr) -> pl.Expr:
-    """A long feed's valid votes: the sum of the unit's candidate lines and its other votes
-    (empty, missing under rule E8, when one of them is not a count)."""
-    counted = pl.col("slot").is_not_null() | (pl.col("count_field") == OTHER)
-    parsed = votes.filter(counted).cast(pl.Int64, strict=False)
-    total = parsed.sum()
-    return pl.when(parsed.null_count() == 0).then(total.cast(pl.String)).otherwise(pl.lit(""))
-
-
-def _spread(grouped: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
-    """The per-tally lists of (slot, votes) as a column per slot; two rows for one line that
-    disagree are kept as `a|b`."""
-    if not slots:
-        return grouped.drop("_slots", "_votes")
-    pairs = (
-        grouped.select("file_sha256", "source_row", "_slots", "_votes")
-        .explode("_slots", "_votes")
-        .drop_nulls("_slots")
-        .group_by("file_sha256", "source_row", "_slots", maintain_order=True)
-        .agg(pl.col("_votes").unique(maintain_order=True).str.join("|"))
-        .pivot(on="_slots", index=["file_sha256", "source_row"], values="_votes", on_columns=slots)
-    )
-    for s in slots:
-        if s not in pairs.columns:
-            pairs = pairs.with_columns(pl.lit(None, pl.String).alias(s))
-    return grouped.drop("_slots", "_votes").join(
-        pairs.select("file_sha256", "source_row", *slots),
-        on=["file_sha256", "source_row"],
-        how="left",
-    )
 
 
 def district_code(election: Election) -> pl.Expr:
