@@ -102,7 +102,8 @@ def _ranked_in_runs(climbed: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame 
     if rows["_hash"].n_unique() != runs:
         return None
     starts = pl.col("_run") != pl.col("_run").shift()
-    units = named(rows.filter(starts.fill_null(True)).select("level", "unit_code"), names)
+    first_rows = rows.filter(starts.fill_null(True)).select("_run", "level", "unit_code")
+    units = named(first_rows, names).sort("_run")  # a join keeps no order unless asked
     if units.height != runs:
         return None
     valid = rows.group_by("_run", maintain_order=True).agg(pl.col("votes").sum())["votes"]
