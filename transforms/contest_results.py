@@ -49,23 +49,21 @@ def shared_and_ranked(
     """The results mart's rows from climbed votes (source, contest, unit, parent, candidate,
     votes) holding every line of each of their units: unit and candidate names, share and rank
     (an incremental run passes the touched units' rows, transforms/delta.py)."""
-    frame = named(climbed, names)
-    valid = pl.col("votes").sum().over(UNIT)
-    declared = pl.col("candidate_id") != OTHER_ID
-    frame = frame.with_columns(pl.when(valid > 0).then(pl.col("votes") / valid).alias("share"))
-    ranked = pl.concat(
-        [
-            frame.filter(declared).with_columns(
-                pl.col("votes").rank("min", descending=True).over(UNIT).cast(pl.Int32).alias("rank")
-            ),
-            frame.filter(~declared).with_columns(pl.lit(None, pl.Int32).alias("rank")),
-        ]
-    )
+    ranked = _ranked_in_runs(climbed, names)
+    if ranked is None:  # two units share a hash: the windows over the unit's keys instead
+        ranked = _ranked_by_windows(named(climbed, names))
+    return with_candidate_names(ranked, lines)
+
+
+def with_candidate_names(ranked: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """The results mart's columns, each line named by its contest's candidate (`_other`: the
+    other votes)."""
     return (
         ranked.join(
             lines.select(CONTEST, "candidate_id", "candidate_name"),
             on=[CONTEST, "candidate_id"],
             how="left",
+            maintain_order="left",
         )
         .with_columns(
             pl.when(pl.col("candidate_id") == OTHER_ID)
@@ -75,6 +73,80 @@ def shared_and_ranked(
             pl.col("votes").cast(pl.Int64),
         )
         .select(RESULT_COLUMNS)
+    )
+
+
+def _ranked_by_windows(frame: pl.DataFrame) -> pl.DataFrame:
+    """share (of the unit's votes, every line) and rank (1 + the declared lines with strictly
+    more votes; `_other` is never ranked) as windows over the unit's keys: the definition."""
+    valid = pl.col("votes").sum().over(UNIT)
+    return frame.with_columns(
+        pl.when(valid > 0).then(pl.col("votes") / valid).alias("share"),
+        pl.when(pl.col("candidate_id") != OTHER_ID)
+        .then(pl.col("votes"))
+        .rank("min", descending=True)
+        .over(UNIT)
+        .cast(pl.Int32)
+        .alias("rank"),
+    )
+
+
+def _ranked_in_runs(climbed: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame | None:
+    """named(climbed) with the same share and rank as _ranked_by_windows, several times
+    cheaper: each unit's rows made one run (_in_runs), so that its sum, its ranks and its name
+    are read along the run. None when two units share a hash (a run would then hold two
+    units' rows) or a unit two names: the caller falls back to the windows. The rows come
+    out grouped by unit, which DuckDB also writes faster."""
+    rows = _in_runs(climbed)
+    runs = int(rows["_run"].max()) + 1 if rows.height else 0
+    if rows["_hash"].n_unique() != runs:
+        return None
+    starts = pl.col("_run") != pl.col("_run").shift()
+    first_rows = rows.filter(starts.fill_null(True)).select("_run", "level", "unit_code")
+    units = named(first_rows, names).sort("_run")  # a join keeps no order unless asked
+    if units.height != runs:
+        return None
+    valid = rows.group_by("_run", maintain_order=True).agg(pl.col("votes").sum())["votes"]
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_of_run = pl.when(starts.fill_null(True)).then(index).forward_fill()
+    new_votes = pl.col("votes").ne_missing(pl.col("votes").shift())
+    first_of_tie = pl.when((starts | new_votes).fill_null(True)).then(index).forward_fill()
+    ranked = pl.col("candidate_id") != OTHER_ID
+    return rows.with_columns(
+        units["unit_name"].gather(rows["_run"]).alias("unit_name"),
+        valid.gather(rows["_run"]).alias("_valid"),
+    ).select(
+        *climbed.columns,
+        "unit_name",
+        pl.when(pl.col("_valid") > 0).then(pl.col("votes") / pl.col("_valid")).alias("share"),
+        pl.when(ranked & pl.col("votes").is_not_null())
+        .then(first_of_tie - first_of_run + 1)
+        .cast(pl.Int32)
+        .alias("rank"),
+    )
+
+
+def _in_runs(climbed: pl.DataFrame) -> pl.DataFrame:
+    """The rows ordered so that each unit's are one run (by a hash of the unit's keys: an
+    integer, a cheap sort), its ranked lines first by votes descending, then the others (the
+    `_other` line, unknown votes); `_run` numbers the runs (a new one wherever the unit's keys
+    change), `_hash` is kept."""
+    votes = pl.col("votes")
+    ranked = (pl.col("candidate_id") != OTHER_ID) & votes.is_not_null()
+    order = (
+        climbed.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+            pl.struct(UNIT).hash().alias("_hash"),
+            pl.when(ranked).then(votes.cast(pl.Int64)).otherwise(pl.lit(-(2**63), pl.Int64)),
+        )
+        .sort("votes", descending=True)  # then a stable sort by unit: two cheap single keys
+        .sort("_hash", maintain_order=True)
+    )
+    new_unit = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in UNIT)
+    return (
+        climbed.rechunk()[order["_row"]]
+        .with_columns(order["_hash"])
+        .with_columns((new_unit.fill_null(True).cum_sum() - 1).alias("_run"))
     )
 
 

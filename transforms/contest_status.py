@@ -72,6 +72,10 @@ def contest_status(
     """
     districts = _districts(contests)
     _refuse_unknown_contests(contests, results, coverage)
+    # only the districts' own rows count (every level of the results mart comes in)
+    results = results.join(
+        districts.select("contest_id", "level"), on=["contest_id", "level"], how="semi"
+    )
     spine = _spine(results, coverage, districts)
     seat_lines = _seat_boundary(results, districts)
     other = (

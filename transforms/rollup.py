@@ -53,8 +53,8 @@ def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> lis
     codes = election.code_columns
     out: list[pl.DataFrame] = []
     districts = _district_frame(frame, election, keys, aggs)
-    frame = frame.drop(district_columns(frame))
-    current = frame
+    # one chunk: a frame joined or concatenated in pieces groups several times slower
+    current = frame.drop(district_columns(frame)).rechunk()
     for depth in range(len(codes), -1, -1):
         group = ["source_id", *keys, *codes[:depth]]
         current = current.group_by(group).agg(aggs(current))
