@@ -55,3 +55,41 @@ def read_accepted_of_centres(
             f"on w.source_id = a.source_id and w.centre = a.{ident(centre_column)}"
         ).pl()
     return tallies, read_votes_wide(con, candidate_ids, ids=tallies)
+
+
+def read_accepted_of_contest_centres(
+    con: duckdb.DuckDBPyConnection, centre_column: str, centres: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A general election's: the accepted tallies of these centres of these contests
+    (contest_id, source_id, centre; the centre's code column) and their long votes
+    (tally_id, candidate_id, votes)."""
+    wanted = centres.select("contest_id", "source_id", "centre")
+    with registered(con, {"wanted_centres": wanted}):
+        tallies = con.sql(
+            f"select a.* from {ACCEPTED_SQL} a semi join wanted_centres w "
+            "on w.contest_id = a.contest_id and w.source_id = a.source_id "
+            f"and w.centre = a.{ident(centre_column)}"
+        ).pl()
+    return tallies, _long_votes_of(con, tallies)
+
+
+def read_accepted_of_contests(
+    con: duckdb.DuckDBPyConnection, contests: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A general election's: every accepted tally of these contests and their long votes (a
+    contest whose state a drop cannot move, computed again from all its tallies)."""
+    wanted = pl.DataFrame({"contest_id": contests}, schema={"contest_id": pl.String})
+    with registered(con, {"wanted_contests": wanted}):
+        tallies = con.sql(
+            f"select a.* from {ACCEPTED_SQL} a semi join wanted_contests w "
+            "on w.contest_id = a.contest_id"
+        ).pl()
+    return tallies, _long_votes_of(con, tallies)
+
+
+def _long_votes_of(con: duckdb.DuckDBPyConnection, tallies: pl.DataFrame) -> pl.DataFrame:
+    with registered(con, {"wanted_ids": tallies.select("tally_id")}):
+        return con.sql(
+            "select v.tally_id, v.candidate_id, v.votes from staged.tally_votes v "
+            "semi join wanted_ids w on v.tally_id = w.tally_id"
+        ).pl()

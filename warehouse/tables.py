@@ -132,9 +132,13 @@ def read_contest_inputs(
             "select v.tally_id, v.candidate_id, v.votes from staged.tally_votes v "
             "semi join wanted_ids w on v.tally_id = w.tally_id"
         ).pl()
-    lines = con.sql(
+    units = con.sql("select level, unit_code, expected from staged.units").pl()
+    return votes, read_contest_lines(con), units
+
+
+def read_contest_lines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every contest's lines in ballot order: contest_id, candidate_id, candidate_name."""
+    return con.sql(
         "select contest_id, candidate_id, candidate_name from staged.contest_lines "
         "order by contest_id, slot"
     ).pl()
-    units = con.sql("select level, unit_code, expected from staged.units").pl()
-    return votes, lines, units

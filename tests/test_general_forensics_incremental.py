@@ -1,0 +1,99 @@
+"""A general election's forensics and projection marts on election night: a drop moves the
+kept state of each contest it touches (the others' rows stay as they were), and the published
+marts equal a full rebuild of the same files, bit for bit: drops that amend tallies, one that
+quarantines two tables (their accepted tallies go), and one that corrects a single contest."""
+
+import shutil
+from dataclasses import replace
+
+import polars as pl
+import pytest
+
+from landing.synthetic_general import write_synthetic_general
+from orchestration.settings import Settings, prepare_data_dir
+from tests.conftest import assert_same_marts, mart_snapshot, run
+from tests.test_general_incremental import _tables, _with_amendments
+from tests.test_incremental import modes, run_forced_full
+from transforms.synthetic.general import generate_general
+
+pytestmark = pytest.mark.e2e  # every test here runs the job
+
+FOLLOWERS = ("forensics", "projection")
+ONE_CONTEST = "governor"
+
+
+def _with_one_contest_corrected(general):
+    """A fifth drop: three tables of the first drop again, only their governor's rows, the first
+    line one vote up (an amendment of one contest)."""
+    first = general.drops[0]
+    rows = _tables(general, first, 3, skip=10).filter(pl.col("office") == "GOVERNOR")
+    corrected = rows.with_columns(
+        pl.when(pl.int_range(pl.len()).over("table_code") == 0)
+        .then(pl.col("votes") + 1)
+        .otherwise(pl.col("votes"))
+        .alias("votes")
+    )
+    return replace(general, drops=[*general.drops, corrected])
+
+
+def _forensics_reason(result) -> str:
+    return next(
+        e.event_specific_data.materialization.metadata["reason"].value
+        for e in result.get_asset_materialization_events()
+        if e.event_specific_data.materialization.asset_key.path == ["marts", "forensics"]
+    )
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """A general election of 5 contests landed in 5 drops, the job run after each (the marts
+    after each kept); then a forced full rebuild of the same files."""
+    root = tmp_path_factory.mktemp("general_forensics")
+    settings = replace(Settings(root / "data"), election="general", quarantine_threshold=0.5)
+    prepare_data_dir(settings)
+    general = _with_amendments(generate_general(600, contests=5, seed=5, drops=4))
+    general = _with_one_contest_corrected(general)
+    incoming = root / "incoming"
+    write_synthetic_general(general, incoming)
+    shutil.copy(incoming / "registry.csv", settings.landing)
+    seen, marts = [], []
+    for path in sorted(incoming.glob("general_*.csv")):
+        shutil.copy(path, settings.landing)
+        result = run(settings)
+        assert result.success
+        seen.append({**modes(result), "reason": _forensics_reason(result)})
+        marts.append(mart_snapshot(settings))
+    full_modes = run_forced_full(settings)
+    return seen, marts, full_modes, mart_snapshot(settings)
+
+
+def test_later_drops_move_the_kept_state(night):
+    seen, _, full_modes, _ = night
+    assert [s["forensics"] for s in seen] == ["full", "full", *["incremental"] * 3]
+    # the fourth drop moves two contests' shares across F2's 5 % (their main candidates): those
+    # contests are computed again from all their tallies, the others moved by their difference
+    assert seen[3]["reason"] == (
+        "applying the last change; "
+        + "; ".join(
+            f"contest {c} computed again from all its tallies: the drop changed which "
+            "candidates are main (F2 shares)"
+            for c in ("governor", "senator-vote-for-2")
+        )
+    )
+    assert all(full_modes[step] == "full" for step in FOLLOWERS)
+
+
+def test_forensics_and_projection_equal_a_full_rebuild(night):
+    _, marts, _, full = night
+    for step in FOLLOWERS:
+        assert marts[-1][step].height, step
+        assert marts[-1][step].equals(full[step]), step
+    assert_same_marts(marts[-1], full)
+
+
+def test_a_drop_of_one_contest_leaves_the_others_rows(night):
+    _, marts, _, _ = night
+    before, after = (m["forensics"] for m in marts[-2:])
+    others = pl.col("contest_id") != ONE_CONTEST
+    assert before.filter(others).equals(after.filter(others))
+    assert before.filter(others).height and after.filter(~others).height
