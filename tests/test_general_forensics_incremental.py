@@ -23,24 +23,24 @@ ONE_CONTEST = "governor"
 
 
 def _with_one_contest_corrected(general):
-    """A fifth drop: three tables of the first drop again, only their governor's rows, the first
-    line one vote up (an amendment of one contest)."""
+    """A fifth drop: four tables of the first drop again, only their governor's rows: three
+    with the first line one vote up (amendments), one without its first line (quarantined
+    under E8, so fewer tallies count that line in its state)."""
     first = general.drops[0]
-    rows = _tables(general, first, 3, skip=10).filter(pl.col("office") == "GOVERNOR")
+    rows = _tables(general, first, 4, skip=10).filter(pl.col("office") == "GOVERNOR")
+    last_table = rows["table_code"].unique(maintain_order=True)[-1]
+    line = pl.int_range(pl.len()).over("table_code") == 0
     corrected = rows.with_columns(
-        pl.when(pl.int_range(pl.len()).over("table_code") == 0)
-        .then(pl.col("votes") + 1)
-        .otherwise(pl.col("votes"))
-        .alias("votes")
-    )
+        pl.when(line).then(pl.col("votes") + 1).otherwise(pl.col("votes")).alias("votes")
+    ).filter(~(line & (pl.col("table_code") == last_table)))
     return replace(general, drops=[*general.drops, corrected])
 
 
-def _forensics_reason(result) -> str:
+def _reason(result, mart: str) -> str:
     return next(
         e.event_specific_data.materialization.metadata["reason"].value
         for e in result.get_asset_materialization_events()
-        if e.event_specific_data.materialization.asset_key.path == ["marts", "forensics"]
+        if e.event_specific_data.materialization.asset_key.path == ["marts", mart]
     )
 
 
@@ -61,7 +61,7 @@ def night(tmp_path_factory):
         shutil.copy(path, settings.landing)
         result = run(settings)
         assert result.success
-        seen.append({**modes(result), "reason": _forensics_reason(result)})
+        seen.append({**modes(result), **{f"{m} reason": _reason(result, m) for m in FOLLOWERS}})
         marts.append(mart_snapshot(settings))
     full_modes = run_forced_full(settings)
     return seen, marts, full_modes, mart_snapshot(settings)
@@ -69,10 +69,11 @@ def night(tmp_path_factory):
 
 def test_later_drops_move_the_kept_state(night):
     seen, _, full_modes, _ = night
-    assert [s["forensics"] for s in seen] == ["full", "full", *["incremental"] * 3]
+    for step in FOLLOWERS:
+        assert [s[step] for s in seen] == ["full", "full", *["incremental"] * 3], step
     # the fourth drop moves two contests' shares across F2's 5 % (their main candidates): those
     # contests are computed again from all their tallies, the others moved by their difference
-    assert seen[3]["reason"] == (
+    assert seen[3]["forensics reason"] == (
         "applying the last change; "
         + "; ".join(
             f"contest {c} computed again from all its tallies: the drop changed which "
@@ -81,6 +82,18 @@ def test_later_drops_move_the_kept_state(night):
         )
     )
     assert all(full_modes[step] == "full" for step in FOLLOWERS)
+
+
+def test_a_district_whose_line_may_stop_is_projected_again_from_its_tallies(night):
+    """The projection moves each contest-and-district's sums by the drop, unless fewer tallies
+    count one of its lines (the last quarantines a governor's table lacking its first line):
+    that district is computed again from all its tallies (a line no tally counts has no row)."""
+    seen = night[0]
+    assert [s["projection reason"] for s in seen[2:4]] == ["applying the last change"] * 2
+    assert seen[4]["projection reason"] == (
+        "applying the last change; contest governor in 03 computed again from all its "
+        "tallies: fewer tallies count one of its lines (it may stop)"
+    )
 
 
 def test_forensics_and_projection_equal_a_full_rebuild(night):

@@ -11,7 +11,7 @@ from transforms.forensics.mart import ForensicState
 from transforms.refresh import Plan, Stamp
 from warehouse.db import ident, registered
 from warehouse.refresh_state import plan_follower, read_follower, write_followers
-from warehouse.tables import read_votes_wide
+from warehouse.tables import read_long_votes, read_votes_wide
 
 FOLLOWERS = {
     "digits": "forensic_digits",
@@ -70,7 +70,7 @@ def read_accepted_of_contest_centres(
             "on w.contest_id = a.contest_id and w.source_id = a.source_id "
             f"and w.centre = a.{ident(centre_column)}"
         ).pl()
-    return tallies, _long_votes_of(con, tallies)
+    return tallies, read_long_votes(con, tallies)
 
 
 def read_accepted_of_contests(
@@ -84,12 +84,4 @@ def read_accepted_of_contests(
             f"select a.* from {ACCEPTED_SQL} a semi join wanted_contests w "
             "on w.contest_id = a.contest_id"
         ).pl()
-    return tallies, _long_votes_of(con, tallies)
-
-
-def _long_votes_of(con: duckdb.DuckDBPyConnection, tallies: pl.DataFrame) -> pl.DataFrame:
-    with registered(con, {"wanted_ids": tallies.select("tally_id")}):
-        return con.sql(
-            "select v.tally_id, v.candidate_id, v.votes from staged.tally_votes v "
-            "semi join wanted_ids w on v.tally_id = w.tally_id"
-        ).pl()
+    return tallies, read_long_votes(con, tallies)
