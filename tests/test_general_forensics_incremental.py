@@ -71,13 +71,13 @@ def test_later_drops_move_the_kept_state(night):
     seen, _, full_modes, _ = night
     for step in FOLLOWERS:
         assert [s[step] for s in seen] == ["full", "full", *["incremental"] * 3], step
-    # the fourth drop moves two contests' shares across F2's 5 % (their main candidates): those
-    # contests are computed again from all their tallies, the others moved by their difference
+    # the fourth drop moves two contests' shares across F2's 5 % (their main candidates): the
+    # centres where those candidates have a count are examined again, the rest still moved
     assert seen[3]["forensics reason"] == (
         "applying the last change; "
         + "; ".join(
-            f"contest {c} computed again from all its tallies: the drop changed which "
-            "candidates are main (F2 shares)"
+            f"contest {c}: the drop changed which candidates are main (F2 shares), every "
+            "centre where they have a count examined again"
             for c in ("governor", "senator-vote-for-2")
         )
     )

@@ -73,15 +73,17 @@ def read_accepted_of_contest_centres(
     return tallies, read_long_votes(con, tallies)
 
 
-def read_accepted_of_contests(
-    con: duckdb.DuckDBPyConnection, contests: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A general election's: every accepted tally of these contests and their long votes (a
-    contest whose state a drop cannot move, computed again from all its tallies)."""
-    wanted = pl.DataFrame({"contest_id": contests}, schema={"contest_id": pl.String})
-    with registered(con, {"wanted_contests": wanted}):
-        tallies = con.sql(
-            f"select a.* from {ACCEPTED_SQL} a semi join wanted_contests w "
-            "on w.contest_id = a.contest_id"
+def read_centres_counting(
+    con: duckdb.DuckDBPyConnection, centre_column: str, lines: pl.DataFrame
+) -> pl.DataFrame:
+    """A general election's: contest_id, source_id, centre of the accepted tallies giving one
+    of these lines a count (lines: contest_id, source_id, candidate_id)."""
+    wanted = lines.select("contest_id", "source_id", "candidate_id")
+    with registered(con, {"wanted_lines": wanted}):
+        return con.sql(
+            f"select distinct a.contest_id, a.source_id, a.{ident(centre_column)} as centre "
+            f"from {ACCEPTED_SQL} a join staged.tally_votes v on v.tally_id = a.tally_id "
+            "semi join wanted_lines w on w.contest_id = a.contest_id "
+            "and w.source_id = a.source_id and w.candidate_id = v.candidate_id "
+            "where v.votes is not null"
         ).pl()
-    return tallies, read_long_votes(con, tallies)

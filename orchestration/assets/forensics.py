@@ -3,7 +3,8 @@
 Never blocking: each check is a WARN asset check and raises a warn alert when it flags anything.
 Incremental when the quality gate applied the last drop incrementally: the forensic state (kept in
 the warehouse) is moved by the drop and only the centres it touches are read again; the mart is
-the same as a full computation's (docs/forensics.md).
+the same as a full computation's (docs/forensics.md). A general election keeps a state per
+contest and moves those of the contests a drop touches (transforms.forensics.contests).
 """
 
 from dataclasses import replace
@@ -30,7 +31,13 @@ from transforms.forensics.contests import (
     keyed_by_contest,
     state_of,
 )
-from transforms.forensics.delta import touched_centres, updated_state
+from transforms.forensics.delta import (
+    main_changes,
+    moved_stats,
+    touched_centres,
+    updated_state,
+    with_centres,
+)
 from transforms.forensics.mart import (
     ForensicState,
     forensic_state,
@@ -47,15 +54,15 @@ from warehouse.forensic_state import (
     plan_forensics,
     read_accepted_of_centres,
     read_accepted_of_contest_centres,
-    read_accepted_of_contests,
+    read_centres_counting,
     read_forensic_state,
     write_forensic_state,
 )
 from warehouse.run_frames import RunFrames
 from warehouse.tables import (
     accepted_of,
-    read_contest_inputs,
     read_contest_lines,
+    read_long_votes,
     replace_tables,
     units_of,
 )
@@ -128,9 +135,9 @@ def _general(con, election, frames: RunFrames, log):
     plan = plan_forensics(con)
     if plan.incremental:
         try:
-            state, whole = _general_updated(con, election, views, frames.change(con, []))
-            if whole:
-                plan = replace(plan, stamp=replace(plan.stamp, reason=f"{plan.reason}; {whole}"))
+            state, said = _general_updated(con, election, views, frames.change(con, []))
+            if said:
+                plan = replace(plan, stamp=replace(plan.stamp, reason=f"{plan.reason}; {said}"))
         except NeedsFullBuild as why:
             plan = plan.full_instead(f"full instead: {why}")
     log.info(f"forensics {plan.mode}: {plan.reason}")
@@ -138,8 +145,7 @@ def _general(con, election, frames: RunFrames, log):
         tallies, _, quarantine = frames.staged(con, [])
         columns = list(dict.fromkeys([*tally_columns(election), CONTEST, "vote_for"]))
         kept = accepted(tallies, quarantine).select(columns)
-        votes, _, _ = read_contest_inputs(con, kept)
-        state = contest_states(kept, votes, views)
+        state = contest_states(kept, read_long_votes(con, kept), views)
     write_forensic_state(con, state, plan.stamp)
     unnamed = contest_mart(state, views)
     frame = with_names(unnamed, units_of(con, named_units(unnamed)))
@@ -150,10 +156,11 @@ def _general(con, election, frames: RunFrames, log):
 
 def _general_updated(con, election, views, change: Change) -> tuple[ForensicState, str]:
     """The kept state moved by the last change, contest by contest: the touched contests'
-    statistics by the difference and their touched centres' F2 verdicts from those centres'
-    tallies (read again); the other contests' rows as they were. A contest the difference
-    cannot move (its main candidates change) is computed again from all its tallies; the
-    second value says which and why ('' when none)."""
+    statistics by the difference and F2's verdicts of the centres whose verdicts may change
+    examined again from those centres' tallies (read again): the centres the drop touches, and
+    where it changes a contest's main candidates, every centre where one of them has a count.
+    The other contests' rows as they were. The second value names the contests whose main
+    candidates changed ('' when none)."""
     long_votes = read_change_long_votes(con)
     sides = [
         tallies.join(ids, on="tally_id", how="semi")
@@ -164,7 +171,7 @@ def _general_updated(con, election, views, change: Change) -> tuple[ForensicStat
     ]
     old = read_forensic_state(con)
     kept_contests = set(old.units[CONTEST].to_list()) if CONTEST in old.units.columns else set()
-    moved = {}
+    moved, changed = {}, []
     for contest in sorted(set(sides[0][CONTEST]) | set(sides[1][CONTEST]), key=str):
         if contest not in views or contest not in kept_contests:
             raise NeedsFullBuild(f"contest {contest} has no kept state or no lines")
@@ -173,51 +180,70 @@ def _general_updated(con, election, views, change: Change) -> tuple[ForensicStat
             contest_tally_frame(side.filter(pl.col(CONTEST) == contest), votes, view)
             for side, votes in zip(sides, long_votes, strict=True)
         )
-        moved[contest] = (before, after, touched_centres(before, after))
-    centre_tallies, centre_votes = _touched_centre_tallies(con, election, moved)
-    states, whole = [], {}
-    for contest, (before, after, _) in moved.items():
+        own = state_of(old, view)
+        digits, units = moved_stats(own, before, after, view.election)
+        main = main_changes(own.units, units, view.election).with_columns(
+            pl.col("candidate_id").replace_strict(view.back),
+            pl.lit(contest, pl.String).alias(CONTEST),
+        )
+        changed.append(main)
+        moved[contest] = (own, digits, units, touched_centres(before, after), before.clear())
+    centres = _centres_to_examine(con, election, moved, changed)
+    centre_tallies, centre_votes = _tallies_of_centres(con, election, centres)
+    states = []
+    for contest, (own, digits, units, _, empty) in moved.items():
         view = views[contest]
-        own = centre_tallies.filter(pl.col(CONTEST) == contest)
-        centres = contest_tally_frame(own, centre_votes, view) if own.height else before.clear()
-        try:
-            state = updated_state(state_of(old, view), before, after, centres, view.election)
-        except NeedsFullBuild as why:
-            whole[contest] = str(why)
-            continue
-        states.append((contest, state))
-    recomputed = keyed_by_contest([])
-    if whole:
-        recomputed = contest_states(*read_accepted_of_contests(con, list(whole)), views)
+        mine = centre_tallies.filter(pl.col(CONTEST) == contest)
+        frame = contest_tally_frame(mine, centre_votes, view) if mine.height else empty
+        examined = centres.filter(pl.col(CONTEST) == contest).drop(CONTEST)
+        states.append((contest, with_centres(own, digits, units, examined, frame, view.election)))
     untouched = {
         name: frame.filter(~pl.col(CONTEST).is_in(list(moved)))
         for name, frame in old.frames().items()
     }
     updated = keyed_by_contest(states)
-    return ForensicState(
+    state = ForensicState(
         **{
-            name: pl.concat(
-                [untouched[name], frame, recomputed.frames()[name]], how="diagonal_relaxed"
-            )
+            name: pl.concat([untouched[name], frame], how="diagonal_relaxed")
             for name, frame in updated.frames().items()
         }
-    ), "; ".join(f"contest {c} computed again from all its tallies: {w}" for c, w in whole.items())
+    )
+    main = pl.concat(changed) if changed else pl.DataFrame(schema={CONTEST: pl.String})
+    said = "; ".join(
+        f"contest {c}: the drop changed which candidates are main (F2 shares), every centre "
+        "where they have a count examined again"
+        for c in main[CONTEST].unique().sort().to_list()
+    )
+    return state, said
 
 
-def _touched_centre_tallies(con, election, moved: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The accepted tallies (and long votes) of the centres each contest's drop touches."""
-    touched = [
+def _centres_to_examine(con, election, moved: dict, changed: list) -> pl.DataFrame:
+    """contest_id, source_id, centre of the centres whose F2 verdicts each contest's drop may
+    change: those it touches, and those where a candidate whose main status changed has a
+    count."""
+    parts = [
         centres.with_columns(pl.lit(contest, pl.String).alias(CONTEST))
-        for contest, (_, _, centres) in moved.items()
+        for contest, (_, _, _, centres, _) in moved.items()
     ]
-    wanted = pl.concat(touched) if touched else pl.DataFrame()
-    if len(election.levels) < 2 or not wanted.height:
+    main = pl.concat(changed) if changed else pl.DataFrame()
+    if len(election.levels) > 1 and main.height:
+        parts.append(read_centres_counting(con, election.code_columns[-2], main))
+    schema = {CONTEST: pl.String, "source_id": pl.String, "centre": pl.String}
+    if len(election.levels) < 2 or not parts:
+        return pl.DataFrame(schema=schema)
+    found = pl.concat([p.select(list(schema)).cast(schema) for p in parts])
+    return found.filter(pl.col("centre").is_not_null()).unique().sort(list(schema))
+
+
+def _tallies_of_centres(con, election, centres: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The accepted tallies (and long votes) of these centres of these contests."""
+    if len(election.levels) < 2 or not centres.height:
         empty = pl.DataFrame(schema={"tally_id": pl.Int64, CONTEST: pl.String})
         votes = pl.DataFrame(
             schema={"tally_id": pl.Int64, "candidate_id": pl.String, "votes": pl.Int64}
         )
         return empty, votes
-    return read_accepted_of_contest_centres(con, election.code_columns[-2], wanted)
+    return read_accepted_of_contest_centres(con, election.code_columns[-2], centres)
 
 
 def _updated(con, election, change: Change):

@@ -4,9 +4,12 @@ Built after the marts step into the warehouse (marts.projection); the publish st
 pending marts file, so it is published with them. The estimate stands on integer sums per source
 and state (transforms.projection.estimator.projection_stats), kept in the warehouse between
 runs: a drop moves them by its difference, so an election-night run reads only the drop's
-tallies and still gets the numbers a computation afresh would.
+tallies and still gets the numbers a computation afresh would. A general election keeps them per
+contest and district (transforms.projection.contests), with the lines each projects; the
+districts a drop cannot move exactly are computed again from their own tallies.
 """
 
+import functools
 from dataclasses import replace
 
 import dagster as dg
@@ -157,7 +160,7 @@ def _general(con, election: Election, frames: RunFrames):
         accepted = accepted_tallies(tallies, quarantine).select(list(dict.fromkeys(columns)))
         stats, lines = _group_state(con, election, populations, accepted)
     write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
-    capacity = _Once(lambda: read_capacity_max_of_groups(con))
+    capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed
 
     def tallies_of(key: tuple, source: str):
         """The rare fallback that needs single tallies: read the group's source's again."""
@@ -169,18 +172,6 @@ def _general(con, election: Election, frames: RunFrames):
     )
     replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
     return mart, plan
-
-
-class _Once:
-    """A value read on first use only."""
-
-    def __init__(self, read) -> None:
-        self._read, self._value, self._done = read, None, False
-
-    def __call__(self):
-        if not self._done:
-            self._value, self._done = self._read(), True
-        return self._value
 
 
 def _group_state(con, election: Election, populations: Populations, accepted: pl.DataFrame):
