@@ -197,26 +197,52 @@ def _general_moved(con, election: Election, populations: Populations, change: Ch
             (change.after_tallies, change.after_accepted),
         )
     ]
-    long_votes = read_change_long_votes(con)
+    by_group = []  # per side: its tallies and its cast long votes, per group, and none
+    for side, votes in zip(sides, read_change_long_votes(con), strict=True):
+        cast = votes.filter(pl.col("votes").is_not_null()).join(
+            side.select("tally_id", *GROUP), on="tally_id", how="inner"
+        )
+        by_group.append(
+            (
+                side.partition_by(GROUP, as_dict=True),
+                cast.partition_by(GROUP, as_dict=True),
+                (side.clear(), cast.clear()),
+            )
+        )
     touched = pl.concat([side.select(GROUP).cast(pl.String) for side in sides]).unique()
-    moved, whole = [], {}
+    olds, befores, afters, whole = [], [], [], {}
     for key in touched.sort(GROUP, nulls_last=True).iter_rows():
-        own = [side.filter(_in_group(key)) for side in sides]
-        why = _why_whole(groups.get(key), populations, own, long_votes)
+        own = [
+            (tallies.get(key, none[0]), votes.get(key, none[1]))
+            for tallies, votes, none in by_group
+        ]
+        why = _why_whole(groups.get(key), populations, own)
         if why:
             whole[key] = why
             continue
         group = groups[key]
         sizes = populations.of(group)[2]
+        keyed = [
+            pl.lit(key[0], pl.String).alias(CONTEST),
+            pl.lit(key[1], pl.String).alias(DISTRICT),
+        ]
+        olds.append(stats_of(old_stats, group).with_columns(keyed))
         before, after = (
-            projection_stats(group_counted(t, v, group, sizes), group.view)
-            for t, v in zip(own, long_votes, strict=True)
+            projection_stats(group_counted(t, v, group, sizes), group.view).with_columns(keyed)
+            for t, v in own
         )
-        moved.append(
-            add_stats(stats_of(old_stats, group), before, after, STATS_KEYS).with_columns(
-                pl.lit(key[0], pl.String).alias(CONTEST), pl.lit(key[1], pl.String).alias(DISTRICT)
+        befores.append(before)
+        afters.append(after)
+    moved = (
+        [
+            add_stats(
+                *(pl.concat(p, how="diagonal_relaxed") for p in (olds, befores, afters)),
+                [*GROUP, *STATS_KEYS],
             )
-        )
+        ]
+        if olds
+        else []
+    )
     again = pl.DataFrame(list(whole), schema=dict.fromkeys(GROUP, pl.String), orient="row")
     new_stats, new_lines = pl.DataFrame(schema=GROUP_SCHEMA), pl.DataFrame(schema=GROUP_SCHEMA)
     if whole:
@@ -238,25 +264,21 @@ def _general_moved(con, election: Election, populations: Populations, change: Ch
     return stats, lines, said
 
 
-def _in_group(key: tuple) -> pl.Expr:
-    return (pl.col(CONTEST) == key[0]) & pl.col(DISTRICT).eq_missing(key[1])
-
-
-def _why_whole(group, populations: Populations, sides: list, long_votes) -> str | None:
-    """Why a touched group's statistics cannot be moved by the difference, or None."""
+def _why_whole(group, populations: Populations, sides: list) -> str | None:
+    """Why a touched group's statistics cannot be moved by the difference, or None. sides:
+    the group's replaced and restaged accepted tallies, each with its cast long votes."""
     if group is None:
         return "no line of it was counted before"
     if populations.needs_tallies(group):
         return "its population's state is read off its tallies"
     counts = []
-    for tallies, votes in zip(sides, long_votes, strict=True):
+    for tallies, votes in sides:
         levels = set(tallies[DISTRICT_LEVEL].drop_nulls().to_list())
         if levels - {group.level}:
             return "its district level changed"
-        cast = votes.filter(pl.col("votes").is_not_null()).join(
-            tallies.select("tally_id"), on="tally_id", how="semi"
+        counts.append(
+            dict(votes.group_by("candidate_id").len().iter_rows()) if votes.height else {}
         )
-        counts.append(dict(cast.group_by("candidate_id").len().iter_rows()))
     before, after = counts
     if set(after) - set(group.ids):
         return "a line it did not count before"

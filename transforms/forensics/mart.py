@@ -74,6 +74,7 @@ HIGH = 0.95  # F3: turnout and a candidate's share at or above this is the finge
 FINGERPRINT_SHARE = 0.01  # F3: flagged when more than this share of tallies sit in that corner
 MIN_FINGERPRINT_TALLIES = 20  # F3: fewer tallies in a unit and one stronghold is already 5 %
 UNIT_KEYS = ["source_id", "state"]
+SPARSE_COLUMNS = 24  # F1 unpivots tallies with more candidates than this (tally_digit_stats)
 FINGERPRINT = ["tallies", "n", "hits", "reg_hits", "reg"]
 
 
@@ -144,6 +145,8 @@ def tally_digit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame
     candidates = [c for c in election.candidate_ids if tallies[c].null_count() < tallies.height]
     if not candidates:
         return digit_stats(counts_of(tallies.clear(), election))
+    if len(candidates) > SPARSE_COLUMNS:  # a sparse frame: its long counts are fewer cells
+        return digit_stats(counts_of(tallies, election))
     aggs = []
     for i, c in enumerate(candidates):
         votes, digit = pl.col(c), pl.col(c) % 10
