@@ -11,7 +11,7 @@ from transforms.forensics.mart import ForensicState
 from transforms.refresh import Plan, Stamp
 from warehouse.db import ident, registered
 from warehouse.refresh_state import plan_follower, read_follower, write_followers
-from warehouse.tables import read_votes_wide
+from warehouse.tables import read_long_votes, read_votes_wide
 
 FOLLOWERS = {
     "digits": "forensic_digits",
@@ -55,3 +55,35 @@ def read_accepted_of_centres(
             f"on w.source_id = a.source_id and w.centre = a.{ident(centre_column)}"
         ).pl()
     return tallies, read_votes_wide(con, candidate_ids, ids=tallies)
+
+
+def read_accepted_of_contest_centres(
+    con: duckdb.DuckDBPyConnection, centre_column: str, centres: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A general election's: the accepted tallies of these centres of these contests
+    (contest_id, source_id, centre; the centre's code column) and their long votes
+    (tally_id, candidate_id, votes)."""
+    wanted = centres.select("contest_id", "source_id", "centre")
+    with registered(con, {"wanted_centres": wanted}):
+        tallies = con.sql(
+            f"select a.* from {ACCEPTED_SQL} a semi join wanted_centres w "
+            "on w.contest_id = a.contest_id and w.source_id = a.source_id "
+            f"and w.centre = a.{ident(centre_column)}"
+        ).pl()
+    return tallies, read_long_votes(con, tallies)
+
+
+def read_centres_counting(
+    con: duckdb.DuckDBPyConnection, centre_column: str, lines: pl.DataFrame
+) -> pl.DataFrame:
+    """A general election's: contest_id, source_id, centre of the accepted tallies giving one
+    of these lines a count (lines: contest_id, source_id, candidate_id)."""
+    wanted = lines.select("contest_id", "source_id", "candidate_id")
+    with registered(con, {"wanted_lines": wanted}):
+        return con.sql(
+            f"select distinct a.contest_id, a.source_id, a.{ident(centre_column)} as centre "
+            f"from {ACCEPTED_SQL} a join staged.tally_votes v on v.tally_id = a.tally_id "
+            "semi join wanted_lines w on w.contest_id = a.contest_id "
+            "and w.source_id = a.source_id and w.candidate_id = v.candidate_id "
+            "where v.votes is not null"
+        ).pl()

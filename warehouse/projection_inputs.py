@@ -11,9 +11,9 @@ import polars as pl
 
 from transforms.accepted import ACCEPTED_SQL
 from transforms.model import Election
-from warehouse.db import ident, table_exists
+from warehouse.db import ident, registered, table_exists
 from warehouse.raw_lookup import registry_rows_with_codes
-from warehouse.tables import read_votes_wide
+from warehouse.tables import read_long_votes, read_votes_wide
 
 
 def projection_columns(election: Election) -> list[str]:
@@ -77,9 +77,47 @@ def read_capacity_max(con: duckdb.DuckDBPyConnection) -> dict:
     return dict(found)
 
 
-def read_units(con: duckdb.DuckDBPyConnection, election: Election) -> pl.DataFrame:
-    """staged.units of the first level and national: the expected tallies the estimate needs."""
+def read_units(
+    con: duckdb.DuckDBPyConnection, election: Election, every_level: bool = False
+) -> pl.DataFrame:
+    """staged.units of the first level and national (every_level: of every level, a general
+    election's districts): the expected tallies the estimate needs."""
+    if every_level:
+        return con.sql("select level, unit_code, expected from staged.units").pl()
     return con.sql(
         "select level, unit_code, expected from staged.units where level in (?, 'national')",
         params=[election.levels[0]],
     ).pl()
+
+
+def read_accepted_of_groups(
+    con: duckdb.DuckDBPyConnection, groups: pl.DataFrame, source: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A general election's: every accepted tally of these contests in these districts
+    (contest_id, contest_district: null for a contest of the whole area), of one source if
+    given, in tally_id order, and their long votes."""
+    wanted = groups.select("contest_id", "contest_district")
+    where = "where a.source_id = ? " if source is not None else ""
+    with registered(con, {"wanted_groups": wanted}):
+        tallies = con.sql(
+            f"select a.* from {ACCEPTED_SQL} a semi join wanted_groups w "
+            "on w.contest_id = a.contest_id "
+            "and w.contest_district is not distinct from a.contest_district "
+            f"{where}order by a.tally_id",
+            params=[source] if source is not None else None,
+        ).pl()
+    return tallies, read_long_votes(con, tallies)
+
+
+def read_capacity_max_of_groups(con: duckdb.DuckDBPyConnection) -> dict[tuple, dict]:
+    """A general election's read_capacity_max per contest and district: (contest_id,
+    contest_district) -> {source_id: the largest ballot capacity of an accepted tally}."""
+    found = con.sql(
+        "select contest_id, contest_district, source_id, "
+        "max(coalesce(registered::double, total_votes::double, valid_votes::double, 0.0)) "
+        f"from {ACCEPTED_SQL} a group by all"
+    ).fetchall()
+    capacity: dict[tuple, dict] = {}
+    for contest, district, source, value in found:
+        capacity.setdefault((contest, district), {})[source] = value
+    return capacity

@@ -127,14 +127,22 @@ def read_contest_inputs(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """A general election's: the long votes of these accepted tallies (tally_id, candidate_id,
     votes), every contest's lines (ballot order) and staged.units (every level)."""
-    with registered(con, {"wanted_ids": accepted.select("tally_id")}):
-        votes = con.sql(
+    units = con.sql("select level, unit_code, expected from staged.units").pl()
+    return read_long_votes(con, accepted), read_contest_lines(con), units
+
+
+def read_long_votes(con: duckdb.DuckDBPyConnection, tallies: pl.DataFrame) -> pl.DataFrame:
+    """A general election's long votes (tally_id, candidate_id, votes) of these tallies."""
+    with registered(con, {"wanted_ids": tallies.select("tally_id")}):
+        return con.sql(
             "select v.tally_id, v.candidate_id, v.votes from staged.tally_votes v "
             "semi join wanted_ids w on v.tally_id = w.tally_id"
         ).pl()
-    lines = con.sql(
+
+
+def read_contest_lines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every contest's lines in ballot order: contest_id, candidate_id, candidate_name."""
+    return con.sql(
         "select contest_id, candidate_id, candidate_name from staged.contest_lines "
         "order by contest_id, slot"
     ).pl()
-    units = con.sql("select level, unit_code, expected from staged.units").pl()
-    return votes, lines, units

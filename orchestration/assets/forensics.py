@@ -3,8 +3,11 @@
 Never blocking: each check is a WARN asset check and raises a warn alert when it flags anything.
 Incremental when the quality gate applied the last drop incrementally: the forensic state (kept in
 the warehouse) is moved by the drop and only the centres it touches are read again; the mart is
-the same as a full computation's (docs/forensics.md).
+the same as a full computation's (docs/forensics.md). A general election keeps a state per
+contest and moves those of the contests a drop touches (transforms.forensics.contests).
 """
+
+from dataclasses import replace
 
 import dagster as dg
 import polars as pl
@@ -20,9 +23,23 @@ from orchestration.forensic_checks import (
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import accepted
 from transforms.delta import NeedsFullBuild
-from transforms.forensics.contests import contest_forensics
-from transforms.forensics.delta import touched_centres, updated_state
+from transforms.forensics.contests import (
+    contest_mart,
+    contest_states,
+    contest_tally_frame,
+    contest_views,
+    keyed_by_contest,
+    state_of,
+)
+from transforms.forensics.delta import (
+    main_changes,
+    moved_stats,
+    touched_centres,
+    updated_state,
+    with_centres,
+)
 from transforms.forensics.mart import (
+    ForensicState,
     forensic_state,
     named_units,
     tally_columns,
@@ -30,16 +47,25 @@ from transforms.forensics.mart import (
     unnamed_mart,
     with_names,
 )
+from transforms.refresh import Plan
 from transforms.staging import CONTEST
-from warehouse.change import Change
+from warehouse.change import Change, read_change_long_votes
 from warehouse.forensic_state import (
     plan_forensics,
     read_accepted_of_centres,
+    read_accepted_of_contest_centres,
+    read_centres_counting,
     read_forensic_state,
     write_forensic_state,
 )
 from warehouse.run_frames import RunFrames
-from warehouse.tables import accepted_of, read_contest_inputs, replace_tables, units_of
+from warehouse.tables import (
+    accepted_of,
+    read_contest_lines,
+    read_long_votes,
+    replace_tables,
+    units_of,
+)
 
 
 @dg.asset(
@@ -60,12 +86,10 @@ def forensics_mart(
     alerts: dg.ResourceParam[Alerter],
 ):
     election = dirs.election_config().election
-    if election.is_general:  # per contest, from every accepted tally on every run
+    if election.is_general:  # per contest: a drop moves the states of the contests it touches
         with duckdb.get_connection() as con:
-            frame = _general(con, election, frames)
-            replace_tables(con, "marts", {"forensics": frame})
-        summary = f"over {frame['contest_id'].n_unique()} contest(s) of a general election"
-        yield from _checked(context, duckdb, alerts, frame, election, "full", summary)
+            frame, plan, summary = _general(con, election, frames, context.log)
+        yield from _checked(context, duckdb, alerts, frame, election, plan, summary)
         return
     with duckdb.get_connection() as con:
         plan = plan_forensics(con)
@@ -86,30 +110,140 @@ def forensics_mart(
         frame = with_names(unnamed, units_of(con, named_units(unnamed)))
         replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
     summary = f"from {state.units['tallies'].sum():,} accepted tallies"
-    yield from _checked(context, duckdb, alerts, frame, election, plan.mode, summary)
+    yield from _checked(context, duckdb, alerts, frame, election, plan, summary)
 
 
-def _checked(context, duckdb: Warehouse, alerts: Alerter, frame, election, mode: str, summary):
+def _checked(context, duckdb: Warehouse, alerts: Alerter, frame, election, plan: Plan, summary):
     """The mart's checks, their alerts, the log line and the materialization, in that order."""
     checks = list(forensic_check_results(frame, election.tally_level))
     with duckdb.get_connection() as con:
         raise_forensic_alerts(con, alerts, context.log, checks, context.run.run_id)
     flagged = {c.check_name: c.metadata["flagged"].value for c in checks}
     context.log.info(
-        f"forensics ({mode}): {frame.height:,} rows {summary}, {sum(flagged.values())} flagged"
+        f"forensics ({plan.mode}): {frame.height:,} rows {summary}, {sum(flagged.values())} flagged"
     )
-    yield dg.MaterializeResult(metadata={ROW_COUNT: frame.height, "mode": mode, **flagged})
+    metadata = {ROW_COUNT: frame.height, "mode": plan.mode, "reason": plan.reason}
+    yield dg.MaterializeResult(metadata={**metadata, **flagged})
     yield from checks
 
 
-def _general(con, election, frames: RunFrames) -> pl.DataFrame:
-    """A general election's forensics, contest by contest (transforms.forensics.contests)."""
-    tallies, _, quarantine = frames.staged(con, [])
-    columns = list(dict.fromkeys([*tally_columns(election), CONTEST, "vote_for"]))
-    kept = accepted(tallies, quarantine).select(columns)
-    votes, lines, _ = read_contest_inputs(con, kept)
-    unnamed = contest_forensics(kept, votes, lines, election)
-    return with_names(unnamed, units_of(con, named_units(unnamed)))
+def _general(con, election, frames: RunFrames, log):
+    """A general election's forensics, contest by contest (transforms.forensics.contests):
+    incremental as an election of one contest is, each contest's state moved by its part of
+    the drop; the mart, its plan and the log line's summary."""
+    views = contest_views(read_contest_lines(con), election)
+    plan = plan_forensics(con)
+    if plan.incremental:
+        try:
+            state, said = _general_updated(con, election, views, frames.change(con, []))
+            if said:
+                plan = replace(plan, stamp=replace(plan.stamp, reason=f"{plan.reason}; {said}"))
+        except NeedsFullBuild as why:
+            plan = plan.full_instead(f"full instead: {why}")
+    log.info(f"forensics {plan.mode}: {plan.reason}")
+    if not plan.incremental:
+        tallies, _, quarantine = frames.staged(con, [])
+        columns = list(dict.fromkeys([*tally_columns(election), CONTEST, "vote_for"]))
+        kept = accepted(tallies, quarantine).select(columns)
+        state = contest_states(kept, read_long_votes(con, kept), views)
+    write_forensic_state(con, state, plan.stamp)
+    unnamed = contest_mart(state, views)
+    frame = with_names(unnamed, units_of(con, named_units(unnamed)))
+    replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
+    summary = f"over {frame['contest_id'].n_unique()} contest(s) of a general election"
+    return frame, plan, summary
+
+
+def _general_updated(con, election, views, change: Change) -> tuple[ForensicState, str]:
+    """The kept state moved by the last change, contest by contest: the touched contests'
+    statistics by the difference and F2's verdicts of the centres whose verdicts may change
+    examined again from those centres' tallies (read again): the centres the drop touches, and
+    where it changes a contest's main candidates, every centre where one of them has a count.
+    The other contests' rows as they were. The second value names the contests whose main
+    candidates changed ('' when none)."""
+    long_votes = read_change_long_votes(con)
+    sides = [
+        tallies.join(ids, on="tally_id", how="semi")
+        for tallies, ids in (
+            (change.before_tallies, change.before_accepted),
+            (change.after_tallies, change.after_accepted),
+        )
+    ]
+    old = read_forensic_state(con)
+    kept_contests = set(old.units[CONTEST].to_list()) if CONTEST in old.units.columns else set()
+    moved, changed = {}, []
+    for contest in sorted(set(sides[0][CONTEST]) | set(sides[1][CONTEST]), key=str):
+        if contest not in views or contest not in kept_contests:
+            raise NeedsFullBuild(f"contest {contest} has no kept state or no lines")
+        view = views[contest]
+        before, after = (
+            contest_tally_frame(side.filter(pl.col(CONTEST) == contest), votes, view)
+            for side, votes in zip(sides, long_votes, strict=True)
+        )
+        own = state_of(old, view)
+        digits, units = moved_stats(own, before, after, view.election)
+        main = main_changes(own.units, units, view.election).with_columns(
+            pl.col("candidate_id").replace_strict(view.back),
+            pl.lit(contest, pl.String).alias(CONTEST),
+        )
+        changed.append(main)
+        moved[contest] = (own, digits, units, touched_centres(before, after), before.clear())
+    centres = _centres_to_examine(con, election, moved, changed)
+    centre_tallies, centre_votes = _tallies_of_centres(con, election, centres)
+    states = []
+    for contest, (own, digits, units, _, empty) in moved.items():
+        view = views[contest]
+        mine = centre_tallies.filter(pl.col(CONTEST) == contest)
+        frame = contest_tally_frame(mine, centre_votes, view) if mine.height else empty
+        examined = centres.filter(pl.col(CONTEST) == contest).drop(CONTEST)
+        states.append((contest, with_centres(own, digits, units, examined, frame, view.election)))
+    untouched = {
+        name: frame.filter(~pl.col(CONTEST).is_in(list(moved)))
+        for name, frame in old.frames().items()
+    }
+    updated = keyed_by_contest(states)
+    state = ForensicState(
+        **{
+            name: pl.concat([untouched[name], frame], how="diagonal_relaxed")
+            for name, frame in updated.frames().items()
+        }
+    )
+    main = pl.concat(changed) if changed else pl.DataFrame(schema={CONTEST: pl.String})
+    said = "; ".join(
+        f"contest {c}: the drop changed which candidates are main (F2 shares), every centre "
+        "where they have a count examined again"
+        for c in main[CONTEST].unique().sort().to_list()
+    )
+    return state, said
+
+
+def _centres_to_examine(con, election, moved: dict, changed: list) -> pl.DataFrame:
+    """contest_id, source_id, centre of the centres whose F2 verdicts each contest's drop may
+    change: those it touches, and those where a candidate whose main status changed has a
+    count."""
+    parts = [
+        centres.with_columns(pl.lit(contest, pl.String).alias(CONTEST))
+        for contest, (_, _, _, centres, _) in moved.items()
+    ]
+    main = pl.concat(changed) if changed else pl.DataFrame()
+    if len(election.levels) > 1 and main.height:
+        parts.append(read_centres_counting(con, election.code_columns[-2], main))
+    schema = {CONTEST: pl.String, "source_id": pl.String, "centre": pl.String}
+    if len(election.levels) < 2 or not parts:
+        return pl.DataFrame(schema=schema)
+    found = pl.concat([p.select(list(schema)).cast(schema) for p in parts])
+    return found.filter(pl.col("centre").is_not_null()).unique().sort(list(schema))
+
+
+def _tallies_of_centres(con, election, centres: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The accepted tallies (and long votes) of these centres of these contests."""
+    if len(election.levels) < 2 or not centres.height:
+        empty = pl.DataFrame(schema={"tally_id": pl.Int64, CONTEST: pl.String})
+        votes = pl.DataFrame(
+            schema={"tally_id": pl.Int64, "candidate_id": pl.String, "votes": pl.Int64}
+        )
+        return empty, votes
+    return read_accepted_of_contest_centres(con, election.code_columns[-2], centres)
 
 
 def _updated(con, election, change: Change):

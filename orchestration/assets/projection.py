@@ -4,8 +4,13 @@ Built after the marts step into the warehouse (marts.projection); the publish st
 pending marts file, so it is published with them. The estimate stands on integer sums per source
 and state (transforms.projection.estimator.projection_stats), kept in the warehouse between
 runs: a drop moves them by its difference, so an election-night run reads only the drop's
-tallies and still gets the numbers a computation afresh would.
+tallies and still gets the numbers a computation afresh would. A general election keeps them per
+contest and district (transforms.projection.contests), with the lines each projects; the
+districts a drop cannot move exactly are computed again from their own tallies.
 """
+
+import functools
+from dataclasses import replace
 
 import dagster as dg
 import polars as pl
@@ -23,9 +28,23 @@ from orchestration.assets.keys import (
 from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import accepted as accepted_tallies
-from transforms.delta import add_stats
+from transforms.delta import NeedsFullBuild, add_stats
 from transforms.model import Election
-from transforms.projection.contests import project_contests, with_contest_id
+from transforms.projection.contests import (
+    DISTRICT,
+    DISTRICT_LEVEL,
+    GROUP,
+    GROUP_SCHEMA,
+    Populations,
+    group_counted,
+    group_lines,
+    group_stats,
+    groups_of,
+    project_groups,
+    stats_of,
+    with_contest_id,
+    with_districts,
+)
 from transforms.projection.estimator import (
     STATE,
     STATS_KEYS,
@@ -38,23 +57,27 @@ from transforms.projection.estimator import (
     registry_strata,
     sizes_of,
 )
-from transforms.staging import CONTEST_CARRIED
-from warehouse.change import Change
+from transforms.staging import CONTEST, CONTEST_CARRIED
+from warehouse.change import Change, read_change_long_votes
 from warehouse.projection_inputs import (
     projection_columns,
+    read_accepted_of_groups,
     read_accepted_of_source,
     read_capacity_max,
+    read_capacity_max_of_groups,
     read_registry,
     read_units,
 )
 from warehouse.refresh_state import plan_follower, read_follower, write_followers
 from warehouse.run_frames import RunFrames
-from warehouse.tables import accepted_of, read_contest_inputs, replace_tables
+from warehouse.tables import accepted_of, read_contest_lines, read_long_votes, replace_tables
 
 # published with the marts the marts step writes
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE]
 MARTS_WRITTEN = [MART_RESULTS, *MART_TABLES.values()]
 STATS, STRATA, EXPECTED = "projection_stats", "projection_strata", "projection_expected"
+# a general election's, per contest and district (transforms.projection.contests)
+CONTEST_STATS, CONTEST_LINES = "projection_contest_stats", "projection_contest_lines"
 
 
 @dg.asset(
@@ -71,15 +94,16 @@ def projection(
     frames: dg.ResourceParam[RunFrames],
 ) -> dg.MaterializeResult:
     election = dirs.election_config().election
-    if election.is_general:  # per contest, from every accepted tally on every run
+    if election.is_general:  # per contest and district: a drop moves the groups it touches
         with duckdb.get_connection() as con:
-            mart = _general(con, election, frames)
-            replace_tables(con, "marts", {"projection": mart})
+            mart, plan = _general(con, election, frames)
         context.log.info(
-            f"projection full: a general election, {mart.height:,} rows over "
-            f"{mart['contest_id'].n_unique()} contest(s)"
+            f"projection {plan.mode}: {plan.reason}; a general election, {mart.height:,} rows "
+            f"over {mart['contest_id'].n_unique()} contest(s)"
         )
-        return dg.MaterializeResult(metadata={ROW_COUNT: mart.height, "mode": "full"})
+        return dg.MaterializeResult(
+            metadata={ROW_COUNT: mart.height, "mode": plan.mode, "reason": plan.reason}
+        )
     with duckdb.get_connection() as con:
         plan = plan_follower(con, STATS)
         if plan.incremental:
@@ -114,14 +138,153 @@ def projection(
     return dg.MaterializeResult(metadata={ROW_COUNT: mart.height, "mode": plan.mode})
 
 
-def _general(con, election: Election, frames: RunFrames) -> pl.DataFrame:
-    """A general election's projection, contest by contest (transforms.projection.contests)."""
-    tallies, _, quarantine = frames.staged(con, [])
-    columns = [*projection_columns(election), *election.code_columns, *CONTEST_CARRIED]
-    accepted = accepted_tallies(tallies, quarantine).select(list(dict.fromkeys(columns)))
-    votes, lines, units = read_contest_inputs(con, accepted)
+def _general(con, election: Election, frames: RunFrames):
+    """A general election's projection, contest by contest and district by district
+    (transforms.projection.contests), from the statistics of each kept in the warehouse: a
+    drop moves those of the groups it touches. The mart and the plan."""
+    plans = [plan_follower(con, name) for name in (CONTEST_STATS, CONTEST_LINES)]
+    plan = next((p for p in plans if not p.incremental), plans[0])
     registry = read_registry(con, election, every_level=True)
-    return project_contests(accepted, votes, lines, election, registry, units)
+    populations = Populations(registry, read_units(con, election, every_level=True), election)
+    if plan.incremental:
+        try:
+            stats, lines, whole = _general_moved(con, election, populations, frames.change(con, []))
+            if whole:
+                reason = f"{plan.reason}; {whole}"
+                plan = replace(plan, stamp=replace(plan.stamp, reason=reason))
+        except NeedsFullBuild as why:
+            plan = plan.full_instead(f"full instead: {why}")
+    if not plan.incremental:
+        tallies, _, quarantine = frames.staged(con, [])
+        columns = [*projection_columns(election), *election.code_columns, *CONTEST_CARRIED]
+        accepted = accepted_tallies(tallies, quarantine).select(list(dict.fromkeys(columns)))
+        stats, lines = _group_state(con, election, populations, accepted)
+    write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
+    capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed
+
+    def tallies_of(key: tuple, source: str):
+        """The rare fallback that needs single tallies: read the group's source's again."""
+        wanted = pl.DataFrame([key], schema=dict.fromkeys(GROUP, pl.String), orient="row")
+        return read_accepted_of_groups(con, wanted, source)
+
+    mart = project_groups(
+        stats, lines, populations, lambda key: capacity().get(key, {}), tallies_of
+    )
+    replace_tables(con, "marts", {"projection": mart})  # the publish step adds it
+    return mart, plan
+
+
+def _group_state(con, election: Election, populations: Populations, accepted: pl.DataFrame):
+    """The statistics and lines of every contest and district of these accepted tallies."""
+    tallies = with_districts(accepted)
+    votes = read_long_votes(con, tallies)
+    lines = group_lines(tallies, votes, read_contest_lines(con), election)
+    return group_stats(tallies, votes, lines, populations), lines
+
+
+def _general_moved(con, election: Election, populations: Populations, change: Change):
+    """The kept statistics moved by the last change, group by group (a contest in one
+    district): the replaced accepted tallies' taken off, the restaged ones' added. A group
+    whose lines could change (a line it did not count, or fewer tallies counting a line), or
+    whose population is read off its tallies, is computed again from all its tallies; the
+    third value says which and why ('' when none)."""
+    old_stats, old_lines = read_follower(con, CONTEST_STATS), read_follower(con, CONTEST_LINES)
+    groups = groups_of(old_lines, election)
+    sides = [
+        with_districts(tallies.join(ids, on="tally_id", how="semi"))
+        for tallies, ids in (
+            (change.before_tallies, change.before_accepted),
+            (change.after_tallies, change.after_accepted),
+        )
+    ]
+    by_group = []  # per side: its tallies and its cast long votes, per group, and none
+    for side, votes in zip(sides, read_change_long_votes(con), strict=True):
+        cast = votes.filter(pl.col("votes").is_not_null()).join(
+            side.select("tally_id", *GROUP), on="tally_id", how="inner"
+        )
+        by_group.append(
+            (
+                side.partition_by(GROUP, as_dict=True),
+                cast.partition_by(GROUP, as_dict=True),
+                (side.clear(), cast.clear()),
+            )
+        )
+    touched = pl.concat([side.select(GROUP).cast(pl.String) for side in sides]).unique()
+    olds, befores, afters, whole = [], [], [], {}
+    for key in touched.sort(GROUP, nulls_last=True).iter_rows():
+        own = [
+            (tallies.get(key, none[0]), votes.get(key, none[1]))
+            for tallies, votes, none in by_group
+        ]
+        why = _why_whole(groups.get(key), populations, own)
+        if why:
+            whole[key] = why
+            continue
+        group = groups[key]
+        sizes = populations.of(group)[2]
+        keyed = [
+            pl.lit(key[0], pl.String).alias(CONTEST),
+            pl.lit(key[1], pl.String).alias(DISTRICT),
+        ]
+        olds.append(stats_of(old_stats, group).with_columns(keyed))
+        before, after = (
+            projection_stats(group_counted(t, v, group, sizes), group.view).with_columns(keyed)
+            for t, v in own
+        )
+        befores.append(before)
+        afters.append(after)
+    moved = (
+        [
+            add_stats(
+                *(pl.concat(p, how="diagonal_relaxed") for p in (olds, befores, afters)),
+                [*GROUP, *STATS_KEYS],
+            )
+        ]
+        if olds
+        else []
+    )
+    again = pl.DataFrame(list(whole), schema=dict.fromkeys(GROUP, pl.String), orient="row")
+    new_stats, new_lines = pl.DataFrame(schema=GROUP_SCHEMA), pl.DataFrame(schema=GROUP_SCHEMA)
+    if whole:
+        tallies = read_accepted_of_groups(con, again)[0]
+        new_stats, new_lines = _group_state(con, election, populations, tallies)
+    kept = [
+        frame.join(again, on=GROUP, how="anti", nulls_equal=True)
+        for frame in (old_stats, old_lines)
+    ]
+    stats = pl.concat(
+        [kept[0].join(touched, on=GROUP, how="anti", nulls_equal=True), *moved, new_stats],
+        how="diagonal_relaxed",
+    )
+    lines = pl.concat([kept[1], new_lines], how="diagonal_relaxed")
+    said = "; ".join(
+        f"contest {c}{f' in {d}' if d else ''} computed again from all its tallies: {w}"
+        for (c, d), w in whole.items()
+    )
+    return stats, lines, said
+
+
+def _why_whole(group, populations: Populations, sides: list) -> str | None:
+    """Why a touched group's statistics cannot be moved by the difference, or None. sides:
+    the group's replaced and restaged accepted tallies, each with its cast long votes."""
+    if group is None:
+        return "no line of it was counted before"
+    if populations.needs_tallies(group):
+        return "its population's state is read off its tallies"
+    counts = []
+    for tallies, votes in sides:
+        levels = set(tallies[DISTRICT_LEVEL].drop_nulls().to_list())
+        if levels - {group.level}:
+            return "its district level changed"
+        counts.append(
+            dict(votes.group_by("candidate_id").len().iter_rows()) if votes.height else {}
+        )
+    before, after = counts
+    if set(after) - set(group.ids):
+        return "a line it did not count before"
+    if any(after.get(line, 0) < n for line, n in before.items()):
+        return "fewer tallies count one of its lines (it may stop)"
+    return None
 
 
 def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.DataFrame):

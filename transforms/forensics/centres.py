@@ -59,8 +59,10 @@ def centre_measures(
     candidate_id, value, size.
     """
     ids = ["source_id", "tally_code", "state", "centre"]
-    # only centres with enough tallies can be examined: leave the rest out before unpivoting
+    # only centres with enough tallies, and main candidates, can be examined: leave the rest
+    # out before unpivoting
     tallies = tallies.filter(pl.len().over("source_id", "centre") >= MIN_TABLES)
+    candidates = [c for c in candidates if c in set(main["candidate_id"].to_list())]
     shares = (
         tallies.filter(pl.col("valid_votes") > 0)
         .select(

@@ -7,19 +7,32 @@ A source's tallies of a contest are examined only when there are at least
 MIN_FINGERPRINT_TALLIES of them (F3's minimum, below which one stronghold is already 5 %): a
 contest with fewer gives no rows, which says "too few to screen" rather than "nothing found".
 docs/forensics.md ("General elections").
+
+Each contest keeps a ForensicState of its own (transforms/forensics/mart.py), its frames keyed
+by contest_id and its candidates named by the contest's lines (`p001`, … in ballot order, every
+line the contest lists): a drop moves the states of the contests it touches
+(transforms/forensics/delta.py, contest by contest) and leaves the others as they were. A line
+no accepted tally gives a count adds nothing to a state (no F1 series, a national share of 0,
+never main in F2), so the mart is the one its present lines alone would give; the minimum
+above is applied to the state (its per-source tally counts), source by source, as every
+statistic of a state is per source.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from transforms.contests import slot
-from transforms.feed import TOTAL
+from transforms.delta import NeedsFullBuild
+from transforms.feed import TOTAL, VALID
 from transforms.forensics.mart import (
+    FINGERPRINT,
     MIN_FINGERPRINT_TALLIES,
     SCHEMA,
+    UNIT_KEYS,
+    ForensicState,
     forensic_state,
     tally_frame,
     unnamed_mart,
@@ -28,6 +41,140 @@ from transforms.model import Candidate, Election
 from transforms.staging import CONTEST, cast_votes_total
 
 CONTEST_SCHEMA = {"source_id": pl.String, CONTEST: pl.String, **SCHEMA}
+
+
+@dataclass(frozen=True)
+class ContestView:
+    """One contest as the single-contest checks see it: the election with a candidate per line
+    (`p001`, …, column-safe) and the lines' candidate ids by slot."""
+
+    contest: str
+    election: Election
+    back: dict[str, str]  # slot -> candidate_id
+
+    @property
+    def slots(self) -> list[str]:
+        return self.election.candidate_ids
+
+
+def contest_views(lines: pl.DataFrame, election: Election) -> dict[str, ContestView]:
+    """Every contest's view; lines: contest_id, candidate_id in ballot order."""
+    views = {}
+    for (contest,), own in lines.partition_by(CONTEST, as_dict=True, maintain_order=True).items():
+        back = {slot(i + 1): c for i, c in enumerate(own["candidate_id"].to_list())}
+        view = replace(
+            election,
+            candidates=tuple(Candidate(s, s) for s in back),
+            contests=(),
+            discovers_contests=False,
+        )
+        views[contest] = ContestView(contest, view, back)
+    return views
+
+
+def contest_tally_frame(
+    tallies: pl.DataFrame, votes: pl.DataFrame, view: ContestView
+) -> pl.DataFrame:
+    """tally_frame rows of some accepted tallies of one contest (mart.tally_columns and
+    vote_for), their long votes (tally_id, candidate_id, votes) placed in the contest's slots.
+    Raises NeedsFullBuild for a vote on a line the contest does not list."""
+    slots = {c: s for s, c in view.back.items()}
+    cast = votes.filter(pl.col("votes").is_not_null()).join(
+        tallies.select("tally_id"), on="tally_id", how="semi"
+    )
+    unknown = ~cast["candidate_id"].is_in(list(slots))
+    if unknown.any():
+        raise NeedsFullBuild(f"a vote on a line contest {view.contest} does not list")
+    wide = cast.with_columns(pl.col("candidate_id").replace_strict(slots)).pivot(
+        on="candidate_id", index="tally_id", values="votes", on_columns=view.slots
+    )
+    return tally_frame(_ballots(tallies), wide, view.election)
+
+
+def contest_states(
+    tallies: pl.DataFrame, votes: pl.DataFrame, views: dict[str, ContestView]
+) -> ForensicState:
+    """Every contest's state from all its accepted tallies, keyed by contest_id (the full
+    computation; contest_mart turns it into the mart)."""
+    states = []
+    for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
+        view = views.get(contest)
+        if view is None:  # a contest without lines: no vote to screen
+            continue
+        states.append(
+            (contest, forensic_state(contest_tally_frame(own, votes, view), view.election))
+        )
+    return keyed_by_contest(states)
+
+
+def keyed_by_contest(states: list[tuple[str, ForensicState]]) -> ForensicState:
+    """Contests' states as one, each frame with contest_id (units: a column per slot, null
+    beyond a contest's own lines)."""
+    frames = {"digits": [], "units": [], "centres": [], "outliers": []}
+    for contest, state in states:
+        for name, frame in state.frames().items():
+            frames[name].append(frame.with_columns(pl.lit(contest, pl.String).alias(CONTEST)))
+    return ForensicState(**{name: _stacked(parts) for name, parts in frames.items()})
+
+
+def _stacked(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema={CONTEST: pl.String})
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def state_of(state: ForensicState, view: ContestView) -> ForensicState:
+    """One contest's state out of keyed_by_contest's (its own frames, without contest_id)."""
+    units = [*UNIT_KEYS, *FINGERPRINT, VALID]
+    frames = {}
+    for name, frame in state.frames().items():
+        own = (
+            frame.filter(pl.col(CONTEST) == view.contest).drop(CONTEST)
+            if CONTEST in frame.columns
+            else frame
+        )
+        if name == "units":
+            own = own.select(
+                *[pl.col(c) for c in units if c in own.columns],
+                *[
+                    (pl.col(s) if s in own.columns else pl.lit(None, pl.Int64)).alias(s)
+                    for s in view.slots
+                ],
+            )
+        frames[name] = own
+    return ForensicState(**frames)
+
+
+def contest_mart(
+    state: ForensicState,
+    views: dict[str, ContestView],
+    minimum: int = MIN_FINGERPRINT_TALLIES,
+) -> pl.DataFrame:
+    """The forensics mart's rows (without unit names: mart.with_names adds them) from
+    keyed_by_contest's state: per contest, the sources with at least `minimum` accepted
+    tallies of it; a contest none of whose lines they give a count has no rows."""
+    contests = sorted(set(state.units[CONTEST].to_list())) if state.units.height else []
+    parts = []
+    for contest in contests:
+        view = views.get(contest)
+        if view is None:
+            continue
+        own = state_of(state, view)
+        enough = own.units.group_by("source_id").agg(pl.col("tallies").sum())
+        sources = enough.filter(pl.col("tallies") >= minimum).select("source_id")
+        own = ForensicState(
+            **{k: f.join(sources, on="source_id", how="semi") for k, f in own.frames().items()}
+        )
+        if own.digits.is_empty():  # no line given a count: nothing to screen
+            continue
+        parts.append(
+            _named_back(unnamed_mart(own, view.election), view.back).with_columns(
+                pl.lit(contest, pl.String).alias(CONTEST)
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema={k: v for k, v in CONTEST_SCHEMA.items() if k != "unit_name"})
+    return pl.concat(parts, how="diagonal_relaxed")
 
 
 def contest_forensics(
@@ -41,44 +188,8 @@ def contest_forensics(
 
     tallies: accepted tallies (mart.tally_columns, contest_id, vote_for); votes: their long votes
     (tally_id, candidate_id, votes); lines: contest_id, candidate_id (ballot order)."""
-    enough = pl.len().over("source_id", CONTEST) >= minimum
-    tallies = tallies.filter(enough)
-    cast = votes.filter(pl.col("votes").is_not_null()).join(
-        tallies.select("tally_id", CONTEST), on="tally_id", how="inner"
-    )
-    votes_of = cast.partition_by(CONTEST, as_dict=True)
-    parts = []
-    for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
-        own_votes = votes_of.get((contest,), cast.clear())
-        ids = (
-            lines.filter(pl.col(CONTEST) == contest)
-            .join(own_votes.select("candidate_id").unique(), on="candidate_id", how="semi")[
-                "candidate_id"
-            ]
-            .to_list()
-        )
-        if not ids:
-            continue
-        columns = {c: slot(i + 1) for i, c in enumerate(ids)}  # column-safe names
-        view = replace(
-            election,
-            candidates=tuple(Candidate(s, s) for s in columns.values()),
-            contests=(),
-            discovers_contests=False,
-        )
-        wide = own_votes.with_columns(pl.col("candidate_id").replace_strict(columns)).pivot(
-            on="candidate_id", index="tally_id", values="votes", on_columns=view.candidate_ids
-        )
-        state = forensic_state(tally_frame(_ballots(own), wide, view), view)
-        back = {s: c for c, s in columns.items()}
-        parts.append(
-            _named_back(unnamed_mart(state, view), back).with_columns(
-                pl.lit(contest, pl.String).alias(CONTEST)
-            )
-        )
-    if not parts:
-        return pl.DataFrame(schema={k: v for k, v in CONTEST_SCHEMA.items() if k != "unit_name"})
-    return pl.concat(parts, how="diagonal_relaxed")
+    views = contest_views(lines, election)
+    return contest_mart(contest_states(tallies, votes, views), views, minimum)
 
 
 def _ballots(tallies: pl.DataFrame) -> pl.DataFrame:

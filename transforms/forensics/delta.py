@@ -37,12 +37,11 @@ def touched_centres(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def updated_stats(
+def moved_stats(
     old: ForensicState, before: pl.DataFrame, after: pl.DataFrame, election: Election
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """F1 digit statistics and per-state unit statistics moved by the drop (tally_frame rows of
-    the replaced and restaged accepted tallies). Raises NeedsFullBuild when the main candidates
-    change."""
+    the replaced and restaged accepted tallies)."""
     digits = add_stats(
         old.digits,
         tally_digit_stats(before, election),
@@ -57,8 +56,30 @@ def updated_stats(
         UNIT_KEYS,
         count="tallies",
     )
+    return digits, units
+
+
+def main_changes(old: pl.DataFrame, new: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """source_id, candidate_id of the candidates that became main or stopped being (F2's
+    shares) between two unit statistics."""
     candidates = election.candidate_ids
-    if not main_candidates(old.units, candidates).equals(main_candidates(units, candidates)):
+    before, after = main_candidates(old, candidates), main_candidates(new, candidates)
+    keys = ["source_id", "candidate_id"]
+    return (
+        pl.concat(
+            [before.join(after, on=keys, how="anti"), after.join(before, on=keys, how="anti")]
+        )
+        .unique()
+        .sort(keys)
+    )
+
+
+def updated_stats(
+    old: ForensicState, before: pl.DataFrame, after: pl.DataFrame, election: Election
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """moved_stats. Raises NeedsFullBuild when the main candidates change."""
+    digits, units = moved_stats(old, before, after, election)
+    if main_changes(old.units, units, election).height:
         raise NeedsFullBuild("the drop changed which candidates are main (F2 shares)")
     return digits, units
 
@@ -73,17 +94,34 @@ def updated_state(
     """The state after the drop. centre_tallies: tally_frame rows of every current accepted
     tally of the touched_centres(before, after)."""
     digits, units = updated_stats(old, before, after, election)
-    touched = touched_centres(before, after)
-    main = main_candidates(units, election.candidate_ids)
-    centres, outliers = centre_state(
-        centre_tallies.join(touched, on=CENTRE_KEY, how="semi"), main, election
+    return with_centres(
+        old, digits, units, touched_centres(before, after), centre_tallies, election
     )
-    kept_centres = old.centres.join(touched, on=CENTRE_KEY, how="anti")
-    kept_outliers = old.outliers.join(touched, on=CENTRE_KEY, how="anti")
+
+
+def with_centres(
+    old: ForensicState,
+    digits: pl.DataFrame,
+    units: pl.DataFrame,
+    centres: pl.DataFrame,
+    centre_tallies: pl.DataFrame,
+    election: Election,
+) -> ForensicState:
+    """The state with the moved statistics and these centres (source_id, centre) examined
+    again from centre_tallies (tally_frame rows of every current accepted tally of them), the
+    other centres' verdicts kept: every centre whose verdicts the drop may change must be
+    among them (those it touches, and where the main candidates changed, every centre
+    where one of those candidates has a count)."""
+    main = main_candidates(units, election.candidate_ids)
+    examined, outliers = centre_state(
+        centre_tallies.join(centres, on=CENTRE_KEY, how="semi"), main, election
+    )
+    kept_centres = old.centres.join(centres, on=CENTRE_KEY, how="anti")
+    kept_outliers = old.outliers.join(centres, on=CENTRE_KEY, how="anti")
     return ForensicState(
         digits,
         units,
-        pl.concat([kept_centres, centres.cast(old.centres.schema)]).sort(old.centres.columns[:3]),
+        pl.concat([kept_centres, examined.cast(old.centres.schema)]).sort(old.centres.columns[:3]),
         pl.concat([kept_outliers, outliers.cast(old.outliers.schema)]).sort(
             ["source_id", "state", "centre", "unit_code", "candidate_id"], nulls_last=True
         ),

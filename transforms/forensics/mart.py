@@ -74,6 +74,7 @@ HIGH = 0.95  # F3: turnout and a candidate's share at or above this is the finge
 FINGERPRINT_SHARE = 0.01  # F3: flagged when more than this share of tallies sit in that corner
 MIN_FINGERPRINT_TALLIES = 20  # F3: fewer tallies in a unit and one stronghold is already 5 %
 UNIT_KEYS = ["source_id", "state"]
+SPARSE_COLUMNS = 24  # F1 unpivots tallies with more candidates than this (tally_digit_stats)
 FINGERPRINT = ["tallies", "n", "hits", "reg_hits", "reg"]
 
 
@@ -138,11 +139,16 @@ def counts_of(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
 
 def tally_digit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     """digit_stats(counts_of(tallies)) without unpivoting: each candidate's column aggregated
-    in place, in one group-by (ten times fewer rows to group at a million tallies)."""
-    if tallies.is_empty():
+    in place, in one group-by (ten times fewer rows to group at a million tallies). A column
+    without any count gives no series, so only those with one are aggregated (a general
+    election's contest lists every district's candidates, most of them absent from a drop)."""
+    candidates = [c for c in election.candidate_ids if tallies[c].null_count() < tallies.height]
+    if not candidates:
+        return digit_stats(counts_of(tallies.clear(), election))
+    if len(candidates) > SPARSE_COLUMNS:  # a sparse frame: its long counts are fewer cells
         return digit_stats(counts_of(tallies, election))
     aggs = []
-    for i, c in enumerate(election.candidate_ids):
+    for i, c in enumerate(candidates):
         votes, digit = pl.col(c), pl.col(c) % 10
         counted = votes >= MIN_COUNT
         aggs += [
@@ -159,7 +165,7 @@ def tally_digit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame
             pl.lit(c).alias("candidate_id"),
             *[pl.col(f"{i}|{stat}").cast(pl.Int64).alias(stat) for stat in DIGIT_STATS],
         )
-        for i, c in enumerate(election.candidate_ids)
+        for i, c in enumerate(candidates)
     ]
     return pl.concat(per_candidate).sort(DIGIT_GROUP)
 

@@ -17,13 +17,25 @@ and project nothing. A district, or a contest, whose expected tallies are all in
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from transforms.contests import slot
 from transforms.model import NATIONAL, Candidate, Election
-from transforms.projection.estimator import SCHEMA, project
+from transforms.projection import estimator
+from transforms.projection.estimator import (
+    SCHEMA,
+    SIZE,
+    STATE,
+    STATS_KEYS,
+    Frame,
+    project_from_stats,
+    projection_stats,
+    registry_sizes,
+    registry_strata,
+)
 from transforms.staging import CONTEST
 
 DISTRICT = "contest_district"
@@ -37,6 +49,16 @@ CONTEST_SCHEMA = {
     **SCHEMA,
 }
 UNITS_SCHEMA = {"level": pl.String, "unit_code": pl.String, "expected": pl.Int64}
+GROUP = [CONTEST, DISTRICT]  # a contest in one district (null: of the whole area)
+FIRST_CODE = "first_code"
+GROUP_SCHEMA = {  # a row per line of a group: its projection's candidates
+    CONTEST: pl.String,
+    DISTRICT: pl.String,
+    DISTRICT_LEVEL: pl.String,
+    FIRST_CODE: pl.String,
+    "candidate_id": pl.String,
+    "candidate_name": pl.String,
+}
 
 
 def with_contest_id(
@@ -67,41 +89,218 @@ def project_contests(
     votes: their long votes (tally_id, candidate_id, votes); lines: contest_id, candidate_id,
     candidate_name (ballot order); registry: raw.registry's codes (with a district level's own
     code column where it has one) and registered voters, or None; units: staged.units."""
-    if DISTRICT_LEVEL not in tallies.columns:
-        tallies = tallies.with_columns(pl.lit(None, pl.String).alias(DISTRICT_LEVEL))
-    if DISTRICT not in tallies.columns:
-        tallies = tallies.with_columns(pl.lit(None, pl.String).alias(DISTRICT))
-    keys = [CONTEST, DISTRICT]
-    lines_cast = votes.filter(pl.col("votes").is_not_null())  # absent: another district's line
-    placed = lines_cast.select("tally_id", "candidate_id", "votes").join(
-        tallies.select("tally_id", *keys), on="tally_id", how="inner"
+    tallies = with_districts(tallies)
+    groups = group_lines(tallies, votes, lines, election)
+    populations = Populations(registry, units, election)
+    stats = group_stats(tallies, votes, groups, populations)
+    by_group = {key: own for key, own in _partitioned(tallies).items()}
+    return project_groups(
+        stats,
+        groups,
+        populations,
+        lambda key: estimator.capacity_max(by_group[key]),
+        lambda key, source: (by_group[key].filter(source_id=source), votes),
     )
-    votes_of = placed.partition_by(keys, as_dict=True)
-    order = lines.select(CONTEST, "candidate_id", "candidate_name")
-    rows = []
-    for (contest, district), own in sorted(
-        tallies.partition_by(keys, as_dict=True).items(), key=lambda kv: _sort_key(kv[0])
-    ):
-        level = own[DISTRICT_LEVEL].drop_nulls().first()
-        cast = votes_of.get((contest, district), placed.clear())
-        candidates = order.filter(pl.col(CONTEST) == contest).join(
-            cast.select("candidate_id").unique(), on="candidate_id", how="semi"
-        )
-        if candidates.is_empty():
-            continue
-        ids = candidates["candidate_id"].to_list()
-        columns = {c: slot(i + 1) for i, c in enumerate(ids)}  # column-safe names
-        view = _contest_view(election, candidates["candidate_name"].to_list(), level)
-        wide = _wide(cast.with_columns(pl.col("candidate_id").replace_strict(columns)), view)
-        registry_of, units_of = _population(registry, units, election, own, level, district)
-        mart = project(own, wide, view, registry_of, units_of).with_columns(
-            pl.col("candidate_id").replace_strict({v: k for k, v in columns.items()})
-        )
-        if level is not None:
-            mart = mart.with_columns(
-                pl.format("{}; within {} {}", "method", pl.lit(level), pl.lit(district))
+
+
+def with_districts(tallies: pl.DataFrame) -> pl.DataFrame:
+    """The tallies with their contest's district level and district (null where none)."""
+    for column in (DISTRICT_LEVEL, DISTRICT):
+        if column not in tallies.columns:
+            tallies = tallies.with_columns(pl.lit(None, pl.String).alias(column))
+    return tallies
+
+
+def _partitioned(tallies: pl.DataFrame) -> dict[tuple, pl.DataFrame]:
+    """The tallies per (contest, district), each in tally_id order."""
+    return tallies.sort("tally_id").partition_by(GROUP, as_dict=True, maintain_order=True)
+
+
+def group_lines(
+    tallies: pl.DataFrame, votes: pl.DataFrame, lines: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """Per contest and district of these accepted tallies (GROUP_SCHEMA, a row per line): its
+    district level and the first level's code (both of its first tally carrying one, in
+    tally_id order) and, in ballot order, the lines some of its tallies give a count: the
+    candidates its projection has rows for (a district without any has none)."""
+    first = election.code_column(election.levels[0])
+    ordered = tallies.sort("tally_id")
+    about = ordered.group_by(GROUP, maintain_order=True).agg(
+        pl.col(DISTRICT_LEVEL).drop_nulls().first(),
+        pl.col(first).drop_nulls().first().alias(FIRST_CODE),
+    )
+    present = (
+        votes.filter(pl.col("votes").is_not_null())
+        .select("tally_id", "candidate_id")
+        .join(tallies.select("tally_id", *GROUP), on="tally_id", how="inner")
+        .select(*GROUP, "candidate_id")
+        .unique()
+    )
+    order = lines.select(CONTEST, "candidate_id", "candidate_name").with_row_index("_order")
+    return (
+        present.join(order, on=[CONTEST, "candidate_id"], how="inner")
+        .join(about, on=GROUP, how="left", nulls_equal=True)
+        .sort("_order")
+        .select(list(GROUP_SCHEMA))
+        .cast(GROUP_SCHEMA)
+    )
+
+
+@dataclass(frozen=True)
+class Group:
+    """One contest in one district (or of the whole area) as the estimator sees it."""
+
+    contest: str
+    district: str | None
+    level: str | None
+    first_code: str | None
+    ids: list[str]  # its lines' candidate ids, ballot order
+    view: Election  # a candidate per line, `p001`, …
+
+    @property
+    def key(self) -> tuple:
+        return (self.contest, self.district)
+
+    @property
+    def slots(self) -> dict[str, str]:
+        return {c: slot(i + 1) for i, c in enumerate(self.ids)}
+
+
+def groups_of(lines: pl.DataFrame, election: Election) -> dict[tuple, Group]:
+    """group_lines' rows as Groups, in the mart's order (contest, then district)."""
+    found = {}
+    for key, own in lines.partition_by(GROUP, as_dict=True, maintain_order=True).items():
+        level = own[DISTRICT_LEVEL][0]
+        view = _contest_view(election, own["candidate_name"].to_list(), level)
+        ids = own["candidate_id"].to_list()
+        found[key] = Group(*key, level, own[FIRST_CODE][0], ids, view)
+    return dict(sorted(found.items(), key=lambda kv: _sort_key(kv[0])))
+
+
+class Populations:
+    """Per contest and district: the registry rows and expected tallies of its population
+    (_population) and the registry's sizes of its units, each worked out once."""
+
+    def __init__(
+        self, registry: pl.DataFrame | None, units: pl.DataFrame | None, election: Election
+    ) -> None:
+        self.registry, self.units, self.election = registry, units, election
+        self._known: dict[tuple, tuple] = {}
+
+    def of(self, group: Group) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame | None]:
+        """(registry rows, expected tallies, registry_sizes) of the group's population."""
+        known = (group.key, group.level, group.first_code)
+        if known not in self._known:
+            registry, units = _population(
+                self.registry,
+                self.units,
+                self.election,
+                group.first_code,
+                group.level,
+                group.district,
             )
-        rows.append(with_contest_id(mart, contest, level, district))
+            self._known[known] = (registry, units, registry_sizes(registry, group.view))
+        return self._known[known]
+
+    def needs_tallies(self, group: Group) -> bool:
+        """Whether the population's state is read off the group's tallies (a district of an
+        administrative level below the first that the registry does not code)."""
+        if group.level is None or group.district is None or group.level == self.election.levels[0]:
+            return False
+        code = self.election.code_column(group.level)
+        coded = self.registry is not None and code in self.registry.columns
+        return not coded and group.level in self.election.levels
+
+
+def group_stats(
+    tallies: pl.DataFrame, votes: pl.DataFrame, lines: pl.DataFrame, populations: Populations
+) -> pl.DataFrame:
+    """projection_stats of each contest and district of these accepted tallies over its lines
+    (group_lines), keyed by GROUP: integer sums, so a drop moves them by its difference."""
+    groups = groups_of(lines, populations.election)
+    parts = []
+    for key, own in _partitioned(tallies).items():
+        group = groups.get(key)
+        if group is None:  # no line given a count there: nothing to project
+            continue
+        counted = group_counted(own, votes, group, populations.of(group)[2])
+        parts.append(
+            projection_stats(counted, group.view).with_columns(
+                pl.lit(group.contest, pl.String).alias(CONTEST),
+                pl.lit(group.district, pl.String).alias(DISTRICT),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema={CONTEST: pl.String, DISTRICT: pl.String})
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def group_counted(
+    tallies: pl.DataFrame, votes: pl.DataFrame, group: Group, sizes: pl.DataFrame | None
+) -> pl.DataFrame:
+    """counted_units of some accepted tallies of one group, their long votes placed in its
+    lines' columns (a vote on a line the group does not list is left out: callers check)."""
+    cast = (
+        votes.filter(pl.col("votes").is_not_null())
+        .join(tallies.select("tally_id"), on="tally_id", how="semi")
+        .filter(pl.col("candidate_id").is_in(group.ids))
+    )
+    wide = _wide(cast.with_columns(pl.col("candidate_id").replace_strict(group.slots)), group.view)
+    return estimator.counted_units(tallies, wide, group.view, sizes)
+
+
+def stats_of(stats: pl.DataFrame, group: Group) -> pl.DataFrame:
+    """One group's statistics out of group_stats' (STATS_KEYS and its own columns)."""
+    k = len(group.ids) + 1
+    columns = ["n", "n_pos", "sx", "sxx", *[f"y{i}" for i in range(k)]]
+    columns += [f"xy{i}" for i in range(k)]
+    columns += [f"yy{i}_{j}" for i in range(k) for j in range(i, k)]
+    own = stats.filter(
+        (pl.col(CONTEST) == group.contest) & pl.col(DISTRICT).eq_missing(group.district)
+    )
+    return own.select(*STATS_KEYS, *[pl.col(c).cast(pl.Int64) for c in columns])
+
+
+def project_groups(
+    stats: pl.DataFrame,
+    lines: pl.DataFrame,
+    populations: Populations,
+    capacity: Callable[[tuple], dict],
+    tallies_of: Callable[[tuple, str], tuple[pl.DataFrame, pl.DataFrame]],
+) -> pl.DataFrame:
+    """The projection mart from each group's statistics and lines. capacity(key): per source
+    the largest ballot capacity of a counted tally (asked only where no registry weighs);
+    tallies_of(key, source): the group's accepted tallies of a source and their long votes
+    (asked only for the rare fallback that needs single tallies, estimator._national_rate)."""
+    rows = []
+    for key, group in groups_of(lines, populations.election).items():
+        own = stats_of(stats, group)
+        if own.is_empty():
+            continue
+        registry, units, sizes = populations.of(group)
+        strata = registry_strata(sizes)
+        frame = Frame(
+            strata,
+            *estimator.expected_tallies(registry, units, group.view),
+            capacity(key) if strata is None else {},
+        )
+
+        def unit_rates(source: str, group=group, sizes=sizes):
+            tallies, votes = tallies_of(group.key, source)
+            counted = group_counted(tallies.sort("tally_id"), votes, group, sizes)
+            own = counted.filter(pl.col(STATE).is_not_null())
+            rates = own.select(pl.col(r"^y\d+$")).to_numpy().astype(float)
+            return rates, own[SIZE].to_numpy().astype(float)
+
+        back = {v: k for k, v in group.slots.items()}
+        mart = project_from_stats(own, group.view, frame, unit_rates).with_columns(
+            pl.col("candidate_id").replace_strict(back)
+        )
+        if group.level is not None:
+            mart = mart.with_columns(
+                pl.format("{}; within {} {}", "method", pl.lit(group.level), pl.lit(group.district))
+            )
+        rows.append(with_contest_id(mart, group.contest, group.level, group.district))
     if not rows:
         return pl.DataFrame(schema=CONTEST_SCHEMA)
     return pl.concat(rows)
@@ -136,7 +335,7 @@ def _population(
     registry: pl.DataFrame | None,
     units: pl.DataFrame | None,
     election: Election,
-    tallies: pl.DataFrame,
+    first_code: str | None,
     level: str | None,
     district: str | None,
 ) -> tuple[pl.DataFrame | None, pl.DataFrame]:
@@ -158,9 +357,7 @@ def _population(
     if expected.is_empty():
         return None, unknown
     first = election.levels[0]
-    state = (
-        district if level == first else tallies[election.code_column(first)].drop_nulls().first()
-    )
+    state = district if level == first else first_code
     return None, pl.DataFrame(
         [(first, state, int(expected[0])), (NATIONAL, NATIONAL, int(expected[0]))],
         schema=UNITS_SCHEMA,
