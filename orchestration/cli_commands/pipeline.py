@@ -134,10 +134,10 @@ def _import_gate_ahead() -> None:
 def _execute(settings: Settings, full: bool):
     import dagster as dg
 
-    from orchestration.runner import run_tally_job
+    from orchestration.runner import instance_sqlite_kept_open, run_tally_job
     from orchestration.sensors import FULL_TAG
 
-    with dg.DagsterInstance.get() as instance:
+    with instance_sqlite_kept_open(settings.dagster_home), dg.DagsterInstance.get() as instance:
         return run_tally_job(settings, instance, tags={FULL_TAG: "true"} if full else None)
 
 
