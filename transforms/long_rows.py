@@ -132,8 +132,12 @@ def _group_values(rows: pl.DataFrame, keys, carried, fixed) -> tuple[pl.DataFram
     rows: `_together`'s."""
     values = [*carried, *fixed, "_note"]
     first = _first_rows(rows, [*keys, *values, "_district"])
-    sums = rows.group_by(GROUP, maintain_order=True).agg(
-        pl.col("source_row").min(), pl.col("_dv").sum(), pl.col("_dv_bad").any()
+    # the four columns first: grouping the whole frame of many chunks cost 20x (7.3 s against
+    # 0.35 s at 4.4M rows); the group numbers ascend, as `_together` made them
+    sums = (
+        rows.select(pl.col(GROUP).set_sorted(), "source_row", "_dv", "_dv_bad")
+        .group_by(GROUP, maintain_order=True)
+        .agg(pl.col("source_row").min(), pl.col("_dv").sum(), pl.col("_dv_bad").any())
     )
     changes = pl.any_horizontal(*[pl.col(c).ne_missing(pl.col(c).shift()) for c in values])
     varied = rows.lazy().filter(changes & ~pl.col("_start")).select(GROUP).collect()[GROUP]

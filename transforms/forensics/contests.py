@@ -96,13 +96,19 @@ def contest_states(
 ) -> ForensicState:
     """Every contest's state from all its accepted tallies, keyed by contest_id (the full
     computation; contest_mart turns it into the mart)."""
+    # each contest's votes split off once (filtering every vote per contest cost contests × votes)
+    cast = votes.filter(pl.col("votes").is_not_null()).join(
+        tallies.select("tally_id", CONTEST), on="tally_id", how="inner"
+    )
+    votes_of = cast.partition_by(CONTEST, as_dict=True, include_key=False)
     states = []
     for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
         view = views.get(contest)
         if view is None:  # a contest without lines: no vote to screen
             continue
+        mine = votes_of.get((contest,), cast.clear().drop(CONTEST))
         states.append(
-            (contest, forensic_state(contest_tally_frame(own, votes, view), view.election))
+            (contest, forensic_state(contest_tally_frame(own, mine, view), view.election))
         )
     return keyed_by_contest(states)
 

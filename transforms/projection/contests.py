@@ -218,12 +218,18 @@ def group_stats(
     """projection_stats of each contest and district of these accepted tallies over its lines
     (group_lines), keyed by GROUP: integer sums, so a drop moves them by its difference."""
     groups = groups_of(lines, populations.election)
+    # each group's votes split off once (filtering every vote per group cost groups × votes)
+    cast = votes.filter(pl.col("votes").is_not_null()).join(
+        tallies.select("tally_id", *GROUP), on="tally_id", how="inner"
+    )
+    votes_of = cast.partition_by(GROUP, as_dict=True, include_key=False)
     parts = []
     for key, own in _partitioned(tallies).items():
         group = groups.get(key)
         if group is None:  # no line given a count there: nothing to project
             continue
-        counted = group_counted(own, votes, group, populations.of(group)[2])
+        own_votes = votes_of.get(key, cast.clear().drop(GROUP))
+        counted = group_counted(own, own_votes, group, populations.of(group)[2])
         parts.append(
             projection_stats(counted, group.view).with_columns(
                 pl.lit(group.contest, pl.String).alias(CONTEST),
