@@ -18,9 +18,10 @@ hard links to the files:
 
 The incremental run and the full rebuild must publish identical marts (row counts, sums and
 whole-table fingerprints of results, turnout, coverage, contest_status, quality_summary,
-quality_issues, amendments), or the script exits 1. It prints each run's step times and the two
-ratios against their goals: general full ≤ 3.5 × single full; the drop ≤ 15 % of the general
-full run (from an empty warehouse, 2) and, for reference, of the full rebuild (3).
+quality_issues, amendments, forensics, projection), or the script exits 1. It prints each
+run's step times and the two ratios against their goals: general full ≤ 3.5 × single full;
+the drop ≤ 15 % of the general full run (from an empty warehouse, 2) and, for reference, of
+the full rebuild (3).
 
 Each run also prints its CPU seconds (every thread) and the peak resident memory of each step
 (sampled every 0.2 s); the script stops when the process passes `--max-gb` (18 by default).
@@ -72,6 +73,8 @@ FINGERPRINT = {
     "quality_summary": "count(*), sum(received), sum(hash(level, unit_code, received, accepted))",
     "quality_issues": "count(*), sum(hash(rule_id, tally_code, source_row))",
     "amendments": "count(*), sum(hash(tally_code, delivery_seq, superseded_by_delivery))",
+    "forensics": "count(*), sum(hash(forensics))",  # the whole row
+    "projection": "count(*), sum(hash(projection))",
 }
 
 
