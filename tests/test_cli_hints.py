@@ -87,6 +87,7 @@ def test_a_general_election_s_hints_work_as_printed_in_the_default_data_dir(
     assert done.returncode == 0, done.stderr
     assert "--data-dir" not in done.stdout
     commands = [QUERY_HINT.search(done.stdout).group(1), *RACES_HINT.search(done.stdout).groups()]
+    assert commands[2].endswith("--election general"), "the report features the run's contests"
     for command in commands:
         pasted = shell(command, tmp_path)
         assert pasted.returncode == 0, (command, pasted.stderr)

@@ -202,6 +202,9 @@ def test_the_run_summary_groups_the_contests_elected_in_districts(hostile, capsy
     flag = f"--data-dir {hostile.data_dir}"
     assert f'  every race: tallyhouse query {flag} "select contest_name' in printed
     assert printed.count(f"tallyhouse report {flag}") == 1, "every hint works as printed"
+    print_summary(hostile.published, data_dir=hostile.data_dir, election="dc 2016")
+    printed = capsys.readouterr().out
+    assert f"tallyhouse report {flag} --election 'dc 2016'\n" in printed, "named, quoted"
 
 
 KEYED_FORENSICS = """create or replace table forensics as select * from (values

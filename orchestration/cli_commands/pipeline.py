@@ -172,7 +172,8 @@ def _report_success(
     if published(result):
         click.echo(f"\nRun {result.run_id} succeeded in {elapsed:.1f}s.\n")
         print_quality(settings.warehouse)
-        print_summary(settings.published, level, data_dir, settings.warehouse)
+        named = settings.election if settings.election != DEFAULT_ELECTION else None
+        print_summary(settings.published, level, data_dir, settings.warehouse, named)
     else:
         click.echo(
             f"\nRun {result.run_id}: nothing new ({elapsed:.1f}s); the published file "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import duckdb
@@ -18,16 +19,18 @@ def print_summary(
     level: str = "national",
     data_dir: Path | None = None,
     warehouse: Path | None = None,
+    election: str | None = None,
 ) -> None:
     """The national result per source (per contest in a general election), the contests newly
     decided since the previous publication (the warehouse keeps its status), the forensic
     summary, and how to query the marts: an example on the election's broadest level `level`,
-    with `--data-dir` when the marts are not where `tallyhouse query` looks by default."""
+    with `--data-dir` when the marts are not where `tallyhouse query` looks by default (and,
+    for a general election's report, `--election` when the run named one)."""
     with connect(published, read_only=True) as con:
         general = rows(con, "select count(distinct contest_id) from results")[0][0] > 1
         for (source,) in rows(con, "select distinct source_id from results order by 1"):
             if general:
-                _print_contests(con, source, data_dir)
+                _print_contests(con, source, data_dir, election)
             else:
                 _print_source(con, source)
         current = (
@@ -52,8 +55,6 @@ def example_query(level: str, data_dir: Path | None = None) -> str:
 
 def _data_dir_flag(data_dir: Path | None) -> str:
     """`--data-dir DIR ` quoted for a POSIX shell, or nothing for the default data directory."""
-    import shlex
-
     return f"--data-dir {shlex.quote(escaped(str(data_dir), 400))} " if data_dir else ""
 
 
@@ -72,7 +73,9 @@ SHOWN_CONTESTS = 8  # contests of the whole election printed in full; the rest a
 SHOWN_LINES = 5
 
 
-def _print_contests(con, source: str, data_dir: Path | None = None) -> None:
+def _print_contests(
+    con, source: str, data_dir: Path | None = None, election: str | None = None
+) -> None:
     """A general election: how its races stand, the contests of the whole election in full
     (the first few, most ballots first), and the contests elected in districts grouped by their
     district level, so 300 contests read in a few lines."""
@@ -115,9 +118,10 @@ def _print_contests(con, source: str, data_dir: Path | None = None) -> None:
         print(f"  … {len(whole) - SHOWN_CONTESTS:,} more contests of the whole election")
     _print_district_contests(con, source)
     flag = _data_dir_flag(data_dir)
+    named = f"--election {shlex.quote(escaped(election, 100))} " if election else ""
     print(
         f'  every race: tallyhouse query {flag}"select contest_name, unit_name, leader_names, '
-        f'margin, status from contest_status", or tallyhouse report {flag}'.rstrip()
+        f'margin, status from contest_status", or tallyhouse report {flag}{named}'.rstrip()
     )
     print()
 
