@@ -175,9 +175,11 @@ def test_a_state_canvass_with_one_altered_number_shows_exactly_that_difference(t
     # (E6: unknown unit, E7: registered voters) misfires on its state-level tallies
     sources = published(
         settings,
-        "select distinct source_id from results union select distinct source_id from coverage",
+        "select distinct source_id from results union select distinct source_id from coverage "
+        "union select distinct source_id from forensics "
+        "union select distinct source_id from projection",
     )
-    assert sources["source_id"].to_list() == ["general"]
+    assert sources["source_id"].to_list() == ["general"], "no forensics, no projection either"
     issues = published(
         settings, "select count(*) from quality_issues where source_id = 'state_canvass'"
     )

@@ -21,7 +21,7 @@ from orchestration.forensic_checks import (
     raise_forensic_alerts,
 )
 from orchestration.resources import TallyhouseDirs, Warehouse
-from transforms.accepted import accepted
+from transforms.accepted import accepted, at_polling_units
 from transforms.delta import NeedsFullBuild
 from transforms.forensics.contests import (
     contest_mart,
@@ -144,7 +144,9 @@ def _general(con, election, frames: RunFrames, log):
     if not plan.incremental:
         tallies, _, quarantine = frames.staged(con, [])
         columns = list(dict.fromkeys([*tally_columns(election), CONTEST, "vote_for"]))
-        kept = accepted(tallies, quarantine).select(columns)
+        # a source above the polling units (a canvass) is reconciled, never screened
+        polling = at_polling_units(tallies, list(election.higher_sources))
+        kept = accepted(polling, quarantine).select(columns)
         state = contest_states(kept, read_long_votes(con, kept), views)
     write_forensic_state(con, state, plan.stamp)
     unnamed = contest_mart(state, views)

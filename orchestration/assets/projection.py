@@ -28,6 +28,7 @@ from orchestration.assets.keys import (
 from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import accepted as accepted_tallies
+from transforms.accepted import at_polling_units
 from transforms.delta import NeedsFullBuild, add_stats
 from transforms.model import Election
 from transforms.projection.contests import (
@@ -157,7 +158,9 @@ def _general(con, election: Election, frames: RunFrames):
     if not plan.incremental:
         tallies, _, quarantine = frames.staged(con, [])
         columns = [*projection_columns(election), *election.code_columns, *CONTEST_CARRIED]
-        accepted = accepted_tallies(tallies, quarantine).select(list(dict.fromkeys(columns)))
+        # a source above the polling units (a canvass) is reconciled, never projected
+        polling = at_polling_units(tallies, list(election.higher_sources))
+        accepted = accepted_tallies(polling, quarantine).select(list(dict.fromkeys(columns)))
         stats, lines = _group_state(con, election, populations, accepted)
     write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
     capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed
