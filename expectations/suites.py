@@ -54,16 +54,6 @@ class RuleFailures:
 
 
 def quiet_gx():
-    """GX and its expectations, imported quietly; an import a run began ahead of the gate
-    (expectations/preload.py) is waited for, and raised here if it failed."""
-    from expectations import preload
-
-    preload.wait()
-    return import_gx()
-
-
-def import_gx():
-    """Import GX and its expectations without their deprecation warnings; its log quieter."""
     import warnings
 
     with warnings.catch_warnings():

@@ -1,5 +1,5 @@
 """`tallyhouse run` as a whole process, as the speed goals measure it: a run with nothing new
-never imports Great Expectations (nor starts its background import), a drop's run does, and the
+never imports Great Expectations, a drop's run does, and the
 Dagster instance the runs keep in SQLite (orchestration/runner.instance_sqlite_kept_open) is
 whole afterwards, every run in it, with its events."""
 

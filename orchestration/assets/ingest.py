@@ -11,7 +11,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from expectations import preload
 from expectations.alerts import Alert
 from landing.files import (
     matching_files,
@@ -93,14 +92,12 @@ def _load_landed(
     bind_election(con, election.id)
     outcomes = []
     full = context.run.tags.get(FULL_TAG) == "true"  # a full run hashes every landed file
-    if full:
-        preload.start()  # the gate judges every tally: GX is imported meanwhile
     registry = registry_path(landing, election)
     if registry is not None:
-        outcomes.append(_judged_ahead(load_registry(con, registry, election, run_id)))
+        outcomes.append(load_registry(con, registry, election, run_id))
     files = _to_load(context, matching_files(landing, config.contracts), settle)
     for path, contract, outcome in load_feed_files(con, files, election, run_id, rehash=full):
-        outcomes.append(_judged_ahead(outcome))
+        outcomes.append(outcome)
         used = outcome.read - outcome.excluded - outcome.blank
         blank = f" + {outcome.blank:,} blank" if outcome.blank else ""
         verb = {
@@ -113,15 +110,6 @@ def _load_landed(
         }[outcome.status]
         context.log.info(f"{path.name}: {verb}")
     return outcomes
-
-
-def _judged_ahead(outcome):
-    """Rows loaded now will be staged and judged by the gate: start importing Great
-    Expectations in the background (expectations/preload.py), so the import overlaps the rest
-    of the load and staging instead of delaying the gate. A file of no rows starts nothing."""
-    if outcome.status == LOADED and outcome.rows:
-        preload.start()
-    return outcome
 
 
 UNMATCHED_SHOWN = 20  # file names a log line or the metadata lists; the rest are counted

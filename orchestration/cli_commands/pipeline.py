@@ -79,8 +79,6 @@ def run(
     # where `tallyhouse query` would look without --data-dir (read before activate sets it)
     default_data_dir = settings_from(None).data_dir
     activate(settings)
-    if full or not settings.warehouse.exists():
-        _import_gate_ahead()  # meanwhile the sample is landed, the job set up, the files loaded
     if _land_sample_if_empty(settings, config):  # files this command just wrote, whole
         settings = replace(settings, settle_seconds=0)
     started = time.perf_counter()
@@ -120,16 +118,6 @@ def _land_sample_if_empty(settings: Settings, config) -> bool:
         write_synthetic(generate(), settings.landing)
         return True
     return False
-
-
-def _import_gate_ahead() -> None:
-    """A first or full run judges every tally: start importing Great Expectations now, in the
-    background (expectations/preload.py), so that it overlaps landing the sample, the imports,
-    the load and the staging. (A later run starts it when its ingest step loads something
-    new.)"""
-    from expectations import preload
-
-    preload.start()
 
 
 def _execute(settings: Settings, full: bool):
