@@ -38,6 +38,12 @@ def frame_of(feed: pl.DataFrame, election) -> pl.DataFrame:
     return tally_frame(accepted, votes, election)
 
 
+def smallest_candidate(state, election) -> str:
+    """The candidate with the fewest votes over a forensic state's units (far below F2's 5 %)."""
+    totals = state.units.select(election.candidate_ids).sum().transpose(include_header=True)
+    return totals.sort("column_0")["column"][0]
+
+
 def stuff(feed: pl.DataFrame, table_code: str) -> pl.DataFrame:
     """Ballot stuffing at one table: turnout ~99 %, c01 ~97 % of the valid votes, consistent."""
     at = pl.col("table_code") == table_code
@@ -125,8 +131,7 @@ def test_a_drop_that_changes_the_main_candidates_asks_for_a_full_build():
     election = sample.election
     tallies = frame_of(sample.drops[0], election)
     old = forensic_state(tallies, election)
-    minor = old.units.select(election.candidate_ids).sum().transpose(include_header=True)
-    minor = minor.sort("column_0")["column"][0]  # the smallest candidate
+    minor = smallest_candidate(old, election)
     boosted = tallies.with_columns(pl.col(minor) + 10 * pl.col("valid_votes"))
     with pytest.raises(NeedsFullBuild, match="main"):
         updated_stats(old, tallies, boosted, election)

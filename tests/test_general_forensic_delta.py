@@ -5,7 +5,7 @@ then the one computed from all the tallies, even where an untouched centre's ver
 
 import polars as pl
 
-from tests.test_forensic_delta import frame_of
+from tests.test_forensic_delta import frame_of, smallest_candidate
 from transforms.forensics.delta import (
     CENTRE_KEY,
     main_changes,
@@ -22,8 +22,7 @@ def test_an_untouched_centre_is_examined_again_when_a_candidate_becomes_main():
     election = sample.election
     first = frame_of(sample.drops[0], election)
     old_state = forensic_state(first, election)
-    totals = old_state.units.select(election.candidate_ids).sum().transpose(include_header=True)
-    minor = totals.sort("column_0")["column"][0]  # the smallest candidate, far below 5 %
+    minor = smallest_candidate(old_state, election)
     # one table of an examined centre gives the minor candidate half its valid votes: an outlier
     # of its centre only once the candidate is main
     centre = old_state.centres.sort("n", descending=True)["centre"][0]

@@ -29,6 +29,13 @@ class Change:
     after_accepted: pl.DataFrame  # tally_id
     after_issues: pl.DataFrame
 
+    def accepted_sides(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The replaced tallies that were accepted, and the restaged ones that are."""
+        return (
+            self.before_tallies.join(self.before_accepted, on="tally_id", how="semi"),
+            self.after_tallies.join(self.after_accepted, on="tally_id", how="semi"),
+        )
+
 
 def read_change(con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
     """The delta tables the last staging run and quality gate left."""

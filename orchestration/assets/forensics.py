@@ -164,13 +164,7 @@ def _general_updated(con, election, views, change: Change) -> tuple[ForensicStat
     The other contests' rows as they were. The second value names the contests whose main
     candidates changed ('' when none)."""
     long_votes = read_change_long_votes(con)
-    sides = [
-        tallies.join(ids, on="tally_id", how="semi")
-        for tallies, ids in (
-            (change.before_tallies, change.before_accepted),
-            (change.after_tallies, change.after_accepted),
-        )
-    ]
+    sides = change.accepted_sides()
     old = read_forensic_state(con)
     kept_contests = set(old.units[CONTEST].to_list()) if CONTEST in old.units.columns else set()
     moved, changed = {}, []
@@ -250,16 +244,9 @@ def _tallies_of_centres(con, election, centres: pl.DataFrame) -> tuple[pl.DataFr
 
 def _updated(con, election, change: Change):
     """The forensic state moved by the last change; reads only the touched centres' tallies."""
-    before = tally_frame(
-        change.before_tallies.join(change.before_accepted, on="tally_id", how="semi"),
-        change.before_votes,
-        election,
-    )
-    after = tally_frame(
-        change.after_tallies.join(change.after_accepted, on="tally_id", how="semi"),
-        change.after_votes,
-        election,
-    )
+    accepted_before, accepted_after = change.accepted_sides()
+    before = tally_frame(accepted_before, change.before_votes, election)
+    after = tally_frame(accepted_after, change.after_votes, election)
     old = read_forensic_state(con)
     touched = touched_centres(before, after)
     centre_tallies = before.clear()

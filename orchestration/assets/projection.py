@@ -28,7 +28,7 @@ from orchestration.assets.keys import (
 from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import accepted as accepted_tallies
-from transforms.accepted import at_polling_units
+from transforms.accepted import at_polling_units, cast_votes_by
 from transforms.delta import NeedsFullBuild, add_stats
 from transforms.model import Election
 from transforms.projection.contests import (
@@ -193,23 +193,15 @@ def _general_moved(con, election: Election, populations: Populations, change: Ch
     third value says which and why ('' when none)."""
     old_stats, old_lines = read_follower(con, CONTEST_STATS), read_follower(con, CONTEST_LINES)
     groups = groups_of(old_lines, election)
-    sides = [
-        with_districts(tallies.join(ids, on="tally_id", how="semi"))
-        for tallies, ids in (
-            (change.before_tallies, change.before_accepted),
-            (change.after_tallies, change.after_accepted),
-        )
-    ]
+    sides = [with_districts(side) for side in change.accepted_sides()]
     by_group = []  # per side: its tallies and its cast long votes, per group, and none
     for side, votes in zip(sides, read_change_long_votes(con), strict=True):
-        cast = votes.filter(pl.col("votes").is_not_null()).join(
-            side.select("tally_id", *GROUP), on="tally_id", how="inner"
-        )
+        cast, cast_by_group = cast_votes_by(votes, side, GROUP)
         by_group.append(
             (
                 side.partition_by(GROUP, as_dict=True),
-                cast.partition_by(GROUP, as_dict=True),
-                (side.clear(), cast.clear()),
+                cast_by_group,
+                (side.clear(), cast.clear().drop(GROUP)),
             )
         )
     touched = pl.concat([side.select(GROUP).cast(pl.String) for side in sides]).unique()
@@ -310,11 +302,9 @@ def _moved_by_change(con, election: Election, change: Change):
     old = read_follower(con, STATS)
     strata, expected = read_follower(con, STRATA), read_follower(con, EXPECTED)
     sides = []
-    for tallies, votes, accepted in (
-        (change.before_tallies, change.before_votes, change.before_accepted),
-        (change.after_tallies, change.after_votes, change.after_accepted),
+    for accepted, votes in zip(
+        change.accepted_sides(), (change.before_votes, change.after_votes), strict=True
     ):
-        accepted = tallies.join(accepted, on="tally_id", how="semi")
         sizes = None
         if strata.height:
             codes = accepted["tally_code"].drop_nulls().unique().to_list()

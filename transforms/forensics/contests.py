@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from transforms.accepted import cast_votes_by
 from transforms.contests import slot
 from transforms.delta import NeedsFullBuild
 from transforms.feed import TOTAL, VALID
@@ -96,11 +97,7 @@ def contest_states(
 ) -> ForensicState:
     """Every contest's state from all its accepted tallies, keyed by contest_id (the full
     computation; contest_mart turns it into the mart)."""
-    # each contest's votes split off once (filtering every vote per contest cost contests × votes)
-    cast = votes.filter(pl.col("votes").is_not_null()).join(
-        tallies.select("tally_id", CONTEST), on="tally_id", how="inner"
-    )
-    votes_of = cast.partition_by(CONTEST, as_dict=True, include_key=False)
+    cast, votes_of = cast_votes_by(votes, tallies, [CONTEST])
     states = []
     for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
         view = views.get(contest)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from transforms.accepted import cast_votes_by
 from transforms.contests import slot
 from transforms.model import NATIONAL, Candidate, Election
 from transforms.projection import estimator
@@ -218,11 +219,7 @@ def group_stats(
     """projection_stats of each contest and district of these accepted tallies over its lines
     (group_lines), keyed by GROUP: integer sums, so a drop moves them by its difference."""
     groups = groups_of(lines, populations.election)
-    # each group's votes split off once (filtering every vote per group cost groups × votes)
-    cast = votes.filter(pl.col("votes").is_not_null()).join(
-        tallies.select("tally_id", *GROUP), on="tally_id", how="inner"
-    )
-    votes_of = cast.partition_by(GROUP, as_dict=True, include_key=False)
+    cast, votes_of = cast_votes_by(votes, tallies, GROUP)
     parts = []
     for key, own in _partitioned(tallies).items():
         group = groups.get(key)
