@@ -408,6 +408,41 @@ def _refuse_news(frame: pl.DataFrame, known: Known, election: Election) -> None:
         raise NewContestLines("a contest, or a contest's attribute, not seen before")
 
 
+def plan_columns(election: Election) -> tuple[list[str], dict[str, str]]:
+    """The raw columns that plan a general election's ballots (`ballot_plan`), and each code
+    column with its level: a code is needed only on the rows of a contest elected at its level
+    (read as null elsewhere, so that the rows' distinct values stay few)."""
+    columns = [
+        CONTEST,
+        "candidate",
+        "count_field",
+        "contest_name",
+        *DISTRICT_COLUMNS,
+        "seats",
+        "vote_for",
+    ]
+    return columns, {election.code_column(level): level for level in election.levels}
+
+
+def _prepared(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """The raw rows with each line's candidate id, the row's note (rule E8) and its district."""
+    return _candidate_ids(raw, election).with_columns(
+        _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
+    )
+
+
+def _plan(frame: pl.DataFrame, election: Election) -> Known:
+    lines = _lines(frame, election)
+    return Known(lines, _contests(frame, election), _positions(frame, lines, election))
+
+
+def ballot_plan(rows: pl.DataFrame, election: Election) -> Known:
+    """Every contest, its lines and its ballot in each district, from `rows`: every raw row, or
+    only the distinct values of `plan_columns` in the order of their first rows (the same plan:
+    each part keeps a first value, or a set)."""
+    return _plan(_prepared(rows, election), election)
+
+
 def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -> Ballots:
     """A general election's raw rows → one row per file, unit and contest, with the count
     fields and a text column per ballot position (the contest's lines), as staging reads them.
@@ -419,18 +454,33 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
 
     `known`: what the staging of every row before found (a drop's rows are staged against it);
     NewContestLines when the rows give something it lacks."""
-    frame = _candidate_ids(raw, election).with_columns(
-        _note(election).alias("_note"), district_code(election).fill_null("").alias("_district")
-    )
+    frame = _prepared(raw, election)
     if known is None:
-        lines, contests = _lines(frame, election), _contests(frame, election)
-        positions = _positions(frame, lines, election)
+        plan = _plan(frame, election)
     else:
         _refuse_news(frame, known, election)
-        lines, contests, positions = known.lines, known.contests, known.positions
+        plan = known
+    return ballots_of([_spread(frame, election, plan)], plan)
+
+
+def spread_rows(raw: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
+    """`ballots`' wide rows of some raw rows (whole files: a tally's rows are all in one) on
+    the ballots of a plan made over every row (`ballot_plan`); the wide rows of files taken
+    a few at a time, in order, are those of every file at once."""
+    return _spread(_prepared(raw, election), election, plan)
+
+
+def ballots_of(wides: list[pl.DataFrame], plan: Known) -> Ballots:
+    """The Ballots of wide rows spread on `plan`'s ballots."""
+    width = _district_width(plan.positions)
+    return Ballots(pl.concat(wides), plan.lines, plan.positions, plan.contests, width)
+
+
+def _spread(frame: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
+    """`_prepared` rows gathered into one wide row per file, unit and contest."""
     frame = frame.with_columns(
         _looked_up(
-            positions.rename({"district": "_district"}),
+            plan.positions.rename({"district": "_district"}),
             [CONTEST, "_district", "candidate_id"],
             "slot",
         )
@@ -441,18 +491,16 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
         frame = frame.with_columns(pl.lit(None, pl.String).alias("no_list"))
     carried = [c for c in [*names, "contest_name", *DISTRICT_COLUMNS] if c in frame.columns]
     fixed = [c for c in COUNT_FIELDS if c in frame.columns]
-    width = _district_width(positions)
-    slots = [slot(i + 1) for i in range(width)]
+    slots = [slot(i + 1) for i in range(_district_width(plan.positions))]
     wide = gather(frame, keys, [*carried, "no_list"], fixed, slots)
-    wide = _empty_missing_lines(wide, _expected_lines(positions), slots)
+    wide = _empty_missing_lines(wide, _expected_lines(plan.positions), slots)
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
         .then(pl.col("_derived_valid"))
         .otherwise(pl.col(VALID))
         .alias(VALID)
     ).drop("_derived_valid")
-    wide = wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
-    return Ballots(wide, lines, positions, contests, width)
+    return wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
 
 
 def district_code(election: Election) -> pl.Expr:
@@ -557,7 +605,16 @@ def stage_general(
 
     `known`: a drop's rows are staged against what the staging of every earlier row found
     (ballots); NewContestLines when they cannot be."""
-    spread = ballots(raw, election, known)
+    return stage_ballots(ballots(raw, election, known), deliveries, election, registry)
+
+
+def stage_ballots(
+    spread: Ballots,
+    deliveries: pl.DataFrame,
+    election: Election,
+    registry: pl.DataFrame | None = None,
+) -> GeneralStaged:
+    """stage_general's staging of the raw rows once spread over ballot positions."""
     view = slot_view(election, spread.width)
     staged = stage(spread.wide.drop("_district"), deliveries, view, registry)
     districts = staged.tallies.join(
