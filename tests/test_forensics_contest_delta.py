@@ -53,6 +53,21 @@ def _moved(old, tallies, votes, sides, higher_sources=()):
     )
 
 
+def state_canvass(tallies: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A canvass of the chief contest in state 03 (source `canvass`, above the polling units:
+    a state's tally) and its long votes."""
+    canvass = (
+        tallies.filter(DROPPED)
+        .head(1)
+        .with_columns(source_id=pl.lit("canvass"), tally_id=pl.lit(999, pl.UInt32))
+    )
+    votes = pl.DataFrame(
+        {"tally_id": [999, 999], "candidate_id": ["A", "B"], "votes": [900, 800]},
+        schema={"tally_id": pl.UInt32, "candidate_id": pl.String, "votes": pl.Int64},
+    )
+    return canvass, votes
+
+
 def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(sorted(frame.columns)).sort(pl.all(), nulls_last=True)
 
@@ -110,15 +125,7 @@ def test_a_canvass_above_the_polling_units_is_left_out_of_the_moved_state():
     tallies, votes, _ = _election_night()
     first = tallies.filter(~DROPPED)
     old = contest_states(first, votes, VIEWS)
-    canvass = (
-        tallies.filter(DROPPED)
-        .head(1)
-        .with_columns(source_id=pl.lit("canvass"), tally_id=pl.lit(999, pl.UInt32))
-    )
-    canvass_votes = pl.DataFrame(
-        {"tally_id": [999, 999], "candidate_id": ["A", "B"], "votes": [900, 800]},
-        schema={"tally_id": pl.UInt32, "candidate_id": pl.String, "votes": pl.Int64},
-    )
+    canvass, canvass_votes = state_canvass(tallies)
     drop = pl.concat([tallies.filter(DROPPED), canvass])
     every, with_canvass = pl.concat([tallies, canvass]), pl.concat([votes, canvass_votes])
     sides = (first.clear(), drop)
