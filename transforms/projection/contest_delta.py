@@ -70,7 +70,7 @@ class GroupMoves:
         """The statistics and lines after the drop: the kept ones of the untouched groups, the
         moved groups' statistics (their lines kept), and the recomputed groups' statistics
         and lines (group_state of all their tallies; none when nothing is computed again)."""
-        empty = pl.DataFrame(schema=GROUP_SCHEMA)
+        empty = pl.DataFrame(schema=GROUP_SCHEMA)  # the stats then carry its columns, null
         new_stats = empty if new_stats is None else new_stats
         new_lines = empty if new_lines is None else new_lines
         again = self.again
