@@ -58,11 +58,16 @@ def read_accepted_of_centres(
 
 
 def read_accepted_of_contest_centres(
-    con: duckdb.DuckDBPyConnection, centre_column: str, centres: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, centre_column: str | None, centres: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A general election's: the accepted tallies of these centres of these contests
     (contest_id, source_id, centre; the centre's code column) and their long votes
-    (tally_id, candidate_id, votes)."""
+    (tally_id, candidate_id, votes). Nothing is read without centres (none wanted, or an
+    election of one level: centre_column None)."""
+    if centre_column is None or not centres.height:
+        return pl.DataFrame(schema={"tally_id": pl.Int64, "contest_id": pl.String}), pl.DataFrame(
+            schema={"tally_id": pl.Int64, "candidate_id": pl.String, "votes": pl.Int64}
+        )
     wanted = centres.select("contest_id", "source_id", "centre")
     with registered(con, {"wanted_centres": wanted}):
         tallies = con.sql(
@@ -74,10 +79,15 @@ def read_accepted_of_contest_centres(
 
 
 def read_centres_counting(
-    con: duckdb.DuckDBPyConnection, centre_column: str, lines: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, centre_column: str | None, lines: pl.DataFrame
 ) -> pl.DataFrame:
     """A general election's: contest_id, source_id, centre of the accepted tallies giving one
-    of these lines a count (lines: contest_id, source_id, candidate_id)."""
+    of these lines a count (lines: contest_id, source_id, candidate_id). Nothing is read
+    without lines or without centres (an election of one level: centre_column None)."""
+    if centre_column is None or not lines.height:
+        return pl.DataFrame(
+            schema={"contest_id": pl.String, "source_id": pl.String, "centre": pl.String}
+        )
     wanted = lines.select("contest_id", "source_id", "candidate_id")
     with registered(con, {"wanted_lines": wanted}):
         return con.sql(

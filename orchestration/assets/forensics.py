@@ -23,21 +23,14 @@ from orchestration.forensic_checks import (
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import accepted, at_polling_units
 from transforms.delta import NeedsFullBuild
-from transforms.forensics.contests import (
-    contest_mart,
-    contest_states,
-    contest_tally_frame,
-    contest_views,
-    keyed_by_contest,
-    state_of,
+from transforms.forensics.contest_delta import (
+    centre_column,
+    centres_to_examine,
+    examined_state,
+    moved_contests,
 )
-from transforms.forensics.delta import (
-    main_changes,
-    moved_stats,
-    touched_centres,
-    updated_state,
-    with_centres,
-)
+from transforms.forensics.contests import contest_mart, contest_states, contest_views
+from transforms.forensics.delta import touched_centres, updated_state
 from transforms.forensics.mart import (
     ForensicState,
     forensic_state,
@@ -157,94 +150,22 @@ def _general(con, election, frames: RunFrames, log):
 
 
 def _general_updated(con, election, views, change: Change) -> tuple[ForensicState, str]:
-    """The kept state moved by the last change, contest by contest: the touched contests'
-    statistics by the difference and F2's verdicts of the centres whose verdicts may change
-    examined again from those centres' tallies (read again): the centres the drop touches, and
-    where it changes a contest's main candidates, every centre where one of them has a count.
-    The other contests' rows as they were. The second value names the contests whose main
-    candidates changed ('' when none)."""
-    long_votes = read_change_long_votes(con)
-    sides = change.accepted_sides()
+    """The kept state moved by the last change, contest by contest, and what the plan's reason
+    adds (transforms.forensics.contest_delta): the warehouse's reads between its steps."""
     old = read_forensic_state(con)
-    kept_contests = set(old.units[CONTEST].to_list()) if CONTEST in old.units.columns else set()
-    moved, changed = {}, []
-    for contest in sorted(set(sides[0][CONTEST]) | set(sides[1][CONTEST]), key=str):
-        if contest not in views or contest not in kept_contests:
-            raise NeedsFullBuild(f"contest {contest} has no kept state or no lines")
-        view = views[contest]
-        before, after = (
-            contest_tally_frame(side.filter(pl.col(CONTEST) == contest), votes, view)
-            for side, votes in zip(sides, long_votes, strict=True)
-        )
-        own = state_of(old, view)
-        digits, units = moved_stats(own, before, after, view.election)
-        main = main_changes(own.units, units, view.election).with_columns(
-            pl.col("candidate_id").replace_strict(view.back),
-            pl.lit(contest, pl.String).alias(CONTEST),
-        )
-        changed.append(main)
-        moved[contest] = (own, digits, units, touched_centres(before, after), before.clear())
-    centres = _centres_to_examine(con, election, moved, changed)
-    centre_tallies, centre_votes = _tallies_of_centres(con, election, centres)
-    states = []
-    for contest, (own, digits, units, _, empty) in moved.items():
-        view = views[contest]
-        mine = centre_tallies.filter(pl.col(CONTEST) == contest)
-        frame = contest_tally_frame(mine, centre_votes, view) if mine.height else empty
-        examined = centres.filter(pl.col(CONTEST) == contest).drop(CONTEST)
-        states.append((contest, with_centres(own, digits, units, examined, frame, view.election)))
-    untouched = {
-        name: frame.filter(~pl.col(CONTEST).is_in(list(moved)))
-        for name, frame in old.frames().items()
-    }
-    updated = keyed_by_contest(states)
-    state = ForensicState(
-        **{
-            name: pl.concat([untouched[name], frame], how="diagonal_relaxed")
-            for name, frame in updated.frames().items()
-        }
-    )
-    main = pl.concat(changed) if changed else pl.DataFrame(schema={CONTEST: pl.String})
-    said = "; ".join(
-        f"contest {c}: the drop changed which candidates are main (F2 shares), every centre "
-        "where they have a count examined again"
-        for c in main[CONTEST].unique().sort().to_list()
-    )
-    return state, said
-
-
-def _centres_to_examine(con, election, moved: dict, changed: list) -> pl.DataFrame:
-    """contest_id, source_id, centre of the centres whose F2 verdicts each contest's drop may
-    change: those it touches, and those where a candidate whose main status changed has a
-    count."""
-    parts = [
-        centres.with_columns(pl.lit(contest, pl.String).alias(CONTEST))
-        for contest, (_, _, _, centres, _) in moved.items()
-    ]
-    main = pl.concat(changed) if changed else pl.DataFrame()
-    if len(election.levels) > 1 and main.height:
-        parts.append(read_centres_counting(con, election.code_columns[-2], main))
-    schema = {CONTEST: pl.String, "source_id": pl.String, "centre": pl.String}
-    if len(election.levels) < 2 or not parts:
-        return pl.DataFrame(schema=schema)
-    found = pl.concat([p.select(list(schema)).cast(schema) for p in parts])
-    return found.filter(pl.col("centre").is_not_null()).unique().sort(list(schema))
-
-
-def _tallies_of_centres(con, election, centres: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The accepted tallies (and long votes) of these centres of these contests."""
-    if len(election.levels) < 2 or not centres.height:
-        empty = pl.DataFrame(schema={"tally_id": pl.Int64, CONTEST: pl.String})
-        votes = pl.DataFrame(
-            schema={"tally_id": pl.Int64, "candidate_id": pl.String, "votes": pl.Int64}
-        )
-        return empty, votes
-    return read_accepted_of_contest_centres(con, election.code_columns[-2], centres)
+    sides, long_votes = change.accepted_sides(), read_change_long_votes(con)
+    moves = moved_contests(old, sides, long_votes, views, election.higher_sources)
+    column = centre_column(election)
+    centres = centres_to_examine(moves, read_centres_counting(con, column, moves.main), election)
+    tallies, votes = read_accepted_of_contest_centres(con, column, centres)
+    return examined_state(old, moves, centres, tallies, votes), moves.reason
 
 
 def _updated(con, election, change: Change):
     """The forensic state moved by the last change; reads only the touched centres' tallies."""
-    accepted_before, accepted_after = change.accepted_sides()
+    # a source above the polling units (a canvass) is reconciled, never screened
+    higher = election.higher_sources
+    accepted_before, accepted_after = (at_polling_units(s, higher) for s in change.accepted_sides())
     before = tally_frame(accepted_before, change.before_votes, election)
     after = tally_frame(accepted_after, change.after_votes, election)
     old = read_forensic_state(con)

@@ -28,24 +28,11 @@ from orchestration.assets.keys import (
 from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import accepted as accepted_tallies
-from transforms.accepted import at_polling_units, cast_votes_by
+from transforms.accepted import at_polling_units
 from transforms.delta import NeedsFullBuild, add_stats
 from transforms.model import Election
-from transforms.projection.contests import (
-    DISTRICT,
-    DISTRICT_LEVEL,
-    GROUP,
-    GROUP_SCHEMA,
-    Populations,
-    group_counted,
-    group_lines,
-    group_stats,
-    groups_of,
-    project_groups,
-    stats_of,
-    with_contest_id,
-    with_districts,
-)
+from transforms.projection.contest_delta import group_state, moved_groups
+from transforms.projection.contests import GROUP, Populations, project_groups, with_contest_id
 from transforms.projection.estimator import (
     STATE,
     STATS_KEYS,
@@ -58,7 +45,7 @@ from transforms.projection.estimator import (
     registry_strata,
     sizes_of,
 )
-from transforms.staging import CONTEST, CONTEST_CARRIED
+from transforms.staging import CONTEST_CARRIED
 from warehouse.change import Change, read_change_long_votes
 from warehouse.projection_inputs import (
     projection_columns,
@@ -161,7 +148,7 @@ def _general(con, election: Election, frames: RunFrames):
         # a source above the polling units (a canvass) is reconciled, never projected
         polling = at_polling_units(tallies, list(election.higher_sources))
         accepted = accepted_tallies(polling, quarantine).select(list(dict.fromkeys(columns)))
-        stats, lines = _group_state(con, election, populations, accepted)
+        stats, lines = _group_state(con, populations, accepted)
     write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
     capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed
 
@@ -177,109 +164,26 @@ def _general(con, election: Election, frames: RunFrames):
     return mart, plan
 
 
-def _group_state(con, election: Election, populations: Populations, accepted: pl.DataFrame):
+def _group_state(con, populations: Populations, tallies: pl.DataFrame):
     """The statistics and lines of every contest and district of these accepted tallies."""
-    tallies = with_districts(accepted)
-    votes = read_long_votes(con, tallies)
-    lines = group_lines(tallies, votes, read_contest_lines(con), election)
-    return group_stats(tallies, votes, lines, populations), lines
+    lines = read_contest_lines(con)
+    return group_state(tallies, read_long_votes(con, tallies), lines, populations)
 
 
 def _general_moved(con, election: Election, populations: Populations, change: Change):
-    """The kept statistics moved by the last change, group by group (a contest in one
-    district): the replaced accepted tallies' taken off, the restaged ones' added. A group
-    whose lines could change (a line it did not count, or fewer tallies counting a line), or
-    whose population is read off its tallies, is computed again from all its tallies; the
-    third value says which and why ('' when none)."""
+    """The kept statistics and lines moved by the last change, group by group, and what the
+    plan's reason adds (transforms.projection.contest_delta): a group the drop cannot move by
+    its difference is computed again from all its tallies, read again here."""
     old_stats, old_lines = read_follower(con, CONTEST_STATS), read_follower(con, CONTEST_LINES)
-    groups = groups_of(old_lines, election)
-    sides = [with_districts(side) for side in change.accepted_sides()]
-    by_group = []  # per side: its tallies and its cast long votes, per group, and none
-    for side, votes in zip(sides, read_change_long_votes(con), strict=True):
-        cast, cast_by_group = cast_votes_by(votes, side, GROUP)
-        by_group.append(
-            (
-                side.partition_by(GROUP, as_dict=True),
-                cast_by_group,
-                (side.clear(), cast.clear().drop(GROUP)),
-            )
-        )
-    touched = pl.concat([side.select(GROUP).cast(pl.String) for side in sides]).unique()
-    olds, befores, afters, whole = [], [], [], {}
-    for key in touched.sort(GROUP, nulls_last=True).iter_rows():
-        own = [
-            (tallies.get(key, none[0]), votes.get(key, none[1]))
-            for tallies, votes, none in by_group
-        ]
-        why = _why_whole(groups.get(key), populations, own)
-        if why:
-            whole[key] = why
-            continue
-        group = groups[key]
-        sizes = populations.of(group)[2]
-        keyed = [
-            pl.lit(key[0], pl.String).alias(CONTEST),
-            pl.lit(key[1], pl.String).alias(DISTRICT),
-        ]
-        olds.append(stats_of(old_stats, group).with_columns(keyed))
-        before, after = (
-            projection_stats(group_counted(t, v, group, sizes), group.view).with_columns(keyed)
-            for t, v in own
-        )
-        befores.append(before)
-        afters.append(after)
-    moved = (
-        [
-            add_stats(
-                *(pl.concat(p, how="diagonal_relaxed") for p in (olds, befores, afters)),
-                [*GROUP, *STATS_KEYS],
-            )
-        ]
-        if olds
-        else []
-    )
-    again = pl.DataFrame(list(whole), schema=dict.fromkeys(GROUP, pl.String), orient="row")
-    new_stats, new_lines = pl.DataFrame(schema=GROUP_SCHEMA), pl.DataFrame(schema=GROUP_SCHEMA)
-    if whole:
-        tallies = read_accepted_of_groups(con, again)[0]
-        new_stats, new_lines = _group_state(con, election, populations, tallies)
-    kept = [
-        frame.join(again, on=GROUP, how="anti", nulls_equal=True)
-        for frame in (old_stats, old_lines)
-    ]
-    stats = pl.concat(
-        [kept[0].join(touched, on=GROUP, how="anti", nulls_equal=True), *moved, new_stats],
-        how="diagonal_relaxed",
-    )
-    lines = pl.concat([kept[1], new_lines], how="diagonal_relaxed")
-    said = "; ".join(
-        f"contest {c}{f' in {d}' if d else ''} computed again from all its tallies: {w}"
-        for (c, d), w in whole.items()
-    )
-    return stats, lines, said
-
-
-def _why_whole(group, populations: Populations, sides: list) -> str | None:
-    """Why a touched group's statistics cannot be moved by the difference, or None. sides:
-    the group's replaced and restaged accepted tallies, each with its cast long votes."""
-    if group is None:
-        return "no line of it was counted before"
-    if populations.needs_tallies(group):
-        return "its population's state is read off its tallies"
-    counts = []
-    for tallies, votes in sides:
-        levels = set(tallies[DISTRICT_LEVEL].drop_nulls().to_list())
-        if levels - {group.level}:
-            return "its district level changed"
-        counts.append(
-            dict(votes.group_by("candidate_id").len().iter_rows()) if votes.height else {}
-        )
-    before, after = counts
-    if set(after) - set(group.ids):
-        return "a line it did not count before"
-    if any(after.get(line, 0) < n for line, n in before.items()):
-        return "fewer tallies count one of its lines (it may stop)"
-    return None
+    sides, long_votes = change.accepted_sides(), read_change_long_votes(con)
+    higher = election.higher_sources
+    moves = moved_groups(old_stats, old_lines, sides, long_votes, populations, higher)
+    again = ()
+    if moves.whole:
+        # a source above the polling units (a canvass) is reconciled, never projected
+        tallies = at_polling_units(read_accepted_of_groups(con, moves.again)[0], higher)
+        again = _group_state(con, populations, tallies)
+    return (*moves.merged(old_stats, old_lines, *again), moves.reason)
 
 
 def _from_everything(con, election: Election, tallies: pl.DataFrame, votes: pl.DataFrame):
@@ -305,6 +209,7 @@ def _moved_by_change(con, election: Election, change: Change):
     for accepted, votes in zip(
         change.accepted_sides(), (change.before_votes, change.after_votes), strict=True
     ):
+        accepted = at_polling_units(accepted, election.higher_sources)  # a canvass: never projected
         sizes = None
         if strata.height:
             codes = accepted["tally_code"].drop_nulls().unique().to_list()
