@@ -16,8 +16,8 @@ from orchestration.cli_commands.common import election_config
 from orchestration.settings import Settings
 from transforms.contests import ballot_plan, ballots, ballots_of, plan_columns, spread_rows
 from transforms.synthetic.general import generate_general
-from warehouse.db import connect
-from warehouse.raw_chunks import file_batches, read_distinct_rows, read_raw_chunks
+from warehouse.db import connect, registered
+from warehouse.raw_chunks import RawFile, file_batches, read_distinct_rows, read_raw_chunks
 from warehouse.raw_load import bind_election, load_feed_files
 from warehouse.schema import ensure_schema
 
@@ -86,13 +86,38 @@ def test_the_distinct_rows_keep_a_code_only_where_a_contest_is_elected_at_its_le
 
 
 def test_files_are_batched_in_order_and_never_split():
-    files = [("a", 5), ("b", 3), ("c", 9), ("d", 1), ("e", 1)]
-    assert file_batches(files, 8) == [["a", "b"], ["c"], ["d", "e"]]
-    assert file_batches(files, 1) == [["a"], ["b"], ["c"], ["d"], ["e"]]
+    def files(*sizes):
+        return [RawFile(name, n, 0, n - 1) for name, n in zip("abcdefgh", sizes, strict=False)]
+
+    def names(batches):
+        return [[f.sha256 for f in b] for b in batches]
+
+    assert names(file_batches(files(5, 3, 9, 1, 1), 8)) == [["a", "b"], ["c"], ["d", "e"]]
+    assert names(file_batches(files(5, 3, 9, 1, 1), 1)) == [["a"], ["b"], ["c"], ["d"], ["e"]]
     assert file_batches([], 8) == []
     rng = random.Random(1)
-    sizes = [(str(i), rng.randint(1, 20)) for i in range(50)]
+    sizes = [RawFile(str(i), rng.randint(1, 20), 0, 0) for i in range(50)]
     batches = file_batches(sizes, 30)
-    assert [s for b in batches for s in b] == [s for s, _ in sizes]
-    held = dict(sizes)
-    assert all(sum(held[s] for s in b) <= 30 or len(b) == 1 for b in batches)
+    assert [f for b in batches for f in b] == sizes
+    assert all(sum(f.rows for f in b) <= 30 or len(b) == 1 for b in batches)
+
+
+def test_files_whose_rows_are_apart_are_read_by_name(tmp_path):
+    """Two files whose rows alternate (no range of rowids holds one alone): each batch still
+    has its own files' rows only, in their order."""
+    con = connect(tmp_path / "w.duckdb")
+    ensure_schema(con)
+    rows = pl.DataFrame(
+        {
+            "file_sha256": ["a", "b"] * 4,
+            "source_row": [1, 1, 2, 2, 3, 3, 4, 4],
+            "v": list("12345678"),
+        }
+    )
+    with registered(con, {"incoming": rows}):
+        con.execute("create table raw.tallies_x as select * from incoming")
+    chunks = list(read_raw_chunks(con, ["x"], chunk_rows=1))
+    assert [c["file_sha256"].to_list() for c in chunks] == [["a"] * 4, ["b"] * 4]
+    assert [c["v"].to_list() for c in chunks] == [list("1357"), list("2468")]
+    [both] = list(read_raw_chunks(con, ["x"], chunk_rows=100))
+    assert both["v"].to_list() == list("12345678")

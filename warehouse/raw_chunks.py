@@ -12,6 +12,7 @@ values of the few columns that give them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
@@ -22,30 +23,55 @@ from warehouse.raw_load import raw_table
 CHUNK_ROWS = 1_000_000  # raw rows read at once (a file is never split)
 
 
-def _first_row_order(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, int]]:
-    """Each file of raw.<table> and its rows, in the order of the files' first rows."""
+@dataclass(frozen=True)
+class RawFile:
+    """A delivered file's rows in a raw table: how many, and the first and last rowid."""
+
+    sha256: str
+    rows: int
+    first: int
+    last: int
+
+
+def _files_in_order(con: duckdb.DuckDBPyConnection, table: str) -> list[RawFile]:
+    """Each file of raw.<table>, in the order of its first row."""
     return [
-        (sha, count)
-        for sha, count in rows(
+        RawFile(*found)
+        for found in rows(
             con,
-            f"select file_sha256, count(*) from {qualified('raw', table)} "  # noqa: S608 (identifiers)
-            "group by file_sha256 order by min(rowid)",
+            "select file_sha256, count(*), min(rowid), max(rowid) "  # noqa: S608 (identifiers)
+            f"from {qualified('raw', table)} group by file_sha256 order by 3",
         )
     ]
 
 
-def file_batches(files: Sequence[tuple[str, int]], chunk_rows: int) -> list[list[str]]:
+def file_batches(files: Sequence[RawFile], chunk_rows: int) -> list[list[RawFile]]:
     """Consecutive files grouped so that a group holds about `chunk_rows` rows (a file larger
     than that is a group of its own)."""
-    batches: list[list[str]] = []
+    batches: list[list[RawFile]] = []
     held = chunk_rows
-    for sha, count in files:
-        if held + count > chunk_rows:
+    for file in files:
+        if held + file.rows > chunk_rows:
             batches.append([])
             held = 0
-        batches[-1].append(sha)
-        held += count
+        batches[-1].append(file)
+        held += file.rows
     return batches
+
+
+def _read_batch(con: duckdb.DuckDBPyConnection, table: str, batch: list[RawFile]) -> pl.DataFrame:
+    """The rows of a batch of files, in the order they were delivered. Files are loaded whole,
+    one after the other, so their rows are usually one range of rowids (a range scan, in order:
+    a third of the CPU of a filter on the files and a sort)."""
+    first, last = batch[0].first, batch[-1].last
+    if sum(f.rows for f in batch) == last - first + 1:  # nothing else in the range
+        query = f"select * from {qualified('raw', table)} where rowid between $first and $last"
+        return con.sql(query, params={"first": first, "last": last}).pl()  # noqa: S608
+    query = (
+        f"select * from {qualified('raw', table)} "  # noqa: S608 (identifiers)
+        "where file_sha256 in (select unnest($files::varchar[])) order by rowid"
+    )
+    return con.sql(query, params={"files": [f.sha256 for f in batch]}).pl()
 
 
 def read_raw_chunks(
@@ -57,12 +83,8 @@ def read_raw_chunks(
         table = raw_table(source)
         if not table_exists(con, "raw", table):
             continue
-        for batch in file_batches(_first_row_order(con, table), chunk_rows):
-            yield con.sql(
-                f"select * from {qualified('raw', table)} "  # noqa: S608 (identifiers)
-                "where file_sha256 in (select unnest($files::varchar[])) order by rowid",
-                params={"files": batch},
-            ).pl()
+        for batch in file_batches(_files_in_order(con, table), chunk_rows):
+            yield _read_batch(con, table, batch)
 
 
 def read_distinct_rows(
