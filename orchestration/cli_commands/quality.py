@@ -52,7 +52,21 @@ def quality(
     from reporting.terminal.run_summary import print_issues
 
     if docs:
-        return _data_docs(settings_from(data_dir, election=election))
+        given = _filters_given(click.get_current_context())
+        if given:
+            return fail(
+                f"--docs renders every kept validation result; it takes no {' or '.join(given)}",
+                code=2,
+            )
+        settings = settings_from(data_dir, election=election)
+        if election is not None:
+            election_config(settings)  # an unknown election or a broken file: one line, exit 2
+            if settings.warehouse.exists():
+                try:
+                    _same_election(settings.warehouse, election)
+                except duckdb.IOException:
+                    return fail("The warehouse is busy (a run is writing to it); try again later.")
+        return _data_docs(settings)
 
     if rule is not None:
         from expectations.rules import RULES
@@ -72,6 +86,15 @@ def quality(
         return print_issues(settings.warehouse, rule, severity, limit)
     except duckdb.IOException:
         return fail("The warehouse is busy (a run is writing to it); try again when it ends.")
+
+
+def _filters_given(ctx: click.Context) -> list[str]:
+    """The issue filters given on the command line (not their defaults)."""
+    return [
+        f"--{name}"
+        for name in ("rule", "severity", "limit")
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
 
 
 def _data_docs(settings) -> int:
