@@ -48,6 +48,7 @@ def table(
     if frame.is_empty():
         lead = f"{html.escape(caption)}: " if caption else ""
         return f'<p class="empty">{lead}{html.escape(empty)}</p>'
+    columns = _without_repeated_codes(frame, columns)
     numeric = {fmt_int, fmt_pct, fmt_float}
     head = "".join(
         f'<th class="{"num" if f in numeric else ""}">{html.escape(h)}</th>' for _, h, f in columns
@@ -65,6 +66,18 @@ def table(
         f'<div class="table-wrap"><table{named}>{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _without_repeated_codes(frame: pl.DataFrame, columns: list[Column]) -> list[Column]:
+    """The columns without the unit's code where every unit's name is its code (a feed that
+    names its units by number, as DC's wards "1" to "8": the same value twice a row)."""
+    shown = {c for c, _, _ in columns}
+    if not {"unit_code", "unit_name"} <= shown or not {"unit_code", "unit_name"} <= set(
+        frame.columns
+    ):
+        return columns
+    same = frame.select(pl.col("unit_name").eq_missing(pl.col("unit_code")).all()).item()
+    return [c for c in columns if c[0] != "unit_code"] if same else columns
 
 
 @dataclass
