@@ -100,3 +100,10 @@ def test_a_cascade_of_full_rebuilds_names_its_first_cause_once():
     marts = plan("the published marts", OWN, gate.stamp)
     assert gate.reason == "the layer below was full (nothing staged yet)"
     assert marts.reason == "the layer below was full (nothing staged yet)"
+
+
+def test_also_adds_to_the_reason_and_keeps_the_rest():
+    decided = plan("forensic_units", OWN, GATE, current=STAGED)
+    told = decided.also("contest c1 examined again")
+    assert told.reason == f"{decided.reason}; contest c1 examined again"
+    assert (told.mode, told.generation) == (decided.mode, decided.generation)

@@ -78,6 +78,10 @@ class Plan:
     def incremental(self) -> bool:
         return self.stamp.mode == INCREMENTAL
 
+    def also(self, said: str) -> Plan:
+        """The same plan, its reason followed by `said` (what the step found on its way)."""
+        return replace(self, stamp=replace(self.stamp, reason=f"{self.reason}; {said}"))
+
     def full_instead(self, reason: str) -> Plan:
         """The same step rebuilt fully: it found, while working, that the change cannot be
         applied as a difference."""

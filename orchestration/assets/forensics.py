@@ -7,8 +7,6 @@ the same as a full computation's (docs/forensics.md). A general election keeps a
 contest and moves those of the contests a drop touches (transforms.forensics.contests).
 """
 
-from dataclasses import replace
-
 import dagster as dg
 import polars as pl
 
@@ -130,7 +128,7 @@ def _general(con, election, frames: RunFrames, log):
         try:
             state, said = _general_updated(con, election, views, frames.change(con, []))
             if said:
-                plan = replace(plan, stamp=replace(plan.stamp, reason=f"{plan.reason}; {said}"))
+                plan = plan.also(said)
         except NeedsFullBuild as why:
             plan = plan.full_instead(f"full instead: {why}")
     log.info(f"forensics {plan.mode}: {plan.reason}")

@@ -10,7 +10,6 @@ districts a drop cannot move exactly are computed again from their own tallies.
 """
 
 import functools
-from dataclasses import replace
 
 import dagster as dg
 import polars as pl
@@ -138,8 +137,7 @@ def _general(con, election: Election, frames: RunFrames):
         try:
             stats, lines, whole = _general_moved(con, election, populations, frames.change(con, []))
             if whole:
-                reason = f"{plan.reason}; {whole}"
-                plan = replace(plan, stamp=replace(plan.stamp, reason=reason))
+                plan = plan.also(whole)
         except NeedsFullBuild as why:
             plan = plan.full_instead(f"full instead: {why}")
     if not plan.incremental:
