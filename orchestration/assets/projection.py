@@ -36,6 +36,7 @@ from transforms.projection.contests import (
     DISTRICT_LEVEL,
     GROUP,
     GROUP_SCHEMA,
+    GroupStats,
     Populations,
     group_counted,
     group_lines,
@@ -206,6 +207,7 @@ def _general_moved(con, election: Election, populations: Populations, change: Ch
         )
     touched = pl.concat([side.select(GROUP).cast(pl.String) for side in sides]).unique()
     olds, befores, afters, whole = [], [], [], {}
+    old_split = GroupStats(old_stats)
     for key in touched.sort(GROUP, nulls_last=True).iter_rows():
         own = [
             (tallies.get(key, none[0]), votes.get(key, none[1]))
@@ -221,7 +223,7 @@ def _general_moved(con, election: Election, populations: Populations, change: Ch
             pl.lit(key[0], pl.String).alias(CONTEST),
             pl.lit(key[1], pl.String).alias(DISTRICT),
         ]
-        olds.append(stats_of(old_stats, group).with_columns(keyed))
+        olds.append(stats_of(old_split, group).with_columns(keyed))
         before, after = (
             projection_stats(group_counted(t, v, group, sizes), group.view).with_columns(keyed)
             for t, v in own
