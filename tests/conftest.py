@@ -42,6 +42,43 @@ def _freeze_what_lives_on() -> None:
     gc.freeze()
 
 
+# The slowest test files, slowest first (`pytest --durations=0`, summed by file). xdist's
+# --dist loadfile hands out whole files in the order of the collected tests: these start first,
+# so the last files to start are short and both workers end together. (Its own order, files
+# with most tests first, started the two-test files last: the Postgres deployment's, a minute
+# long, once ran alone at the end while the other worker had finished.)
+SLOWEST_FILES = (
+    "test_deploy_postgres.py",
+    "test_sensor_queue.py",
+    "test_incremental.py",
+    "test_cli.py",
+    "test_general_incremental.py",
+    "test_cli_hints.py",
+    "test_run_process.py",
+    "test_ve2024.py",
+    "test_policy.py",
+    "test_noop_run.py",
+    "test_quality_gate.py",
+    "test_gx_docs.py",
+    "test_bad_input.py",
+    "test_withdraw.py",
+    "test_report.py",
+    "test_writer_lock.py",
+    "test_report_ve2024.py",
+    "test_ballot_registry_e2e.py",
+    "test_pipeline.py",
+    "test_verify_totals.py",
+    "test_election_night.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The SLOWEST_FILES first, in that order; each file's tests and the other files keep the
+    collection's order (the sort is stable)."""
+    rank = {name: at for at, name in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def pytest_collection_finish(session):
     _freeze_what_lives_on()  # the test modules and everything they import
 
@@ -72,6 +109,8 @@ def pytest_configure(config):
                 _freeze_what_lives_on()
 
     dg.JobDefinition.execute_in_process = guarded
+    if hasattr(config.option, "loadscopereorder"):  # xdist: hand out files in SLOWEST_FILES order
+        config.option.loadscopereorder = False
 
 
 @pytest.fixture

@@ -2,7 +2,15 @@
 touches (every contest of each) and updates the published marts by its difference, which equal a
 full rebuild of the same files, bit for bit; a drop that brings contest lines never seen before
 is staged whole; a correction that stops a line at a unit (a tally quarantined) removes its rows
-there without a full build."""
+there without a full build.
+
+The forensics and projection marts on election night: a drop moves the kept state of each
+contest it touches (the others' rows stay as they were), and the published marts equal a full
+rebuild of the same files, bit for bit: drops that amend tallies, one that quarantines two
+tables (their accepted tallies go), and one that corrects a single contest.
+
+One night serves every test here (a general election's run costs seconds): its first four drops
+are compared with a full rebuild of a copy of them, all five with a full rebuild after."""
 
 import shutil
 from dataclasses import replace
@@ -77,19 +85,52 @@ def _kept(settings) -> dict[str, pl.DataFrame]:
     return frames
 
 
+FOLLOWERS = ("forensics", "projection")
+ONE_CONTEST = "governor"
+
+
+def _with_one_contest_corrected(general):
+    """A fifth drop: four tables of the first drop again, only their governor's rows: three
+    with the first line one vote up (amendments), one without its first line (quarantined
+    under E8, so fewer tallies count that line in its state)."""
+    first = general.drops[0]
+    rows = _tables(general, first, 4, skip=10).filter(pl.col("office") == "GOVERNOR")
+    last_table = rows["table_code"].unique(maintain_order=True)[-1]
+    line = pl.int_range(pl.len()).over("table_code") == 0
+    corrected = rows.with_columns(
+        pl.when(line).then(pl.col("votes") + 1).otherwise(pl.col("votes")).alias("votes")
+    ).filter(~(line & (pl.col("table_code") == last_table)))
+    return replace(general, drops=[*general.drops, corrected])
+
+
+def _full_rebuild_of_a_copy(settings, root):
+    """A forced full rebuild of a copy of the data directory (this one goes on): its modes,
+    its staged and quality tables, its marts and its settings."""
+    copied = replace(settings, data_dir=root / "full_of_four")
+    shutil.copytree(settings.data_dir, copied.data_dir)
+    full_modes = run_forced_full(copied)
+    return copied, full_modes, (_kept(copied), mart_snapshot(copied))
+
+
 @pytest.fixture(scope="module")
-def one_by_one(tmp_path_factory):
-    """A general election of 5 contests landed in 4 drops, the job run after each; the staged,
-    quality and published tables after the last; then the same after a forced full rebuild."""
+def night(tmp_path_factory):
+    """A general election of 5 contests landed in 5 drops, the job run after each: how each
+    run went and the marts after it. After the fourth, the staged, quality and published
+    tables, and the same after a forced full rebuild of a copy of the data directory; after
+    the fifth, a forced full rebuild of the same files."""
     root = tmp_path_factory.mktemp("general_incremental")
     settings = replace(Settings(root / "data"), election="general", quarantine_threshold=0.5)
     prepare_data_dir(settings)
     general = _with_amendments(generate_general(600, contests=5, seed=5, drops=4))
+    general = _with_one_contest_corrected(general)
     incoming = root / "incoming"
     write_synthetic_general(general, incoming)
     shutil.copy(incoming / "registry.csv", settings.landing)
-    seen = []
+    seen, marts, of_four = [], [], None
     for path in sorted(incoming.glob("general_*.csv")):
+        if len(seen) == 4:
+            incremental = (_kept(settings), marts[-1])
+            of_four = (*_full_rebuild_of_a_copy(settings, root), incremental)
         shutil.copy(path, settings.landing)  # one drop after the other, the job after each
         result = run(settings)
         assert result.success
@@ -98,12 +139,21 @@ def one_by_one(tmp_path_factory):
                 **modes(result),
                 "reason": _reason(result),
                 "marts_reason": _reason(result, ["marts", "results"]),
+                **{f"{m} reason": _reason(result, ["marts", m]) for m in FOLLOWERS},
             }
         )
-    incremental = (_kept(settings), mart_snapshot(settings))
+        marts.append(mart_snapshot(settings))
     full_modes = run_forced_full(settings)
-    full = (_kept(settings), mart_snapshot(settings))
-    return settings, seen, full_modes, incremental, full
+    return of_four, seen, marts, full_modes, mart_snapshot(settings)
+
+
+@pytest.fixture(scope="module")
+def one_by_one(night):
+    """The first four drops of the night, one by one, then a forced full rebuild of them: the
+    rebuilt data directory's settings, how each run went, the full rebuild's modes, the
+    staged, quality and published tables after the fourth drop and after the rebuild."""
+    (settings, full_modes, full, incremental), seen = night[0], night[1]
+    return settings, seen[:4], full_modes, incremental, full
 
 
 def test_drops_are_staged_and_judged_incrementally(one_by_one):
@@ -155,3 +205,48 @@ def test_a_unit_whose_tallies_are_all_quarantined_loses_its_results(one_by_one):
             "and r.contest_id = e.contest_id and r.level = e.level and r.unit_code = e.unit_code"
         ).fetchall()[0][0]
     assert emptied.height and left == 0
+
+
+def test_later_drops_move_the_kept_state(night):
+    seen, full_modes = night[1], night[3]
+    for step in FOLLOWERS:
+        assert [s[step] for s in seen] == ["full", "full", *["incremental"] * 3], step
+    # the fourth drop moves two contests' shares across F2's 5 % (their main candidates): the
+    # centres where those candidates have a count are examined again, the rest still moved
+    assert seen[3]["forensics reason"] == (
+        "applying the last change; "
+        + "; ".join(
+            f"contest {c}: the drop changed which candidates are main (F2 shares), every "
+            "centre where they have a count examined again"
+            for c in ("governor", "senator-vote-for-2")
+        )
+    )
+    assert all(full_modes[step] == "full" for step in FOLLOWERS)
+
+
+def test_a_district_whose_line_may_stop_is_projected_again_from_its_tallies(night):
+    """The projection moves each contest-and-district's sums by the drop, unless fewer tallies
+    count one of its lines (the last quarantines a governor's table lacking its first line):
+    that district is computed again from all its tallies (a line no tally counts has no row)."""
+    seen = night[1]
+    assert [s["projection reason"] for s in seen[2:4]] == ["applying the last change"] * 2
+    assert seen[4]["projection reason"] == (
+        "applying the last change; contest governor in 03 computed again from all its "
+        "tallies: fewer tallies count one of its lines (it may stop)"
+    )
+
+
+def test_forensics_and_projection_equal_a_full_rebuild(night):
+    marts, full = night[2], night[4]
+    for step in FOLLOWERS:
+        assert marts[-1][step].height, step
+        assert marts[-1][step].equals(full[step]), step
+    assert_same_marts(marts[-1], full)
+
+
+def test_a_drop_of_one_contest_leaves_the_others_rows(night):
+    marts = night[2]
+    before, after = (m["forensics"] for m in marts[-2:])
+    others = pl.col("contest_id") != ONE_CONTEST
+    assert before.filter(others).equals(after.filter(others))
+    assert before.filter(others).height and after.filter(~others).height

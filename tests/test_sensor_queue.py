@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -15,7 +16,9 @@ from landing.files import sha256_file, write_synthetic
 from orchestration.definitions import build_definitions
 from orchestration.runner import failure_messages, run_tally_job
 from orchestration.sensors import LANDING_SENSOR, SENSOR_NAME_TAG
+from orchestration.settings import Settings, prepare_data_dir
 from orchestration.writer_lock import WriterBusy, WriterLock, reading
+from tests.conftest import LANDED_NOW
 from transforms.synthetic.election import generate
 from warehouse.db import connect
 
@@ -62,17 +65,40 @@ def deliveries(settings, name) -> int:
         return found.fetchall()[0][0]
 
 
-@pytest.fixture
-def loaded_by_the_cli(settings, tallyhouse, tmp_path):
-    """A generated election of three drops, the first two loaded by `tallyhouse run`; the third
-    held back in `held`."""
+@pytest.fixture(scope="module")
+def _loaded_by_the_cli_once(tmp_path_factory) -> Path:
+    """loaded_by_the_cli's folder, made once for the module: `data` and `held`."""
+    from orchestration.cli import main
+
+    root = tmp_path_factory.mktemp("loaded_by_the_cli")
+    settings = Settings(root / "data")
+    prepare_data_dir(settings)
     write_synthetic(generate(300, seed=41, drops=3), settings.landing)
-    held = tmp_path / "held"
+    held = root / "held"
     held.mkdir()
     shutil.move(settings.landing / "tallies_003.csv", held / "tallies_003.csv")
-    done = tallyhouse("run", "--data-dir", str(settings.data_dir))
-    assert done.returncode == 0, done.stderr
+    saved = dict(os.environ)  # as the tallyhouse fixture does: `run` exports its settings
+    os.environ.clear()
+    os.environ.update({k: v for k, v in saved.items() if not k.startswith("TALLYHOUSE_")})
+    os.environ.update(LANDED_NOW)
+    try:
+        assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     settled(settings.landing)
+    return root
+
+
+@pytest.fixture
+def loaded_by_the_cli(settings, tmp_path, _loaded_by_the_cli_once):
+    """A generated election of three drops, the first two loaded by `tallyhouse run` into
+    `settings`' data directory; the third held back in `held`. (One run for the module; each
+    test gets a copy of its folder, modification times kept.)"""
+    shutil.rmtree(settings.data_dir)
+    shutil.copytree(_loaded_by_the_cli_once / "data", settings.data_dir)
+    held = tmp_path / "held"
+    shutil.copytree(_loaded_by_the_cli_once / "held", held)
     return held
 
 

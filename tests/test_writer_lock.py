@@ -14,7 +14,7 @@ import pytest
 
 from orchestration.runner import failure_messages, run_tally_job
 from orchestration.writer_lock import LOCK_NAME, WriterBusy, WriterLock
-from tests.conftest import LANDED_NOW
+from tests.conftest import LANDED_NOW, SMALL_TABLES
 
 
 def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path):
@@ -52,7 +52,9 @@ def test_a_run_killed_holding_the_lock_is_marked_failed_by_the_next(tmp_path):
 
     settings = Settings(tmp_path / "data")
     prepare_data_dir(settings)
-    write_synthetic(generate(20_000, seed=3, drops=1), settings.landing)
+    # the run holds the lock from its start to its end, seconds even for the small sample:
+    # it is killed within a poll (50 ms) of taking it, and the next run loads the same files
+    write_synthetic(generate(SMALL_TABLES, seed=3, drops=1), settings.landing)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), **LANDED_NOW}
     child = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(settings.data_dir)],
@@ -64,7 +66,7 @@ def test_a_run_killed_holding_the_lock_is_marked_failed_by_the_next(tmp_path):
     deadline = time.monotonic() + 120
     while f'"pid": {child.pid}' not in (lock.read_text() if lock.exists() else ""):
         assert time.monotonic() < deadline and child.poll() is None, "the run never took the lock"
-        time.sleep(0.2)
+        time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.wait()
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)

@@ -23,6 +23,7 @@ from transforms.projection.contests import (
     GROUP,
     GROUP_SCHEMA,
     Group,
+    GroupStats,
     Populations,
     group_counted,
     group_lines,
@@ -118,6 +119,7 @@ def moved_groups(
     by_group = [_split_by_group(side, votes) for side, votes in zip(sides, long_votes, strict=True)]
     touched = pl.concat([side.select(GROUP).cast(pl.String) for side in sides]).unique()
     olds, befores, afters, whole = [], [], [], {}
+    old_split = GroupStats(old_stats)  # split once: a filter per group costs ~15 ms
     for key in touched.sort(GROUP, nulls_last=True).iter_rows():
         own = [
             (tallies.get(key, none[0]), votes.get(key, none[1]))
@@ -133,7 +135,7 @@ def moved_groups(
             pl.lit(key[0], pl.String).alias(CONTEST),
             pl.lit(key[1], pl.String).alias(DISTRICT),
         ]
-        olds.append(stats_of(old_stats, group).with_columns(keyed))
+        olds.append(stats_of(old_split, group).with_columns(keyed))
         before, after = (
             projection_stats(group_counted(t, v, group, sizes), group.view).with_columns(keyed)
             for t, v in own
