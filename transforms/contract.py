@@ -107,6 +107,7 @@ class Contract:
     # a general election's wide feed: a group of columns per contest, declared or by pattern
     contest_groups: tuple[ContestGroup, ...] = ()
     contest_patterns: tuple[GroupPattern, ...] = ()
+    sum_over: tuple[str, ...] = ()  # long layout: columns a line's votes are split over
 
     @property
     def grouped(self) -> bool:
@@ -127,7 +128,11 @@ class Contract:
     @property
     def derives_valid(self) -> bool:
         """A long feed without valid votes: they are the sum of the unit's rows."""
-        return self.long_candidate is not None and VALID not in self.counts
+        return (
+            self.long_candidate is not None
+            and VALID not in self.counts
+            and VALID not in self.aliases.values()
+        )
 
     @property
     def maps_other_votes(self) -> bool:
@@ -373,6 +378,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         long_candidate=cand.candidate_column if cand.layout == "long" else None,
         long_votes=cand.votes_column if cand.layout == "long" else None,
         aliases=dict(cand.aliases or {}),
+        sum_over=tuple(cand.sum_over or ()),
         exclude=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.exclude),
         release=release.number,
         snapshot=release.snapshot,
@@ -545,6 +551,26 @@ def kept_rows(contract: Contract) -> pl.Expr:
     return keep
 
 
+def summed_over(kept: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """A long feed whose lines are split over rows (`candidates.sum_over`, e.g. a vote type:
+    election day, mail, early) → one row per line: the rows that agree on every column the
+    contract reads but those are one, their votes summed, numbered by their first row. A part
+    that is not a whole number leaves the parts joined by `+` (unparsable: rule E8)."""
+    apart = {contract.long_votes, *contract.sum_over}
+    rule_columns = [r.column for r in contract.contest_rules if r.column]
+    keys = [c for c in dict.fromkeys([*contract.referenced_columns(), *rule_columns])]
+    keys = [c for c in keys if c not in apart]
+    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    parsed = votes.cast(pl.Int64, strict=False)
+    return kept.group_by(keys, maintain_order=True).agg(
+        pl.col("source_row").min(),
+        pl.when(parsed.is_not_null().all())
+        .then(parsed.sum().cast(pl.String))
+        .otherwise(votes.str.join("+"))
+        .alias(contract.long_votes),
+    )
+
+
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
     """Feed rows (every column text, plus source_row) → canonical tally rows, as text.
 
@@ -556,6 +582,8 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     blank = frame.height - filled.height
     kept = filled.filter(kept_rows(contract))
     excluded = filled.height - kept.height
+    if contract.sum_over:
+        kept = summed_over(kept, contract)
     if election.is_general:
         return Applied(_general_rows(kept, contract, election), excluded, frame.height, blank)
     if contract.long_candidate:

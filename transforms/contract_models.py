@@ -540,8 +540,9 @@ RegisteredRef = Annotated[
     ),
 ]
 
-# Labels of a long feed may stand for these counts (candidates.aliases): "OVER VOTES" = "null_votes"
-ALIAS_COUNTS = ("null_votes", "blank_votes", "other_votes")
+# Labels of a long feed may stand for these counts (candidates.aliases): "OVER VOTES" =
+# "null_votes", "Total Votes" = "valid_votes", "Times Cast" = "total_votes" (Clarity's count rows)
+ALIAS_COUNTS = ("valid_votes", "total_votes", "null_votes", "blank_votes", "other_votes")
 
 
 class CountsSpec(_Table):
@@ -579,8 +580,15 @@ class CandidatesSpec(_Table):
     aliases: dict[Label, str] | None = Field(
         None,
         max_length=1000,
-        description="long and grouped: label in the feed = candidate id, or null_votes, "
-        'blank_votes or other_votes (e.g. "OVER VOTES" = "null_votes")',
+        description="long and grouped: label in the feed = candidate id, or valid_votes, "
+        'total_votes, null_votes, blank_votes or other_votes (e.g. "OVER VOTES" = "null_votes")',
+    )
+    sum_over: list[Column] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="long: columns a line's votes are split over (a vote type: election day, "
+        "mail, early), whose rows of one unit, contest and label are summed",
     )
 
     @model_validator(mode="after")
@@ -604,6 +612,13 @@ class CandidatesSpec(_Table):
                     raise _rule(f"missing key '{key}' (layout = \"long\")")
             if self.columns is not None:
                 raise _rule("'columns' is read only with layout = \"wide\"")
+            if self.sum_over and {self.candidate_column, self.votes_column} & set(self.sum_over):
+                raise _rule(
+                    "'sum_over' names the columns a line's votes are split over, not the "
+                    "candidate or the votes column"
+                )
+        if self.layout != "long" and self.sum_over is not None:
+            raise _rule("'sum_over' is read only with layout = \"long\"")
         return self
 
 
@@ -879,9 +894,9 @@ class ContractFile(_Table):
 
     @model_validator(mode="after")
     def _contests_fit_layout(self) -> ContractFile:
-        if self.contests and self.contests.columns and self.candidates.layout != "long":
+        if self.contests and self.contests.columns and self.candidates.layout == "grouped":
             raise _rule(
-                "contests are discovered from columns only in the long layout",
+                "a grouped feed's contests are its column groups, not a column's values",
                 at="contests.columns",
             )
         grouped = self.candidates.layout == "grouped"

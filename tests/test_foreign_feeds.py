@@ -1,0 +1,311 @@
+"""Feeds of other countries' public formats, configured from the docs alone (docs/contracts.md):
+a Clarity-style long precinct export (a row per vote type, "Total Votes" and "Times Cast" rows),
+a Peru ONPE-style wide acta file (a row per mesa and election type). Each publishes exact
+totals per contest, summed here independently from the CSV text."""
+
+import csv
+import io
+import re
+import tomllib
+from collections import Counter
+from dataclasses import replace
+
+import polars as pl
+import pytest
+
+from tests.conftest import published, run
+from transforms.contract import apply_contract, parse_contract
+from transforms.contract_models import ContractError, parse_election
+
+# A county's Clarity export: a line's votes split over vote types, count rows per vote type,
+# unit-wide rows (registered voters, ballots cast) under contests of their own.
+# (precinct, contest, vote type): its rows' choice=votes
+CLARITY_ROWS = """
+0001|President|Election Day|HARRIS / WALZ=93;TRUMP / VANCE=84;Write-in=2;Over Votes=1
+0001|President|Election Day|Under Votes=3;Total Votes=179;Times Cast=183
+0001|President|Mail|HARRIS / WALZ=111;TRUMP / VANCE=107;Write-in=0;Over Votes=1;Under Votes=2
+0001|President|Mail|Total Votes=218;Times Cast=221
+0001|Commissioner District 2|Election Day|ANN LEE=100;BOB RAY=80;Over Votes=0;Under Votes=3
+0001|Commissioner District 2|Election Day|Total Votes=180;Times Cast=183
+0001|Commissioner District 2|Mail|ANN LEE=120;BOB RAY=99;Over Votes=0;Under Votes=2
+0001|Commissioner District 2|Mail|Total Votes=219;Times Cast=221
+0002|President|Election Day|HARRIS / WALZ=70;TRUMP / VANCE=120;Write-in=1;Over Votes=0
+0002|President|Election Day|Under Votes=4;Total Votes=191;Times Cast=195
+0002|President|Mail|HARRIS / WALZ=130;TRUMP / VANCE=60;Write-in=3;Over Votes=2;Under Votes=0
+0002|President|Mail|Total Votes=193;Times Cast=195
+0002|Commissioner District 3|Election Day|CARL DIAZ=90;DANA FOX=101;Over Votes=1
+0002|Commissioner District 3|Election Day|Under Votes=3;Total Votes=191;Times Cast=195
+0002|Commissioner District 3|Mail|CARL DIAZ=95;DANA FOX=97;Over Votes=0;Under Votes=3
+0002|Commissioner District 3|Mail|Total Votes=192;Times Cast=195
+"""
+PARTIES = {"HARRIS / WALZ": "DEM", "TRUMP / VANCE": "REP", "ANN LEE": "DEM", "BOB RAY": "REP"}
+
+
+def clarity_export(spec: str) -> str:
+    """The export's CSV: a row per precinct, contest, choice and vote type, under a Registered
+    Voters row per precinct (a contest of its own, as Clarity gives it)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["Precinct Code", "Contest Name", "Choice Name", "Party Code", "Vote Type", "Votes"]
+    )
+    seen = set()
+    for line in spec.strip().splitlines():
+        precinct, contest, vote_type, choices = line.split("|")
+        if precinct not in seen:
+            seen.add(precinct)
+            writer.writerow([precinct, "Registered Voters", "Registered Voters", "", "Total", 1000])
+        for choice in choices.split(";"):
+            label, votes = choice.split("=")
+            writer.writerow([precinct, contest, label, PARTIES.get(label, ""), vote_type, votes])
+    return out.getvalue()
+
+
+CLARITY = clarity_export(CLARITY_ROWS)
+
+CLARITY_ELECTION = """
+id = "county"
+levels = ["precinct"]
+expected_tallies = 2
+discover_contests = true
+[districts]
+commission = "County commission district"
+[[contest]]
+id = "president"
+name = "President"
+"""
+
+CLARITY_CONTRACT = """
+id = "clarity"
+source = { id = "county", kind = "official" }
+[file]
+pattern = "clarity_*.csv"
+[codes]
+precinct = "Precinct Code"
+[counts]
+[candidates]
+layout = "long"
+candidate_column = "Choice Name"
+votes_column = "Votes"
+sum_over = ["Vote Type"]
+[candidates.aliases]
+"Write-in" = "other_votes"
+"Over Votes" = "null_votes"
+"Under Votes" = "blank_votes"
+"Total Votes" = "valid_votes"
+"Times Cast" = "total_votes"
+[contests]
+columns = ["Contest Name"]
+[[contests.rule]]
+column = "Contest Name"
+matches = '^Commissioner District ([0-9]+)'
+level = "commission"
+[[exclude]]
+column = "Contest Name"
+equals = "Registered Voters"
+"""
+
+COUNT_LABELS = {
+    "Write-in": "_other",
+    "Over Votes": "null_votes",
+    "Under Votes": "blank_votes",
+    "Total Votes": "valid_votes",
+    "Times Cast": "total_votes",
+}
+
+
+def clarity_sums(text: str) -> tuple[Counter, Counter]:
+    """Per contest id: each candidate's votes (write-ins as `_other`) and each count, summed over
+    precincts and vote types, in plain Python."""
+    lines, counts = Counter(), Counter()
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["Contest Name"] == "Registered Voters":
+            continue
+        contest = re.sub(r"[^a-z0-9]+", "-", row["Contest Name"].lower())
+        label = COUNT_LABELS.get(row["Choice Name"], row["Choice Name"])
+        target = lines if label not in ("null_votes", "blank_votes") else counts
+        target[(contest, label)] += int(row["Votes"])
+        if label in ("valid_votes", "total_votes"):
+            del lines[(contest, label)]
+            counts[(contest, label)] += int(row["Votes"])
+    return lines, counts
+
+
+# Peru ONPE's open data: a row per mesa and election type, the same party columns for each;
+# an annulled or unresolved acta has its vote cells empty.
+ONPE = (
+    "UBIGEO;DEPARTAMENTO;DISTRITO;TIPO_ELECCION;MESA_DE_VOTACION;DESCRIP_ESTADO_ACTA;"
+    "N_ELEC_HABIL;VOTOS_P1;VOTOS_P2;VOTOS_VB;VOTOS_VN\n"
+    """010101;AMAZONAS;CHACHAPOYAS;PRESIDENCIAL;000001;CONTABILIZADA;257;120;80;14;14
+010101;AMAZONAS;CHACHAPOYAS;CONGRESAL;000001;CONTABILIZADA;257;90;101;19;25
+010102;AMAZONAS;ASUNCIÓN;PRESIDENCIAL;000002;CONTABILIZADA;268;100;120;20;1
+010102;AMAZONAS;ASUNCIÓN;CONGRESAL;000002;ANULADA;268;;;;
+150101;LIMA;LIMA;PRESIDENCIAL;900003;CONTABILIZADA;203;50;110;5;6
+150101;LIMA;LIMA;CONGRESAL;900003;CONTABILIZADA;203;70;95;3;2
+150101;LIMA;LIMA;PRESIDENCIAL;900004;SIN RESOLVER;210;;;;
+"""
+)
+
+ONPE_ELECTION = """
+id = "pe"
+levels = ["departamento", "distrito", "mesa"]
+discover_contests = true
+[[contest]]
+id = "presidencial"
+candidates = [{ id = "p1", name = "Partido Uno" }, { id = "p2", name = "Partido Dos" }]
+[[contest]]
+id = "congresal"
+district = "departamento"
+candidates = [{ id = "p1", name = "Partido Uno" }, { id = "p2", name = "Partido Dos" }]
+"""
+
+ONPE_CONTRACT = """
+id = "onpe"
+source = { id = "onpe", kind = "official" }
+[file]
+pattern = "Resultados_*.csv"
+separator = ";"
+encoding = "latin-1"
+[codes]
+departamento = { column = "UBIGEO", slice = [0, 2] }
+distrito = "UBIGEO"
+mesa = "MESA_DE_VOTACION"
+[names]
+distrito = "DISTRITO"
+[counts]
+registered = "N_ELEC_HABIL"
+valid_votes = { sum = ["VOTOS_P1", "VOTOS_P2"] }
+blank_votes = "VOTOS_VB"
+null_votes = "VOTOS_VN"
+[candidates.columns]
+p1 = "VOTOS_P1"
+p2 = "VOTOS_P2"
+[contests]
+columns = ["TIPO_ELECCION"]
+[[include]]
+column = "DESCRIP_ESTADO_ACTA"
+equals = "CONTABILIZADA"
+"""
+
+
+def onpe_sums(text: str) -> Counter:
+    """Per (contest, level, unit, party): the counted actas' votes, in plain Python."""
+    found = Counter()
+    for row in csv.DictReader(io.StringIO(text), delimiter=";"):
+        if row["DESCRIP_ESTADO_ACTA"] != "CONTABILIZADA":
+            continue
+        contest = row["TIPO_ELECCION"].lower()
+        for party in ("p1", "p2"):
+            votes = int(row[f"VOTOS_{party.upper()}"])
+            found[(contest, "national", "national", party)] += votes
+            found[(contest, "departamento", row["UBIGEO"][:2], party)] += votes
+    return found
+
+
+def write_election(root, election_id: str, election: str, contract: str) -> None:
+    folder = root / election_id
+    (folder / "contracts").mkdir(parents=True)
+    (folder / "election.toml").write_text(election)
+    (folder / "contracts" / "feed.toml").write_text(contract)
+
+
+@pytest.mark.e2e
+def test_a_clarity_export_split_by_vote_type_publishes_exact_totals(settings, tmp_path):
+    elections, landing = tmp_path / "elections", tmp_path / "landing"
+    write_election(elections, "county", CLARITY_ELECTION, CLARITY_CONTRACT)
+    landing.mkdir()
+    (landing / "clarity_20241105.csv").write_text(CLARITY)
+    county = replace(settings, election="county", landing_dir=landing, elections_dir=elections)
+    # a one-level election (the precinct only) runs forensics too
+    assert run(county).success
+    lines, counts = clarity_sums(CLARITY)
+    results = published(
+        county, "select contest_id, candidate_name, votes from results where level = 'national'"
+    )
+    found = {(c, "_other" if n.startswith("Other") else n): v for c, n, v in results.iter_rows()}
+    assert found == dict(lines)
+    turnout = published(
+        county,
+        "select contest_id, valid_votes, total_votes, null_votes, blank_votes from turnout "
+        "where level = 'national'",
+    )
+    for contest, *figures in turnout.iter_rows():
+        fields = ("valid_votes", "total_votes", "null_votes", "blank_votes")
+        assert dict(zip(fields, figures, strict=True)) == {f: counts[(contest, f)] for f in fields}
+    assert published(county, "select count(*) from quality_issues").item() == 0
+    status = published(county, "select contest_id, decided from contest_status order by 1")
+    # every precinct counted: the president is decided; the commission districts have no
+    # expected count without a registry, so they are never called
+    assert status.rows() == [
+        ("commissioner-district-2", False),
+        ("commissioner-district-3", False),
+        ("president", True),
+    ]
+
+
+@pytest.mark.e2e
+def test_a_wide_onpe_file_with_a_contest_column_publishes_exact_totals(settings, tmp_path):
+    elections, landing = tmp_path / "elections", tmp_path / "landing"
+    write_election(elections, "pe", ONPE_ELECTION, ONPE_CONTRACT)
+    landing.mkdir()
+    (landing / "Resultados_1ra_vuelta.csv").write_bytes(ONPE.encode("latin-1"))
+    pe = replace(settings, election="pe", landing_dir=landing, elections_dir=elections)
+    assert run(pe).success
+    results = published(
+        pe,
+        "select contest_id, level, unit_code, candidate_id, votes from results "
+        "where level in ('national', 'departamento')",
+    )
+    found = {tuple(r[:4]): r[4] for r in results.iter_rows()}
+    assert found == dict(onpe_sums(ONPE))
+    names = published(pe, "select distinct unit_name from results where level = 'distrito'")
+    assert "ASUNCIÓN" in names["unit_name"].to_list()
+
+
+def election_of(text: str):
+    return parse_election(tomllib.loads(text), "election.toml")
+
+
+def test_sum_over_adds_a_lines_rows_and_keeps_an_unreadable_part_unparsable():
+    election = election_of(CLARITY_ELECTION)
+    contract = parse_contract(tomllib.loads(CLARITY_CONTRACT), election, "clarity")
+    frame = pl.read_csv(
+        io.StringIO(CLARITY.replace(",Mail,111\n", ",Mail,x\n")), infer_schema=False
+    ).with_row_index("source_row", offset=1)
+    applied = apply_contract(frame, contract, election)
+    rows = applied.tallies
+    harris = rows.filter(
+        (pl.col("precinct_code") == "0001") & (pl.col("candidate") == "HARRIS / WALZ")
+    )
+    assert harris["votes"].to_list() == ["93+x"]
+    assert harris["source_row"].to_list() == [2]
+    ann = rows.filter(pl.col("candidate") == "ANN LEE")
+    assert ann["votes"].to_list() == ["220"]
+    valid = rows.filter(
+        (pl.col("count_field") == "valid_votes") & (pl.col("contest_id") == "president")
+    )
+    assert valid["votes"].to_list() == ["397", "384"]
+
+
+@pytest.mark.parametrize(
+    ("election", "contract", "problem"),
+    [
+        (
+            CLARITY_ELECTION,
+            CLARITY_CONTRACT.replace('sum_over = ["Vote Type"]', 'sum_over = ["Votes"]'),
+            "candidates: 'sum_over' names the columns a line's votes are split over, not the "
+            "candidate or the votes column",
+        ),
+        (
+            ONPE_ELECTION,
+            ONPE_CONTRACT.replace(
+                "[candidates.columns]", '[candidates]\nsum_over = ["X"]\n[candidates.columns]'
+            ),
+            "candidates: 'sum_over' is read only with layout = \"long\"",
+        ),
+    ],
+)
+def test_sum_over_is_refused_where_it_means_nothing(election, contract, problem):
+    with pytest.raises(ContractError) as refused:
+        parse_contract(tomllib.loads(contract), election_of(election), "feed")
+    assert str(refused.value) == f"feed.{problem}"
