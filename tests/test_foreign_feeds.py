@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import published, run
-from transforms.contract import apply_contract, parse_contract
+from transforms.contract import apply_contract, parse_contract, ungrouped
 from transforms.contract_models import ContractError, parse_election
 
 # A county's Clarity export: a line's votes split over vote types, count rows per vote type,
@@ -202,6 +202,14 @@ def onpe_sums(text: str) -> Counter:
     return found
 
 
+def national_turnout(settings, fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Per contest: these columns of its national `turnout` row."""
+    turnout = published(
+        settings, f"select contest_id, {', '.join(fields)} from turnout where level = 'national'"
+    )
+    return {row["contest_id"]: {f: row[f] for f in fields} for row in turnout.iter_rows(named=True)}
+
+
 def write_election(root, election_id: str, election: str, contract: str) -> None:
     folder = root / election_id
     (folder / "contracts").mkdir(parents=True)
@@ -224,14 +232,9 @@ def test_a_clarity_export_split_by_vote_type_publishes_exact_totals(settings, tm
     )
     found = {(c, "_other" if n.startswith("Other") else n): v for c, n, v in results.iter_rows()}
     assert found == dict(lines)
-    turnout = published(
-        county,
-        "select contest_id, valid_votes, total_votes, null_votes, blank_votes from turnout "
-        "where level = 'national'",
-    )
-    for contest, *figures in turnout.iter_rows():
-        fields = ("valid_votes", "total_votes", "null_votes", "blank_votes")
-        assert dict(zip(fields, figures, strict=True)) == {f: counts[(contest, f)] for f in fields}
+    fields = ("valid_votes", "total_votes", "null_votes", "blank_votes")
+    for contest, figures in national_turnout(county, fields).items():
+        assert figures == {f: counts[(contest, f)] for f in fields}, contest
     assert published(county, "select count(*) from quality_issues").item() == 0
     status = published(county, "select contest_id, decided from contest_status order by 1")
     # every precinct counted: the president is decided; the commission districts have no
@@ -309,3 +312,108 @@ def test_sum_over_is_refused_where_it_means_nothing(election, contract, problem)
     with pytest.raises(ContractError) as refused:
         parse_contract(tomllib.loads(contract), election_of(election), "feed")
     assert str(refused.value) == f"feed.{problem}"
+
+
+# An Italian results sheet per comune, as a spreadsheet exports it: a title line, a two-row
+# header (the consultation above its columns), ISTAT codes with leading zeros, '.' grouping
+# thousands; a referendum beside the Camera's party lists.
+COMUNI = """\ufeffElezioni politiche e referendum - dati per comune
+Regione;Codice ISTAT;Comune;Elettori;Votanti;Referendum;;;;Camera;;;;
+;;;;;SI;NO;BIANCHE;NULLE;FDI;PD;M5S;BIANCHE;NULLE
+PIEMONTE;001272;TORINO;652.413;385.219;119.321;256.268;3.852;5.778;93.617;96.970;186.929;3.081;4.622
+PIEMONTE;001156;MONCALIERI;43.120;24.196;2.483;21.110;241;362;10.314;2.729;10.670;193;290
+LAZIO;058091;ROMA;2.101.122;1.290.455;501.003;760.118;12.904;16.430;400.100;390.222;474.456;10.321;15.356
+"""
+
+COMUNI_ELECTION = """
+id = "it"
+levels = ["regione", "comune"]
+expected_tallies = 3
+discover_contests = true
+[[contest]]
+id = "referendum"
+candidates = [{ id = "si", name = "SI" }, { id = "no", name = "NO" }]
+[[contest]]
+id = "camera"
+"""
+
+COMUNI_CONTRACT = """
+id = "comuni"
+source = { id = "viminale", kind = "official" }
+file = { pattern = "comuni_*.csv", separator = ";", encoding = "utf-8-sig", skip_lines = 1, \
+header_rows = 2, thousands = "." }
+codes = { regione = "Regione", comune = "Codice ISTAT" }
+counts = { registered = "Elettori", total_votes = "Votanti" }
+[candidates]
+layout = "grouped"
+[[contests.pattern]]
+candidates = '^([^|]+)\\|(.+)$'
+blank_votes = '^([^|]+)\\|BIANCHE$'
+null_votes = '^([^|]+)\\|NULLE$'
+"""
+
+
+def comuni_sums(text: str) -> Counter:
+    """Per (contest, line): the national sum of the sheet's cells, dots dropped, in Python."""
+    rows = [line.split(";") for line in text.splitlines()[3:]]
+    lines = {"referendum": ["si", "no", "blank", "null"], "camera": ["FDI", "PD", "M5S"]}
+    lines["camera"] += ["blank", "null"]
+    found, first = Counter(), 5
+    for contest, labels in lines.items():
+        for row in rows:
+            for i, label in enumerate(labels):
+                found[(contest, label)] += int(row[first + i].replace(".", ""))
+            found[(contest, "registered")] += int(row[3].replace(".", ""))
+            found[(contest, "ballots")] += int(row[4].replace(".", ""))
+        first += len(labels)
+    return found
+
+
+@pytest.mark.e2e
+def test_an_italian_sheet_with_grouped_thousands_publishes_exact_totals(settings, tmp_path):
+    elections, landing = tmp_path / "elections", tmp_path / "landing"
+    write_election(elections, "it", COMUNI_ELECTION, COMUNI_CONTRACT)
+    landing.mkdir()
+    (landing / "comuni_20220925.csv").write_text(COMUNI, encoding="utf-8")
+    it = replace(settings, election="it", landing_dir=landing, elections_dir=elections)
+    assert run(it).success
+    expected = comuni_sums(COMUNI)
+    results = published(
+        it, "select contest_id, candidate_id, votes from results where level = 'national'"
+    )
+    for contest, line, votes in results.iter_rows():
+        assert votes == expected[(contest, line)], (contest, line)
+    assert results.height == 5
+    fields = {"blank_votes": "blank", "null_votes": "null", "total_votes": "ballots"}
+    fields["registered"] = "registered"
+    for contest, figures in national_turnout(it, tuple(fields)).items():
+        assert figures == {f: expected[(contest, line)] for f, line in fields.items()}, contest
+    assert published(it, "select count(*) from quality_issues").item() == 0
+
+
+@pytest.mark.parametrize(
+    ("cell", "read"),
+    [
+        ("1.234.567", "1234567"),
+        (" 2.000 ", " 2000 "),
+        ("999", "999"),
+        ("1.5", "1.5"),  # not grouped by three: left for the gate (E1)
+        ("12.34", "12.34"),
+        ("1.2345", "1.2345"),
+        ("010.101", "010.101"),  # a leading zero: no number of thousands
+        ("0.123", "0.123"),
+        ("", ""),
+    ],
+)
+def test_thousands_drop_only_a_separator_that_groups_digits_by_three(cell, read):
+    frame = pl.DataFrame({"votes": [cell]})
+    assert frame.select(ungrouped("votes", "."))["votes"].to_list() == [read]
+
+
+def test_the_thousands_separator_cannot_be_the_field_separator():
+    text = COMUNI_CONTRACT.replace('";"', '","').replace('thousands = "."', 'thousands = ","')
+    with pytest.raises(ContractError) as refused:
+        parse_contract(tomllib.loads(text), election_of(COMUNI_ELECTION), "comuni")
+    assert str(refused.value) == (
+        "comuni.file.thousands: the digit-grouping character cannot be the separator ','"
+    )

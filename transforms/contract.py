@@ -6,6 +6,7 @@ out.
 See docs/contracts.md for the reference and a worked example.
 """
 
+import re
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -108,6 +109,7 @@ class Contract:
     contest_groups: tuple[ContestGroup, ...] = ()
     contest_patterns: tuple[GroupPattern, ...] = ()
     sum_over: tuple[str, ...] = ()  # long layout: columns a line's votes are split over
+    thousands: str | None = None  # the character grouping a number's digits (file.thousands)
 
     @property
     def grouped(self) -> bool:
@@ -379,6 +381,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         long_votes=cand.votes_column if cand.layout == "long" else None,
         aliases=dict(cand.aliases or {}),
         sum_over=tuple(cand.sum_over or ()),
+        thousands=spec.file.thousands,
         exclude=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.exclude),
         release=release.number,
         snapshot=release.snapshot,
@@ -551,6 +554,32 @@ def kept_rows(contract: Contract) -> pl.Expr:
     return keep
 
 
+def numbers(frame: pl.DataFrame, contract: Contract) -> list[str]:
+    """The columns of `frame` that hold counts or votes under `contract`: [counts], the wide
+    candidates' columns, the long votes column, a grouped feed's group cells."""
+    found = [
+        c for columns in (*contract.counts.values(), *contract.candidates.values()) for c in columns
+    ]
+    found += [contract.long_votes] if contract.long_votes else []
+    if contract.grouped:
+        found += [c for g in contract.column_groups(frame.columns) for c in g.cells]
+    return [c for c in dict.fromkeys(found) if c in frame.columns]
+
+
+def ungrouped(column: str, thousands: str) -> pl.Expr:
+    """A number's text without the character grouping its digits by three (`1.234.567` →
+    `1234567` for "."); any other text is left as it is, for the quality gate to judge (`1.5`
+    stays unparsable)."""
+    value = pl.col(column)
+    grouped = rf"^\s*[1-9]\d{{0,2}}(?:{re.escape(thousands)}\d{{3}})+\s*$"
+    return (
+        pl.when(value.str.contains(grouped))
+        .then(value.str.replace_all(thousands, "", literal=True))
+        .otherwise(value)
+        .alias(column)
+    )
+
+
 def summed_over(kept: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """A long feed whose lines are split over rows (`candidates.sum_over`, e.g. a vote type:
     election day, mail, early) → one row per line: the rows that agree on every column the
@@ -580,6 +609,10 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     """
     filled = frame.filter(~blank_rows(frame))
     blank = frame.height - filled.height
+    if contract.thousands:
+        filled = filled.with_columns(
+            ungrouped(c, contract.thousands) for c in numbers(filled, contract)
+        )
     kept = filled.filter(kept_rows(contract))
     excluded = filled.height - kept.height
     if contract.sum_over:

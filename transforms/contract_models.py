@@ -45,6 +45,10 @@ from transforms.model import (
 
 FORMATS = ("delimited", "jsonl")
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")
+# Characters that group a number's digits by three (file.thousands): Europe's and Latin America's
+# 1.234.567, the English-speaking 1,234,567, and the (no-break, thin) spaces and apostrophe of
+# French, Swiss and ISO typography
+THOUSANDS = (".", ",", " ", "\u00a0", "\u202f", "'")
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (line breaks, escapes, NUL)
 REASON = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"  # printable, not blank
 RULE_ID = r"^[A-Z][0-9]{1,2}$"
@@ -350,6 +354,11 @@ class FileSpec(_Table):
         max_length=10_000,
         description="the complete header: any other header is schema drift, rejected whole",
     )
+    thousands: Literal[THOUSANDS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="the character grouping a number's digits by three (1.234.567, 1,234 or "
+        "1 234): removed from the counts and votes where it groups digits",
+    )
 
     @model_validator(mode="after")
     def _one_byte_separator(self) -> FileSpec:
@@ -357,6 +366,12 @@ class FileSpec(_Table):
             raise _rule(
                 "expected one ASCII character other than a quote or a line break, got {value}",
                 at="separator",
+                value=show(self.separator),
+            )
+        if self.thousands == self.separator:
+            raise _rule(
+                "the digit-grouping character cannot be the separator {value}",
+                at="thousands",
                 value=show(self.separator),
             )
         return self
