@@ -55,6 +55,7 @@ def clarity_export(spec: str) -> str:
         if precinct not in seen:
             seen.add(precinct)
             writer.writerow([precinct, "Registered Voters", "Registered Voters", "", "Total", 1000])
+            writer.writerow([precinct, "Ballots Cast", "Ballots Cast", "", "Total", 390])
         for choice in choices.split(";"):
             label, votes = choice.split("=")
             writer.writerow([precinct, contest, label, PARTIES.get(label, ""), vote_type, votes])
@@ -94,6 +95,7 @@ sum_over = ["Vote Type"]
 "Under Votes" = "blank_votes"
 "Total Votes" = "valid_votes"
 "Times Cast" = "total_votes"
+"Registered Voters" = "registered"
 [contests]
 columns = ["Contest Name"]
 [[contests.rule]]
@@ -102,7 +104,7 @@ matches = '^Commissioner District ([0-9]+)'
 level = "commission"
 [[exclude]]
 column = "Contest Name"
-equals = "Registered Voters"
+equals = "Ballots Cast"
 """
 
 COUNT_LABELS = {
@@ -119,7 +121,7 @@ def clarity_sums(text: str) -> tuple[Counter, Counter]:
     precincts and vote types, in plain Python."""
     lines, counts = Counter(), Counter()
     for row in csv.DictReader(io.StringIO(text)):
-        if row["Contest Name"] == "Registered Voters":
+        if row["Contest Name"] in ("Registered Voters", "Ballots Cast"):
             continue
         contest = re.sub(r"[^a-z0-9]+", "-", row["Contest Name"].lower())
         label = COUNT_LABELS.get(row["Choice Name"], row["Choice Name"])
@@ -235,6 +237,15 @@ def test_a_clarity_export_split_by_vote_type_publishes_exact_totals(settings, tm
     fields = ("valid_votes", "total_votes", "null_votes", "blank_votes")
     for contest, figures in national_turnout(county, fields).items():
         assert figures == {f: counts[(contest, f)] for f in fields}, contest
+    # the Registered Voters rows (1,000 a precinct) hold for every contest of their precinct
+    registered = published(
+        county, "select contest_id, registered from turnout where level = 'national'"
+    )
+    assert dict(registered.iter_rows()) == {
+        "president": 2000,
+        "commissioner-district-2": 1000,
+        "commissioner-district-3": 1000,
+    }
     assert published(county, "select count(*) from quality_issues").item() == 0
     status = published(county, "select contest_id, decided from contest_status order by 1")
     # every precinct counted: the president is decided; the commission districts have no
@@ -269,25 +280,44 @@ def election_of(text: str):
     return parse_election(tomllib.loads(text), "election.toml")
 
 
-def test_sum_over_adds_a_lines_rows_and_keeps_an_unreadable_part_unparsable():
+def test_sum_over_adds_a_lines_parts_once_each_and_keeps_an_unreadable_part_unparsable():
     election = election_of(CLARITY_ELECTION)
     contract = parse_contract(tomllib.loads(CLARITY_CONTRACT), election, "clarity")
-    frame = pl.read_csv(
-        io.StringIO(CLARITY.replace(",Mail,111\n", ",Mail,x\n")), infer_schema=False
-    ).with_row_index("source_row", offset=1)
-    applied = apply_contract(frame, contract, election)
-    rows = applied.tallies
-    harris = rows.filter(
-        (pl.col("precinct_code") == "0001") & (pl.col("candidate") == "HARRIS / WALZ")
+    # a row given twice is one part; a part given twice with two figures is unreadable
+    again = "0001,Commissioner District 2,ANN LEE,DEM,Mail,120\n"
+    again += "0001,Commissioner District 2,BOB RAY,REP,Mail,98\n"
+    text = CLARITY.replace(",Mail,111\n", ",Mail,x\n") + again
+    frame = pl.read_csv(io.StringIO(text), infer_schema=False).with_row_index("source_row", 1)
+    rows = apply_contract(frame, contract, election).tallies.filter(
+        pl.col("precinct_code") == "0001"
     )
-    assert harris["votes"].to_list() == ["93+x"]
-    assert harris["source_row"].to_list() == [2]
-    ann = rows.filter(pl.col("candidate") == "ANN LEE")
-    assert ann["votes"].to_list() == ["220"]
-    valid = rows.filter(
-        (pl.col("count_field") == "valid_votes") & (pl.col("contest_id") == "president")
-    )
-    assert valid["votes"].to_list() == ["397", "384"]
+    votes = dict(rows.filter(pl.col("count_field").is_null()).select("candidate", "votes").rows())
+    assert votes == {
+        "HARRIS / WALZ": "93+x",
+        "TRUMP / VANCE": "191",
+        "ANN LEE": "220",
+        "BOB RAY": "80+99|98",
+    }
+    harris = rows.filter(pl.col("candidate") == "HARRIS / WALZ")
+    assert harris["source_row"].to_list() == [3]  # its first row's
+    valid = rows.filter(pl.col("count_field") == "valid_votes")
+    assert valid["votes"].to_list() == ["397", "399"]
+
+
+def test_a_units_registered_row_holds_for_its_every_contest_and_a_disagreement_is_unreadable():
+    election = election_of(CLARITY_ELECTION)
+    contract = parse_contract(tomllib.loads(CLARITY_CONTRACT), election, "clarity")
+    twice = "0002,Registered Voters,Registered Voters,,Total,1000\n"
+    text = CLARITY + twice.replace("1000", "980") + "0003,President,HARRIS / WALZ,DEM,Mail,5\n"
+    frame = pl.read_csv(io.StringIO(text), infer_schema=False).with_row_index("source_row", 1)
+    rows = apply_contract(frame, contract, election).tallies
+    per_unit = rows.group_by("precinct_code").agg(pl.col("registered").unique())
+    assert dict(per_unit.sort("precinct_code").iter_rows()) == {
+        "0001": ["1000"],
+        "0002": ["1000|980"],
+        "0003": [""],
+    }
+    assert "Registered Voters" not in rows["candidate"].to_list()
 
 
 @pytest.mark.parametrize(

@@ -583,21 +583,55 @@ def ungrouped(column: str, thousands: str) -> pl.Expr:
 def summed_over(kept: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """A long feed whose lines are split over rows (`candidates.sum_over`, e.g. a vote type:
     election day, mail, early) → one row per line: the rows that agree on every column the
-    contract reads but those are one, their votes summed, numbered by their first row. A part
-    that is not a whole number leaves the parts joined by `+` (unparsable: rule E8)."""
+    contract reads but those are one, their votes summed, numbered by their first row. Rows that
+    agree on those columns too are one part given twice: the same votes once, else `a|b`, as
+    anywhere. A part that is not a whole number leaves the parts joined by `+` (unparsable: E8)."""
     apart = {contract.long_votes, *contract.sum_over}
     rule_columns = [r.column for r in contract.contest_rules if r.column]
     keys = [c for c in dict.fromkeys([*contract.referenced_columns(), *rule_columns])]
     keys = [c for c in keys if c not in apart]
     votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    # a part given twice (the same vote type on two rows) is one part, or `a|b` if they differ
+    parts = kept.group_by([*keys, *contract.sum_over], maintain_order=True).agg(
+        pl.col("source_row").min(), votes.unique(maintain_order=True).str.join("|")
+    )
     parsed = votes.cast(pl.Int64, strict=False)
-    return kept.group_by(keys, maintain_order=True).agg(
+    return parts.group_by(keys, maintain_order=True).agg(
         pl.col("source_row").min(),
         pl.when(parsed.is_not_null().all())
         .then(parsed.sum().cast(pl.String))
         .otherwise(votes.str.join("+"))
         .alias(contract.long_votes),
     )
+
+
+UNIT_REGISTERED = "_unit_registered"  # a long feed's registered voters, read from their own row
+
+
+def unit_registered(kept: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, Contract]:
+    """A long feed whose unit's registered voters are a row of their own (a label aliased to
+    `registered`: Clarity's "Registered Voters", under a contest of its own) → the other rows,
+    each with its unit's figure in a column, and the contract reading it as [counts] registered:
+    the figure holds for every contest of the unit. Units are the rows that agree on the columns
+    the codes are built from; two rows of a unit that disagree give `a|b` (unparsable, rule E8);
+    a unit without the row has it empty (missing, E8), as an empty [counts] cell."""
+    labels = [label for label, target in contract.aliases.items() if target == REGISTERED]
+    is_count = pl.col(contract.long_candidate).fill_null("").str.strip_chars().is_in(labels)
+    unit = [p.column for spec in contract.codes.values() for p in spec.parts if p.column]
+    unit = list(dict.fromkeys(unit)) or ["_national"]
+    kept = kept.with_columns(pl.lit("").alias("_national")) if unit == ["_national"] else kept
+    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    given = (
+        kept.filter(is_count)
+        .group_by(unit, maintain_order=True)
+        .agg(votes.unique(maintain_order=True).str.join("|").alias(UNIT_REGISTERED))
+    )
+    lines = kept.filter(~is_count).join(
+        given, on=unit, how="left", nulls_equal=True, maintain_order="left"
+    )
+    aliases = {label: target for label, target in contract.aliases.items() if target != REGISTERED}
+    counts = {**contract.counts, REGISTERED: (UNIT_REGISTERED,)}
+    return lines.drop("_national", strict=False), replace(contract, aliases=aliases, counts=counts)
 
 
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
@@ -615,6 +649,8 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         )
     kept = filled.filter(kept_rows(contract))
     excluded = filled.height - kept.height
+    if contract.long_candidate and REGISTERED in contract.aliases.values():
+        kept, contract = unit_registered(kept, contract)
     if contract.sum_over:
         kept = summed_over(kept, contract)
     if election.is_general:

@@ -556,8 +556,16 @@ RegisteredRef = Annotated[
 ]
 
 # Labels of a long feed may stand for these counts (candidates.aliases): "OVER VOTES" =
-# "null_votes", "Total Votes" = "valid_votes", "Times Cast" = "total_votes" (Clarity's count rows)
-ALIAS_COUNTS = ("valid_votes", "total_votes", "null_votes", "blank_votes", "other_votes")
+# "null_votes", "Total Votes" = "valid_votes", "Times Cast" = "total_votes" (Clarity's count rows);
+# "Registered Voters" = "registered" gives the unit's registered voters, for all its contests
+ALIAS_COUNTS = (
+    "registered",
+    "valid_votes",
+    "total_votes",
+    "null_votes",
+    "blank_votes",
+    "other_votes",
+)
 
 
 class CountsSpec(_Table):
@@ -595,8 +603,9 @@ class CandidatesSpec(_Table):
     aliases: dict[Label, str] | None = Field(
         None,
         max_length=1000,
-        description="long and grouped: label in the feed = candidate id, or valid_votes, "
-        'total_votes, null_votes, blank_votes or other_votes (e.g. "OVER VOTES" = "null_votes")',
+        description="long and grouped: label in the feed = candidate id, or registered, "
+        'valid_votes, total_votes, null_votes, blank_votes or other_votes (e.g. "OVER VOTES" = '
+        '"null_votes"; a long feed\'s registered row holds for every contest of its unit)',
     )
     sum_over: list[Column] | None = Field(
         None,
