@@ -212,20 +212,30 @@ def national_turnout(settings, fields: tuple[str, ...]) -> dict[str, dict[str, i
     return {row["contest_id"]: {f: row[f] for f in fields} for row in turnout.iter_rows(named=True)}
 
 
-def write_election(root, election_id: str, election: str, contract: str) -> None:
-    folder = root / election_id
+def landed(settings, tmp_path, election_id: str, configs: tuple[str, str], files: dict):
+    """Settings of a run of `election_id` (its election.toml and one contract, `configs`) on a
+    landing folder of `files` (name → bytes), both in tmp_path."""
+    elections, landing = tmp_path / "elections", tmp_path / "landing"
+    folder = elections / election_id
     (folder / "contracts").mkdir(parents=True)
-    (folder / "election.toml").write_text(election)
-    (folder / "contracts" / "feed.toml").write_text(contract)
+    (folder / "election.toml").write_text(configs[0])
+    (folder / "contracts" / "feed.toml").write_text(configs[1])
+    landing.mkdir()
+    for name, data in files.items():
+        (landing / name).write_bytes(data)
+    return replace(settings, election=election_id, landing_dir=landing, elections_dir=elections)
+
+
+CLARITY_FEED = (
+    "county",
+    (CLARITY_ELECTION, CLARITY_CONTRACT),
+    {"clarity_20241105.csv": CLARITY.encode()},
+)
 
 
 @pytest.mark.e2e
 def test_a_clarity_export_split_by_vote_type_publishes_exact_totals(settings, tmp_path):
-    elections, landing = tmp_path / "elections", tmp_path / "landing"
-    write_election(elections, "county", CLARITY_ELECTION, CLARITY_CONTRACT)
-    landing.mkdir()
-    (landing / "clarity_20241105.csv").write_text(CLARITY)
-    county = replace(settings, election="county", landing_dir=landing, elections_dir=elections)
+    county = landed(settings, tmp_path, *CLARITY_FEED)
     # a one-level election (the precinct only) runs forensics too
     assert run(county).success
     lines, counts = clarity_sums(CLARITY)
@@ -257,13 +267,16 @@ def test_a_clarity_export_split_by_vote_type_publishes_exact_totals(settings, tm
     ]
 
 
+ONPE_FEED = (
+    "pe",
+    (ONPE_ELECTION, ONPE_CONTRACT),
+    {"Resultados_1ra_vuelta.csv": ONPE.encode("latin-1")},
+)
+
+
 @pytest.mark.e2e
 def test_a_wide_onpe_file_with_a_contest_column_publishes_exact_totals(settings, tmp_path):
-    elections, landing = tmp_path / "elections", tmp_path / "landing"
-    write_election(elections, "pe", ONPE_ELECTION, ONPE_CONTRACT)
-    landing.mkdir()
-    (landing / "Resultados_1ra_vuelta.csv").write_bytes(ONPE.encode("latin-1"))
-    pe = replace(settings, election="pe", landing_dir=landing, elections_dir=elections)
+    pe = landed(settings, tmp_path, *ONPE_FEED)
     assert run(pe).success
     results = published(
         pe,
@@ -399,13 +412,12 @@ def comuni_sums(text: str) -> Counter:
     return found
 
 
+COMUNI_FEED = ("it", (COMUNI_ELECTION, COMUNI_CONTRACT), {"comuni_20220925.csv": COMUNI.encode()})
+
+
 @pytest.mark.e2e
 def test_an_italian_sheet_with_grouped_thousands_publishes_exact_totals(settings, tmp_path):
-    elections, landing = tmp_path / "elections", tmp_path / "landing"
-    write_election(elections, "it", COMUNI_ELECTION, COMUNI_CONTRACT)
-    landing.mkdir()
-    (landing / "comuni_20220925.csv").write_text(COMUNI, encoding="utf-8")
-    it = replace(settings, election="it", landing_dir=landing, elections_dir=elections)
+    it = landed(settings, tmp_path, *COMUNI_FEED)
     assert run(it).success
     expected = comuni_sums(COMUNI)
     results = published(
@@ -447,3 +459,183 @@ def test_the_thousands_separator_cannot_be_the_field_separator():
     assert str(refused.value) == (
         "comuni.file.thousands: the digit-grouping character cannot be the separator ','"
     )
+
+
+# Brazil's boletins de urna: ';', Latin-1, every field quoted, a row per section, office and
+# votável with votes only (a candidate, a Branco or a Nulo without votes has no row); the
+# section's registered voters and turnout on every row.
+BWEB_HEADER = (
+    "SG_UF;CD_MUNICIPIO;NM_MUNICIPIO;NR_ZONA;NR_SECAO;DS_CARGO_PERGUNTA;SG_PARTIDO;"
+    "QT_APTOS;QT_COMPARECIMENTO;DS_TIPO_VOTAVEL;NM_VOTAVEL;QT_VOTOS"
+)
+# (uf, município, zona, seção, aptos, comparecimento): office → votável=votes
+BWEB_SECTIONS = {
+    ("AC", "1120", "9", "1", 400, 300): {
+        "Presidente": "LULA=150;JAIR BOLSONARO=130;Branco=8;Nulo=12",
+        "Governador": "GLADSON CAMELI=200;JORGE VIANA=90;Nulo=10",
+    },
+    ("AC", "1120", "9", "2", 380, 250): {
+        "Presidente": "LULA=120;SIMONE TEBET=100;JAIR BOLSONARO=25;Branco=5",
+        "Governador": "GLADSON CAMELI=100;JORGE VIANA=140;Branco=4;Nulo=6",
+    },
+    ("AP", "6050", "2", "101", 300, 200): {
+        "Presidente": "JAIR BOLSONARO=90;LULA=95;Nulo=15",
+        "Governador": "CLÉCIO LUÍS=150;JAIME NUNES=40;Branco=10",
+    },
+}
+
+
+def bweb_file(sections: dict) -> bytes:
+    """The boletins' CSV, every field quoted, Latin-1, CRLF."""
+    lines = [";".join(f'"{h}"' for h in BWEB_HEADER.split(";"))]
+    for (uf, municipio, zona, secao, aptos, comparecimento), offices in sections.items():
+        for office, lines_given in offices.items():
+            for given in lines_given.split(";"):
+                name, votes = given.split("=")
+                kind = name if name in ("Branco", "Nulo") else "Nominal"
+                cells = [uf, municipio, "X", zona, secao, office, "#NULO#", aptos, comparecimento]
+                cells += [kind, name, votes]
+                lines.append(";".join(f'"{c}"' for c in cells))
+    return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+
+BWEB_ELECTION = """
+id = "br"
+levels = ["uf", "municipio", "secao"]
+expected_tallies = 3
+discover_contests = true
+[[contest]]
+id = "presidente"
+name = "Presidente"
+candidates = [
+  { id = "lula", name = "LULA" }, { id = "bolsonaro", name = "JAIR BOLSONARO" },
+  { id = "tebet", name = "SIMONE TEBET" }, { id = "ciro", name = "CIRO GOMES" },
+]
+[[contest]]
+id = "governador"
+name = "Governador"
+district = "uf"
+"""
+
+BWEB_CONTRACT = """
+id = "bweb"
+source = { id = "tse", kind = "official" }
+file = { pattern = "bweb_1t_*.csv", separator = ";", encoding = "latin-1" }
+counts = { registered = "QT_APTOS", total_votes = "QT_COMPARECIMENTO" }
+contests = { columns = ["DS_CARGO_PERGUNTA"] }
+candidates = { layout = "long", candidate_column = "NM_VOTAVEL", votes_column = "QT_VOTOS", \
+absent_lines = "zero", aliases = { "Branco" = "blank_votes", "Nulo" = "null_votes" } }
+[codes]
+uf = "SG_UF"
+municipio = { parts = [{ level = "uf" }, { column = "CD_MUNICIPIO", pad = 5 }], separator = "-" }
+secao = { parts = [{ level = "municipio" }, { column = "NR_ZONA", pad = 4 }, \
+{ column = "NR_SECAO", pad = 4 }], separator = "-" }
+"""
+
+
+def bweb_sums(sections: dict) -> Counter:
+    """Per (contest, district, line): the sections' votes, in plain Python."""
+    found = Counter()
+    for (uf, *_), offices in sections.items():
+        for office, lines_given in offices.items():
+            district = "national" if office == "Presidente" else uf
+            for given in lines_given.split(";"):
+                name, votes = given.split("=")
+                found[(office.lower(), district, name)] += int(votes)
+    return found
+
+
+BWEB_FEED = ("br", (BWEB_ELECTION, BWEB_CONTRACT), {"bweb_1t_ACAP.csv": bweb_file(BWEB_SECTIONS)})
+
+
+@pytest.mark.e2e
+def test_boletins_de_urna_listing_only_lines_with_votes_publish_exact_totals(settings, tmp_path):
+    br = landed(settings, tmp_path, *BWEB_FEED)
+    assert run(br).success
+    assert published(br, "select count(*) from quality_issues where rule_id like 'E%'").item() == 0
+    expected = bweb_sums(BWEB_SECTIONS)
+    results = published(
+        br,
+        "select contest_id, unit_code, candidate_name, votes from results "
+        "where (contest_id = 'presidente' and level = 'national') "
+        "or (contest_id = 'governador' and level = 'uf')",
+    )
+    found = {tuple(r[:3]): r[3] for r in results.iter_rows()}
+    # SIMONE TEBET has no row in two sections: 0 there, not missing
+    assert {k: v for k, v in found.items() if v} == {
+        k: v for k, v in expected.items() if k[2] not in ("Branco", "Nulo")
+    }
+    turnout = published(
+        br,
+        "select contest_id, unit_code, blank_votes, null_votes from turnout "
+        "where (contest_id = 'presidente' and level = 'national') "
+        "or (contest_id = 'governador' and level = 'uf')",
+    )
+    for contest, unit, blank, null in turnout.iter_rows():
+        assert (blank, null) == (
+            expected[(contest, unit, "Branco")],
+            expected[(contest, unit, "Nulo")],
+        ), (contest, unit)
+
+
+def test_absent_lines_zero_fills_the_districts_lines_and_the_aliased_counts_a_unit_lacks():
+    election = election_of(BWEB_ELECTION)
+    contract = parse_contract(tomllib.loads(BWEB_CONTRACT), election, "bweb")
+    frame = pl.read_csv(
+        io.BytesIO(bweb_file(BWEB_SECTIONS)), separator=";", encoding="latin-1", infer_schema=False
+    ).with_row_index("source_row", 1)
+    rows = apply_contract(frame, contract, election).tallies
+    second = rows.filter(pl.col("secao_code") == "AC-01120-0009-0002")
+    lines = {
+        (r["contest_id"], r["candidate"], r["count_field"]): r["votes"]
+        for r in second.iter_rows(named=True)
+    }
+    assert lines[("presidente", "SIMONE TEBET", None)] == "100"
+    assert lines[("presidente", "Nulo", "null_votes")] == "0"  # no Nulo row: 0
+    ap = rows.filter(pl.col("uf_code") == "AP")
+    ap_lines = {(r["contest_id"], r["candidate"]): r["votes"] for r in ap.iter_rows(named=True)}
+    assert ap_lines[("presidente", "SIMONE TEBET")] == "0"  # given in AC only
+    assert ap_lines[("presidente", "ciro")] == "0"  # declared, given nowhere
+    # another state's governor candidates are not on AP's ballot
+    assert not any(c == "governador" and n == "GLADSON CAMELI" for c, n in ap_lines)
+    assert ap_lines[("governador", "Nulo")] == "0"
+    # the zeros are numbered by the section's first row; the file's rows are all kept
+    assert set(second["source_row"]) <= set(frame["source_row"])
+    assert rows.filter(pl.col("votes") != "0").height == frame.height
+
+
+def test_absent_lines_zero_in_an_election_of_one_contest():
+    election = election_of(ONE_CONTEST)
+    contract = parse_contract(tomllib.loads(ONE_CONTEST_CONTRACT), election, "one")
+    text = "unit,candidate,votes\nu1,A,5\nu1,B,3\nu2,B,4\n"
+    frame = pl.read_csv(io.StringIO(text), infer_schema=False).with_row_index("source_row", 1)
+    rows = apply_contract(frame, contract, election).tallies
+    assert rows.select("unit_code", "A", "B", "null_votes", "valid_votes").rows() == [
+        ("u1", "5", "3", "0", "8"),
+        ("u2", "0", "4", "0", "4"),
+    ]
+    missing = parse_contract(
+        tomllib.loads(ONE_CONTEST_CONTRACT.replace('absent_lines = "zero"\n', "")), election, "one"
+    )
+    assert apply_contract(frame, missing, election).tallies["A"].to_list() == ["5", ""]
+
+
+ONE_CONTEST = """
+id = "one"
+levels = ["unit"]
+candidates = [{ id = "A", name = "Ana" }, { id = "B", name = "Beto" }]
+"""
+
+ONE_CONTEST_CONTRACT = """
+id = "one"
+source = { id = "one", kind = "official" }
+file = { pattern = "one_*.csv" }
+codes = { unit = "unit" }
+counts = {}
+[candidates]
+layout = "long"
+candidate_column = "candidate"
+votes_column = "votes"
+absent_lines = "zero"
+aliases = { "NULL" = "null_votes" }
+"""

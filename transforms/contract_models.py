@@ -607,6 +607,12 @@ class CandidatesSpec(_Table):
         'valid_votes, total_votes, null_votes, blank_votes or other_votes (e.g. "OVER VOTES" = '
         '"null_votes"; a long feed\'s registered row holds for every contest of its unit)',
     )
+    absent_lines: Literal["missing", "zero"] = Field(
+        "missing",
+        description="long: what a line (candidate, or an aliased null, blank or other count) "
+        "with no row at a unit means: missing (rule E8), or zero votes, for feeds that list "
+        "only the lines with votes (Brazil's boletins de urna)",
+    )
     sum_over: list[Column] | None = Field(
         None,
         min_length=1,
@@ -643,6 +649,8 @@ class CandidatesSpec(_Table):
                 )
         if self.layout != "long" and self.sum_over is not None:
             raise _rule("'sum_over' is read only with layout = \"long\"")
+        if self.layout != "long" and self.absent_lines != "missing":
+            raise _rule("'absent_lines' is read only with layout = \"long\"")
         return self
 
 
