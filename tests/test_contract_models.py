@@ -146,7 +146,7 @@ def _refusal(text: str, name: str = "observers") -> str:
             'encoding = "latin-1"',
             'encodng = "latin-1"',
             "observers.file: unknown key(s) encodng; allowed: pattern, format, separator, "
-            "encoding, compression, skip_lines, header_rows, columns",
+            "encoding, compression, skip_lines, header_rows, columns, thousands",
         ),
         (
             'null_votes = "Nulls"',
@@ -248,7 +248,7 @@ def test_a_hostile_value_is_never_echoed_whole():
     keys = CONTRACT_TOML.replace("[file]", "[file]\n" + "".join(f"k{i} = 1\n" for i in range(99)))
     assert _refusal(keys) == (
         "observers.file: unknown key(s) k0, k1, k2, k3, k4, …; allowed: pattern, format, "
-        "separator, encoding, compression, skip_lines, header_rows, columns"
+        "separator, encoding, compression, skip_lines, header_rows, columns, thousands"
     )
 
 

@@ -130,8 +130,8 @@ def test_valid_votes_mapped_to_the_votes_column_is_refused_in_one_line():
         ),
         (
             '"WRITE-IN" = "other_votes"',
-            '"WRITE-IN" = "registered"',
-            "openelections.candidates.aliases: unknown candidate(s) registered",
+            '"WRITE-IN" = "turnout"',
+            "openelections.candidates.aliases: unknown candidate(s) turnout",
         ),
         ('equals = "President"', 'matches = "(?<=x)"', "openelections.include[0].matches"),
     ],

@@ -6,6 +6,7 @@ out.
 See docs/contracts.md for the reference and a worked example.
 """
 
+import re
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -19,7 +20,13 @@ from transforms.contest_groups import (
     on_ballot,
     resolve_groups,
 )
-from transforms.contests import contest_columns, declared_by_slug, slug
+from transforms.contests import (
+    contest_columns,
+    declared_by_slug,
+    district_code,
+    slug,
+    slug_expr,
+)
 from transforms.contract_models import (
     ALIAS_COUNTS,
     CodePartSpec,
@@ -37,6 +44,7 @@ from transforms.contract_models import (
 from transforms.contract_models import ENCODINGS as _ENCODINGS
 from transforms.feed import COUNT_FIELDS, NO_LIST, OTHER, REGISTERED, VALID
 from transforms.model import NATIONAL, Election
+from transforms.staging import CONTEST
 
 ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
 
@@ -107,6 +115,9 @@ class Contract:
     # a general election's wide feed: a group of columns per contest, declared or by pattern
     contest_groups: tuple[ContestGroup, ...] = ()
     contest_patterns: tuple[GroupPattern, ...] = ()
+    sum_over: tuple[str, ...] = ()  # long layout: columns a line's votes are split over
+    thousands: str | None = None  # the character grouping a number's digits (file.thousands)
+    absent_zero: bool = False  # long layout: a line with no row at a unit has 0 votes
 
     @property
     def grouped(self) -> bool:
@@ -127,7 +138,11 @@ class Contract:
     @property
     def derives_valid(self) -> bool:
         """A long feed without valid votes: they are the sum of the unit's rows."""
-        return self.long_candidate is not None and VALID not in self.counts
+        return (
+            self.long_candidate is not None
+            and VALID not in self.counts
+            and VALID not in self.aliases.values()
+        )
 
     @property
     def maps_other_votes(self) -> bool:
@@ -373,6 +388,9 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         long_candidate=cand.candidate_column if cand.layout == "long" else None,
         long_votes=cand.votes_column if cand.layout == "long" else None,
         aliases=dict(cand.aliases or {}),
+        sum_over=tuple(cand.sum_over or ()),
+        thousands=spec.file.thousands,
+        absent_zero=cand.absent_lines == "zero",
         exclude=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.exclude),
         release=release.number,
         snapshot=release.snapshot,
@@ -545,6 +563,86 @@ def kept_rows(contract: Contract) -> pl.Expr:
     return keep
 
 
+def numbers(frame: pl.DataFrame, contract: Contract) -> list[str]:
+    """The columns of `frame` that hold counts or votes under `contract`: [counts], the wide
+    candidates' columns, the long votes column, a grouped feed's group cells."""
+    found = [
+        c for columns in (*contract.counts.values(), *contract.candidates.values()) for c in columns
+    ]
+    found += [contract.long_votes] if contract.long_votes else []
+    if contract.grouped:
+        found += [c for g in contract.column_groups(frame.columns) for c in g.cells]
+    return [c for c in dict.fromkeys(found) if c in frame.columns]
+
+
+def ungrouped(column: str, thousands: str) -> pl.Expr:
+    """A number's text without the character grouping its digits by three (`1.234.567` →
+    `1234567` for "."); any other text is left as it is, for the quality gate to judge (`1.5`
+    stays unparsable)."""
+    value = pl.col(column)
+    grouped = rf"^\s*[1-9]\d{{0,2}}(?:{re.escape(thousands)}\d{{3}})+\s*$"
+    return (
+        pl.when(value.str.contains(grouped))
+        .then(value.str.replace_all(thousands, "", literal=True))
+        .otherwise(value)
+        .alias(column)
+    )
+
+
+def summed_over(kept: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """A long feed whose lines are split over rows (`candidates.sum_over`, e.g. a vote type:
+    election day, mail, early) → one row per line: the rows that agree on every column the
+    contract reads but those are one, their votes summed, numbered by their first row. Rows that
+    agree on those columns too are one part given twice: the same votes once, else `a|b`, as
+    anywhere. A part that is not a whole number leaves the parts joined by `+` (unparsable: E8)."""
+    apart = {contract.long_votes, *contract.sum_over}
+    rule_columns = [r.column for r in contract.contest_rules if r.column]
+    keys = [c for c in dict.fromkeys([*contract.referenced_columns(), *rule_columns])]
+    keys = [c for c in keys if c not in apart]
+    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    # a part given twice (the same vote type on two rows) is one part, or `a|b` if they differ
+    parts = kept.group_by([*keys, *contract.sum_over], maintain_order=True).agg(
+        pl.col("source_row").min(), votes.unique(maintain_order=True).str.join("|")
+    )
+    parsed = votes.cast(pl.Int64, strict=False)
+    return parts.group_by(keys, maintain_order=True).agg(
+        pl.col("source_row").min(),
+        pl.when(parsed.is_not_null().all())
+        .then(parsed.sum().cast(pl.String))
+        .otherwise(votes.str.join("+"))
+        .alias(contract.long_votes),
+    )
+
+
+UNIT_REGISTERED = "_unit_registered"  # a long feed's registered voters, read from their own row
+
+
+def unit_registered(kept: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, Contract]:
+    """A long feed whose unit's registered voters are a row of their own (a label aliased to
+    `registered`: Clarity's "Registered Voters", under a contest of its own) → the other rows,
+    each with its unit's figure in a column, and the contract reading it as [counts] registered:
+    the figure holds for every contest of the unit. Units are the rows that agree on the columns
+    the codes are built from; two rows of a unit that disagree give `a|b` (unparsable, rule E8);
+    a unit without the row has it empty (missing, E8), as an empty [counts] cell."""
+    labels = [label for label, target in contract.aliases.items() if target == REGISTERED]
+    is_count = pl.col(contract.long_candidate).fill_null("").str.strip_chars().is_in(labels)
+    unit = [p.column for spec in contract.codes.values() for p in spec.parts if p.column]
+    unit = list(dict.fromkeys(unit)) or ["_national"]
+    kept = kept.with_columns(pl.lit("").alias("_national")) if unit == ["_national"] else kept
+    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    given = (
+        kept.filter(is_count)
+        .group_by(unit, maintain_order=True)
+        .agg(votes.unique(maintain_order=True).str.join("|").alias(UNIT_REGISTERED))
+    )
+    lines = kept.filter(~is_count).join(
+        given, on=unit, how="left", nulls_equal=True, maintain_order="left"
+    )
+    aliases = {label: target for label, target in contract.aliases.items() if target != REGISTERED}
+    counts = {**contract.counts, REGISTERED: (UNIT_REGISTERED,)}
+    return lines.drop("_national", strict=False), replace(contract, aliases=aliases, counts=counts)
+
+
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
     """Feed rows (every column text, plus source_row) → canonical tally rows, as text.
 
@@ -554,8 +652,16 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     """
     filled = frame.filter(~blank_rows(frame))
     blank = frame.height - filled.height
+    if contract.thousands:
+        filled = filled.with_columns(
+            ungrouped(c, contract.thousands) for c in numbers(filled, contract)
+        )
     kept = filled.filter(kept_rows(contract))
     excluded = filled.height - kept.height
+    if contract.long_candidate and REGISTERED in contract.aliases.values():
+        kept, contract = unit_registered(kept, contract)
+    if contract.sum_over:
+        kept = summed_over(kept, contract)
     if election.is_general:
         return Applied(_general_rows(kept, contract, election), excluded, frame.height, blank)
     if contract.long_candidate:
@@ -640,12 +746,16 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
             pl.col(contract.long_votes).fill_null("").str.strip_chars().alias("votes"),
         )
         if not keys:  # a contract of one declared contest: nothing to read per row
-            return lines.select(
-                *[pl.col(c) for c in lines.columns[: len(unit)]],
-                *contest_columns(contract, election),
-                "candidate",
-                "count_field",
-                "votes",
+            return zero_filled(
+                lines.select(
+                    *[pl.col(c) for c in lines.columns[: len(unit)]],
+                    *contest_columns(contract, election),
+                    "candidate",
+                    "count_field",
+                    "votes",
+                ),
+                contract,
+                election,
             )
         # the contest's columns once per distinct label (a handful per file, not every row)
         contests = (
@@ -658,12 +768,16 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         joined = lines.join(
             contests, on=list(keys.values()), how="left", nulls_equal=True, maintain_order="left"
         )
-        return joined.select(
-            *[c for c in lines.columns[: len(unit)]],
-            *[c for c in contests.columns if c not in keys.values()],
-            "candidate",
-            "count_field",
-            "votes",
+        return zero_filled(
+            joined.select(
+                *[c for c in lines.columns[: len(unit)]],
+                *[c for c in contests.columns if c not in keys.values()],
+                "candidate",
+                "count_field",
+                "votes",
+            ),
+            contract,
+            election,
         )
     rows = kept.select(
         *base, *[_sum_text(cols).alias(f"_c_{c}") for c, cols in contract.candidates.items()]
@@ -677,6 +791,86 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
         )
         for cid in contract.candidates
     ).sort("source_row", maintain_order=True)
+
+
+ZERO_COUNTS = ("null_votes", "blank_votes", "other_votes")  # counts a missing row makes 0
+
+
+def zero_filled(rows: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
+    """`absent_lines = "zero"`: a feed that lists only the lines with votes. Each unit's contest
+    gets a row of 0 votes for every line of its district's ballot it gives no row for (a
+    candidate some row of the file gives in the district, a declared candidate of the contest,
+    an aliased null, blank or other count), numbered by the unit's first row. A line that only
+    another file gives in the district stays missing (E8). Unchanged without the key."""
+    if not contract.absent_zero or rows.is_empty():
+        return rows
+    unit = [*election.code_columns, CONTEST]
+    declared = _declared_keys(election)
+    keyed = rows.filter(pl.col(CONTEST).is_not_null()).with_columns(
+        district_code(election).alias("_district"),
+        slug_expr(pl.col("candidate")).alias("_slug"),
+    )
+    keyed = keyed.join(declared, on=[CONTEST, "_slug"], how="left", maintain_order="left").drop(
+        "_slug"
+    )
+    keyed = keyed.with_columns(
+        pl.coalesce("count_field", "_declared", "candidate").alias("_line")
+    ).drop("_declared")
+    firsts = keyed.group_by(unit, maintain_order=True).first()
+    districts = firsts.select(CONTEST, "_district").unique()
+    labels = {v: k for k, v in reversed(contract.aliases.items()) if v in ZERO_COUNTS}
+    counts = pl.DataFrame(
+        [(f, label, f) for f, label in labels.items()],
+        schema={"_line": pl.String, "candidate": pl.String, "count_field": pl.String},
+        orient="row",
+    )
+    given = keyed.filter(pl.col("count_field").is_null()).select(
+        CONTEST, "_district", "_line", "candidate", "count_field"
+    )
+    listed = districts.join(
+        declared.select(CONTEST, pl.col("_declared").alias("_line")).unique(), on=CONTEST
+    ).with_columns(pl.col("_line").alias("candidate"), pl.lit(None, pl.String).alias("count_field"))
+    ballot = pl.concat(
+        [
+            given,
+            listed.select(given.columns),
+            districts.join(counts, how="cross").select(given.columns),
+        ]
+    ).unique([CONTEST, "_district", "_line"], keep="first", maintain_order=True)
+    wanted = firsts.select(*unit, "_district").join(
+        ballot, on=[CONTEST, "_district"], nulls_equal=True
+    )
+    absent = wanted.join(
+        keyed.select(*unit, "_line"), on=[*unit, "_line"], how="anti", nulls_equal=True
+    )
+    added = (
+        absent.select(*unit, "_line", "candidate", "count_field")
+        .join(
+            firsts.drop("_line", "candidate", "count_field", "votes", "_district"),
+            on=unit,
+            nulls_equal=True,
+        )
+        .with_columns(pl.lit("0").alias("votes"))
+    )
+    return pl.concat([rows, added.select(rows.columns)], how="vertical").sort(
+        "source_row", maintain_order=True
+    )
+
+
+def _declared_keys(election: Election) -> pl.DataFrame:
+    """contest_id, _slug (of a declared candidate's id, name or alias), _declared (its id)."""
+    rows = {
+        (contest.id, slug(label)): candidate.id
+        for contest in election.contests
+        for candidate in contest.candidates
+        for label in (candidate.id, candidate.name, *candidate.aliases)
+        if slug(label) is not None
+    }
+    return pl.DataFrame(
+        [(c, k, v) for (c, k), v in rows.items()],
+        schema={CONTEST: pl.String, "_slug": pl.String, "_declared": pl.String},
+        orient="row",
+    )
 
 
 def _contest_keys(contract: Contract) -> dict[str, str]:
@@ -819,13 +1013,20 @@ def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> 
         if c not in (contract.long_candidate, contract.long_votes)
     ]
     votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    zero = [*election.candidate_ids, *ZERO_COUNTS] if contract.absent_zero else []
     return frame.group_by(keys, maintain_order=True).agg(
         pl.col("source_row").min(),
         *[
-            votes.filter(pl.col("_candidate") == c)
-            .unique(maintain_order=True)
-            .str.join("|")
-            .alias(c)
+            _line_votes(votes.filter(pl.col("_candidate") == c), c in zero).alias(c)
             for c in targets
         ],
+    )
+
+
+def _line_votes(given: pl.Expr, absent_is_zero: bool) -> pl.Expr:
+    """A tally's votes for one line from its rows: the one value they give, `a|b` when they
+    disagree; with no row, empty (missing), or "0" under `absent_lines = "zero"`."""
+    joined = given.unique(maintain_order=True).str.join("|")
+    return (
+        pl.when(given.len() == 0).then(pl.lit("0")).otherwise(joined) if absent_is_zero else joined
     )

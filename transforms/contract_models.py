@@ -45,6 +45,10 @@ from transforms.model import (
 
 FORMATS = ("delimited", "jsonl")
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")
+# Characters that group a number's digits by three (file.thousands): Europe's and Latin America's
+# 1.234.567, the English-speaking 1,234,567, and the (no-break, thin) spaces and apostrophe of
+# French, Swiss and ISO typography
+THOUSANDS = (".", ",", " ", "\u00a0", "\u202f", "'")
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (line breaks, escapes, NUL)
 REASON = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"  # printable, not blank
 RULE_ID = r"^[A-Z][0-9]{1,2}$"
@@ -350,6 +354,11 @@ class FileSpec(_Table):
         max_length=10_000,
         description="the complete header: any other header is schema drift, rejected whole",
     )
+    thousands: Literal[THOUSANDS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="the character grouping a number's digits by three (1.234.567, 1,234 or "
+        "1 234): removed from the counts and votes where it groups digits",
+    )
 
     @model_validator(mode="after")
     def _one_byte_separator(self) -> FileSpec:
@@ -357,6 +366,12 @@ class FileSpec(_Table):
             raise _rule(
                 "expected one ASCII character other than a quote or a line break, got {value}",
                 at="separator",
+                value=show(self.separator),
+            )
+        if self.thousands == self.separator:
+            raise _rule(
+                "the digit-grouping character cannot be the separator {value}",
+                at="thousands",
                 value=show(self.separator),
             )
         return self
@@ -540,8 +555,17 @@ RegisteredRef = Annotated[
     ),
 ]
 
-# Labels of a long feed may stand for these counts (candidates.aliases): "OVER VOTES" = "null_votes"
-ALIAS_COUNTS = ("null_votes", "blank_votes", "other_votes")
+# Labels of a long feed may stand for these counts (candidates.aliases): "OVER VOTES" =
+# "null_votes", "Total Votes" = "valid_votes", "Times Cast" = "total_votes" (Clarity's count rows);
+# "Registered Voters" = "registered" gives the unit's registered voters, for all its contests
+ALIAS_COUNTS = (
+    "registered",
+    "valid_votes",
+    "total_votes",
+    "null_votes",
+    "blank_votes",
+    "other_votes",
+)
 
 
 class CountsSpec(_Table):
@@ -579,8 +603,22 @@ class CandidatesSpec(_Table):
     aliases: dict[Label, str] | None = Field(
         None,
         max_length=1000,
-        description="long and grouped: label in the feed = candidate id, or null_votes, "
-        'blank_votes or other_votes (e.g. "OVER VOTES" = "null_votes")',
+        description="long and grouped: label in the feed = candidate id, or registered, "
+        'valid_votes, total_votes, null_votes, blank_votes or other_votes (e.g. "OVER VOTES" = '
+        '"null_votes"; a long feed\'s registered row holds for every contest of its unit)',
+    )
+    absent_lines: Literal["missing", "zero"] = Field(
+        "missing",
+        description="long: what a line (candidate, or an aliased null, blank or other count) "
+        "with no row at a unit means: missing (rule E8), or zero votes, for feeds that list "
+        "only the lines with votes (Brazil's boletins de urna)",
+    )
+    sum_over: list[Column] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="long: columns a line's votes are split over (a vote type: election day, "
+        "mail, early), whose rows of one unit, contest and label are summed",
     )
 
     @model_validator(mode="after")
@@ -604,6 +642,15 @@ class CandidatesSpec(_Table):
                     raise _rule(f"missing key '{key}' (layout = \"long\")")
             if self.columns is not None:
                 raise _rule("'columns' is read only with layout = \"wide\"")
+            if self.sum_over and {self.candidate_column, self.votes_column} & set(self.sum_over):
+                raise _rule(
+                    "'sum_over' names the columns a line's votes are split over, not the "
+                    "candidate or the votes column"
+                )
+        if self.layout != "long" and self.sum_over is not None:
+            raise _rule("'sum_over' is read only with layout = \"long\"")
+        if self.layout != "long" and self.absent_lines != "missing":
+            raise _rule("'absent_lines' is read only with layout = \"long\"")
         return self
 
 
@@ -879,9 +926,9 @@ class ContractFile(_Table):
 
     @model_validator(mode="after")
     def _contests_fit_layout(self) -> ContractFile:
-        if self.contests and self.contests.columns and self.candidates.layout != "long":
+        if self.contests and self.contests.columns and self.candidates.layout == "grouped":
             raise _rule(
-                "contests are discovered from columns only in the long layout",
+                "a grouped feed's contests are its column groups, not a column's values",
                 at="contests.columns",
             )
         grouped = self.candidates.layout == "grouped"

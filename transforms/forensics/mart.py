@@ -115,7 +115,7 @@ def tally_frame(accepted: pl.DataFrame, votes: pl.DataFrame, election: Election)
         "source_id",
         "tally_code",
         pl.col(codes[0]).alias("state") if len(codes) > 1 else pl.lit(NATIONAL).alias("state"),
-        pl.col(codes[-2]).alias("centre") if len(codes) > 1 else pl.lit(None, pl.String),
+        (pl.col(codes[-2]) if len(codes) > 1 else pl.lit(None, pl.String)).alias("centre"),
         pl.col(REGISTERED).cast(pl.Int64),
         pl.col(VALID).cast(pl.Int64),
         pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout"),
