@@ -50,12 +50,21 @@ def format_check(report: CheckReport) -> list[str]:
     return lines
 
 
+def _more(items: list) -> str:
+    """`, … N more` when a list is longer than a line shows."""
+    return f", … {len(items) - LIST_SHOWN:,} more" if len(items) > LIST_SHOWN else ""
+
+
 def _file_lines(check: FileCheck) -> list[str]:
     head = f"{escaped(check.file_name, 120)}  (contract {escaped(check.contract_id)}, source "
     head += f"{escaped(check.source_id)})"
     lines = [head]
     more = " (the file goes on)" if check.more_rows else ""
-    excluded = f", {check.rows_excluded:,} left out by [[exclude]]" if check.rows_excluded else ""
+    excluded = (
+        f", {check.rows_excluded:,} left out by the row filters ([[include]], [[exclude]])"
+        if check.rows_excluded
+        else ""
+    )
     blank = f", {check.rows_blank:,} blank line(s) skipped" if check.rows_blank else ""
     lines.append(f"  rows read: {check.rows_read:,}{more}{excluded}{blank}")
     if check.cut_rows:
@@ -75,12 +84,12 @@ def _file_lines(check: FileCheck) -> list[str]:
             shown = ", ".join(
                 f"{escaped(lb.text)} → {escaped(lb.candidate_id)}" for lb in known[:LIST_SHOWN]
             )
-            lines.append(f"  candidate labels: {shown}")
+            lines.append(f"  candidate labels: {shown}{_more(known)}")
         if unknown:
             shown = ", ".join(
                 f"{escaped(lb.text)!s} ({lb.rows:,} rows)" for lb in unknown[:LIST_SHOWN]
             )
-            lines.append(f"  labels no alias maps: {shown}")
+            lines.append(f"  labels no alias maps: {shown}{_more(unknown)}")
         if check.more_labels:
             lines.append(f"  … and {check.more_labels:,} more distinct label(s)")
     if check.contests:
