@@ -27,14 +27,28 @@ class Verdicts:
     accepted: pl.DataFrame  # the staged tallies that reach the marts
 
 
-def _observed(rule: Rule) -> pl.Expr:
+def _observed(rule: Rule, schema: pl.Schema) -> pl.Expr:
+    """`name=value` of each column the rule observed; ∅ for none."""
     parts = []
     for i, column in enumerate(rule.observed):
         parts += [
             pl.lit(f"{', ' if i else ''}{column}="),
-            pl.col(column).cast(pl.String).fill_null("∅"),
+            _shown(pl.col(column), schema[column]).fill_null("∅"),
         ]
     return pl.concat_str(parts)
+
+
+def _shown(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A value as text; a fractional column's whole numbers without `.0` (a vote-for-2
+    contest's ballots are its marks / 2: `votes_cast=286`, never `286.0`)."""
+    if not dtype.is_float():
+        return value.cast(pl.String)
+    whole = value.is_finite() & (value == value.round(0))
+    return (
+        pl.when(whole)
+        .then(value.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(value.cast(pl.String))
+    )
 
 
 def _override_reason(rule: Rule, policy: QualityPolicy) -> pl.Expr:
@@ -98,7 +112,7 @@ def issues_frame(
                 .then(pl.lit(WARN))
                 .otherwise(pl.lit(rule.severity))
                 .alias("severity"),
-                _observed(rule).alias("observed"),
+                _observed(rule, evidence.schema).alias("observed"),
                 pl.col("override_reason").is_not_null().alias("overridden"),
                 "override_reason",
             )
