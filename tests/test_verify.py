@@ -47,3 +47,9 @@ def test_verify_finds_changed_bytes_and_a_full_run_loads_them(ran_sample_copy, t
     feed.unlink()
     done = tallyhouse("verify", *args)
     assert done.returncode == 1 and "tallies_003.csv: gone: " in done.stdout
+    assert "--landing" not in done.stdout, "one file gone is no sign of another folder"
+    elsewhere = settings.data_dir / "elsewhere"
+    elsewhere.mkdir()
+    done = tallyhouse("verify", *args, "--landing", str(elsewhere))
+    assert done.returncode == 1
+    assert f"None of them is in {elsewhere}: if the runs read another folder" in done.stdout

@@ -169,6 +169,11 @@ def verify(data_dir: str | None, landing: str | None) -> int:
         f"{len(verdicts) - len(off):,} of {len(verdicts):,} delivered file(s) hold the bytes "
         f"they were delivered with" + ("." if not off else f"; {len(off):,} do not.")
     )
+    if verdicts and all(v.current_sha256 is None for v in verdicts):
+        click.echo(
+            f"None of them is in {escaped(str(settings.landing), 300)}: if the runs read "
+            "another folder, name it with --landing DIR."
+        )
     if behind:
         click.echo(
             "Note: the warehouse has moved past the published file (the last run staged new "
