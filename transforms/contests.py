@@ -635,7 +635,7 @@ def stage_ballots(
         )
         .drop("_note")
     )
-    tallies = evidence_by_candidate(tallies, spread.positions, districts)
+    tallies = evidence_by_candidate(tallies.with_columns(_sum_known()), spread.positions, districts)
     # votes per ballot: a vote-for-N contest's lines sum to N × ballots (rules E2, E4, W1)
     tallies = tallies.join(
         spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
@@ -650,6 +650,19 @@ def stage_ballots(
 
 
 EVIDENCE = ("missing_or_unparsable", "negative_or_fractional")
+
+
+def _sum_known() -> pl.Expr:
+    """candidate_sum, null where a line of the tally's ballot is missing or unparsable: the sum
+    skips the positions past the contest's ballot (absent), but a line of it that is not a count
+    leaves the sum unknown, as in an election of one contest (rule E8 says why; rule E3 does not
+    judge a partial sum)."""
+    broken = (
+        pl.col("missing_or_unparsable")
+        .fill_null("")
+        .str.contains(rf"(^|; ){SLOT_PREFIX}[0-9]{{3}}=")
+    )
+    return pl.when(broken).then(None).otherwise(pl.col("candidate_sum")).alias("candidate_sum")
 
 
 def evidence_by_candidate(
