@@ -15,6 +15,7 @@ from orchestration.alerting import Alerter
 from orchestration.settings import DEFAULT_ELECTION, DEFAULT_WRITER_WAIT, Settings
 from orchestration.writer_lock import Holder, WriterLock, alive
 from warehouse.configs import ElectionConfig, load_election
+from warehouse.db import create_whole
 from warehouse.run_frames import RunFrames
 
 
@@ -65,6 +66,7 @@ class Warehouse(DuckDBResource):
         self._lock = lock
         _fail_if_it_died(context, previous)
         config = {"custom_user_agent": "dagster", **self.connection_config}
+        create_whole(Path(self.database))  # a run killed as it made the file leaves none
         self._keeper = duckdb.connect(self.database, config=config)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -6,6 +6,7 @@ work, so helpers here always fetch everything.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,21 @@ def ident(name: str) -> str:
 
 def qualified(schema: str, table: str) -> str:
     return f"{ident(schema)}.{ident(table)}"
+
+
+def create_whole(path: Path) -> None:
+    """Create an empty DuckDB database at `path` if none is there, whole or not at all. DuckDB
+    writes a new file's header as it opens it: a process killed at that moment left a file no
+    connection can open ("exists, but it is not a valid DuckDB database file"), and no later run
+    could start. The file is made beside it and renamed in; what a killed creation leaves
+    (`.<name>.<pid>.new`) is removed by the next, which holds the writer lock too."""
+    if path.exists():
+        return
+    for stale in path.parent.glob(f".{path.name}.*.new"):
+        stale.unlink(missing_ok=True)
+    making = path.with_name(f".{path.name}.{os.getpid()}.new")
+    duckdb.connect(str(making)).close()
+    os.replace(making, path)
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
