@@ -171,7 +171,7 @@ def _declared_lines(election: Election) -> pl.DataFrame:
     )
 
 
-def _declared_labels(election: Election) -> pl.DataFrame:
+def declared_labels(election: Election) -> pl.DataFrame:
     """contest_id, _key (the slug of a declared candidate's id, name or alias), candidate_id:
     the spellings that name each declared candidate, first declared first."""
     rows = []
@@ -201,7 +201,7 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
         .filter(pl.col(CONTEST).is_in(list(lists)))
         .unique()
         .with_columns(slug_expr(pl.col("candidate")).alias("_key"))
-        .join(_declared_labels(election), on=[CONTEST, "_key"], how="inner")
+        .join(declared_labels(election), on=[CONTEST, "_key"], how="inner")
         .select(CONTEST, "candidate", "candidate_id")
     )
     frame = raw.with_columns(_looked_up(labels, [CONTEST, "candidate"], "candidate_id"))

@@ -23,6 +23,7 @@ from transforms.contest_groups import (
 from transforms.contests import (
     contest_columns,
     declared_by_slug,
+    declared_labels,
     district_code,
     slug,
     slug_expr,
@@ -563,6 +564,11 @@ def kept_rows(contract: Contract) -> pl.Expr:
     return keep
 
 
+def _long_votes(contract: Contract) -> pl.Expr:
+    """A long feed's votes cell as text: empty where absent, outer spaces dropped."""
+    return pl.col(contract.long_votes).fill_null("").str.strip_chars()
+
+
 def numbers(frame: pl.DataFrame, contract: Contract) -> list[str]:
     """The columns of `frame` that hold counts or votes under `contract`: [counts], the wide
     candidates' columns, the long votes column, a grouped feed's group cells."""
@@ -599,7 +605,7 @@ def summed_over(kept: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     rule_columns = [r.column for r in contract.contest_rules if r.column]
     keys = [c for c in dict.fromkeys([*contract.referenced_columns(), *rule_columns])]
     keys = [c for c in keys if c not in apart]
-    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    votes = _long_votes(contract)
     # a part given twice (the same vote type on two rows) is one part, or `a|b` if they differ
     parts = kept.group_by([*keys, *contract.sum_over], maintain_order=True).agg(
         pl.col("source_row").min(), votes.unique(maintain_order=True).str.join("|")
@@ -629,7 +635,7 @@ def unit_registered(kept: pl.DataFrame, contract: Contract) -> tuple[pl.DataFram
     unit = [p.column for spec in contract.codes.values() for p in spec.parts if p.column]
     unit = list(dict.fromkeys(unit)) or ["_national"]
     kept = kept.with_columns(pl.lit("").alias("_national")) if unit == ["_national"] else kept
-    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    votes = _long_votes(contract)
     given = (
         kept.filter(is_count)
         .group_by(unit, maintain_order=True)
@@ -743,7 +749,7 @@ def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) ->
             *[pl.col(c).alias(k) for c, k in keys.items()],
             label.replace(renamed).str.slice(0, 200).alias("candidate"),
             label.replace_strict(counts, default=None, return_dtype=pl.String).alias("count_field"),
-            pl.col(contract.long_votes).fill_null("").str.strip_chars().alias("votes"),
+            _long_votes(contract).alias("votes"),
         )
         if not keys:  # a contract of one declared contest: nothing to read per row
             return zero_filled(
@@ -805,7 +811,9 @@ def zero_filled(rows: pl.DataFrame, contract: Contract, election: Election) -> p
     if not contract.absent_zero or rows.is_empty():
         return rows
     unit = [*election.code_columns, CONTEST]
-    declared = _declared_keys(election)
+    declared = declared_labels(election).select(
+        CONTEST, pl.col("_key").alias("_slug"), pl.col("candidate_id").alias("_declared")
+    )
     keyed = rows.filter(pl.col(CONTEST).is_not_null()).with_columns(
         district_code(election).alias("_district"),
         slug_expr(pl.col("candidate")).alias("_slug"),
@@ -854,22 +862,6 @@ def zero_filled(rows: pl.DataFrame, contract: Contract, election: Election) -> p
     )
     return pl.concat([rows, added.select(rows.columns)], how="vertical").sort(
         "source_row", maintain_order=True
-    )
-
-
-def _declared_keys(election: Election) -> pl.DataFrame:
-    """contest_id, _slug (of a declared candidate's id, name or alias), _declared (its id)."""
-    rows = {
-        (contest.id, slug(label)): candidate.id
-        for contest in election.contests
-        for candidate in contest.candidates
-        for label in (candidate.id, candidate.name, *candidate.aliases)
-        if slug(label) is not None
-    }
-    return pl.DataFrame(
-        [(c, k, v) for (c, k), v in rows.items()],
-        schema={CONTEST: pl.String, "_slug": pl.String, "_declared": pl.String},
-        orient="row",
     )
 
 
@@ -1012,7 +1004,7 @@ def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> 
         for c in contract.referenced_columns()
         if c not in (contract.long_candidate, contract.long_votes)
     ]
-    votes = pl.col(contract.long_votes).fill_null("").str.strip_chars()
+    votes = _long_votes(contract)
     zero = [*election.candidate_ids, *ZERO_COUNTS] if contract.absent_zero else []
     return frame.group_by(keys, maintain_order=True).agg(
         pl.col("source_row").min(),
