@@ -70,11 +70,18 @@ def read_registry(
 def read_capacity_max(con: duckdb.DuckDBPyConnection) -> dict:
     """Per source: the largest ballot capacity of an accepted tally (registered, else cast,
     else valid votes)."""
-    found = con.sql(
-        "select source_id, max(coalesce(registered, total_votes, valid_votes, 0)::double) "
-        f"from {ACCEPTED_SQL} a group by 1"
+    return dict(_capacity_max(con, []))
+
+
+def _capacity_max(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[tuple]:
+    """(*keys, source_id, the largest ballot capacity) of the accepted tallies, per keys and
+    source: registered, else cast, else valid votes."""
+    grouped = "".join(f"{ident(k)}, " for k in keys)
+    return con.sql(
+        f"select {grouped}source_id, "  # noqa: S608 (validated identifiers)
+        "max(coalesce(registered::double, total_votes::double, valid_votes::double, 0.0)) "
+        f"from {ACCEPTED_SQL} a group by all"
     ).fetchall()
-    return dict(found)
 
 
 def read_units(
@@ -112,12 +119,7 @@ def read_accepted_of_groups(
 def read_capacity_max_of_groups(con: duckdb.DuckDBPyConnection) -> dict[tuple, dict]:
     """A general election's read_capacity_max per contest and district: (contest_id,
     contest_district) -> {source_id: the largest ballot capacity of an accepted tally}."""
-    found = con.sql(
-        "select contest_id, contest_district, source_id, "
-        "max(coalesce(registered::double, total_votes::double, valid_votes::double, 0.0)) "
-        f"from {ACCEPTED_SQL} a group by all"
-    ).fetchall()
     capacity: dict[tuple, dict] = {}
-    for contest, district, source, value in found:
+    for contest, district, source, value in _capacity_max(con, ["contest_id", "contest_district"]):
         capacity.setdefault((contest, district), {})[source] = value
     return capacity

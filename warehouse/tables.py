@@ -83,9 +83,19 @@ def accepted_of(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """From read_staged: the accepted tallies of the sources at the polling units (those above
     them, `higher_sources`, are only reconciled) with only these columns, and their votes."""
-    tallies, votes, quarantine = staged
-    kept = accepted(at_polling_units(tallies, list(higher_sources)), quarantine).select(columns)
-    return kept, votes.join(kept.select("tally_id"), on="tally_id", how="semi")
+    kept = accepted_tallies_of(staged, columns, higher_sources)
+    return kept, staged[1].join(kept.select("tally_id"), on="tally_id", how="semi")
+
+
+def accepted_tallies_of(
+    staged: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+    columns: list[str],
+    higher_sources: list[str] = (),
+) -> pl.DataFrame:
+    """accepted_of's tallies alone (a general election reads their long votes instead)."""
+    tallies, _, quarantine = staged
+    kept = accepted(at_polling_units(tallies, list(higher_sources)), quarantine)
+    return kept.select(list(dict.fromkeys(columns)))
 
 
 def quarantined_per_delivery(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

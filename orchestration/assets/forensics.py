@@ -19,7 +19,7 @@ from orchestration.forensic_checks import (
     raise_forensic_alerts,
 )
 from orchestration.resources import TallyhouseDirs, Warehouse
-from transforms.accepted import accepted, at_polling_units
+from transforms.accepted import at_polling_units
 from transforms.delta import NeedsFullBuild
 from transforms.forensics.contest_delta import (
     centre_column,
@@ -52,6 +52,7 @@ from warehouse.forensic_state import (
 from warehouse.run_frames import RunFrames
 from warehouse.tables import (
     accepted_of,
+    accepted_tallies_of,
     read_contest_lines,
     read_long_votes,
     replace_tables,
@@ -133,11 +134,9 @@ def _general(con, election, frames: RunFrames, log):
             plan = plan.full_instead(f"full instead: {why}")
     log.info(f"forensics {plan.mode}: {plan.reason}")
     if not plan.incremental:
-        tallies, _, quarantine = frames.staged(con, [])
-        columns = list(dict.fromkeys([*tally_columns(election), CONTEST, "vote_for"]))
+        columns = [*tally_columns(election), CONTEST, "vote_for"]
         # a source above the polling units (a canvass) is reconciled, never screened
-        polling = at_polling_units(tallies, list(election.higher_sources))
-        kept = accepted(polling, quarantine).select(columns)
+        kept = accepted_tallies_of(frames.staged(con, []), columns, election.higher_sources)
         state = contest_states(kept, read_long_votes(con, kept), views)
     write_forensic_state(con, state, plan.stamp)
     unnamed = contest_mart(state, views)

@@ -26,7 +26,6 @@ from orchestration.assets.keys import (
 )
 from orchestration.catalog import ROW_COUNT
 from orchestration.resources import TallyhouseDirs, Warehouse
-from transforms.accepted import accepted as accepted_tallies
 from transforms.accepted import at_polling_units
 from transforms.delta import NeedsFullBuild, add_stats
 from transforms.model import Election
@@ -57,7 +56,13 @@ from warehouse.projection_inputs import (
 )
 from warehouse.refresh_state import plan_follower, read_follower, write_followers
 from warehouse.run_frames import RunFrames
-from warehouse.tables import accepted_of, read_contest_lines, read_long_votes, replace_tables
+from warehouse.tables import (
+    accepted_of,
+    accepted_tallies_of,
+    read_contest_lines,
+    read_long_votes,
+    replace_tables,
+)
 
 # published with the marts the marts step writes
 UPSTREAM = [STAGED_TALLIES, STAGED_VOTES, STAGED_UNITS, QUALITY_QUARANTINE]
@@ -141,11 +146,10 @@ def _general(con, election: Election, frames: RunFrames):
         except NeedsFullBuild as why:
             plan = plan.full_instead(f"full instead: {why}")
     if not plan.incremental:
-        tallies, _, quarantine = frames.staged(con, [])
         columns = [*projection_columns(election), *election.code_columns, *CONTEST_CARRIED]
         # a source above the polling units (a canvass) is reconciled, never projected
-        polling = at_polling_units(tallies, list(election.higher_sources))
-        accepted = accepted_tallies(polling, quarantine).select(list(dict.fromkeys(columns)))
+        staged = frames.staged(con, [])
+        accepted = accepted_tallies_of(staged, columns, election.higher_sources)
         stats, lines = _group_state(con, populations, accepted)
     write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
     capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed

@@ -51,23 +51,11 @@ def quality(
 
     from reporting.terminal.run_summary import print_issues
 
-    if docs:
-        given = _filters_given(click.get_current_context())
-        if given:
-            return fail(
-                f"--docs renders every kept validation result; it takes no {' or '.join(given)}",
-                code=2,
-            )
-        settings = settings_from(data_dir, election=election)
-        if election is not None:
-            election_config(settings)  # an unknown election or a broken file: one line, exit 2
-            if settings.warehouse.exists():
-                try:
-                    _same_election(settings.warehouse, election)
-                except duckdb.IOException:
-                    return fail("The warehouse is busy (a run is writing to it); try again later.")
-        return _data_docs(settings)
-
+    if docs and (given := _filters_given(click.get_current_context())):
+        return fail(
+            f"--docs renders every kept validation result; it takes no {' or '.join(given)}",
+            code=2,
+        )
     if rule is not None:
         from expectations.rules import RULES
 
@@ -78,11 +66,13 @@ def quality(
     settings = settings_from(data_dir, election=election)
     if election is not None:
         election_config(settings)  # an unknown election or a broken file: one line, exit 2
-    if not settings.warehouse.exists():
+    if not docs and not settings.warehouse.exists():
         return fail(f"No warehouse at {settings.warehouse}: run `tallyhouse run` first.")
     try:
-        if election is not None:
+        if election is not None and settings.warehouse.exists():
             _same_election(settings.warehouse, election)
+        if docs:
+            return _data_docs(settings)
         return print_issues(settings.warehouse, rule, severity, limit)
     except duckdb.IOException:
         return fail("The warehouse is busy (a run is writing to it); try again when it ends.")

@@ -94,7 +94,7 @@ def project_contests(
     groups = group_lines(tallies, votes, lines, election)
     populations = Populations(registry, units, election)
     stats = group_stats(tallies, votes, groups, populations)
-    by_group = {key: own for key, own in _partitioned(tallies).items()}
+    by_group = _partitioned(tallies)
     return project_groups(
         stats,
         groups,
