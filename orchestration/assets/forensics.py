@@ -95,14 +95,20 @@ def forensics_mart(
             staged = frames.staged(con, election.candidate_ids)
             tallies, votes = accepted_of(staged, tally_columns(election), election.higher_sources)
             state = forensic_state(tally_frame(tallies, votes, election), election)
-        write_forensic_state(con, state, plan.stamp)
         unnamed = unnamed_mart(state, election).with_columns(
             pl.lit(election.default_contest.id, pl.String).alias(CONTEST)
         )
-        frame = with_names(unnamed, units_of(con, named_units(unnamed)))
-        replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
+        frame = _written(con, state, plan, unnamed)
     summary = f"from {state.units['tallies'].sum():,} accepted tallies"
     yield from _checked(context, duckdb, alerts, frame, election, plan, summary)
+
+
+def _written(con, state: ForensicState, plan: Plan, unnamed: pl.DataFrame) -> pl.DataFrame:
+    """The state kept, the mart's units named, the mart written (the publish step adds it)."""
+    write_forensic_state(con, state, plan.stamp)
+    frame = with_names(unnamed, units_of(con, named_units(unnamed)))
+    replace_tables(con, "marts", {"forensics": frame})
+    return frame
 
 
 def _checked(context, duckdb: Warehouse, alerts: Alerter, frame, election, plan: Plan, summary):
@@ -138,10 +144,7 @@ def _general(con, election, frames: RunFrames, log):
         # a source above the polling units (a canvass) is reconciled, never screened
         kept = accepted_tallies_of(frames.staged(con, []), columns, election.higher_sources)
         state = contest_states(kept, read_long_votes(con, kept), views)
-    write_forensic_state(con, state, plan.stamp)
-    unnamed = contest_mart(state, views)
-    frame = with_names(unnamed, units_of(con, named_units(unnamed)))
-    replace_tables(con, "marts", {"forensics": frame})  # the publish step adds it
+    frame = _written(con, state, plan, contest_mart(state, views))
     summary = f"over {frame['contest_id'].n_unique()} contest(s) of a general election"
     return frame, plan, summary
 
