@@ -16,6 +16,7 @@ from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted, at_polling_units
 from transforms.ballots import ballot_pairs, expected_in_districts, own_districts
+from transforms.contest_results import contest_results
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
@@ -43,12 +44,12 @@ from transforms.reconciliation import (
     reconciliation_lines,
     reconciliation_summary,
 )
-from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, results_long
-from transforms.staging import CONTEST
+from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, counts_marts, results_long
+from transforms.staging import CONTEST, with_contest
 from transforms.verification import announced_vs_tallied
 from warehouse.change import Change, read_change_long_votes, read_line_holders
 from warehouse.db import table_exists, transaction
-from warehouse.mart_registry import Step, built_by
+from warehouse.mart_registry import Step, built_by, mart
 from warehouse.mart_updates import (
     copy_published,
     open_pending,
@@ -60,7 +61,7 @@ from warehouse.mart_updates import (
     take_touched,
     votes_wide_of,
 )
-from warehouse.publish import write_pending
+from warehouse.publish import append_mart, create_declared, pending_marts, write_mart, write_pending
 from warehouse.published_state import published_generation
 from warehouse.raw_load import feed_sources
 from warehouse.raw_lookup import read_ballot_registry, registry_lists_ballots
@@ -144,16 +145,16 @@ class Staged:
 
     @cached_property
     def rollups(self) -> Marts:
-        lines = None
+        """The results (wide), turnout and coverage of an election of one contest. A general
+        election's are set by _build_general, which writes its results contest by contest."""
         if self.lines is not None:
-            lines = self.lines.select("contest_id", "candidate_id", "candidate_name")
+            raise RuntimeError("a general election's rollups are set by _build_general")
         return build_marts(
             self.accepted,
             self.votes,
             self.units,
             self.election,
             received=self.counted,
-            lines=lines,
             ballots=self.ballots,
         )
 
@@ -286,17 +287,57 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
         if lines is not None:
             staged.contests = read_table(con, "staged", "contests")
             staged.ballots = ballot_pairs(read_ballot_registry(con), config.election)
+    if lines is not None:
+        return _build_general(staged, target)
     election = staged.election
     built = {name: build(staged) for name, build in BUILDS.items()}
-    results = staged.rollups.results
-    if results is not None:
-        built = {"results": results, **built}
     results_wide = staged.rollups.results_wide
-    write_pending(target, results_wide if results is None else None, built, election, lines)
+    write_pending(target, results_wide, built, election)
     counts = {table: frame.height for table, frame in built.items()}
-    if results is not None:
-        return counts
     return {"results": results_wide.height * len(election.result_ids), **counts}
+
+
+def _build_general(staged: Staged, target) -> dict[str, int]:
+    """A general election's marts, in one pending file: its results written contest by
+    contest as they are climbed (the whole mart, some 25 rows per polling unit at three
+    contests, is never held at once), then the others, which read of the results only the
+    rows kept (_write_contest_results)."""
+    election = staged.election
+    turnout, coverage = counts_marts(
+        staged.accepted, staged.units, election, received=staged.counted, ballots=staged.ballots
+    )
+    with pending_marts(target) as con:
+        kept, written = _write_contest_results(con, staged)
+        # the rollups the other marts read: set here, so never built whole (cached_property)
+        staged.rollups = Marts(kept.clear(), turnout, coverage, kept)
+        built = {name: build(staged) for name, build in BUILDS.items()}
+        for name, frame in built.items():
+            write_mart(con, name, frame, election)
+    return {"results": written, **{table: frame.height for table, frame in built.items()}}
+
+
+def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
+    """The results mart written contest by contest (transforms.contest_results); returns the
+    rows that contest_status and announced_vs_tallied read (each contest's district level, and
+    the national one) and how many rows were written."""
+    election = staged.election
+    names = staged.units.select("level", "unit_code", "unit_name")
+    lines = staged.lines.select(CONTEST, "candidate_id", "candidate_name")
+    district_level = dict(contests_of(staged).select(CONTEST, "district_level").iter_rows())
+    accepted = with_contest(staged.accepted, election)
+    create_declared(con, mart("results"), election)
+    kept = [contest_results(accepted.clear(), staged.votes.clear(), names, lines, election)]
+    written = 0
+    for (contest,), own in sorted(accepted.partition_by(CONTEST, as_dict=True).items()):
+        votes = staged.votes.join(own.select("tally_id"), on="tally_id", how="semi")
+        rows = contest_results(
+            own, votes, names, lines.filter(pl.col(CONTEST) == contest), election
+        )
+        append_mart(con, "results", rows, election)
+        written += rows.height
+        levels = [NATIONAL, district_level.get(contest) or NATIONAL]
+        kept.append(rows.filter(pl.col("level").is_in(levels)))
+    return pl.concat(kept), written
 
 
 def ballot_lines(con, election: Election) -> tuple[Election, pl.DataFrame | None]:

@@ -415,16 +415,31 @@ def build_marts(
     units: pl.DataFrame,
     election: Election,
     received: pl.DataFrame | None = None,
-    lines: pl.DataFrame | None = None,
     ballots: pl.DataFrame | None = None,
 ) -> Marts:
-    """All marts from accepted tallies. `units` comes from units_from_registry; `votes` is wide
-    (one column per candidate, see staging.votes_wide).
+    """The results, turnout and coverage marts from accepted tallies. `units` comes from
+    units_from_registry; `votes` is wide (one column per candidate, see staging.votes_wide). A
+    general election's results are climbed in long form (transforms.contest_results), contest
+    by contest (orchestration.mart_builds); its turnout and coverage are counts_marts'.
 
     `received`: every staged tally, accepted or not (default: the accepted ones), for coverage.
     `ballots`: the contests on each unit's ballot (transforms.ballots.ballot_pairs), if the
     registry lists them: coverage's expected tallies per contest.
     """
+    turnout, coverage = counts_marts(tallies, units, election, received, ballots)
+    names = units.select("level", "unit_code", "unit_name")
+    results = _results_wide(with_contest(tallies, election), votes, names, election)
+    return Marts(results, turnout, coverage)
+
+
+def counts_marts(
+    tallies: pl.DataFrame,
+    units: pl.DataFrame,
+    election: Election,
+    received: pl.DataFrame | None = None,
+    ballots: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The turnout and coverage marts (build_marts' arguments of the same names)."""
     tallies = with_contest(tallies, election)
     received = tallies if received is None else with_contest(received, election)
     # every source at the polling units, even one with no tally yet (not those above them)
@@ -432,13 +447,7 @@ def build_marts(
     sources = sorted(set(received["source_id"].to_list()) | declared)
     names = units.select("level", "unit_code", "unit_name")
     turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
-    coverage = _coverage(received, tallies, units, sources, election, ballots)
-    if lines is not None:  # a general election: `votes` are long, and so are its results
-        from transforms.contest_results import contest_results
-
-        results = contest_results(tallies, votes, names, lines, election)
-        return Marts(results.clear(), turnout, coverage, results)
-    return Marts(_results_wide(tallies, votes, names, election), turnout, coverage)
+    return turnout, _coverage(received, tallies, units, sources, election, ballots)
 
 
 def units_from_tallies(

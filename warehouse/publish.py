@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,10 +75,17 @@ def write_mart(
 
     Its columns must be the declared ones (an empty frame may lack some: they stay empty); a
     column of another type than declared is cast to it and logged (tests keep them equal)."""
-    declared = mart(name)
-    schema = declared.schema(election)
+    create_declared(con, mart(name), election)
+    append_mart(con, name, frame, election)
+
+
+def append_mart(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, election: Election
+) -> None:
+    """Add `frame`'s rows to the mart `name`, already created (create_declared): a mart
+    written in parts, as a general election's results are, contest by contest."""
+    schema = mart(name).schema(election)
     _check_columns(name, frame, schema)
-    create_declared(con, declared, election)
     with registered(con, {"incoming_mart": frame}):
         if frame.height:
             _warn_on_cast(con, name, schema)
@@ -175,15 +184,28 @@ def write_pending(
     lines: pl.DataFrame | None = None,
 ) -> Path:
     """Write every mart of the marts step into a fresh pending file next to `target`."""
-    pending = pending_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    pending.unlink(missing_ok=True)
-    with connect(pending) as con, transaction(con):
+    with pending_marts(target) as con:
         if results_wide is not None:  # else `tables` holds the results mart itself
             write_results(con, results_wide, election, lines)
         for name, frame in tables.items():
             write_mart(con, name, frame, election)
-    return pending
+    return pending_path(target)
+
+
+@contextmanager
+def pending_marts(target: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh pending file next to `target`, each mart committed as soon as it is written.
+
+    Not one transaction: DuckDB holds a transaction's uncommitted rows in memory until it
+    commits (0.5 GB for every 2.7 million result rows), and the pending file needs none. No
+    one reads it until publish() renames it over the published file, which happens only once
+    the marts step has succeeded; a step that fails leaves a pending file that the next
+    marts step deletes before it writes."""
+    pending = pending_path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pending.unlink(missing_ok=True)
+    with connect(pending) as con:
+        yield con
 
 
 def publish(
