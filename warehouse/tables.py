@@ -19,23 +19,39 @@ def replace_tables(
 ) -> None:
     """Replace several tables at once: readers see all the new ones or none.
 
-    Each new table is first written and committed under a name of its own (INCOMING), then
-    all are swapped in by one transaction of renames. Writing them inside that transaction
-    instead would hold their rows in memory until it commits (DuckDB keeps an open
+    Each new table is first written and committed under a name of its own (write_incoming),
+    then all are swapped in by one transaction of renames (swap_in). Writing them inside that
+    transaction instead would hold their rows in memory until it commits (DuckDB keeps an open
     transaction's appended rows; 0.5 GB for the ten million staged votes of a million
     tallies). A run stopped before the swap leaves the incoming tables, which the next
     replacement overwrites; the tables in use are never touched until the swap."""
     for table, frame in frames.items():
-        with registered(con, {f"incoming_{table}": frame}):
-            con.execute(
-                f"create or replace table {qualified(schema, INCOMING + table)} as "
-                f"select * from {ident('incoming_' + table)}"
-            )
+        write_incoming(con, schema, table, frame)
+    swap_in(con, schema, list(frames))
+
+
+def incoming(schema: str, table: str) -> str:
+    """The qualified name a replacement of `table` is written under until swap_in."""
+    return qualified(schema, INCOMING + table)
+
+
+def write_incoming(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame
+) -> None:
+    """Write `frame` as the replacement of `table`, committed, not yet in use."""
+    with registered(con, {f"incoming_{table}": frame}):
+        con.execute(
+            f"create or replace table {incoming(schema, table)} as "
+            f"select * from {ident('incoming_' + table)}"
+        )
+
+
+def swap_in(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> None:
+    """Put the written replacements of `tables` in use, all in one transaction."""
     with transaction(con):
-        for table in frames:
+        for table in tables:
             con.execute(f"drop table if exists {qualified(schema, table)}")
-            incoming = qualified(schema, INCOMING + table)
-            con.execute(f"alter table {incoming} rename to {ident(table)}")
+            con.execute(f"alter table {incoming(schema, table)} rename to {ident(table)}")
 
 
 # the prefix of a replacement table's name until it is swapped in (replace_tables)
