@@ -136,3 +136,22 @@ def test_units_from_registry_has_every_level():
     assert units.filter(level="state").height == 2
     assert units.filter(level="centre", unit_code="N1").row(0, named=True)["expected"] == 2
     assert units.filter(level="national").row(0, named=True)["unit_name"] == "Mini Republic"
+
+
+def test_a_tally_without_votes_counts_in_turnout_and_coverage_but_not_in_the_results():
+    """The marts of one contest climb turnout, votes and coverage together: a unit whose only
+    tally has no votes keeps its turnout and coverage rows and has no results; its ballots count
+    in its parents' turnout, never in their votes."""
+    built = build_marts(
+        tallies(),
+        VOTES.filter(pl.col("tally_id") != 3),
+        units_from_registry(REGISTRY, ELECTION),
+        ELECTION,
+    )
+    assert built.results_wide.filter(unit_code="S").is_empty()
+    assert built.results_wide.filter(level="national")["a__votes"].to_list() == [70]
+    south = built.turnout.filter(level="state", unit_code="S").row(0, named=True)
+    assert (south["valid_votes"], south["unit_name"]) == (40, "South")
+    assert built.turnout.filter(level="national")["valid_votes"].to_list() == [190]
+    coverage = built.coverage.filter(level="state", unit_code="S").row(0, named=True)
+    assert (coverage["expected"], coverage["received"], coverage["counted"]) == (1, 1, 1)

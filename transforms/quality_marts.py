@@ -45,7 +45,8 @@ def quality_summary(
     )
     measures = [*COUNTS, *rule_columns]
     # the tally level itself is left out: quality_issues has every tally with an issue
-    levels = climb(base, election, [CONTEST], lambda _f: [pl.col(m).sum() for m in measures])[1:]
+    sums = [pl.col(m).sum() for m in measures]
+    levels = climb(base, election, [CONTEST], lambda _f: sums, lowest=False)
     names = units.select("level", "unit_code", "unit_name")
     return (
         pl.concat(levels)

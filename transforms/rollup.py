@@ -44,18 +44,22 @@ class Marts:
     results: pl.DataFrame | None = None  # a general election's: the mart itself, long
 
 
-def climb(frame: pl.DataFrame, election: Election, keys: list[str], aggs) -> list[pl.DataFrame]:
+def climb(
+    frame: pl.DataFrame, election: Election, keys: list[str], aggs, lowest: bool = True
+) -> list[pl.DataFrame]:
     """Aggregate `frame` at every level, lowest first, then national; then, for the contests
     elected in districts of their own (a general election), over those districts.
 
     Returns one frame per level with columns: source_id, level, unit_code, parent_code, *keys, aggs.
+    lowest=False: not the lowest level (the tally's own), whose rows the caller does not want:
+    the level above is aggregated from `frame` straight away (`aggs` must then sum).
     """
     codes = election.code_columns
     out: list[pl.DataFrame] = []
     districts = _district_frame(frame, election, keys, aggs)
     # one chunk: a frame joined or concatenated in pieces groups several times slower
     current = frame.drop(district_columns(frame)).rechunk()
-    for depth in range(len(codes), -1, -1):
+    for depth in range(len(codes) - (0 if lowest else 1), -1, -1):
         group = ["source_id", *keys, *codes[:depth]]
         current = current.group_by(group).agg(aggs(current))
         if depth:
@@ -322,39 +326,18 @@ def _coverage(
     sources: list[str],
     election: Election,
     ballots: pl.DataFrame | None = None,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Expected, received and counted tally units per unit, in one climb.
 
     ballots: transforms.ballots.ballot_pairs, where the registry lists each unit's contests:
     then each contest's expected tallies are counted over the units where it is on the ballot
     (every administrative level, national, and its own district where its tallies name one),
-    and coverage lists only those units (and any that received a tally of it)."""
-    unit = ["source_id", CONTEST, "tally_code"]
-    districts = district_columns(received_tallies)
-    counted_units = (
-        counted_tallies.select(unit).unique().with_columns(pl.lit(1, pl.Int64).alias("counted"))
-    )
-    base = (
-        received_tallies.unique(subset=unit)
-        .select(*unit, *districts, *election.code_columns)
-        .join(counted_units, on=unit, how="left")
-        .select(
-            "source_id",
-            CONTEST,
-            *districts,
-            *election.code_columns,
-            pl.lit(1, pl.Int64).alias("received"),
-            pl.col("counted").fill_null(0),
-        )
-    )
-    counts = pl.concat(
-        climb(
-            base,
-            election,
-            [CONTEST],
-            lambda _f: [pl.col("received").sum(), pl.col("counted").sum()],
-        )
-    ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
+    and coverage lists only those units (and any that received a tally of it).
+    counts: source_id, contest_id, level, unit_code, received, counted where the caller has
+    climbed them already (_one_contest_marts)."""
+    if counts is None:
+        counts = _received_and_counted(received_tallies, counted_tallies, election)
     source_frame = pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
     keys = ["source_id", CONTEST, "level", "unit_code"]
     if ballots is not None:  # the registry lists each unit's contests
@@ -376,14 +359,55 @@ def _coverage(
         names = units.select("level", "unit_code", "unit_name")
         return named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
     everywhere = _contests_everywhere(received_tallies, election)
+    # an election of one contest: its units carry their names (each unit once), a unit only the
+    # tallies know being named by its code as `named` names it; a general election's contests
+    # elected in districts have rows of the units that reported them only, named after the join
+    one_contest = "contest_district_level" not in received_tallies.columns
+    carried = ["unit_name"] if one_contest else []
     frame = (
         source_frame.join(everywhere, how="cross")
-        .join(units.select("level", "unit_code", "expected"), how="cross")
+        .join(units.select("level", "unit_code", *carried, "expected"), how="cross")
         .join(counts, on=keys, how="full", coalesce=True)
         .with_columns(pl.col("received", "counted").fill_null(0))
     )
-    names = units.select("level", "unit_code", "unit_name")
-    return named(frame, names).with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+    if one_contest:
+        frame = frame.with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
+    else:
+        frame = named(frame, units.select("level", "unit_code", "unit_name"))
+    return frame.with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+
+
+def _received_and_counted(
+    received_tallies: pl.DataFrame, counted_tallies: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """source_id, contest_id, level, unit_code, received, counted: tally units received and
+    counted under each unit, climbed."""
+    unit = ["source_id", CONTEST, "tally_code"]
+    districts = district_columns(received_tallies)
+    counted_units = (
+        counted_tallies.select(unit).unique().with_columns(pl.lit(1, pl.Int64).alias("counted"))
+    )
+    base = (
+        received_tallies.unique(subset=unit)
+        .select(*unit, *districts, *election.code_columns)
+        .join(counted_units, on=unit, how="left")
+        .select(
+            "source_id",
+            CONTEST,
+            *districts,
+            *election.code_columns,
+            pl.lit(1, pl.Int64).alias("received"),
+            pl.col("counted").fill_null(0),
+        )
+    )
+    return pl.concat(
+        climb(
+            base,
+            election,
+            [CONTEST],
+            lambda _f: [pl.col("received").sum(), pl.col("counted").sum()],
+        )
+    ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
 
 
 def _registry_units(units: pl.DataFrame) -> pl.DataFrame:
@@ -446,8 +470,94 @@ def counts_marts(
     declared = {s.id for s in election.sources if s.id not in election.higher_sources}
     sources = sorted(set(received["source_id"].to_list()) | declared)
     names = units.select("level", "unit_code", "unit_name")
+    if lines is None and "contest_district_level" not in tallies.columns:
+        return _one_contest_marts(tallies, votes, units, election, received, sources)
     turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
     return turnout, _coverage(received, tallies, units, sources, election, ballots)
+
+
+VOTED = "_voted"  # per unit: its tallies with votes (a row in `votes`)
+TALLIES = "_tallies"  # per unit: its tallies
+
+
+def _one_contest_marts(
+    tallies: pl.DataFrame,
+    votes: pl.DataFrame,
+    units: pl.DataFrame,
+    election: Election,
+    received: pl.DataFrame,
+    sources: list[str],
+) -> Marts:
+    """An election of one contest's marts, from one climb of the accepted tallies for turnout,
+    results and (when every received tally is accepted, each unit once) coverage's counts, named
+    once: the same rows as _turnout, _results_wide and _coverage, at a third of the cost."""
+    names = units.select("level", "unit_code", "unit_name")
+    climbed = named(_turnout_and_votes(tallies, votes, election), names)
+    turnout = climbed.with_columns(turnout_ratio()).select(TURNOUT_COLUMNS)
+    voted = climbed.filter(pl.col(VOTED) > 0).rename(
+        {wide_column(c, "votes"): c for c in election.result_ids}
+    )
+    results = voted.select(*RESULT_KEYS, *result_measures(election))
+    counts = None
+    if _all_accepted_once(received, tallies):
+        count = pl.col(TALLIES)
+        counts = climbed.select(
+            "source_id",
+            CONTEST,
+            "level",
+            "unit_code",
+            count.alias("received"),
+            count.alias("counted"),
+        )
+    coverage = _coverage(received, tallies, units, sources, election, counts=counts)
+    return Marts(results, turnout, coverage)
+
+
+def _turnout_and_votes(
+    tallies: pl.DataFrame, votes: pl.DataFrame, election: Election
+) -> pl.DataFrame:
+    """Every level's turnout measures (_turnout's) and result lines' votes (_results_wide's, as
+    `<line>__votes`), how many tallies each unit has (TALLIES) and how many of them have votes
+    (VOTED: the results leave out a unit with none, as _results_wide's inner join does)."""
+    lines = election.result_ids
+    voted = pl.col(VOTED).is_not_null()
+    other = [pl.when(voted).then(OTHER_ID).alias(OTHER_ID)] if election.other_votes else []
+    votes = votes.select(
+        "tally_id",
+        *[pl.col(c).alias(wide_column(c, "votes")) for c in election.candidate_ids],
+        pl.lit(1, pl.Int64).alias(VOTED),
+    )
+    tally = pl.lit(1, pl.Int64).alias(TALLIES)
+    base = (
+        pl.concat(
+            [turnout_base(tallies, election), tallies.select("tally_id", *other_column(election))],
+            how="horizontal",
+        )
+        .join(votes, on="tally_id", how="left")
+        .drop("tally_id")
+        .with_columns(*other, tally)
+        .rename({OTHER_ID: wide_column(OTHER_ID, "votes")} if other else {})
+    )
+
+    def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
+        return [
+            *[_sum_all_known(c) for c in TURNOUT_MEASURES],
+            *[pl.col(wide_column(c, "votes")).sum() for c in lines],
+            pl.col(VOTED).sum(),
+            pl.col(TALLIES).sum(),
+        ]
+
+    return pl.concat(climb(base, election, [CONTEST], aggs))
+
+
+def _all_accepted_once(received: pl.DataFrame, tallies: pl.DataFrame) -> bool:
+    """Are the received tallies the accepted ones (nothing quarantined), each unit (source,
+    contest, tally_code) once? Then each unit's tallies are its received and counted ones."""
+    if received.height != tallies.height or not received["tally_id"].equals(tallies["tally_id"]):
+        return False
+    if received["source_id"].n_unique() == 1 and received[CONTEST].n_unique() == 1:
+        return received["tally_code"].n_unique() == received.height
+    return received.select("source_id", CONTEST, "tally_code").n_unique() == received.height
 
 
 def units_from_tallies(
