@@ -450,10 +450,14 @@ def build_marts(
     `ballots`: the contests on each unit's ballot (transforms.ballots.ballot_pairs), if the
     registry lists them: coverage's expected tallies per contest.
     """
+    tallies = with_contest(tallies, election)
+    received = tallies if received is None else with_contest(received, election)
+    if "contest_district_level" not in tallies.columns:
+        sources = _polling_sources(received, election)
+        return _one_contest_marts(tallies, votes, units, election, received, sources)
     turnout, coverage = counts_marts(tallies, units, election, received, ballots)
     names = units.select("level", "unit_code", "unit_name")
-    results = _results_wide(with_contest(tallies, election), votes, names, election)
-    return Marts(results, turnout, coverage)
+    return Marts(_results_wide(tallies, votes, names, election), turnout, coverage)
 
 
 def counts_marts(
@@ -463,17 +467,20 @@ def counts_marts(
     received: pl.DataFrame | None = None,
     ballots: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The turnout and coverage marts (build_marts' arguments of the same names)."""
+    """The turnout and coverage marts (build_marts' arguments of the same names), each from a
+    climb of its own."""
     tallies = with_contest(tallies, election)
     received = tallies if received is None else with_contest(received, election)
-    # every source at the polling units, even one with no tally yet (not those above them)
-    declared = {s.id for s in election.sources if s.id not in election.higher_sources}
-    sources = sorted(set(received["source_id"].to_list()) | declared)
+    sources = _polling_sources(received, election)
     names = units.select("level", "unit_code", "unit_name")
-    if lines is None and "contest_district_level" not in tallies.columns:
-        return _one_contest_marts(tallies, votes, units, election, received, sources)
     turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
     return turnout, _coverage(received, tallies, units, sources, election, ballots)
+
+
+def _polling_sources(received: pl.DataFrame, election: Election) -> list[str]:
+    """Every source at the polling units, even one with no tally yet (not those above them)."""
+    declared = {s.id for s in election.sources if s.id not in election.higher_sources}
+    return sorted(set(received["source_id"].to_list()) | declared)
 
 
 VOTED = "_voted"  # per unit: its tallies with votes (a row in `votes`)
