@@ -74,14 +74,14 @@ def run(
         landing=landing,
         writer_wait_seconds=0 if no_wait else None,
     )
-    config = election_config(settings)
-    _check_landing(settings, config)
-    # where `tallyhouse query` would look without --data-dir (read before activate sets it)
-    default_data_dir = settings_from(None).data_dir
-    activate(settings)
     from expectations.gx_worker import running
 
-    with running(_judges_every_tally(settings, config, full), str(settings.data_dir)):
+    with running(_judges_every_tally(settings, full), str(settings.data_dir)):
+        config = election_config(settings)
+        _check_landing(settings, config)
+        # where `tallyhouse query` would look without --data-dir (read before activate sets it)
+        default_data_dir = settings_from(None).data_dir
+        activate(settings)
         if _land_sample_if_empty(settings, config):  # files this command just wrote, whole
             settings = replace(settings, settle_seconds=0)
         started = time.perf_counter()
@@ -109,18 +109,19 @@ def _check_landing(settings: Settings, config) -> None:
             raise ConfigError(one_line(error)) from None
 
 
-def _judges_every_tally(settings: Settings, config, full: bool) -> bool:
-    """Whether the gate will judge every staged tally: a first or --full run with feeds landed
-    (or the sample about to be). Such a run starts a Great Expectations worker
-    (expectations/gx_worker.py) that imports GX while the files load; any other run leaves GX
-    to the gate, which imports it only when it has tallies to judge."""
-    from landing.files import matching_files
-
+def _judges_every_tally(settings: Settings, full: bool) -> bool:
+    """Whether the gate will judge every staged tally: a first or --full run with a file landed
+    (or the sample about to be). Such a run starts a Great Expectations worker at once
+    (expectations/gx_worker.py), which imports GX while the run reads its configuration, lands
+    the sample, loads and stages; any other run leaves GX to the gate, which imports it only
+    when it has tallies to judge."""
     if not full and settings.warehouse.exists():
         return False
-    return _builtin_sample(settings) or bool(
-        settings.landing.is_dir() and matching_files(settings.landing, config.contracts)
-    )
+    try:
+        landed = any(path.is_file() for path in settings.landing.iterdir())
+    except OSError:  # no landing folder yet (or none to read: the run says so)
+        landed = False
+    return landed or _builtin_sample(settings)
 
 
 def _builtin_sample(settings: Settings) -> bool:
