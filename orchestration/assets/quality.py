@@ -11,10 +11,11 @@ import polars as pl
 
 from expectations.alerts import Alert
 from expectations.evidence import judged_evidence
+from expectations.gx_worker import keep_result, validate_here_or_in_worker
 from expectations.quarantine import ConservationError, Verdicts, judge, waived
-from expectations.results_store import GateRun, keep
+from expectations.results_store import GateRun
 from expectations.rules import ERROR, RULES, Rule, applicable, for_policy
-from expectations.suites import KEY, EngineError, RuleFailures, validate
+from expectations.suites import KEY, EngineError, RuleFailures
 from orchestration.alerting import Alerter
 from orchestration.assets.keys import (
     QUALITY,
@@ -183,7 +184,7 @@ def _judge_or_fail(todo: ToJudge, election, run_id: str, duckdb: Warehouse, aler
     ballots = lists_ballots(todo.registry)
     rules = applicable(for_policy(RULES, policy), has_registry, ballots)
     try:
-        failures = validate(evidence, rules, "all")
+        failures = validate_here_or_in_worker(evidence, rules, "all")
         verdicts = judge(evidence, failures, run_id, now(), policy, rules)
         errors = tuple(r.id for r in rules if r.severity == ERROR)
         # the accepted tallies against the error rules, from the same pass (one GX pass a gate)
@@ -210,7 +211,7 @@ def _keep_validation(data_dir, judged: Judged, run: GateRun, log) -> None:
     if judged.failures.validation is None:
         return
     try:
-        keep(data_dir, judged.failures.validation, run, now())
+        keep_result(data_dir, judged.failures.validation, run, now())
     except Exception as error:  # noqa: BLE001  (a disk or GX store error; verdicts stand)
         log.warning(f"Great Expectations results not kept: {one_line(error, 300)}")
 

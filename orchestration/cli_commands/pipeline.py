@@ -74,16 +74,19 @@ def run(
         landing=landing,
         writer_wait_seconds=0 if no_wait else None,
     )
-    config = election_config(settings)
-    _check_landing(settings, config)
-    # where `tallyhouse query` would look without --data-dir (read before activate sets it)
-    default_data_dir = settings_from(None).data_dir
-    activate(settings)
-    if _land_sample_if_empty(settings, config):  # files this command just wrote, whole
-        settings = replace(settings, settle_seconds=0)
-    started = time.perf_counter()
-    result = _execute(settings, full)
-    elapsed = time.perf_counter() - started
+    from expectations.gx_worker import running
+
+    with running(_judges_every_tally(settings, full), str(settings.data_dir)):
+        config = election_config(settings)
+        _check_landing(settings, config)
+        # where `tallyhouse query` would look without --data-dir (read before activate sets it)
+        default_data_dir = settings_from(None).data_dir
+        activate(settings)
+        if _land_sample_if_empty(settings, config):  # files this command just wrote, whole
+            settings = replace(settings, settle_seconds=0)
+        started = time.perf_counter()
+        result = _execute(settings, full)
+        elapsed = time.perf_counter() - started
     _report_unmatched(result)
     if not result.success:
         return _report_failure(settings, result, elapsed)
@@ -106,12 +109,31 @@ def _check_landing(settings: Settings, config) -> None:
             raise ConfigError(one_line(error)) from None
 
 
+def _judges_every_tally(settings: Settings, full: bool) -> bool:
+    """Whether the gate will judge every staged tally: a first or --full run with a file landed
+    (or the sample about to be). Such a run starts a Great Expectations worker at once
+    (expectations/gx_worker.py), which imports GX while the run reads its configuration, lands
+    the sample, loads and stages; any other run leaves GX to the gate, which imports it only
+    when it has tallies to judge."""
+    if not full and settings.warehouse.exists():
+        return False
+    try:
+        landed = any(path.is_file() for path in settings.landing.iterdir())
+    except OSError:  # no landing folder yet (or none to read: the run says so)
+        landed = False
+    return landed or _builtin_sample(settings)
+
+
+def _builtin_sample(settings: Settings) -> bool:
+    """Whether the run is on the built-in sample election, landed if need be."""
+    return settings.election == DEFAULT_ELECTION and settings.landing_dir is None
+
+
 def _land_sample_if_empty(settings: Settings, config) -> bool:
     """Land the built-in sample when nothing is landed for it; whether it did."""
     from landing.files import matching_files, write_synthetic
 
-    builtin = settings.election == DEFAULT_ELECTION and settings.landing_dir is None
-    if builtin and not matching_files(settings.landing, config.contracts):
+    if _builtin_sample(settings) and not matching_files(settings.landing, config.contracts):
         from transforms.synthetic.election import generate
 
         click.echo(f"No feed in {settings.landing}: landing the built-in sample election.")
