@@ -2,6 +2,9 @@ import polars as pl
 
 from transforms.model import Candidate, Election, Source
 from transforms.staging import stage
+from warehouse.db import connect
+from warehouse.staged_write import replace_staged
+from warehouse.tables import replace_tables
 
 ELECTION = Election(
     id="mini",
@@ -179,3 +182,25 @@ def test_an_election_may_set_a_levels_code_pattern():
         None,
         "table_code='1'",
     ]
+
+
+def test_votes_unpivoted_as_written_equal_the_long_votes_row_for_row(tmp_path):
+    """The staged votes table DuckDB unpivots from the wide votes is the long frame, in its
+    order (candidate by candidate, rows as staged), with the long frame's column types."""
+    raw = raw_rows(
+        {"table_code": "01.9", "a": "7"},
+        {"table_code": "01.2", "b": "x"},
+        {"table_code": "01.5"},
+        {"table_code": "01.5"},
+    )
+    staged = stage(raw, deliveries("f1"), ELECTION)
+    assert staged.wide_votes is not None and staged.candidates == ("a", "b")
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("create schema staged")
+        replace_staged(con, "staged", staged, {})
+        written = con.sql("select * from staged.tally_votes").pl()
+        columns = con.sql("describe staged.tally_votes").pl()
+        replace_tables(con, "staged", {"tally_votes": staged.votes})
+        assert columns.equals(con.sql("describe staged.tally_votes").pl())
+    assert written.equals(staged.votes)
+    assert written["candidate_id"].to_list() == ["a"] * 3 + ["b"] * 3

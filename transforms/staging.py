@@ -6,6 +6,7 @@ so the quality gate can quarantine its tally while the rest of the file goes on.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -31,9 +32,33 @@ WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (cont
 
 @dataclass(frozen=True)
 class StagedTallies:
+    """The staged tables. Their votes are given long, or wide (one column per candidate, in the
+    rows' order) and made long on first use: a warehouse writer can unpivot them as it writes
+    (warehouse/staged_write.py) instead of holding ten rows a tally in memory."""
+
     tallies: pl.DataFrame  # current versions
-    votes: pl.DataFrame  # their per-candidate votes, long form
+    given_votes: pl.DataFrame  # their per-candidate votes: long form, or wide with `candidates`
     versions: pl.DataFrame  # every version of every unit, with what superseded it
+    candidates: tuple[str, ...] | None = None  # the candidate columns of wide votes
+
+    @property
+    def wide_votes(self) -> pl.DataFrame | None:
+        """The votes, one column per candidate after the index columns; None when given long."""
+        return None if self.candidates is None else self.given_votes
+
+    @cached_property
+    def votes(self) -> pl.DataFrame:
+        """Per-candidate votes, long form: the index columns, candidate_id, votes; candidate by
+        candidate, each in the rows' order."""
+        if self.candidates is None:
+            return self.given_votes
+        return long_votes(self.given_votes, self.candidates)
+
+
+def long_votes(wide: pl.DataFrame, candidates: tuple[str, ...]) -> pl.DataFrame:
+    """Wide votes (index columns, then one column per candidate) → long form."""
+    index = [c for c in wide.columns if c not in candidates]
+    return wide.unpivot(index=index, variable_name="candidate_id", value_name="votes")
 
 
 def count_columns(election: Election) -> list[str]:
@@ -232,10 +257,9 @@ def stage(
     current = _current_copies(typed.filter(latest))
     tallies = _tally_rows(current, _previous_versions(typed.filter(~latest)), election)
     index = ["tally_id", "source_id", *_carried(current)[:1]]
-    votes = current.select(*index, *election.candidate_ids).unpivot(
-        index=index, variable_name="candidate_id", value_name="votes"
-    )
-    return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
+    candidates = tuple(election.candidate_ids)
+    wide = current.select(*index, *candidates)
+    return StagedTallies(tallies.sort("tally_id"), wide, _versions(typed, latest), candidates)
 
 
 def with_contest(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
