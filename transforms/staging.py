@@ -319,11 +319,12 @@ def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
 
 def _current_copies(latest: pl.DataFrame) -> pl.DataFrame:
     """The latest rows with identical copies collapsed into one (`copies` counts them)."""
-    return (
-        latest.sort("source_row")
-        .with_columns(pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies"))
-        .unique(subset=[*UNIT_KEY, "_content"], keep="first", maintain_order=True)
-    )
+    in_order = latest.sort("source_row")
+    if latest["_unit"].n_unique() == latest.height:  # a row a unit (the rule): no copies
+        return in_order.with_columns(pl.lit(1, pl.Int32).alias("copies"))
+    return in_order.with_columns(
+        pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies")
+    ).unique(subset=[*UNIT_KEY, "_content"], keep="first", maintain_order=True)
 
 
 def _previous_versions(earlier: pl.DataFrame) -> pl.DataFrame:
@@ -396,6 +397,9 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         .group_by([*unit, "delivery_seq", "_content"], maintain_order=True)
         .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
         .sort(*unit, "_order", "source_row")
+        if narrow["_unit"].n_unique() < narrow.height
+        # a row a unit (a first full staging, as a rule): each row is its unit's one version
+        else narrow.with_columns(pl.lit(1, pl.Int32).alias("copies")).sort(*unit)
     )
     later = pl.col("delivery_seq").shift(-1).over(unit)
     return versions.select(
