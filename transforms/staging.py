@@ -184,22 +184,31 @@ def _typed(
     raw = raw.with_columns(pl.lit(None, pl.String).alias(c) for c in counts if c not in raw.columns)
     if WITHDRAWAL not in deliveries.columns:
         deliveries = deliveries.with_columns(pl.lit(None, pl.String).alias(WITHDRAWAL))
-    frame = raw.join(
-        deliveries.select(*DELIVERY_COLUMNS, WITHDRAWAL), on="file_sha256", how="inner"
-    ).with_columns(*[pl.col(c).str.strip_chars() for c in [*codes, *counts]])
+    frame = _with_deliveries(raw, deliveries).with_columns(
+        *[pl.col(c).str.strip_chars() for c in codes]
+    )
     frame = _place_in_registry(frame, registry, election)
-    # Bad cells are rare: find their rows with native casts, then describe only those rows.
+    # Counts are cast as delivered: a cell padded with spaces, like any bad cell, is rare, and
+    # its row is cast again trimmed below. Bad cells: find their rows with native casts, then
+    # trim and describe only those rows.
+    fast = {c: f"_fast_{c}" for c in counts}
+    trimmed = {c: f"_trimmed_{c}" for c in counts}
+    frame = frame.with_row_index("_row").with_columns(_whole(c).alias(fast[c]) for c in counts)
     suspect = pl.any_horizontal(
-        *[pl.col(c).is_not_null() & _whole(c).is_null() for c in counts],
+        *[pl.col(c).is_not_null() & pl.col(fast[c]).is_null() for c in counts],
         *[_code_required(c, election) & _blank(pl.col(c)) for c in codes],
         *[_bad_code(level, election, quick=True) for level in election.levels],
     )
     frame = frame.with_columns(suspect.alias("_suspect"))
-    evidence = frame.filter("_suspect").select("file_sha256", "source_row", *_evidence(election))
+    described = (
+        frame.filter("_suspect")
+        .with_columns(pl.col(c).str.strip_chars() for c in counts)
+        .select("_row", *_evidence(election), *[_whole(c).alias(trimmed[c]) for c in counts])
+    )
     return (
-        frame.join(evidence, on=["file_sha256", "source_row"], how="left")
+        frame.join(described, on="_row", how="left", maintain_order="left")
         .with_columns(
-            *[_whole(c).alias(c) for c in counts],
+            *[pl.coalesce(fast[c], trimmed[c]).alias(c) for c in counts],
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
             _null_if_empty(tally_code(election)).alias("tally_code"),
             _without_list(raw).alias(WITHOUT_LIST),
@@ -210,7 +219,22 @@ def _typed(
                 "_order"
             ),
         )
-        .drop("_suspect")
+        .drop("_row", "_suspect", *fast.values(), *trimmed.values())
+    )
+
+
+def _with_deliveries(raw: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame:
+    """The raw rows of the delivered files, in their order, with their delivery's columns.
+    The delivery columns are looked up by file and set beside the raw columns: a join of the
+    whole rows would copy every raw column."""
+    delivered = deliveries.select(*DELIVERY_COLUMNS, WITHDRAWAL, pl.lit(True).alias("_delivered"))
+    found = raw.select("file_sha256").join(
+        delivered, on="file_sha256", how="left", maintain_order="left"
+    )
+    return (
+        pl.concat([raw, found.drop("file_sha256")], how="horizontal")
+        .filter(pl.col("_delivered").fill_null(False))
+        .drop("_delivered")
     )
 
 
