@@ -204,3 +204,18 @@ def test_votes_unpivoted_as_written_equal_the_long_votes_row_for_row(tmp_path):
         assert columns.equals(con.sql("describe staged.tally_votes").pl())
     assert written.equals(staged.votes)
     assert written["candidate_id"].to_list() == ["a"] * 3 + ["b"] * 3
+
+
+def test_padded_counts_are_trimmed_then_cast_and_described_trimmed():
+    """Counts are cast as delivered and only suspect rows trimmed: a padded count still
+    counts, a padded bad one is described as its trimmed text."""
+    raw = raw_rows(
+        {"table_code": "1"},
+        {"table_code": "2", "a": " 40 ", "valid_votes": "\t60"},
+        {"table_code": "3", "b": " -3 ", "a": " 4O"},
+    )
+    tallies = stage(raw, deliveries("f1"), ELECTION).tallies.sort("source_row")
+    assert tallies["valid_votes"].to_list() == [60, 60, 60]
+    assert tallies["missing_or_unparsable"].to_list() == [None, None, "a='4O'"]
+    assert tallies["negative_or_fractional"].to_list() == [None, None, "b='-3'"]
+    assert tallies["top_candidate_votes"].to_list() == [40, 40, None]
