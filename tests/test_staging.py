@@ -219,3 +219,12 @@ def test_padded_counts_are_trimmed_then_cast_and_described_trimmed():
     assert tallies["missing_or_unparsable"].to_list() == [None, None, "a='4O'"]
     assert tallies["negative_or_fractional"].to_list() == [None, None, "b='-3'"]
     assert tallies["top_candidate_votes"].to_list() == [40, 40, None]
+
+
+def test_rows_of_a_file_not_delivered_are_not_staged():
+    raw = pl.concat(
+        [raw_rows({"table_code": "1"}, sha="f1"), raw_rows({"table_code": "2"}, sha="f2")]
+    )
+    staged = stage(raw, deliveries("f1"), ELECTION)
+    assert staged.tallies["tally_code"].to_list() == ["1"]
+    assert staged.votes["tally_id"].to_list() == [(1 << 32) | 1] * 2

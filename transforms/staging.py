@@ -231,11 +231,9 @@ def _with_deliveries(raw: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFram
     found = raw.select("file_sha256").join(
         delivered, on="file_sha256", how="left", maintain_order="left"
     )
-    return (
-        pl.concat([raw, found.drop("file_sha256")], how="horizontal")
-        .filter(pl.col("_delivered").fill_null(False))
-        .drop("_delivered")
-    )
+    rows = pl.concat([raw, found.drop("file_sha256", "_delivered")], how="horizontal")
+    undelivered = found["_delivered"].is_null()
+    return rows.filter(~undelivered) if undelivered.any() else rows  # a filter copies them all
 
 
 def _without_list(raw: pl.DataFrame) -> pl.Expr:
