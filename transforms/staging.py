@@ -304,14 +304,12 @@ def _carried(frame: pl.DataFrame) -> list[str]:
 
 
 def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Each row's content hash (_content) and unit (_unit): one integer per unit of a source
-    (exact: polars' categories are a dictionary). A row without a unit code is its own unit: it
-    never supersedes nor collapses another."""
+    """Each row's unit (_unit): one integer per unit of a source (exact: polars' categories are
+    a dictionary), and, where a unit has several rows, each row's content hash (_content), which
+    tells copies and versions apart (a row a unit has neither: the hash is left out). A row
+    without a unit code is its own unit: it never supersedes nor collapses another."""
     counts = count_columns(election)
-    return typed.with_columns(
-        pl.struct([*election.code_columns, *_carried(typed), *counts, WITHOUT_LIST, *EVIDENCE])
-        .hash(seed=0)
-        .alias("_content"),
+    typed = typed.with_columns(
         pl.concat_str(
             "source_id",
             pl.lit("\x1f"),
@@ -322,6 +320,19 @@ def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
         .to_physical()
         .alias("_unit"),
     )
+    if _a_row_a_unit(typed):
+        return typed
+    return typed.with_columns(
+        pl.struct([*election.code_columns, *_carried(typed), *counts, WITHOUT_LIST, *EVIDENCE])
+        .hash(seed=0)
+        .alias("_content"),
+    )
+
+
+def _a_row_a_unit(frame: pl.DataFrame) -> bool:
+    """Whether no two rows share a unit (the rule in a first full staging): no copies to
+    collapse, no earlier versions."""
+    return frame["_unit"].n_unique() == frame.height
 
 
 def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
@@ -342,7 +353,7 @@ def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
 def _current_copies(latest: pl.DataFrame) -> pl.DataFrame:
     """The latest rows with identical copies collapsed into one (`copies` counts them)."""
     in_order = latest.sort("source_row")
-    if latest["_unit"].n_unique() == latest.height:  # a row a unit (the rule): no copies
+    if _a_row_a_unit(latest):
         return in_order.with_columns(pl.lit(1, pl.Int32).alias("copies"))
     return in_order.with_columns(
         pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies")
@@ -408,7 +419,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         "_order",
         "file_sha256",
         "source_row",
-        "_content",
+        *[c for c in ("_content",) if c in typed.columns],  # none when a row a unit
         VALID,
         _cast_total().alias(TOTAL),
         latest.alias("_current"),
@@ -419,8 +430,8 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         .group_by([*unit, "delivery_seq", "_content"], maintain_order=True)
         .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
         .sort(*unit, "_order", "source_row")
-        if narrow["_unit"].n_unique() < narrow.height
-        # a row a unit (a first full staging, as a rule): each row is its unit's one version
+        if not _a_row_a_unit(narrow)
+        # each row is its unit's one version
         else narrow.with_columns(pl.lit(1, pl.Int32).alias("copies")).sort(*unit)
     )
     later = pl.col("delivery_seq").shift(-1).over(unit)
