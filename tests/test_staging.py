@@ -2,6 +2,9 @@ import polars as pl
 
 from transforms.model import Candidate, Election, Source
 from transforms.staging import stage
+from warehouse.db import connect
+from warehouse.staged_write import replace_staged
+from warehouse.tables import replace_tables
 
 ELECTION = Election(
     id="mini",
@@ -179,3 +182,49 @@ def test_an_election_may_set_a_levels_code_pattern():
         None,
         "table_code='1'",
     ]
+
+
+def test_votes_unpivoted_as_written_equal_the_long_votes_row_for_row(tmp_path):
+    """The staged votes table DuckDB unpivots from the wide votes is the long frame, in its
+    order (candidate by candidate, rows as staged), with the long frame's column types."""
+    raw = raw_rows(
+        {"table_code": "01.9", "a": "7"},
+        {"table_code": "01.2", "b": "x"},
+        {"table_code": "01.5"},
+        {"table_code": "01.5"},
+    )
+    staged = stage(raw, deliveries("f1"), ELECTION)
+    assert staged.wide_votes is not None and staged.candidates == ("a", "b")
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("create schema staged")
+        replace_staged(con, "staged", staged, {})
+        written = con.sql("select * from staged.tally_votes").pl()
+        columns = con.sql("describe staged.tally_votes").pl()
+        replace_tables(con, "staged", {"tally_votes": staged.votes})
+        assert columns.equals(con.sql("describe staged.tally_votes").pl())
+    assert written.equals(staged.votes)
+    assert written["candidate_id"].to_list() == ["a"] * 3 + ["b"] * 3
+
+
+def test_padded_counts_are_trimmed_then_cast_and_described_trimmed():
+    """Counts are cast as delivered and only suspect rows trimmed: a padded count still
+    counts, a padded bad one is described as its trimmed text."""
+    raw = raw_rows(
+        {"table_code": "1"},
+        {"table_code": "2", "a": " 40 ", "valid_votes": "\t60"},
+        {"table_code": "3", "b": " -3 ", "a": " 4O"},
+    )
+    tallies = stage(raw, deliveries("f1"), ELECTION).tallies.sort("source_row")
+    assert tallies["valid_votes"].to_list() == [60, 60, 60]
+    assert tallies["missing_or_unparsable"].to_list() == [None, None, "a='4O'"]
+    assert tallies["negative_or_fractional"].to_list() == [None, None, "b='-3'"]
+    assert tallies["top_candidate_votes"].to_list() == [40, 40, None]
+
+
+def test_rows_of_a_file_not_delivered_are_not_staged():
+    raw = pl.concat(
+        [raw_rows({"table_code": "1"}, sha="f1"), raw_rows({"table_code": "2"}, sha="f2")]
+    )
+    staged = stage(raw, deliveries("f1"), ELECTION)
+    assert staged.tallies["tally_code"].to_list() == ["1"]
+    assert staged.votes["tally_id"].to_list() == [(1 << 32) | 1] * 2

@@ -6,6 +6,7 @@ so the quality gate can quarantine its tally while the rest of the file goes on.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -31,9 +32,33 @@ WITHOUT_LIST = "without_list"  # the unit has no list of registered voters (cont
 
 @dataclass(frozen=True)
 class StagedTallies:
+    """The staged tables. Their votes are given long, or wide (one column per candidate, in the
+    rows' order) and made long on first use: a warehouse writer can unpivot them as it writes
+    (warehouse/staged_write.py) instead of holding ten rows a tally in memory."""
+
     tallies: pl.DataFrame  # current versions
-    votes: pl.DataFrame  # their per-candidate votes, long form
+    given_votes: pl.DataFrame  # their per-candidate votes: long form, or wide with `candidates`
     versions: pl.DataFrame  # every version of every unit, with what superseded it
+    candidates: tuple[str, ...] | None = None  # the candidate columns of wide votes
+
+    @property
+    def wide_votes(self) -> pl.DataFrame | None:
+        """The votes, one column per candidate after the index columns; None when given long."""
+        return None if self.candidates is None else self.given_votes
+
+    @cached_property
+    def votes(self) -> pl.DataFrame:
+        """Per-candidate votes, long form: the index columns, candidate_id, votes; candidate by
+        candidate, each in the rows' order."""
+        if self.candidates is None:
+            return self.given_votes
+        return long_votes(self.given_votes, self.candidates)
+
+
+def long_votes(wide: pl.DataFrame, candidates: tuple[str, ...]) -> pl.DataFrame:
+    """Wide votes (index columns, then one column per candidate) → long form."""
+    index = [c for c in wide.columns if c not in candidates]
+    return wide.unpivot(index=index, variable_name="candidate_id", value_name="votes")
 
 
 def count_columns(election: Election) -> list[str]:
@@ -159,22 +184,31 @@ def _typed(
     raw = raw.with_columns(pl.lit(None, pl.String).alias(c) for c in counts if c not in raw.columns)
     if WITHDRAWAL not in deliveries.columns:
         deliveries = deliveries.with_columns(pl.lit(None, pl.String).alias(WITHDRAWAL))
-    frame = raw.join(
-        deliveries.select(*DELIVERY_COLUMNS, WITHDRAWAL), on="file_sha256", how="inner"
-    ).with_columns(*[pl.col(c).str.strip_chars() for c in [*codes, *counts]])
+    frame = _with_deliveries(raw, deliveries).with_columns(
+        *[pl.col(c).str.strip_chars() for c in codes]
+    )
     frame = _place_in_registry(frame, registry, election)
-    # Bad cells are rare: find their rows with native casts, then describe only those rows.
+    # Counts are cast as delivered: a cell padded with spaces, like any bad cell, is rare, and
+    # its row is cast again trimmed below. Bad cells: find their rows with native casts, then
+    # trim and describe only those rows.
+    fast = {c: f"_fast_{c}" for c in counts}
+    trimmed = {c: f"_trimmed_{c}" for c in counts}
+    frame = frame.with_row_index("_row").with_columns(_whole(c).alias(fast[c]) for c in counts)
     suspect = pl.any_horizontal(
-        *[pl.col(c).is_not_null() & _whole(c).is_null() for c in counts],
+        *[pl.col(c).is_not_null() & pl.col(fast[c]).is_null() for c in counts],
         *[_code_required(c, election) & _blank(pl.col(c)) for c in codes],
         *[_bad_code(level, election, quick=True) for level in election.levels],
     )
     frame = frame.with_columns(suspect.alias("_suspect"))
-    evidence = frame.filter("_suspect").select("file_sha256", "source_row", *_evidence(election))
+    described = (
+        frame.filter("_suspect")
+        .with_columns(pl.col(c).str.strip_chars() for c in counts)
+        .select("_row", *_evidence(election), *[_whole(c).alias(trimmed[c]) for c in counts])
+    )
     return (
-        frame.join(evidence, on=["file_sha256", "source_row"], how="left")
+        frame.join(described, on="_row", how="left", maintain_order="left")
         .with_columns(
-            *[_whole(c).alias(c) for c in counts],
+            *[pl.coalesce(fast[c], trimmed[c]).alias(c) for c in counts],
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
             _null_if_empty(tally_code(election)).alias("tally_code"),
             _without_list(raw).alias(WITHOUT_LIST),
@@ -185,8 +219,21 @@ def _typed(
                 "_order"
             ),
         )
-        .drop("_suspect")
+        .drop("_row", "_suspect", *fast.values(), *trimmed.values())
     )
+
+
+def _with_deliveries(raw: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame:
+    """The raw rows of the delivered files, in their order, with their delivery's columns.
+    The delivery columns are looked up by file and set beside the raw columns: a join of the
+    whole rows would copy every raw column."""
+    delivered = deliveries.select(*DELIVERY_COLUMNS, WITHDRAWAL, pl.lit(True).alias("_delivered"))
+    found = raw.select("file_sha256").join(
+        delivered, on="file_sha256", how="left", maintain_order="left"
+    )
+    rows = pl.concat([raw, found.drop("file_sha256", "_delivered")], how="horizontal")
+    undelivered = found["_delivered"].is_null()
+    return rows.filter(~undelivered) if undelivered.any() else rows  # a filter copies them all
 
 
 def _without_list(raw: pl.DataFrame) -> pl.Expr:
@@ -232,10 +279,9 @@ def stage(
     current = _current_copies(typed.filter(latest))
     tallies = _tally_rows(current, _previous_versions(typed.filter(~latest)), election)
     index = ["tally_id", "source_id", *_carried(current)[:1]]
-    votes = current.select(*index, *election.candidate_ids).unpivot(
-        index=index, variable_name="candidate_id", value_name="votes"
-    )
-    return StagedTallies(tallies.sort("tally_id"), votes, _versions(typed, latest))
+    candidates = tuple(election.candidate_ids)
+    wide = current.select(*index, *candidates)
+    return StagedTallies(tallies.sort("tally_id"), wide, _versions(typed, latest), candidates)
 
 
 def with_contest(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -258,14 +304,12 @@ def _carried(frame: pl.DataFrame) -> list[str]:
 
 
 def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """Each row's content hash (_content) and unit (_unit): one integer per unit of a source
-    (exact: polars' categories are a dictionary). A row without a unit code is its own unit: it
-    never supersedes nor collapses another."""
+    """Each row's unit (_unit): one integer per unit of a source (exact: polars' categories are
+    a dictionary), and, where a unit has several rows, each row's content hash (_content), which
+    tells copies and versions apart (a row a unit has neither: the hash is left out). A row
+    without a unit code is its own unit: it never supersedes nor collapses another."""
     counts = count_columns(election)
-    return typed.with_columns(
-        pl.struct([*election.code_columns, *_carried(typed), *counts, WITHOUT_LIST, *EVIDENCE])
-        .hash(seed=0)
-        .alias("_content"),
+    typed = typed.with_columns(
         pl.concat_str(
             "source_id",
             pl.lit("\x1f"),
@@ -276,6 +320,19 @@ def _with_units(typed: pl.DataFrame, election: Election) -> pl.DataFrame:
         .to_physical()
         .alias("_unit"),
     )
+    if _a_row_a_unit(typed):
+        return typed
+    return typed.with_columns(
+        pl.struct([*election.code_columns, *_carried(typed), *counts, WITHOUT_LIST, *EVIDENCE])
+        .hash(seed=0)
+        .alias("_content"),
+    )
+
+
+def _a_row_a_unit(frame: pl.DataFrame) -> bool:
+    """Whether no two rows share a unit (the rule in a first full staging): no copies to
+    collapse, no earlier versions."""
+    return frame["_unit"].n_unique() == frame.height
 
 
 def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
@@ -295,11 +352,12 @@ def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
 
 def _current_copies(latest: pl.DataFrame) -> pl.DataFrame:
     """The latest rows with identical copies collapsed into one (`copies` counts them)."""
-    return (
-        latest.sort("source_row")
-        .with_columns(pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies"))
-        .unique(subset=[*UNIT_KEY, "_content"], keep="first", maintain_order=True)
-    )
+    in_order = latest.sort("source_row")
+    if _a_row_a_unit(latest):
+        return in_order.with_columns(pl.lit(1, pl.Int32).alias("copies"))
+    return in_order.with_columns(
+        pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies")
+    ).unique(subset=[*UNIT_KEY, "_content"], keep="first", maintain_order=True)
 
 
 def _previous_versions(earlier: pl.DataFrame) -> pl.DataFrame:
@@ -361,7 +419,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         "_order",
         "file_sha256",
         "source_row",
-        "_content",
+        *[c for c in ("_content",) if c in typed.columns],  # none when a row a unit
         VALID,
         _cast_total().alias(TOTAL),
         latest.alias("_current"),
@@ -372,6 +430,9 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         .group_by([*unit, "delivery_seq", "_content"], maintain_order=True)
         .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
         .sort(*unit, "_order", "source_row")
+        if not _a_row_a_unit(narrow)
+        # each row is its unit's one version
+        else narrow.with_columns(pl.lit(1, pl.Int32).alias("copies")).sort(*unit)
     )
     later = pl.col("delivery_seq").shift(-1).over(unit)
     return versions.select(

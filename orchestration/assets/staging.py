@@ -38,7 +38,8 @@ from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
 from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_rows
 from warehouse.refresh_state import plan_staging, record_names_digest
 from warehouse.staged_merge import current_tallies_of, merge_staged, record_full_staging
-from warehouse.tables import read_table, replace_tables
+from warehouse.staged_write import replace_staged
+from warehouse.tables import read_table
 from warehouse.withdrawals import read_deliveries, withdrawals_digest
 
 
@@ -130,26 +131,15 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
         if registry is not None
         else units_from_tallies(staged.tallies, election, names)
     )
+    others = {"units": units}
+    if general:
+        others |= {
+            "contests": general.contests,
+            "contest_lines": general.lines,
+            POSITIONS[1]: general.positions,
+        }
     with duckdb.get_connection() as con:
-        replace_tables(
-            con,
-            "staged",
-            {
-                "tallies": staged.tallies,
-                "tally_votes": staged.votes,
-                "units": units,
-                "tally_versions": staged.versions,
-                **(
-                    {
-                        "contests": general.contests,
-                        "contest_lines": general.lines,
-                        POSITIONS[1]: general.positions,
-                    }
-                    if general
-                    else {}
-                ),
-            },
-        )
+        replace_staged(con, "staged", staged, others)
         record_full_staging(con, plan, election.code_column(election.tally_level))
     return {"tallies": staged.tallies.height, "raw_rows": spread[1] if spread else raw.height}
 
