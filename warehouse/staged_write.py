@@ -1,5 +1,6 @@
-"""Writing a full staging: the staged tables replaced in one transaction, the long votes
-unpivoted by DuckDB as it writes them.
+"""Writing a full staging: the staged tables replaced all at once (warehouse.tables: each
+written apart, then swapped in by one transaction), the long votes unpivoted by DuckDB as it
+writes them.
 
 Ten candidates make ten long vote rows a tally; built in polars and handed over they cost a
 copy in memory and a slower write than the same rows DuckDB makes from the wide frame (one
@@ -13,8 +14,8 @@ import duckdb
 import polars as pl
 
 from transforms.staging import StagedTallies
-from warehouse.db import ident, qualified, registered, transaction
-from warehouse.tables import replace_in_transaction
+from warehouse.db import ident, registered
+from warehouse.tables import incoming, swap_in, write_incoming
 
 VOTES = "tally_votes"
 
@@ -25,15 +26,16 @@ def replace_staged(
     staged: StagedTallies,
     others: dict[str, pl.DataFrame],
 ) -> None:
-    """Replace the staged tallies, votes and versions and the `others` tables in one
-    transaction: readers see all the new ones or none."""
+    """Replace the staged tallies, votes and versions and the `others` tables: readers see
+    all the new ones or none."""
     frames = {"tallies": staged.tallies, **others, "tally_versions": staged.versions}
-    with transaction(con):
-        replace_in_transaction(con, schema, frames)
-        if not staged.candidates:  # given long (or no candidate to unpivot)
-            replace_in_transaction(con, schema, {VOTES: staged.votes})
-        else:
-            _write_long_votes(con, schema, staged.wide_votes, staged.candidates)
+    if staged.candidates:
+        _write_long_votes(con, schema, staged.wide_votes, staged.candidates)
+    else:  # given long (or no candidate to unpivot)
+        write_incoming(con, schema, VOTES, staged.votes)
+    for table, frame in frames.items():
+        write_incoming(con, schema, table, frame)
+    swap_in(con, schema, [*frames, VOTES])
 
 
 def _write_long_votes(
@@ -55,6 +57,6 @@ def _write_long_votes(
     ]
     with registered(con, {"incoming_wide_votes": positional}):
         con.execute(
-            f"create or replace table {qualified(schema, VOTES)} as {' union all '.join(parts)}",
+            f"create or replace table {incoming(schema, VOTES)} as {' union all '.join(parts)}",
             list(candidates),
         )
