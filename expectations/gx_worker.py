@@ -111,6 +111,13 @@ def running(start: bool = True, label: str = "") -> Iterator[GxWorker | None]:
             worker.stop()
 
 
+def saves_an_import() -> bool:
+    """Whether a worker would save this process anything: not once it has imported GX (a test
+    session, a long-lived caller), where validating here costs no import and a worker would
+    import GX again on the other core for nothing."""
+    return "great_expectations" not in sys.modules
+
+
 def validate_here_or_in_worker(
     evidence: pl.DataFrame, rules: tuple[Rule, ...], name: str
 ) -> RuleFailures:

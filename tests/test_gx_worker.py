@@ -155,3 +155,11 @@ def test_a_first_run_has_a_worker_and_none_outlives_it(tmp_path):
     assert (gx_dir(Path(data_dir)) / "uncommitted" / "validations").is_dir()
     again = tallyhouse_process("run", "--data-dir", data_dir)
     assert again.returncode == 0 and "nothing new" in again.stdout
+
+
+def test_a_process_that_has_imported_gx_would_gain_nothing_from_a_worker():
+    """A test session or a long-lived caller: validating here costs no import (a fresh
+    `tallyhouse run` process still starts one: the first-run test above)."""
+    import great_expectations  # noqa: F401
+
+    assert not gx_worker.saves_an_import()

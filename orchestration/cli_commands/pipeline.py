@@ -74,9 +74,10 @@ def run(
         landing=landing,
         writer_wait_seconds=0 if no_wait else None,
     )
-    from expectations.gx_worker import running
+    from expectations.gx_worker import running, saves_an_import
 
-    with running(_judges_every_tally(settings, full), str(settings.data_dir)):
+    worker = _judges_every_tally(settings, full) and saves_an_import()
+    with running(worker, str(settings.data_dir)):
         config = election_config(settings)
         _check_landing(settings, config)
         # where `tallyhouse query` would look without --data-dir (read before activate sets it)
