@@ -22,6 +22,7 @@ SENSOR_INTERVAL_ENV = "TALLYHOUSE_SENSOR_INTERVAL"
 OWNER_ENV = "TALLYHOUSE_OWNER"
 WRITER_WAIT_ENV = "TALLYHOUSE_WRITER_WAIT"
 SETTLE_ENV = "TALLYHOUSE_SETTLE_SECONDS"
+GX_WORKER_ENV = "TALLYHOUSE_GX_WORKER"  # on (default) or off
 DEFAULT_SETTLE = 2  # seconds a landing file must be unchanged before a command-line run loads it
 DEFAULT_WRITER_WAIT = 300  # seconds a run waits for the run writing the data directory
 DEFAULT_OWNER = "team:tallyhouse"
@@ -59,6 +60,9 @@ class Settings:
     # a file changed more recently is left for the next run (load_settings: DEFAULT_SETTLE;
     # 0 here, for runs that land their own files, as the tests and benchmarks do)
     settle_seconds: float = 0.0
+    # a first or --full run validates in a Great Expectations worker process started at once
+    # (expectations/gx_worker.py); off: in the run's own process (one core, nothing to overlap)
+    gx_worker: bool = True
 
     def __post_init__(self) -> None:
         if not OWNER.fullmatch(self.owner):
@@ -106,7 +110,9 @@ def load_settings(
     the log and quality.alerts only), TALLYHOUSE_WRITER_WAIT (seconds a run waits for the run
     writing the data directory, default 300), TALLYHOUSE_SETTLE_SECONDS (a landing file changed
     more recently is left for the next run, default 2), TALLYHOUSE_OWNER (the assets' owner in
-    Dagster's catalog: team:<name> or an email; default team:tallyhouse).
+    Dagster's catalog: team:<name> or an email; default team:tallyhouse), TALLYHOUSE_GX_WORKER
+    (on or off, default on: whether a first or --full CLI run validates in a Great
+    Expectations worker process that imports GX while the run loads and stages).
     """
     env = os.environ if env is None else env
     chosen = data_dir or env.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
@@ -133,12 +139,22 @@ def load_settings(
         alert_slack_url=env.get(SLACK_ENV) or None,
         owner=env.get(OWNER_ENV, "").strip() or DEFAULT_OWNER,
         settle_seconds=_seconds(env.get(SETTLE_ENV), DEFAULT_SETTLE, SETTLE_ENV, low=0),
+        gx_worker=_on_or_off(env.get(GX_WORKER_ENV), GX_WORKER_ENV),
         writer_wait_seconds=(
             writer_wait_seconds
             if writer_wait_seconds is not None
             else _seconds(env.get(WRITER_WAIT_ENV), DEFAULT_WRITER_WAIT, WRITER_WAIT_ENV, low=0)
         ),
     )
+
+
+def _on_or_off(raw: str | None, name: str) -> bool:
+    """`on` (the default, also when unset or empty) or `off` from the environment variable
+    `name`; anything else is refused, naming the variable (its value is not echoed)."""
+    value = (raw or "on").strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{name} must be on or off")
+    return value == "on"
 
 
 def _seconds(raw: str | None, default: int, name: str, low: int = 1) -> int:

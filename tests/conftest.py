@@ -309,15 +309,21 @@ def tallyhouse(capsys):
     os.environ.update(saved)
 
 
+NO_GX_WORKER = {"TALLYHOUSE_GX_WORKER": "off"}
+
+
 def tallyhouse_process(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
     """Run the installed `tallyhouse` console script in a process of its own, as a user does:
-    the environment is this one without any TALLYHOUSE_ variable, plus `env`."""
+    the environment is this one without any TALLYHOUSE_ variable, plus `env`. Without a GX
+    worker unless `env` asks for one: the suite's processes run two at a time on two cores, so
+    a worker has no core to overlap on and only imports GX once more (tests/test_gx_worker.py
+    runs one)."""
     script = Path(sys.executable).parent / "tallyhouse"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TALLYHOUSE_")}
     return subprocess.run(
         [str(script), *args],
         capture_output=True,
         text=True,
-        env={**clean, **LANDED_NOW, **(env or {})},
+        env={**clean, **LANDED_NOW, **NO_GX_WORKER, **(env or {})},
         timeout=timeout,
     )

@@ -142,7 +142,7 @@ def test_a_first_run_has_a_worker_and_none_outlives_it(tmp_path):
         [str(script), "run", "--data-dir", data_dir],
         stdout=gx_worker.subprocess.PIPE,
         stderr=gx_worker.subprocess.PIPE,
-        env={**__import__("os").environ, **LANDED_NOW},
+        env={**__import__("os").environ, **LANDED_NOW, "TALLYHOUSE_GX_WORKER": "on"},
     )
     seen = set()
     while run.poll() is None:
@@ -163,3 +163,13 @@ def test_a_process_that_has_imported_gx_would_gain_nothing_from_a_worker():
     import great_expectations  # noqa: F401
 
     assert not gx_worker.saves_an_import()
+
+
+def test_the_worker_is_on_unless_the_environment_turns_it_off():
+    from orchestration.settings import load_settings
+
+    assert load_settings("/tmp/x", env={}).gx_worker
+    assert load_settings("/tmp/x", env={"TALLYHOUSE_GX_WORKER": " ON "}).gx_worker
+    assert not load_settings("/tmp/x", env={"TALLYHOUSE_GX_WORKER": "off"}).gx_worker
+    with pytest.raises(ValueError, match="TALLYHOUSE_GX_WORKER must be on or off"):
+        load_settings("/tmp/x", env={"TALLYHOUSE_GX_WORKER": "maybe\x1b[31m"})

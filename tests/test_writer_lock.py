@@ -14,7 +14,7 @@ import pytest
 
 from orchestration.runner import failure_messages, run_tally_job
 from orchestration.writer_lock import LOCK_NAME, WriterBusy, WriterLock
-from tests.conftest import LANDED_NOW, SMALL_TABLES
+from tests.conftest import LANDED_NOW, NO_GX_WORKER, SMALL_TABLES
 
 
 def test_a_second_writer_waits_then_fails_naming_the_holder(tmp_path):
@@ -55,7 +55,7 @@ def test_a_run_killed_holding_the_lock_is_marked_failed_by_the_next(tmp_path):
     # the run holds the lock from its start to its end, seconds even for the small sample:
     # it is killed within a poll (50 ms) of taking it, and the next run loads the same files
     write_synthetic(generate(SMALL_TABLES, seed=3, drops=1), settings.landing)
-    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), **LANDED_NOW}
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), **LANDED_NOW, **NO_GX_WORKER}
     child = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(settings.data_dir)],
         env=env,

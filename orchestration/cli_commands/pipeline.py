@@ -76,7 +76,7 @@ def run(
     )
     from expectations.gx_worker import running, saves_an_import
 
-    worker = _judges_every_tally(settings, full) and saves_an_import()
+    worker = settings.gx_worker and _judges_every_tally(settings, full) and saves_an_import()
     with running(worker, str(settings.data_dir)):
         config = election_config(settings)
         _check_landing(settings, config)
