@@ -53,18 +53,26 @@ def _log(message: str = "") -> None:
     print(message, flush=True)
 
 
+def _uv() -> list[str]:
+    """The uv command: on PATH, else the module of the Python that made the project's
+    environment (the README installs it with that Python's pip, not into .venv)."""
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    return [getattr(sys, "_base_executable", sys.executable), "-m", "uv"]
+
+
 def make_venv(folder: Path) -> Path:
     """A virtual environment with dbt-duckdb, apart from the project's; its dbt executable."""
     dbt = folder / "bin" / "dbt"
     if dbt.exists():
         return dbt
     _log(f"making a virtual environment for dbt-duckdb in {folder} (not the project's lock)")
-    subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(folder)], check=True)
+    uv = _uv()
+    subprocess.run([*uv, "venv", "-q", str(folder)], check=True)
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "uv",
+            *uv,
             "pip",
             "install",
             "-q",
