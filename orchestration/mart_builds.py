@@ -150,12 +150,7 @@ class Staged:
         if self.lines is not None:
             raise RuntimeError("a general election's rollups are set by _build_general")
         return build_marts(
-            self.accepted,
-            self.votes,
-            self.units,
-            self.election,
-            received=self.counted,
-            ballots=self.ballots,
+            self.accepted, self.votes, self.units, self.election, received=self.counted
         )
 
     @cached_property

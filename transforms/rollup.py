@@ -184,39 +184,6 @@ def wide_column(candidate_id: str, measure: str) -> str:
     return f"{candidate_id}__{measure}"
 
 
-def _results_wide(
-    tallies: pl.DataFrame, votes: pl.DataFrame, names: pl.DataFrame, election: Election
-) -> pl.DataFrame:
-    """Per unit: each candidate's votes, share of the unit's candidate votes, and rank.
-
-    votes: wide, one row per tally_id and a column per candidate (staging.votes_wide).
-
-    Climbs in wide form (one column per candidate): ten times fewer rows to group than long form.
-    """
-    lines = election.result_ids
-    base = votes.join(
-        tallies.select(
-            "tally_id",
-            "source_id",
-            CONTEST,
-            *district_columns(tallies),
-            *election.code_columns,
-            *other_column(election),
-        ),
-        on="tally_id",
-        how="inner",
-    ).drop("tally_id")
-    if "contest_district_level" in tallies.columns:
-        # a general election: a line no tally of the unit has (another district's candidate)
-        # stays null, and the results leave it out
-        summed = [pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in lines]
-    else:
-        summed = [pl.col(c).sum() for c in lines]
-    climbed = climb(base, election, [CONTEST], lambda _f: summed)
-    levels = named(pl.concat(climbed), names)
-    return levels.select(*RESULT_KEYS, *result_measures(election))
-
-
 def named(frame: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
     """Each row's unit name; a district of its own (in no registry) is named by its code."""
     joined = frame.join(names, on=["level", "unit_code"], how="left")
@@ -439,25 +406,20 @@ def build_marts(
     units: pl.DataFrame,
     election: Election,
     received: pl.DataFrame | None = None,
-    ballots: pl.DataFrame | None = None,
 ) -> Marts:
-    """The results, turnout and coverage marts from accepted tallies. `units` comes from
-    units_from_registry; `votes` is wide (one column per candidate, see staging.votes_wide). A
-    general election's results are climbed in long form (transforms.contest_results), contest
-    by contest (orchestration.mart_builds); its turnout and coverage are counts_marts'.
+    """An election of one contest's results (wide: results_long gives the mart's shape),
+    turnout and coverage from its accepted tallies. `units` comes from units_from_registry;
+    `votes` is wide (one column per candidate, see staging.votes_wide); `received`: every
+    staged tally, accepted or not (default: the accepted ones), for coverage.
 
-    `received`: every staged tally, accepted or not (default: the accepted ones), for coverage.
-    `ballots`: the contests on each unit's ballot (transforms.ballots.ballot_pairs), if the
-    registry lists them: coverage's expected tallies per contest.
+    A general election's results are climbed in long form, contest by contest
+    (transforms.contest_results, orchestration.mart_builds); its turnout and coverage are
+    counts_marts'.
     """
     tallies = with_contest(tallies, election)
     received = tallies if received is None else with_contest(received, election)
-    if "contest_district_level" not in tallies.columns:
-        sources = _polling_sources(received, election)
-        return _one_contest_marts(tallies, votes, units, election, received, sources)
-    turnout, coverage = counts_marts(tallies, units, election, received, ballots)
-    names = units.select("level", "unit_code", "unit_name")
-    return Marts(_results_wide(tallies, votes, names, election), turnout, coverage)
+    sources = _polling_sources(received, election)
+    return _one_contest_marts(tallies, votes, units, election, received, sources)
 
 
 def counts_marts(
@@ -497,7 +459,8 @@ def _one_contest_marts(
 ) -> Marts:
     """An election of one contest's marts, from one climb of the accepted tallies for turnout,
     results and (when every received tally is accepted, each unit once) coverage's counts, named
-    once: the same rows as _turnout, _results_wide and _coverage, at a third of the cost."""
+    once: the same rows as _turnout, _coverage and a climb of the votes joined to their
+    tallies would give, at a third of the cost of the three."""
     names = units.select("level", "unit_code", "unit_name")
     climbed = named(_turnout_and_votes(tallies, votes, election), names)
     turnout = climbed.with_columns(turnout_ratio()).select(TURNOUT_COLUMNS)
@@ -523,9 +486,9 @@ def _one_contest_marts(
 def _turnout_and_votes(
     tallies: pl.DataFrame, votes: pl.DataFrame, election: Election
 ) -> pl.DataFrame:
-    """Every level's turnout measures (_turnout's) and result lines' votes (_results_wide's, as
+    """Every level's turnout measures (_turnout's) and result lines' votes (as
     `<line>__votes`), how many tallies each unit has (TALLIES) and how many of them have votes
-    (VOTED: the results leave out a unit with none, as _results_wide's inner join does)."""
+    (VOTED: the results leave out a unit none of whose tallies has votes)."""
     lines = election.result_ids
     voted = pl.col(VOTED).is_not_null()
     other = [pl.when(voted).then(OTHER_ID).alias(OTHER_ID)] if election.other_votes else []
