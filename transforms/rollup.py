@@ -41,7 +41,9 @@ class Marts:
     results_wide: pl.DataFrame  # one row per unit; see results_long for the mart's shape
     turnout: pl.DataFrame
     coverage: pl.DataFrame
-    results: pl.DataFrame | None = None  # a general election's: the mart itself, long
+    # a general election's results, long: the rows the marts after it read (each contest's
+    # district level and national; the whole mart is written contest by contest, never held)
+    results: pl.DataFrame | None = None
 
 
 def climb(
