@@ -29,10 +29,11 @@ from transforms.rollup import (
     other_column,
     percent_reporting,
     result_measures,
+    tally_units,
     turnout_base,
     turnout_ratio,
 )
-from transforms.staging import district_columns, with_contest
+from transforms.staging import with_contest
 
 KEYS = ["source_id", "contest_id", "level", "unit_code"]
 UNIT = ["source_id", "contest_id", "tally_code"]
@@ -116,26 +117,15 @@ def _turnout_delta(before: Side, after: Side, election: Election) -> pl.DataFram
 
 def _coverage_delta(before: Side, after: Side, election: Election) -> pl.DataFrame:
     """Received and counted count tally units (source, code), not rows."""
-    parts = []
-    for side, sign in ((before, -1), (after, 1)):
-        accepted = with_contest(side.accepted(), election)
-        counted = accepted.select(UNIT).unique().with_columns(pl.lit(1).alias("counted"))
-        received = with_contest(side.tallies, election)
-        districts = district_columns(received)  # a general election's own districts
-        base = (
-            received.unique(subset=UNIT)
-            .select(*UNIT, *districts, *election.code_columns)
-            .join(counted, on=UNIT, how="left")
-            .select(
-                "source_id",
-                "contest_id",
-                *districts,
-                *election.code_columns,
-                pl.lit(sign, pl.Int64).alias("received"),
-                (pl.col("counted").fill_null(0) * sign).cast(pl.Int64).alias("counted"),
-            )
+    parts = [
+        tally_units(
+            with_contest(side.tallies, election),
+            with_contest(side.accepted(), election),
+            election,
+            sign,
         )
-        parts.append(base)
+        for side, sign in ((before, -1), (after, 1))
+    ]
     return _climbed(pl.concat(parts), election, ["received", "counted"]).select(
         *KEYS, "received", "counted"
     )

@@ -351,12 +351,31 @@ def _received_and_counted(
 ) -> pl.DataFrame:
     """source_id, contest_id, level, unit_code, received, counted: tally units received and
     counted under each unit, climbed."""
+    return pl.concat(
+        climb(
+            tally_units(received_tallies, counted_tallies, election),
+            election,
+            [CONTEST],
+            lambda _f: [pl.col("received").sum(), pl.col("counted").sum()],
+        )
+    ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
+
+
+def tally_units(
+    received_tallies: pl.DataFrame,
+    counted_tallies: pl.DataFrame,
+    election: Election,
+    sign: int = 1,
+) -> pl.DataFrame:
+    """One row per tally unit received (source, contest, tally_code) with its district and
+    code columns, received = `sign` and counted = `sign` where one of its tallies is counted,
+    else 0 (an incremental change takes the tallies it replaces with sign -1)."""
     unit = ["source_id", CONTEST, "tally_code"]
     districts = district_columns(received_tallies)
     counted_units = (
-        counted_tallies.select(unit).unique().with_columns(pl.lit(1, pl.Int64).alias("counted"))
+        counted_tallies.select(unit).unique().with_columns(pl.lit(sign, pl.Int64).alias("counted"))
     )
-    base = (
+    return (
         received_tallies.unique(subset=unit)
         .select(*unit, *districts, *election.code_columns)
         .join(counted_units, on=unit, how="left")
@@ -365,18 +384,10 @@ def _received_and_counted(
             CONTEST,
             *districts,
             *election.code_columns,
-            pl.lit(1, pl.Int64).alias("received"),
+            pl.lit(sign, pl.Int64).alias("received"),
             pl.col("counted").fill_null(0),
         )
     )
-    return pl.concat(
-        climb(
-            base,
-            election,
-            [CONTEST],
-            lambda _f: [pl.col("received").sum(), pl.col("counted").sum()],
-        )
-    ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
 
 
 def _registry_units(units: pl.DataFrame) -> pl.DataFrame:
