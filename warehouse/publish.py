@@ -113,11 +113,9 @@ def _warn_on_cast(con: duckdb.DuckDBPyConnection, name: str, schema: dict[str, s
         log.warning("mart %s cast to its declared types: %s", name, ", ".join(cast))
 
 
-def _results_sql(election: Election, one_contest: bool = False) -> str:
-    """UNPIVOT the wide results (one row per unit) into one row per unit and candidate: each
-    contest's ballot line (a column) named by its candidate (`result_lines`). one_contest: the
-    lines are one contest's, so the line alone names them (a join on the contest too costs
-    a tenth of the insert at a million tallies)."""
+def _results_sql(election: Election) -> str:
+    """UNPIVOT the wide results (one row per unit) into one row per unit and candidate, each
+    candidate's column named by its line (`result_lines`)."""
     groups = ", ".join(
         "(" + ", ".join(ident(wide_column(c, m)) for m in RESULT_MEASURES) + f") as {ident(c)}"
         for c in election.candidate_ids
@@ -127,41 +125,30 @@ def _results_sql(election: Election, one_contest: bool = False) -> str:
         f"insert into results by name select {keys}, n.candidate_id, n.candidate_name, "
         f"votes, share, rank from (unpivot incoming_results on {groups} "
         "into name line value votes, share, rank) u "
-        "join result_lines n on "
-        + ("" if one_contest else "n.contest_id = u.contest_id and ")
-        + "n.line = u.line "
-        "where u.votes is not null"  # a line none of the unit's tallies has
+        "join result_lines n on n.line = u.line "
+        "where u.votes is not null"
     )
 
 
-def single_contest_lines(election: Election) -> pl.DataFrame:
-    """An election of one contest: each candidate's column is its own line."""
+def _result_lines(election: Election) -> pl.DataFrame:
+    """Each candidate's column is its own line: line, candidate_id, candidate_name."""
     ids = election.candidate_ids
     names = dict(result_names(election))
     return pl.DataFrame(
-        {
-            "contest_id": [election.default_contest.id] * len(ids),
-            "line": ids,
-            "candidate_id": ids,
-            "candidate_name": [names[c] for c in ids],
-        }
+        {"line": ids, "candidate_id": ids, "candidate_name": [names[c] for c in ids]}
     )
 
 
 def write_results(
-    con: duckdb.DuckDBPyConnection,
-    results_wide: pl.DataFrame,
-    election: Election,
-    lines: pl.DataFrame | None = None,
+    con: duckdb.DuckDBPyConnection, results_wide: pl.DataFrame, election: Election
 ) -> None:
-    """The results mart, from its wide form (one row per unit, measures per ballot line).
-
-    lines: contest_id, line (the wide column), candidate_id, candidate_name; by default, an
-    election of one contest's (single_contest_lines)."""
-    lines = single_contest_lines(election) if lines is None else lines
+    """An election of one contest's results mart, from its wide form (one row per unit,
+    measures per candidate). A general election's is written long, contest by contest
+    (orchestration.mart_builds)."""
     create_declared(con, mart("results"), election)
-    with registered(con, {"incoming_results": results_wide, "result_lines": lines}):
-        con.execute(_results_sql(election, lines["contest_id"].n_unique() == 1))
+    frames = {"incoming_results": results_wide, "result_lines": _result_lines(election)}
+    with registered(con, frames):
+        con.execute(_results_sql(election))
         if election.other_votes:  # its rank is null, which UNPIVOT would drop
             con.execute(_other_sql(), [OTHER_ID, OTHER_NAME])
 
@@ -178,15 +165,14 @@ def _other_sql() -> str:
 
 def write_pending(
     target: Path,
-    results_wide: pl.DataFrame | None,
+    results_wide: pl.DataFrame,
     tables: dict[str, pl.DataFrame],
     election: Election,
-    lines: pl.DataFrame | None = None,
 ) -> Path:
-    """Write every mart of the marts step into a fresh pending file next to `target`."""
+    """Write every mart of an election of one contest's marts step into a fresh pending file
+    next to `target`: its results from their wide form, then `tables`."""
     with pending_marts(target) as con:
-        if results_wide is not None:  # else `tables` holds the results mart itself
-            write_results(con, results_wide, election, lines)
+        write_results(con, results_wide, election)
         for name, frame in tables.items():
             write_mart(con, name, frame, election)
     return pending_path(target)
