@@ -45,7 +45,7 @@ from transforms.reconciliation import (
     reconciliation_summary,
 )
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, counts_marts, results_long
-from transforms.staging import CONTEST, with_contest
+from transforms.staging import CONTEST
 from transforms.verification import announced_vs_tallied
 from warehouse.change import Change, read_change_long_votes, read_line_holders
 from warehouse.db import table_exists, transaction
@@ -319,7 +319,7 @@ def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
     names = staged.units.select("level", "unit_code", "unit_name")
     lines = staged.lines.select(CONTEST, "candidate_id", "candidate_name")
     district_level = dict(contests_of(staged).select(CONTEST, "district_level").iter_rows())
-    accepted = with_contest(staged.accepted, election)
+    accepted = staged.accepted  # a general election's tallies name their contest
     create_declared(con, mart("results"), election)
     kept = [contest_results(accepted.clear(), staged.votes.clear(), names, lines, election)]
     written = 0
