@@ -16,7 +16,7 @@ from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted, at_polling_units
 from transforms.ballots import ballot_pairs, expected_in_districts, own_districts
-from transforms.contest_results import contest_results
+from transforms.contest_results import contest_results, wide_contest_results
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
@@ -61,7 +61,14 @@ from warehouse.mart_updates import (
     take_touched,
     votes_wide_of,
 )
-from warehouse.publish import append_mart, create_declared, pending_marts, write_mart, write_pending
+from warehouse.publish import (
+    append_mart,
+    append_wide_results,
+    create_declared,
+    pending_marts,
+    write_mart,
+    write_pending,
+)
 from warehouse.published_state import published_generation
 from warehouse.raw_load import feed_sources
 from warehouse.raw_lookup import read_ballot_registry, registry_lists_ballots
@@ -312,9 +319,10 @@ def _build_general(staged: Staged, target) -> dict[str, int]:
 
 
 def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
-    """The results mart written contest by contest (transforms.contest_results); returns the
-    rows that contest_status and announced_vs_tallied read (each contest's district level, and
-    the national one) and how many rows were written."""
+    """The results mart written contest by contest, climbed wide where it can be
+    (transforms.contest_results.wide_contest_results), else long; returns the rows that
+    contest_status and announced_vs_tallied read (each contest's district level, and the
+    national one) and how many rows were written."""
     election = staged.election
     names = staged.units.select("level", "unit_code", "unit_name")
     lines = staged.lines.select(CONTEST, "candidate_id", "candidate_name")
@@ -324,14 +332,21 @@ def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
     kept = [contest_results(accepted.clear(), staged.votes.clear(), names, lines, election)]
     written = 0
     for (contest,), own in sorted(accepted.partition_by(CONTEST, as_dict=True).items()):
-        votes = staged.votes.join(own.select("tally_id"), on="tally_id", how="semi")
-        rows = contest_results(
-            own, votes, names, lines.filter(pl.col(CONTEST) == contest), election
-        )
-        append_mart(con, "results", rows, election)
-        written += rows.height
+        # a tally's votes name its contest; those of tallies not accepted go in the join
+        votes = staged.votes.filter(pl.col(CONTEST) == contest)
+        own_lines = lines.filter(pl.col(CONTEST) == contest)
         levels = [NATIONAL, district_level.get(contest) or NATIONAL]
-        kept.append(rows.filter(pl.col("level").is_in(levels)))
+        wide = wide_contest_results(own, votes, names, own_lines, election)
+        if wide is None:
+            rows = contest_results(own, votes, names, own_lines, election)
+            append_mart(con, "results", rows, election)
+            written += rows.height
+            kept.append(rows.filter(pl.col("level").is_in(levels)))
+            continue
+        append_wide_results(con, wide.rows, wide.lines, wide.line_ids)
+        append_mart(con, "results", wide.above, election)
+        written += wide.height
+        kept.append(wide.at_levels(levels))
     return pl.concat(kept), written
 
 

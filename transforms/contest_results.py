@@ -8,11 +8,22 @@ the results climb them directly. Pure polars.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from transforms.feed import OTHER, OTHER_ID, OTHER_NAME
 from transforms.model import Election
-from transforms.rollup import RESULT_COLUMNS, climb, named
+from transforms.rollup import (
+    RESULT_COLUMNS,
+    RESULT_KEYS,
+    RESULT_MEASURES,
+    as_units,
+    climb,
+    named,
+    rank_among,
+    wide_column,
+)
 from transforms.staging import CONTEST, district_columns
 
 UNIT = ["source_id", CONTEST, "level", "unit_code"]
@@ -172,3 +183,261 @@ def long_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -
         )
         base = pl.concat([base, other.select(base.columns)])
     return base
+
+
+DISTRICT = "_district"  # a wide row's district: which candidate each of its lines is
+OTHER_LINE = "_o"  # the wide column of the other votes' line
+
+
+@dataclass(frozen=True)
+class WideResults:
+    """A contest's results mart as wide_contest_results climbs it.
+
+    rows: one per unit at and below the contest's district level (every level and national for
+    a contest on every ballot): RESULT_KEYS, DISTRICT and each line's votes, share and rank in
+    the columns wide_column(line, measure) (null votes: the line is not on the unit's ballot);
+    lines: DISTRICT, line, candidate_id, candidate_name: which candidate each line is in each
+    district; line_ids: the lines' columns; above: the long rows (RESULT_COLUMNS) of the levels
+    above the district level."""
+
+    rows: pl.DataFrame
+    lines: pl.DataFrame
+    line_ids: list[str]
+    above: pl.DataFrame
+
+    @property
+    def height(self) -> int:
+        """The results mart's rows."""
+        voted = sum(self.rows[wide_column(line, "votes")].count() for line in self.line_ids)
+        return voted + self.above.height
+
+    def at_levels(self, levels: list[str]) -> pl.DataFrame:
+        """The mart's rows at these levels in their long shape (RESULT_COLUMNS): the reference
+        definition of what warehouse.publish.append_wide_results writes from the wide rows."""
+        parts = [
+            self.rows.filter(pl.col("level").is_in(levels))
+            .select(
+                *RESULT_KEYS,
+                DISTRICT,
+                pl.lit(line).alias("line"),
+                *[pl.col(wide_column(line, m)).alias(m) for m in RESULT_MEASURES],
+            )
+            .filter(pl.col("votes").is_not_null())
+            for line in self.line_ids
+        ]
+        wide = pl.concat(parts).join(self.lines, on=[DISTRICT, "line"], how="inner")
+        above = self.above.filter(pl.col("level").is_in(levels))
+        return pl.concat([wide.select(RESULT_COLUMNS), above])
+
+
+def wide_contest_results(
+    tallies: pl.DataFrame,
+    votes: pl.DataFrame,
+    names: pl.DataFrame,
+    lines: pl.DataFrame,
+    election: Election,
+) -> WideResults | None:
+    """contest_results' rows for one contest, climbed wide: a column per line of the district's
+    ballot (its candidates numbered within the district, then the other votes), so that each
+    level groups one row per unit instead of one per unit and line, and the warehouse writes
+    them with an UNPIVOT (several times cheaper than climbing and writing the long rows). The
+    levels above the contest's district level, where districts' lines meet, are climbed long
+    from the district level's rows (a few rows per district).
+
+    None where the wide climb does not apply, the caller then climbs long: a district that is
+    not an administrative level (it does not nest), a tally whose district is not its code at
+    the district level, a unit code under two parents (the long rows share and rank them as one
+    unit), a tally with two counts for a line, a line named `_other`, a candidate named twice in
+    `lines`, or no count at all."""
+    top = _district_depth(tallies, election)
+    if top is None or lines["candidate_id"].n_unique() != lines.height:
+        return None
+    codes = election.code_columns
+    district = pl.col(codes[top - 1]) if top else pl.lit("", pl.String)
+    other = election.other_votes and OTHER in tallies.columns
+    placed = tallies.select(
+        "source_id", CONTEST, *codes, district.alias(DISTRICT), *([OTHER] if other else [])
+    )
+    voted = _numbered(tallies, votes, placed)
+    if voted is None:
+        return None
+    cells, slots = voted
+    width = int(slots["_slot"].max()) + 1 if slots.height else 0
+    declared = [f"_{i}" for i in range(width)]
+    line_ids = [*declared, *([OTHER_LINE] if other else [])]
+    if not line_ids:  # no line has a count: no row
+        return None
+    base = placed.with_columns(
+        *_scattered(cells, declared, placed.height),
+        *([pl.col(OTHER).cast(pl.Int64).alias(OTHER_LINE)] if other else []),
+    ).drop(OTHER, strict=False)
+    known = [_known(line) for line in line_ids]
+    base = base.with_columns(
+        pl.col(line).is_not_null().cast(pl.Int64).alias(_known(line)) for line in line_ids
+    )
+    keys = [CONTEST, DISTRICT]
+    current, levels = base, []
+    for depth in range(len(codes), top - 1, -1):
+        group = ["source_id", *keys, *codes[:depth]]
+        current = current.group_by(group).agg(pl.col(*line_ids, *known).sum())
+        levels.append(as_units(current, election, depth, keys, group))
+    present = [
+        pl.when(pl.col(_known(line)) > 0).then(pl.col(line)).alias(line) for line in line_ids
+    ]
+    climbed = pl.concat(levels)
+    if climbed.select(UNIT).n_unique() != climbed.height:  # a unit code under two parents
+        return None  # the long rows share and rank the two rows as one unit
+    rows = named(climbed.with_columns(present), names)
+    line_names = _line_names(slots, placed, lines, other)
+    above = _climbed_above(current.with_columns(present), line_names, line_ids, top, election)
+    return WideResults(
+        rows.select(*RESULT_KEYS, DISTRICT, *_wide_measures(declared, line_ids)),
+        line_names,
+        line_ids,
+        shared_and_ranked(above, names, lines) if above.height else _no_rows(),
+    )
+
+
+def _known(line: str) -> str:
+    """The column counting a line's known counts under a unit: the line is on the unit's ballot
+    where it is above 0 (a sum of no counts is 0, not null)."""
+    return f"{line}__n"
+
+
+def _district_depth(tallies: pl.DataFrame, election: Election) -> int | None:
+    """The depth of the tallies' district level (0: national, a contest on every ballot), where
+    every tally's district is its code at that level; None otherwise."""
+    if "contest_district_level" not in tallies.columns:
+        return 0
+    found = tallies["contest_district_level"].unique().to_list()
+    if found == [None]:
+        return 0
+    if len(found) != 1 or found[0] not in election.levels:
+        return None
+    depth = election.levels.index(found[0]) + 1
+    same = tallies["contest_district"] == tallies[election.code_columns[depth - 1]]
+    return depth if same.fill_null(False).all() else None
+
+
+def _numbered(
+    tallies: pl.DataFrame, votes: pl.DataFrame, placed: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """(cells, slots): each known count as _row (its tally's row in `placed`), _slot (its
+    candidate's number within the district, candidates in order) and votes; and each district's
+    candidates' numbers. None when a tally counts a line twice or a candidate is `_other`."""
+    rows = pl.DataFrame(
+        {"tally_id": tallies["tally_id"], DISTRICT: placed[DISTRICT]}
+    ).with_row_index("_row")
+    known = votes.filter(pl.col("votes").is_not_null()).select("tally_id", "candidate_id", "votes")
+    known = known.join(rows, on="tally_id", how="inner")
+    slots = (
+        known.select(DISTRICT, "candidate_id")
+        .unique()
+        .sort(DISTRICT, "candidate_id")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(DISTRICT).alias("_slot"))
+    )
+    if (slots["candidate_id"] == OTHER_ID).any():
+        return None
+    cells = known.join(slots, on=[DISTRICT, "candidate_id"]).select("_row", "_slot", "votes")
+    width = int(slots["_slot"].max() or 0) + 1 if slots.height else 1
+    cell = pl.col("_row").cast(pl.Int64) * width + pl.col("_slot")
+    if cells.select(cell.n_unique()).item() != cells.height:
+        return None
+    return cells, slots
+
+
+def _scattered(cells: pl.DataFrame, declared: list[str], height: int) -> list[pl.Series]:
+    """Each line's column: its counts set at their tallies' rows, null elsewhere."""
+    columns = {line: pl.repeat(None, height, dtype=pl.Int64, eager=True) for line in declared}
+    for (slot,), own in cells.partition_by("_slot", as_dict=True).items():
+        columns[f"_{slot}"] = columns[f"_{slot}"].scatter(own["_row"], own["votes"])
+    return [column.alias(line) for line, column in columns.items()]
+
+
+def _line_names(
+    slots: pl.DataFrame, placed: pl.DataFrame, lines: pl.DataFrame, other: bool
+) -> pl.DataFrame:
+    """DISTRICT, line, candidate_id, candidate_name of every line of every district (the other
+    votes' line `_other`, named as with_candidate_names names it)."""
+    numbered = slots.select(DISTRICT, pl.format("_{}", "_slot").alias("line"), "candidate_id")
+    if other:
+        others = placed.select(pl.col(DISTRICT).unique()).with_columns(
+            pl.lit(OTHER_LINE).alias("line"), pl.lit(OTHER_ID).alias("candidate_id")
+        )
+        numbered = pl.concat([numbered, others])
+    return numbered.join(
+        lines.select("candidate_id", "candidate_name"), on="candidate_id", how="left"
+    ).with_columns(
+        pl.when(pl.col("candidate_id") == OTHER_ID)
+        .then(pl.lit(OTHER_NAME))
+        .otherwise(pl.col("candidate_name"))
+        .alias("candidate_name")
+    )
+
+
+def _wide_measures(declared: list[str], line_ids: list[str]) -> list[pl.Expr]:
+    """Each line's votes, share of the unit's votes (every line) and rank (1 + the declared
+    lines with strictly more votes; the other votes are never ranked): _ranked_by_windows's."""
+    valid = pl.sum_horizontal(line_ids)
+    return [
+        *[pl.col(line).alias(wide_column(line, "votes")) for line in line_ids],
+        *[
+            pl.when(valid > 0).then(pl.col(line) / valid).alias(wide_column(line, "share"))
+            for line in line_ids
+        ],
+        *[
+            (
+                rank_among(declared, line).cast(pl.Int32)
+                if line != OTHER_LINE
+                else pl.lit(None, pl.Int32)
+            ).alias(wide_column(line, "rank"))
+            for line in line_ids
+        ],
+    ]
+
+
+def _climbed_above(
+    district_rows: pl.DataFrame,
+    line_names: pl.DataFrame,
+    line_ids: list[str],
+    top: int,
+    election: Election,
+) -> pl.DataFrame:
+    """The levels above the district level (none for a contest on every ballot), climbed long
+    from the district level's grouped rows: source, contest, unit, parent, candidate, votes."""
+    if not top:
+        return pl.DataFrame()
+    codes = election.code_columns[: top - 1]
+    keys = [CONTEST, "candidate_id"]
+    long = pl.concat(
+        district_rows.select(
+            "source_id",
+            CONTEST,
+            DISTRICT,
+            *codes,
+            pl.lit(line).alias("line"),
+            pl.col(line).alias("votes"),
+        ).filter(pl.col("votes").is_not_null())
+        for line in line_ids
+    ).join(line_names.select(DISTRICT, "line", "candidate_id"), on=[DISTRICT, "line"])
+    current, levels = long.drop(DISTRICT, "line"), []
+    for depth in range(top - 1, -1, -1):
+        group = ["source_id", *keys, *codes[:depth]]
+        current = current.group_by(group).agg(pl.col("votes").sum())
+        levels.append(as_units(current, election, depth, keys, group))
+    return pl.concat(levels)
+
+
+def _no_rows() -> pl.DataFrame:
+    """An empty frame of the results mart's long rows."""
+    return (
+        pl.DataFrame(schema={c: pl.String for c in RESULT_KEYS})
+        .with_columns(
+            pl.lit(None, pl.String).alias("candidate_id"),
+            pl.lit(None, pl.String).alias("candidate_name"),
+            pl.lit(None, pl.Int64).alias("votes"),
+            pl.lit(None, pl.Float64).alias("share"),
+            pl.lit(None, pl.Int32).alias("rank"),
+        )
+        .clear()
+    )

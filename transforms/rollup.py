@@ -64,23 +64,30 @@ def climb(
     for depth in range(len(codes) - (0 if lowest else 1), -1, -1):
         group = ["source_id", *keys, *codes[:depth]]
         current = current.group_by(group).agg(aggs(current))
-        if depth:
-            level = election.levels[depth - 1]
-            unit = pl.col(codes[depth - 1])
-            parent = pl.col(codes[depth - 2]) if depth > 1 else pl.lit(NATIONAL)
-        else:
-            level, unit, parent = NATIONAL, pl.lit(NATIONAL), pl.lit(None, pl.String)
-        out.append(
-            current.select(
-                "source_id",
-                pl.lit(level).alias("level"),
-                unit.alias("unit_code"),
-                parent.alias("parent_code"),
-                *keys,
-                *[c for c in current.columns if c not in group],
-            )
-        )
+        out.append(as_units(current, election, depth, keys, group))
     return [*out, *districts]
+
+
+def as_units(
+    grouped: pl.DataFrame, election: Election, depth: int, keys: list[str], group: list[str]
+) -> pl.DataFrame:
+    """A level's rows of a climb (`grouped` by source, `keys` and the codes of the levels down
+    to `depth`: 0 is national) as source_id, level, unit_code, parent_code, *keys, measures."""
+    codes = election.code_columns
+    if depth:
+        level = election.levels[depth - 1]
+        unit = pl.col(codes[depth - 1])
+        parent = pl.col(codes[depth - 2]) if depth > 1 else pl.lit(NATIONAL)
+    else:
+        level, unit, parent = NATIONAL, pl.lit(NATIONAL), pl.lit(None, pl.String)
+    return grouped.select(
+        "source_id",
+        pl.lit(level).alias("level"),
+        unit.alias("unit_code"),
+        parent.alias("parent_code"),
+        *keys,
+        *[c for c in grouped.columns if c not in group],
+    )
 
 
 def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs):

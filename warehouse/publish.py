@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms.contest_results import DISTRICT
 from transforms.feed import OTHER_ID, OTHER_NAME
 from transforms.history import results_snapshot
 from transforms.model import Election
@@ -161,6 +162,36 @@ def _other_sql() -> str:
         f"insert into results by name select {keys}, ? as candidate_id, ? as candidate_name, "
         f"{measures} from incoming_results"
     )
+
+
+def append_wide_results(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame,
+    lines: pl.DataFrame,
+    line_ids: list[str],
+) -> None:
+    """Add a general election contest's results to the results mart, already created, from its
+    wide rows (transforms.contest_results.WideResults: each line's votes, share and rank in
+    columns of their own, the line's candidate per district in `lines`), with the same UNPIVOT
+    as write_results: several times cheaper than appending the long rows. Its lines' columns
+    are named by their numbers, never by the data."""
+    groups = ", ".join(
+        "("
+        + ", ".join(ident(wide_column(line, m)) for m in RESULT_MEASURES)
+        + f") as {ident(line)}"
+        for line in line_ids
+    )
+    keys = ", ".join(f"u.{ident(k)}" for k in RESULT_KEYS)
+    district = ident(DISTRICT)
+    sql = (
+        f"insert into results by name select {keys}, n.candidate_id, n.candidate_name, "
+        "u.votes, u.share, u.rank from incoming_results "
+        f"unpivot include nulls ((votes, share, rank) for line in ({groups})) u "
+        f"join result_lines n on n.{district} = u.{district} and n.line = u.line "
+        "where u.votes is not null"
+    )
+    with registered(con, {"incoming_results": rows, "result_lines": lines}):
+        con.execute(sql)
 
 
 def write_pending(
