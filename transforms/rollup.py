@@ -154,11 +154,16 @@ def _ballots_cast(tallies: pl.DataFrame) -> pl.DataFrame:
     return tallies.with_columns(pl.coalesce(TOTAL, (marks + per - 1) // per).alias(TOTAL))
 
 
-def _turnout(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+def _turnout(tallies: pl.DataFrame, election: Election, count: bool = False) -> pl.DataFrame:
+    """Every level's turnout measures; count: and how many tallies each unit has (TALLIES)."""
     base = turnout_base(tallies, election)
+    if count:
+        base = base.with_columns(pl.lit(1, pl.Int64).alias(TALLIES))
 
     def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
-        return [_sum_all_known(c) for c in TURNOUT_MEASURES]
+        return [_sum_all_known(c) for c in TURNOUT_MEASURES] + (
+            [pl.col(TALLIES).sum()] if count else []
+        )
 
     frames = climb(base, election, [CONTEST], aggs)
     return pl.concat(frames).with_columns(turnout_ratio())
@@ -449,14 +454,28 @@ def counts_marts(
     received: pl.DataFrame | None = None,
     ballots: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The turnout and coverage marts (build_marts' arguments of the same names), each from a
-    climb of its own."""
+    """The turnout and coverage marts (build_marts' arguments of the same names). Coverage's
+    counts are those of turnout's climb (how many tallies each unit has) when every received
+    tally is accepted, each unit once, as in _one_contest_marts; else a climb of their own."""
     tallies = with_contest(tallies, election)
     received = tallies if received is None else with_contest(received, election)
     sources = _polling_sources(received, election)
     names = units.select("level", "unit_code", "unit_name")
-    turnout = named(_turnout(tallies, election), names).select(TURNOUT_COLUMNS)
-    return turnout, _coverage(received, tallies, units, sources, election, ballots)
+    counted = _all_accepted_once(received, tallies)
+    climbed = _turnout(tallies, election, counted)
+    counts = None
+    if counted:
+        count = pl.col(TALLIES)
+        counts = climbed.select(
+            "source_id",
+            CONTEST,
+            "level",
+            "unit_code",
+            count.alias("received"),
+            count.alias("counted"),
+        )
+    turnout = named(climbed, names).select(TURNOUT_COLUMNS)
+    return turnout, _coverage(received, tallies, units, sources, election, ballots, counts)
 
 
 def _polling_sources(received: pl.DataFrame, election: Election) -> list[str]:
