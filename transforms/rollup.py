@@ -463,17 +463,7 @@ def counts_marts(
     names = units.select("level", "unit_code", "unit_name")
     counted = _all_accepted_once(received, tallies)
     climbed = _turnout(tallies, election, counted)
-    counts = None
-    if counted:
-        count = pl.col(TALLIES)
-        counts = climbed.select(
-            "source_id",
-            CONTEST,
-            "level",
-            "unit_code",
-            count.alias("received"),
-            count.alias("counted"),
-        )
+    counts = _tally_counts(climbed) if counted else None
     turnout = named(climbed, names).select(TURNOUT_COLUMNS)
     return turnout, _coverage(received, tallies, units, sources, election, ballots, counts)
 
@@ -507,19 +497,18 @@ def _one_contest_marts(
         {wide_column(c, "votes"): c for c in election.result_ids}
     )
     results = voted.select(*RESULT_KEYS, *result_measures(election))
-    counts = None
-    if _all_accepted_once(received, tallies):
-        count = pl.col(TALLIES)
-        counts = climbed.select(
-            "source_id",
-            CONTEST,
-            "level",
-            "unit_code",
-            count.alias("received"),
-            count.alias("counted"),
-        )
+    counts = _tally_counts(climbed) if _all_accepted_once(received, tallies) else None
     coverage = _coverage(received, tallies, units, sources, election, counts=counts)
     return Marts(results, turnout, coverage)
+
+
+def _tally_counts(climbed: pl.DataFrame) -> pl.DataFrame:
+    """Coverage's received and counted tally units from a climb that counted each unit's
+    tallies (TALLIES): the same, where every received tally is accepted, each unit once."""
+    count = pl.col(TALLIES)
+    return climbed.select(
+        "source_id", CONTEST, "level", "unit_code", count.alias("received"), count.alias("counted")
+    )
 
 
 def _turnout_and_votes(
