@@ -1,9 +1,12 @@
-"""The results mart of a general election, climbed in long form.
+"""The results mart of a general election, climbed contest by contest.
 
 Every contest has candidates of its own, and a contest elected per district has different ones
 in every district: one column per candidate would make the wide frame as wide as the whole
-ballot of the country. Long rows (one per tally and line) stay as many as the lines voted, so
-the results climb them directly. Pure polars.
+ballot of the country. Long rows (one per tally and line) stay as many as the lines voted:
+contest_results climbs them, and defines the mart's rows. Within one district, though, a
+ballot has a few lines: wide_contest_results climbs a column per line of the district's ballot
+(a row per unit, not per unit and line: several times cheaper, and the warehouse writes it
+with an UNPIVOT), wherever the contest's districts nest in the levels. Pure polars.
 """
 
 from __future__ import annotations
