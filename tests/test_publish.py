@@ -9,6 +9,7 @@ import pytest
 
 from tests.test_rollup import ELECTION, REGISTRY, VOTES, VOTES_LONG, tallies
 from transforms.rollup import RESULT_COLUMNS, build_marts, results_long, units_from_registry
+from transforms.staging import votes_wide
 from warehouse.db import connect
 from warehouse.publish import Publication, pending_path, publish, write_mart, write_pending
 
@@ -23,6 +24,32 @@ def test_the_sql_unpivot_writes_exactly_the_reference_results(tmp_path):
     expected = results_long(built.results_wide, ELECTION).select(RESULT_COLUMNS).sort(keys)
     assert written.columns == list(RESULT_COLUMNS)
     assert written.sort(keys).equals(expected.cast(written.schema))
+
+
+def test_a_unit_without_valid_votes_keeps_its_result_rows(tmp_path):
+    """A table where no one cast a valid vote has 0 votes and no share (null) per candidate:
+    its rows are written all the same (UNPIVOT drops rows holding a null unless told not to)."""
+    counts = tallies().with_columns(
+        pl.when(pl.col("tally_id") == 3)
+        .then(0)
+        .otherwise(pl.col("valid_votes"))
+        .alias("valid_votes")
+    )
+    zero = VOTES_LONG.with_columns(
+        pl.when(pl.col("tally_id") == 3).then(0).otherwise(pl.col("votes")).alias("votes")
+    )
+    built = build_marts(
+        counts, votes_wide(zero, ELECTION), units_from_registry(REGISTRY, ELECTION), ELECTION
+    )
+    target = tmp_path / "marts.duckdb"
+    write_pending(target, built.results_wide, {}, ELECTION)
+    with connect(pending_path(target), read_only=True) as con:
+        written = con.sql("select * from results").pl()
+    expected = results_long(built.results_wide, ELECTION)
+    assert written.height == expected.height
+    s1 = written.filter(unit_code="S1.1").sort("candidate_id")
+    assert s1["candidate_id"].to_list() == ["a", "b", "c"]
+    assert s1["votes"].to_list() == [0, 0, 0] and s1["share"].null_count() == 3
 
 
 def publication(run_id: str) -> Publication:

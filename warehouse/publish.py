@@ -28,7 +28,6 @@ import duckdb
 import polars as pl
 
 from transforms.contest_results import DISTRICT
-from transforms.feed import OTHER_ID, OTHER_NAME
 from transforms.history import results_snapshot
 from transforms.model import Election
 from transforms.rollup import RESULT_KEYS, RESULT_MEASURES, result_names, wide_column
@@ -114,54 +113,46 @@ def _warn_on_cast(con: duckdb.DuckDBPyConnection, name: str, schema: dict[str, s
         log.warning("mart %s cast to its declared types: %s", name, ", ".join(cast))
 
 
-def _results_sql(election: Election) -> str:
-    """UNPIVOT the wide results (one row per unit) into one row per unit and candidate, each
-    candidate's column named by its line (`result_lines`)."""
+def _results_sql(lines: list[str], join_on: list[str]) -> str:
+    """Insert into results the UNPIVOT of `incoming_results` (one row per unit, each line's
+    votes, share and rank in columns of their own) into one row per unit and line, named by
+    `result_lines` joined on `join_on` and the line. INCLUDE NULLS: a unit without valid votes
+    has no share (null), which UNPIVOT would otherwise take for a missing line and drop; a line
+    not on the unit's ballot has no votes and is left out."""
     groups = ", ".join(
-        "(" + ", ".join(ident(wide_column(c, m)) for m in RESULT_MEASURES) + f") as {ident(c)}"
-        for c in election.candidate_ids
+        "("
+        + ", ".join(ident(wide_column(line, m)) for m in RESULT_MEASURES)
+        + f") as {ident(line)}"
+        for line in lines
     )
     keys = ", ".join(f"u.{ident(k)}" for k in RESULT_KEYS)
+    joined = " and ".join(f"n.{ident(c)} = u.{ident(c)}" for c in [*join_on, "line"])
     return (
         f"insert into results by name select {keys}, n.candidate_id, n.candidate_name, "
-        f"votes, share, rank from (unpivot incoming_results on {groups} "
-        "into name line value votes, share, rank) u "
-        "join result_lines n on n.line = u.line "
-        "where u.votes is not null"
+        "u.votes, u.share, u.rank from incoming_results "
+        f"unpivot include nulls ((votes, share, rank) for line in ({groups})) u "
+        f"join result_lines n on {joined} where u.votes is not null"
     )
 
 
 def _result_lines(election: Election) -> pl.DataFrame:
-    """Each candidate's column is its own line: line, candidate_id, candidate_name."""
-    ids = election.candidate_ids
-    names = dict(result_names(election))
-    return pl.DataFrame(
-        {"line": ids, "candidate_id": ids, "candidate_name": [names[c] for c in ids]}
-    )
+    """Each results line's column is its own line: line, candidate_id, candidate_name (the
+    other votes' too, whose rank is null: INCLUDE NULLS keeps it)."""
+    ids, names = zip(*result_names(election), strict=True)
+    return pl.DataFrame({"line": ids, "candidate_id": ids, "candidate_name": names})
 
 
 def write_results(
     con: duckdb.DuckDBPyConnection, results_wide: pl.DataFrame, election: Election
 ) -> None:
     """An election of one contest's results mart, from its wide form (one row per unit,
-    measures per candidate). A general election's is written long, contest by contest
-    (orchestration.mart_builds)."""
+    measures per candidate). A general election's is written contest by contest
+    (orchestration.mart_builds, append_wide_results)."""
     create_declared(con, mart("results"), election)
-    frames = {"incoming_results": results_wide, "result_lines": _result_lines(election)}
+    lines = _result_lines(election)
+    frames = {"incoming_results": results_wide, "result_lines": lines}
     with registered(con, frames):
-        con.execute(_results_sql(election))
-        if election.other_votes:  # its rank is null, which UNPIVOT would drop
-            con.execute(_other_sql(), [OTHER_ID, OTHER_NAME])
-
-
-def _other_sql() -> str:
-    """The other votes' line of every unit (candidate id and name as parameters)."""
-    keys = ", ".join(ident(k) for k in RESULT_KEYS)
-    measures = ", ".join(f"{ident(wide_column(OTHER_ID, m))} as {m}" for m in RESULT_MEASURES)
-    return (
-        f"insert into results by name select {keys}, ? as candidate_id, ? as candidate_name, "
-        f"{measures} from incoming_results"
-    )
+        con.execute(_results_sql(lines["line"].to_list(), []))
 
 
 def append_wide_results(
@@ -175,21 +166,7 @@ def append_wide_results(
     columns of their own, the line's candidate per district in `lines`), with the same UNPIVOT
     as write_results: several times cheaper than appending the long rows. Its lines' columns
     are named by their numbers, never by the data."""
-    groups = ", ".join(
-        "("
-        + ", ".join(ident(wide_column(line, m)) for m in RESULT_MEASURES)
-        + f") as {ident(line)}"
-        for line in line_ids
-    )
-    keys = ", ".join(f"u.{ident(k)}" for k in RESULT_KEYS)
-    district = ident(DISTRICT)
-    sql = (
-        f"insert into results by name select {keys}, n.candidate_id, n.candidate_name, "
-        "u.votes, u.share, u.rank from incoming_results "
-        f"unpivot include nulls ((votes, share, rank) for line in ({groups})) u "
-        f"join result_lines n on n.{district} = u.{district} and n.line = u.line "
-        "where u.votes is not null"
-    )
+    sql = _results_sql(line_ids, [DISTRICT])
     with registered(con, {"incoming_results": rows, "result_lines": lines}):
         con.execute(sql)
 
