@@ -37,7 +37,7 @@ from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
 from transforms.contract import (
     Contract,
-    blank_rows,
+    filled_rows,
     kept_rows,
 )
 from transforms.feed import missing_columns, registry_columns
@@ -224,7 +224,7 @@ def _check_file(
         frame = frame.head(rows)
         found = {"rows_read": frame.height, "more_rows": more}
         refuse_drift(path, frame, contract)
-        filled = frame.filter(~blank_rows(frame))
+        filled = filled_rows(frame)
         found["rows_blank"] = frame.height - filled.height
         found["rows_excluded"] = filled.height - filled.filter(kept_rows(contract)).height
         if contract.long_candidate:

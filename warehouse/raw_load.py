@@ -80,14 +80,16 @@ def delivered_unchanged(con: duckdb.DuckDBPyConnection, path: Path) -> str | Non
 
 
 def hash_landed(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """Hash a landing file and remember its name, size and modification time with the sha."""
+    """Hash a landing file and remember its name, size and modification time with the sha (in
+    one transaction: one commit, where each statement alone was one)."""
     stat = path.stat()
     sha = sha256_file(path)
-    con.execute("delete from raw.landed_files where file_name = ?", [path.name])
-    con.execute(
-        "insert into raw.landed_files values (?, ?, ?, ?)",
-        [path.name, stat.st_size, stat.st_mtime_ns, sha],
-    )
+    with transaction(con):
+        con.execute("delete from raw.landed_files where file_name = ?", [path.name])
+        con.execute(
+            "insert into raw.landed_files values (?, ?, ?, ?)",
+            [path.name, stat.st_size, stat.st_mtime_ns, sha],
+        )
     return sha
 
 
@@ -164,9 +166,12 @@ def _ensure_raw_table(con, table: str, columns: list[str]) -> None:
 
 
 def _insert_frame(con, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
+    """Insert the frame's rows. DuckDB reads polars' own string views through Arrow: a frame
+    handed over as it is is first copied, every text cell of it, into Arrow's plain strings."""
     target = qualified("raw", table)
     select = ", ".join(ident(c) for c in ["file_sha256", "source_row", *columns])
-    with registered(con, {"incoming_rows": frame}):
+    views = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+    with registered(con, {"incoming_rows": views}):
         con.execute(f"insert into {target} ({select}) select {select} from incoming_rows")
 
 
