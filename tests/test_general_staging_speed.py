@@ -25,12 +25,13 @@ from warehouse.withdrawals import read_deliveries
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    landing = tmp_path_factory.mktemp("landing")
+    root = tmp_path_factory.mktemp("general_staging_speed")  # a warehouse of its own
+    landing = root / "landing"
     general = generate_general_with_a_repeat()
     write_synthetic_general(general, landing)
-    settings = replace(Settings(landing.parent / "data"), election="general")
+    settings = replace(Settings(root / "data"), election="general")
     config = election_config(settings)
-    con = connect(landing.parent / "w.duckdb")
+    con = connect(root / "w.duckdb")
     ensure_schema(con)
     bind_election(con, config.election.id)
     loaded = list(
