@@ -15,13 +15,14 @@ See docs/canonical-model.md (contests) and docs/contracts.md ([contests]).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import polars as pl
 
 from transforms.feed import COUNT_FIELDS, VALID
 from transforms.long_rows import gather
 from transforms.model import Candidate, Contest, Election
-from transforms.staging import CONTEST, DISTRICT_COLUMNS, StagedTallies, stage
+from transforms.staging import CONTEST, DISTRICT_COLUMNS, StagedTallies, long_votes, stage
 
 # The canonical columns of a general election's raw rows, after the codes, names and counts.
 LINE_COLUMNS = (
@@ -586,10 +587,34 @@ def with_candidates(
 
 @dataclass(frozen=True)
 class GeneralStaged:
-    staged: StagedTallies  # tallies keyed by contest; votes by the contests' candidate ids
+    """A general election's staged tables. Its votes are kept by ballot position (`slot_votes`:
+    tally_id, source_id, contest_id, district, then a column per position), so that a full
+    staging's writer can map them to candidates as it writes them (warehouse/staged_write.py)
+    instead of holding a row per candidate line in memory; `staged` maps them in polars."""
+
+    tallies: pl.DataFrame  # current versions, keyed by contest
+    slot_votes: pl.DataFrame
+    versions: pl.DataFrame
     contests: pl.DataFrame
     lines: pl.DataFrame  # each contest's lines (Ballots.lines)
     positions: pl.DataFrame  # each contest's ballot positions per district (Ballots.positions)
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The position columns of `slot_votes`, in ballot order."""
+        return tuple(self.slot_votes.columns[len(SLOT_VOTES_INDEX) :])
+
+    @cached_property
+    def staged(self) -> StagedTallies:
+        """The staged tables with the votes by the contests' candidate ids, long form."""
+        by_slot = long_votes(self.slot_votes.drop("district"), self.slots)
+        districts = self.slot_votes.select("tally_id", "district")
+        votes = with_candidates(by_slot, self.positions, districts)
+        return StagedTallies(self.tallies, votes, self.versions)
+
+
+# the index columns of GeneralStaged.slot_votes, before the position columns
+SLOT_VOTES_INDEX = ("tally_id", "source_id", CONTEST, "district")
 
 
 def stage_general(
@@ -640,12 +665,12 @@ def stage_ballots(
     tallies = tallies.join(
         spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
     ).with_columns(pl.col("vote_for").fill_null(1))
-    votes = with_candidates(staged.votes, spread.positions, districts)
+    wide = staged.wide_votes
+    slot_votes = wide.join(districts, on="tally_id", how="left", maintain_order="left").select(
+        *SLOT_VOTES_INDEX, *staged.candidates
+    )
     return GeneralStaged(
-        StagedTallies(tallies, votes, staged.versions),
-        spread.contests,
-        spread.lines,
-        spread.positions,
+        tallies, slot_votes, staged.versions, spread.contests, spread.lines, spread.positions
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from transforms.contests import GeneralStaged
 from transforms.staging import StagedTallies
 from warehouse.db import ident, registered
 from warehouse.tables import incoming, swap_in, write_incoming
@@ -28,14 +29,71 @@ def replace_staged(
 ) -> None:
     """Replace the staged tallies, votes and versions and the `others` tables: readers see
     all the new ones or none."""
-    frames = {"tallies": staged.tallies, **others, "tally_versions": staged.versions}
     if staged.candidates:
         _write_long_votes(con, schema, staged.wide_votes, staged.candidates)
     else:  # given long (or no candidate to unpivot)
         write_incoming(con, schema, VOTES, staged.votes)
+    _replace_with_votes(con, schema, staged.tallies, staged.versions, others)
+
+
+def replace_general_staged(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    general: GeneralStaged,
+    others: dict[str, pl.DataFrame],
+) -> None:
+    """replace_staged for a general election: its votes by ballot position are mapped to each
+    contest's candidates by DuckDB as it writes them (GeneralStaged.staged's rows, in its
+    order)."""
+    _write_votes_by_position(con, schema, general)
+    _replace_with_votes(con, schema, general.tallies, general.versions, others)
+
+
+def _replace_with_votes(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    tallies: pl.DataFrame,
+    versions: pl.DataFrame,
+    others: dict[str, pl.DataFrame],
+) -> None:
+    """Write the tallies, versions and `others`, then swap them in with the votes written."""
+    frames = {"tallies": tallies, **others, "tally_versions": versions}
     for table, frame in frames.items():
         write_incoming(con, schema, table, frame)
     swap_in(con, schema, [*frames, VOTES])
+
+
+def _write_votes_by_position(
+    con: duckdb.DuckDBPyConnection, schema: str, general: GeneralStaged
+) -> None:
+    """The long votes table from the votes by ballot position: one select per position, in
+    position order, each joined to the candidate at that position of the tally's contest in
+    its district (a position past the district's ballot has none: it goes), kept in the order
+    of the polars mapping (position by position, each in the rows' order). Position columns go
+    in under positional names and their names as parameters."""
+    slots = general.slots
+    if not slots:  # no contest has a line: nothing to map
+        write_incoming(con, schema, VOTES, general.staged.votes)
+        return
+    positional = general.slot_votes.rename(
+        {c: f"_slot_{i}" for i, c in enumerate(slots)}
+    ).with_row_index("_row")
+    parts = [
+        "select tally_id, source_id, contest_id, district, _row, "
+        f"?::varchar as slot, {i} as _position, {ident(f'_slot_{i}')} as votes "
+        "from incoming_slot_votes"
+        for i in range(len(slots))
+    ]
+    by_slot = " union all ".join(parts)
+    frames = {"incoming_slot_votes": positional, "incoming_positions": general.positions}
+    with registered(con, frames):
+        con.execute(
+            f"create or replace table {incoming(schema, VOTES)} as "  # noqa: S608 (identifiers)
+            "select v.tally_id, v.source_id, v.contest_id, v.votes, p.candidate_id "
+            f"from ({by_slot}) v join incoming_positions p on p.contest_id = v.contest_id "
+            "and p.district = v.district and p.slot = v.slot order by v._position, v._row",
+            list(slots),
+        )
 
 
 def _write_long_votes(

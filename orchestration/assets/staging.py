@@ -38,7 +38,7 @@ from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
 from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_rows
 from warehouse.refresh_state import plan_staging, record_names_digest
 from warehouse.staged_merge import current_tallies_of, merge_staged, record_full_staging
-from warehouse.staged_write import replace_staged
+from warehouse.staged_write import replace_general_staged, replace_staged
 from warehouse.tables import read_table
 from warehouse.withdrawals import read_deliveries, withdrawals_digest
 
@@ -125,11 +125,12 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
             description="The feeds delivered so far hold no tally rows (header-only files?)."
         )
     general = stage_ballots(spread[0], deliveries, election, registry) if spread else None
-    staged = general.staged if general else stage(raw, deliveries, election, registry)
+    staged = None if general else stage(raw, deliveries, election, registry)
+    tallies = general.tallies if general else staged.tallies
     units = (
         units_from_registry(registry, election)
         if registry is not None
-        else units_from_tallies(staged.tallies, election, names)
+        else units_from_tallies(tallies, election, names)
     )
     others = {"units": units}
     if general:
@@ -139,9 +140,12 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
             POSITIONS[1]: general.positions,
         }
     with duckdb.get_connection() as con:
-        replace_staged(con, "staged", staged, others)
+        if general:
+            replace_general_staged(con, "staged", general, others)
+        else:
+            replace_staged(con, "staged", staged, others)
         record_full_staging(con, plan, election.code_column(election.tally_level))
-    return {"tallies": staged.tallies.height, "raw_rows": spread[1] if spread else raw.height}
+    return {"tallies": tallies.height, "raw_rows": spread[1] if spread else raw.height}
 
 
 def _raw(con) -> pl.DataFrame | None:
