@@ -26,6 +26,7 @@ from transforms.rollup import (
     TURNOUT_MEASURES,
     climb,
     named,
+    of_a_contest,
     other_column,
     percent_reporting,
     result_measures,
@@ -119,7 +120,7 @@ def _coverage_delta(before: Side, after: Side, election: Election) -> pl.DataFra
     """Received and counted count tally units (source, code), not rows."""
     parts = [
         tally_units(
-            with_contest(side.tallies, election),
+            of_a_contest(with_contest(side.tallies, election)),
             with_contest(side.accepted(), election),
             election,
             sign,
@@ -242,9 +243,10 @@ def mart_deltas(
 
 
 def _plus(old: pl.DataFrame, delta: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
-    """old + delta on KEYS; a key only in delta starts from zero."""
+    """old + delta on KEYS; a key only in delta starts from zero. A null contest (a tally of no
+    contest, in quality_summary) is a key like any other."""
     return (
-        old.join(delta, on=KEYS, how="full", coalesce=True, suffix="__delta")
+        old.join(delta, on=KEYS, how="full", coalesce=True, suffix="__delta", nulls_equal=True)
         .with_columns(
             *[
                 (pl.col(m).fill_null(0) + pl.col(f"{m}__delta").fill_null(0)).alias(m)

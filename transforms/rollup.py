@@ -373,6 +373,14 @@ def _received_and_counted(
     ).select("source_id", CONTEST, "level", "unit_code", "received", "counted")
 
 
+def of_a_contest(received_tallies: pl.DataFrame) -> pl.DataFrame:
+    """The received tallies that name a contest. A long feed's row whose contest cannot be
+    determined (an empty office) is a tally of no contest, quarantined under E8 and listed in
+    quality_issues; it counts in no contest's coverage (a contest's coverage is over the units
+    where it is on the ballot), so no mart holds a row of a contest that does not exist."""
+    return received_tallies.filter(pl.col(CONTEST).is_not_null())
+
+
 def tally_units(
     received_tallies: pl.DataFrame,
     counted_tallies: pl.DataFrame,
@@ -442,7 +450,7 @@ def build_marts(
     counts_marts'.
     """
     tallies = with_contest(tallies, election)
-    received = tallies if received is None else with_contest(received, election)
+    received = of_a_contest(tallies if received is None else with_contest(received, election))
     sources = _polling_sources(received, election)
     return _one_contest_marts(tallies, votes, units, election, received, sources)
 
@@ -458,7 +466,7 @@ def counts_marts(
     counts are those of turnout's climb (how many tallies each unit has) when every received
     tally is accepted, each unit once, as in _one_contest_marts; else a climb of their own."""
     tallies = with_contest(tallies, election)
-    received = tallies if received is None else with_contest(received, election)
+    received = of_a_contest(tallies if received is None else with_contest(received, election))
     sources = _polling_sources(received, election)
     names = units.select("level", "unit_code", "unit_name")
     counted = _all_accepted_once(received, tallies)

@@ -54,7 +54,8 @@ def take_touched(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame) -> dict[
                 f"select rowid as _rowid, m.* from {ident(table)} m "
                 "where m.unit_code in (select unit_code from touched_units) "
                 "and exists (select 1 from touched_units t where m.source_id = t.source_id "
-                "and m.contest_id = t.contest_id and m.level = t.level "
+                # a tally of no contest (quality_summary's row of contest null) is a unit too
+                "and m.contest_id is not distinct from t.contest_id and m.level = t.level "
                 "and m.unit_code = t.unit_code)"
             ).pl()
             with registered(con, {"gone_rows": rows_.select("_rowid")}):
@@ -113,7 +114,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
 
 def _delete_keyed(con: duckdb.DuckDBPyConnection, declared: Mart, keys: pl.DataFrame) -> None:
     """Delete the mart's rows whose `keys` columns match a row of `keys`."""
-    on = " and ".join(f"m.{ident(k)} = g.{ident(k)}" for k in declared.keys)
+    on = " and ".join(f"m.{ident(k)} is not distinct from g.{ident(k)}" for k in declared.keys)
     with registered(con, {"gone_keys": keys.select(declared.keys)}):
         con.execute(f"delete from {ident(declared.name)} m using gone_keys g where {on}")
 
