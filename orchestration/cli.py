@@ -12,6 +12,7 @@ import sys
 import click
 
 from orchestration.cli_commands.check import check
+from orchestration.cli_commands.common import ConsoleProcess
 from orchestration.cli_commands.deploy import deploy_check
 from orchestration.cli_commands.feeds import generate_command, replay_command
 from orchestration.cli_commands.marts import export, query, report, results
@@ -95,7 +96,12 @@ def _leave_objects_to_the_exit() -> None:
 
 def _run(argv: list[str] | None) -> int:
     try:
-        code = tallyhouse.main(args=argv, prog_name=PACKAGE, standalone_mode=False)
+        code = tallyhouse.main(
+            args=argv,
+            prog_name=PACKAGE,
+            standalone_mode=False,
+            obj=ConsoleProcess() if argv is None else None,
+        )
     except click.exceptions.NoArgsIsHelpError as error:
         error.show()  # `tallyhouse` alone: the help, on stderr
         return error.exit_code
