@@ -21,6 +21,16 @@ from orchestration.settings import (
 from transforms.text import one_line
 
 
+class ConsoleProcess:
+    """click's `obj` when a command runs in the console script's own process
+    (orchestration.cli.main without argv), which ends with the command: the command may tune the
+    process (its garbage collector) as a caller's process must not be."""
+
+
+def in_console_process() -> bool:
+    return isinstance(click.get_current_context().find_root().obj, ConsoleProcess)
+
+
 class ConfigError(click.ClickException):
     """Bad configuration or input the user can fix: one line on stderr, exit 2."""
 
