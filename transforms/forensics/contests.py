@@ -24,18 +24,20 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from transforms.accepted import cast_votes_by
 from transforms.contests import slot
 from transforms.delta import NeedsFullBuild
 from transforms.feed import TOTAL, VALID
+from transforms.forensics.centres import main_candidates
+from transforms.forensics.digits import digit_stats
 from transforms.forensics.mart import (
     FINGERPRINT,
     MIN_FINGERPRINT_TALLIES,
     SCHEMA,
     UNIT_KEYS,
     ForensicState,
-    forensic_state,
-    tally_frame,
+    centre_state,
+    fingerprint_counts,
+    tally_rows,
     unnamed_mart,
 )
 from transforms.model import Candidate, Election
@@ -73,23 +75,97 @@ def contest_views(lines: pl.DataFrame, election: Election) -> dict[str, ContestV
     return views
 
 
-def contest_tally_frame(
-    tallies: pl.DataFrame, votes: pl.DataFrame, view: ContestView
-) -> pl.DataFrame:
-    """tally_frame rows of some accepted tallies of one contest (mart.tally_columns and
-    vote_for), their long votes (tally_id, candidate_id, votes) placed in the contest's slots.
+@dataclass(frozen=True)
+class ContestRows:
+    """Some accepted tallies of one contest as its checks read them, on long rows: a contest
+    elected in districts has a line per candidate of every district, so a frame with a column
+    per line (tally_frame's) would be mostly null, and as wide as the districts' lines are many.
+
+    tallies: mart.tally_rows (one row per tally, tally_id, no candidate column); counts: one
+    row per tally and line with a count (tally_id, source_id, state, candidate_id: the line's
+    slot, votes)."""
+
+    tallies: pl.DataFrame
+    counts: pl.DataFrame
+
+    def clear(self) -> ContestRows:
+        return ContestRows(self.tallies.clear(), self.counts.clear())
+
+    def digits(self) -> pl.DataFrame:
+        """F1's digit_stats (mart.tally_digit_stats of the tally frame)."""
+        return digit_stats(self.counts.rename({"state": "unit_code"}).drop("tally_id"))
+
+    def units(self, view: ContestView) -> pl.DataFrame:
+        """mart.unit_stats of the tally frame: F3's counts from each tally's largest count,
+        the lines' sums per source and state from the long rows (0 where none counts)."""
+        top = self.counts.group_by("tally_id").agg(pl.col("votes").max().alias("_top"))
+        counts = (
+            self.tallies.join(top, on="tally_id", how="left")
+            .group_by(UNIT_KEYS)
+            .agg(fingerprint_counts(pl.col("_top")))
+        )
+        sums = (
+            self.counts.group_by(*UNIT_KEYS, "candidate_id")
+            .agg(pl.col("votes").sum())
+            .pivot(on="candidate_id", index=UNIT_KEYS, values="votes", on_columns=view.slots)
+        )
+        return (
+            counts.join(sums, on=UNIT_KEYS, how="left", nulls_equal=True)
+            .select(
+                *UNIT_KEYS,
+                *[pl.col(c).cast(pl.Int64) for c in [*FINGERPRINT, VALID]],
+                *[pl.col(s).fill_null(0).cast(pl.Int64) for s in view.slots],
+            )
+            .sort(UNIT_KEYS)
+        )
+
+    def frame(self, lines: list[str]) -> pl.DataFrame:
+        """The tally frame (mart.tally_frame) with the columns of these lines only: F2 reads
+        the shares of the main candidates alone (centres.centre_measures)."""
+        tallies = self.tallies
+        if lines:
+            wide = self.counts.filter(pl.col("candidate_id").is_in(lines)).pivot(
+                on="candidate_id", index="tally_id", values="votes", on_columns=lines
+            )
+            tallies = tallies.join(wide, on="tally_id", how="left")
+        return tallies.select(*self.tallies.columns[1:], *[pl.col(c).cast(pl.Int64) for c in lines])
+
+
+def contest_rows(tallies: pl.DataFrame, votes: pl.DataFrame, view: ContestView) -> ContestRows:
+    """ContestRows of some accepted tallies of one contest (mart.tally_columns and vote_for)
+    and their long votes (tally_id, candidate_id, votes), each vote on its line's slot.
     Raises NeedsFullBuild for a vote on a line the contest does not list."""
     slots = {c: s for s, c in view.back.items()}
+    rows = tally_rows(_ballots(tallies), view.election)
     cast = votes.filter(pl.col("votes").is_not_null()).join(
-        tallies.select("tally_id"), on="tally_id", how="semi"
+        rows.select("tally_id", "source_id", "state"), on="tally_id", how="inner"
     )
-    unknown = ~cast["candidate_id"].is_in(list(slots))
-    if unknown.any():
+    if (~cast["candidate_id"].is_in(list(slots))).any():
         raise NeedsFullBuild(f"a vote on a line contest {view.contest} does not list")
-    wide = cast.with_columns(pl.col("candidate_id").replace_strict(slots)).pivot(
-        on="candidate_id", index="tally_id", values="votes", on_columns=view.slots
+    counts = cast.select(
+        "tally_id",
+        "source_id",
+        "state",
+        pl.col("candidate_id").replace_strict(slots, return_dtype=pl.String),
+        pl.col("votes").cast(pl.Int64),
     )
-    return tally_frame(_ballots(tallies), wide, view.election)
+    return ContestRows(rows, counts)
+
+
+def rows_state(rows: ContestRows, view: ContestView) -> ForensicState:
+    """mart.forensic_state of one contest's accepted tallies, from their ContestRows: the same
+    frames, bit for bit."""
+    units = rows.units(view)
+    main = main_candidates(units, view.slots)
+    centres, outliers = centre_state(rows.frame(main_lines(units, view)), main, view.election)
+    return ForensicState(rows.digits(), units, centres, outliers)
+
+
+def main_lines(units: pl.DataFrame, view: ContestView) -> list[str]:
+    """The slots, in ballot order, of the lines main for some source (F2's shares: the columns
+    ContestRows.frame needs) by these unit statistics."""
+    main = set(main_candidates(units, view.slots)["candidate_id"].to_list())
+    return [s for s in view.slots if s in main]
 
 
 def contest_states(
@@ -97,16 +173,15 @@ def contest_states(
 ) -> ForensicState:
     """Every contest's state from all its accepted tallies, keyed by contest_id (the full
     computation; contest_mart turns it into the mart)."""
-    cast, votes_of = cast_votes_by(votes, tallies, [CONTEST])
+    # each contest's rows join the cast votes to its own tallies: cheaper than splitting them
+    # by contest first (a join with every tally's contest, then a copy of every vote)
+    cast = votes.filter(pl.col("votes").is_not_null())
     states = []
     for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
         view = views.get(contest)
         if view is None:  # a contest without lines: no vote to screen
             continue
-        mine = votes_of.get((contest,), cast.clear().drop(CONTEST))
-        states.append(
-            (contest, forensic_state(contest_tally_frame(own, mine, view), view.election))
-        )
+        states.append((contest, rows_state(contest_rows(own, cast, view), view)))
     return keyed_by_contest(states)
 
 
