@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from transforms.accepted import cast_votes_by
 from transforms.contests import slot
 from transforms.delta import NeedsFullBuild
 from transforms.feed import TOTAL, VALID
@@ -33,10 +34,12 @@ from transforms.forensics.mart import (
     FINGERPRINT,
     MIN_FINGERPRINT_TALLIES,
     SCHEMA,
+    SPARSE_COLUMNS,
     UNIT_KEYS,
     ForensicState,
     centre_state,
     fingerprint_counts,
+    forensic_state,
     tally_rows,
     unnamed_mart,
 )
@@ -137,24 +140,28 @@ def contest_rows(tallies: pl.DataFrame, votes: pl.DataFrame, view: ContestView) 
     Raises NeedsFullBuild for a vote on a line the contest does not list."""
     slots = {c: s for s, c in view.back.items()}
     rows = tally_rows(_ballots(tallies), view.election)
-    cast = votes.filter(pl.col("votes").is_not_null()).join(
-        rows.select("tally_id", "source_id", "state"), on="tally_id", how="inner"
+    counts = (
+        votes.filter(pl.col("votes").is_not_null())
+        .join(rows.select("tally_id", "source_id", "state"), on="tally_id", how="inner")
+        .select(
+            "tally_id",
+            "source_id",
+            "state",
+            pl.col("candidate_id").replace_strict(slots, default=None, return_dtype=pl.String),
+            pl.col("votes").cast(pl.Int64),
+        )
     )
-    if (~cast["candidate_id"].is_in(list(slots))).any():
+    if counts["candidate_id"].null_count():
         raise NeedsFullBuild(f"a vote on a line contest {view.contest} does not list")
-    counts = cast.select(
-        "tally_id",
-        "source_id",
-        "state",
-        pl.col("candidate_id").replace_strict(slots, return_dtype=pl.String),
-        pl.col("votes").cast(pl.Int64),
-    )
     return ContestRows(rows, counts)
 
 
 def rows_state(rows: ContestRows, view: ContestView) -> ForensicState:
     """mart.forensic_state of one contest's accepted tallies, from their ContestRows: the same
-    frames, bit for bit."""
+    frames, bit for bit. A contest of few lines is examined on its tally frame (fewer steps,
+    which count where a ballot holds hundreds of small contests); a wide one on its rows."""
+    if len(view.slots) <= SPARSE_COLUMNS:
+        return forensic_state(rows.frame(view.slots), view.election)
     units = rows.units(view)
     main = main_candidates(units, view.slots)
     centres, outliers = centre_state(rows.frame(main_lines(units, view)), main, view.election)
@@ -173,15 +180,14 @@ def contest_states(
 ) -> ForensicState:
     """Every contest's state from all its accepted tallies, keyed by contest_id (the full
     computation; contest_mart turns it into the mart)."""
-    # each contest's rows join the cast votes to its own tallies: cheaper than splitting them
-    # by contest first (a join with every tally's contest, then a copy of every vote)
-    cast = votes.filter(pl.col("votes").is_not_null())
+    cast, votes_of = cast_votes_by(votes, tallies, [CONTEST])
     states = []
     for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
         view = views.get(contest)
         if view is None:  # a contest without lines: no vote to screen
             continue
-        states.append((contest, rows_state(contest_rows(own, cast, view), view)))
+        mine = votes_of.get((contest,), cast.clear().drop(CONTEST))
+        states.append((contest, rows_state(contest_rows(own, mine, view), view)))
     return keyed_by_contest(states)
 
 
