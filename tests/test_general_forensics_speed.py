@@ -9,7 +9,7 @@ import polars as pl
 
 from transforms.accepted import cast_votes_by
 from transforms.feed import TOTAL
-from transforms.forensics.contests import contest_states, contest_views, state_of
+from transforms.forensics.contests import contest_rows, contest_states, contest_views, state_of
 from transforms.forensics.mart import forensic_state, tally_columns, tally_frame
 from transforms.projection.contests import GROUP, CastVotes, with_districts
 from transforms.staging import cast_votes_total
@@ -114,6 +114,9 @@ def test_long_rows_give_the_wide_frames_state_bit_for_bit():
         own = state_of(state, view)
         for name, frame in wide.frames().items():
             assert own.frames()[name].equals(frame), (contest, name)
+        # what a drop moves each contest by, narrow or wide: its rows' statistics
+        rows = contest_rows(tallies.filter(contest_id=contest), votes, view)
+        assert rows.digits().equals(wide.digits) and rows.units(view).equals(wide.units)
 
 
 def test_cast_votes_are_split_by_group_as_before():
