@@ -24,12 +24,14 @@ import polars as pl
 from transforms.accepted import at_polling_units
 from transforms.delta import NeedsFullBuild
 from transforms.forensics.contests import (
+    ContestRows,
     ContestView,
-    contest_tally_frame,
+    contest_rows,
     keyed_by_contest,
+    main_lines,
     state_of,
 )
-from transforms.forensics.delta import main_changes, moved_stats, touched_centres, with_centres
+from transforms.forensics.delta import added_stats, main_changes, touched_centres, with_centres
 from transforms.forensics.mart import ForensicState
 from transforms.model import Election
 from transforms.staging import CONTEST
@@ -41,14 +43,14 @@ MAIN_SCHEMA = {"source_id": pl.String, "candidate_id": pl.String, CONTEST: pl.St
 @dataclass(frozen=True)
 class MovedContest:
     """One contest the drop touches: its kept state, its statistics moved by the drop, the
-    centres the drop touches (source_id, centre) and a tally_frame without rows (its columns)."""
+    centres the drop touches (source_id, centre) and ContestRows without rows (its columns)."""
 
     view: ContestView
     kept: ForensicState
     digits: pl.DataFrame
     units: pl.DataFrame
     touched: pl.DataFrame
-    no_tallies: pl.DataFrame
+    no_tallies: ContestRows
 
 
 @dataclass(frozen=True)
@@ -96,17 +98,19 @@ def moved_contests(
             raise NeedsFullBuild(f"contest {contest} has no kept state or no lines")
         view = views[contest]
         before, after = (
-            contest_tally_frame(side.filter(pl.col(CONTEST) == contest), votes, view)
+            contest_rows(side.filter(pl.col(CONTEST) == contest), votes, view)
             for side, votes in zip(sides, long_votes, strict=True)
         )
         own = state_of(old, view)
-        digits, units = moved_stats(own, before, after, view.election)
+        digits, units = added_stats(
+            own, *((rows.digits(), rows.units(view)) for rows in (before, after))
+        )
         main = main_changes(own.units, units, view.election).with_columns(
             pl.col("candidate_id").replace_strict(view.back),
             pl.lit(contest, pl.String).alias(CONTEST),
         )
         changed.append(main)
-        touched = touched_centres(before, after)
+        touched = touched_centres(before.tallies, after.tallies)
         contests[contest] = MovedContest(view, own, digits, units, touched, before.clear())
     main = pl.concat(changed) if changed else pl.DataFrame(schema=MAIN_SCHEMA)
     return ContestMoves(contests, main)
@@ -146,9 +150,8 @@ def examined_state(
     states = []
     for contest, moved in moves.contests.items():
         mine = centre_tallies.filter(pl.col(CONTEST) == contest)
-        frame = (
-            contest_tally_frame(mine, centre_votes, moved.view) if mine.height else moved.no_tallies
-        )
+        rows = contest_rows(mine, centre_votes, moved.view) if mine.height else moved.no_tallies
+        frame = rows.frame(main_lines(moved.units, moved.view))
         examined = centres.filter(pl.col(CONTEST) == contest).drop(CONTEST)
         states.append(
             (

@@ -16,6 +16,13 @@ no accepted tally gives a count adds nothing to a state (no F1 series, a nationa
 never main in F2), so the mart is the one its present lines alone would give; the minimum
 above is applied to the state (its per-source tally counts), source by source, as every
 statistic of a state is per source.
+
+A contest's tallies are read as ContestRows: a row per tally and, beside, a row per tally and
+line with a count. A contest elected in districts lists every district's lines, a tally counts
+only its own district's, so its statistics are summed on those long rows and only F2's main
+lines get a column (a column per line: 113 mostly null columns at the benchmark's senator
+contest, pivoted and unpivoted again, two thirds of the step's CPU). A contest of few lines is
+still examined on its tally frame (fewer steps). The state is the same, bit for bit.
 """
 
 from __future__ import annotations
@@ -28,14 +35,19 @@ from transforms.accepted import cast_votes_by
 from transforms.contests import slot
 from transforms.delta import NeedsFullBuild
 from transforms.feed import TOTAL, VALID
+from transforms.forensics.centres import main_candidates
+from transforms.forensics.digits import digit_stats
 from transforms.forensics.mart import (
     FINGERPRINT,
     MIN_FINGERPRINT_TALLIES,
     SCHEMA,
+    SPARSE_COLUMNS,
     UNIT_KEYS,
     ForensicState,
+    centre_state,
+    fingerprint_counts,
     forensic_state,
-    tally_frame,
+    tally_rows,
     unnamed_mart,
 )
 from transforms.model import Candidate, Election
@@ -73,23 +85,101 @@ def contest_views(lines: pl.DataFrame, election: Election) -> dict[str, ContestV
     return views
 
 
-def contest_tally_frame(
-    tallies: pl.DataFrame, votes: pl.DataFrame, view: ContestView
-) -> pl.DataFrame:
-    """tally_frame rows of some accepted tallies of one contest (mart.tally_columns and
-    vote_for), their long votes (tally_id, candidate_id, votes) placed in the contest's slots.
+@dataclass(frozen=True)
+class ContestRows:
+    """Some accepted tallies of one contest as its checks read them, on long rows: a contest
+    elected in districts has a line per candidate of every district, so a frame with a column
+    per line (tally_frame's) would be mostly null, and as wide as the districts' lines are many.
+
+    tallies: mart.tally_rows (one row per tally, tally_id, no candidate column); counts: one
+    row per tally and line with a count (tally_id, source_id, state, candidate_id: the line's
+    slot, votes)."""
+
+    tallies: pl.DataFrame
+    counts: pl.DataFrame
+
+    def clear(self) -> ContestRows:
+        return ContestRows(self.tallies.clear(), self.counts.clear())
+
+    def digits(self) -> pl.DataFrame:
+        """F1's digit_stats (mart.tally_digit_stats of the tally frame)."""
+        return digit_stats(self.counts.rename({"state": "unit_code"}).drop("tally_id"))
+
+    def units(self, view: ContestView) -> pl.DataFrame:
+        """mart.unit_stats of the tally frame: F3's counts from each tally's largest count,
+        the lines' sums per source and state from the long rows (0 where none counts)."""
+        top = self.counts.group_by("tally_id").agg(pl.col("votes").max().alias("_top"))
+        counts = (
+            self.tallies.join(top, on="tally_id", how="left")
+            .group_by(UNIT_KEYS)
+            .agg(fingerprint_counts(pl.col("_top")))
+        )
+        sums = (
+            self.counts.group_by(*UNIT_KEYS, "candidate_id")
+            .agg(pl.col("votes").sum())
+            .pivot(on="candidate_id", index=UNIT_KEYS, values="votes", on_columns=view.slots)
+        )
+        return (
+            counts.join(sums, on=UNIT_KEYS, how="left", nulls_equal=True)
+            .select(
+                *UNIT_KEYS,
+                *[pl.col(c).cast(pl.Int64) for c in [*FINGERPRINT, VALID]],
+                *[pl.col(s).fill_null(0).cast(pl.Int64) for s in view.slots],
+            )
+            .sort(UNIT_KEYS)
+        )
+
+    def frame(self, lines: list[str]) -> pl.DataFrame:
+        """The tally frame (mart.tally_frame) with the columns of these lines only: F2 reads
+        the shares of the main candidates alone (centres.centre_measures)."""
+        tallies = self.tallies
+        if lines:
+            wide = self.counts.filter(pl.col("candidate_id").is_in(lines)).pivot(
+                on="candidate_id", index="tally_id", values="votes", on_columns=lines
+            )
+            tallies = tallies.join(wide, on="tally_id", how="left")
+        return tallies.select(*self.tallies.columns[1:], *[pl.col(c).cast(pl.Int64) for c in lines])
+
+
+def contest_rows(tallies: pl.DataFrame, votes: pl.DataFrame, view: ContestView) -> ContestRows:
+    """ContestRows of some accepted tallies of one contest (mart.tally_columns and vote_for)
+    and their long votes (tally_id, candidate_id, votes), each vote on its line's slot.
     Raises NeedsFullBuild for a vote on a line the contest does not list."""
     slots = {c: s for s, c in view.back.items()}
-    cast = votes.filter(pl.col("votes").is_not_null()).join(
-        tallies.select("tally_id"), on="tally_id", how="semi"
+    rows = tally_rows(_ballots(tallies), view.election)
+    counts = (
+        votes.filter(pl.col("votes").is_not_null())
+        .join(rows.select("tally_id", "source_id", "state"), on="tally_id", how="inner")
+        .select(
+            "tally_id",
+            "source_id",
+            "state",
+            pl.col("candidate_id").replace_strict(slots, default=None, return_dtype=pl.String),
+            pl.col("votes").cast(pl.Int64),
+        )
     )
-    unknown = ~cast["candidate_id"].is_in(list(slots))
-    if unknown.any():
+    if counts["candidate_id"].null_count():
         raise NeedsFullBuild(f"a vote on a line contest {view.contest} does not list")
-    wide = cast.with_columns(pl.col("candidate_id").replace_strict(slots)).pivot(
-        on="candidate_id", index="tally_id", values="votes", on_columns=view.slots
-    )
-    return tally_frame(_ballots(tallies), wide, view.election)
+    return ContestRows(rows, counts)
+
+
+def rows_state(rows: ContestRows, view: ContestView) -> ForensicState:
+    """mart.forensic_state of one contest's accepted tallies, from their ContestRows: the same
+    frames, bit for bit. A contest of few lines is examined on its tally frame (fewer steps,
+    which count where a ballot holds hundreds of small contests); a wide one on its rows."""
+    if len(view.slots) <= SPARSE_COLUMNS:
+        return forensic_state(rows.frame(view.slots), view.election)
+    units = rows.units(view)
+    main = main_candidates(units, view.slots)
+    centres, outliers = centre_state(rows.frame(main_lines(units, view)), main, view.election)
+    return ForensicState(rows.digits(), units, centres, outliers)
+
+
+def main_lines(units: pl.DataFrame, view: ContestView) -> list[str]:
+    """The slots, in ballot order, of the lines main for some source (F2's shares: the columns
+    ContestRows.frame needs) by these unit statistics."""
+    main = set(main_candidates(units, view.slots)["candidate_id"].to_list())
+    return [s for s in view.slots if s in main]
 
 
 def contest_states(
@@ -104,9 +194,7 @@ def contest_states(
         if view is None:  # a contest without lines: no vote to screen
             continue
         mine = votes_of.get((contest,), cast.clear().drop(CONTEST))
-        states.append(
-            (contest, forensic_state(contest_tally_frame(own, mine, view), view.election))
-        )
+        states.append((contest, rows_state(contest_rows(own, mine, view), view)))
     return keyed_by_contest(states)
 
 

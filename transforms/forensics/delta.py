@@ -42,20 +42,20 @@ def moved_stats(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """F1 digit statistics and per-state unit statistics moved by the drop (tally_frame rows of
     the replaced and restaged accepted tallies)."""
-    digits = add_stats(
-        old.digits,
-        tally_digit_stats(before, election),
-        tally_digit_stats(after, election),
-        GROUP,
-        count="counts",
+    return added_stats(
+        old,
+        (tally_digit_stats(before, election), unit_stats(before, election)),
+        (tally_digit_stats(after, election), unit_stats(after, election)),
     )
-    units = add_stats(
-        old.units,
-        unit_stats(before, election),
-        unit_stats(after, election),
-        UNIT_KEYS,
-        count="tallies",
-    )
+
+
+def added_stats(
+    old: ForensicState, before: tuple[pl.DataFrame, pl.DataFrame], after: tuple
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The state's F1 digit and per-state unit statistics, less the replaced tallies' (before:
+    their digits and units), plus the restaged ones' (after)."""
+    digits = add_stats(old.digits, before[0], after[0], GROUP, count="counts")
+    units = add_stats(old.units, before[1], after[1], UNIT_KEYS, count="tallies")
     return digits, units
 
 

@@ -109,9 +109,20 @@ def tally_columns(election: Election) -> list[str]:
 
 def tally_frame(accepted: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
     """One row per accepted tally: source, codes (state, centre), turnout, valid, candidates."""
+    rows = tally_rows(accepted, election)
+    return rows.join(votes, on="tally_id", how="left").select(
+        *rows.columns[1:], *[pl.col(c).cast(pl.Int64) for c in election.candidate_ids]
+    )
+
+
+def tally_rows(accepted: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """tally_frame's rows without the candidates' columns, with tally_id: what a general
+    election's contests are examined on, their counts kept on long rows beside
+    (transforms/forensics/contests.py)."""
     codes = election.code_columns
     tallies = cast_votes_total(accepted)
-    return tallies.join(votes, on="tally_id", how="left").select(
+    return tallies.select(
+        "tally_id",
         "source_id",
         "tally_code",
         pl.col(codes[0]).alias("state") if len(codes) > 1 else pl.lit(NATIONAL).alias("state"),
@@ -119,7 +130,6 @@ def tally_frame(accepted: pl.DataFrame, votes: pl.DataFrame, election: Election)
         pl.col(REGISTERED).cast(pl.Int64),
         pl.col(VALID).cast(pl.Int64),
         pl.when(pl.col(REGISTERED) > 0).then(pl.col(TOTAL) / pl.col(REGISTERED)).alias("turnout"),
-        *[pl.col(c).cast(pl.Int64) for c in election.candidate_ids],
     )
 
 
@@ -173,23 +183,31 @@ def tally_digit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame
 def unit_stats(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Per source and state: F3's counts and the vote sums behind F2's main candidates."""
     candidates = election.candidate_ids
-    top = pl.max_horizontal(candidates) / pl.col(VALID)
-    known = (pl.col("turnout").is_not_null() & (pl.col(VALID) > 0)).fill_null(False)
-    corner = (known & (pl.col("turnout") >= HIGH) & (top >= HIGH)).fill_null(False)
-    sums = [VALID, *candidates]
     return (
         tallies.group_by(UNIT_KEYS)
         .agg(
-            pl.len().alias("tallies"),
-            known.sum().alias("n"),
-            corner.sum().alias("hits"),
-            pl.col(REGISTERED).filter(corner).sum().alias("reg_hits"),
-            pl.col(REGISTERED).filter(known).sum().alias("reg"),
-            *[pl.col(c).sum() for c in sums],
+            *fingerprint_counts(pl.max_horizontal(candidates)),
+            *[pl.col(c).sum() for c in candidates],
         )
-        .select(*UNIT_KEYS, *[pl.col(c).cast(pl.Int64) for c in [*FINGERPRINT, *sums]])
+        .select(*UNIT_KEYS, *[pl.col(c).cast(pl.Int64) for c in [*FINGERPRINT, VALID, *candidates]])
         .sort(UNIT_KEYS)
     )
+
+
+def fingerprint_counts(top_votes: pl.Expr) -> list[pl.Expr]:
+    """unit_stats' aggregations but the candidates' sums: F3's counts (FINGERPRINT) and the
+    sum of valid votes, top_votes a tally's largest candidate count (null: none)."""
+    top = top_votes / pl.col(VALID)
+    known = (pl.col("turnout").is_not_null() & (pl.col(VALID) > 0)).fill_null(False)
+    corner = (known & (pl.col("turnout") >= HIGH) & (top >= HIGH)).fill_null(False)
+    return [
+        pl.len().alias("tallies"),
+        known.sum().alias("n"),
+        corner.sum().alias("hits"),
+        pl.col(REGISTERED).filter(corner).sum().alias("reg_hits"),
+        pl.col(REGISTERED).filter(known).sum().alias("reg"),
+        pl.col(VALID).sum(),
+    ]
 
 
 def centre_state(

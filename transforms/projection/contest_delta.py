@@ -22,6 +22,7 @@ from transforms.projection.contests import (
     DISTRICT_LEVEL,
     GROUP,
     GROUP_SCHEMA,
+    CastVotes,
     Group,
     GroupStats,
     Populations,
@@ -97,8 +98,9 @@ def group_state(
     tallies (at the polling units); votes: their long votes; lines: the contests' lines
     (contest_id, candidate_id, candidate_name in ballot order)."""
     tallies = with_districts(tallies)
-    groups = group_lines(tallies, votes, lines, populations.election)
-    return group_stats(tallies, votes, groups, populations), groups
+    cast = CastVotes(votes, tallies)
+    groups = group_lines(tallies, cast, lines, populations.election)
+    return group_stats(tallies, cast, groups, populations), groups
 
 
 def moved_groups(

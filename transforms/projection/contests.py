@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from transforms.accepted import cast_votes_by
 from transforms.contests import slot
 from transforms.model import NATIONAL, Candidate, Election
 from transforms.projection import estimator
@@ -91,9 +90,10 @@ def project_contests(
     candidate_name (ballot order); registry: raw.registry's codes (with a district level's own
     code column where it has one) and registered voters, or None; units: staged.units."""
     tallies = with_districts(tallies)
-    groups = group_lines(tallies, votes, lines, election)
+    cast = CastVotes(votes, tallies)
+    groups = group_lines(tallies, cast, lines, election)
     populations = Populations(registry, units, election)
-    stats = group_stats(tallies, votes, groups, populations)
+    stats = group_stats(tallies, cast, groups, populations)
     by_group = _partitioned(tallies)
     return project_groups(
         stats,
@@ -117,8 +117,36 @@ def _partitioned(tallies: pl.DataFrame) -> dict[tuple, pl.DataFrame]:
     return tallies.sort("tally_id").partition_by(GROUP, as_dict=True, maintain_order=True)
 
 
+class CastVotes:
+    """The cast long votes (tally_id, candidate_id, votes; a count) of some accepted tallies,
+    split by their tallies' group (contest, district) once: one join of the votes with an
+    integer group number, then a split on it (joining and splitting every vote on the two
+    string keys cost twice as much, and group_lines and group_stats each did it)."""
+
+    def __init__(self, votes: pl.DataFrame, tallies: pl.DataFrame) -> None:
+        numbered = tallies.select("tally_id", *GROUP, pl.struct(GROUP).rank("dense").alias("_g"))
+        keys = numbered.select("_g", *GROUP).unique("_g")
+        cast = votes.filter(pl.col("votes").is_not_null()).join(
+            numbered.select("tally_id", "_g"), on="tally_id", how="inner"
+        )
+        self.present = (
+            cast.select("_g", "candidate_id")
+            .unique()
+            .join(keys, on="_g")
+            .select(*GROUP, "candidate_id")
+        )
+        key_of = {g: tuple(key) for g, *key in keys.iter_rows()}
+        split = cast.partition_by("_g", as_dict=True, include_key=False)
+        self._split = {key_of[g]: part for (g,), part in split.items()}
+        self._none = cast.clear().drop("_g")
+
+    def of(self, key: tuple) -> pl.DataFrame:
+        """The group's cast votes (none: an empty frame of their columns)."""
+        return self._split.get(key, self._none)
+
+
 def group_lines(
-    tallies: pl.DataFrame, votes: pl.DataFrame, lines: pl.DataFrame, election: Election
+    tallies: pl.DataFrame, cast: CastVotes, lines: pl.DataFrame, election: Election
 ) -> pl.DataFrame:
     """Per contest and district of these accepted tallies (GROUP_SCHEMA, a row per line): its
     district level and the first level's code (both of its first tally carrying one, in
@@ -130,13 +158,7 @@ def group_lines(
         pl.col(DISTRICT_LEVEL).drop_nulls().first(),
         pl.col(first).drop_nulls().first().alias(FIRST_CODE),
     )
-    present = (
-        votes.filter(pl.col("votes").is_not_null())
-        .select("tally_id", "candidate_id")
-        .join(tallies.select("tally_id", *GROUP), on="tally_id", how="inner")
-        .select(*GROUP, "candidate_id")
-        .unique()
-    )
+    present = cast.present
     order = lines.select(CONTEST, "candidate_id", "candidate_name").with_row_index("_order")
     return (
         present.join(order, on=[CONTEST, "candidate_id"], how="inner")
@@ -214,19 +236,17 @@ class Populations:
 
 
 def group_stats(
-    tallies: pl.DataFrame, votes: pl.DataFrame, lines: pl.DataFrame, populations: Populations
+    tallies: pl.DataFrame, cast: CastVotes, lines: pl.DataFrame, populations: Populations
 ) -> pl.DataFrame:
     """projection_stats of each contest and district of these accepted tallies over its lines
     (group_lines), keyed by GROUP: integer sums, so a drop moves them by its difference."""
     groups = groups_of(lines, populations.election)
-    cast, votes_of = cast_votes_by(votes, tallies, GROUP)
     parts = []
     for key, own in _partitioned(tallies).items():
         group = groups.get(key)
         if group is None:  # no line given a count there: nothing to project
             continue
-        own_votes = votes_of.get(key, cast.clear().drop(GROUP))
-        counted = group_counted(own, own_votes, group, populations.of(group)[2])
+        counted = group_counted(own, cast.of(key), group, populations.of(group)[2])
         parts.append(
             projection_stats(counted, group.view).with_columns(
                 pl.lit(group.contest, pl.String).alias(CONTEST),
