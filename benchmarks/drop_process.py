@@ -5,10 +5,11 @@ Issue 15's goals are for whole processes (start-up, imports and the summary incl
 drop within 5 %. benchmarks/incremental_refresh.py times the job in one process instead.
 
 The election (`tallyhouse generate`, untimed) is written in `--drops` files; the last file's
-final `--drop-tables` rows (one row a table in the single-contest feed) are split off into a file
-of their own, which is the drop. Every other file is landed and run once (untimed). Then, on
-fresh copies of that data directory, alternately (`--repeat`): the drop is landed and
-`tallyhouse run` timed, and `tallyhouse run --full` over the same files is timed. Wall, CPU
+final `--drop-tables` rows (one row a table in the single-contest feed; the whole file when it
+holds no more) are split off into a file of their own, which is the drop. Every other file is
+landed and run once (untimed). Then, on fresh copies of that data directory, alternately
+(`--repeat`): the drop is landed and `tallyhouse run` timed, and `tallyhouse run --full` over the
+same files is timed. Wall, CPU
 (user + sys) and peak memory of each process; the medians' ratio against the goal. The two must
 publish the same results, turnout and coverage, or the script exits 1.
 
@@ -54,7 +55,7 @@ def prepare(tables: int, drops: int, drop_tables: int, seed: int, root: Path) ->
     last = sorted(every.glob("tallies_*.csv"))[-1]
     lines = last.read_text(encoding="utf-8").splitlines(keepends=True)
     header, rows = lines[0], lines[1:]
-    if drop_tables >= len(rows):
+    if drop_tables > len(rows):
         raise SystemExit(f"--drop-tables {drop_tables}: the last file holds {len(rows)} tables")
     before = root / "before"
     shutil.rmtree(before, ignore_errors=True)
@@ -62,7 +63,8 @@ def prepare(tables: int, drops: int, drop_tables: int, seed: int, root: Path) ->
     for path in every.glob("*.csv"):
         if path != last:
             (before / path.name).hardlink_to(path)
-    (before / last.name).write_text(header + "".join(rows[:-drop_tables]), encoding="utf-8")
+    if len(rows) > drop_tables:  # else the whole last file is the drop
+        (before / last.name).write_text(header + "".join(rows[:-drop_tables]), encoding="utf-8")
     drop = root / "drop.csv"
     drop.write_text(header + "".join(rows[-drop_tables:]), encoding="utf-8")
     return before
