@@ -59,7 +59,6 @@ SLOWEST_FILES = (
     "test_gx_worker.py",
     "test_general_incremental.py",
     "test_policy.py",
-    "test_report_ve2024.py",
     "test_noop_run.py",
     "test_cli_hints.py",
     "test_report.py",
