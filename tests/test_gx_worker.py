@@ -130,11 +130,14 @@ def worker_processes(label: str) -> list[int]:
 
 @pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
-def test_a_first_run_has_a_worker_and_none_outlives_it(tmp_path):
-    from tests.conftest import LANDED_NOW, tallyhouse_process
+def test_a_first_run_has_a_worker_and_none_outlives_it(tmp_path, tallyhouse):
+    """The run is the installed console script in a process of its own (one that has not
+    imported GX: a worker saves it the import); generating before it and the run after it,
+    which finds nothing new, are the same commands in this process."""
+    from tests.conftest import LANDED_NOW
 
     data_dir = str(tmp_path / "data")
-    made = tallyhouse_process("generate", "--tables", "300", "--data-dir", data_dir)
+    made = tallyhouse("generate", "--tables", "300", "--data-dir", data_dir)
     assert made.returncode == 0, made.stderr
     script = Path(sys.executable).parent / "tallyhouse"
     run = gx_worker.subprocess.Popen(
@@ -152,7 +155,7 @@ def test_a_first_run_has_a_worker_and_none_outlives_it(tmp_path):
     assert seen, "a first run validates in a worker"
     assert not worker_processes(data_dir)
     assert (gx_dir(Path(data_dir)) / "uncommitted" / "validations").is_dir()
-    again = tallyhouse_process("run", "--data-dir", data_dir)
+    again = tallyhouse("run", "--data-dir", data_dir)
     assert again.returncode == 0 and "nothing new" in again.stdout
 
 
