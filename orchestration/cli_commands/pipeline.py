@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from stat import S_ISREG
 
 import click
 
@@ -78,7 +79,7 @@ def run(
     )
     from expectations.gx_worker import running, saves_an_import
 
-    worker = settings.gx_worker and _judges_every_tally(settings, full) and saves_an_import()
+    worker = settings.gx_worker and _expects_tallies(settings, full) and saves_an_import()
     paused = _pause_collector()
     try:
         with running(worker, str(settings.data_dir)):
@@ -129,19 +130,33 @@ def _check_landing(settings: Settings, config) -> None:
             raise ConfigError(one_line(error)) from None
 
 
-def _judges_every_tally(settings: Settings, full: bool) -> bool:
-    """Whether the gate will judge every staged tally: a first or --full run with a file landed
-    (or the sample about to be). Such a run starts a Great Expectations worker at once
+def _expects_tallies(settings: Settings, full: bool) -> bool:
+    """Whether the gate will likely judge tallies: a first or --full run with a file landed (or
+    the sample about to be), or a later run with a file landed since the warehouse was last
+    written (a drop). Such a run starts a Great Expectations worker at once
     (expectations/gx_worker.py), which imports GX while the run reads its configuration, lands
     the sample, loads and stages; any other run leaves GX to the gate, which imports it only
-    when it has tallies to judge."""
-    if not full and settings.warehouse.exists():
-        return False
+    when it has tallies to judge. A wrong guess costs the worker's import (it is killed when
+    the run ends), never a verdict."""
+    first = full or not settings.warehouse.exists()
+    since = None if first else settings.warehouse.stat().st_mtime
+    return _landed_since(settings.landing, since) or (first and _builtin_sample(settings))
+
+
+def _landed_since(landing: Path, since: float | None) -> bool:
+    """Whether the landing folder holds a file (modified after `since`, when given)."""
     try:
-        landed = any(path.is_file() for path in settings.landing.iterdir())
+        paths = list(landing.iterdir())
     except OSError:  # no landing folder yet (or none to read: the run says so)
-        landed = False
-    return landed or _builtin_sample(settings)
+        return False
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:  # gone meanwhile
+            continue
+        if S_ISREG(stat.st_mode) and (since is None or stat.st_mtime > since):
+            return True
+    return False
 
 
 def _builtin_sample(settings: Settings) -> bool:
