@@ -45,13 +45,17 @@ def tallyhouse(*args: str) -> list[str]:
 def prepare(tables: int, drops: int, drop_tables: int, seed: int, root: Path) -> Path:
     """Generate the election into root/all and split the drop off into root/drop.csv."""
     every = root / "all"
-    if not (every / "registry.csv").exists():
+    made = f"tables {tables} drops {drops} seed {seed}\n"
+    stamp = every / "generated.txt"  # what the kept files were made with
+    if not stamp.exists() or stamp.read_text(encoding="utf-8") != made:
+        shutil.rmtree(every, ignore_errors=True)
         subprocess.run(
             tallyhouse("generate", "--tables", str(tables), "--seed", str(seed))
             + ["--drops", str(drops), "--out", str(every)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        stamp.write_text(made, encoding="utf-8")
     last = sorted(every.glob("tallies_*.csv"))[-1]
     lines = last.read_text(encoding="utf-8").splitlines(keepends=True)
     header, rows = lines[0], lines[1:]

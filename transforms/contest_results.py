@@ -216,7 +216,8 @@ class WideResults:
 
     def at_levels(self, levels: list[str]) -> pl.DataFrame:
         """The mart's rows at these levels in their long shape (RESULT_COLUMNS): the reference
-        definition of what warehouse.publish.append_wide_results writes from the wide rows."""
+        definition of what warehouse.publish.append_wide_results writes from the wide rows, and
+        the rows above the district level (`above`, which the caller appends as they are)."""
         parts = [
             self.rows.filter(pl.col("level").is_in(levels))
             .select(
@@ -251,7 +252,7 @@ def wide_contest_results(
     not an administrative level (it does not nest), a tally whose district is not its code at
     the district level, a unit code under two parents (the long rows share and rank them as one
     unit), a tally with two counts for a line, a line named `_other`, a candidate named twice in
-    `lines`, or no count at all."""
+    `lines`, or no line at all (neither a candidate's count nor other votes)."""
     top = _district_depth(tallies, election)
     if top is None or lines["candidate_id"].n_unique() != lines.height:
         return None

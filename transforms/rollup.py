@@ -445,9 +445,9 @@ def build_marts(
     `votes` is wide (one column per candidate, see staging.votes_wide); `received`: every
     staged tally, accepted or not (default: the accepted ones), for coverage.
 
-    A general election's results are climbed in long form, contest by contest
-    (transforms.contest_results, orchestration.mart_builds); its turnout and coverage are
-    counts_marts'.
+    A general election's results are climbed contest by contest, wide where the contest's
+    districts nest in the administrative levels and long elsewhere (transforms.contest_results,
+    orchestration.mart_builds); its turnout and coverage are counts_marts'.
     """
     tallies = with_contest(tallies, election)
     received = of_a_contest(tallies if received is None else with_contest(received, election))

@@ -136,8 +136,10 @@ def _expects_tallies(settings: Settings, full: bool) -> bool:
     written (a drop). Such a run starts a Great Expectations worker at once
     (expectations/gx_worker.py), which imports GX while the run reads its configuration, lands
     the sample, loads and stages; any other run leaves GX to the gate, which imports it only
-    when it has tallies to judge. A wrong guess costs the worker's import (it is killed when
-    the run ends), never a verdict."""
+    when it has tallies to judge. "Since" goes by the files' modification times, so a drop
+    copied in with its old time (`cp -p`, `rsync -t`) starts none and the gate imports GX
+    itself. A wrong guess costs the worker's import (it is killed when the run ends), never a
+    verdict."""
     first = full or not settings.warehouse.exists()
     since = None if first else settings.warehouse.stat().st_mtime
     return _landed_since(settings.landing, since) or (first and _builtin_sample(settings))
