@@ -79,14 +79,18 @@ def with_candidate_names(ranked: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFr
             how="left",
             maintain_order="left",
         )
-        .with_columns(
-            pl.when(pl.col("candidate_id") == OTHER_ID)
-            .then(pl.lit(OTHER_NAME))
-            .otherwise(pl.col("candidate_name"))
-            .alias("candidate_name"),
-            pl.col("votes").cast(pl.Int64),
-        )
+        .with_columns(_other_named(), pl.col("votes").cast(pl.Int64))
         .select(RESULT_COLUMNS)
+    )
+
+
+def _other_named() -> pl.Expr:
+    """candidate_name, the other votes' line (`_other`) named as such."""
+    return (
+        pl.when(pl.col("candidate_id") == OTHER_ID)
+        .then(pl.lit(OTHER_NAME))
+        .otherwise(pl.col("candidate_name"))
+        .alias("candidate_name")
     )
 
 
@@ -371,12 +375,7 @@ def _line_names(
         numbered = pl.concat([numbered, others])
     return numbered.join(
         lines.select("candidate_id", "candidate_name"), on="candidate_id", how="left"
-    ).with_columns(
-        pl.when(pl.col("candidate_id") == OTHER_ID)
-        .then(pl.lit(OTHER_NAME))
-        .otherwise(pl.col("candidate_name"))
-        .alias("candidate_name")
-    )
+    ).with_columns(_other_named())
 
 
 def _wide_measures(declared: list[str], line_ids: list[str]) -> list[pl.Expr]:

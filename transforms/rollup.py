@@ -449,9 +449,7 @@ def build_marts(
     districts nest in the administrative levels and long elsewhere (transforms.contest_results,
     orchestration.mart_builds); its turnout and coverage are counts_marts'.
     """
-    tallies = with_contest(tallies, election)
-    received = of_a_contest(tallies if received is None else with_contest(received, election))
-    sources = _polling_sources(received, election)
+    tallies, received, sources = _counted_and_received(tallies, received, election)
     return _one_contest_marts(tallies, votes, units, election, received, sources)
 
 
@@ -465,15 +463,24 @@ def counts_marts(
     """The turnout and coverage marts (build_marts' arguments of the same names). Coverage's
     counts are those of turnout's climb (how many tallies each unit has) when every received
     tally is accepted, each unit once, as in _one_contest_marts; else a climb of their own."""
-    tallies = with_contest(tallies, election)
-    received = of_a_contest(tallies if received is None else with_contest(received, election))
-    sources = _polling_sources(received, election)
+    tallies, received, sources = _counted_and_received(tallies, received, election)
     names = units.select("level", "unit_code", "unit_name")
     counted = _all_accepted_once(received, tallies)
     climbed = _turnout(tallies, election, counted)
     counts = _tally_counts(climbed) if counted else None
     turnout = named(climbed, names).select(TURNOUT_COLUMNS)
     return turnout, _coverage(received, tallies, units, sources, election, ballots, counts)
+
+
+def _counted_and_received(
+    tallies: pl.DataFrame, received: pl.DataFrame | None, election: Election
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """The accepted tallies and the received ones (default: the accepted), each naming its
+    contest, the received of a contest only (of_a_contest), and every source at the polling
+    units: what build_marts and counts_marts climb."""
+    tallies = with_contest(tallies, election)
+    received = of_a_contest(tallies if received is None else with_contest(received, election))
+    return tallies, received, _polling_sources(received, election)
 
 
 def _polling_sources(received: pl.DataFrame, election: Election) -> list[str]:

@@ -335,6 +335,11 @@ def _a_row_a_unit(frame: pl.DataFrame) -> bool:
     return frame["_unit"].n_unique() == frame.height
 
 
+def _hashed(frame: pl.DataFrame) -> bool:
+    """Whether _with_units gave the rows their content hash: some unit has several rows."""
+    return "_content" in frame.columns
+
+
 def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
     """_latest: the row belongs to its unit's latest delivery within the current release (a
     snapshot release replaces every earlier release of its source, units it omits included)."""
@@ -353,7 +358,7 @@ def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
 def _current_copies(latest: pl.DataFrame) -> pl.DataFrame:
     """The latest rows with identical copies collapsed into one (`copies` counts them)."""
     in_order = latest.sort("source_row")
-    if _a_row_a_unit(latest):
+    if not _hashed(latest) or _a_row_a_unit(latest):
         return in_order.with_columns(pl.lit(1, pl.Int32).alias("copies"))
     return in_order.with_columns(
         pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies")
@@ -419,7 +424,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         "_order",
         "file_sha256",
         "source_row",
-        *[c for c in ("_content",) if c in typed.columns],  # none when a row a unit
+        *(["_content"] if _hashed(typed) else []),
         VALID,
         _cast_total().alias(TOTAL),
         latest.alias("_current"),
@@ -430,7 +435,7 @@ def _versions(typed: pl.DataFrame, latest: pl.Expr) -> pl.DataFrame:
         .group_by([*unit, "delivery_seq", "_content"], maintain_order=True)
         .agg(pl.all().first(), pl.len().cast(pl.Int32).alias("copies"))
         .sort(*unit, "_order", "source_row")
-        if not _a_row_a_unit(narrow)
+        if _hashed(narrow)
         # each row is its unit's one version
         else narrow.with_columns(pl.lit(1, pl.Int32).alias("copies")).sort(*unit)
     )
