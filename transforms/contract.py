@@ -902,7 +902,7 @@ def _unit_columns(contract: Contract, election: Election) -> list[pl.Expr]:
         ],
         *[
             (
-                _count_expr(f, contract, election).fill_null("")
+                _unit_count(f, contract, election)
                 if f in contract.counts
                 else pl.lit(None, pl.String)
             ).alias(f)
@@ -910,6 +910,16 @@ def _unit_columns(contract: Contract, election: Election) -> list[pl.Expr]:
         ],
         _no_list_marker(contract),
     ]
+
+
+def _unit_count(field: str, contract: Contract, election: Election) -> pl.Expr:
+    """A [counts] field of a general election's row: an empty cell is missing (rule E8), but
+    the registered voters of a unit without a list (`absent_when`) stay absent (null), as in an
+    election of one contest."""
+    text = _count_expr(field, contract, election)
+    if field == REGISTERED and contract.no_list:
+        return pl.when(_no_list(contract)).then(text).otherwise(text.fill_null(""))
+    return text.fill_null("")
 
 
 GROUP_LABEL = "_contest_group"  # a grouped feed's contest label, as a long feed's contest column
