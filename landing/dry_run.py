@@ -39,6 +39,7 @@ from transforms.contract import (
     Contract,
     filled_rows,
     kept_rows,
+    labelled,
 )
 from transforms.feed import missing_columns, registry_columns
 from transforms.model import Election
@@ -228,7 +229,7 @@ def _check_file(
         found["rows_blank"] = frame.height - filled.height
         found["rows_excluded"] = filled.height - filled.filter(kept_rows(contract)).height
         if contract.long_candidate:
-            found.update(_labels(frame, contract, election))
+            found.update(_labels(labelled(frame, contract), contract, election))
             if more:
                 frame, cut = _without_cut_tally(frame, contract)
                 found["cut_rows"] = cut
@@ -319,11 +320,7 @@ def _labels(frame: pl.DataFrame, contract: Contract, election: Election) -> dict
 def _without_cut_tally(frame: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, int]:
     """A long feed's sample less the trailing rows of its last tally (those whose key columns
     equal the last row's), which the sample may have cut short of some candidates."""
-    keys = [
-        c
-        for c in contract.referenced_columns()
-        if c not in (contract.long_candidate, contract.long_votes) and c in frame.columns
-    ]
+    keys = [c for c in contract.line_keys() if c in frame.columns]
     if not keys or not frame.height:
         return frame, 0
     same = pl.all_horizontal(

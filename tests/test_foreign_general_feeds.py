@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import published, run
-from transforms.contract import apply_contract, parse_contract
+from transforms.contract import ContractError, apply_contract, parse_contract
 from transforms.contract_models import parse_election
 
 
@@ -37,6 +37,14 @@ def landed(settings, tmp_path, election_id: str, election: str, contracts: dict,
     return replace(
         settings, election=election_id, landing_dir=landing, elections_dir=tmp_path / "elections"
     )
+
+
+def ran_clean(settings, tmp_path, election_id: str, election: str, contracts: dict, files: dict):
+    """`landed`, run once: the run succeeded and quarantined nothing."""
+    landed_settings = landed(settings, tmp_path, election_id, election, contracts, files)
+    assert run(landed_settings).success
+    assert no_errors(landed_settings)
+    return landed_settings
 
 
 def land(landing, files: dict) -> None:
@@ -242,9 +250,8 @@ def prep_sums(files: dict) -> tuple[Counter, Counter]:
 @pytest.mark.e2e
 def test_mexico_prep_files_a_contest_each_publish_exact_totals(settings, tmp_path):
     contracts = {c: prep_contract(c) for c in ("pres", "sen", "dip")}
-    mx = landed(settings, tmp_path, "mx", MX_ELECTION, contracts, MX_FILES)
-    assert run(mx).success
-    assert no_errors(mx)  # the casillas especiales are no missing registered voters (E8)
+    # the casillas especiales are no missing registered voters (E8)
+    mx = ran_clean(settings, tmp_path, "mx", MX_ELECTION, contracts, MX_FILES)
     votes, figures = prep_sums(MX_FILES)
     assert results_at(mx, ("national", "estado", "distrito")) == dict(votes)
     fields = ("registered", "null_votes", "total_votes", "units_without_list")
@@ -459,9 +466,7 @@ def test_kenya_forms_34a_publish_exact_totals_and_the_34b_above_them_reconcile(s
     files = {"34A_national.csv": forms, "34B_national.csv": forms_34b(sums, ("275", "ruto", 7))}
     files["registry.csv"] = ke_registry()
     contracts = {"form34a": KE_34A, "form34b": KE_34B}
-    ke = landed(settings, tmp_path, "ke", KE_ELECTION, contracts, files)
-    assert run(ke).success
-    assert no_errors(ke)
+    ke = ran_clean(settings, tmp_path, "ke", KE_ELECTION, contracts, files)
     found = results_at(ke, ("national", "county", "constituency", "ward"))
     assert {k[1:]: v for k, v in found.items()} == dict(sums)
     assert published(ke, "select distinct source_id from results")["source_id"].to_list() == [
@@ -635,12 +640,8 @@ def test_canada_polls_publish_exact_totals_and_decide_only_what_no_poll_can_chan
     # its advance poll out (no list of electors: nothing bounds it)
     held = {"35001": ("2",), "35002": ("2",), "24001": ("601",)}
     early = {f"pollresults_resultatsbureau{r}.csv": poll_file(r, held[r]) for r in RIDINGS}
-    ca = landed(
-        settings, tmp_path, "ca", CA_ELECTION, {"pollresults": CA_CONTRACT},
-        {**early, "registry.csv": ca_registry()},
-    )  # fmt: skip
-    assert run(ca).success
-    assert no_errors(ca)
+    files = {**early, "registry.csv": ca_registry()}
+    ca = ran_clean(settings, tmp_path, "ca", CA_ELECTION, {"pollresults": CA_CONTRACT}, files)
     levels = ("national", "province", "riding")
     assert {k[1:]: v for k, v in results_at(ca, levels).items()} == dict(poll_sums(early))
     assert status(ca) == {
@@ -735,9 +736,7 @@ def test_a_vote_for_three_council_and_a_referendum_on_one_day_publish_exact_tota
     settings, tmp_path
 ):
     files = {"resultate_2026.csv": swiss_file()}
-    zh = landed(settings, tmp_path, "zh", ZH_ELECTION, {"wahlen": ZH_CONTRACT}, files)
-    assert run(zh).success
-    assert no_errors(zh)
+    zh = ran_clean(settings, tmp_path, "zh", ZH_ELECTION, {"wahlen": ZH_CONTRACT}, files)
     expected = Counter()
     for kreis, _, stadtrat, vorlage in BEZIRKE.values():
         contests = (("stadtrat", STADTRAT, stadtrat), ("vorlage-1", VORLAGE, vorlage))
@@ -771,3 +770,143 @@ def test_a_vote_for_three_council_and_a_referendum_on_one_day_publish_exact_tota
         ("stadtrat", ["MAUCH", "LEUTENEGGER", "GOLTA"], True),
         ("vorlage-1", ["Ja"], True),
     ]
+
+
+# Argentina 2023, DINE's ResultadoElectorales_2023_Generales.csv: a row per mesa, cargo and
+# line; a party's row names its agrupación, while the blank, null, contested (RECURRIDO) and
+# challenged (IMPUGNADO) rows leave it empty and say what they are in votos_tipo only.
+AR_HEADER = (
+    "año,eleccion_tipo,recuento_tipo,padron_tipo,distrito_id,distrito_nombre,seccion_id,"
+    "seccion_nombre,circuito_id,mesa_id,mesa_tipo,mesa_electores,cargo_id,cargo_nombre,"
+    "agrupacion_id,agrupacion_nombre,votos_tipo,votos_cantidad"
+)
+AGRUPACIONES = {"134": "UNION POR LA PATRIA", "135": "LA LIBERTAD AVANZA"}
+AGRUPACIONES["132"] = "JUNTOS POR EL CAMBIO"
+AR_KINDS = ("EN BLANCO", "NULO", "RECURRIDO", "IMPUGNADO")
+# (distrito, its name, sección, circuito, mesa, electores) → cargo → the agrupaciones' votes,
+# then blank, null, recurridos, impugnados
+AR_MESAS = {
+    ("2", "Buenos Aires", "1", "00001", "00001", 350): {
+        ("1", "PRESIDENTE Y VICE"): ((100, 90, 50), (5, 3, 1, 0)),
+        ("8", "DIPUTADO NACIONAL"): ((95, 85, 55), (9, 4, 0, 1)),
+    },
+    ("2", "Buenos Aires", "1", "00001", "00002", 340): {
+        ("1", "PRESIDENTE Y VICE"): ((120, 80, 40), (2, 1, 0, 0)),
+        ("8", "DIPUTADO NACIONAL"): ((110, 82, 45), (4, 2, 0, 0)),
+    },
+    ("4", "Córdoba", "1", "00001", "00001", 330): {
+        ("1", "PRESIDENTE Y VICE"): ((70, 150, 30), (3, 2, 0, 0)),
+        ("8", "DIPUTADO NACIONAL"): ((60, 160, 25), (6, 2, 0, 0)),
+    },
+}
+
+
+def dine_file() -> bytes:
+    lines = [AR_HEADER]
+    for (distrito, name, seccion, circuito, mesa, electores), cargos in AR_MESAS.items():
+        where = f"2023,GENERAL,PROVISORIO,NORMAL,{distrito},{name},{seccion},Sección {seccion},"
+        where += f"{circuito},{mesa},NATIVOS,{electores}"
+        for (cargo, cargo_name), (parties, kinds) in cargos.items():
+            for (number, party), votes in zip(AGRUPACIONES.items(), parties, strict=True):
+                lines.append(f"{where},{cargo},{cargo_name},{number},{party},POSITIVO,{votes}")
+            for kind, votes in zip(AR_KINDS, kinds, strict=True):
+                lines.append(f"{where},{cargo},{cargo_name},,,{kind},{votes}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+AR_ELECTION = """
+id = "ar"
+levels = ["distrito", "seccion", "mesa"]
+expected_tallies = 3
+discover_contests = true
+[[contest]]
+id = "presidente"
+aliases = ["PRESIDENTE Y VICE"]
+[[contest]]
+id = "diputados"
+aliases = ["DIPUTADO NACIONAL"]
+district = "distrito"
+"""
+# Recurridos and impugnados are ballots no count field holds: left out (as Peru's impugnados)
+AR_CONTRACT = """
+id = "dine"
+source = { id = "dine", kind = "official" }
+file = { pattern = "ResultadoElectorales_*.csv" }
+contests = { columns = ["cargo_nombre"] }
+[codes]
+distrito = "distrito_id"
+seccion = { parts = [{ level = "distrito" }, { column = "seccion_id", pad = 3 }], separator = "-" }
+mesa = { parts = [{ level = "distrito" }, { column = "mesa_id" }], separator = "-" }
+[counts]
+registered = "mesa_electores"
+[candidates]
+layout = "long"
+candidate_column = "agrupacion_nombre"
+label_fallback = "votos_tipo"
+votes_column = "votos_cantidad"
+aliases = { "EN BLANCO" = "blank_votes", "NULO" = "null_votes" }
+[[exclude]]
+column = "votos_tipo"
+matches = '^(RECURRIDO|IMPUGNADO)$'
+"""
+
+
+def dine_sums(data: bytes) -> Counter:
+    """(contest, level, unit, line) → votes from the file's text (blank and null as lines)."""
+    found = Counter()
+    contests = {"PRESIDENTE Y VICE": "presidente", "DIPUTADO NACIONAL": "diputados"}
+    for row in csv.DictReader(io.StringIO(data.decode())):
+        line = row["agrupacion_nombre"] or row["votos_tipo"]
+        if line in ("RECURRIDO", "IMPUGNADO"):
+            continue
+        contest = contests[row["cargo_nombre"]]
+        for level, unit in (("national", "national"), ("distrito", row["distrito_id"])):
+            found[(contest, level, unit, line)] += int(row["votos_cantidad"])
+    return found
+
+
+@pytest.mark.e2e
+def test_argentina_rows_labelled_by_votos_tipo_where_no_agrupacion_publish_exact_totals(
+    settings, tmp_path
+):
+    files = {"ResultadoElectorales_2023_Generales.csv": dine_file()}
+    ar = ran_clean(settings, tmp_path, "ar", AR_ELECTION, {"dine": AR_CONTRACT}, files)
+    expected = dine_sums(files["ResultadoElectorales_2023_Generales.csv"])
+    lines = {k: v for k, v in expected.items() if k[3] not in AR_KINDS}
+    assert results_at(ar, ("national", "distrito")) == lines
+    turnout = published(
+        ar,
+        "select contest_id, level, unit_code, blank_votes, null_votes, registered from turnout "
+        "where level in ('national', 'distrito')",
+    )
+    for contest, level, unit, blank, null, registered in turnout.iter_rows():
+        assert (blank, null) == (
+            expected[(contest, level, unit, "EN BLANCO")],
+            expected[(contest, level, unit, "NULO")],
+        ), (contest, level, unit)
+        assert registered == {"national": 1020, "2": 690, "4": 330}[unit]
+
+
+def test_label_fallback_labels_only_the_rows_without_a_candidate():
+    election = parse_election(tomllib.loads(AR_ELECTION), "election.toml")
+    contract = parse_contract(tomllib.loads(AR_CONTRACT), election, "dine")
+    frame = pl.read_csv(io.BytesIO(dine_file()), infer_schema=False).with_row_index("source_row", 1)
+    rows = apply_contract(frame, contract, election).tallies
+    first = rows.filter((pl.col("mesa_code") == "2-00001") & (pl.col("contest_id") == "presidente"))
+    assert first.select("candidate", "count_field", "votes").rows() == [
+        ("UNION POR LA PATRIA", None, "100"),
+        ("LA LIBERTAD AVANZA", None, "90"),
+        ("JUNTOS POR EL CAMBIO", None, "50"),
+        ("EN BLANCO", "blank_votes", "5"),
+        ("NULO", "null_votes", "3"),
+    ]
+    assert first["source_row"].to_list() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("column", ["agrupacion_nombre", "votos_cantidad"])
+def test_label_fallback_is_another_column(column):
+    text = AR_CONTRACT.replace('label_fallback = "votos_tipo"', f'label_fallback = "{column}"')
+    election = parse_election(tomllib.loads(AR_ELECTION), "election.toml")
+    with pytest.raises(ContractError) as refused:
+        parse_contract(tomllib.loads(text), election, "dine")
+    assert "'label_fallback' labels the rows whose candidate cell is empty" in str(refused.value)

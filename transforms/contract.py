@@ -102,6 +102,7 @@ class Contract:
     candidates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # wide: id → columns
     long_candidate: str | None = None  # long layout: the candidate column...
     long_votes: str | None = None  # ...and the votes column
+    label_fallback: str | None = None  # long: the column labelling a row with no candidate
     aliases: dict[str, str] = field(default_factory=dict)  # long layout: label → candidate id
     exclude: tuple[Exclusion, ...] = ()
     release: int = 0
@@ -162,12 +163,18 @@ class Contract:
         found += [column for column, _ in self.names.values()]
         for columns in (*self.counts.values(), *self.candidates.values()):
             found += list(columns)
-        found += [c for c in (self.long_candidate, self.long_votes) if c]
+        found += [c for c in (self.long_candidate, self.long_votes, self.label_fallback) if c]
         found += list(self.contest_columns)
         for group in self.contest_groups:
             found += group.cells
         found += [e.column for e in (*self.exclude, *self.include)]
         return list(dict.fromkeys(found))
+
+    def line_keys(self) -> list[str]:
+        """A long feed's columns that tell its tallies apart: every column it reads but the
+        line's label (the candidate column and its fallback) and votes."""
+        line = (self.long_candidate, self.label_fallback, self.long_votes)
+        return [c for c in self.referenced_columns() if c not in line]
 
 
 def _columns(ref: str | ColumnSum | RegisteredSpec) -> tuple[str, ...]:
@@ -388,6 +395,7 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         else {},
         long_candidate=cand.candidate_column if cand.layout == "long" else None,
         long_votes=cand.votes_column if cand.layout == "long" else None,
+        label_fallback=cand.label_fallback,
         aliases=dict(cand.aliases or {}),
         sum_over=tuple(cand.sum_over or ()),
         thousands=spec.file.thousands,
@@ -562,6 +570,23 @@ def filled_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~blank.scatter(suspects.filter(~whole), False))
 
 
+def labelled(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """A long feed's rows, a row whose candidate cell is empty labelled from the column
+    `candidates.label_fallback` names: Argentina's rows of blank, null, contested and challenged
+    votes have no agrupación but a votos_tipo, so each is a line of its own (aliased to a count)
+    instead of one empty label. Unchanged without the key."""
+    if not contract.label_fallback:
+        return frame
+    label = pl.col(contract.long_candidate)
+    empty = label.fill_null("").str.strip_chars() == ""
+    return frame.with_columns(
+        pl.when(empty)
+        .then(pl.col(contract.label_fallback))
+        .otherwise(label)
+        .alias(contract.long_candidate)
+    )
+
+
 def kept_rows(contract: Contract) -> pl.Expr:
     """True for the rows the contract keeps: those that match every `[[include]]` rule and no
     `[[exclude]]` rule."""
@@ -610,7 +635,7 @@ def summed_over(kept: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     contract reads but those are one, their votes summed, numbered by their first row. Rows that
     agree on those columns too are one part given twice: the same votes once, else `a|b`, as
     anywhere. A part that is not a whole number leaves the parts joined by `+` (unparsable: E8)."""
-    apart = {contract.long_votes, *contract.sum_over}
+    apart = {contract.long_votes, contract.label_fallback, *contract.sum_over}
     rule_columns = [r.column for r in contract.contest_rules if r.column]
     keys = [c for c in dict.fromkeys([*contract.referenced_columns(), *rule_columns])]
     keys = [c for c in keys if c not in apart]
@@ -671,7 +696,7 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
         filled = filled.with_columns(
             ungrouped(c, contract.thousands) for c in numbers(filled, contract)
         )
-    kept = filled.filter(kept_rows(contract))
+    kept = labelled(filled, contract).filter(kept_rows(contract))
     excluded = filled.height - kept.height
     if contract.long_candidate and REGISTERED in contract.aliases.values():
         kept, contract = unit_registered(kept, contract)
@@ -1018,11 +1043,7 @@ def _pivot_long(frame: pl.DataFrame, contract: Contract, election: Election) -> 
             f"row {row['source_row']}: candidate {show(row[contract.long_candidate])} is neither "
             "a candidate id nor one of the contract's aliases"
         )
-    keys = [
-        c
-        for c in contract.referenced_columns()
-        if c not in (contract.long_candidate, contract.long_votes)
-    ]
+    keys = contract.line_keys()
     votes = _long_votes(contract)
     zero = [*election.candidate_ids, *ZERO_COUNTS] if contract.absent_zero else []
     return frame.group_by(keys, maintain_order=True).agg(

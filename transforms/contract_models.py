@@ -600,6 +600,11 @@ class CandidatesSpec(_Table):
     )
     candidate_column: Column | None = Field(None, description="long: the candidate's column")
     votes_column: Column | None = Field(None, description="long: the votes' column")
+    label_fallback: Column | None = Field(
+        None,
+        description="long: the column that labels a row whose candidate cell is empty "
+        "(Argentina's votos_tipo: EN BLANCO, NULO on rows with no agrupación)",
+    )
     aliases: dict[Label, str] | None = Field(
         None,
         max_length=1000,
@@ -626,11 +631,11 @@ class CandidatesSpec(_Table):
         if self.layout == "wide":
             if self.columns is None:
                 raise _rule("missing key 'columns' (layout = \"wide\")")
-            for key in ("candidate_column", "votes_column", "aliases"):
+            for key in ("candidate_column", "votes_column", "aliases", "label_fallback"):
                 if getattr(self, key) is not None:
                     raise _rule(f"'{key}' is read only with layout = \"long\"")
         elif self.layout == "grouped":
-            for key in ("columns", "candidate_column", "votes_column"):
+            for key in ("columns", "candidate_column", "votes_column", "label_fallback"):
                 if getattr(self, key) is not None:
                     raise _rule(
                         f"'{key}' is not read with layout = \"grouped\": each contest's columns "
@@ -646,6 +651,15 @@ class CandidatesSpec(_Table):
                 raise _rule(
                     "'sum_over' names the columns a line's votes are split over, not the "
                     "candidate or the votes column"
+                )
+            if self.label_fallback in (
+                self.candidate_column,
+                self.votes_column,
+                *(self.sum_over or ()),
+            ):
+                raise _rule(
+                    "'label_fallback' labels the rows whose candidate cell is empty: a column "
+                    "other than the candidate, the votes and the sum_over columns"
                 )
         if self.layout != "long" and self.sum_over is not None:
             raise _rule("'sum_over' is read only with layout = \"long\"")
