@@ -543,9 +543,11 @@ RIDINGS = {
 }
 
 
-def poll_file(riding: str, held: tuple[str, ...] = ()) -> bytes:
-    """A riding's file without the polls `held` (not reported yet)."""
+def poll_file(riding: str, held: tuple[str, ...] = (), forged: dict | None = None) -> bytes:
+    """A riding's file without the polls `held` (not reported yet), with the figures of the
+    polls in `forged` (number → votes per candidate) replaced."""
     name, candidates, polls = RIDINGS[riding]
+    polls = {n: (*p[:2], (forged or {}).get(n, p[2]), *p[3:]) for n, p in polls.items()}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CA_HEADER)
@@ -562,8 +564,9 @@ def poll_file(riding: str, held: tuple[str, ...] = ()) -> bytes:
 
 
 def ca_registry() -> bytes:
-    """The judge's registry: a row per poll that reports (a merged poll's electors with its
-    host's), the House on every ballot; advance and special polls have no list (0)."""
+    """The judge's registry: a row per poll that reports, with its electors as its sheet gives
+    them (a merged poll's ballots are counted at its host, within the host's list here), the
+    House on every ballot; advance and special polls have no list (0)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -572,12 +575,11 @@ def ca_registry() -> bytes:
     )
     provinces = {"35": "Ontario", "24": "Quebec"}
     for riding, (name, _, polls) in RIDINGS.items():
-        merged = Counter({host[0]: n for n, _, _, *host in polls.values() if host})
         for number, (electors, _, _, *host) in polls.items():
             if not host:
                 writer.writerow(
                     [riding[:2], provinces[riding[:2]], riding, name, f"{riding}-{number}"]
-                    + [f"POLL {number}", electors + merged[number], "house"]
+                    + [f"POLL {number}", electors, "house"]
                 )
     return out.getvalue().encode()
 
@@ -605,6 +607,8 @@ registry = "registry.csv"
 id = "house"
 name = "House of Commons"
 district = "riding"
+[quality]
+quarantine_threshold = 0.5   # a riding's file of three polls may lose one
 """
 RIDING = "Electoral District Number/Numéro de circonscription"
 CA_CONTRACT = f"""
@@ -621,6 +625,8 @@ poll = {{ parts = [{{ level = "riding" }}, \
 riding = "Electoral District Name_English/Nom de circonscription_Anglais"
 [counts]
 null_votes = "Rejected Ballots for Polling Station/Bulletins rejetés du bureau"
+# the sheet's electors: E2 and E7 hold each poll to its list, which bounds what is to come
+registered = {{ column = "Electors for Polling Station/Électeurs du bureau", absent_when = 0 }}
 [candidates]
 layout = "long"
 candidate_column = "Political Affiliation Name_English/Appartenance politique_Anglais"
@@ -635,9 +641,9 @@ matches = '.'
 def test_canada_polls_publish_exact_totals_and_decide_only_what_no_poll_can_change(
     settings, tmp_path
 ):
-    # Ajax: Liberal ahead by 18 with poll 2 out (420 electors, 720 with merged poll 3);
-    # Algoma: NDP ahead by 450 with poll 2 out (380 electors); Abitibi: Bloc ahead by 250 with
-    # its advance poll out (no list of electors: nothing bounds it)
+    # Ajax: Liberal ahead by 18 with poll 2 out (420 electors); Algoma: NDP ahead by 450 with
+    # poll 2 out (380 electors); Abitibi: Bloc ahead by 250 with its advance poll out (no list
+    # of electors: nothing bounds it)
     held = {"35001": ("2",), "35002": ("2",), "24001": ("601",)}
     early = {f"pollresults_resultatsbureau{r}.csv": poll_file(r, held[r]) for r in RIDINGS}
     files = {**early, "registry.csv": ca_registry()}
@@ -645,11 +651,19 @@ def test_canada_polls_publish_exact_totals_and_decide_only_what_no_poll_can_chan
     levels = ("national", "province", "riding")
     assert {k[1:]: v for k, v in results_at(ca, levels).items()} == dict(poll_sums(early))
     assert status(ca) == {
-        ("house", "35001"): (3, 4, ["Liberal"], 720, False),
+        ("house", "35001"): (3, 4, ["Liberal"], 420, False),
         ("house", "35002"): (2, 3, [NDP], 380, True),
         ("house", "24001"): (3, 4, ["Bloc Québécois"], None, False),
     }
-    full = {name: poll_file(name[-9:-4]) for name in early}
+    # Algoma's poll 2 then claims 460 ballots for the Conservative, more than its 380 electors:
+    # quarantined (E2), so what was decided stays decided
+    forged = poll_file("35002", forged={"2": (0, 460, 0)})
+    land(ca.landing_dir, {"pollresults_resultatsbureau35002_forged.csv": forged})
+    assert run(ca).success
+    rules = published(ca, "select tally_code, rule_id from quality_issues where severity = 'error'")
+    assert rules.rows() == [("35002-2", "E2")]
+    assert status(ca)[("house", "35002")] == (2, 3, [NDP], 380, True)
+    full = {name: poll_file(name[-9:-4]) for name in early}  # the true sheets supersede all
     land(ca.landing_dir, {name.replace(".csv", "_v2.csv"): data for name, data in full.items()})
     assert run(ca).success
     assert {k[1:]: v for k, v in results_at(ca, levels).items()} == dict(poll_sums(full))
