@@ -2,7 +2,9 @@
 (warehouse/long_gather.py) and leaves the odd groups to polars: the ballots are those the polars
 gather makes of every raw row, plain groups and faults alike (blank, non-digit, negative,
 padded, zero-led and too large cells, a line or a count given twice with other votes or the
-same, a row of no contest, a count that differs between a tally's rows, a unit's rows apart)."""
+same, a row of no contest, a count that differs between a tally's rows, a unit's rows apart, a
+line of a candidate no unit had). The ballots are planned from the distinct values of a few
+columns, a code only where a contest is elected at its level."""
 
 import random
 from dataclasses import replace
@@ -15,11 +17,11 @@ from landing.files import matching_files
 from landing.synthetic_general import write_synthetic_general
 from orchestration.cli_commands.common import election_config
 from orchestration.settings import Settings
-from transforms.contests import ballots
+from transforms.contests import ballots, plan_columns
 from transforms.synthetic.general import generate_general
 from warehouse import long_gather
 from warehouse.db import connect
-from warehouse.general_spread import spread_raw
+from warehouse.general_spread import read_distinct_rows, spread_raw
 from warehouse.raw_load import bind_election, load_feed_files
 from warehouse.schema import ensure_schema
 
@@ -57,6 +59,8 @@ def warehouse(tmp_path_factory):
     rng = random.Random(5)
     drops = [_faulty(d, rng) for d in general.drops]
     drops[1] = drops[1].sample(fraction=1.0, shuffle=True, seed=2)  # a unit's rows apart
+    stranger = drops[-1].slice(0, 1).with_columns(pl.lit("Ana Nueva").alias("candidate"))
+    drops[-1] = pl.concat([drops[-1], stranger])  # a line of a candidate no unit had
     write_synthetic_general(replace(general, drops=drops), landing)
     con, election = _empty_warehouse(landing.parent)
     files = matching_files(landing, election_config(_settings(landing.parent)).contracts)
@@ -99,6 +103,18 @@ def test_gathered_in_duckdb_the_ballots_are_those_of_the_polars_gather(
     assert {"", "12x", "-4", "3.5"} <= set(cells.to_list())
     assert whole.wide["contest_id"].null_count() > 0
     assert whole.wide["registered"].str.contains("|", literal=True).any()
+    assert "Ana Nueva" in whole.lines["candidate_name"].to_list()
+
+
+def test_the_distinct_rows_keep_a_code_only_where_a_contest_is_elected_at_its_level(warehouse):
+    con, election = warehouse
+    columns, when_level = plan_columns(election)
+    distinct = read_distinct_rows(con, ["general"], columns, when_level)
+    raw = con.sql("select count(*) from raw.tallies_general").fetchall()[0][0]
+    assert distinct.height < raw / 10
+    for code, level in when_level.items():
+        elsewhere = distinct.filter(pl.col("contest_district_level").ne_missing(level))
+        assert elsewhere[code].null_count() == elsewhere.height
 
 
 def test_an_election_of_no_rows_spreads_to_none(tmp_path):

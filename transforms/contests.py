@@ -464,13 +464,6 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     return ballots_of([_spread(frame, election, plan)], plan)
 
 
-def spread_rows(raw: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
-    """`ballots`' wide rows of some raw rows (whole files: a tally's rows are all in one) on
-    the ballots of a plan made over every row (`ballot_plan`); the wide rows of files taken
-    a few at a time, in order, are those of every file at once."""
-    return _spread(_prepared(raw, election), election, plan)
-
-
 def ballots_of(wides: list[pl.DataFrame], plan: Known) -> Ballots:
     """The Ballots of wide rows spread on `plan`'s ballots."""
     width = _district_width(plan.positions)
@@ -560,7 +553,7 @@ def row_lookup(rows: pl.DataFrame, election: Election, plan: Known) -> pl.DataFr
 def spread_gathered(
     plain: pl.DataFrame, odd_rows: pl.DataFrame, election: Election, plan: Known
 ) -> pl.DataFrame:
-    """`spread_rows`' wide rows of a raw table from those spread outside polars (`plain`: its
+    """`ballots`' wide rows of a raw table from those spread outside polars (`plain`: its
     columns and FIRST_ROW, in its order) and the raw rows of the groups left to polars (odd:
     each row with its group's FIRST_ROW), in the order of their first rows."""
     wide = plain

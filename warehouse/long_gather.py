@@ -11,7 +11,7 @@ disagree, a cell that is no plain number, a line given twice) is marked odd, and
 are read whole for the polars gather, which keeps its `a|b` values, notes and evidence exactly.
 
 What a row's contest, line and note are comes from `lookup`: one row per distinct value of the
-columns that plan the ballots (warehouse.raw_chunks.read_distinct_rows), made by polars
+columns that plan the ballots (warehouse.general_spread.read_distinct_rows), made by polars
 (transforms.contests.row_lookup), so that no label is parsed twice and none differently.
 
 Text aggregates are what such a group-by spends most on, so it makes few: the lookup's values a
