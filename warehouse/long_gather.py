@@ -135,26 +135,30 @@ def raw_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def _joined(source: str, spec: GatherSpec, params: dict) -> str:
-    """Each raw row with its lookup row's value number and ballot position."""
+    """Each raw row with its lookup row's value number and ballot position, and its votes as a
+    count (`_count`; null where they are none)."""
     on = [f"r.{ident(c)} is not distinct from l.{ident(c)}" for c in spec.match]
     for i, (column, level) in enumerate(spec.masked.items()):
         masked = f"case when r.contest_district_level = $level_{i} then r.{ident(column)} end"
         on.append(f"{masked} is not distinct from l.{ident(column)}")
         params[f"level_{i}"] = level
     return (
-        "select r.rowid as _at, r.*, l._vid, l._position "  # noqa: S608 (identifiers)
-        f"from {source} r left join _gather_values l on {' and '.join(on)}"
+        "select r.rowid as _at, r.*, l._vid, l._position, "  # noqa: S608 (identifiers)
+        f"try_cast(r.votes as bigint) as _count from {source} r "
+        f"left join _gather_values l on {' and '.join(on)}"
     )
 
 
 def _grouped(spec: GatherSpec, from_lookup: list[str], filled: list[str], params: dict) -> str:
     """The group-by of the joined rows: what a plain group's wide row needs, and whether the
     group is odd."""
-    votes = "coalesce(votes, '')"
+    # a plain group's cells are plain numbers or empty: carried as integers (-1: empty), which
+    # a group-by keeps for less than text
+    votes = "coalesce(_count, -1)"
     counted = "(_position is not null or count_field = $counted)"
     plain_cell = (  # an empty cell too is odd: bool_and would skip a null
-        "coalesce(votes is null or (try_cast(votes as ubigint) < $limit "
-        "and cast(try_cast(votes as ubigint) as varchar) = votes), false)"
+        "coalesce(votes is null or (_count between 0 and $limit - 1 "
+        "and cast(_count as varchar) = votes), false)"
     )
     raw_values = [c for c in [*spec.carried, *spec.fixed] if c in filled and c not in from_lookup]
     select = [
@@ -169,7 +173,7 @@ def _grouped(spec: GatherSpec, from_lookup: list[str], filled: list[str], params
         select.append(f"max(case when count_field = $field_{i} then {votes} end) as _row_{i}")
     select.append(
         f"case when bool_or({counted} and votes is null) then '' else cast(coalesce(sum(case "
-        f"when {counted} then try_cast(votes as bigint) end), 0) as varchar) end as _derived_valid"
+        f"when {counted} then _count end), 0) as varchar) end as _derived_valid"
     )
     select += [
         f"max(case when _position = {i} then {votes} end) as _slot_{i}"
@@ -215,13 +219,14 @@ def _plain(spec: GatherSpec, from_lookup: list[str], filled: list[str]) -> str:
 
     fixed = []
     for i, c in enumerate(spec.fixed):
-        value = f"coalesce(g._row_{i}, {given(c)})"
+        value = f"coalesce({_text(f'g._row_{i}')}, {given(c)})"
         if c == spec.valid:  # where the rows give none: the derived valid votes
             value = f"coalesce({value}, g._derived_valid)"
         fixed.append(f"{value} as {ident(c)}")
     # a line of the unit's ballot that its rows lack is empty (missing); past it, null (absent)
     lines = [
-        f"case when g._slot_{i} is null and v._ballot > {i} then '' else g._slot_{i} end "
+        f"case when g._slot_{i} is null and v._ballot > {i} then '' "
+        f"else {_text(f'g._slot_{i}')} end "
         f"as {ident(s)}"
         for i, s in enumerate(spec.slots)
     ]
@@ -240,6 +245,11 @@ def _plain(spec: GatherSpec, from_lookup: list[str], filled: list[str]) -> str:
         f"{', '.join(ident(c) for c in [*from_lookup, *LOOKED_UP])} from _gather_values) v "
         "on v._vid = g._vid where not g._odd order by g._at"
     )
+
+
+def _text(count: str) -> str:
+    """A plain cell's text again from its integer (-1: empty)."""
+    return f"case when {count} = -1 then '' else cast({count} as varchar) end"
 
 
 def _odd_rows(con: duckdb.DuckDBPyConnection, source: str, spec: GatherSpec) -> pl.DataFrame:
