@@ -30,7 +30,6 @@ import polars as pl
 
 from warehouse.db import ident, qualified, registered, rows, scalar
 
-ODD = "_odd"
 MASK_CELLS = 62  # cells a bigint's bits tell apart (a wider ballot counts them distinct)
 PLAIN_LIMIT = 10**15  # a plain count has fewer digits: a sum of a group's never overflows
 
