@@ -1,7 +1,6 @@
-"""The cheaper full staging of a general election gives the same rows: raw chunks read without
-their empty columns and with each file's sha256 taken from its rowids (warehouse/raw_chunks.py),
-and the long votes mapped from ballot positions to candidates by DuckDB as they are written
-(warehouse/staged_write.py), in the order the polars mapping gives them."""
+"""The cheaper full staging of a general election gives the same rows: the long votes mapped from
+ballot positions to candidates by DuckDB as they are written (warehouse/staged_write.py), in the
+order the polars mapping gives them."""
 
 from dataclasses import replace
 
@@ -16,7 +15,6 @@ from orchestration.settings import Settings
 from transforms.contests import stage_general
 from transforms.synthetic.general import generate_general
 from warehouse.db import connect
-from warehouse.raw_chunks import _files_in_order, _read_batch, read_raw_chunks
 from warehouse.raw_load import bind_election, load_feed_files
 from warehouse.schema import ensure_schema
 from warehouse.staged_write import replace_general_staged
@@ -48,26 +46,6 @@ def generate_general_with_a_repeat():
     general = generate_general(200, contests=3, seed=11, drops=3)
     repeated = general.drops[0].with_columns(pl.col("votes") + 1)
     return replace(general, drops=[*general.drops[:2], pl.concat([general.drops[2], repeated])])
-
-
-@pytest.mark.parametrize("chunk_rows", [1, 10**9])
-def test_the_chunks_are_the_raw_rows_with_every_column(warehouse, chunk_rows):
-    con, _ = warehouse
-    whole = con.sql("select * from raw.tallies_general order by rowid").pl()
-    chunks = list(read_raw_chunks(con, ["general"], chunk_rows))
-    assert_frame_equal(pl.concat(chunks), whole)
-    empty = [c for c in whole.columns if whole[c].null_count() == whole.height]
-    assert empty, "the synthetic long feed leaves some columns empty: they are made, not read"
-
-
-def test_a_batch_reads_its_files_rows_whether_they_are_one_range_or_apart(warehouse):
-    con, _ = warehouse
-    whole = con.sql("select * from raw.tallies_general order by rowid").pl()
-    files = _files_in_order(con, "tallies_general")
-    for batch in (files[:2], [files[0], files[2]]):  # one range of rowids; two apart
-        shas = [f.sha256 for f in batch]
-        expected = whole.filter(pl.col("file_sha256").is_in(shas))
-        assert_frame_equal(_read_batch(con, "tallies_general", batch), expected)
 
 
 def test_the_votes_written_by_duckdb_are_the_polars_mapping(warehouse):

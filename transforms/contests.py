@@ -464,13 +464,6 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     return ballots_of([_spread(frame, election, plan)], plan)
 
 
-def spread_rows(raw: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
-    """`ballots`' wide rows of some raw rows (whole files: a tally's rows are all in one) on
-    the ballots of a plan made over every row (`ballot_plan`); the wide rows of files taken
-    a few at a time, in order, are those of every file at once."""
-    return _spread(_prepared(raw, election), election, plan)
-
-
 def ballots_of(wides: list[pl.DataFrame], plan: Known) -> Ballots:
     """The Ballots of wide rows spread on `plan`'s ballots."""
     width = _district_width(plan.positions)
@@ -479,6 +472,27 @@ def ballots_of(wides: list[pl.DataFrame], plan: Known) -> Ballots:
 
 def _spread(frame: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
     """`_prepared` rows gathered into one wide row per file, unit and contest."""
+    return _finished(_gathered(frame, election, plan), plan)
+
+
+def gather_columns(
+    columns: list[str], election: Election, plan: Known
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """What long_rows.gather is asked for of raw rows with these `columns`: the keys (a tally is
+    one file, unit and contest), the carried columns, the count fields and the slots."""
+    keys = ["file_sha256", *election.code_columns, CONTEST]
+    names = [f"{lv}_name" for lv in election.levels]
+    carried = [c for c in [*names, "contest_name", *DISTRICT_COLUMNS] if c in columns]
+    fixed = [c for c in COUNT_FIELDS if c in columns]
+    slots = [slot(i + 1) for i in range(_district_width(plan.positions))]
+    return keys, [*carried, "no_list"], fixed, slots
+
+
+def _gathered(
+    frame: pl.DataFrame, election: Election, plan: Known, extra_keys: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """gather of `_prepared` rows on the plan's ballots; `extra_keys`: columns a group's rows
+    all share, kept beside the keys."""
     frame = frame.with_columns(
         _looked_up(
             plan.positions.rename({"district": "_district"}),
@@ -486,14 +500,16 @@ def _spread(frame: pl.DataFrame, election: Election, plan: Known) -> pl.DataFram
             "slot",
         )
     )
-    keys = ["file_sha256", *election.code_columns, CONTEST]
-    names = [f"{lv}_name" for lv in election.levels]
     if "no_list" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("no_list"))
-    carried = [c for c in [*names, "contest_name", *DISTRICT_COLUMNS] if c in frame.columns]
-    fixed = [c for c in COUNT_FIELDS if c in frame.columns]
+    keys, carried, fixed, slots = gather_columns(frame.columns, election, plan)
+    return gather(frame, [*keys, *extra_keys], carried, fixed, slots)
+
+
+def _finished(wide: pl.DataFrame, plan: Known) -> pl.DataFrame:
+    """Gathered rows as `ballots` gives them: a missing line of the unit's ballot empty, the
+    valid votes derived where the rows give none, no empty note."""
     slots = [slot(i + 1) for i in range(_district_width(plan.positions))]
-    wide = gather(frame, keys, [*carried, "no_list"], fixed, slots)
     wide = _empty_missing_lines(wide, _expected_lines(plan.positions), slots)
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
@@ -502,6 +518,51 @@ def _spread(frame: pl.DataFrame, election: Election, plan: Known) -> pl.DataFram
         .alias(VALID)
     ).drop("_derived_valid")
     return wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
+
+
+FIRST_ROW = "_at"  # a gathered group's first row (its rowid): the order of the wide rows
+
+
+def row_lookup(rows: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
+    """Per distinct value of `plan_columns` (`rows`, as ballot_plan takes them): its row's note,
+    district, ballot position (`_position`, 0-based; null for a count or a line of none) and
+    the length of its contest's ballot in that district (`_ballot`: the positions before it are
+    the lines a unit should give), so that a gather outside polars reads what `_prepared`,
+    `_spread` and `_finished` make of each raw row."""
+    prepared = _prepared(rows, election).with_columns(
+        _looked_up(
+            plan.positions.rename({"district": "_district"}),
+            [CONTEST, "_district", "candidate_id"],
+            "slot",
+        )
+    )
+    lengths = plan.positions.group_by(CONTEST, "district").len("_ballot")
+    position = pl.col("slot").str.slice(len(SLOT_PREFIX)).cast(pl.Int64) - 1
+    ballot = _looked_up(
+        lengths.rename({"district": "_district"}), [CONTEST, "_district"], "_ballot"
+    )
+    return prepared.select(
+        *rows.columns,
+        "_note",
+        "_district",
+        position.alias("_position"),
+        ballot.fill_null(0).cast(pl.Int64),
+    )
+
+
+def spread_gathered(
+    plain: pl.DataFrame, odd_rows: pl.DataFrame, election: Election, plan: Known
+) -> pl.DataFrame:
+    """`ballots`' wide rows of a raw table from those spread outside polars (`plain`: its
+    columns and FIRST_ROW, in its order) and the raw rows of the groups left to polars (odd:
+    each row with its group's FIRST_ROW), in the order of their first rows."""
+    wide = plain
+    if odd_rows.height:
+        odd = _finished(
+            _gathered(_prepared(odd_rows, election), election, plan, (FIRST_ROW,)), plan
+        )
+        wide = pl.concat([plain, odd.select(plain.columns)]).sort(FIRST_ROW)
+    return wide.drop(FIRST_ROW)
 
 
 def district_code(election: Election) -> pl.Expr:

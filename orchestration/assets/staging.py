@@ -18,13 +18,8 @@ from orchestration.catalog import row_count_metadata
 from orchestration.resources import TallyhouseDirs, Warehouse
 from orchestration.sensors import FULL_TAG
 from transforms.contests import (
-    Ballots,
     Known,
     NewContestLines,
-    ballot_plan,
-    ballots_of,
-    plan_columns,
-    spread_rows,
     stage_ballots,
     stage_general,
 )
@@ -33,7 +28,7 @@ from transforms.refresh import Plan
 from transforms.rollup import units_from_registry, units_from_tallies
 from transforms.staging import affected_units, stage, without_unit_code
 from warehouse.db import row_counts, table_exists
-from warehouse.raw_chunks import read_distinct_rows, read_raw_chunks
+from warehouse.general_spread import spread_raw
 from warehouse.raw_load import empty_raw, feed_sources, read_raw_feed
 from warehouse.raw_lookup import read_new_rows, read_registry_rows, read_unit_rows
 from warehouse.refresh_state import plan_staging, record_names_digest
@@ -114,7 +109,9 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
 def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: dict) -> dict:
     with duckdb.get_connection() as con:
         deliveries = read_deliveries(con)
-        raw, spread = (None, _spread(con, election)) if election.is_general else (_raw(con), None)
+        raw, spread = (
+            (None, spread_raw(con, election)) if election.is_general else (_raw(con), None)
+        )
         registry = (
             read_table(con, "raw", "registry").drop("file_sha256", "source_row")
             if table_exists(con, "raw", "registry")
@@ -152,20 +149,6 @@ def _raw(con) -> pl.DataFrame | None:
     """Every raw feed row (a wide feed: a row a tally); None when there is none."""
     filled = [f for f in (read_raw_feed(con, s) for s in feed_sources(con)) if f.height]
     return pl.concat(filled, how="vertical") if filled else None
-
-
-def _spread(con, election: Election) -> tuple[Ballots, int] | None:
-    """A general election's raw rows spread over its ballots, a few files at a time (its long
-    rows whole would not fit in memory: warehouse/raw_chunks.py), and how many there were;
-    None when there is none."""
-    sources = feed_sources(con)
-    columns, when_level = plan_columns(election)
-    plan = ballot_plan(read_distinct_rows(con, sources, columns, when_level), election)
-    wides, rows = [], 0
-    for chunk in read_raw_chunks(con, sources):
-        wides.append(spread_rows(chunk, election, plan))
-        rows += chunk.height
-    return (ballots_of(wides, plan), rows) if rows else None
 
 
 @dataclass(frozen=True)
