@@ -1,14 +1,22 @@
 """A general election's forensics and projection full builds read each contest's votes on their
 own (warehouse/contest_votes.py: votes of tallies they do not examine among them) and F2 groups
 its rows on a hash of their key: the same states, bit for bit, as reading every vote of the
-accepted tallies and sorting on the key's strings. Pure."""
+accepted tallies and sorting on the key's strings; the projection pivots a group's votes on
+their candidate ids and names the columns by slot after. Pure."""
 
 import polars as pl
 
 from tests.test_general_forensics_speed import ELECTION, _district_contest
 from transforms.forensics import centres
 from transforms.forensics.contests import contest_states, contest_views, states_by_contest
-from transforms.projection.contests import GROUP, CastVotes, with_districts
+from transforms.projection.contests import (
+    GROUP,
+    CastVotes,
+    Group,
+    _contest_view,
+    _wide,
+    with_districts,
+)
 
 
 def _votes_by_contest(tallies: pl.DataFrame, votes: pl.DataFrame):
@@ -97,3 +105,27 @@ def test_runs_count_changes_of_any_column():
     assert centres._runs(frame, ["a"]) == 3
     assert centres._runs(frame, ["a", "b"]) == 4
     assert centres._runs(frame.clear(), ["a"]) == 0
+
+
+def _group(ids: list[str]) -> Group:
+    return Group("c", None, None, None, ids, _contest_view(ELECTION, ids, None))
+
+
+def test_votes_pivoted_on_their_ids_land_on_their_lines_slots():
+    swapped = _group(["p002", "p001", "x"])  # ids that are other lines' slots
+    votes = pl.DataFrame(
+        {
+            "tally_id": [1, 1, 2, 3],
+            "candidate_id": ["p002", "p001", "p001", "x"],
+            "votes": [5, 6, 7, 8],
+        }
+    )
+    wide = _wide(votes, swapped)
+    assert wide.columns == ["tally_id", "p001", "p002", "p003"]
+    assert wide.sort("tally_id").rows() == [(1, 5, 6, None), (2, None, 7, None), (3, None, None, 8)]
+    index = _group(["tally_id", "b"])  # a line named as the pivot's index column
+    votes = votes.with_columns(pl.col("candidate_id").replace({"p002": "tally_id", "p001": "b"}))
+    assert _wide(votes.filter(pl.col("candidate_id") != "x"), index).sort("tally_id").rows() == [
+        (1, 5, 6),
+        (2, None, 7),
+    ]

@@ -271,7 +271,7 @@ def group_stats(
         group = groups.get(key)
         if group is None:  # no line given a count there: nothing to project
             continue
-        counted = group_counted(own, cast.of(key), group, populations.of(group)[2])
+        counted = _counted(own, cast.of(key), group, populations.of(group)[2])
         parts.append(
             projection_stats(counted, group.view).with_columns(
                 pl.lit(group.contest, pl.String).alias(CONTEST),
@@ -288,13 +288,19 @@ def group_counted(
 ) -> pl.DataFrame:
     """counted_units of some accepted tallies of one group, their long votes placed in its
     lines' columns (a vote on a line the group does not list is left out: callers check)."""
-    cast = (
-        votes.filter(pl.col("votes").is_not_null())
-        .join(tallies.select("tally_id"), on="tally_id", how="semi")
-        .filter(pl.col("candidate_id").is_in(group.ids))
+    cast = votes.filter(pl.col("votes").is_not_null()).join(
+        tallies.select("tally_id"), on="tally_id", how="semi"
     )
-    wide = _wide(cast.with_columns(pl.col("candidate_id").replace_strict(group.slots)), group.view)
-    return estimator.counted_units(tallies, wide, group.view, sizes)
+    return _counted(tallies, cast, group, sizes)
+
+
+def _counted(
+    tallies: pl.DataFrame, cast: pl.DataFrame, group: Group, sizes: pl.DataFrame | None
+) -> pl.DataFrame:
+    """group_counted of the cast votes of these tallies alone (CastVotes.of's: group_stats
+    neither filters nor joins them again)."""
+    lines = cast.filter(pl.col("candidate_id").is_in(group.ids))
+    return estimator.counted_units(tallies, _wide(lines, group), group.view, sizes)
 
 
 class GroupStats:
@@ -383,11 +389,18 @@ def _contest_view(election: Election, names: list[str], level: str | None) -> El
     )
 
 
-def _wide(votes: pl.DataFrame, view: Election) -> pl.DataFrame:
-    """Long votes → tally_id and a column per line (null where the tally lacks the line)."""
-    lines = view.candidate_ids
-    wide = votes.pivot(on="candidate_id", index="tally_id", values="votes", on_columns=lines)
-    return wide.select("tally_id", *[pl.col(c).cast(pl.Int64) for c in lines])
+def _wide(votes: pl.DataFrame, group: Group) -> pl.DataFrame:
+    """Long votes on the group's lines → tally_id and a column per line, its slot (null where
+    the tally lacks the line). Pivoted on the candidate ids and the columns renamed: putting
+    each vote on its slot first cost as much as the pivot (unless a line is named as the
+    index column)."""
+    ids, lines = group.ids, group.view.candidate_ids
+    if "tally_id" in ids:
+        votes, ids = votes.with_columns(pl.col("candidate_id").replace_strict(group.slots)), lines
+    wide = votes.pivot(on="candidate_id", index="tally_id", values="votes", on_columns=ids)
+    return wide.rename(dict(zip(ids, lines, strict=True))).select(
+        "tally_id", *[pl.col(c).cast(pl.Int64) for c in lines]
+    )
 
 
 def _population(
