@@ -27,7 +27,7 @@ from transforms.forensics.contest_delta import (
     examined_state,
     moved_contests,
 )
-from transforms.forensics.contests import contest_mart, contest_states, contest_views
+from transforms.forensics.contests import contest_mart, contest_views, states_by_contest
 from transforms.forensics.delta import touched_centres, updated_state
 from transforms.forensics.mart import (
     ForensicState,
@@ -41,6 +41,7 @@ from transforms.forensics.mart import (
 from transforms.refresh import Plan
 from transforms.staging import CONTEST
 from warehouse.change import Change, read_change_long_votes
+from warehouse.contest_votes import read_cast_votes_of_contest
 from warehouse.forensic_state import (
     plan_forensics,
     read_accepted_of_centres,
@@ -54,7 +55,6 @@ from warehouse.tables import (
     accepted_of,
     accepted_tallies_of,
     read_contest_lines,
-    read_long_votes,
     replace_tables,
     units_of,
 )
@@ -143,7 +143,7 @@ def _general(con, election, frames: RunFrames, log):
         columns = [*tally_columns(election), CONTEST, "vote_for"]
         # a source above the polling units (a canvass) is reconciled, never screened
         kept = accepted_tallies_of(frames.staged(con, []), columns, election.higher_sources)
-        state = contest_states(kept, read_long_votes(con, kept), views)
+        state = states_by_contest(kept, lambda c: read_cast_votes_of_contest(con, c), views)
     frame = _written(con, state, plan, contest_mart(state, views))
     summary = f"over {frame['contest_id'].n_unique()} contest(s) of a general election"
     return frame, plan, summary

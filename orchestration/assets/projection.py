@@ -29,8 +29,15 @@ from orchestration.resources import TallyhouseDirs, Warehouse
 from transforms.accepted import at_polling_units
 from transforms.delta import NeedsFullBuild, add_stats
 from transforms.model import Election
-from transforms.projection.contest_delta import group_state, moved_groups
-from transforms.projection.contests import GROUP, Populations, project_groups, with_contest_id
+from transforms.projection.contest_delta import group_state, moved_groups, split_group_state
+from transforms.projection.contests import (
+    GROUP,
+    CastVotes,
+    Populations,
+    project_groups,
+    with_contest_id,
+    with_districts,
+)
 from transforms.projection.estimator import (
     STATE,
     STATS_KEYS,
@@ -45,6 +52,7 @@ from transforms.projection.estimator import (
 )
 from transforms.staging import CONTEST_CARRIED
 from warehouse.change import Change, read_change_long_votes
+from warehouse.contest_votes import read_cast_votes_of_contest
 from warehouse.projection_inputs import (
     projection_columns,
     read_accepted_of_groups,
@@ -149,8 +157,9 @@ def _general(con, election: Election, frames: RunFrames):
         columns = [*projection_columns(election), *election.code_columns, *CONTEST_CARRIED]
         # a source above the polling units (a canvass) is reconciled, never projected
         staged = frames.staged(con, [])
-        accepted = accepted_tallies_of(staged, columns, election.higher_sources)
-        stats, lines = _group_state(con, populations, accepted)
+        tallies = with_districts(accepted_tallies_of(staged, columns, election.higher_sources))
+        cast = CastVotes.by_contest(tallies, lambda c: read_cast_votes_of_contest(con, c))
+        stats, lines = split_group_state(tallies, cast, read_contest_lines(con), populations)
     write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
     capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed
 
@@ -167,7 +176,8 @@ def _general(con, election: Election, frames: RunFrames):
 
 
 def _group_state(con, populations: Populations, tallies: pl.DataFrame):
-    """The statistics and lines of every contest and district of these accepted tallies."""
+    """The statistics and lines of every contest and district of these accepted tallies (some
+    groups' tallies: their votes are read by tally)."""
     lines = read_contest_lines(con)
     return group_state(tallies, read_long_votes(con, tallies), lines, populations)
 

@@ -27,6 +27,7 @@ still examined on its tally frame (fewer steps). The state is the same, bit for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -188,13 +189,25 @@ def contest_states(
     """Every contest's state from all its accepted tallies, keyed by contest_id (the full
     computation; contest_mart turns it into the mart)."""
     cast, votes_of = cast_votes_by(votes, tallies, [CONTEST])
+    none = cast.clear().drop(CONTEST)
+    return states_by_contest(tallies, lambda contest: votes_of.get((contest,), none), views)
+
+
+def states_by_contest(
+    tallies: pl.DataFrame,
+    votes_of: Callable[[str], pl.DataFrame],
+    views: dict[str, ContestView],
+) -> ForensicState:
+    """contest_states with each contest's long votes asked for when it is examined:
+    votes_of(contest) gives them for at least its accepted tallies (those of its other
+    tallies are left out by contest_rows' join), so the warehouse can hand them over contest
+    by contest, not joined with the tallies and split here."""
     states = []
     for (contest,), own in sorted(tallies.partition_by(CONTEST, as_dict=True).items()):
         view = views.get(contest)
         if view is None:  # a contest without lines: no vote to screen
             continue
-        mine = votes_of.get((contest,), cast.clear().drop(CONTEST))
-        states.append((contest, rows_state(contest_rows(own, mine, view), view)))
+        states.append((contest, rows_state(contest_rows(own, votes_of(contest), view), view)))
     return keyed_by_contest(states)
 
 

@@ -98,7 +98,14 @@ def group_state(
     tallies (at the polling units); votes: their long votes; lines: the contests' lines
     (contest_id, candidate_id, candidate_name in ballot order)."""
     tallies = with_districts(tallies)
-    cast = CastVotes(votes, tallies)
+    return split_group_state(tallies, CastVotes(votes, tallies), lines, populations)
+
+
+def split_group_state(
+    tallies: pl.DataFrame, cast: CastVotes, lines: pl.DataFrame, populations: Populations
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """group_state of tallies with their districts (with_districts) and their votes already
+    split by group (CastVotes: a full build's, read contest by contest)."""
     groups = group_lines(tallies, cast, lines, populations.election)
     return group_stats(tallies, cast, groups, populations), groups
 

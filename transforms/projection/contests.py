@@ -48,6 +48,7 @@ CONTEST_SCHEMA = {
     "unit_code": pl.String,
     **SCHEMA,
 }
+LONG_VOTES_SCHEMA = {"tally_id": pl.Int64, "candidate_id": pl.String, "votes": pl.Int64}
 UNITS_SCHEMA = {"level": pl.String, "unit_code": pl.String, "expected": pl.Int64}
 GROUP = [CONTEST, DISTRICT]  # a contest in one district (null: of the whole area)
 FIRST_CODE = "first_code"
@@ -124,25 +125,49 @@ class CastVotes:
     string keys cost twice as much, and group_lines and group_stats each did it)."""
 
     def __init__(self, votes: pl.DataFrame, tallies: pl.DataFrame) -> None:
-        numbered = tallies.select("tally_id", *GROUP, pl.struct(GROUP).rank("dense").alias("_g"))
-        keys = numbered.select("_g", *GROUP).unique("_g")
-        cast = votes.filter(pl.col("votes").is_not_null()).join(
-            numbered.select("tally_id", "_g"), on="tally_id", how="inner"
-        )
-        self.present = (
-            cast.select("_g", "candidate_id")
-            .unique()
-            .join(keys, on="_g")
-            .select(*GROUP, "candidate_id")
-        )
-        key_of = {g: tuple(key) for g, *key in keys.iter_rows()}
-        split = cast.partition_by("_g", as_dict=True, include_key=False)
-        self._split = {key_of[g]: part for (g,), part in split.items()}
-        self._none = cast.clear().drop("_g")
+        self._take([_split_by_group(votes, tallies)])
+
+    @classmethod
+    def by_contest(
+        cls, tallies: pl.DataFrame, votes_of: Callable[[str], pl.DataFrame]
+    ) -> CastVotes:
+        """The same, each contest's votes asked for alone (votes_of(contest): its long votes,
+        of at least its tallies here) and joined with its own tallies only: the warehouse
+        reads them contest by contest instead of every vote at once."""
+        parts = [
+            _split_by_group(votes_of(contest), own)
+            for (contest,), own in tallies.partition_by(CONTEST, as_dict=True).items()
+        ]
+        cast = cls.__new__(cls)
+        cast._take(parts or [_split_by_group(pl.DataFrame(schema=LONG_VOTES_SCHEMA), tallies)])
+        return cast
+
+    def _take(self, parts: list[tuple]) -> None:
+        """The present lines and the split votes of these _split_by_group parts."""
+        self.present = pl.concat([present for present, _, _ in parts])
+        self._split = {key: votes for _, split, _ in parts for key, votes in split.items()}
+        self._none = parts[0][2]
 
     def of(self, key: tuple) -> pl.DataFrame:
         """The group's cast votes (none: an empty frame of their columns)."""
         return self._split.get(key, self._none)
+
+
+def _split_by_group(
+    votes: pl.DataFrame, tallies: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[tuple, pl.DataFrame], pl.DataFrame]:
+    """CastVotes' parts: the (GROUP, candidate_id) given a count, the cast votes per group, and
+    none of them (an empty frame of their columns)."""
+    numbered = tallies.select("tally_id", *GROUP, pl.struct(GROUP).rank("dense").alias("_g"))
+    keys = numbered.select("_g", *GROUP).unique("_g")
+    cast = votes.filter(pl.col("votes").is_not_null()).join(
+        numbered.select("tally_id", "_g"), on="tally_id", how="inner"
+    )
+    present = cast.select("_g", "candidate_id").unique().join(keys, on="_g")
+    key_of = {g: tuple(key) for g, *key in keys.iter_rows()}
+    split = cast.partition_by("_g", as_dict=True, include_key=False)
+    split = {key_of[g]: part for (g,), part in split.items()}
+    return present.select(*GROUP, "candidate_id"), split, cast.clear().drop("_g")
 
 
 def group_lines(
@@ -246,7 +271,7 @@ def group_stats(
         group = groups.get(key)
         if group is None:  # no line given a count there: nothing to project
             continue
-        counted = group_counted(own, cast.of(key), group, populations.of(group)[2])
+        counted = _counted(own, cast.of(key), group, populations.of(group)[2])
         parts.append(
             projection_stats(counted, group.view).with_columns(
                 pl.lit(group.contest, pl.String).alias(CONTEST),
@@ -263,13 +288,19 @@ def group_counted(
 ) -> pl.DataFrame:
     """counted_units of some accepted tallies of one group, their long votes placed in its
     lines' columns (a vote on a line the group does not list is left out: callers check)."""
-    cast = (
-        votes.filter(pl.col("votes").is_not_null())
-        .join(tallies.select("tally_id"), on="tally_id", how="semi")
-        .filter(pl.col("candidate_id").is_in(group.ids))
+    cast = votes.filter(pl.col("votes").is_not_null()).join(
+        tallies.select("tally_id"), on="tally_id", how="semi"
     )
-    wide = _wide(cast.with_columns(pl.col("candidate_id").replace_strict(group.slots)), group.view)
-    return estimator.counted_units(tallies, wide, group.view, sizes)
+    return _counted(tallies, cast, group, sizes)
+
+
+def _counted(
+    tallies: pl.DataFrame, cast: pl.DataFrame, group: Group, sizes: pl.DataFrame | None
+) -> pl.DataFrame:
+    """group_counted of the cast votes of these tallies alone (CastVotes.of's: group_stats
+    neither filters nor joins them again)."""
+    lines = cast.filter(pl.col("candidate_id").is_in(group.ids))
+    return estimator.counted_units(tallies, _wide(lines, group), group.view, sizes)
 
 
 class GroupStats:
@@ -358,11 +389,18 @@ def _contest_view(election: Election, names: list[str], level: str | None) -> El
     )
 
 
-def _wide(votes: pl.DataFrame, view: Election) -> pl.DataFrame:
-    """Long votes → tally_id and a column per line (null where the tally lacks the line)."""
-    lines = view.candidate_ids
-    wide = votes.pivot(on="candidate_id", index="tally_id", values="votes", on_columns=lines)
-    return wide.select("tally_id", *[pl.col(c).cast(pl.Int64) for c in lines])
+def _wide(votes: pl.DataFrame, group: Group) -> pl.DataFrame:
+    """Long votes on the group's lines → tally_id and a column per line, its slot (null where
+    the tally lacks the line). Pivoted on the candidate ids and the columns renamed: putting
+    each vote on its slot first cost as much as the pivot (unless a line is named as the
+    index column)."""
+    ids, lines = group.ids, group.view.candidate_ids
+    if "tally_id" in ids:
+        votes, ids = votes.with_columns(pl.col("candidate_id").replace_strict(group.slots)), lines
+    wide = votes.pivot(on="candidate_id", index="tally_id", values="votes", on_columns=ids)
+    return wide.rename(dict(zip(ids, lines, strict=True))).select(
+        "tally_id", *[pl.col(c).cast(pl.Int64) for c in lines]
+    )
 
 
 def _population(
