@@ -294,15 +294,11 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
     if lines is not None:
         return _build_general(staged, target)
     election = staged.election
-    built = {}
-
-    def each_built():  # each mart built while the one before it is written
-        for name, build in BUILDS.items():
-            built[name] = build(staged)
-            yield name, built[name]
-
+    # built, then written: its results' write is most of the step, which overlapping with
+    # the few marts built after the rollups made no faster (1M tables, paired runs)
+    built = {name: build(staged) for name, build in BUILDS.items()}
     results_wide = staged.rollups.results_wide
-    write_pending(target, results_wide, each_built(), election)
+    write_pending(target, results_wide, built, election)
     counts = {table: frame.height for table, frame in built.items()}
     return {"results": results_wide.height * len(election.result_ids), **counts}
 

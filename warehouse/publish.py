@@ -19,7 +19,7 @@ import logging
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,25 +176,24 @@ def append_wide_results(
 def write_pending(
     target: Path,
     results_wide: pl.DataFrame,
-    tables: dict[str, pl.DataFrame] | Iterable[tuple[str, pl.DataFrame]],
+    tables: dict[str, pl.DataFrame],
     election: Election,
 ) -> Path:
     """Write every mart of an election of one contest's marts step into a fresh pending file
-    next to `target`: its results from their wide form, then `tables` (name → frame, or pairs
-    that may be built as they are asked for: each is built while the one before is written)."""
-    pairs = tables.items() if isinstance(tables, dict) else tables
-    with pending_writer(target) as writer:
-        writer.submit(write_results, results_wide, election)
-        for name, frame in pairs:
-            writer.submit(write_mart, name, frame, election)
+    next to `target`: its results from their wide form, then `tables`."""
+    with pending_marts(target) as con:
+        write_results(con, results_wide, election)
+        for name, frame in tables.items():
+            write_mart(con, name, frame, election)
     return pending_path(target)
 
 
 class MartWriter:
     """The pending file's writes, run in the order they are handed over on a thread of their
-    own, while the caller builds the next mart. DuckDB storing the rows is about half of a
-    full marts step and the polars rollups most of the rest; each leaves a core idle part of
-    the time (DuckDB and polars both release the GIL), so the two overlap.
+    own, while the caller builds the next mart: a general election's (_build_general). DuckDB
+    storing the rows is about half of its marts step and the polars rollups most of the rest;
+    each leaves a core idle part of the time (DuckDB and polars both release the GIL), so the
+    two overlap.
 
     Only the writer's thread uses the connection. At most AHEAD writes wait, their frames held
     until written: a general election's results are handed over contest by contest, so its
