@@ -35,6 +35,7 @@ from transforms.delta import (
     updated_results,
     updated_turnout,
 )
+from transforms.feed import OTHER
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
@@ -45,7 +46,7 @@ from transforms.reconciliation import (
     reconciliation_summary,
 )
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, counts_marts, results_long
-from transforms.staging import CONTEST
+from transforms.staging import CONTEST, district_columns
 from transforms.verification import announced_vs_tallied
 from warehouse.change import Change, read_change_long_votes, read_line_holders
 from warehouse.db import table_exists, transaction
@@ -62,10 +63,11 @@ from warehouse.mart_updates import (
     votes_wide_of,
 )
 from warehouse.publish import (
+    MartWriter,
     append_mart,
     append_wide_results,
     create_declared,
-    pending_marts,
+    pending_writer,
     write_mart,
     write_pending,
 )
@@ -292,6 +294,8 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
     if lines is not None:
         return _build_general(staged, target)
     election = staged.election
+    # built, then written: its results' write is most of the step, which overlapping with
+    # the few marts built after the rollups made no faster (1M tables, paired runs)
     built = {name: build(staged) for name, build in BUILDS.items()}
     results_wide = staged.rollups.results_wide
     write_pending(target, results_wide, built, election)
@@ -299,26 +303,34 @@ def build_all(duckdb: Warehouse, frames: RunFrames, config, target) -> dict[str,
     return {"results": results_wide.height * len(election.result_ids), **counts}
 
 
+# written first, while a general election's results are climbed: both are ready before them
+EARLY = ("turnout", "coverage")
+
+
 def _build_general(staged: Staged, target) -> dict[str, int]:
-    """A general election's marts, in one pending file: its results written contest by
-    contest as they are climbed (the whole mart, some 25 rows per polling unit at three
-    contests, is never held at once), then the others, which read of the results only the
-    rows kept (_write_contest_results)."""
+    """A general election's marts, in one pending file: its turnout and coverage, then its
+    results contest by contest as they are climbed (the whole mart, some 25 rows per polling
+    unit at three contests, is never held at once), then the others, which read of the results
+    only the rows kept (_write_contest_results). Each is written while the next is built."""
     election = staged.election
     turnout, coverage = counts_marts(
         staged.accepted, staged.units, election, received=staged.counted, ballots=staged.ballots
     )
-    with pending_marts(target) as con:
-        kept, written = _write_contest_results(con, staged)
+    built = {}
+    with pending_writer(target) as writer:
+        writer.submit(write_mart, "turnout", turnout, election)
+        writer.submit(write_mart, "coverage", coverage, election)
+        kept, written = _write_contest_results(writer, staged)
         # the rollups the other marts read: set here, so never built whole (cached_property)
         staged.rollups = Marts(kept.clear(), turnout, coverage, kept)
-        built = {name: build(staged) for name, build in BUILDS.items()}
-        for name, frame in built.items():
-            write_mart(con, name, frame, election)
+        for name, build in BUILDS.items():
+            built[name] = build(staged)
+            if name not in EARLY:
+                writer.submit(write_mart, name, built[name], election)
     return {"results": written, **{table: frame.height for table, frame in built.items()}}
 
 
-def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
+def _write_contest_results(writer: MartWriter, staged: Staged) -> tuple[pl.DataFrame, int]:
     """The results mart written contest by contest, climbed wide where it can be
     (transforms.contest_results.wide_contest_results), else long; returns the rows that
     contest_status and announced_vs_tallied read (each contest's district level, and the
@@ -327,8 +339,8 @@ def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
     names = staged.units.select("level", "unit_code", "unit_name")
     lines = staged.lines.select(CONTEST, "candidate_id", "candidate_name")
     district_level = dict(contests_of(staged).select(CONTEST, "district_level").iter_rows())
-    accepted = staged.accepted  # a general election's tallies name their contest
-    create_declared(con, mart("results"), election)
+    accepted = _climbed_columns(staged.accepted, election)  # each tally names its contest
+    writer.submit(create_declared, mart("results"), election)
     kept = [contest_results(accepted.clear(), staged.votes.clear(), names, lines, election)]
     written = 0
     for (contest,), own in sorted(accepted.partition_by(CONTEST, as_dict=True).items()):
@@ -339,15 +351,29 @@ def _write_contest_results(con, staged: Staged) -> tuple[pl.DataFrame, int]:
         wide = wide_contest_results(own, votes, names, own_lines, election)
         if wide is None:
             rows = contest_results(own, votes, names, own_lines, election)
-            append_mart(con, "results", rows, election)
+            writer.submit(append_mart, "results", rows, election)
             written += rows.height
             kept.append(rows.filter(pl.col("level").is_in(levels)))
             continue
-        append_wide_results(con, wide.rows, wide.lines, wide.line_ids)
-        append_mart(con, "results", wide.above, election)
+        writer.submit(append_wide_results, wide.rows, wide.lines, wide.line_ids)
+        writer.submit(append_mart, "results", wide.above, election)
         written += wide.height
         kept.append(wide.at_levels(levels))
     return pl.concat(kept), written
+
+
+def _climbed_columns(accepted: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """The accepted tallies' columns that a contest's results read (contest_results,
+    wide_contest_results): split per contest without the thirty others."""
+    other = [OTHER] if OTHER in accepted.columns else []
+    return accepted.select(
+        "tally_id",
+        "source_id",
+        CONTEST,
+        *district_columns(accepted),
+        *election.code_columns,
+        *other,
+    )
 
 
 def ballot_lines(con, election: Election) -> tuple[Election, pl.DataFrame | None]:

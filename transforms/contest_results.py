@@ -292,9 +292,9 @@ def wide_contest_results(
     present = [
         pl.when(pl.col(_known(line)) > 0).then(pl.col(line)).alias(line) for line in line_ids
     ]
-    climbed = pl.concat(levels)
-    if climbed.select(UNIT).n_unique() != climbed.height:  # a unit code under two parents
+    if not _one_row_per_unit(levels, placed):  # a unit code under two parents
         return None  # the long rows share and rank the two rows as one unit
+    climbed = pl.concat(levels)
     rows = named(climbed.with_columns(present), names)
     line_names = _line_names(slots, placed, lines, other)
     above = _climbed_above(current.with_columns(present), line_names, line_ids, top, election)
@@ -304,6 +304,15 @@ def wide_contest_results(
         line_ids,
         shared_and_ranked(above, names, lines) if above.height else _no_rows(),
     )
+
+
+def _one_row_per_unit(levels: list[pl.DataFrame], placed: pl.DataFrame) -> bool:
+    """Is each unit (UNIT) one row of the climbed levels? Within a level, a unit is its source,
+    contest and code; where the tallies are of one source and one contest (a contest's own
+    climb), its code alone: a check of one column instead of four."""
+    single = placed["source_id"].n_unique() == 1 and placed[CONTEST].n_unique() == 1
+    keys = ["unit_code"] if single else ["source_id", CONTEST, "unit_code"]
+    return all(rows.select(keys).n_unique() == rows.height for rows in levels)
 
 
 def _known(line: str) -> str:

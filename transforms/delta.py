@@ -311,7 +311,8 @@ def updated_turnout(
 
 def updated_coverage(old: pl.DataFrame, deltas: Deltas, units: pl.DataFrame) -> pl.DataFrame:
     """New coverage rows of the touched units: registry units always have one; other units
-    only while some tally of theirs is received."""
+    only while some tally of theirs is received, named by their code as a full build names a
+    unit the registry lacks."""
     merged = _plus(
         old.drop("unit_name", "expected", "percent_reporting"),
         deltas.coverage,
@@ -323,7 +324,7 @@ def updated_coverage(old: pl.DataFrame, deltas: Deltas, units: pl.DataFrame) -> 
     return (
         merged.join(known, on=["level", "unit_code"], how="left")
         .filter((pl.col("received") > 0) | pl.col("_known").fill_null(False))
-        .with_columns(percent_reporting())
+        .with_columns(percent_reporting(), pl.coalesce("unit_name", "unit_code").alias("unit_name"))
         .select(COVERAGE_COLUMNS)
     )
 

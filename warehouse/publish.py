@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,6 +186,59 @@ def write_pending(
         for name, frame in tables.items():
             write_mart(con, name, frame, election)
     return pending_path(target)
+
+
+class MartWriter:
+    """The pending file's writes, run in the order they are handed over on a thread of their
+    own, while the caller builds the next mart: a general election's (_build_general). DuckDB
+    storing the rows is about half of its marts step and the polars rollups most of the rest;
+    each leaves a core idle part of the time (DuckDB and polars both release the GIL), so the
+    two overlap.
+
+    Only the writer's thread uses the connection. At most AHEAD writes wait, their frames held
+    until written: a general election's results are handed over contest by contest, so its
+    whole results mart is still never held at once."""
+
+    AHEAD = 3
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mart-writer")
+        self._waiting: deque[Future] = deque()
+
+    def submit(self, write: Callable[..., None], *args) -> None:
+        """Run write(connection, *args) after the writes handed over before it; wait while
+        AHEAD are waiting (and raise the failure of any that failed)."""
+        self._waiting.append(self._pool.submit(write, self._con, *args))
+        while len(self._waiting) > self.AHEAD:
+            self._waiting.popleft().result()
+
+    def finish(self) -> None:
+        """Wait for every write; raise the first that failed."""
+        try:
+            while self._waiting:
+                self._waiting.popleft().result()
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Drop the writes not yet begun and wait for the one under way (the caller failed)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def pending_writer(target: Path) -> Iterator[MartWriter]:
+    """A fresh pending file (pending_marts) written by a MartWriter: every write has ended
+    when the block does, however it ends (the connection is closed after the writer's thread
+    is done with it), and a write that failed raises here."""
+    with pending_marts(target) as con:
+        writer = MartWriter(con)
+        try:
+            yield writer
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.finish()
 
 
 @contextmanager
