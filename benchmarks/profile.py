@@ -11,6 +11,10 @@ times from the Dagster event log and cuts the samples at them. Per step:
 - CPU: user + sys ticks of the whole process between the two (interpolated between samples, so
   to ±20 ms; threads of DuckDB and polars included);
 - peak: the largest VmRSS sampled inside the step; `whole` is the process's VmHWM at the end;
+- DuckDB: of that peak, what DuckDB's own allocator (the jemalloc it bundles on Linux) held
+  resident at the same sample: its buffer pool, query state and results not yet handed over.
+  The rest is polars' heap (its jemalloc), Python and Arrow buffers DuckDB handed to polars;
+  blank where DuckDB does not export its allocator's statistics;
 - rows in/out: from the assets' materialization metadata.
 
 "outside steps" is everything else of the process: Python start-up, imports, Dagster's job
@@ -29,6 +33,7 @@ memory, CPU and wall from os.wait4: what item 4 of issue 15 asks for.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -79,15 +84,40 @@ def _status_bytes(name: str) -> int:
     return 0
 
 
+def _duckdb_resident():
+    """A function returning the bytes DuckDB's bundled jemalloc holds resident, or None where
+    the DuckDB library does not export its mallctl (another platform or build)."""
+    try:
+        import _duckdb
+
+        mallctl = ctypes.CDLL(_duckdb.__file__).duckdb_je_mallctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    size_p = ctypes.POINTER(ctypes.c_size_t)
+    mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, size_p, ctypes.c_void_p, ctypes.c_size_t]
+
+    def resident() -> int:
+        epoch, width = ctypes.c_uint64(1), ctypes.c_size_t(8)  # refreshes the statistics
+        mallctl(b"epoch", ctypes.byref(epoch), ctypes.byref(width), ctypes.byref(epoch), 8)
+        value, width = ctypes.c_size_t(0), ctypes.c_size_t(ctypes.sizeof(ctypes.c_size_t))
+        failed = mallctl(b"stats.resident", ctypes.byref(value), ctypes.byref(width), None, 0)
+        return 0 if failed else value.value
+
+    return resident
+
+
 class Sampler(threading.Thread):
-    """(time.time(), cpu seconds, rss bytes) every `interval` seconds until stopped."""
+    """(time.time(), cpu seconds, rss bytes, DuckDB's resident bytes or None) every `interval`
+    seconds until stopped."""
 
     def __init__(self, interval: float = 0.02):
         super().__init__(daemon=True)
         self.interval, self.samples, self._stop_event = interval, [], threading.Event()
+        self._duckdb = _duckdb_resident()
 
     def sample(self) -> None:
-        self.samples.append((time.time(), _cpu_seconds(), _status_bytes("VmRSS")))
+        duckdb = self._duckdb() if self._duckdb else None
+        self.samples.append((time.time(), _cpu_seconds(), _status_bytes("VmRSS"), duckdb))
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
@@ -207,14 +237,16 @@ def child(args: argparse.Namespace) -> int:
         if key not in starts or key not in ends:
             continue
         begin, end = starts[key], ends[key]
-        inside = [s[2] for s in samples if begin <= s[0] <= end]
+        inside = [s for s in samples if begin <= s[0] <= end]
+        peak = max(inside, default=(0, 0, 0, None), key=lambda s: s[2])
         rows_in, rows_out = _rows(name, assets)
         steps.append(
             {
                 "step": name,
                 "wall": end - begin,
                 "cpu": _cpu_at(samples, end) - _cpu_at(samples, begin),
-                "peak_rss": max(inside, default=0),
+                "peak_rss": peak[2],
+                "duckdb_at_peak": peak[3],
                 "rows_in": rows_in,
                 "rows_out": rows_out,
             }
@@ -278,10 +310,10 @@ def profile_size(tables: int, args, root: Path) -> dict:
 
 
 def table(run: dict, markdown: bool) -> list[str]:
-    head = ("step", "wall s", "CPU s", "peak GiB", "rows in", "rows out")
+    head = ("step", "wall s", "CPU s", "peak GiB", "DuckDB GiB", "rows in", "rows out")
     rows = [
         (s["step"], f"{s['wall']:.2f}", f"{s['cpu']:.2f}", f"{s['peak_rss'] / GIB:.2f}")
-        + (s["rows_in"], s["rows_out"])
+        + (_gib(s.get("duckdb_at_peak")), s["rows_in"], s["rows_out"])
         for s in run["steps"]
     ]
     in_steps = sum(s["wall"] for s in run["steps"]), sum(s["cpu"] for s in run["steps"])
@@ -292,20 +324,24 @@ def table(run: dict, markdown: bool) -> list[str]:
             f"{run['process_wall'] - in_steps[0]:.2f}",
             f"{run['process_cpu'] - in_steps[1] - worker:.2f}",
         )
-        + ("", "start-up, imports, job set-up, summary", "")
+        + ("", "", "start-up, imports, job set-up, summary", "")
     )
     if worker:  # its CPU overlaps the steps on another core; its wall is theirs
-        rows.append(("GX worker", "", f"{worker:.2f}", "", "", "a process of its own"))
+        rows.append(("GX worker", "", f"{worker:.2f}", "", "", "", "a process of its own"))
     rows.append(
         ("whole process", f"{run['process_wall']:.2f}", f"{run['process_cpu']:.2f}")
-        + (f"{run['process_peak_rss'] / GIB:.2f}", "", "")
+        + (f"{run['process_peak_rss'] / GIB:.2f}", "", "", "")
     )
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return lines + ["| " + " | ".join(r) + " |" for r in rows]
     widths = [max(len(str(r[i])) for r in (head, *rows)) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 4, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return [fmt.format(*head), "-" * (sum(widths) + 10)] + [fmt.format(*r) for r in rows]
+    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5, 6) else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return [fmt.format(*head), "-" * (sum(widths) + 12)] + [fmt.format(*r) for r in rows]
+
+
+def _gib(value: int | None) -> str:
+    return "" if value is None else f"{value / GIB:.2f}"
 
 
 def memory_table(runs: list[dict], markdown: bool) -> list[str]:

@@ -116,7 +116,8 @@ def _raised(exception_info) -> str | None:
     return None
 
 
-def _columns_needed(rules: tuple[Rule, ...]) -> list[str]:
+def columns_needed(rules: tuple[Rule, ...]) -> list[str]:
+    """The evidence columns the rules' expectations read, and the key."""
     needed = {KEY}
     for rule in rules:
         for _name, kwargs in rule.expectations:
@@ -166,13 +167,13 @@ def validate(evidence: pl.DataFrame, rules: tuple[Rule, ...], name: str) -> Rule
     """Run the rules' suite over the evidence frame; return the failing tally_ids per rule."""
     if not rules:
         return RuleFailures((), {})
-    missing = [c for c in _columns_needed(rules) if c not in evidence.columns]
+    missing = [c for c in columns_needed(rules) if c not in evidence.columns]
     if missing:
         raise EngineError(f"evidence frame lacks column(s) {', '.join(missing)}")
     if evidence.is_empty():  # nothing to judge: no verdicts, and no GX import
         return RuleFailures(tuple(r.id for r in rules), {})
     frame = _pandas_indexed_by_tally(
-        evidence.select(_columns_needed(rules)), _bounded_columns(rules)
+        evidence.select(columns_needed(rules)), _bounded_columns(rules)
     )
     try:
         context = quiet_context()

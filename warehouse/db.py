@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,9 +108,22 @@ def registered(
     done = []
     try:
         for name in frames:
-            con.register(name, frames[name])
+            con.register(name, as_arrow(frames[name]))
             done.append(name)
         yield con
     finally:
         for name in done:
             con.unregister(name)
+
+
+def as_arrow(frame: object) -> object:
+    """A polars frame as Arrow without a copy (its own string views), anything else as it is.
+
+    DuckDB reads a polars frame handed over as it is through Arrow's plain strings: every text
+    cell copied first, the copy alive while the statement runs (0.45 GB for a mart of 1.4M rows
+    and a dozen text columns, more time than the write itself). It reads string views as well,
+    into the same types and values."""
+    pl = sys.modules.get("polars")  # not imported here: none loaded, no polars frame
+    if pl is None or not isinstance(frame, pl.DataFrame):
+        return frame
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
