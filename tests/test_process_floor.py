@@ -1,0 +1,72 @@
+"""What every `tallyhouse run` process pays whatever the size of its drop, kept small: the
+event log reuses one engine per SQLite file for the run (orchestration/runner.py), and the
+files a drop's run skips are counted in one line (orchestration/assets/ingest.py)."""
+
+import inspect
+import shutil
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+from orchestration.runner import instance_sqlite_kept_open
+
+LINES = 60
+
+
+@dg.op
+def many_lines(context) -> None:
+    for line in range(LINES):
+        context.log.info(f"line {line}")
+
+
+@dg.job
+def chatty():
+    many_lines()
+
+
+def test_the_replaced_method_is_dagsters_own_shape():
+    """runner._event_log_engines_reused replaces SqliteEventLogStorage._connect for a run: a
+    Dagster that renamed it or changed its arguments must fail here, not in a run."""
+    assert list(inspect.signature(SqliteEventLogStorage._connect).parameters) == ["self", "shard"]
+
+
+@pytest.mark.e2e  # runs a (one-op) Dagster job
+def test_a_run_connects_to_each_event_log_file_once_and_keeps_every_event(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    opened: list[str] = []
+
+    def count(dbapi_connection, _record) -> None:
+        opened.append(dbapi_connection.execute("pragma database_list").fetchall()[0][2])
+
+    original = SqliteEventLogStorage._connect
+    sa.event.listen(sa.engine.Engine, "connect", count)
+    try:
+        with instance_sqlite_kept_open(home), dg.DagsterInstance.from_config(str(home)) as inst:
+            assert SqliteEventLogStorage._connect is not original
+            run_id = chatty.execute_in_process(instance=inst).run_id
+    finally:
+        sa.event.remove(sa.engine.Engine, "connect", count)
+    assert SqliteEventLogStorage._connect is original, "put back when the block ends"
+    event_log = [path for path in opened if "/history/runs/" in path]
+    assert len(event_log) < 10, f"{len(event_log)} connections for {LINES} lines and the run"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        logged = [r.user_message for r in instance.all_logs(run_id) if r.dagster_event is None]
+        assert [m for m in logged if m.startswith("line ")] == [f"line {n}" for n in range(LINES)]
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+    assert not list(home.rglob("*.db-wal")), "every connection closed, the WALs folded in"
+
+
+@pytest.mark.e2e  # runs the CLI
+def test_a_drop_counts_the_files_it_skips_in_one_line(ran_two_drops_copy, tallyhouse):
+    ran = ran_two_drops_copy
+    landed = ran.settings.landing / "tallies_003.csv"
+    shutil.copy(ran.held / landed.name, landed)
+    done = tallyhouse("run", "--data-dir", str(ran.settings.data_dir))
+    assert done.returncode == 0, done.stderr
+    assert "raw__deliveries: 2 landed file(s) already delivered, skipped" in done.stdout
+    assert "tallies_003.csv: loaded" in done.stdout
+    assert "tallies_001.csv" not in done.stdout, "a skipped file is counted, not named"
