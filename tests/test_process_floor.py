@@ -1,9 +1,14 @@
 """What every `tallyhouse run` process pays whatever the size of its drop, kept small: the
-event log reuses one engine per SQLite file for the run (orchestration/runner.py), and the
-files a drop's run skips are counted in one line (orchestration/assets/ingest.py)."""
+event log reuses one engine per SQLite file for the run (orchestration/runner.py), the files a
+drop's run skips are counted in one line (orchestration/assets/ingest.py), and the project's
+sources are compiled when `uv sync` installs it (hatch_build.py)."""
 
+import importlib.util
 import inspect
 import shutil
+import sys
+import types
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -12,6 +17,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 
 from orchestration.runner import instance_sqlite_kept_open
 
+REPO = Path(__file__).resolve().parent.parent
 LINES = 60
 
 
@@ -70,3 +76,45 @@ def test_a_drop_counts_the_files_it_skips_in_one_line(ran_two_drops_copy, tallyh
     assert "raw__deliveries: 2 landed file(s) already delivered, skipped" in done.stdout
     assert "tallies_003.csv: loaded" in done.stdout
     assert "tallies_001.csv" not in done.stdout, "a skipped file is counted, not named"
+
+
+def load_hook(monkeypatch):
+    """hatch_build.py as hatchling loads it, on a stand-in for hatchling's hook interface
+    (hatchling lives in the build environment, not in .venv)."""
+
+    class BuildHookInterface:
+        def __init__(self, root: Path, packages: list[str]):
+            self.root = str(root)
+            self.build_config = types.SimpleNamespace(packages=packages)
+
+    interface = types.ModuleType("hatchling.builders.hooks.plugin.interface")
+    interface.BuildHookInterface = BuildHookInterface
+    for name in ("hatchling", "hatchling.builders", "hatchling.builders.hooks"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "hatchling.builders.hooks.plugin", types.ModuleType("p"))
+    monkeypatch.setitem(sys.modules, interface.__name__, interface)
+    spec = importlib.util.spec_from_file_location("hatch_build", REPO / "hatch_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CompileSources
+
+
+def test_the_editable_install_compiles_the_packages_and_a_wheel_does_not(tmp_path, monkeypatch):
+    hook = load_hook(monkeypatch)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("VALUE = 1\n", encoding="utf-8")
+    (tmp_path / "other.py").write_text("VALUE = 2\n", encoding="utf-8")
+    hook(tmp_path, ["pkg"]).initialize("standard", {})
+    assert not list(tmp_path.rglob("*.pyc")), "a wheel carries sources only"
+    hook(tmp_path, ["pkg"]).initialize("editable", {})
+    compiled = [path.relative_to(tmp_path).parts[:2] for path in tmp_path.rglob("*.pyc")]
+    assert compiled == [("pkg", "__pycache__")], "the packages, nothing else"
+
+
+def test_pyproject_runs_the_hook_for_the_packages_it_ships():
+    import tomllib
+
+    hatch = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    wheel = hatch["targets"]["wheel"]
+    assert "custom" in wheel["hooks"], "hatch_build.py runs when the project is installed"
+    assert {"orchestration", "transforms", "warehouse"} <= set(wheel["packages"])
