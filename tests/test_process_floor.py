@@ -1,12 +1,14 @@
 """What every `tallyhouse run` process pays whatever the size of its drop, kept small: the
 event log reuses one engine per SQLite file for the run (orchestration/runner.py), the files a
 drop's run skips are counted in one line (orchestration/assets/ingest.py), and the project's
-sources are compiled when `uv sync` installs it (hatch_build.py)."""
+sources are compiled when `uv sync` installs it (hatch_build.py). And benchmarks/drop_process.py
+reads where a run's time went from Dagster's SQLite event log."""
 
 import importlib.util
 import inspect
 import shutil
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -118,3 +120,24 @@ def test_pyproject_runs_the_hook_for_the_packages_it_ships():
     wheel = hatch["targets"]["wheel"]
     assert "custom" in wheel["hooks"], "hatch_build.py runs when the project is installed"
     assert {"orchestration", "transforms", "warehouse"} <= set(wheel["packages"])
+
+
+@pytest.mark.e2e  # runs a (one-op) Dagster job
+def test_drop_process_reads_a_runs_phases_from_its_event_log(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "drop_process", REPO / "benchmarks" / "drop_process.py"
+    )
+    drop_process = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(drop_process)
+    home = tmp_path / "data" / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    started = time.time()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        chatty.execute_in_process(instance=instance)
+    ended = time.time()
+    spent = drop_process.phases(tmp_path / "data", started, ended)
+    assert list(spent) == ["before the run", "many_lines", "run, outside steps", "after the run"]
+    assert all(value >= 0 for value in spent.values())
+    assert sum(spent.values()) == pytest.approx(ended - started, abs=0.01)
