@@ -11,7 +11,10 @@ landed and run once (untimed). Then, on fresh copies of that data directory, alt
 (`--repeat`): the drop is landed and `tallyhouse run` timed, and `tallyhouse run --full` over the
 same files is timed. Wall, CPU (user + sys) and peak memory of each process; the medians' ratio
 against the goal. The two must publish the same results, turnout and coverage (row counts and
-hash sums), or the script exits 1.
+hash sums), or the script exits 1. Where each kind's wall time went (medians) is read from its
+runs' events in Dagster's SQLite event log: before the run's first event (start-up, imports,
+the instance), each step, the run outside its steps (its creation and planned events, the
+resources, Dagster between steps), and after its last event (the summary, the exit).
 
     .venv/bin/python benchmarks/drop_process.py --tables 1000000 --drop-tables 10000
     .venv/bin/python benchmarks/drop_process.py --tables 1000000 --drop-tables 100 --keep DIR
@@ -21,10 +24,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -84,6 +91,49 @@ def published(data: Path) -> dict[str, tuple]:
         }
 
 
+def phases(data: Path, started: float, ended: float) -> dict[str, float]:
+    """Seconds of a process's wall time before its run's first event, in each step (start to
+    success), and after its last event, from the newest run of the instance under `data` (read
+    with sqlite3, as Dagster's SQLite storage keeps it: the benchmark imports no Dagster)."""
+    history = data / "dagster_home" / "history"
+    with closing(sqlite3.connect(history / "runs.db")) as con:
+        (run_id,) = con.execute("select run_id from runs order by id desc limit 1").fetchone()
+    with closing(sqlite3.connect(history / "runs" / f"{run_id}.db")) as con:
+        events = con.execute(
+            "select dagster_event_type, step_key, timestamp from event_logs order by id"
+        ).fetchall()
+
+    def seconds(stamp: str) -> float:  # Dagster stores naive UTC times
+        return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
+
+    spent = {"before the run": seconds(events[0][2]) - started}
+    starts = {}
+    for kind, step, stamp in events:
+        if kind == "STEP_START":
+            starts[step] = seconds(stamp)
+        elif kind == "STEP_SUCCESS" and step in starts:
+            spent[step] = seconds(stamp) - starts[step]
+    spent["run, outside steps"] = (
+        seconds(events[-1][2])
+        - seconds(events[0][2])
+        - sum(value for key, value in spent.items() if key in starts)
+    )
+    spent["after the run"] = ended - seconds(events[-1][2])
+    return spent
+
+
+def print_phases(timings: dict[str, list[dict]]) -> None:
+    """Each phase's median seconds for each kind of run."""
+    names = list(dict.fromkeys(name for runs in timings.values() for name in runs[0]["phases"]))
+    print(f"{'median wall, s':<24}" + "".join(f"{kind:>9}" for kind in timings))
+    for name in names:
+        medians = [
+            statistics.median(run["phases"].get(name, 0.0) for run in runs)
+            for runs in timings.values()
+        ]
+        print(f"  {name:<22}" + "".join(f"{value:9.2f}" for value in medians))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=1_000_000)
@@ -119,10 +169,13 @@ def main(argv: list[str] | None = None) -> int:
                 full = ["--full"] if kind == "full" else []
                 argv = tallyhouse("run", "--data-dir", str(work / "data"), *full)
                 argv += ["--landing", str(work_landing), "--quarantine-threshold", "1"]
+                started = time.time()
                 timed = run_process(argv, root / f"{kind}{i}.log", REPO)
+                ended = time.time()
                 if timed["exit_code"]:
                     raise SystemExit(f"{kind} run failed: see {root / f'{kind}{i}.log'}")
                 timed["marts"] = published(work / "data")
+                timed["phases"] = phases(work / "data", started, ended)
                 timings[kind].append(timed)
                 print(
                     f"{kind:>4} {i}: {timed['wall']:7.2f}s wall {timed['cpu']:7.2f}s CPU "
@@ -133,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(t["marts"] != timings["full"][0]["marts"] for t in timings["drop"]):
             print("MISMATCH: the drop's marts differ from the full rebuild's")
             return 1
+        print_phases(timings)
         wall = {k: statistics.median(t["wall"] for t in v) for k, v in timings.items()}
         cpu = {k: statistics.median(t["cpu"] for t in v) for k, v in timings.items()}
         goal = GOALS.get(args.drop_tables)

@@ -6,12 +6,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from orchestration.assets.keys import CHECK_FILES_ACCEPTED, PUBLISHED_MARTS, RAW_DELIVERIES
 from orchestration.definitions import TALLY_JOB, build_definitions
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 PROGRESS = {"loggers": {"console": {}}}
 QUIET = {"loggers": {"console": {"config": {"quiet": True}}}}
@@ -103,6 +107,8 @@ def instance_sqlite_kept_open(dagster_home: Path) -> Iterator[None]:
     all. Another Dagster process (the UI, the daemon) is not affected: WAL lets it read and
     write as before. An instance kept in Postgres has no SQLite file here, and nothing changes
     for it.
+
+    The event log also reuses one engine per file for the block (_event_log_engines_reused).
     """
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -127,10 +133,54 @@ def instance_sqlite_kept_open(dagster_home: Path) -> Iterator[None]:
 
     event.listen(Engine, "connect", on_connect)
     try:
-        yield
+        with _event_log_engines_reused():
+            yield
     finally:
         event.remove(Engine, "connect", on_connect)
         with lock:
             for keeper in kept.values():
                 keeper.close()
             kept.clear()
+
+
+@contextmanager
+def _event_log_engines_reused() -> Iterator[None]:
+    """For the block, Dagster's SQLite event log (a file per run, and the index of every run's
+    asset events) connects through one engine per file, kept with its connection pool, instead
+    of making an engine for each event and disposing of it after (SqliteEventLogStorage._connect,
+    which this replaces for the block with the same steps: under the storage's lock, the file's
+    tables made on its first use, one transaction per use).
+
+    A run stores some 220 events through about 420 connections (an asset's events are mirrored
+    in the index): a new engine, a first connection and our pragmas for each cost about 1 ms of
+    CPU, a pooled connection about a quarter of that. The engines are disposed of when the block
+    ends, closing their connections before instance_sqlite_kept_open closes its own (the last
+    close folds the WAL in). dagster is pinned (pyproject.toml); tests/test_process_floor.py
+    fails if the method replaced here changes its name or arguments."""
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log as module
+
+    storage = module.SqliteEventLogStorage
+    original = storage._connect
+    engines: dict[str, Engine] = {}
+
+    @contextmanager
+    def reused_connect(self, shard: str) -> Iterator:
+        with self._db_lock:
+            url = self.conn_string_for_shard(shard)
+            engine = engines.get(url)
+            if engine is None:
+                timeout = {"timeout": module.SQLITE_BUSY_TIMEOUT_SECONDS}
+                engine = engines[url] = module.create_engine(url, connect_args=timeout)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as connection, connection.begin():
+                yield connection
+
+    storage._connect = reused_connect
+    try:
+        yield
+    finally:
+        storage._connect = original
+        for engine in engines.values():
+            engine.dispose()

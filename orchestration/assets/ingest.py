@@ -85,7 +85,9 @@ def _load_landed(
     context: dg.AssetExecutionContext, con, config, landing: Path, settle: float = 0
 ) -> list:
     """Load the registry (if landed) and every landed feed file this run loads (_to_load),
-    each through its contract; log each file's outcome."""
+    each through its contract; log each file's outcome, those already delivered counted in
+    one line (on election night, every earlier file of the night: a line each would be an
+    event each, stored in the run's log, about 0.1 s of a drop's run for 100 files)."""
     election = config.election
     run_id = context.run.run_id
     ensure_schema(con)
@@ -96,19 +98,24 @@ def _load_landed(
     if registry is not None:
         outcomes.append(load_registry(con, registry, election, run_id))
     files = _to_load(context, matching_files(landing, config.contracts), settle)
+    skipped = 0
     for path, contract, outcome in load_feed_files(con, files, election, run_id, rehash=full):
         outcomes.append(outcome)
+        if outcome.status == SKIPPED:
+            skipped += 1
+            continue
         used = outcome.read - outcome.excluded - outcome.blank
         blank = f" + {outcome.blank:,} blank" if outcome.blank else ""
         verb = {
             LOADED: f"loaded {outcome.rows:,} tallies with contract {contract.id} "
             f"({outcome.read:,} rows read = {used:,} used + {outcome.excluded:,} left out by "
             f"the contract{blank})",
-            SKIPPED: "already delivered, skipped",
             UNREADABLE: f"{outcome.error}: left for the next run",
             REJECTED: f"REJECTED: {outcome.error}",
         }[outcome.status]
         context.log.info(f"{path.name}: {verb}")
+    if skipped:
+        context.log.info(f"{skipped:,} landed file(s) already delivered, skipped")
     return outcomes
 
 
