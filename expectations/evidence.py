@@ -9,6 +9,7 @@ from transforms.model import Election
 from transforms.rollup import parent_conflicts
 
 PATH_SEPARATOR = "/"
+REGISTERED_LIMIT = "registered_limit"  # what E2 holds votes cast to (see _registered_limit)
 
 
 def _path(columns: list[str]) -> pl.Expr:
@@ -75,6 +76,7 @@ def build_evidence(
             pl.lit(None, pl.String).alias("registry_path"),
             pl.lit(None, pl.Int64).alias("registry_registered"),
         )
+    frame = frame.with_columns(_registered_limit().alias(REGISTERED_LIMIT))
     judged = pl.col("tally_code").is_not_null()
     if "_polling" in frame.columns:  # a source above the polling units is not in the registry
         frame = frame.with_columns(
@@ -106,6 +108,17 @@ def _with_registry(frame: pl.DataFrame, registry: pl.DataFrame, election: Electi
         pl.when(polling).then(pl.col("registry_path")).alias("registry_path"),
         pl.when(polling).then(pl.lit(True)).alias("_polling"),
     )
+
+
+def _registered_limit() -> pl.Expr:
+    """The most ballots a tally's unit can hold, which rule E2 judges: the registered voters the
+    tally states, or, where it states none (the feed carries no such column, or the unit has no
+    list on the sheet), the registry's positive figure for the unit. The registry's figure is
+    the one `contest_status` bounds a district's uncounted units by, so every tally that can
+    still arrive is held to what its district's bound assumed; without it, a late tally could
+    exceed the bound and overturn a race already called decided."""
+    from_registry = pl.when(pl.col("registry_registered") > 0).then(pl.col("registry_registered"))
+    return pl.coalesce(pl.col(REGISTERED), from_registry)
 
 
 def _fingerprint(column: str) -> pl.Expr:

@@ -40,15 +40,21 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "E2",
         ERROR,
-        "Votes cast (valid + null + blank) exceed the unit's registered voters (a unit without "
-        "a list is not judged).",
+        "Votes cast (valid + null + blank) exceed the unit's registered voters: the tally's "
+        "figure, or the registry's where the tally states none (a unit without either is not "
+        "judged).",
         (
             (
                 "ExpectColumnPairValuesAToBeGreaterThanB",
-                {"column_A": "registered", "column_B": "votes_cast", "or_equal": True, **PAIR},
+                {
+                    "column_A": "registered_limit",
+                    "column_B": "votes_cast",
+                    "or_equal": True,
+                    **PAIR,
+                },
             ),
         ),
-        observed=("votes_cast", "registered"),
+        observed=("votes_cast", "registered_limit"),
     ),
     Rule(
         "E3",

@@ -459,13 +459,24 @@ counts = {{ valid_votes = "Total Valid Votes" }}
 """
 
 
+# a 34B that names its constituency only: the registry places it in its county
+KE_COUNTY_CODE = 'county = { column = "County Code", pad = 3 }, '
+KE_34B_WITHOUT_COUNTY = KE_34B.replace(KE_COUNTY_CODE, "").replace(
+    'id = "form34b"', 'id = "form34b"\nlevels = ["constituency"]'
+)
+
+
 @pytest.mark.e2e
-def test_kenya_forms_34a_publish_exact_totals_and_the_34b_above_them_reconcile(settings, tmp_path):
+@pytest.mark.parametrize("county", ["on the form", "from the registry"])
+def test_kenya_forms_34a_publish_exact_totals_and_the_34b_above_them_reconcile(
+    settings, tmp_path, county
+):
     forms = forms_34a(blank=2)
     sums = forms_34a_sums(forms)
     files = {"34A_national.csv": forms, "34B_national.csv": forms_34b(sums, ("275", "ruto", 7))}
     files["registry.csv"] = ke_registry()
-    contracts = {"form34a": KE_34A, "form34b": KE_34B}
+    form34b = KE_34B if county == "on the form" else KE_34B_WITHOUT_COUNTY
+    contracts = {"form34a": KE_34A, "form34b": form34b}
     ke = ran_clean(settings, tmp_path, "ke", KE_ELECTION, contracts, files)
     found = results_at(ke, ("national", "county", "constituency", "ward"))
     assert {k[1:]: v for k, v in found.items()} == dict(sums)
@@ -637,9 +648,17 @@ matches = '.'
 """
 
 
+def without_sheet_electors(contract: str) -> str:
+    """The contract without the sheet's electors: E2 then holds each poll to the registry's."""
+    kept = [line for line in contract.splitlines() if not line.startswith("registered = ")]
+    assert len(kept) == len(contract.splitlines()) - 1
+    return "\n".join(kept)
+
+
 @pytest.mark.e2e
+@pytest.mark.parametrize("electors", ["on the sheet", "in the registry only"])
 def test_canada_polls_publish_exact_totals_and_decide_only_what_no_poll_can_change(
-    settings, tmp_path
+    settings, tmp_path, electors
 ):
     # Ajax: Liberal ahead by 18 with poll 2 out (420 electors); Algoma: NDP ahead by 450 with
     # poll 2 out (380 electors); Abitibi: Bloc ahead by 250 with its advance poll out (no list
@@ -647,7 +666,8 @@ def test_canada_polls_publish_exact_totals_and_decide_only_what_no_poll_can_chan
     held = {"35001": ("2",), "35002": ("2",), "24001": ("601",)}
     early = {f"pollresults_resultatsbureau{r}.csv": poll_file(r, held[r]) for r in RIDINGS}
     files = {**early, "registry.csv": ca_registry()}
-    ca = ran_clean(settings, tmp_path, "ca", CA_ELECTION, {"pollresults": CA_CONTRACT}, files)
+    contract = CA_CONTRACT if electors == "on the sheet" else without_sheet_electors(CA_CONTRACT)
+    ca = ran_clean(settings, tmp_path, "ca", CA_ELECTION, {"pollresults": contract}, files)
     levels = ("national", "province", "riding")
     assert {k[1:]: v for k, v in results_at(ca, levels).items()} == dict(poll_sums(early))
     assert status(ca) == {
@@ -655,8 +675,9 @@ def test_canada_polls_publish_exact_totals_and_decide_only_what_no_poll_can_chan
         ("house", "35002"): (2, 3, [NDP], 380, True),
         ("house", "24001"): (3, 4, ["Bloc Québécois"], None, False),
     }
-    # Algoma's poll 2 then claims 460 ballots for the Conservative, more than its 380 electors:
-    # quarantined (E2), so what was decided stays decided
+    # Algoma's poll 2 then claims 460 ballots for the Conservative, more than its 380 electors
+    # (the sheet's, else the registry's, which bounded what was to come): quarantined (E2), so
+    # what was decided stays decided
     forged = poll_file("35002", forged={"2": (0, 460, 0)})
     land(ca.landing_dir, {"pollresults_resultatsbureau35002_forged.csv": forged})
     assert run(ca).success

@@ -256,3 +256,37 @@ def test_an_election_of_one_contest_with_a_canvass_updates_as_a_full_build(tmp_p
     statuses = marts["whole"]["reconciliation"]["status"].unique().to_list()
     assert statuses == ["agree"] and marts["whole"]["reconciliation"]["level"][0] == "state"
     assert marts["whole"]["results"]["source_id"].unique().to_list() == ["sample"]
+
+
+def test_a_higher_tally_short_of_levels_is_placed_by_the_registry_where_it_is_unambiguous():
+    from transforms.staging import _place_in_registry
+
+    election = load_election("general").election
+    codes = election.code_columns
+    registry = pl.DataFrame(
+        [
+            ("S1", "M1", "P1", "C1", "T1"),
+            ("S1", "M1", "P1", "C2", "T2"),
+            ("S1", "M1", "P9", "C3", "T3"),
+            ("S2", "M5", "P9", "C4", "T4"),  # parish code P9 under two parents
+        ],
+        schema=codes,
+        orient="row",
+    )
+    frame = pl.DataFrame(
+        [
+            (None, None, None, None, "T2"),  # a polling unit: its own row
+            (None, None, "P1", None, None),  # a parish's tally: one parent
+            (None, None, "P9", None, None),  # two parents: not guessed
+            (None, None, "PX", None, None),  # unknown: left for E8
+        ],
+        schema=codes,
+        orient="row",
+    )
+    placed = _place_in_registry(frame, registry, election)
+    assert placed.rows() == [
+        ("S1", "M1", "P1", "C2", "T2"),
+        ("S1", "M1", "P1", None, None),
+        (None, None, "P9", None, None),
+        (None, None, "PX", None, None),
+    ]

@@ -154,20 +154,40 @@ def _whole(column: str) -> pl.Expr:
 def _place_in_registry(
     frame: pl.DataFrame, registry: pl.DataFrame | None, election: Election
 ) -> pl.DataFrame:
-    """Codes of the levels a feed does not carry (null), taken from the registry's row for the
-    tally's unit."""
-    tally = election.code_column(election.tally_level)
-    absent = [c for c in election.code_columns if c != tally and frame[c].null_count()]
-    if registry is None or not absent:
+    """Codes of the levels a feed does not carry (null), taken from the registry: for a tally
+    of a polling unit, from its unit's row; for a tally above them (a source at a higher level,
+    e.g. a constituency's form carrying no county code), the codes above its own level, from
+    the registry's rows of its unit where they all name one parent. A code the registry cannot
+    place, or places under two parents, stays null (E8 names it)."""
+    codes = election.code_columns
+    if registry is None or not any(frame[c].null_count() for c in codes[:-1]):
         return frame
+    # deepest first: a tally's own level is the deepest whose code it carries
+    for depth in range(len(codes) - 1, 0, -1):
+        above = [c for c in codes[:depth] if frame[c].null_count()]
+        if above:
+            frame = _fill_from(frame, registry, codes[depth], above, unique=depth < len(codes) - 1)
+    return frame
+
+
+def _fill_from(
+    frame: pl.DataFrame, registry: pl.DataFrame, key: str, above: list[str], unique: bool
+) -> pl.DataFrame:
+    """The null codes `above` filled from the registry's rows whose `key` code is the row's.
+    unique: a key whose rows name several parents fills nothing (a polling unit's code is its
+    row's: the first row counts, as E6 judges the rest)."""
     lookup = registry.select(
-        pl.col(tally).str.strip_chars(),
-        *[pl.col(c).str.strip_chars().alias(f"_registry_{c}") for c in absent],
-    ).unique(tally, keep="first")
+        pl.col(key).cast(pl.String).str.strip_chars(),
+        *[pl.col(c).cast(pl.String).str.strip_chars().alias(f"_registry_{c}") for c in above],
+    )
+    if unique:
+        lookup = lookup.unique().filter(pl.len().over(key) == 1)
+    else:
+        lookup = lookup.unique(key, keep="first")
     return (
-        frame.join(lookup, on=tally, how="left")
-        .with_columns(*[pl.coalesce(c, f"_registry_{c}").alias(c) for c in absent])
-        .drop([f"_registry_{c}" for c in absent])
+        frame.join(lookup, on=key, how="left", maintain_order="left")
+        .with_columns(*[pl.coalesce(c, f"_registry_{c}").alias(c) for c in above])
+        .drop([f"_registry_{c}" for c in above])
     )
 
 
