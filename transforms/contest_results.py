@@ -45,7 +45,7 @@ def contest_results(
 
     tallies: accepted tallies; votes: their long votes (tally_id, candidate_id, votes);
     lines: contest_id, candidate_id, candidate_name."""
-    base = long_votes(tallies, votes, election)
+    base = placed_votes(tallies, votes, election)
     climbed = pl.concat(
         climb(
             base.drop("tally_id"),
@@ -168,7 +168,7 @@ def _in_runs(climbed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def long_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
+def placed_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
     """One row per accepted tally and line it gives a count for (tally_id, candidate_id, votes,
     source, contest, district and code columns): the other votes as the line `_other`."""
     placed = tallies.select(

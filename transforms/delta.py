@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.contest_results import long_votes, shared_and_ranked
+from transforms.contest_results import placed_votes, shared_and_ranked
 from transforms.model import Election
 from transforms.quality_marts import quality_summary
 from transforms.rollup import (
@@ -157,7 +157,7 @@ def _long_votes_delta(
     cannot see the last one go, so a line that stops at a tally unit asks for a full build."""
     parts = []
     for side, votes, sign in ((before, long[0], -1), (after, long[1], 1)):
-        base = long_votes(side.accepted(), votes, election).drop("tally_id")
+        base = placed_votes(side.accepted(), votes, election).drop("tally_id")
         parts.append(
             _signed(
                 base.with_columns(pl.lit(1, pl.Int64).alias(LINES)),
@@ -196,7 +196,7 @@ def line_counts(
     every unit, after the change (tallies: the accepted tallies of the lost lines' sources and
     contests; votes: their long votes of those lines)."""
     base = (
-        long_votes(tallies, votes, election)
+        placed_votes(tallies, votes, election)
         .join(lost, on=["source_id", "contest_id", "candidate_id"], how="semi")
         .drop("tally_id", "votes")
         .with_columns(pl.lit(1, pl.Int64).alias(LINES))
