@@ -54,6 +54,7 @@ ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's cod
 class CodePart:
     column: str | None = None  # a column of the feed
     level: str | None = None  # or the code already built for another level
+    value: str | None = None  # or a fixed text (a unit only the file's name or title says)
     split: str | None = None  # split the value on this separator...
     take: tuple[int, ...] = ()  # ...and keep these parts (joined again with `split`)
     slice: tuple[int, int] | None = None  # then keep characters [start, end)
@@ -189,6 +190,7 @@ def _part(ref: str | CodePartSpec) -> CodePart:
     return CodePart(
         column=ref.column,
         level=ref.level,
+        value=ref.value,
         split=ref.split,
         take=tuple(ref.take or ()),
         slice=(ref.slice[0], ref.slice[1]) if ref.slice else None,
@@ -458,7 +460,10 @@ def header_problems(header: list[str], contract: Contract) -> str | None:
 
 
 def _part_expr(part: CodePart, built: dict[str, pl.Expr]) -> pl.Expr:
-    expr = pl.col(part.column).str.strip_chars() if part.column else built[part.level]
+    if part.value is not None:
+        expr = pl.lit(part.value, pl.String)
+    else:
+        expr = pl.col(part.column).str.strip_chars() if part.column else built[part.level]
     if part.split is not None:
         pieces = expr.str.split(part.split)
         expr = pl.concat_str(

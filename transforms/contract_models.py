@@ -399,10 +399,20 @@ class FileSpec(_Table):
 
 
 class CodePartSpec(_Table):
-    """One part of a unit code: a column or another level's code, then split/slice/pad."""
+    """One part of a unit code: a column, another level's code or a fixed text, then
+    split/slice/pad."""
 
     column: Column | None = Field(None, description="a column of the feed, or")
-    level: Identifier | None = Field(None, description="the code already built for another level")
+    level: Identifier | None = Field(
+        None, description="the code already built for another level, or"
+    )
+    value: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="a fixed text: a unit only the file's name or title says (a contract per file)",
+    )
     split: str | None = Field(
         None, min_length=1, max_length=10, description="split the value on this separator…"
     )
@@ -416,8 +426,8 @@ class CodePartSpec(_Table):
 
     @model_validator(mode="after")
     def _consistent(self) -> CodePartSpec:
-        if (self.column is None) == (self.level is None):
-            raise _rule("give exactly one of 'column' or 'level'")
+        if [self.column, self.level, self.value].count(None) != 2:
+            raise _rule("give exactly one of 'column', 'level' or 'value'")
         if self.split is not None and not self.take:
             raise _rule("'split' needs 'take' (the parts to keep)")
         if self.take and self.split is None:
@@ -436,7 +446,9 @@ PartRef = Annotated[
     Discriminator(
         lambda v: _branch(v, "<part>"),
         custom_error_type="expected_part",
-        custom_error_message="a column name or a table { column | level, split, take, slice, pad }",
+        custom_error_message=(
+            "a column name or a table { column | level | value, split, take, slice, pad }"
+        ),
     ),
 ]
 
