@@ -36,7 +36,7 @@ GENERAL_KEYS |= {"source_level"}
 
 
 # ...and keys added since with a default the snapshot's contracts all keep
-NEW_DEFAULTS = {"compression": "none", "label_fallback": None}
+NEW_DEFAULTS = {"compression": "none", "label_fallback": None, "label_parts": ()}
 
 
 def _asdict(contract) -> dict:

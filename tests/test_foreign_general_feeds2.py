@@ -15,11 +15,12 @@ import re
 import tomllib
 from collections import Counter
 
+import polars as pl
 import pytest
 
 from tests.conftest import published, run
 from tests.test_foreign_general_feeds import land, ran_clean, results_at, status
-from transforms.contract import ContractError, parse_contract
+from transforms.contract import ContractError, labelled, parse_contract
 from transforms.contract_models import parse_election
 
 # Germany, the Bundeswahlleiterin's `btw25_wbz_ergebnisse.csv`: a row per Wahlbezirk, `;`, UTF-8
@@ -430,3 +431,297 @@ def test_a_fixed_code_part_is_one_printable_text(part, problem):
     contract = tomllib.loads(in_contract("VS", "113").replace('{ value = "113" }', part, 1))
     with pytest.raises(ContractError, match=re.escape(problem)):
         parse_contract(contract, election, "form20")
+
+
+# A US county's Clarity export: a row per precinct, contest, choice and vote type; a vote-for-2
+# council whose over votes are marks (2 for each overvoted ballot) and under votes the marks left
+# unused, so its lines add up to 2 × 'Times Cast' (its ballots); write-ins; the precinct's
+# registered voters and ballots cast as contests of their own.
+US_CONTESTS = {  # contest → (vote for, its choices, Clarity's name)
+    "President and Vice President": (1, ["HARRIS / WALZ", "TRUMP / VANCE", "STEIN / WARE"]),
+    "City Council At-Large (Vote for 2)": (2, ["ANN LEE", "BOB RAY", "CARL DIAZ", "DANA FOX"]),
+    "Proposition A": (1, ["Yes", "No"]),
+}
+US_PRECINCTS = {"0001": 1065, "0002": 940, "0003": 1210, "0104": 805, "0105": 60}
+VOTE_TYPES = ("Election Day", "Mail", "Early Voting")
+
+
+def clarity_file(held: tuple[str, ...] = ()) -> bytes:
+    rng, out = random.Random(17), io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        ["Precinct Code", "Precinct Name", "Contest Name", "Choice Name", "Party Code"]
+        + ["Vote Type", "Votes"]
+    )
+    for precinct, registered in US_PRECINCTS.items():
+        if precinct in held:
+            continue
+        name = f"PRECINCT {precinct}"
+        ballots = {t: int(registered * rng.uniform(0.15, 0.25)) for t in VOTE_TYPES}
+        writer.writerow([precinct, name, "Registered Voters", "Registered Voters", "", "Total"] +
+                        [registered])  # fmt: skip
+        writer.writerow([precinct, name, "Ballots Cast", "Ballots Cast", "", "Total"] +
+                        [sum(ballots.values())])  # fmt: skip
+        for contest, (vote_for, choices) in US_CONTESTS.items():
+            for kind, cast in ballots.items():
+                over, under = rng.randint(0, 3) * vote_for, rng.randint(0, 9) * vote_for
+                written = rng.randint(0, 4) if contest.startswith("City") else 0
+                marks = split(rng, cast * vote_for - over - under - written, choices)
+                lines = (
+                    [*marks.items(), ("Write-in", written)] if contest.startswith("City") else []
+                )
+                lines = lines or list(marks.items())
+                lines += [("Over Votes", over), ("Under Votes", under)]
+                lines += [("Total Votes", sum(marks.values()) + written), ("Times Cast", cast)]
+                for choice, votes in lines:
+                    party = {"HARRIS / WALZ": "DEM", "TRUMP / VANCE": "REP"}.get(choice, "")
+                    writer.writerow([precinct, name, contest, choice, party, kind, votes])
+    return out.getvalue().encode()
+
+
+def clarity_sums(data: bytes) -> tuple[Counter, Counter]:
+    """((contest, level, unit, choice) → votes, (contest, count) → the county's over votes, under
+    votes and times cast), from the file's text."""
+    found, counts = Counter(), Counter()
+    for row in csv.DictReader(io.StringIO(data.decode())):
+        contest, choice, votes = row["Contest Name"], row["Choice Name"], int(row["Votes"])
+        if contest not in US_CONTESTS or choice == "Total Votes":
+            continue
+        if choice in ("Over Votes", "Under Votes", "Times Cast"):
+            counts[(US_IDS[contest], choice)] += votes
+            continue
+        choice = "_other" if choice == "Write-in" else choice
+        for unit in (("national", "national"), ("precinct", row["Precinct Code"])):
+            found[(US_IDS[contest], *unit, choice)] += votes
+    return found, counts
+
+
+US_IDS = {"President and Vice President": "president",
+          "City Council At-Large (Vote for 2)": "council", "Proposition A": "prop-a"}  # fmt: skip
+US_ELECTION = """
+id = "us"
+levels = ["precinct"]
+registry = "registry.csv"
+discover_contests = true          # [contests] columns: the declared ones by their aliases
+[[contest]]
+id = "president"
+aliases = ["President and Vice President"]
+[[contest]]
+id = "council"
+name = "City Council At-Large"
+aliases = ["City Council At-Large (Vote for 2)"]
+seats = 2
+vote_for = 2
+[[contest]]
+id = "prop-a"
+aliases = ["Proposition A"]
+"""
+US_CONTRACT = """
+id = "clarity"
+source = { id = "county", kind = "official", name = "County Clerk, Clarity export" }
+file = { pattern = "detail*.csv" }
+codes = { precinct = "Precinct Code" }
+names = { precinct = "Precinct Name" }
+counts = {}
+[candidates]
+layout = "long"
+candidate_column = "Choice Name"
+votes_column = "Votes"
+sum_over = ["Vote Type"]
+[candidates.aliases]
+"Write-in" = "other_votes"
+"Over Votes" = "null_votes"
+"Under Votes" = "blank_votes"
+"Total Votes" = "valid_votes"
+"Times Cast" = "total_votes"
+"Registered Voters" = "registered"
+[contests]
+columns = ["Contest Name"]
+[[exclude]]
+column = "Contest Name"
+equals = "Ballots Cast"
+"""
+
+
+def us_registry() -> bytes:
+    rows = ["precinct_code,precinct_name,registered,contests"]
+    rows += [f"{p},PRECINCT {p},{n},president;council;prop-a" for p, n in US_PRECINCTS.items()]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def clarity_status(found: Counter, held: tuple[str, ...]) -> dict:
+    """contest → (leaders, outstanding ballots, decided), as docs/contest-status.md says."""
+    out = sum(US_PRECINCTS[p] for p in held)
+    expected = {}
+    for contest, (seats, choices) in US_CONTESTS.items():
+        votes = sorted(((found[(US_IDS[contest], "national", "national", c)], c) for c in choices),
+                       key=lambda vc: (-vc[0], vc[1]))  # fmt: skip
+        other = found[(US_IDS[contest], "national", "national", "_other")]
+        last, first_loser = votes[seats - 1][0], votes[seats][0]
+        decided = last - first_loser > out and last - other > out
+        expected[(US_IDS[contest], "national")] = ([c for _, c in votes[:seats]], out, decided)
+    return expected
+
+
+@pytest.mark.e2e
+def test_a_clarity_export_with_a_vote_for_two_contest_publishes_exact_totals(settings, tmp_path):
+    early = clarity_file(held=("0105",))
+    files = {"detail.csv": early, "registry.csv": us_registry()}
+    us = ran_clean(settings, tmp_path, "us", US_ELECTION, {"clarity": US_CONTRACT}, files)
+    found, counts = clarity_sums(early)
+    assert results_at(us, ("national", "precinct")) == dict(found)
+    turnout = published(
+        us,
+        "select contest_id, null_votes, blank_votes, total_votes from turnout "
+        "where level = 'national'",
+    )
+    assert {r[0]: r[1:] for r in turnout.iter_rows()} == {  # the council's ballots, not marks
+        c: (counts[(c, "Over Votes")], counts[(c, "Under Votes")], counts[(c, "Times Cast")])
+        for c in US_IDS.values()
+    }
+    got = {k: (v[2], v[3], v[4]) for k, v in status(us).items()}
+    assert got == clarity_status(found, ("0105",))
+    whole = clarity_file()
+    land(us.landing_dir, {"detail_final.csv": whole})
+    assert run(us).success
+    found, counts = clarity_sums(whole)
+    assert results_at(us, ("national", "precinct")) == dict(found)
+    assert {k: (v[2], v[3], v[4]) for k, v in status(us).items()} == clarity_status(found, ())
+
+
+# The United Kingdom, the House of Commons Library's results by candidate: a row per candidate
+# of each constituency's declaration, labelled by party, where Independents are many: two in one
+# constituency are two candidates only by their names (candidate_column over three columns).
+UK_HEADER = [
+    "ONS ID", "ONS region ID", "Constituency name", "Region name", "Country name",
+    "Party name", "Party abbreviation", "Candidate first name", "Candidate surname",
+    "Candidate gender", "Votes", "Share",
+]  # fmt: skip
+UK_SEATS = {  # ONS ID → (name, region, [(party, abbreviation, first, surname, votes)])
+    "E14001305": ("Islington North", "E12000007", [
+        ("Independent", "Ind", "Jeremy", "Corbyn", 24120),
+        ("Labour", "Lab", "Praful", "Nargund", 16246),
+        ("Independent", "Ind", "Dan", "Hipkin", 312),
+        ("Green Party", "Green", "Sheridan", "Kates", 4291)]),
+    "E14001330": ("Leicester South", "E12000004", [
+        ("Independent", "Ind", "Shockat", "Adam", 14739),
+        ("Labour", "Lab", "Jonathan", "Ashworth", 14760),
+        ("Independent", "Ind", "Jack", "Hayes", 14790)]),
+    "E14001159": ("Chorley", "E12000002", [
+        ("Speaker", "Spk", "Lindsay", "Hoyle", 25238),
+        ("Independent", "Ind", "Mark", "Tebbutt", 3588),
+        ("Independent", "Ind", "Ben", "Ashton", 1200)]),
+}  # fmt: skip
+UK_REGIONS = {"E12000007": "London", "E12000004": "East Midlands", "E12000002": "North West"}
+
+
+def uk_file(held: tuple[str, ...] = ()) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(UK_HEADER)
+    for ons, (name, region, candidates) in UK_SEATS.items():
+        if ons in held:
+            continue
+        valid = sum(c[4] for c in candidates)
+        for party, short, first, surname, votes in candidates:
+            writer.writerow(
+                [ons, region, name, UK_REGIONS[region], "England", party, short, first, surname]
+                + ["", votes, f"{votes / valid:.4f}"]
+            )
+    return out.getvalue().encode()
+
+
+UK_ELECTION = """
+id = "uk"
+levels = ["region", "constituency"]
+registry = "registry.csv"
+[[contest]]
+id = "commons"
+name = "House of Commons"
+district = "constituency"
+"""
+UK_CONTRACT = """
+id = "by_candidate"
+source = { id = "hocl", kind = "official", name = "House of Commons Library" }
+file = { pattern = "HoC-GE2024-results-by-candidate*.csv" }
+contests = { id = "commons" }
+codes = { region = "ONS region ID", constituency = "ONS ID" }
+names = { region = "Region name", constituency = "Constituency name" }
+counts = {}
+[candidates]
+layout = "long"
+candidate_column = ["Party name", "Candidate first name", "Candidate surname"]
+votes_column = "Votes"
+"""
+
+
+def uk_registry() -> bytes:
+    rows = ["region_code,region_name,constituency_code,constituency_name,registered,contests"]
+    for ons, (name, region, _) in UK_SEATS.items():
+        rows.append(f"{region},{UK_REGIONS[region]},{ons},{name},78000,commons")
+    return ("\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.e2e
+def test_uk_declarations_by_candidate_tell_two_independents_of_a_seat_apart(settings, tmp_path):
+    files = {"HoC-GE2024-results-by-candidate.csv": uk_file(held=("E14001159",)),
+             "registry.csv": uk_registry()}  # fmt: skip
+    uk = ran_clean(settings, tmp_path, "uk", UK_ELECTION, {"by_candidate": UK_CONTRACT}, files)
+    found = Counter()
+    for ons, (_, region, candidates) in UK_SEATS.items():
+        for party, _, first, surname, votes in candidates if ons != "E14001159" else ():
+            for unit in (("national", "national"), ("region", region), ("constituency", ons)):
+                found[("commons", *unit, f"{party} {first} {surname}")] += votes
+    assert results_at(uk, ("national", "region", "constituency")) == dict(found)
+    got = {k: (v[2], v[3], v[4]) for k, v in status(uk).items()}
+    assert got == {
+        ("commons", "E14001305"): (["Independent Jeremy Corbyn"], 0, True),
+        ("commons", "E14001330"): (["Independent Jack Hayes"], 0, True),  # by 30
+        ("commons", "E14001159"): ([], 78000, False),  # not declared yet
+    }
+
+
+def test_a_label_over_several_columns_joins_their_given_cells_and_falls_back_when_all_are_empty():
+    election = parse_election(tomllib.loads(UK_ELECTION))
+    text = UK_CONTRACT.replace(
+        'votes_column = "Votes"', 'votes_column = "Votes"\nlabel_fallback = "Share"'
+    )
+    contract = parse_contract(tomllib.loads(text), election, "by_candidate")
+    frame = pl.DataFrame(
+        {
+            "Party name": ["Independent", "Independent", " Labour ", None, ""],
+            "Candidate first name": ["Dan", "Jeremy", "", None, " "],
+            "Candidate surname": ["Hipkin", "Corbyn", "Nargund", "Kates", None],
+            "Share": ["a", "b", "c", "d", "rejected"],
+        }
+    )
+    labels = labelled(frame, contract)[contract.long_candidate].to_list()
+    assert labels == [
+        "Independent Dan Hipkin", "Independent Jeremy Corbyn", "Labour Nargund", "Kates", "rejected"
+    ]  # fmt: skip
+    assert {"Party name", "Candidate first name", "Candidate surname"} <= set(
+        contract.referenced_columns()
+    )
+    assert contract.long_candidate not in contract.referenced_columns()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ('label_fallback = "Candidate surname"', "'label_fallback' labels the rows whose"),
+        ('sum_over = ["Candidate first name"]', "'sum_over' names the columns a line's votes"),
+        ('candidate_column = ["Party name"]', "candidate_column"),
+    ],
+)
+def test_a_label_over_several_columns_is_refused_where_it_means_nothing(change, problem):
+    election = parse_election(tomllib.loads(UK_ELECTION))
+    text = UK_CONTRACT.replace('votes_column = "Votes"', f'votes_column = "Votes"\n{change}')
+    if change.startswith("candidate_column"):
+        text = text.replace(
+            'candidate_column = ["Party name", "Candidate first name", "Candidate surname"]\n', ""
+        )
+    with pytest.raises(ContractError, match=re.escape(problem)):
+        parse_contract(tomllib.loads(text), election, "by_candidate")
+    counted = UK_CONTRACT.replace("counts = {}", 'counts = { valid_votes = "Candidate surname" }')
+    with pytest.raises(ContractError, match="is the long layout's candidate column"):
+        parse_contract(tomllib.loads(counted), election, "by_candidate")

@@ -101,7 +101,7 @@ class Contract:
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, strip)
     counts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field → summed columns
     candidates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # wide: id → columns
-    long_candidate: str | None = None  # long layout: the candidate column...
+    long_candidate: str | None = None  # long layout: the candidate column (or label_parts')...
     long_votes: str | None = None  # ...and the votes column
     label_fallback: str | None = None  # long: the column labelling a row with no candidate
     aliases: dict[str, str] = field(default_factory=dict)  # long layout: label → candidate id
@@ -110,6 +110,8 @@ class Contract:
     snapshot: bool = False
     include: tuple[Exclusion, ...] = ()  # keep only rows matching every one of these
     no_list: tuple[str, ...] = ()  # registered values meaning "the unit has no list"
+    # long: the columns joined into a line's label, then named `long_candidate` (labelled)
+    label_parts: tuple[str, ...] = ()
     # a general election: the one contest the feed counts, or the columns that name it
     contest_id: str | None = None
     contest_columns: tuple[str, ...] = ()
@@ -164,7 +166,8 @@ class Contract:
         found += [column for column, _ in self.names.values()]
         for columns in (*self.counts.values(), *self.candidates.values()):
             found += list(columns)
-        found += [c for c in (self.long_candidate, self.long_votes, self.label_fallback) if c]
+        label = self.label_parts or (self.long_candidate,)
+        found += [c for c in (*label, self.long_votes, self.label_fallback) if c]
         found += list(self.contest_columns)
         for group in self.contest_groups:
             found += group.cells
@@ -174,7 +177,7 @@ class Contract:
     def line_keys(self) -> list[str]:
         """A long feed's columns that tell its tallies apart: every column it reads but the
         line's label (the candidate column and its fallback) and votes."""
-        line = (self.long_candidate, self.label_fallback, self.long_votes)
+        line = (*self.label_parts, self.long_candidate, self.label_fallback, self.long_votes)
         return [c for c in self.referenced_columns() if c not in line]
 
 
@@ -395,7 +398,8 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         candidates={c: _columns(ref) for c, ref in (cand.columns or {}).items()}
         if cand.layout == "wide"
         else {},
-        long_candidate=cand.candidate_column if cand.layout == "long" else None,
+        long_candidate=" + ".join(cand.label_columns) if cand.layout == "long" else None,
+        label_parts=tuple(cand.label_columns) if len(cand.label_columns) > 1 else (),
         long_votes=cand.votes_column if cand.layout == "long" else None,
         label_fallback=cand.label_fallback,
         aliases=dict(cand.aliases or {}),
@@ -579,7 +583,13 @@ def labelled(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """A long feed's rows, a row whose candidate cell is empty labelled from the column
     `candidates.label_fallback` names: Argentina's rows of blank, null, contested and challenged
     votes have no agrupación but a votos_tipo, so each is a line of its own (aliased to a count)
-    instead of one empty label. Unchanged without the key."""
+    instead of one empty label. A label read from several columns (`label_parts`) is first
+    their non-empty cells joined with a space, in the column `long_candidate` names. Unchanged
+    without either key."""
+    if contract.label_parts:
+        cells = [pl.col(c).fill_null("").str.strip_chars() for c in contract.label_parts]
+        joined = pl.concat_list(cells).list.eval(pl.element().filter(pl.element() != ""))
+        frame = frame.with_columns(joined.list.join(" ").alias(contract.long_candidate))
     if not contract.label_fallback:
         return frame
     label = pl.col(contract.long_candidate)

@@ -610,7 +610,14 @@ class CandidatesSpec(_Table):
     columns: dict[str, ColumnOrSum] | None = Field(
         None, max_length=1000, description="wide: candidate id = column or { sum = [...] }"
     )
-    candidate_column: Column | None = Field(None, description="long: the candidate's column")
+    candidate_column: Column | Annotated[list[Column], Field(min_length=2, max_length=5)] | None = (
+        Field(
+            None,
+            description="long: the candidate's column, or the columns whose cells, joined with "
+            "a space, label the line (a family name, a first name and a party: two Independents "
+            "of one riding are two candidates)",
+        )
+    )
     votes_column: Column | None = Field(None, description="long: the votes' column")
     label_fallback: Column | None = Field(
         None,
@@ -638,6 +645,13 @@ class CandidatesSpec(_Table):
         "mail, early), whose rows of one unit, contest and label are summed",
     )
 
+    @property
+    def label_columns(self) -> list[str]:
+        """The columns a long feed's line label is read from (none in the other layouts)."""
+        if isinstance(self.candidate_column, list):
+            return self.candidate_column
+        return [self.candidate_column] if self.candidate_column else []
+
     @model_validator(mode="after")
     def _layout_keys(self) -> CandidatesSpec:
         if self.layout == "wide":
@@ -659,13 +673,13 @@ class CandidatesSpec(_Table):
                     raise _rule(f"missing key '{key}' (layout = \"long\")")
             if self.columns is not None:
                 raise _rule("'columns' is read only with layout = \"wide\"")
-            if self.sum_over and {self.candidate_column, self.votes_column} & set(self.sum_over):
+            if self.sum_over and {*self.label_columns, self.votes_column} & set(self.sum_over):
                 raise _rule(
                     "'sum_over' names the columns a line's votes are split over, not the "
                     "candidate or the votes column"
                 )
             if self.label_fallback in (
-                self.candidate_column,
+                *self.label_columns,
                 self.votes_column,
                 *(self.sum_over or ()),
             ):
@@ -915,7 +929,8 @@ class ContractFile(_Table):
                     at="counts",
                 )
             return self
-        reserved = {cand.votes_column: "votes column", cand.candidate_column: "candidate column"}
+        reserved = {cand.votes_column: "votes column"}
+        reserved |= {column: "candidate column" for column in cand.label_columns}
         for field in CountsSpec.model_fields:
             ref = getattr(self.counts, field)
             if ref is None:
