@@ -19,8 +19,16 @@ import polars as pl
 import pytest
 
 from tests.conftest import published, run
-from tests.test_foreign_general_feeds import land, ran_clean, results_at, status
-from transforms.contract import ContractError, labelled, parse_contract
+from tests.test_foreign_general_feeds import (
+    MX_ELECTION,
+    MX_FILES,
+    land,
+    prep_contract,
+    ran_clean,
+    results_at,
+    status,
+)
+from transforms.contract import ContractError, apply_contract, labelled, parse_contract
 from transforms.contract_models import parse_election
 
 # Germany, the Bundeswahlleiterin's `btw25_wbz_ergebnisse.csv`: a row per Wahlbezirk, `;`, UTF-8
@@ -725,3 +733,35 @@ def test_a_label_over_several_columns_is_refused_where_it_means_nothing(change, 
     counted = UK_CONTRACT.replace("counts = {}", 'counts = { valid_votes = "Candidate surname" }')
     with pytest.raises(ContractError, match="is the long layout's candidate column"):
         parse_contract(tomllib.loads(counted), election, "by_candidate")
+
+
+def test_registered_as_a_sum_with_absent_when_tests_the_lists_column():
+    """Mexico's PREP: a casilla's voters are its LISTA_NOMINAL and the party representatives who
+    vote where they serve (REPRESENTANTES_PP_CI); a casilla especial has no list (0) whatever
+    its representatives."""
+    election = parse_election(tomllib.loads(MX_ELECTION), "election.toml")
+    summed = '{ sum = ["LISTA_NOMINAL", "REPRESENTANTES_PP_CI"], absent_when = 0 }'
+    text = prep_contract("pres").replace('{ column = "LISTA_NOMINAL", absent_when = 0 }', summed)
+    contract = parse_contract(tomllib.loads(text), election, "pres")
+    raw = MX_FILES["PRES_2024.csv"].decode().split("\r\n", 4)[4]
+    frame = pl.read_csv(io.StringIO(raw), separator="|", infer_schema=False)
+    rows = apply_contract(frame.with_row_index("source_row", 1), contract, election).tallies
+    per_unit = rows.group_by("casilla_code").agg(pl.col("registered", "no_list").unique())
+    found = {code: (r, n) for code, r, n in per_unit.iter_rows()}
+    wanted = {}
+    for row in frame.filter(pl.col("CONTABILIZADA") == "1").iter_rows(named=True):
+        code = f"{row['ID_ENTIDAD'].zfill(2)}-{row['SECCION'].zfill(4)}-{row['TIPO_CASILLA']}-"
+        code += f"{row['ID_CASILLA'].zfill(2)}-{row['EXT_CONTIGUA'].zfill(2)}"
+        listed = int(row["LISTA_NOMINAL"]) + int(row["REPRESENTANTES_PP_CI"])
+        wanted[code] = ([None], ["1"]) if row["TIPO_CASILLA"] == "S" else ([str(listed)], [None])
+    assert found == wanted
+    for bad, problem in [
+        (
+            '{ sum = ["LISTA_NOMINAL"], absent_when = 0 }',
+            "registered.sum: expected a list of at least 2 item",
+        ),
+        ('{ column = "LISTA_NOMINAL", sum = ["A", "B"], absent_when = 0 }', "exactly one of"),
+    ]:
+        wrong = text.replace(summed, bad)
+        with pytest.raises(ContractError, match=problem):
+            parse_contract(tomllib.loads(wrong), election, "pres")

@@ -183,7 +183,7 @@ class Contract:
 
 def _columns(ref: str | ColumnSum | RegisteredSpec) -> tuple[str, ...]:
     if isinstance(ref, RegisteredSpec):
-        return (ref.column,)
+        return tuple(ref.columns)
     return (ref,) if isinstance(ref, str) else tuple(ref.sum)
 
 

@@ -516,9 +516,17 @@ def _absent_values(value: Any) -> Any:
 
 
 class RegisteredSpec(_Table):
-    """Registered voters from a column, with the values that mean "this unit has no list"."""
+    """Registered voters from a column, or a sum of columns, with the values that mean "this
+    unit has no list" (in the column, or the sum's first column: the list's)."""
 
-    column: Column = Field(description="the column with registered voters")
+    column: Column | None = Field(None, description="the column with registered voters, or")
+    sum: list[Column] | None = Field(
+        None,
+        min_length=2,
+        max_length=20,
+        description="the columns added up, the list's first: `absent_when` tests it (Mexico's "
+        "LISTA_NOMINAL, then the party representatives who vote where they serve)",
+    )
     absent_when: Annotated[
         int | str | list[int | str],
         Field(
@@ -543,6 +551,17 @@ class RegisteredSpec(_Table):
                 ) from None
         return data
 
+    @model_validator(mode="after")
+    def _one_source(self) -> RegisteredSpec:
+        if (self.column is None) == (self.sum is None):
+            raise _rule("give exactly one of 'column' or 'sum'")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns added up; `absent_when` tests the first."""
+        return self.sum if self.sum is not None else [self.column]
+
     @property
     def absent_values(self) -> tuple[str, ...]:
         """The values as the stripped cell text is compared with them."""
@@ -558,12 +577,14 @@ RegisteredRef = Annotated[
         lambda v: (
             "<column>"
             if isinstance(v, str)
-            else ("<sum>" if "sum" in v else "<table>")
+            else ("<sum>" if "sum" in v and "absent_when" not in v else "<table>")
             if isinstance(v, dict)
             else None
         ),
         custom_error_type="expected_registered",
-        custom_error_message="a column name, { sum = [columns] } or { column, absent_when }",
+        custom_error_message=(
+            "a column name, { sum = [columns] } or { column | sum, absent_when }"
+        ),
     ),
 ]
 
@@ -940,7 +961,7 @@ class ContractFile(_Table):
             elif isinstance(ref, ColumnSum):
                 columns = ref.sum
             else:
-                columns = [ref.column]
+                columns = ref.columns
             for column in columns:
                 if column in reserved:
                     raise _rule(
