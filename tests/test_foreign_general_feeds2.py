@@ -765,3 +765,156 @@ def test_registered_as_a_sum_with_absent_when_tests_the_lists_column():
         wrong = text.replace(summed, bad)
         with pytest.raises(ContractError, match=problem):
             parse_contract(tomllib.loads(wrong), election, "pres")
+
+
+# Brazil 2018, TSE's boletins de urna, a file per state: ';', Latin-1, every field quoted, a row
+# per section, office and votável with votes (none for a votável without); the Senate elects two
+# per state and every ballot votes for two (Branco and Nulo count marks, QT_COMPARECIMENTO
+# voters); a deputy's party vote (legenda) is a line labelled by the party.
+BR_OFFICES = {  # office → (vote for, {uf: votáveis})
+    "Presidente": (1, {uf: ["JAIR BOLSONARO", "FERNANDO HADDAD", "CIRO GOMES"] for uf in "AC AP"
+                       .split()}),
+    "Senador": (2, {"AC": ["MARCIO BITTAR", "SERGIO PETECAO", "JORGE VIANA", "NEY AMORIM"],
+                    "AP": ["RANDOLFE", "LUCAS BARRETO", "CAPIBERIBE"]}),
+    "Deputado Federal": (1, {"AC": ["JESSICA SALES", "PT", "MDB", "PERPETUA ALMEIDA"],
+                             "AP": ["CAMILO CAPIBERIBE", "PSB", "PDT"]}),
+}  # fmt: skip
+BR_SECTIONS = {  # uf → (município, its name, zona, [(seção, aptos)])
+    "AC": [("01120", "RIO BRANCO", "9", [("1", 400), ("2", 380)]),
+           ("01074", "CRUZEIRO DO SUL", "4", [("1", 350)])],
+    "AP": [("06050", "MACAPÁ", "2", [("101", 300), ("102", 320)])],
+}  # fmt: skip
+BR_HEADER = [
+    "DT_GERACAO", "SG_UF", "CD_MUNICIPIO", "NM_MUNICIPIO", "NR_ZONA", "NR_SECAO",
+    "DS_CARGO_PERGUNTA", "SG_PARTIDO", "QT_APTOS", "QT_COMPARECIMENTO", "DS_TIPO_VOTAVEL",
+    "NR_VOTAVEL", "NM_VOTAVEL", "QT_VOTOS",
+]  # fmt: skip
+
+
+def bweb_uf(uf: str, seed: int) -> bytes:
+    rng, lines = random.Random(seed), [";".join(f'"{h}"' for h in BR_HEADER)]
+    for municipio, name, zona, secoes in BR_SECTIONS[uf]:
+        for secao, aptos in secoes:
+            voters = int(aptos * rng.uniform(0.7, 0.85))
+            for office, (vote_for, votaveis) in BR_OFFICES.items():
+                branco, nulo = rng.randint(0, 12) * vote_for, rng.choice([0, rng.randint(1, 20)])
+                given = split(rng, voters * vote_for - branco - nulo, votaveis[uf])
+                none = "CIRO GOMES" if office == "Presidente" else votaveis[uf][-1]
+                given[votaveis[uf][0]] += given[none] if secao != "2" else 0
+                given[none] = given[none] if secao == "2" else 0  # no vote: no row
+                for votavel, votes in [*given.items(), ("Branco", branco), ("Nulo", nulo)]:
+                    if not votes:
+                        continue  # the boletim lists only what got a vote
+                    kind = votavel if votavel in ("Branco", "Nulo") else "Nominal"
+                    kind = "Legenda" if votavel.isupper() and len(votavel) <= 3 else kind
+                    cells = ["07/10/2018", uf, municipio, name, zona, secao, office, "#NULO#"]
+                    cells += [aptos, voters, kind, "-1", votavel, votes]
+                    lines.append(";".join(f'"{c}"' for c in cells))
+    return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+
+def bweb_uf_sums(files: dict) -> tuple[Counter, Counter]:
+    """((contest, level, unit, votável) → votes, (contest, field) → the national figures)."""
+    found, figures, seen = Counter(), Counter(), set()
+    for data in files.values():
+        for row in csv.DictReader(io.StringIO(data.decode("latin-1")), delimiter=";"):
+            contest = BR_IDS[row["DS_CARGO_PERGUNTA"]]
+            votes, votavel = int(row["QT_VOTOS"]), row["NM_VOTAVEL"]
+            section = (contest, row["SG_UF"], row["CD_MUNICIPIO"], row["NR_SECAO"])
+            if section not in seen:
+                seen.add(section)
+                figures[(contest, "total_votes")] += int(row["QT_COMPARECIMENTO"])
+                figures[(contest, "registered")] += int(row["QT_APTOS"])
+            if votavel in ("Branco", "Nulo"):
+                figures[(contest, votavel)] += votes
+                continue
+            for unit in (("national", "national"), ("uf", row["SG_UF"])):
+                found[(contest, *unit, votavel)] += votes
+            municipio = f"{row['SG_UF']}-{row['CD_MUNICIPIO']}"
+            found[(contest, "municipio", municipio, votavel)] += votes
+    return found, figures
+
+
+BR_IDS = {"Presidente": "presidente", "Senador": "senador", "Deputado Federal": "dep-federal"}
+BR_ELECTION = """
+id = "br"
+levels = ["uf", "municipio", "secao"]
+registry = "registry.csv"
+discover_contests = true
+[[contest]]
+id = "presidente"
+name = "Presidente"
+candidates = [{ id = "bolsonaro", name = "JAIR BOLSONARO" },
+  { id = "haddad", name = "FERNANDO HADDAD" }, { id = "ciro", name = "CIRO GOMES" }]
+[[contest]]
+id = "senador"
+name = "Senador"
+district = "uf"
+seats = 2
+vote_for = 2
+[[contest]]
+id = "dep-federal"
+name = "Deputado Federal"
+district = "uf"              # a list vote: 'decided' says which line leads, nothing of seats
+"""
+BR_CONTRACT = """
+id = "bweb"
+source = { id = "tse", kind = "official", name = "TSE, boletins de urna" }
+file = { pattern = "bweb_1t_*.csv", separator = ";", encoding = "latin-1" }
+counts = { registered = "QT_APTOS", total_votes = "QT_COMPARECIMENTO" }
+contests = { columns = ["DS_CARGO_PERGUNTA"] }
+names = { municipio = "NM_MUNICIPIO" }
+[candidates]
+layout = "long"
+candidate_column = "NM_VOTAVEL"
+votes_column = "QT_VOTOS"
+absent_lines = "zero"
+aliases = { "Branco" = "blank_votes", "Nulo" = "null_votes" }
+[codes]
+uf = "SG_UF"
+municipio = { parts = [{ level = "uf" }, { column = "CD_MUNICIPIO", pad = 5 }], separator = "-" }
+secao = { parts = [{ level = "municipio" }, { column = "NR_ZONA", pad = 4 }, \
+{ column = "NR_SECAO", pad = 4 }], separator = "-" }
+"""
+
+
+def br_registry() -> bytes:
+    rows = [
+        "uf_code,uf_name,municipio_code,municipio_name,secao_code,secao_name,registered,contests"
+    ]
+    for uf, municipios in BR_SECTIONS.items():
+        for municipio, name, zona, secoes in municipios:
+            for secao, aptos in secoes:
+                code = f"{uf}-{municipio}-{zona.zfill(4)}-{secao.zfill(4)}"
+                rows.append(f"{uf},{uf},{uf}-{municipio},{name},{code},{code},{aptos},"
+                            "Presidente;Senador;Deputado Federal")  # fmt: skip
+    return ("\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.e2e
+def test_brazil_boletins_of_two_states_with_a_vote_for_two_senate_publish_exact_totals(
+    settings, tmp_path
+):
+    files = {"bweb_1t_AC.csv": bweb_uf("AC", 1), "bweb_1t_AP.csv": bweb_uf("AP", 2)}
+    br = ran_clean(
+        settings, tmp_path, "br", BR_ELECTION, {"bweb": BR_CONTRACT},
+        {**files, "registry.csv": br_registry()},
+    )  # fmt: skip
+    found, figures = bweb_uf_sums(files)
+    bolsonaro = {k[:3] + ("bolsonaro",): v for k, v in found.items() if k[3] == "JAIR BOLSONARO"}
+    named = {"FERNANDO HADDAD": "haddad", "CIRO GOMES": "ciro"}
+    found = {k[:3] + (named.get(k[3], k[3]),): v for k, v in found.items()}
+    wanted = {**{k: v for k, v in found.items() if k[3] != "JAIR BOLSONARO"}, **bolsonaro}
+    published_results = results_at(br, ("national", "uf", "municipio"))
+    assert {k: v for k, v in published_results.items() if v} == wanted  # and lines of 0 votes:
+    assert published_results[("presidente", "uf", "AP", "ciro")] == 0  # a declared candidate
+    turnout = published(
+        br,
+        "select contest_id, registered, total_votes, blank_votes, null_votes from turnout "
+        "where level = 'national'",
+    )
+    assert {r[0]: r[1:] for r in turnout.iter_rows()} == {
+        c: tuple(figures[(c, f)] for f in ("registered", "total_votes", "Branco", "Nulo"))
+        for c in BR_IDS.values()
+    }
+    assert all(v[0] == v[1] and v[3] == 0 for v in status(br).values())
