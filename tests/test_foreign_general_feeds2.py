@@ -10,6 +10,7 @@ still change."""
 
 import csv
 import io
+import json
 import random
 import re
 import tomllib
@@ -18,11 +19,13 @@ from collections import Counter
 import polars as pl
 import pytest
 
+from landing.files import read_feed
 from tests.conftest import published, run
 from tests.test_foreign_general_feeds import (
     MX_ELECTION,
     MX_FILES,
     land,
+    landed,
     prep_contract,
     ran_clean,
     results_at,
@@ -918,3 +921,112 @@ def test_brazil_boletins_of_two_states_with_a_vote_for_two_senate_publish_exact_
         for c in BR_IDS.values()
     }
     assert all(v[0] == v[1] and v[3] == 0 for v in status(br).values())
+
+
+# Indonesia 2024, KPU's Sirekap per TPS (the presidential count), as scrapers keep it: a JSON
+# line per TPS with its 13-digit code, the votes per ticket number in an object (`chart`), the
+# counts in another (`administrasi`), the scanned forms as a list of URLs, a TPS not uploaded yet
+# with null objects and status_suara false; registered voters are the list (DPT) plus the voters
+# added on the day (DPTb, DPK); an OCR misread puts a ticket's votes above the valid votes.
+ID_TICKETS = {"anies": "100025", "prabowo": "100026", "ganjar": "100027"}
+ID_TPS = ["1101012001001", "1101012001002", "1101012002001", "1171031001001", "3273010001001",
+          "3273010001002", "3273010001003", "3273020002001"]  # fmt: skip
+ID_MISREAD, ID_PENDING = "3273010001002", "3273020002001"
+
+
+def sirekap_file() -> bytes:
+    rng, lines = random.Random(23), []
+    for code in ID_TPS:
+        listed, added, other = rng.randint(200, 300), rng.randint(0, 9), rng.randint(0, 4)
+        voters = int(listed * rng.uniform(0.7, 0.85)) + added + other
+        invalid = rng.randint(0, 6)
+        chart = split(rng, voters - invalid, list(ID_TICKETS.values()))
+        if code == ID_MISREAD:
+            chart["100026"] = 862  # a 62 read as 862
+        row = {
+            "kode_tps": code, "chart": chart,
+            "images": [f"https://sirekap-obj-formc.kpu.go.id/{code}-{i}.jpg" for i in (1, 2, 3)],
+            "administrasi": {
+                "suara_sah": voters - invalid, "suara_tidak_sah": invalid, "suara_total": voters,
+                "pemilih_dpt_j": listed, "pengguna_dpt_j": voters - added - other,
+                "pengguna_dptb_j": added, "pengguna_non_dpt_j": other, "pengguna_total_j": voters,
+            },
+            "psu": None, "ts": "2024-02-20 10:00:00", "status_suara": True, "status_adm": True,
+        }  # fmt: skip
+        if code == ID_PENDING:
+            row |= {"chart": None, "administrasi": None, "images": [], "status_suara": False}
+        lines.append(json.dumps(row))
+    return ("\n".join(lines) + "\n").encode()
+
+
+ID_ELECTION = """
+id = "id2024"
+levels = ["provinsi", "kabkota", "kecamatan", "kelurahan", "tps"]
+expected_tallies = 8
+candidates = [{ id = "anies", name = "Anies Baswedan – Muhaimin Iskandar" },
+  { id = "prabowo", name = "Prabowo Subianto – Gibran Rakabuming Raka" },
+  { id = "ganjar", name = "Ganjar Pranowo – Mahfud MD" }]
+[quality]
+quarantine_threshold = 0.25     # a misread sheet of eight
+"""
+ID_CONTRACT = """
+id = "sirekap"
+source = { id = "kpu", kind = "official", name = "KPU Sirekap" }
+file = { pattern = "sirekap_ppwp_*.jsonl", format = "jsonl" }
+[codes]
+provinsi = { column = "kode_tps", slice = [0, 2] }
+kabkota = { column = "kode_tps", slice = [0, 4] }
+kecamatan = { column = "kode_tps", slice = [0, 6] }
+kelurahan = { column = "kode_tps", slice = [0, 10] }
+tps = "kode_tps"
+[counts]
+registered = { sum = ["administrasi.pemilih_dpt_j", "administrasi.pengguna_dptb_j", \
+"administrasi.pengguna_non_dpt_j"] }
+valid_votes = "administrasi.suara_sah"
+null_votes = "administrasi.suara_tidak_sah"
+total_votes = "administrasi.suara_total"
+[candidates.columns]
+anies = "chart.100025"
+prabowo = "chart.100026"
+ganjar = "chart.100027"
+[[include]]                     # a TPS whose count is not uploaded yet
+column = "status_suara"
+equals = "true"
+"""
+
+
+@pytest.mark.e2e
+def test_indonesia_sirekap_json_objects_publish_exact_totals_and_quarantine_a_misread(
+    settings, tmp_path
+):
+    data = sirekap_file()
+    ind = landed(settings, tmp_path, "id2024", ID_ELECTION, {"sirekap": ID_CONTRACT},
+                 {"sirekap_ppwp_2024.jsonl": data})  # fmt: skip
+    assert run(ind).success
+    issues = published(
+        ind, "select tally_code, rule_id from quality_issues where severity = 'error'"
+    )
+    assert issues.rows() == [(ID_MISREAD, "E3")]  # its tickets exceed its valid votes
+    found = Counter()
+    for line in data.decode().splitlines():
+        row = json.loads(line)
+        if not row["status_suara"] or row["kode_tps"] == ID_MISREAD:
+            continue
+        code = row["kode_tps"]
+        units = [("national", "national"), ("provinsi", code[:2]), ("kabkota", code[:4])]
+        for candidate, ticket in ID_TICKETS.items():
+            for unit in [*units, ("kecamatan", code[:6])]:
+                found[("id2024", *unit, candidate)] += row["chart"][ticket]
+    assert results_at(ind, ("national", "provinsi", "kabkota", "kecamatan")) == dict(found)
+    coverage = published(ind, "select counted, expected from coverage where level = 'national'")
+    assert coverage.rows() == [(6, 8)]  # the misread and the pending TPS are not counted
+
+
+def test_json_objects_become_columns_named_by_their_path_and_unread_lists_stay_empty(tmp_path):
+    election = parse_election(tomllib.loads(ID_ELECTION))
+    contract = parse_contract(tomllib.loads(ID_CONTRACT), election, "sirekap")
+    path = tmp_path / "sirekap_ppwp_1.jsonl"
+    path.write_text('{"kode_tps": "1", "a": {"b": {"c": 4.0}, "d": "x"}, "images": ["u"]}\n')
+    frame = read_feed(path, contract)
+    assert frame.columns == ["source_row", "kode_tps", "a.b.c", "a.d", "images"]
+    assert frame.row(0) == (1, "1", "4", "x", None)
