@@ -211,12 +211,27 @@ def _decode(path: Path, contract: Contract) -> str:
     return "".join(lines[contract.skip_lines :]) if contract.skip_lines else text
 
 
-def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """JSON values as the text a delimited file would hold: a whole number read as a float
-    (4.0) is written 4; nested values cannot be a tally's field."""
-    nested = [c for c, t in frame.schema.items() if t.is_nested()]
-    if nested:
-        raise ValueError(f"field(s) {', '.join(nested)} hold lists or objects, not values")
+def _flattened(frame: pl.DataFrame) -> pl.DataFrame:
+    """A JSON object's fields as columns of their own, named by their path (`chart.100025`,
+    `administrasi.suara_sah`): Indonesia's Sirekap gives a TPS's votes and counts as objects. A
+    field whose name is already a column's makes the file unreadable (polars' duplicate)."""
+    while objects := [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]:
+        frame = frame.with_columns(
+            pl.col(c).struct.rename_fields([f"{c}.{f.name}" for f in frame.schema[c].fields])
+            for c in objects
+        ).unnest(objects)
+    return frame
+
+
+def _as_text(frame: pl.DataFrame, read: list[str]) -> pl.DataFrame:
+    """JSON values as the text a delimited file would hold: objects flattened (`_flattened`), a
+    whole number read as a float (4.0) is written 4. A list is no value: one the contract reads
+    (`read`) makes the file unreadable, another (Sirekap's `images`) is left empty."""
+    frame = _flattened(frame)
+    lists = [c for c, t in frame.schema.items() if t.is_nested()]
+    if read_lists := [c for c in lists if c in read]:
+        raise ValueError(f"field(s) {', '.join(read_lists)} hold lists or objects, not values")
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in lists)
     return frame.with_columns(
         [
             pl.when(pl.col(c) == pl.col(c).floor())
@@ -321,7 +336,8 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
     try:
         if contract.format == "jsonl":
             frame = _as_text(
-                pl.read_ndjson(io.BytesIO(data), infer_schema_length=None, n_rows=n_rows)
+                pl.read_ndjson(io.BytesIO(data), infer_schema_length=None, n_rows=n_rows),
+                contract.referenced_columns(),
             )
         elif contract.two_row_header:
             names, body = _two_row_header(data.decode("utf-8"), contract.separator)

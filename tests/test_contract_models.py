@@ -36,15 +36,19 @@ GENERAL_KEYS |= {"source_level"}
 
 
 # ...and keys added since with a default the snapshot's contracts all keep
-NEW_DEFAULTS = {"compression": "none", "label_fallback": None}
+NEW_DEFAULTS = {"compression": "none", "label_fallback": None, "label_parts": ()}
 
 
 def _asdict(contract) -> dict:
-    return {
+    found = {
         k: v
         for k, v in dataclasses.asdict(contract).items()
         if (k not in GENERAL_KEYS or v) and NEW_DEFAULTS.get(k, object()) != v
     }
+    for spec in found["codes"].values():  # a fixed part (`value`) came later: none here
+        for part in spec["parts"]:
+            assert part.pop("value") is None
+    return found
 
 
 def _parsed_now() -> dict:
@@ -172,7 +176,7 @@ def _refusal(text: str, name: str = "observers") -> str:
         (
             '{ column = "Code", split = "-", take = [0] }',
             '{ column = "Code", level = "region" }',
-            "observers.codes.station.parts[0]: give exactly one of 'column' or 'level'",
+            "observers.codes.station.parts[0]: give exactly one of 'column', 'level' or 'value'",
         ),
         (
             'level = "station"\nslice',

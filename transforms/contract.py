@@ -54,6 +54,7 @@ ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's cod
 class CodePart:
     column: str | None = None  # a column of the feed
     level: str | None = None  # or the code already built for another level
+    value: str | None = None  # or a fixed text (a unit only the file's name or title says)
     split: str | None = None  # split the value on this separator...
     take: tuple[int, ...] = ()  # ...and keep these parts (joined again with `split`)
     slice: tuple[int, int] | None = None  # then keep characters [start, end)
@@ -100,7 +101,7 @@ class Contract:
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # level → (column, strip)
     counts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field → summed columns
     candidates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # wide: id → columns
-    long_candidate: str | None = None  # long layout: the candidate column...
+    long_candidate: str | None = None  # long layout: the candidate column (or label_parts')...
     long_votes: str | None = None  # ...and the votes column
     label_fallback: str | None = None  # long: the column labelling a row with no candidate
     aliases: dict[str, str] = field(default_factory=dict)  # long layout: label → candidate id
@@ -109,6 +110,8 @@ class Contract:
     snapshot: bool = False
     include: tuple[Exclusion, ...] = ()  # keep only rows matching every one of these
     no_list: tuple[str, ...] = ()  # registered values meaning "the unit has no list"
+    # long: the columns joined into a line's label, then named `long_candidate` (labelled)
+    label_parts: tuple[str, ...] = ()
     # a general election: the one contest the feed counts, or the columns that name it
     contest_id: str | None = None
     contest_columns: tuple[str, ...] = ()
@@ -163,7 +166,8 @@ class Contract:
         found += [column for column, _ in self.names.values()]
         for columns in (*self.counts.values(), *self.candidates.values()):
             found += list(columns)
-        found += [c for c in (self.long_candidate, self.long_votes, self.label_fallback) if c]
+        label = self.label_parts or (self.long_candidate,)
+        found += [c for c in (*label, self.long_votes, self.label_fallback) if c]
         found += list(self.contest_columns)
         for group in self.contest_groups:
             found += group.cells
@@ -173,13 +177,13 @@ class Contract:
     def line_keys(self) -> list[str]:
         """A long feed's columns that tell its tallies apart: every column it reads but the
         line's label (the candidate column and its fallback) and votes."""
-        line = (self.long_candidate, self.label_fallback, self.long_votes)
+        line = (*self.label_parts, self.long_candidate, self.label_fallback, self.long_votes)
         return [c for c in self.referenced_columns() if c not in line]
 
 
 def _columns(ref: str | ColumnSum | RegisteredSpec) -> tuple[str, ...]:
     if isinstance(ref, RegisteredSpec):
-        return (ref.column,)
+        return tuple(ref.columns)
     return (ref,) if isinstance(ref, str) else tuple(ref.sum)
 
 
@@ -189,6 +193,7 @@ def _part(ref: str | CodePartSpec) -> CodePart:
     return CodePart(
         column=ref.column,
         level=ref.level,
+        value=ref.value,
         split=ref.split,
         take=tuple(ref.take or ()),
         slice=(ref.slice[0], ref.slice[1]) if ref.slice else None,
@@ -393,7 +398,8 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         candidates={c: _columns(ref) for c, ref in (cand.columns or {}).items()}
         if cand.layout == "wide"
         else {},
-        long_candidate=cand.candidate_column if cand.layout == "long" else None,
+        long_candidate=" + ".join(cand.label_columns) if cand.layout == "long" else None,
+        label_parts=tuple(cand.label_columns) if len(cand.label_columns) > 1 else (),
         long_votes=cand.votes_column if cand.layout == "long" else None,
         label_fallback=cand.label_fallback,
         aliases=dict(cand.aliases or {}),
@@ -458,7 +464,10 @@ def header_problems(header: list[str], contract: Contract) -> str | None:
 
 
 def _part_expr(part: CodePart, built: dict[str, pl.Expr]) -> pl.Expr:
-    expr = pl.col(part.column).str.strip_chars() if part.column else built[part.level]
+    if part.value is not None:
+        expr = pl.lit(part.value, pl.String)
+    else:
+        expr = pl.col(part.column).str.strip_chars() if part.column else built[part.level]
     if part.split is not None:
         pieces = expr.str.split(part.split)
         expr = pl.concat_str(
@@ -574,7 +583,13 @@ def labelled(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """A long feed's rows, a row whose candidate cell is empty labelled from the column
     `candidates.label_fallback` names: Argentina's rows of blank, null, contested and challenged
     votes have no agrupación but a votos_tipo, so each is a line of its own (aliased to a count)
-    instead of one empty label. Unchanged without the key."""
+    instead of one empty label. A label read from several columns (`label_parts`) is first
+    their non-empty cells joined with a space, in the column `long_candidate` names. Unchanged
+    without either key."""
+    if contract.label_parts:
+        cells = [pl.col(c).fill_null("").str.strip_chars() for c in contract.label_parts]
+        joined = pl.concat_list(cells).list.eval(pl.element().filter(pl.element() != ""))
+        frame = frame.with_columns(joined.list.join(" ").alias(contract.long_candidate))
     if not contract.label_fallback:
         return frame
     label = pl.col(contract.long_candidate)

@@ -399,10 +399,20 @@ class FileSpec(_Table):
 
 
 class CodePartSpec(_Table):
-    """One part of a unit code: a column or another level's code, then split/slice/pad."""
+    """One part of a unit code: a column, another level's code or a fixed text, then
+    split/slice/pad."""
 
     column: Column | None = Field(None, description="a column of the feed, or")
-    level: Identifier | None = Field(None, description="the code already built for another level")
+    level: Identifier | None = Field(
+        None, description="the code already built for another level, or"
+    )
+    value: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="a fixed text: a unit only the file's name or title says (a contract per file)",
+    )
     split: str | None = Field(
         None, min_length=1, max_length=10, description="split the value on this separator…"
     )
@@ -416,8 +426,8 @@ class CodePartSpec(_Table):
 
     @model_validator(mode="after")
     def _consistent(self) -> CodePartSpec:
-        if (self.column is None) == (self.level is None):
-            raise _rule("give exactly one of 'column' or 'level'")
+        if [self.column, self.level, self.value].count(None) != 2:
+            raise _rule("give exactly one of 'column', 'level' or 'value'")
         if self.split is not None and not self.take:
             raise _rule("'split' needs 'take' (the parts to keep)")
         if self.take and self.split is None:
@@ -436,7 +446,9 @@ PartRef = Annotated[
     Discriminator(
         lambda v: _branch(v, "<part>"),
         custom_error_type="expected_part",
-        custom_error_message="a column name or a table { column | level, split, take, slice, pad }",
+        custom_error_message=(
+            "a column name or a table { column | level | value, split, take, slice, pad }"
+        ),
     ),
 ]
 
@@ -504,9 +516,17 @@ def _absent_values(value: Any) -> Any:
 
 
 class RegisteredSpec(_Table):
-    """Registered voters from a column, with the values that mean "this unit has no list"."""
+    """Registered voters from a column, or a sum of columns, with the values that mean "this
+    unit has no list" (in the column, or the sum's first column: the list's)."""
 
-    column: Column = Field(description="the column with registered voters")
+    column: Column | None = Field(None, description="the column with registered voters, or")
+    sum: list[Column] | None = Field(
+        None,
+        min_length=2,
+        max_length=20,
+        description="the columns added up, the list's first: `absent_when` tests it (Mexico's "
+        "LISTA_NOMINAL, then the party representatives who vote where they serve)",
+    )
     absent_when: Annotated[
         int | str | list[int | str],
         Field(
@@ -531,6 +551,17 @@ class RegisteredSpec(_Table):
                 ) from None
         return data
 
+    @model_validator(mode="after")
+    def _one_source(self) -> RegisteredSpec:
+        if (self.column is None) == (self.sum is None):
+            raise _rule("give exactly one of 'column' or 'sum'")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns added up; `absent_when` tests the first."""
+        return self.sum if self.sum is not None else [self.column]
+
     @property
     def absent_values(self) -> tuple[str, ...]:
         """The values as the stripped cell text is compared with them."""
@@ -546,12 +577,14 @@ RegisteredRef = Annotated[
         lambda v: (
             "<column>"
             if isinstance(v, str)
-            else ("<sum>" if "sum" in v else "<table>")
+            else ("<sum>" if "sum" in v and "absent_when" not in v else "<table>")
             if isinstance(v, dict)
             else None
         ),
         custom_error_type="expected_registered",
-        custom_error_message="a column name, { sum = [columns] } or { column, absent_when }",
+        custom_error_message=(
+            "a column name, { sum = [columns] } or { column | sum, absent_when }"
+        ),
     ),
 ]
 
@@ -598,7 +631,14 @@ class CandidatesSpec(_Table):
     columns: dict[str, ColumnOrSum] | None = Field(
         None, max_length=1000, description="wide: candidate id = column or { sum = [...] }"
     )
-    candidate_column: Column | None = Field(None, description="long: the candidate's column")
+    candidate_column: Column | Annotated[list[Column], Field(min_length=2, max_length=5)] | None = (
+        Field(
+            None,
+            description="long: the candidate's column, or the columns whose cells, joined with "
+            "a space, label the line (a family name, a first name and a party: two Independents "
+            "of one riding are two candidates)",
+        )
+    )
     votes_column: Column | None = Field(None, description="long: the votes' column")
     label_fallback: Column | None = Field(
         None,
@@ -626,6 +666,13 @@ class CandidatesSpec(_Table):
         "mail, early), whose rows of one unit, contest and label are summed",
     )
 
+    @property
+    def label_columns(self) -> list[str]:
+        """The columns a long feed's line label is read from (none in the other layouts)."""
+        if isinstance(self.candidate_column, list):
+            return self.candidate_column
+        return [self.candidate_column] if self.candidate_column else []
+
     @model_validator(mode="after")
     def _layout_keys(self) -> CandidatesSpec:
         if self.layout == "wide":
@@ -647,13 +694,13 @@ class CandidatesSpec(_Table):
                     raise _rule(f"missing key '{key}' (layout = \"long\")")
             if self.columns is not None:
                 raise _rule("'columns' is read only with layout = \"wide\"")
-            if self.sum_over and {self.candidate_column, self.votes_column} & set(self.sum_over):
+            if self.sum_over and {*self.label_columns, self.votes_column} & set(self.sum_over):
                 raise _rule(
                     "'sum_over' names the columns a line's votes are split over, not the "
                     "candidate or the votes column"
                 )
             if self.label_fallback in (
-                self.candidate_column,
+                *self.label_columns,
                 self.votes_column,
                 *(self.sum_over or ()),
             ):
@@ -903,7 +950,8 @@ class ContractFile(_Table):
                     at="counts",
                 )
             return self
-        reserved = {cand.votes_column: "votes column", cand.candidate_column: "candidate column"}
+        reserved = {cand.votes_column: "votes column"}
+        reserved |= {column: "candidate column" for column in cand.label_columns}
         for field in CountsSpec.model_fields:
             ref = getattr(self.counts, field)
             if ref is None:
@@ -913,7 +961,7 @@ class ContractFile(_Table):
             elif isinstance(ref, ColumnSum):
                 columns = ref.sum
             else:
-                columns = [ref.column]
+                columns = ref.columns
             for column in columns:
                 if column in reserved:
                     raise _rule(
