@@ -230,14 +230,14 @@ def test_compressed_random_and_vanishing_files_are_each_one_file_named(
     first = settings.landing / "tallies_001.csv"
     first.write_bytes(gzip.compress(first.read_bytes()))
     (settings.landing / "tallies_004.csv").write_bytes(bytes(range(256)) * 40)
-    real = raw_load.hash_landed
+    real = raw_load.stat_and_hash
 
-    def vanish_the_third(con, path):
+    def vanish_the_third(path):
         if path.name == "tallies_003.csv":
             raise FileNotFoundError(2, "No such file or directory")
-        return real(con, path)
+        return real(path)
 
-    monkeypatch.setattr(raw_load, "hash_landed", vanish_the_third)
+    monkeypatch.setattr(raw_load, "stat_and_hash", vanish_the_third)
     result = run(settings)
     assert result.success
     errors = rejected_files(result)
@@ -248,7 +248,7 @@ def test_compressed_random_and_vanishing_files_are_each_one_file_named(
     assert errors[1].startswith("tallies_004.csv: ") and len(errors) == 2
     loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
     assert loaded["file_name"].to_list() == ["tallies_002.csv"]
-    monkeypatch.setattr(raw_load, "hash_landed", real)
+    monkeypatch.setattr(raw_load, "stat_and_hash", real)
     assert run(settings).success, "the file that was unreadable loads on the next run"
     loaded = _warehouse(settings, "select file_name from raw.deliveries where kind = 'feed'")
     assert sorted(loaded["file_name"]) == ["tallies_002.csv", "tallies_003.csv"]

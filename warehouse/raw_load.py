@@ -10,6 +10,7 @@ cell that cannot become a count is kept as delivered: the quality gate quarantin
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,17 +83,27 @@ def delivered_unchanged(con: duckdb.DuckDBPyConnection, path: Path) -> str | Non
 
 
 def hash_landed(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """Hash a landing file and remember its name, size and modification time with the sha (in
-    one transaction: one commit, where each statement alone was one)."""
-    stat = path.stat()
-    sha = sha256_file(path)
+    """Hash a landing file and remember its name, size and modification time with the sha."""
+    stat, sha = stat_and_hash(path)
+    remember_landed(con, path, stat, sha)
+    return sha
+
+
+def stat_and_hash(path: Path) -> tuple[os.stat_result, str]:
+    """A landing file's size and modification time, then its sha256 (no database: a feed
+    file's is computed by a worker thread ahead of its turn, see _hashed)."""
+    return path.stat(), sha256_file(path)
+
+
+def remember_landed(con: duckdb.DuckDBPyConnection, path: Path, stat: os.stat_result, sha: str):
+    """Remember a hashed file's name, size and modification time with its sha (in one
+    transaction: one commit, where each statement alone was one)."""
     with transaction(con):
         con.execute("delete from raw.landed_files where file_name = ?", [path.name])
         con.execute(
             "insert into raw.landed_files values (?, ?, ?, ?)",
             [path.name, stat.st_size, stat.st_mtime_ns, sha],
         )
-    return sha
 
 
 def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
@@ -259,7 +270,13 @@ def load_feed_file(
     return outcome
 
 
-READ_AHEAD = 4  # files a worker thread reads and maps while the batches before them insert
+# What a worker thread reads and maps while the batches before it insert: files begun ahead,
+# at most READ_AHEAD of them and about READ_AHEAD_BYTES of landing bytes (a batch's worth of
+# long rows, some 900,000: a batch is read while the one before it inserts, where four small
+# files ahead left the inserts waiting for the reader after each batch)
+READ_AHEAD = 64
+READ_AHEAD_BYTES = 64 << 20
+HASH_AHEAD = 8  # files a second worker thread hashes ahead of their turn (see _hashed)
 
 
 @dataclass(frozen=True)
@@ -270,6 +287,7 @@ class _Reading:
 
     sha: str
     future: Future | None
+    size: int = 0  # the file's bytes
 
 
 def load_feed_files(
@@ -289,15 +307,18 @@ def load_feed_files(
     transaction each, so only the file that fails is rejected.
 
     Reading and mapping the files (polars, no database: a third of the step's time) is done
-    READ_AHEAD files ahead by a worker thread while this one checks, hashes and inserts, so the
-    two overlap; the connection is used by this thread alone, and every outcome is the one
-    reading the files one after the other gives."""
+    ahead (READ_AHEAD, READ_AHEAD_BYTES) by a worker thread while this one checks and inserts,
+    and hashing them by another (HASH_AHEAD), so the three overlap; the connection is used by
+    this thread alone, and every outcome is the one reading the files one after the other
+    gives."""
     queue: list = []  # a LoadOutcome, or a _Mapped waiting for its batch
     waiting = 0
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-read")
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-hash")
     try:
+        hashed = _hashed(con, files, rehash, hasher)
         for path, contract, found in _read_ahead(
-            con, files, election, run_id, rehash, reader, queue
+            con, hashed, election, run_id, rehash, reader, queue
         ):
             queue.append((path, contract, found))
             if isinstance(found, _Mapped):
@@ -309,38 +330,65 @@ def load_feed_files(
         yield from _flush(con, queue, election, run_id)
     finally:
         reader.shutdown(cancel_futures=True)
+        hasher.shutdown(cancel_futures=True)
 
 
-def _read_ahead(con, files, election, run_id, rehash, reader: ThreadPoolExecutor, queue: list):
-    """Each file with its outcome or its mapped rows, in order, READ_AHEAD files begun ahead
-    of the one given (queue: the caller's files waiting for their batch)."""
+def _hashed(con, files, rehash: bool, hasher: ThreadPoolExecutor):
+    """Each (path, contract) with what is known of its bytes, HASH_AHEAD files before its
+    turn: the sha256 of a delivered file not touched since it was hashed (skipped unread), a
+    Future of its stat and sha256 (stat_and_hash in the worker: the sha256 of a long feed's
+    1.7 GB was a tenth of the inserting thread's time), or the OSError its stat raised."""
     ahead: deque = deque()
     for path, contract in files:
+        try:
+            known = None if rehash else delivered_unchanged(con, path)
+        except OSError as error:
+            known = error
+        ahead.append((path, contract, known or hasher.submit(stat_and_hash, path)))
+        if len(ahead) > HASH_AHEAD:
+            yield ahead.popleft()
+    yield from ahead
+
+
+def _read_ahead(con, hashed, election, run_id, rehash, reader: ThreadPoolExecutor, queue: list):
+    """Each file with its outcome or its mapped rows, in order, the files after it begun ahead
+    (READ_AHEAD, READ_AHEAD_BYTES; queue: the caller's files waiting for their batch)."""
+    ahead: deque = deque()
+    for path, contract, known in hashed:
         flying = {m.sha for _, _, m in [*queue, *ahead] if isinstance(m, (_Mapped, _Reading))}
-        begun = _begin(con, path, contract, election, rehash, reader, flying, queue)
+        begun = _begin(con, path, contract, known, election, reader, flying, queue, rehash)
         ahead.append((path, contract, begun))
-        if len(ahead) > READ_AHEAD:
+        while len(ahead) > READ_AHEAD or (len(ahead) > 1 and _size(ahead) > READ_AHEAD_BYTES):
             yield _taken(con, *ahead.popleft(), election, run_id, rehash, queue)
     while ahead:
         yield _taken(con, *ahead.popleft(), election, run_id, rehash, queue)
 
 
-def _begin(con, path, contract, election, rehash, reader, flying: set, queue: list):
-    """The file's outcome when it is skipped or rejected before reading, else a _Reading."""
+def _size(ahead: deque) -> int:
+    """The landing bytes of the files being read ahead."""
+    return sum(b.size for _, _, b in ahead if isinstance(b, _Reading))
+
+
+def _begin(con, path, contract, known, election, reader, flying: set, queue: list, rehash):
+    """The file's outcome when it is skipped or rejected before reading, else a _Reading.
+    known: what _hashed knows of its bytes."""
+    if isinstance(known, str):
+        return LoadOutcome(path.name, known, SKIPPED)
     try:
-        unchanged = None if rehash else delivered_unchanged(con, path)
-        if unchanged is not None:
-            return LoadOutcome(path.name, unchanged, SKIPPED)
-        sha = hash_landed(con, path)
+        if isinstance(known, OSError):
+            raise known
+        stat, sha = known.result()
     except OSError as error:  # it vanished, or cannot be opened: nothing of it to record
         reason = one_line(error.strerror or type(error).__name__, 120)
         return LoadOutcome(path.name, "", UNREADABLE, error=f"could not be read ({reason})")
+    remember_landed(con, path, stat, sha)
     if sha in flying:  # its twin's outcome decides this one's: left for its turn
         return _Reading(sha, None)
     decided = _decided(con, path, sha, rehash, queue)
     if decided is not None:
         return decided
-    return _Reading(sha, reader.submit(_read_and_map, path, contract, election, sha))
+    future = reader.submit(_read_and_map, path, contract, election, sha)
+    return _Reading(sha, future, stat.st_size)
 
 
 def _decided(con, path: Path, sha: str, rehash: bool, queue: list) -> LoadOutcome | None:
