@@ -1,9 +1,10 @@
 """Winners and race status per contest and district (`marts.contest_status`). Pure polars.
 
 A district is decided by arithmetic, never by statistics: its leaders can no longer lose their
-seats whatever the ballots still to arrive hold. Each ballot gives a candidate at most one vote
-(even in a vote-for-N contest), so the ballots still to arrive can lift the first loser, or any
-candidate not yet counted, by at most their number over the last winner. The number of ballots
+seats whatever the ballots still to arrive hold. The quality rules hold a tally's votes cast
+(its lines over vote_for) to its registered voters, not each line to its ballots, so the ballots
+still to arrive can lift the first loser, or any candidate not yet counted, by at most vote_for
+times their number over the last winner. The number of ballots
 still to arrive is bounded as `announced_vs_tallied` bounds it (transforms/verification.py): by
 the registered voters of the units not yet counted, which rule E2 holds every accepted tally
 to. Where nothing bounds it, nothing is decided. docs/contest-status.md defines every column.
@@ -229,13 +230,14 @@ def _outstanding_basis() -> pl.Expr:
 
 
 def _decided() -> pl.Expr:
-    """The margin exceeds the outstanding ballots, against the first loser and against the
-    other votes (all of which may be one undeclared candidate's); false when unbounded."""
-    outstanding = pl.col("outstanding_ballots")
+    """The margin exceeds the most votes one candidate can still gain, against the first loser
+    and against the other votes (all of which may be one undeclared candidate's); false when
+    unbounded. That most is vote_for × the outstanding ballots: rule E2 holds a tally's lines
+    to vote_for × its registered voters in sum, not line by line, so one line of a late
+    vote-for-N tally may hold all of them and pass every rule."""
+    gain = pl.col("outstanding_ballots") * pl.col("vote_for").cast(pl.Int64)
     last = pl.col("last_winner_votes")
-    return (
-        (pl.col("margin") > outstanding) & (last - pl.col("other_votes") > outstanding)
-    ).fill_null(False)
+    return ((pl.col("margin") > gain) & (last - pl.col("other_votes") > gain)).fill_null(False)
 
 
 def _status() -> pl.Expr:

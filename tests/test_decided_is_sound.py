@@ -1,0 +1,261 @@
+"""`decided` in marts.contest_status is sound: a district called decided keeps its leaders
+whatever the tallies still to come hold, as long as they pass the quality rules (E1–E8).
+
+A seeded property test over random small general elections: a registry listing each unit's
+contests (some units with no list of registered voters, some with an empty ballot), contests
+elected nationally, per ward (administrative), in districts of a level of their own that the
+registry places (`smd_code`, nesting in the wards or cutting across them) or that the tallies
+name (one district, no registry column), single-member and vote-for-N; two sources counting
+different subsets. contest_status is computed with the pipeline's own functions (ballot_pairs,
+own_districts, expected_in_districts, expected_per_unit, uncounted_registered, contest_status);
+then every decided district's uncounted units are filled adversarially within the rules, and its
+leaders must still lead. The end-to-end run is tests/test_decided_is_sound_e2e.py.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from tests.test_ballot_registry import ELECTION as ONE_DISTRICT_LEVEL
+from tests.test_ballot_registry import registry
+from tests.test_contest_status import contests, coverage, results, turnout
+from transforms.ballots import ballot_pairs, expected_in_districts, expected_per_unit, own_districts
+from transforms.contest_status import contest_status, uncounted_registered
+from transforms.feed import OTHER_ID
+from transforms.model import NATIONAL
+
+# wards and precincts; two district levels of their own: `smd` the registry places (smd_code),
+# `zone` it does not
+ELECTION = replace(
+    ONE_DISTRICT_LEVEL,
+    contests=(),
+    district_levels=(("smd", "Single-member district"), ("zone", "Zone")),
+)
+# contest_id → (seats, vote_for, district level: None national, "ward", or a level of its own)
+CONTESTS = {
+    "president": (1, 1, None),
+    "senate": (2, 2, None),  # vote for 2, two seats, whole election
+    "council": (2, 3, "ward"),  # vote for 3, two seats per ward
+    "assembly": (1, 1, "smd"),  # one contest, several districts the registry places
+    "board": (2, 2, "smd"),
+    "zone-a": (1, 1, "zone"),  # one district, named by its tallies only
+}
+CONTEST_LIST = contests(*[(c, s, v, d) for c, (s, v, d) in CONTESTS.items()])
+SOURCES = ("s1", "s2")
+ZONE = "ZA"
+
+
+@dataclass
+class Unit:
+    code: str
+    ward: str
+    smd: str
+    registered: int  # 0: no list of registered voters
+    ballot: list[str]
+
+
+@dataclass
+class Tally:
+    unit: Unit
+    contest: str
+    votes: dict[str, int]  # candidate (or OTHER_ID) → votes
+    ballots: int
+
+    @property
+    def district(self) -> str:
+        return district_of(self.unit, self.contest)
+
+
+def district_of(unit: Unit, contest: str) -> str:
+    level = CONTESTS[contest][2]
+    return {None: NATIONAL, "ward": unit.ward, "smd": unit.smd, "zone": ZONE}[level]
+
+
+def level_of(contest: str) -> str:
+    return CONTESTS[contest][2] or NATIONAL
+
+
+def candidates_of(contest: str, rng: random.Random) -> list[str]:
+    return [f"{contest}-c{i}" for i in range(rng.randint(2, 5))]
+
+
+def random_election(rng: random.Random):
+    """Units, every honest tally (one per unit and contest on its ballot) and the candidates."""
+    wards = [f"W{i}" for i in range(rng.randint(1, 3))]
+    nesting = rng.random() < 0.5
+    units = []
+    for i in range(rng.randint(3, 12)):
+        ward = rng.choice(wards)
+        smd = f"S-{ward}" if nesting else rng.choice(["S1", "S2", "S3"])
+        registered = 0 if rng.random() < 0.08 else rng.randint(10, 300)
+        ballot = (
+            []
+            if rng.random() < 0.08
+            else [c for c in CONTESTS if c == "president" or rng.random() < 0.75]
+        )
+        units.append(Unit(f"P{i:02d}", ward, smd, registered, ballot))
+    names = {c: candidates_of(c, rng) for c in CONTESTS}
+    weights = {c: [rng.random() ** 3 for _ in names[c]] for c in CONTESTS}
+    tallies = []
+    for unit in units:
+        for contest in unit.ballot:
+            limit = unit.registered or 200
+            ballots = rng.randint(0, limit)
+            tallies.append(
+                Tally(unit, contest, honest_votes(rng, contest, names, weights, ballots), ballots)
+            )
+    return units, tallies, names
+
+
+def honest_votes(rng, contest, names, weights, ballots) -> dict[str, int]:
+    """Each ballot marks up to vote_for different candidates (one may be undeclared)."""
+    vote_for = CONTESTS[contest][1]
+    pool = [*names[contest], OTHER_ID]
+    w = [*weights[contest], 0.05]
+    votes = dict.fromkeys(pool, 0)
+    for _ in range(ballots):
+        marks = rng.randint(0, vote_for)
+        chosen = set()
+        for _ in range(marks):
+            chosen.add(rng.choices(pool, w)[0])
+        for c in chosen:
+            votes[c] += 1
+    return votes
+
+
+def registry_frame(units: list[Unit]) -> pl.DataFrame:
+    listed = registry(*[(u.ward, u.code, str(u.registered), ";".join(u.ballot)) for u in units])
+    return listed.with_columns(pl.Series("smd_code", [u.smd for u in units], pl.String))
+
+
+def status_of(units, counted: dict[str, list[Tally]]) -> pl.DataFrame:
+    """contest_status as the pipeline computes it for a general election whose registry lists
+    each unit's ballot (orchestration.mart_builds.ballot_bound and the coverage's expected)."""
+    pairs = ballot_pairs(registry_frame(units), ELECTION)
+    every = [t for ts in counted.values() for t in ts]
+    received = pl.DataFrame(
+        {
+            "contest_id": [t.contest for t in every],
+            "contest_district_level": [CONTESTS[t.contest][2] for t in every],
+            "contest_district": [
+                t.district if CONTESTS[t.contest][2] in ("smd", "zone") else None for t in every
+            ],
+        },
+        schema={
+            "contest_id": pl.String,
+            "contest_district_level": pl.String,
+            "contest_district": pl.String,
+        },
+    )
+    districts = own_districts(received, pairs, ELECTION)
+    listed = CONTEST_LIST.select("contest_id", "district_level")
+    expected_units = expected_in_districts(pairs, listed, districts, ELECTION)
+    done = pl.DataFrame(
+        [(s, t.contest, t.unit.code) for s, ts in counted.items() for t in ts],
+        schema={"source_id": pl.String, "contest_id": pl.String, "tally_code": pl.String},
+        orient="row",
+    )
+    bound = uncounted_registered(expected_units, done, SOURCES)
+    expected = {
+        (c, lvl, u): n for c, lvl, u, n in expected_per_unit(pairs, districts, ELECTION).iter_rows()
+    }
+    res, cov, turn = [], [], []
+    for source in SOURCES:
+        per_district: dict[tuple, list[Tally]] = {}
+        for t in counted[source]:
+            per_district.setdefault((t.contest, level_of(t.contest), t.district), []).append(t)
+        keys = {k for k in expected if k[1] == level_of(k[0])} | set(per_district)
+        for key in sorted(keys):
+            mine = per_district.get(key, [])
+            cov.append((source, *key, expected.get(key), len(mine)))
+            if not mine:
+                continue
+            summed: dict[str, int] = {}
+            for t in mine:
+                for c, v in t.votes.items():
+                    summed[c] = summed.get(c, 0) + v
+            res += [(source, *key, c, v) for c, v in summed.items()]
+            turn.append((source, *key, sum(t.ballots for t in mine)))
+    return contest_status(results(*res), coverage(*cov), turnout(*turn), CONTEST_LIST, bound)
+
+
+def district_votes(tallies: list[Tally], contest: str, district: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for t in tallies:
+        if t.contest == contest and t.district == district:
+            for c, v in t.votes.items():
+                found[c] = found.get(c, 0) + v
+    return found
+
+
+def attacks(row: dict, names: list[str], left: list[Unit]):
+    """The late tallies' worst cases for the row's leaders, each within E1–E8: a tally's votes
+    cast (valid + null + blank, over vote_for in a vote-for-N contest) at most its unit's
+    registered voters (E2: the registry's figure, E7 equal to it when stated), lines summing to
+    the valid votes (E3). Yields (what, extra votes per candidate)."""
+    vote_for = row["vote_for"]
+    losers = [c for c in names if c not in row["leaders"]]
+    room = sum(u.registered for u in left)
+    # E2 holds a vote-for-N tally's lines to vote_for × registered in sum, not line by line
+    for loser in losers:
+        yield f"E2's most to {loser}", {loser: vote_for * room}
+        yield f"one vote a ballot to {loser}", {loser: room}
+    yield "one vote a ballot to every loser", dict.fromkeys(losers, room)
+    yield "every ballot to one undeclared candidate", {OTHER_ID: room}
+    yield "E2's most to the undeclared", {OTHER_ID: vote_for * room}
+
+
+def check_decided_rows(status, tallies, counted, names) -> int:
+    """Every decided row of status survives every attack; how many were checked."""
+    checked = 0
+    for row in status.filter(pl.col("decided")).iter_rows(named=True):
+        source, contest, district = row["source_id"], row["contest_id"], row["unit_code"]
+        seen = {id(t) for t in counted[source]}
+        left = [
+            t.unit
+            for t in tallies
+            if t.contest == contest and t.district == district and id(t) not in seen
+        ]
+        assert all(u.registered > 0 for u in left), (row, "an unbounded unit is still to come")
+        now = district_votes(counted[source], contest, district)
+        for what, extra in attacks(row, names[contest], left):
+            final = {c: now.get(c, 0) + extra.get(c, 0) for c in [*names[contest], OTHER_ID]}
+            weakest = min(final[c] for c in row["leaders"])
+            strongest = max(v for c, v in final.items() if c not in row["leaders"])
+            assert weakest > strongest, (what, row, final)
+        checked += 1
+    return checked
+
+
+def test_no_late_tally_within_the_rules_overturns_a_decided_district():
+    rng = random.Random(20261203)
+    decided = with_left = 0
+    for _ in range(250):
+        units, tallies, names = random_election(rng)
+        share = {s: rng.random() for s in SOURCES}
+        counted = {s: [t for t in tallies if rng.random() < share[s]] for s in SOURCES}
+        status = status_of(units, counted)
+        decided += check_decided_rows(status, tallies, counted, names)
+        with_left += status.filter(pl.col("decided") & (pl.col("outstanding_ballots") > 0)).height
+    # the property was exercised: many districts decided, many with ballots still to come
+    assert decided > 200 and with_left > 50, (decided, with_left)
+
+
+def test_one_line_of_a_late_vote_for_2_tally_may_hold_twice_its_registered_voters():
+    """E2 holds a vote-for-N tally's votes cast, its lines over N, to its registered voters, and
+    no rule holds a line to the ballots: a late vote-for-2 tally of a unit of 100 voters may
+    give one candidate 200 votes and pass every rule. A margin of 150 over that unit is no
+    decision."""
+    counted_unit = Unit("P00", "W0", "S1", 200, ["senate"])
+    late_unit = Unit("P01", "W0", "S1", 100, ["senate"])
+    names = {"senate": ["senate-c0", "senate-c1", "senate-c2"]}
+    counted = Tally(counted_unit, "senate", {"senate-c0": 200, "senate-c1": 150}, 200)
+    late = Tally(late_unit, "senate", {"senate-c2": 200}, 100)  # votes cast 200 / 2 = 100
+    status = status_of([counted_unit, late_unit], {"s1": [counted], "s2": []})
+    row = status.filter(source_id="s1", contest_id="senate").to_dicts()[0]
+    assert (row["margin"], row["outstanding_ballots"]) == (150, 100)
+    assert row["decided"] is False
+    assert check_decided_rows(status, [counted, late], {"s1": [counted], "s2": []}, names) == 0
