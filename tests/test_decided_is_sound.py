@@ -9,23 +9,38 @@ name (one district, no registry column), single-member and vote-for-N; two sourc
 different subsets. contest_status is computed with the pipeline's own functions (ballot_pairs,
 own_districts, expected_in_districts, expected_per_unit, uncounted_registered, contest_status);
 then every decided district's uncounted units are filled adversarially within the rules, and its
-leaders must still lead. The end-to-end run is tests/test_decided_is_sound_e2e.py.
+leaders must still lead.
+
+End to end (e2e): a generated general election run with some tables held back, then a late file
+for them whose every tally gives the first loser of its district the most the rules allow (a
+vote-for-N tally: N × the registered voters on one line, half of them stating no registered
+voters so that E2 holds them to the registry's), one tally just over that (E2) and one for a
+contest off its unit's ballot (E6): every district decided after the first run keeps its
+leaders, and the run by the drop equals a full rebuild.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import polars as pl
+import pytest
 
+from landing.synthetic_general import write_synthetic_general
+from orchestration.settings import Settings, prepare_data_dir
+from tests.conftest import assert_same_marts, mart_snapshot, published, run
 from tests.test_ballot_registry import ELECTION as ONE_DISTRICT_LEVEL
 from tests.test_ballot_registry import registry
 from tests.test_contest_status import contests, coverage, results, turnout
+from tests.test_incremental import run_forced_full
 from transforms.ballots import ballot_pairs, expected_in_districts, expected_per_unit, own_districts
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.feed import OTHER_ID
 from transforms.model import NATIONAL
+from transforms.synthetic.general import FEED_COLUMNS, contest_id, generate_general
 
 # wards and precincts; two district levels of their own: `smd` the registry places (smd_code),
 # `zone` it does not
@@ -259,3 +274,126 @@ def test_one_line_of_a_late_vote_for_2_tally_may_hold_twice_its_registered_voter
     assert (row["margin"], row["outstanding_ballots"]) == (150, 100)
     assert row["decided"] is False
     assert check_decided_rows(status, [counted, late], {"s1": [counted], "s2": []}, names) == 0
+
+
+# --- end to end -----------------------------------------------------------------------------
+
+TABLE = ("state_code", "municipality_code", "parish_code", "centre_code", "table_code")
+BY_LEVEL = {"state": "state_code", "municipality": "municipality_code", "district": "district_code"}
+
+
+def _statuses(settings: Settings) -> dict[tuple, dict]:
+    rows = published(settings, "select * from contest_status").iter_rows(named=True)
+    return {(r["contest_id"], r["level"], r["unit_code"]): r for r in rows}
+
+
+def _first_losers(settings: Settings, status: dict[tuple, dict]) -> dict[tuple, str]:
+    """(contest, level, district) → the declared candidate in the first losing place."""
+    found = {}
+    frame = published(
+        settings, "select contest_id, level, unit_code, candidate_id, votes from results"
+    )
+    for key, row in status.items():
+        rivals = frame.filter(contest_id=key[0], level=key[1], unit_code=key[2]).filter(
+            ~pl.col("candidate_id").is_in([*row["leaders"], OTHER_ID])
+        )
+        if rivals.height:
+            found[key] = rivals.sort(["votes", "candidate_id"], descending=[True, False])[
+                "candidate_id"
+            ][0]
+    return found
+
+
+def _attack(rows: pl.DataFrame, target: str | None, votes: int) -> pl.DataFrame:
+    """One table's rows of one race: every line 0 but the target's."""
+    return rows.with_columns(
+        pl.when(pl.col("candidate") == pl.lit(target, pl.String))
+        .then(votes)
+        .otherwise(0)
+        .alias("votes")
+    )
+
+
+def _late_file(general, held: pl.DataFrame, status, losers) -> tuple[pl.DataFrame, set]:
+    """The held tables' tallies, each giving its district's first loser vote_for × the table's
+    registered voters; one of them one ballot over (E2), and one more tally for a legislative
+    contest off its table's ballot (E6). Also the (table, contest, rule) the gate must
+    quarantine."""
+    feed = general.drops[0].join(held.select(*TABLE), on=list(TABLE), how="semi")
+    registry = general.registry.select(*TABLE, "district_code")
+    feed = feed.join(registry, on=list(TABLE), how="left")
+    parts, quarantined = [], set()
+    races = feed.partition_by("table_code", "office", "district", maintain_order=True)
+    for rows in races:
+        contest = contest_id(rows["office"][0], rows["district"][0])
+        level = next(k[1] for k in status if k[0] == contest)
+        code = NATIONAL if level == NATIONAL else rows[BY_LEVEL[level]][0]
+        vote_for = status[(contest, level, code)]["vote_for"]
+        table, registered = rows["table_code"][0], rows["registered"][0]
+        over = vote_for if not quarantined and vote_for > 1 else 0
+        if over:
+            quarantined.add((table, contest, "E2"))
+        part = _attack(rows, losers.get((contest, level, code)), vote_for * registered + over)
+        parts.append(part)
+    # a table of one legislative district sends the other district's contest (E6)
+    table = parts[0].select(*TABLE, "registered", "district_code").row(0, named=True)
+    other = feed.filter(
+        pl.col("district").str.starts_with("LD-"), pl.col("district_code") != table["district_code"]
+    )
+    if other.height:
+        first = other.filter(table_code=other["table_code"][0])
+        contest = contest_id(first["office"][0], first["district"][0])
+        key = (contest, "district", first["district_code"][0])
+        parts.append(
+            _attack(first, losers.get(key), table["registered"]).with_columns(
+                *[pl.lit(v).alias(c) for c, v in table.items() if c != "district_code"]
+            )
+        )
+        quarantined.add((table["table_code"], contest, "E6"))
+    return pl.concat([p.select(FEED_COLUMNS) for p in parts], how="vertical_relaxed"), quarantined
+
+
+def _without_registered(elections: Path) -> Path:
+    """The general election's configuration with a feed contract that maps no registered
+    voters: E2 holds every tally to its unit's registry figure (E7 judges none)."""
+    shutil.copytree(Path(__file__).parents[1] / "elections" / "general", elections / "general")
+    contract = elections / "general" / "contracts" / "general.toml"
+    text = contract.read_text()
+    mapped = 'registered = "registered"'
+    assert mapped in text
+    contract.write_text(text.replace(mapped, "", 1))
+    return elections
+
+
+@pytest.mark.e2e
+def test_late_tallies_at_the_rules_limit_overturn_no_district_decided_before(tmp_path: Path):
+    elections = _without_registered(tmp_path / "elections")
+    settings = replace(Settings(tmp_path / "data"), election="general", elections_dir=elections)
+    prepare_data_dir(settings)
+    general = generate_general(240, contests=6, seed=11, drops=1, list_ballots=True)
+    general = replace(general, drops=[general.drops[0].cast({pl.Categorical: pl.String})])
+    tables = general.drops[0].select(*TABLE).unique(maintain_order=True)
+    held = tables.sample(fraction=0.12, seed=1)
+    first = general.drops[0].join(held, on=list(TABLE), how="anti")
+    write_synthetic_general(replace(general, drops=[first]), settings.landing)
+    assert run(settings).success
+    before = _statuses(settings)
+    late, quarantined = _late_file(general, held, before, _first_losers(settings, before))
+    late.write_csv(settings.landing / "general_002.csv")
+    assert run(settings).success
+    after = _statuses(settings)
+    errors = published(
+        settings,
+        "select tally_code, contest_id, rule_id from quality_issues where severity = 'error'",
+    )
+    assert set(errors.iter_rows()) == quarantined
+    decided = [k for k, r in before.items() if r["decided"]]
+    for key in decided:
+        assert set(after[key]["leaders"]) == set(before[key]["leaders"]), (before[key], after[key])
+    # exercised: districts decided with ballots still to come, and the attack overturned some
+    # district that was not decided
+    assert sum(before[k]["outstanding_ballots"] > 0 for k in decided) >= 3
+    assert any(set(after[k]["leaders"]) != set(r["leaders"]) for k, r in before.items())
+    by_drop = mart_snapshot(settings)
+    run_forced_full(settings)
+    assert_same_marts(by_drop, mart_snapshot(settings))
