@@ -36,7 +36,7 @@ from tests.test_ballot_registry import ELECTION as ONE_DISTRICT_LEVEL
 from tests.test_ballot_registry import registry
 from tests.test_contest_status import contests, coverage, results, turnout
 from tests.test_incremental import run_forced_full
-from transforms.ballots import ballot_pairs, expected_in_districts, expected_per_unit, own_districts
+from transforms import ballots
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.feed import OTHER_ID
 from transforms.model import NATIONAL
@@ -118,20 +118,20 @@ def random_election(rng: random.Random):
     for unit in units:
         for contest in unit.ballot:
             limit = unit.registered or 200
-            ballots = rng.randint(0, limit)
+            cast = rng.randint(0, limit)
             tallies.append(
-                Tally(unit, contest, honest_votes(rng, contest, names, weights, ballots), ballots)
+                Tally(unit, contest, honest_votes(rng, contest, names, weights, cast), cast)
             )
     return units, tallies, names
 
 
-def honest_votes(rng, contest, names, weights, ballots) -> dict[str, int]:
+def honest_votes(rng, contest, names, weights, cast) -> dict[str, int]:
     """Each ballot marks up to vote_for different candidates (one may be undeclared)."""
     vote_for = CONTESTS[contest][1]
     pool = [*names[contest], OTHER_ID]
     w = [*weights[contest], 0.05]
     votes = dict.fromkeys(pool, 0)
-    for _ in range(ballots):
+    for _ in range(cast):
         marks = rng.randint(0, vote_for)
         chosen = set()
         for _ in range(marks):
@@ -149,7 +149,7 @@ def registry_frame(units: list[Unit]) -> pl.DataFrame:
 def status_of(units, counted: dict[str, list[Tally]]) -> pl.DataFrame:
     """contest_status as the pipeline computes it for a general election whose registry lists
     each unit's ballot (orchestration.mart_builds.ballot_bound and the coverage's expected)."""
-    pairs = ballot_pairs(registry_frame(units), ELECTION)
+    pairs = ballots.ballot_pairs(registry_frame(units), ELECTION)
     every = [t for ts in counted.values() for t in ts]
     received = pl.DataFrame(
         {
@@ -165,9 +165,9 @@ def status_of(units, counted: dict[str, list[Tally]]) -> pl.DataFrame:
             "contest_district": pl.String,
         },
     )
-    districts = own_districts(received, pairs, ELECTION)
+    districts = ballots.own_districts(received, pairs, ELECTION)
     listed = CONTEST_LIST.select("contest_id", "district_level")
-    expected_units = expected_in_districts(pairs, listed, districts, ELECTION)
+    expected_units = ballots.expected_in_districts(pairs, listed, districts, ELECTION)
     done = pl.DataFrame(
         [(s, t.contest, t.unit.code) for s, ts in counted.items() for t in ts],
         schema={"source_id": pl.String, "contest_id": pl.String, "tally_code": pl.String},
@@ -175,7 +175,8 @@ def status_of(units, counted: dict[str, list[Tally]]) -> pl.DataFrame:
     )
     bound = uncounted_registered(expected_units, done, SOURCES)
     expected = {
-        (c, lvl, u): n for c, lvl, u, n in expected_per_unit(pairs, districts, ELECTION).iter_rows()
+        (c, lvl, u): n
+        for c, lvl, u, n in ballots.expected_per_unit(pairs, districts, ELECTION).iter_rows()
     }
     res, cov, turn = [], [], []
     for source in SOURCES:
@@ -223,20 +224,41 @@ def attacks(row: dict, names: list[str], left: list[Unit]):
     yield "E2's most to the undeclared", {OTHER_ID: vote_for * room}
 
 
-def check_decided_rows(status, tallies, counted, names) -> int:
+def misplaced(row: dict, units: list[Unit], left: list[Tally]) -> list[Unit]:
+    """The units of the row's contest not yet counted elsewhere whose late tally may name the
+    row's district (a contest elected in several districts of a level of its own) and pass E6:
+    off_ballot, E6's ballot half, leaves it alone."""
+    level, district = row["level"], row["unit_code"]
+    if level in (NATIONAL, "ward"):  # E6 holds a tally's administrative codes to the registry
+        return []
+    elsewhere = [t for t in left if t.district != district]
+    if not elsewhere:
+        return []
+    frame = pl.DataFrame(
+        {
+            "tally_id": list(range(len(elsewhere))),
+            "tally_code": [t.unit.code for t in elsewhere],
+            "contest_id": [row["contest_id"]] * len(elsewhere),
+            "contest_district_level": [level] * len(elsewhere),
+            "contest_district": [district] * len(elsewhere),
+        }
+    )
+    judged = ballots.off_ballot(frame, registry_frame(units), ELECTION)
+    passed = set(judged.filter(pl.col(ballots.OFF_BALLOT).is_null())["tally_id"].to_list())
+    return [t.unit for i, t in enumerate(elsewhere) if i in passed]
+
+
+def check_decided_rows(status, units, tallies, counted, names) -> int:
     """Every decided row of status survives every attack; how many were checked."""
     checked = 0
     for row in status.filter(pl.col("decided")).iter_rows(named=True):
         source, contest, district = row["source_id"], row["contest_id"], row["unit_code"]
         seen = {id(t) for t in counted[source]}
-        left = [
-            t.unit
-            for t in tallies
-            if t.contest == contest and t.district == district and id(t) not in seen
-        ]
-        assert all(u.registered > 0 for u in left), (row, "an unbounded unit is still to come")
+        left = [t for t in tallies if t.contest == contest and id(t) not in seen]
+        mine = [t.unit for t in left if t.district == district] + misplaced(row, units, left)
+        assert all(u.registered > 0 for u in mine), (row, "an unbounded unit is still to come")
         now = district_votes(counted[source], contest, district)
-        for what, extra in attacks(row, names[contest], left):
+        for what, extra in attacks(row, names[contest], mine):
             final = {c: now.get(c, 0) + extra.get(c, 0) for c in [*names[contest], OTHER_ID]}
             weakest = min(final[c] for c in row["leaders"])
             strongest = max(v for c, v in final.items() if c not in row["leaders"])
@@ -253,7 +275,7 @@ def test_no_late_tally_within_the_rules_overturns_a_decided_district():
         share = {s: rng.random() for s in SOURCES}
         counted = {s: [t for t in tallies if rng.random() < share[s]] for s in SOURCES}
         status = status_of(units, counted)
-        decided += check_decided_rows(status, tallies, counted, names)
+        decided += check_decided_rows(status, units, tallies, counted, names)
         with_left += status.filter(pl.col("decided") & (pl.col("outstanding_ballots") > 0)).height
     # the property was exercised: many districts decided, many with ballots still to come
     assert decided > 200 and with_left > 50, (decided, with_left)
@@ -273,7 +295,12 @@ def test_one_line_of_a_late_vote_for_2_tally_may_hold_twice_its_registered_voter
     row = status.filter(source_id="s1", contest_id="senate").to_dicts()[0]
     assert (row["margin"], row["outstanding_ballots"]) == (150, 100)
     assert row["decided"] is False
-    assert check_decided_rows(status, [counted, late], {"s1": [counted], "s2": []}, names) == 0
+    assert (
+        check_decided_rows(
+            status, [counted_unit, late_unit], [counted, late], {"s1": [counted], "s2": []}, names
+        )
+        == 0
+    )
 
 
 # --- end to end -----------------------------------------------------------------------------
@@ -397,3 +424,47 @@ def test_late_tallies_at_the_rules_limit_overturn_no_district_decided_before(tmp
     by_drop = mart_snapshot(settings)
     run_forced_full(settings)
     assert_same_marts(by_drop, mart_snapshot(settings))
+
+
+def test_e6_holds_a_tally_to_the_district_the_registry_places_its_unit_in():
+    """A tally of a contest elected in several districts of a level of its own, counted in a
+    district other than the one the registry's `smd_code` gives its unit (or in one where the
+    registry gives none), breaks E6: otherwise a late tally could count in a district whose
+    bound on the ballots still to come never held its unit's voters."""
+    listing = registry(
+        ("1", "P1", "100", "assembly;president"),
+        ("1", "P2", "120", "assembly"),
+        ("2", "P3", "50", "assembly"),
+    ).with_columns(pl.Series("smd_code", ["1A", "1A", None], pl.String))
+    tallies = pl.DataFrame(
+        [
+            (1, "P1", "assembly", "smd", "1A"),
+            (2, "P2", "assembly", "smd", "2A"),
+            (3, "P3", "assembly", "smd", "2A"),
+            (4, "P1", "president", None, None),
+            (5, "P9", "assembly", "smd", "2A"),  # unknown to the registry: E6's other half
+        ],
+        schema=[
+            "tally_id",
+            "tally_code",
+            "contest_id",
+            "contest_district_level",
+            "contest_district",
+        ],
+        orient="row",
+    )
+    judged = dict(ballots.off_ballot(tallies, listing, ELECTION).iter_rows())
+    assert judged == {
+        1: None,
+        2: "assembly in smd 2A, the registry's 1A",
+        3: "assembly in smd 2A, the registry's (none)",
+        4: None,
+        5: None,
+    }
+    # a registry that does not place its units in the level's districts judges no district
+    assert (
+        ballots.off_ballot(tallies, listing.drop("smd_code"), ELECTION)[
+            ballots.OFF_BALLOT
+        ].null_count()
+        == 5
+    )
