@@ -3,7 +3,7 @@ each rule needs, computed once in polars (pure; no I/O)."""
 
 import polars as pl
 
-from transforms.ballots import lists_ballots, off_ballot
+from transforms.ballots import lists_ballots, off_ballot, registry_registered
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
 from transforms.rollup import parent_conflicts
@@ -21,7 +21,7 @@ def registry_paths(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     return registry.select(
         pl.col(election.code_column(election.tally_level)).alias("tally_code"),
         _path(election.code_columns).alias("registry_path"),
-        pl.col(REGISTERED).cast(pl.Int64, strict=False).alias("registry_registered"),
+        registry_registered().alias("registry_registered"),
     ).unique("tally_code", keep="first")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from expectations.evidence import registry_paths
 from landing.synthetic_general import write_synthetic_general
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import assert_same_marts, mart_snapshot, published, run
@@ -468,3 +469,23 @@ def test_e6_holds_a_tally_to_the_district_the_registry_places_its_unit_in():
         ].null_count()
         == 5
     )
+
+
+def test_e2_and_the_bound_read_the_same_registered_voters_off_the_registry():
+    """contest_status bounds an uncounted unit by the registered voters the registry gives it,
+    and E2 holds the unit's late tally to the same figure: a figure E2 could not read (text
+    with spaces around it, as a fixed-width export pads it) left the tally unjudged while the
+    bound counted it, so the tally could hold any number of ballots."""
+    listing = registry(
+        ("1", "P1", " 100", "assembly"),
+        ("1", "P2", "120 ", "assembly"),
+        ("1", "P3", "1,000", "assembly"),  # no whole number: no figure, for both
+        ("1", "P4", "80", "assembly"),
+    )
+    held_by_e2 = dict(
+        registry_paths(listing, ELECTION).select("tally_code", "registry_registered").iter_rows()
+    )
+    bounded_by = dict(
+        ballots.ballot_pairs(listing, ELECTION).select("tally_code", "registered").iter_rows()
+    )
+    assert held_by_e2 == bounded_by == {"P1": 100, "P2": 120, "P3": None, "P4": 80}

@@ -41,6 +41,14 @@ def lists_ballots(registry: pl.DataFrame | None) -> bool:
     return registry is not None and BALLOT_COLUMN in registry.columns
 
 
+def registry_registered() -> pl.Expr:
+    """A registry row's registered voters as a whole number (null where its text is none, once
+    trimmed). Rule E2 holds a tally without a figure of its own to it, and contest_status bounds
+    the unit's ballots still to come by it: both must read the same figure, or a unit the bound
+    counts could send a tally E2 does not judge."""
+    return pl.col(REGISTERED).cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
+
+
 def _units(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Every unit of the registry: tally_code, _style (its `contests` text: a ballot style, far
     fewer distinct values than units), registered, and its code at every level."""
@@ -50,7 +58,7 @@ def _units(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     return registry.select(
         pl.col(code).cast(pl.String).str.strip_chars().alias("tally_code"),
         pl.col(BALLOT_COLUMN).cast(pl.String).fill_null("").alias("_style"),
-        pl.col(REGISTERED).cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False),
+        registry_registered(),
         *codes,
     ).filter(pl.col("tally_code").is_not_null())
 
