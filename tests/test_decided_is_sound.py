@@ -31,6 +31,7 @@ import pytest
 
 from expectations.evidence import registry_paths
 from landing.synthetic_general import write_synthetic_general
+from orchestration import mart_builds
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import assert_same_marts, mart_snapshot, published, run
 from tests.test_ballot_registry import ELECTION as ONE_DISTRICT_LEVEL
@@ -40,7 +41,7 @@ from tests.test_incremental import run_forced_full
 from transforms import ballots
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.feed import OTHER_ID
-from transforms.model import NATIONAL
+from transforms.model import NATIONAL, Election, QualityPolicy, RuleOverride
 from transforms.synthetic.general import FEED_COLUMNS, contest_id, generate_general
 
 # wards and precincts; two district levels of their own: `smd` the registry places (smd_code),
@@ -489,3 +490,45 @@ def test_e2_and_the_bound_read_the_same_registered_voters_off_the_registry():
         ballots.ballot_pairs(listing, ELECTION).select("tally_code", "registered").iter_rows()
     )
     assert held_by_e2 == bounded_by == {"P1": 100, "P2": 120, "P3": None, "P4": 80}
+
+
+# --- a policy that demotes a rule decided rests on ------------------------------------------
+
+
+def _demoting(*rules: str, source: str | None = "s1") -> Election:
+    overrides = tuple(RuleOverride(r, "warn", "documented", source) for r in rules)
+    return replace(ELECTION, quality=QualityPolicy(overrides=overrides))
+
+
+@pytest.mark.parametrize("rule", ["E1", "E2", "E3", "E5", "E6", "E7", "E8"])
+def test_a_source_whose_policy_demotes_a_rule_the_bound_rests_on_gets_no_bound(rule):
+    """A late tally may then hold a negative line (E1), a line past its valid votes (E3, or
+    unread: E8), more ballots than its registry figure (E2, E7), a second count of its unit
+    (E5), or count at a unit or district the registry does not expect (E6)."""
+    election = _demoting(rule)
+    assert mart_builds.bound_waived(election, "s1")
+    assert not mart_builds.bound_waived(election, "s2")
+    assert mart_builds.bound_waived(_demoting(rule, source=None), "s2")
+    assert not mart_builds.bound_waived(_demoting("E4", "W1"), "s1")
+
+
+def test_every_expected_tally_counted_decides_nothing_where_e5_or_e6_is_demoted():
+    """counted = expected says every expected tally is counted only if no unit is counted twice
+    (E5) and none outside the registry (E6): where the policy demotes either, a unit it does not
+    list may fill the count while an expected one is still to come."""
+    listing = contests(("president", 1, 1, None))
+    where = ("president", "national", "national")
+    marts = (
+        results(*[(s, *where, c, v) for s in ("s1", "s2") for c, v in (("a", 90), ("b", 10))]),
+        coverage(*[(s, *where, 4, 4) for s in ("s1", "s2")]),
+        turnout(*[(s, *where, 100) for s in ("s1", "s2")]),
+    )
+    for rule in ("E5", "E6"):
+        unchecked = mart_builds.unchecked_counts(_demoting(rule), marts[1])
+        status = contest_status(*marts, listing, unchecked_counts=unchecked)
+        assert dict(status.select("source_id", "decided").iter_rows()) == {
+            "s1": False,
+            "s2": True,
+        }
+        assert status.filter(source_id="s1")["outstanding_ballots"].item() is None
+    assert mart_builds.unchecked_counts(_demoting("E2", "E3"), marts[1]) == []

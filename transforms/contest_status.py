@@ -60,6 +60,7 @@ def contest_status(
     turnout: pl.DataFrame,
     contests: pl.DataFrame,
     uncounted_registered: pl.DataFrame | None = None,
+    unchecked_counts: Iterable[str] = (),
 ) -> pl.DataFrame:
     """One row per source, contest and district (the units of the contest's district level, or
     the national unit when it has none): the leaders, the margin at the seat boundary, the most
@@ -69,7 +70,9 @@ def contest_status(
     unit_code). contests: contest_id, contest_name, seats, vote_for, district_level (null: the
     whole election). uncounted_registered: source_id, contest_id, level, unit_code,
     uncounted_registered (see `uncounted_registered`); without it a district is decided only
-    once every expected tally is counted.
+    once every expected tally is counted. unchecked_counts: sources whose counted tallies may
+    count a unit twice or one the registry does not list (their policy demotes rule E5 or E6),
+    for which counted = expected says nothing.
     """
     districts = _districts(contests)
     _refuse_unknown_contests(contests, results, coverage)
@@ -91,7 +94,8 @@ def contest_status(
         else pl.DataFrame(schema=UNCOUNTED_SCHEMA)
     )
     frame = (
-        spine.join(seat_lines, on=list(KEYS), how="left")
+        spine.with_columns(pl.col("source_id").is_in(list(unchecked_counts)).alias("_unchecked"))
+        .join(seat_lines, on=list(KEYS), how="left")
         .join(other, on=list(KEYS), how="left")
         .join(ballots, on=list(KEYS), how="left")
         .join(bound, on=list(KEYS), how="left")
@@ -208,8 +212,9 @@ def _seat_boundary(results: pl.DataFrame, districts: pl.DataFrame) -> pl.DataFra
 def _all_counted() -> pl.Expr:
     """Every expected tally counted: counted = expected. More counted than expected means the
     expected number is not a catalogue of the tallies (a registry would have quarantined any
-    other under E6), so it cannot say that none is missing."""
-    return (pl.col("counted") == pl.col("expected")).fill_null(False)
+    other under E6), so it cannot say that none is missing; nor can it for a source whose
+    policy lets a unit count twice or outside the registry (_unchecked)."""
+    return ((pl.col("counted") == pl.col("expected")) & ~pl.col("_unchecked")).fill_null(False)
 
 
 def _outstanding() -> pl.Expr:
