@@ -35,7 +35,7 @@ from orchestration import mart_builds
 from orchestration.settings import Settings, prepare_data_dir
 from tests.conftest import assert_same_marts, mart_snapshot, published, run
 from tests.test_ballot_registry import ELECTION as ONE_DISTRICT_LEVEL
-from tests.test_ballot_registry import registry
+from tests.test_ballot_registry import _failing, _tallies, registry
 from tests.test_contest_status import contests, coverage, results, turnout
 from tests.test_incremental import run_forced_full
 from transforms import ballots
@@ -532,3 +532,18 @@ def test_every_expected_tally_counted_decides_nothing_where_e5_or_e6_is_demoted(
         }
         assert status.filter(source_id="s1")["outstanding_ballots"].item() is None
     assert mart_builds.unchecked_counts(_demoting("E2", "E3"), marts[1]) == []
+
+
+def test_e2_judges_a_tally_whose_feed_gives_no_null_votes():
+    """A feed need not map null (or blank) votes; its tallies' votes cast are then at least the
+    valid votes, and E2 holds that to the registered voters: unjudged, a late tally of 500
+    valid votes at a unit of 100 voters passed every rule and outran the bound."""
+    tallies = _tallies(
+        [
+            (1, "1", "P1", "president", 1, 100, 500, None, None, None),  # no null votes mapped
+            (2, "1", "P1", "president", 1, 100, 100, None, None, None),
+            (3, "1", "P2", "president", 2, None, 242, None, None, None),  # registry's 120
+            (4, "1", "P2", "president", 2, None, 240, None, None, None),
+        ]
+    )
+    assert _failing(tallies, ["E2"]) == {"E2": [1, 3]}
