@@ -3,13 +3,14 @@ each rule needs, computed once in polars (pure; no I/O)."""
 
 import polars as pl
 
-from transforms.ballots import lists_ballots, off_ballot
+from transforms.ballots import lists_ballots, off_ballot, registry_registered
 from transforms.feed import BLANK, NULL, REGISTERED, TOTAL, VALID
 from transforms.model import Election
 from transforms.rollup import parent_conflicts
 
 PATH_SEPARATOR = "/"
 REGISTERED_LIMIT = "registered_limit"  # what E2 holds votes cast to (see _registered_limit)
+VOTES_CAST_AT_LEAST = "votes_cast_at_least"  # what E2 holds to it
 
 
 def _path(columns: list[str]) -> pl.Expr:
@@ -21,7 +22,7 @@ def registry_paths(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     return registry.select(
         pl.col(election.code_column(election.tally_level)).alias("tally_code"),
         _path(election.code_columns).alias("registry_path"),
-        pl.col(REGISTERED).cast(pl.Int64, strict=False).alias("registry_registered"),
+        registry_registered().alias("registry_registered"),
     ).unique("tally_code", keep="first")
 
 
@@ -38,10 +39,14 @@ def build_evidence(
     """
     policy = election.quality
     cast = pl.col(VALID) + pl.col(NULL) + pl.col(BLANK).fill_null(0)
+    # what E2 holds to the registered voters: votes cast, at least, where the feed gives no null
+    # votes (unknown votes cast leave E4 nothing to judge, but E2 a lower bound)
+    at_least = pl.col(VALID) + pl.col(NULL).fill_null(0) + pl.col(BLANK).fill_null(0)
     if "vote_for" in tallies.columns:  # a general election: ballots, not ballot lines
-        cast = cast / pl.col("vote_for")
+        cast, at_least = cast / pl.col("vote_for"), at_least / pl.col("vote_for")
     frame = tallies.with_columns(
         cast.alias("votes_cast"),
+        at_least.alias(VOTES_CAST_AT_LEAST),
         _path(election.code_columns).alias("unit_path"),
         pl.len()
         .over(

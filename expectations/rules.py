@@ -48,7 +48,8 @@ RULES: tuple[Rule, ...] = (
                 "ExpectColumnPairValuesAToBeGreaterThanB",
                 {
                     "column_A": "registered_limit",
-                    "column_B": "votes_cast",
+                    # votes_cast where known; valid + blank where the feed gives no null votes
+                    "column_B": "votes_cast_at_least",
                     "or_equal": True,
                     **PAIR,
                 },

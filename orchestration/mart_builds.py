@@ -228,7 +228,8 @@ def _contest_status(staged: Staged) -> pl.DataFrame:
     bound = None
     if staged.ballots is not None:
         bound = ballot_bound(staged.ballots, contests, staged, election)
-    return contest_status(results, built.coverage, built.turnout, contests, bound)
+    unchecked = unchecked_counts(staged.config.election, built.coverage)
+    return contest_status(results, built.coverage, built.turnout, contests, bound, unchecked)
 
 
 def ballot_bound(
@@ -240,7 +241,7 @@ def ballot_bound(
     more ballots than the registry's figure, which would break the bound."""
     districts = own_districts(staged.tallies, ballots, election)
     expected = expected_in_districts(ballots, contests, districts, election)
-    sources = [s for s in _sources(staged) if not _bound_waived(election, s)]
+    sources = [s for s in _sources(staged) if not bound_waived(election, s)]
     counted = staged.accepted.select("source_id", "contest_id", "tally_code")
     return uncounted_registered(expected, counted, sources)
 
@@ -250,11 +251,32 @@ def _sources(staged: Staged) -> list[str]:
     return sorted(found | {s.id for s in staged.config.election.sources})
 
 
-def _bound_waived(election: Election, source: str) -> bool:
-    """Does the policy demote E2 or E7 for this source (or every source)?"""
-    return any(
-        o.rule in ("E2", "E7") and o.source in (None, source) for o in election.quality.overrides
-    )
+# What the bound on the ballots still to come rests on (docs/contest-status.md): a late
+# tally's lines whole and not negative (E1), every one read (E8) and summing to its valid votes
+# (E3), its votes cast within its registered voters (E2), those the registry's (E7), one tally
+# per unit and contest (E5) at a unit and in a district the registry expects it in (E6).
+BOUND_RULES = ("E1", "E2", "E3", "E5", "E6", "E7", "E8")
+# ... and what counted = expected (every expected tally counted) rests on
+COUNT_RULES = ("E5", "E6")
+
+
+def _demoted(election: Election, source: str, rules: tuple[str, ...]) -> bool:
+    """Does the policy demote one of these rules for this source (or every source)?"""
+    return any(o.rule in rules and o.source in (None, source) for o in election.quality.overrides)
+
+
+def bound_waived(election: Election, source: str) -> bool:
+    """No bound on the ballots still to come for this source: its policy lets a late tally
+    break a rule the bound rests on (BOUND_RULES)."""
+    return _demoted(election, source, BOUND_RULES)
+
+
+def unchecked_counts(election: Election, coverage: pl.DataFrame) -> list[str]:
+    """The sources of coverage whose counted = expected says nothing (contest_status's
+    unchecked_counts): their policy demotes E5 or E6, so a unit may count twice or outside the
+    registry."""
+    sources = coverage["source_id"].unique().sort().to_list()
+    return [s for s in sources if _demoted(election, s, COUNT_RULES)]
 
 
 # The build function of every mart of the marts step but results (written from its wide form,
@@ -479,7 +501,9 @@ def _apply_general_change(duckdb: Warehouse, frames: RunFrames, config, target) 
         new_rows |= _swapped_rows(change, context, view)
         put_back(con, new_rows, _changed_keys(change), view)
         # the districts' rows as they now stand in the file (every touched one put back)
-        status = contest_status(*read_district_rows(con, contests), contests)
+        results, coverage, turnout = read_district_rows(con, contests)
+        unchecked = unchecked_counts(config.election, coverage)
+        status = contest_status(results, coverage, turnout, contests, None, unchecked)
         put_back(con, {"contest_status": status}, {}, view)
     return _rewritten({**new_rows, "contest_status": status})
 
@@ -595,6 +619,7 @@ def _status_after_update(con, new_rows: dict[str, pl.DataFrame], config) -> pl.D
         national["coverage"],
         national["turnout"],
         contests_frame((config.election.default_contest,)),
+        unchecked_counts=unchecked_counts(config.election, national["coverage"]),
     )
 
 

@@ -120,7 +120,7 @@ def test_contest_status_bounds_what_is_left_by_the_registry_and_decides_by_it(ge
     status = published(
         settings,
         "select contest_id, level, unit_code, margin, last_winner_votes, other_votes, "
-        "outstanding_ballots, decided from contest_status",
+        "outstanding_ballots, vote_for, decided from contest_status",
     )
     decided_by_bound = undecided = 0
     for row in status.iter_rows(named=True):
@@ -133,7 +133,8 @@ def test_contest_status_bounds_what_is_left_by_the_registry_and_decides_by_it(ge
             delivered.filter(contest_id=row["contest_id"]), on="table_code", how="anti"
         )["registered"].sum()
         assert row["outstanding_ballots"] == left, row
-        should = row["margin"] > left and row["last_winner_votes"] - row["other_votes"] > left
+        gain = row["vote_for"] * left  # one line of a vote-for-N tally: up to N × registered
+        should = row["margin"] > gain and row["last_winner_votes"] - row["other_votes"] > gain
         assert row["decided"] is should, row
         decided_by_bound += should and left > 0
         undecided += not should

@@ -41,6 +41,14 @@ def lists_ballots(registry: pl.DataFrame | None) -> bool:
     return registry is not None and BALLOT_COLUMN in registry.columns
 
 
+def registry_registered() -> pl.Expr:
+    """A registry row's registered voters as a whole number (null where its text is none, once
+    trimmed). Rule E2 holds a tally without a figure of its own to it, and contest_status bounds
+    the unit's ballots still to come by it: both must read the same figure, or a unit the bound
+    counts could send a tally E2 does not judge."""
+    return pl.col(REGISTERED).cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
+
+
 def _units(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Every unit of the registry: tally_code, _style (its `contests` text: a ballot style, far
     fewer distinct values than units), registered, and its code at every level."""
@@ -50,7 +58,7 @@ def _units(registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     return registry.select(
         pl.col(code).cast(pl.String).str.strip_chars().alias("tally_code"),
         pl.col(BALLOT_COLUMN).cast(pl.String).fill_null("").alias("_style"),
-        pl.col(REGISTERED).cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False),
+        registry_registered(),
         *codes,
     ).filter(pl.col("tally_code").is_not_null())
 
@@ -94,15 +102,19 @@ def ballot_pairs(registry: pl.DataFrame | None, election: Election) -> pl.DataFr
 def off_ballot(tallies: pl.DataFrame, registry: pl.DataFrame, election: Election) -> pl.DataFrame:
     """tally_id → off_ballot for every tally whose unit is in the registry but whose contest is
     not on that unit's ballot (`mayor not on the unit's ballot: president; governor`: contest
-    ids, which are slugs, so the text is plain; `(none)` for a unit that votes in no contest);
-    null for every other tally (on the ballot, or a unit the registry does not list: E6's other
-    half judges those).
+    ids, which are slugs, so the text is plain; `(none)` for a unit that votes in no contest),
+    or whose contest is on it but counted in a district of a level of its own other than the
+    one the registry's `<level>_code` places the unit in (`assembly in district 2A, the
+    registry's 1A`; `(none)` where it places the unit in none); null for every other tally (on
+    the ballot and in its district, or a unit the registry does not list: E6's other half
+    judges those). A tally in another district would count where the registry's bound on the
+    ballots still to come (contest_status) did not expect it.
 
     tallies: tally_id, tally_code and contest_id (absent: every tally is the election's own
-    contest's). registry: one that lists ballots (lists_ballots)."""
-    units = _units(registry, election).select("tally_code", "_style")
-    units = units.unique("tally_code", keep="first")
-    styles = _styles(units, election)
+    contest's), and in a general election contest_district_level, contest_district.
+    registry: one that lists ballots (lists_ballots)."""
+    units = _units(registry, election).unique("tally_code", keep="first")
+    styles = _styles(units.select("_style"), election)
     shown = styles.group_by("_style").agg(
         pl.col("contest_id").sort().str.join("; ").str.slice(0, LISTED_MAX).alias("_ballot")
     )
@@ -113,11 +125,12 @@ def off_ballot(tallies: pl.DataFrame, registry: pl.DataFrame, election: Election
         else pl.lit(election.default_contest.id)
     )
     frame = (
-        tallies.select("tally_id", "tally_code", contest.alias("_contest"))
+        tallies.select("tally_id", "tally_code", contest.alias("_contest"), *_district(tallies))
         .join(units, on="tally_code", how="left")
         .join(on, on=["_style", "_contest"], how="left")
         .join(shown, on="_style", how="left")
     )
+    placed = _registry_district(registry, election)
     return frame.select(
         "tally_id",
         pl.when(pl.col("_style").is_not_null() & pl.col("_on").is_null())
@@ -128,8 +141,43 @@ def off_ballot(tallies: pl.DataFrame, registry: pl.DataFrame, election: Election
                 pl.col("_ballot").fill_null("(none)"),
             )
         )
+        .when(pl.col("_style").is_not_null() & (placed != pl.col("_in")))
+        .then(
+            pl.format(
+                "{} in {} {}, the registry's {}",
+                pl.col("_contest"),
+                pl.col("_level"),
+                pl.col("_in"),
+                placed,
+            )
+        )
         .alias(OFF_BALLOT),
     )
+
+
+def _district(tallies: pl.DataFrame) -> list[pl.Expr]:
+    """_level, _in: the tally's contest's district level and district (null without them)."""
+    if "contest_district_level" not in tallies.columns:
+        return [pl.lit(None, pl.String).alias("_level"), pl.lit(None, pl.String).alias("_in")]
+    return [
+        pl.col("contest_district_level").alias("_level"),
+        pl.col("contest_district").alias("_in"),
+    ]
+
+
+def _registry_district(registry: pl.DataFrame, election: Election) -> pl.Expr:
+    """Where the tally's contest is elected in a district level of the election's own and the
+    registry has its `<level>_code` column: the unit's code there, `(none)` when the registry
+    gives none (its units then count in no district's bound); else null (nothing to judge)."""
+    placed = pl.lit(None, pl.String)
+    for column in district_code_columns(registry, election):
+        level = column.removesuffix("_code")
+        placed = (
+            pl.when(pl.col("_level") == level)
+            .then(pl.col(column).fill_null("(none)"))
+            .otherwise(placed)
+        )
+    return placed
 
 
 def own_districts(tallies: pl.DataFrame, pairs: pl.DataFrame, election: Election) -> pl.DataFrame:

@@ -1,9 +1,10 @@
 """Winners and race status per contest and district (`marts.contest_status`). Pure polars.
 
 A district is decided by arithmetic, never by statistics: its leaders can no longer lose their
-seats whatever the ballots still to arrive hold. Each ballot gives a candidate at most one vote
-(even in a vote-for-N contest), so the ballots still to arrive can lift the first loser, or any
-candidate not yet counted, by at most their number over the last winner. The number of ballots
+seats whatever the ballots still to arrive hold. The quality rules hold a tally's votes cast
+(its lines over vote_for) to its registered voters, not each line to its ballots, so the ballots
+still to arrive can lift the first loser, or any candidate not yet counted, by at most vote_for
+times their number over the last winner. The number of ballots
 still to arrive is bounded as `announced_vs_tallied` bounds it (transforms/verification.py): by
 the registered voters of the units not yet counted, which rule E2 holds every accepted tally
 to. Where nothing bounds it, nothing is decided. docs/contest-status.md defines every column.
@@ -59,6 +60,7 @@ def contest_status(
     turnout: pl.DataFrame,
     contests: pl.DataFrame,
     uncounted_registered: pl.DataFrame | None = None,
+    unchecked_counts: Iterable[str] = (),
 ) -> pl.DataFrame:
     """One row per source, contest and district (the units of the contest's district level, or
     the national unit when it has none): the leaders, the margin at the seat boundary, the most
@@ -68,7 +70,9 @@ def contest_status(
     unit_code). contests: contest_id, contest_name, seats, vote_for, district_level (null: the
     whole election). uncounted_registered: source_id, contest_id, level, unit_code,
     uncounted_registered (see `uncounted_registered`); without it a district is decided only
-    once every expected tally is counted.
+    once every expected tally is counted. unchecked_counts: sources whose counted tallies may
+    count a unit twice or one the registry does not list (their policy demotes rule E5 or E6),
+    for which counted = expected says nothing.
     """
     districts = _districts(contests)
     _refuse_unknown_contests(contests, results, coverage)
@@ -90,7 +94,8 @@ def contest_status(
         else pl.DataFrame(schema=UNCOUNTED_SCHEMA)
     )
     frame = (
-        spine.join(seat_lines, on=list(KEYS), how="left")
+        spine.with_columns(pl.col("source_id").is_in(list(unchecked_counts)).alias("_unchecked"))
+        .join(seat_lines, on=list(KEYS), how="left")
         .join(other, on=list(KEYS), how="left")
         .join(ballots, on=list(KEYS), how="left")
         .join(bound, on=list(KEYS), how="left")
@@ -207,8 +212,9 @@ def _seat_boundary(results: pl.DataFrame, districts: pl.DataFrame) -> pl.DataFra
 def _all_counted() -> pl.Expr:
     """Every expected tally counted: counted = expected. More counted than expected means the
     expected number is not a catalogue of the tallies (a registry would have quarantined any
-    other under E6), so it cannot say that none is missing."""
-    return (pl.col("counted") == pl.col("expected")).fill_null(False)
+    other under E6), so it cannot say that none is missing; nor can it for a source whose
+    policy lets a unit count twice or outside the registry (_unchecked)."""
+    return ((pl.col("counted") == pl.col("expected")) & ~pl.col("_unchecked")).fill_null(False)
 
 
 def _outstanding() -> pl.Expr:
@@ -229,13 +235,14 @@ def _outstanding_basis() -> pl.Expr:
 
 
 def _decided() -> pl.Expr:
-    """The margin exceeds the outstanding ballots, against the first loser and against the
-    other votes (all of which may be one undeclared candidate's); false when unbounded."""
-    outstanding = pl.col("outstanding_ballots")
+    """The margin exceeds the most votes one candidate can still gain, against the first loser
+    and against the other votes (all of which may be one undeclared candidate's); false when
+    unbounded. That most is vote_for × the outstanding ballots: rule E2 holds a tally's lines
+    to vote_for × its registered voters in sum, not line by line, so one line of a late
+    vote-for-N tally may hold all of them and pass every rule."""
+    gain = pl.col("outstanding_ballots") * pl.col("vote_for").cast(pl.Int64)
     last = pl.col("last_winner_votes")
-    return (
-        (pl.col("margin") > outstanding) & (last - pl.col("other_votes") > outstanding)
-    ).fill_null(False)
+    return ((pl.col("margin") > gain) & (last - pl.col("other_votes") > gain)).fill_null(False)
 
 
 def _status() -> pl.Expr:
