@@ -189,11 +189,20 @@ def names_digest(landing: Path, election: Election) -> str:
 
 
 def _first_ragged_row(text: str, separator: str) -> str | None:
+    """Why polars could not parse the text, told by row: the first row whose fields differ in
+    number from the header's, or the line where a line break sits inside an unquoted field (a
+    bare CR in a file whose lines end LF, which Python's csv module refuses to read)."""
     reader = csv.reader(io.StringIO(text), delimiter=separator)
-    header = next(reader, [])
-    for number, row in enumerate(reader, start=1):
-        if row and len(row) != len(header):
-            return f"row {number} has {len(row)} fields where the header has {len(header)}"
+    try:
+        header = next(reader, [])
+        for number, row in enumerate(reader, start=1):
+            if row and len(row) != len(header):
+                return f"row {number} has {len(row)} fields where the header has {len(header)}"
+    except csv.Error:
+        return (
+            f"line {reader.line_num}: a line break inside an unquoted field (a bare CR in a "
+            "file whose lines end LF, or the reverse)"
+        )
     return None
 
 

@@ -209,13 +209,20 @@ def _candidate_ids(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
     is_line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
     lists_candidates = pl.col(CONTEST).is_in(list(lists))
     candidate = (
-        pl.when(~is_line)
+        pl.when(~is_line | _blank_label())
         .then(None)
         .when(lists_candidates)
         .then(pl.col("candidate_id"))
         .otherwise(pl.col("candidate"))
     )
     return frame.with_columns(candidate.alias("candidate_id"))
+
+
+def _blank_label() -> pl.Expr:
+    """A candidate line without a label (an empty or blank cell): no line of any ballot, but a
+    row that cannot count (E8, `_note`); as a line of its contest's district, every other unit
+    of the district would lack it and break E8."""
+    return pl.col("candidate").is_null() | (pl.col("candidate").str.strip_chars() == "")
 
 
 def _key(columns: list[str]) -> pl.Expr:
@@ -350,15 +357,14 @@ def _note(election: Election) -> pl.Expr:
         "contest_district_level"
     ).is_in(admin)
     lists = [c.id for c in election.contests if c.candidates]
-    unknown = (
-        pl.col("count_field").is_null()
-        & pl.col(CONTEST).is_in(lists)
-        & pl.col("candidate_id").is_null()
-    )
+    line = pl.col("count_field").is_null() & pl.col(CONTEST).is_not_null()
+    unlabelled = line & _blank_label()
+    unknown = line & pl.col(CONTEST).is_in(lists) & pl.col("candidate_id").is_null() & ~unlabelled
     shown = pl.col("candidate").fill_null("").str.slice(0, 80)
     note = pl.concat_str(
         [
             pl.when(pl.col(CONTEST).is_null()).then(pl.lit("contest=''")),
+            pl.when(unlabelled).then(pl.lit("candidate=''")),
             pl.when(unknown).then(pl.format("candidate='{}' (none of the contest's)", shown)),
             pl.when(needs_code & pl.col("contest_district").is_null()).then(
                 pl.lit("district_code=''")
