@@ -269,6 +269,8 @@ def run_tallyhouse(data: Path, session: Session, election: str) -> subprocess.Co
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, errors="replace")
     session.figures.seconds.append(time.perf_counter() - started)
     session.figures.runs += 1
+    for name, text in (("stdout", done.stdout), ("stderr", done.stderr)):  # kept on a violation
+        (data / f"run{session.figures.runs}.{name}").write_text(text, encoding="utf-8")
     session.figures.exit_codes[done.returncode] += 1
     return done
 

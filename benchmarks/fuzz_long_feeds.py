@@ -45,13 +45,13 @@ import random
 import re
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import fuzz_feeds
 from fuzz_feeds import (
     ROOT,
     TEXT_LIMIT,
+    Mutant,
     Session,
     expected_records,
     land,
@@ -74,11 +74,7 @@ SOURCES = {
 WEIGHTS = (6, 3, 1)  # precinct, ward, city-wide: as their sizes go
 CODES = ("ward", "precinct")
 KINDS = (
-    "truncate",
-    "truncate_at_line",
-    "byte_flip",
-    "blank_lines",
-    "trailing_blank",
+    *fuzz_feeds.KINDS[:5],  # truncate (anywhere, at a line), byte flips, blank lines (trailing)
     "line_break_in_row",
     "mixed_line_ends",
     "stray_quote",
@@ -110,14 +106,6 @@ NOT_COUNTS = (
     "١٢",
     "99999999999999999999",
 )
-
-
-@dataclass
-class Mutant:
-    name: str
-    kind: str
-    source: str
-    data: bytes
 
 
 class Sources:
@@ -453,7 +441,9 @@ def check_following_run(clean: Mutant, rejected: set[str], data: Path, session, 
         _violation(figures, batch, f"the following run exited {done.returncode}: {tail[:1500]}")
         return
     if "published" not in done.stdout:
-        _violation(figures, batch, "the following run did not publish")
+        said = [line for line in done.stdout.splitlines() if "publish" in line.lower()]
+        tail = " | ".join([*said, *done.stdout.strip().splitlines()[-3:]])
+        _violation(figures, batch, f"the following run did not publish: {tail[:1500]}")
     found = Warehouse(data / "warehouse.duckdb")
     if set(found.rejected) != rejected:
         _violation(figures, batch, f"the following run rejected {set(found.rejected) - rejected}")
