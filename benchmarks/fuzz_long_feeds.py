@@ -20,7 +20,8 @@ threshold 1):
     names it, the rejected ones named on stderr too;
   * per delivered file: rows read = used + excluded + blank, and (read, blank) is what Python's
     csv module reads from the same bytes; the raw table holds exactly `used` rows of the file,
-    at distinct source rows, whose votes cells are those Python reads at those rows;
+    at distinct source rows, whose votes cells are those Python reads at those rows (outer
+    spaces aside: the contract's mapping trims them);
   * every used row is in exactly one tally version: the file's rows, grouped as a tally is (the
     file, the unit's codes, the contest), are as many as its versions' copies; each version is
     current (then staged once, and accepted or quarantined) or superseded by a later delivery of
@@ -30,6 +31,10 @@ threshold 1):
     that are counts (Python's reading: digits, outer spaces aside), a line its rows give twice
     with one value counted once (a long feed's count repeated); a tally whose cells are not all
     counts must be quarantined;
+  * the rows of a unit × office split across two files are not accepted as a whole tally from
+    the later file's part while the earlier's is superseded (its lines would be lost unseen);
+  * no tally is quarantined for lacking a line of no name (a row's empty candidate cell made a
+    line of its contest's ballot, so every other unit lacked it);
   * no stored evidence or alert text is longer than fuzz_feeds.TEXT_LIMIT;
   * a following run, with one clean file more, publishes (exit 0 or 1 naming only files rejected
     before, `published` in its log) and quarantines none of the clean file's tallies but those
