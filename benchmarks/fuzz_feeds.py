@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/fuzz_feeds.py                      # 1,000 mutations
     .venv/bin/python benchmarks/fuzz_feeds.py --mutations 100 --seed 3 --batch 50
+    .venv/bin/python benchmarks/fuzz_feeds.py --election us_dc2016 --mutations 300 --batch 50
+
+The second is a LONG general-election feed (the real DC 2016 files): its mutations, invariants
+and checks are benchmarks/fuzz_long_feeds.py's. What follows is the Venezuelan (wide) mode.
 
 Each mutation takes a slice of a real feed (`../shared/data/ve2024/`, read only: the header and
 20-120 consecutive rows of one of its five files, in that file's own encoding and line ends) and
@@ -93,6 +97,7 @@ class Figures:
     seconds: list[float] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     longest_text: int = 0  # the longest evidence or alert text stored
+    tallies: Counter = field(default_factory=Counter)  # tally versions by fate (long feeds)
 
 
 class Sources:
@@ -188,23 +193,23 @@ def make_mutants(rng: random.Random, sources: Sources, count: int, first: int) -
     return out
 
 
-def widened_elections(into: Path) -> Path:
-    """The shipped ve2024 election with each contract's pattern `<stem>.m*.csv`."""
+def widened_elections(into: Path, election: str = ELECTION) -> Path:
+    """The shipped election with each contract's pattern `<pattern>.m*.csv` (the mutants' names)."""
     target = into / "elections"
-    shutil.copytree(ROOT / "elections" / ELECTION, target / ELECTION)
-    for contract in (target / ELECTION / "contracts").glob("*.toml"):
+    shutil.copytree(ROOT / "elections" / election, target / election)
+    for contract in (target / election / "contracts").glob("*.toml"):
         text = contract.read_text(encoding="utf-8")
         text, count = re.subn(
-            r'^pattern = "([^"*]+)\.csv"', r'pattern = "\1.m*.csv"', text, flags=re.M
+            r'^pattern = "([^"]+)\.csv"', r'pattern = "\1.m*.csv"', text, flags=re.M
         )
         assert count == 1, contract
         contract.write_text(text, encoding="utf-8")
     return target
 
 
-def expected_records(data: bytes, encoding: str, skip_lines: int = 0) -> tuple[int, int] | None:
-    """(records, blank records) Python's csv module reads after the header, or None when the
-    bytes are not text of that encoding or not CSV at all (the file must then be rejected)."""
+def records(data: bytes, encoding: str, skip_lines: int = 0) -> list[list[str]] | None:
+    """The records Python's csv module reads (the header first), or None when the bytes are
+    not text of that encoding or not CSV at all (the file must then be rejected)."""
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
@@ -214,41 +219,87 @@ def expected_records(data: bytes, encoding: str, skip_lines: int = 0) -> tuple[i
     text = text.replace("\r", "\n") if "\n" not in text else re.sub(r"\r(?!\n)", "\x01", text)
     lines = text.splitlines(keepends=True)[skip_lines:]
     try:
-        rows = list(csv.reader(io.StringIO("".join(lines), newline=""), strict=True))
+        return list(csv.reader(io.StringIO("".join(lines), newline=""), strict=True))
     except csv.Error:
+        return None
+
+
+def expected_records(data: bytes, encoding: str, skip_lines: int = 0) -> tuple[int, int] | None:
+    """(records, blank records) Python's csv module reads after the header, or None (records)."""
+    rows = records(data, encoding, skip_lines)
+    if rows is None:
         return None
     body = rows[1:]
     blank = sum(1 for row in body if not "".join(row).strip())
     return len(body), blank
 
 
-def run_batch(
-    mutants: list[Mutant], root: Path, elections: Path, figures: Figures, batch: int
-) -> None:
-    data = root / f"batch{batch}"
-    landing = data / "landing"
-    landing.mkdir(parents=True)
+@dataclass
+class Session:
+    """What every batch of one fuzz run shares."""
+
+    root: Path  # the batches' data directories are made here
+    elections: Path  # the widened election
+    figures: Figures
+    rng: random.Random
+    sources: object  # the mode's Sources
+    keep: bool  # keep every batch's data directory
+
+
+def land(landing: Path, mutants: list) -> None:
+    """The mutants into the landing folder, settled (modified two minutes ago)."""
     old = time.time() - 120
     for m in mutants:
         (landing / m.name).write_bytes(m.data)
         os.utime(landing / m.name, (old, old))
+
+
+def run_tallyhouse(data: Path, session: Session, election: str) -> subprocess.CompletedProcess:
+    """One `tallyhouse run` of the data directory (a child process), counted in the figures."""
     env = {
         **os.environ,
-        "TALLYHOUSE_ELECTIONS_DIR": str(elections),
+        "TALLYHOUSE_ELECTIONS_DIR": str(session.elections),
         "TALLYHOUSE_SETTLE_SECONDS": "0",
         "DAGSTER_HOME": str(data / "dagster_home"),
         "PYTHONPATH": str(ROOT),
     }
     argv = [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(data)]
-    argv += ["--election", ELECTION, "--quarantine-threshold", "1"]
+    argv += ["--election", election, "--quarantine-threshold", "1"]
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, errors="replace")
-    figures.seconds.append(time.perf_counter() - started)
-    figures.runs += 1
-    figures.exit_codes[done.returncode] += 1
-    check_batch(mutants, data, done, figures, batch)
-    if not figures.violations:
+    session.figures.seconds.append(time.perf_counter() - started)
+    session.figures.runs += 1
+    for name, text in (("stdout", done.stdout), ("stderr", done.stderr)):  # kept on a violation
+        (data / f"run{session.figures.runs}.{name}").write_text(text, encoding="utf-8")
+    session.figures.exit_codes[done.returncode] += 1
+    return done
+
+
+def landed(mutants: list, session: Session, batch: int) -> Path:
+    """The batch's data directory, its mutants in its landing folder."""
+    data = session.root / f"batch{batch}"
+    (data / "landing").mkdir(parents=True)
+    land(data / "landing", mutants)
+    return data
+
+
+def run_batch(mutants: list[Mutant], session: Session, batch: int) -> None:
+    data = landed(mutants, session, batch)
+    done = run_tallyhouse(data, session, ELECTION)
+    check_batch(mutants, data, done, session.figures, batch)
+    if not session.figures.violations:
         shutil.rmtree(data)
+
+
+def rejection_problems(name: str, reason: str, stderr: str) -> list[str]:
+    """What is wrong with a rejection: its reason one line of at most 500 characters that
+    names the file, and the file named on stderr."""
+    problems = []
+    if not reason.startswith(name) or "\n" in reason or len(reason) > 500:
+        problems.append(f"rejection reason {reason[:200]!r}")
+    if name not in stderr:
+        problems.append("rejected but not named on stderr")
+    return problems
 
 
 def check_batch(mutants, data: Path, done, figures: Figures, batch: int) -> None:
@@ -294,11 +345,8 @@ def check_batch(mutants, data: Path, done, figures: Figures, batch: int) -> None
         expected = expected_records(m.data, SOURCES[m.source])
         if m.name in rejected:
             tally["rejected"] += 1
-            reason = rejected[m.name]
-            if not reason.startswith(m.name) or "\n" in reason or len(reason) > 500:
-                violation(f"{m.name} ({m.kind}): rejection reason {reason[:200]!r}")
-            if m.name not in done.stderr:
-                violation(f"{m.name} ({m.kind}): rejected but not named on stderr")
+            for text in rejection_problems(m.name, rejected[m.name], done.stderr):
+                violation(f"{m.name} ({m.kind}): {text}")
             figures.rows["in rejected files"] += expected[0] if expected else 0
             continue
         if m.name not in delivered:
@@ -352,40 +400,60 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutations", type=int, default=1_000, help="mutated files (1000)")
     parser.add_argument("--batch", type=int, default=100, help="mutated files per run (100)")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--feeds", type=Path, default=FEEDS, help="the ve2024 feeds (read only)")
+    parser.add_argument("--feeds", type=Path, help="the election's feeds (read only)")
     parser.add_argument("--keep", type=Path, help="keep the data directories here")
+    parser.add_argument(
+        "--election",
+        choices=(ELECTION, "us_dc2016"),
+        default=ELECTION,
+        help="ve2024 (wide feeds), or us_dc2016 (a long general-election feed: fuzz_long_feeds)",
+    )
     args = parser.parse_args(argv)
-    if not all((args.feeds / name).is_file() for name in SOURCES):
-        print(f"skipped: the Venezuelan feeds are not in {args.feeds} (../shared/data/ve2024)")
-        return 0
     csv.field_size_limit(sys.maxsize)  # the oracle reads huge fields too
+    if args.election == ELECTION:
+        mode = sys.modules[__name__]
+    else:
+        import fuzz_long_feeds as mode
+    args.feeds = args.feeds or mode.FEEDS
+    if not all((args.feeds / name).is_file() for name in mode.SOURCES):
+        print(f"skipped: the {args.election} feeds are not in {args.feeds}")
+        return 0
+    return fuzz(args, mode)
+
+
+def fuzz(args, mode) -> int:
+    """`args.mutations` mutants of the mode's feeds in batches, each batch one run checked by
+    the mode's run_batch; 1 on any violation."""
     rng = random.Random(args.seed)
     root = args.keep or Path(tempfile.mkdtemp(prefix="fuzz-"))
     root.mkdir(parents=True, exist_ok=True)
     figures = Figures()
     started = time.perf_counter()
     try:
-        elections = widened_elections(root)
-        sources = Sources(args.feeds)
+        elections = mode.widened_elections(root)
+        session = Session(root, elections, figures, rng, mode.Sources(args.feeds), bool(args.keep))
         for batch, first in enumerate(range(0, args.mutations, args.batch)):
             count = min(args.batch, args.mutations - first)
-            run_batch(make_mutants(rng, sources, count, first), root, elections, figures, batch)
+            mode.run_batch(mode.make_mutants(rng, session.sources, count, first), session, batch)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    print_figures(figures, time.perf_counter() - started)
+    print_figures(figures, time.perf_counter() - started, mode.KINDS)
     return 1 if figures.violations else 0
 
 
-def print_figures(figures: Figures, elapsed: float) -> None:
+def print_figures(figures: Figures, elapsed: float, kinds: tuple[str, ...]) -> None:
     files = sum(t["files"] for t in figures.by_kind.values())
+    width = max(len(k) for k in kinds) + 2
     print(f"\n{files} mutated files in {figures.runs} runs, {elapsed:.0f}s")
-    print(f"  {'mutation':<18}{'files':>6}{'loaded':>8}{'rejected':>9}")
-    for kind in KINDS:
+    print(f"  {'mutation':<{width}}{'files':>6}{'loaded':>8}{'rejected':>9}")
+    for kind in kinds:
         t = figures.by_kind.get(kind)
         if t:
-            print(f"  {kind:<18}{t['files']:>6}{t['loaded']:>8}{t['rejected']:>9}")
+            print(f"  {kind:<{width}}{t['files']:>6}{t['loaded']:>8}{t['rejected']:>9}")
     print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in figures.rows.items()))
+    if figures.tallies:
+        print("  tallies: " + ", ".join(f"{k} {v:,}" for k, v in figures.tallies.items()))
     print("  exit codes: " + ", ".join(f"{k}: {v}" for k, v in sorted(figures.exit_codes.items())))
     print(f"  longest evidence or alert text stored: {figures.longest_text:,} characters")
     print(f"violations: {len(figures.violations)}")
