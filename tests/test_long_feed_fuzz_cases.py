@@ -36,11 +36,6 @@ def _president(precinct: int, trump: str = "Donald J. Trump - Michael R. Pence")
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transforms/contests.py (helper gperf): an empty candidate label is made a ballot "
-    "line of its contest's district, so every other tally of the contest lacks it",
-)
 @pytest.mark.parametrize("label", ["", "   "])
 def test_an_empty_candidate_cell_quarantines_its_own_tally_not_every_other_one(tmp_path, label):
     # found by the fuzz run: one row of a city-wide contest with its candidate cell emptied
@@ -62,11 +57,6 @@ def test_an_empty_candidate_cell_quarantines_its_own_tally_not_every_other_one(t
 ENDS = {"header": "\r\n\r\r\n\n\n", "row": "\n\n\r\n\n\n\n"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="landing/files.py (helper gforeign2): _first_ragged_row reads the text with Python's "
-    "csv module, which raises on a bare CR in an unquoted field; its csv.Error escapes read_feed",
-)
 @pytest.mark.parametrize("after", sorted(ENDS))
 def test_a_bare_cr_in_a_file_of_lf_line_ends_is_a_named_parse_failure(tmp_path, after):
     # found by the fuzz run (mixed_line_ends): the DC precinct file's bare-CR line ends with some
@@ -87,7 +77,7 @@ def test_a_bare_cr_in_a_file_of_lf_line_ends_is_a_named_parse_failure(tmp_path, 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="transforms/contests.py and warehouse/long_gather.py (helper gperf): only candidate "
+    reason="a known gap (docs/contracts.md): only candidate "
     "lines are expected of every unit of a contest's district; a count line (write-in, over, "
     "under votes) a unit lacks is absent (null, never judged), so a tally missing them is accepted",
 )
@@ -111,11 +101,6 @@ def test_a_tally_lacking_the_count_lines_its_district_gives_is_missing_them(tmp_
 @pytest.mark.e2e
 @pytest.mark.reliability
 @pytest.mark.skipif(not SHARED_DC.is_dir(), reason=f"the real DC 2016 feeds are not in {SHARED_DC}")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the empty candidate label above: with seed 1, 15 tallies of other files are "
-    "quarantined for lacking a line of no name",
-)
 def test_mutated_real_long_feeds_are_named_rejections_or_quarantines(monkeypatch, capsys):
     # every kind of benchmarks/fuzz_long_feeds.py once (22 mutated files, 23 with the split)
     fuzz = _benchmark("fuzz_feeds", monkeypatch)
