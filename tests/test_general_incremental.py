@@ -36,6 +36,7 @@ KEPT = {
     "staged.contests": None,
     "staged.contest_lines": None,
     "staged.ballot_positions": None,
+    "staged.ballot_counts": None,
     "quality.quarantine": ["tally_id", "rule_ids"],
     "quality.issues": ["tally_id", "rule_id", "severity"],
 }

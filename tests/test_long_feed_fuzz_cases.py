@@ -10,22 +10,23 @@ import pytest
 from landing.files import FileRejected, mapped, read_feed
 from tests.test_chaos import _benchmark
 from tests.test_us_dc2016 import SHARED_DC
-from transforms.contests import ballots
+from transforms.contests import Known, NewContestLines, ballots
 from warehouse.configs import load_election
 
 HEADER = "ward,precinct,office,district,party,candidate,votes"
 PRESIDENT = "ELECTORS OF PRESIDENT AND VICE PRESIDENT"
 
 
-def _ballots(tmp_path: Path, rows: list[str]):
-    """The rows as a precinct file (bare-CR line ends, as the real one) spread over ballots."""
+def _ballots(tmp_path: Path, rows: list[str], known: Known | None = None):
+    """The rows as a precinct file (bare-CR line ends, as the real one) spread over ballots (a
+    drop's, against `known`)."""
     config = load_election("us_dc2016")
     [contract] = [c for c in config.contracts if c.source_id == "precinct"]
     path = tmp_path / "x__precinct.csv"
     path.write_bytes("\r".join([HEADER, *rows]).encode("utf-8"))
     applied = mapped(path, read_feed(path, contract), contract, config.election)
     raw = applied.tallies.with_columns(pl.lit("f" * 64).alias("file_sha256"))
-    return ballots(raw, config.election)
+    return ballots(raw, config.election, known)
 
 
 def _president(precinct: int, trump: str = "Donald J. Trump - Michael R. Pence") -> list[str]:
@@ -75,12 +76,6 @@ def test_a_bare_cr_in_a_file_of_lf_line_ends_is_a_named_parse_failure(tmp_path, 
     assert "line break inside an unquoted field" in rejected.value.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a known gap (docs/contracts.md): only candidate "
-    "lines are expected of every unit of a contest's district; a count line (write-in, over, "
-    "under votes) a unit lacks is absent (null, never judged), so a tally missing them is accepted",
-)
 def test_a_tally_lacking_the_count_lines_its_district_gives_is_missing_them(tmp_path):
     # found by the fuzz run (split_across_files): a precinct × office whose WRITE-IN, OVER and
     # UNDER VOTES rows came in one file and its candidate lines in a later one. The later file's
@@ -96,6 +91,28 @@ def test_a_tally_lacking_the_count_lines_its_district_gives_is_missing_them(tmp_
         "other_votes", "null_votes", "blank_votes"
     )
     assert counts.row(0) == ("", "", ""), "missing (E8), as a candidate line the unit lacks"
+    complete_counts = spread.wide.filter(pl.col("precinct_code") == "1")
+    assert complete_counts.select("other_votes", "null_votes", "blank_votes").row(0) == (
+        "5",
+        "1",
+        "2",
+    )
+
+
+def test_a_count_row_no_unit_of_the_district_gives_stays_absent(tmp_path):
+    # a feed that never gives write-ins: its tallies are judged without them, as before
+    spread = _ballots(tmp_path, [*_president(1), *_president(2)])
+    assert spread.wide["other_votes"].null_count() == 2
+    assert spread.wide["null_votes"].to_list() == ["1", "1"]
+
+
+def test_a_drop_giving_a_count_row_its_district_never_gave_is_staged_whole(tmp_path):
+    # the units staged before would then lack it: their tallies change, not only the drop's
+    before = _ballots(tmp_path, _president(1))
+    known = Known(before.lines, before.contests, before.positions, before.counts)
+    assert _ballots(tmp_path, _president(2), known).wide.height == 1
+    with pytest.raises(NewContestLines, match="count row"):
+        _ballots(tmp_path, [*_president(2), f"6,2,{PRESIDENT},,NON,WRITE-IN,5"], known)
 
 
 @pytest.mark.e2e

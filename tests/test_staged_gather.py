@@ -3,8 +3,9 @@
 gather makes of every raw row, plain groups and faults alike (blank, non-digit, negative,
 padded, zero-led and too large cells, a line or a count given twice with other votes or the
 same, a row of no contest, a count that differs between a tally's rows, a unit's rows apart, a
-line of a candidate no unit had). The ballots are planned from the distinct values of a few
-columns, a code only where a contest is elected at its level."""
+line of a candidate no unit had, a tally without its write-in row). The ballots are planned
+from the distinct values of a few columns, a code only where a contest is elected at its
+level."""
 
 import random
 from dataclasses import replace
@@ -61,6 +62,8 @@ def warehouse(tmp_path_factory):
     drops[1] = drops[1].sample(fraction=1.0, shuffle=True, seed=2)  # a unit's rows apart
     stranger = drops[-1].slice(0, 1).with_columns(pl.lit("Ana Nueva").alias("candidate"))
     drops[-1] = pl.concat([drops[-1], stranger])  # a line of a candidate no unit had
+    at = drops[2].with_row_index().filter(pl.col("candidate") == "WRITE-IN")["index"][0]
+    drops[2] = pl.concat([drops[2].slice(0, at), drops[2].slice(at + 1)])  # a count row lacking
     write_synthetic_general(replace(general, drops=drops), landing)
     con, election = _empty_warehouse(landing.parent)
     files = matching_files(landing, election_config(_settings(landing.parent)).contracts)
@@ -93,7 +96,7 @@ def test_gathered_in_duckdb_the_ballots_are_those_of_the_polars_gather(
     whole = ballots(raw, election)
     spread, rows = spread_raw(con, election)
     assert rows == raw.height
-    for part in ("wide", "lines", "positions", "contests"):
+    for part in ("wide", "lines", "positions", "contests", "counts"):
         assert_frame_equal(getattr(spread, part), getattr(whole, part))
     assert spread.width == whole.width
     # the faults are there: a disagreeing line, a tally of no contest, a note
@@ -104,6 +107,7 @@ def test_gathered_in_duckdb_the_ballots_are_those_of_the_polars_gather(
     assert whole.wide["contest_id"].null_count() > 0
     assert whole.wide["registered"].str.contains("|", literal=True).any()
     assert "Ana Nueva" in whole.lines["candidate_name"].to_list()
+    assert (whole.wide["other_votes"] == "").any(), "a tally without its write-in row"
 
 
 def test_the_distinct_rows_keep_a_code_only_where_a_contest_is_elected_at_its_level(warehouse):

@@ -139,23 +139,26 @@ class Ballots:
     positions: pl.DataFrame  # contest_id, district, candidate_id, slot: a district's ballot
     contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
     width: int  # slots of the wide frame
+    counts: pl.DataFrame  # contest_id, district, count_field: a district's count rows
 
 
 @dataclass(frozen=True)
 class Known:
     """What a full staging found over every raw row, kept in the warehouse for the drops that
-    follow (staged.contests, staged.contest_lines, staged.ballot_positions): a drop's rows are
-    spread over the same ballot positions and judged against the same lines per district."""
+    follow (staged.contests, staged.contest_lines, staged.ballot_positions,
+    staged.ballot_counts): a drop's rows are spread over the same ballot positions and judged
+    against the same lines and count rows per district."""
 
     lines: pl.DataFrame
     contests: pl.DataFrame
     positions: pl.DataFrame
+    counts: pl.DataFrame  # contest_id, district, count_field (`_counts`)
 
 
 class NewContestLines(Exception):
-    """A drop gives what the rows before it never did (a contest, a candidate, a line in a
-    district, another contest attribute): the ballot positions or the lines expected of units
-    staged before may change, so the drop cannot be staged on its own."""
+    """A drop gives what the rows before it never did (a contest, a candidate, a line or a count
+    row in a district, another contest attribute): the ballot positions or the lines expected
+    of units staged before may change, so the drop cannot be staged on its own."""
 
 
 def _declared_lines(election: Election) -> pl.DataFrame:
@@ -302,6 +305,35 @@ def _positions(frame: pl.DataFrame, lines: pl.DataFrame, election: Election) -> 
     )
 
 
+def _counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per contest and district, the count fields some unit gives on a row of its own (a count
+    line: write-ins, over or under votes, as the contract's aliases map them), which every unit
+    of the district is then expected to give, as it is its district's candidate lines: a unit
+    lacking one is missing it (rule E8), not absent. Otherwise a tally delivered in parts (a
+    correction file with only its candidate rows) would drop its write-ins from the valid votes
+    and its over and under votes from the turnout, with no evidence."""
+    return (
+        frame.select(CONTEST, pl.col("_district").alias("district"), "count_field")
+        .filter(pl.col(CONTEST).is_not_null() & pl.col("count_field").is_not_null())
+        .unique()
+        .sort(CONTEST, "district", "count_field")
+    )
+
+
+def count_bits(counts: pl.DataFrame) -> pl.DataFrame:
+    """contest_id, district, `_counts`: the count fields expected there as one number, bit `i`
+    standing for COUNT_FIELDS[i] (the lookup a gather outside polars reads them from)."""
+    bit = pl.col("count_field").replace_strict(
+        COUNT_FIELDS, [count_bit(f) for f in COUNT_FIELDS], return_dtype=pl.Int64
+    )
+    return counts.group_by(CONTEST, "district").agg(bit.sum().alias("_counts"))
+
+
+def count_bit(field: str) -> int:
+    """A count field's bit in `count_bits`' numbers."""
+    return 1 << COUNT_FIELDS.index(field)
+
+
 def _contests(frame: pl.DataFrame, election: Election) -> pl.DataFrame:
     """Every contest the rows count, with its attributes (declared ones win over a rule's)."""
     attributes = [CONTEST, "contest_name", "contest_district_level", "seats", "vote_for"]
@@ -393,6 +425,8 @@ def _refuse_news(frame: pl.DataFrame, known: Known, election: Election) -> None:
     new_district = reached.join(known.positions, on=keys, how="anti")
     if new.height or new_district.height:
         raise NewContestLines("a line of a contest in a district not seen before")
+    if _counts(frame).join(known.counts, on=[*keys, "count_field"], how="anti").height:
+        raise NewContestLines("a count row of a contest in a district not seen before")
     found = (
         frame.select(
             CONTEST,
@@ -440,7 +474,8 @@ def _prepared(raw: pl.DataFrame, election: Election) -> pl.DataFrame:
 
 def _plan(frame: pl.DataFrame, election: Election) -> Known:
     lines = _lines(frame, election)
-    return Known(lines, _contests(frame, election), _positions(frame, lines, election))
+    positions = _positions(frame, lines, election)
+    return Known(lines, _contests(frame, election), positions, _counts(frame))
 
 
 def ballot_plan(rows: pl.DataFrame, election: Election) -> Known:
@@ -457,7 +492,8 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     Rows of one file with the same unit codes and contest are one tally (as the long layout's
     rows of one unit are). A count given on several rows keeps its one value; values that
     disagree are kept as `a|b`, which no count reads (unparsable, rule E8). A line of the
-    contest with no row at the unit is left empty (missing, rule E8).
+    contest with no row at the unit, or a count the rows of other units of its district give
+    on a row and its rows lack, is left empty (missing, rule E8).
 
     `known`: what the staging of every row before found (a drop's rows are staged against it);
     NewContestLines when the rows give something it lacks."""
@@ -473,7 +509,7 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
 def ballots_of(wides: list[pl.DataFrame], plan: Known) -> Ballots:
     """The Ballots of wide rows spread on `plan`'s ballots."""
     width = _district_width(plan.positions)
-    return Ballots(pl.concat(wides), plan.lines, plan.positions, plan.contests, width)
+    return Ballots(pl.concat(wides), plan.lines, plan.positions, plan.contests, width, plan.counts)
 
 
 def _spread(frame: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
@@ -513,16 +549,16 @@ def _gathered(
 
 
 def _finished(wide: pl.DataFrame, plan: Known) -> pl.DataFrame:
-    """Gathered rows as `ballots` gives them: a missing line of the unit's ballot empty, the
-    valid votes derived where the rows give none, no empty note."""
+    """Gathered rows as `ballots` gives them: the valid votes derived where the rows give none,
+    a missing line or count row of the unit's district empty, no empty note."""
     slots = [slot(i + 1) for i in range(_district_width(plan.positions))]
-    wide = _empty_missing_lines(wide, _expected_lines(plan.positions), slots)
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
         .then(pl.col("_derived_valid"))
         .otherwise(pl.col(VALID))
         .alias(VALID)
     ).drop("_derived_valid")
+    wide = _empty_missing(wide, _expected(plan), slots)
     return wide.with_columns(pl.when(pl.col("_note") != "").then(pl.col("_note")).alias("_note"))
 
 
@@ -531,9 +567,10 @@ FIRST_ROW = "_at"  # a gathered group's first row (its rowid): the order of the 
 
 def row_lookup(rows: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
     """Per distinct value of `plan_columns` (`rows`, as ballot_plan takes them): its row's note,
-    district, ballot position (`_position`, 0-based; null for a count or a line of none) and
-    the length of its contest's ballot in that district (`_ballot`: the positions before it are
-    the lines a unit should give), so that a gather outside polars reads what `_prepared`,
+    district, ballot position (`_position`, 0-based; null for a count or a line of none), the
+    length of its contest's ballot in that district (`_ballot`: the positions before it are
+    the lines a unit should give) and the count rows a unit there should give (`_counts`, as
+    count_bits numbers them), so that a gather outside polars reads what `_prepared`,
     `_spread` and `_finished` make of each raw row."""
     prepared = _prepared(rows, election).with_columns(
         _looked_up(
@@ -544,15 +581,16 @@ def row_lookup(rows: pl.DataFrame, election: Election, plan: Known) -> pl.DataFr
     )
     lengths = plan.positions.group_by(CONTEST, "district").len("_ballot")
     position = pl.col("slot").str.slice(len(SLOT_PREFIX)).cast(pl.Int64) - 1
-    ballot = _looked_up(
-        lengths.rename({"district": "_district"}), [CONTEST, "_district"], "_ballot"
-    )
+    keys = [CONTEST, "_district"]
+    ballot = _looked_up(lengths.rename({"district": "_district"}), keys, "_ballot")
+    counts = _looked_up(count_bits(plan.counts).rename({"district": "_district"}), keys, "_counts")
     return prepared.select(
         *rows.columns,
         "_note",
         "_district",
         position.alias("_position"),
         ballot.fill_null(0).cast(pl.Int64),
+        counts.fill_null(0).cast(pl.Int64),
     )
 
 
@@ -584,30 +622,35 @@ def district_code(election: Election) -> pl.Expr:
     return code
 
 
-def _expected_lines(positions: pl.DataFrame) -> pl.DataFrame:
-    """Per contest and district: the slots a unit's rows should give (its ballot there: the
-    lines any unit of the district gives, and every declared candidate's)."""
-    return positions.group_by(CONTEST, pl.col("district").alias("_district")).agg(
-        pl.col("slot").alias("_expected")
-    )
+def _expected(plan: Known) -> pl.DataFrame:
+    """Per contest and district (`_district`): the slots a unit's rows should give (`_expected`:
+    its ballot there, the lines any unit of the district gives and every declared candidate's)
+    and its count rows (`_counts`, as count_bits numbers them)."""
+    keys = [CONTEST, "district"]
+    lines = plan.positions.group_by(keys).agg(pl.col("slot").alias("_expected"))
+    counts = count_bits(plan.counts)
+    both = lines.join(counts, on=keys, how="full", coalesce=True)
+    return both.rename({"district": "_district"})
 
 
-def _empty_missing_lines(
-    wide: pl.DataFrame, expected: pl.DataFrame, slots: list[str]
-) -> pl.DataFrame:
-    """A line its contest has in the unit's district but the unit's rows lack is empty
-    (missing: rule E8); any other slot stays null (absent: past the district's ballot; not
-    judged)."""
-    if not slots:
-        return wide
+def _empty_missing(wide: pl.DataFrame, expected: pl.DataFrame, slots: list[str]) -> pl.DataFrame:
+    """A line or count row its contest has in the unit's district but the unit's rows lack is
+    empty (missing: rule E8); any other slot or count stays null (absent: past the district's
+    ballot, or a count no unit of it gives on a row; not judged)."""
+    fields = [f for f in COUNT_FIELDS if f in wide.columns]
     wide = wide.join(expected, on=[CONTEST, "_district"], how="left", nulls_equal=True)
-    return wide.with_columns(
+    lines = [
         pl.when(pl.col("_expected").list.contains(s).fill_null(False) & pl.col(s).is_null())
         .then(pl.lit(""))
         .otherwise(pl.col(s))
         .alias(s)
         for s in slots
-    ).drop("_expected")
+    ]
+    counts = [
+        pl.col(f).fill_null(pl.when((pl.col("_counts") & count_bit(f)) != 0).then(pl.lit("")))
+        for f in fields
+    ]
+    return wide.with_columns(*lines, *counts).drop("_expected", "_counts")
 
 
 def ballot_width(lines: pl.DataFrame) -> int:
@@ -665,6 +708,7 @@ class GeneralStaged:
     contests: pl.DataFrame
     lines: pl.DataFrame  # each contest's lines (Ballots.lines)
     positions: pl.DataFrame  # each contest's ballot positions per district (Ballots.positions)
+    counts: pl.DataFrame  # each contest's count rows per district (Ballots.counts)
 
     @property
     def slots(self) -> tuple[str, ...]:
@@ -737,7 +781,13 @@ def stage_ballots(
         *SLOT_VOTES_INDEX, *staged.candidates
     )
     return GeneralStaged(
-        tallies, slot_votes, staged.versions, spread.contests, spread.lines, spread.positions
+        tallies,
+        slot_votes,
+        staged.versions,
+        spread.contests,
+        spread.lines,
+        spread.positions,
+        spread.counts,
     )
 
 

@@ -12,12 +12,15 @@ are read whole for the polars gather, which keeps its `a|b` values, notes and ev
 
 What a row's contest, line and note are comes from `lookup`: one row per distinct value of the
 columns that plan the ballots (warehouse.general_spread.read_distinct_rows), made by polars
-(transforms.contests.row_lookup), so that no label is parsed twice and none differently.
+(transforms.contests.row_lookup), so that no label is parsed twice and none differently; so do
+the lines and count rows a unit of the row's contest and district is expected to give (a line
+or count row it lacks is empty: missing, rule E8).
 
 Text aggregates are what such a group-by spends most on, so it makes few: the lookup's values a
-group's rows must share (contest name and district, note, ballot length) are one number per
-distinct tuple, compared and carried as an integer; a raw column no row fills is neither read
-nor compared; a line or count given twice shows as a bit mask whose sum is not its `or`.
+group's rows must share (contest name and district, note, ballot length, count rows expected)
+are one number per distinct tuple, compared and carried as an integer; a raw column no row
+fills is neither read nor compared; a line or count given twice shows as a bit mask whose sum
+is not its `or`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from transforms.contests import count_bit
 from warehouse.db import ident, qualified, registered, rows, scalar
 
 MASK_CELLS = 62  # cells a bigint's bits tell apart (a wider ballot counts them distinct)
@@ -70,8 +74,9 @@ def gather_raw(
 ) -> Gathered:
     """Gather raw.<table>'s rows into wide rows in DuckDB. lookup: one row per distinct value
     of the `spec.match` and masked columns, with its `_note`, `_district`, `_position` (the
-    row's ballot position, 0-based, or null) and `_ballot` (the length of its contest's ballot
-    in its district)."""
+    row's ballot position, 0-based, or null), `_ballot` (the length of its contest's ballot
+    in its district) and `_counts` (the count rows a unit there gives, as
+    transforms.contests.count_bits numbers them)."""
     source = qualified("raw", table)
     filled = _filled(con, source, [*spec.carried, *spec.fixed])
     from_lookup = [c for c in spec.carried if c in lookup.columns and c not in spec.keys]
@@ -91,8 +96,9 @@ def gather_raw(
     return Gathered(wide, odd_rows)
 
 
-# a lookup row's values a group's rows must share: its note, district and ballot's length
-LOOKED_UP = ("_note", "_district", "_ballot")
+# a lookup row's values a group's rows must share: its note, district, ballot's length and the
+# count rows expected there
+LOOKED_UP = ("_note", "_district", "_ballot", "_counts")
 
 
 def _filled(con: duckdb.DuckDBPyConnection, source: str, columns: list[str]) -> list[str]:
@@ -221,7 +227,10 @@ def _plain(spec: GatherSpec, from_lookup: list[str], filled: list[str]) -> str:
         value = f"coalesce({_text(f'g._row_{i}')}, {given(c)})"
         if c == spec.valid:  # where the rows give none: the derived valid votes
             value = f"coalesce({value}, g._derived_valid)"
-        fixed.append(f"{value} as {ident(c)}")
+        # a count row other units of the district give and the unit's rows lack: empty
+        # (missing); else null (absent)
+        missing = f"case when v._counts & {count_bit(c)} <> 0 then '' end"
+        fixed.append(f"coalesce({value}, {missing}) as {ident(c)}")
     # a line of the unit's ballot that its rows lack is empty (missing); past it, null (absent)
     lines = [
         f"case when g._slot_{i} is null and v._ballot > {i} then '' "

@@ -84,8 +84,8 @@ def staged_tallies(context: dg.AssetExecutionContext, dirs: TallyhouseDirs, duck
         # sheets never meets the ward or city-wide tallies half restaged (incremental = full)
         full = full or bool(election.higher_sources)
         plan = plan_staging(con, full, digest)
-        if plan.incremental and election.is_general and not table_exists(con, *POSITIONS):
-            plan = plan.full_instead("the contests' ballot positions per district are not kept yet")
+        if plan.incremental and election.is_general and not table_exists(con, *COUNTS):
+            plan = plan.full_instead("the contests' ballots per district are not kept yet")
     counts = _stage_drop(duckdb, plan, election, names) if plan.incremental else None
     if counts is None and plan.incremental:
         plan = plan.full_instead("full instead: the drop brings new contest lines")
@@ -135,6 +135,7 @@ def _stage_everything(duckdb: Warehouse, plan: Plan, election: Election, names: 
             "contests": general.contests,
             "contest_lines": general.lines,
             POSITIONS[1]: general.positions,
+            COUNTS[1]: general.counts,
         }
     with duckdb.get_connection() as con:
         if general:
@@ -208,9 +209,10 @@ def _stage_drop(duckdb: Warehouse, plan: Plan, election: Election, names: dict) 
     return {"tallies": staged.tallies.height, "raw_rows": drop.raw.height}
 
 
-# a general election's ballot positions per contest and district, kept for the drops
-# (transforms.contests.Known; a warehouse staged before them kept staged.contest_seen instead)
+# a general election's ballot positions and count rows per contest and district, kept for the
+# drops (transforms.contests.Known; a warehouse staged before them lacks them: staged whole)
 POSITIONS = ("staged", "ballot_positions")
+COUNTS = ("staged", "ballot_counts")
 
 
 def _known(con) -> Known:
@@ -219,6 +221,7 @@ def _known(con) -> Known:
         lines=read_table(con, "staged", "contest_lines"),
         contests=read_table(con, "staged", "contests"),
         positions=read_table(con, *POSITIONS),
+        counts=read_table(con, *COUNTS),
     )
 
 
