@@ -112,3 +112,47 @@ def test_a_delivery_over_the_threshold_holds_the_marts_saying_how_to_release_the
     released = tallyhouse("run", "--election", "us_dc2016", "--data-dir", str(data))
     assert released.returncode == 0, released.stdout + released.stderr
     assert _president_counted(data) == 3, "the clean delivery is published"
+
+
+@pytest.mark.parametrize("step", ["marts", "publish"])
+def test_a_run_that_failed_after_the_gate_is_published_by_the_next_run_with_nothing_new(
+    tmp_path, tallyhouse, monkeypatch, step
+):
+    import orchestration.assets.marts as marts_asset
+    import orchestration.assets.publish as publish_asset
+
+    data = tmp_path / "data"
+    assert _run(tallyhouse, data, "a__precinct.csv", _president(1)).returncode == 0
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("killed")
+
+    if step == "marts":
+        monkeypatch.setattr(marts_asset, "apply_change", crash)
+        monkeypatch.setattr(marts_asset, "build_all", crash)
+    else:
+        monkeypatch.setattr(publish_asset, "publish", crash)
+    failed = _run(tallyhouse, data, "b__precinct.csv", _president(2))
+    assert failed.returncode == 1 and "killed" in failed.stderr, failed.stdout + failed.stderr
+    monkeypatch.undo()
+    again = tallyhouse("run", "--election", "us_dc2016", "--data-dir", str(data))
+    assert again.returncode == 0 and "nothing new" not in again.stdout, again.stdout
+    assert _president_counted(data) == 2
+
+
+def test_what_a_killed_run_leaves_behind_keeps_no_later_run_from_publishing(tmp_path, tallyhouse):
+    # a half-written pending file, and the lock file naming a process that is gone
+    data = tmp_path / "data"
+    assert _run(tallyhouse, data, "a__precinct.csv", _president(1)).returncode == 0
+    pending = data / ".marts.duckdb.pending"
+    for landed, rows in (("b__precinct.csv", _president(2)), (None, [])):
+        pending.write_bytes(b"DUCK half a file")
+        (data / ".writer.lock").write_text('{"pid": 999999999, "run_id": "killed"}')
+        done = (
+            _run(tallyhouse, data, landed, rows)
+            if landed
+            else tallyhouse("run", "--election", "us_dc2016", "--data-dir", str(data))
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not pending.exists()
+        assert _president_counted(data) == 2
