@@ -4,6 +4,8 @@ a later clean delivery is published, by itself or once the operator does what th
 Small DC-shaped precinct files (bare-CR line ends, as the real one), run by `tallyhouse run
 --election us_dc2016` in this process (contest discovery on)."""
 
+import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -156,3 +158,27 @@ def test_what_a_killed_run_leaves_behind_keeps_no_later_run_from_publishing(tmp_
         assert done.returncode == 0, done.stdout + done.stderr
         assert not pending.exists()
         assert _president_counted(data) == 2
+
+
+@pytest.mark.parametrize("settle", ["0", "1"])
+def test_a_file_whose_time_is_in_the_future_is_loaded_once_it_stays_unchanged(
+    tmp_path, tallyhouse, settle
+):
+    # copied with its times kept (cp -p, rsync -t, an archive) from a machine whose clock is
+    # ahead: it was "still changing (0.0 s ago)" in every run, never loaded
+    landing = tmp_path / "data" / "landing"
+    landing.mkdir(parents=True)
+    path = landing / "a__precinct.csv"
+    path.write_bytes("\r".join([HEADER, *_president(1)]).encode("utf-8"))
+    ahead = time.time() + 86_400
+    os.utime(path, (ahead, ahead))
+    done = tallyhouse(
+        "run",
+        "--election",
+        "us_dc2016",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={"TALLYHOUSE_SETTLE_SECONDS": settle},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _president_counted(tmp_path / "data") == 1
