@@ -139,9 +139,23 @@ def alert_failed_checks(con, alerts, log, checks, run_id, title=None) -> None:
         )
 
 
+def gate_check_words(name: str, meta: dict) -> str:
+    """A failed gate check's alert. The share check's holds every later run's marts too, the
+    clean deliveries' with them, until someone acts: it says how."""
+    words = f"check {name} failed"
+    if name != CHECK_QUARANTINE_SHARE:
+        return words
+    return (
+        f"{words}: the marts are held (the published file stays as it was) until each delivery "
+        "over the threshold is withdrawn (tallyhouse withdraw FILE --reason TEXT), its "
+        "quarantined tallies amended by a later delivery, or the threshold raised "
+        "(--quarantine-threshold)"
+    )
+
+
 def raise_alerts(con, alerts, log, checks, per_delivery, quarantine, run_id) -> None:
     """An alert per failed check, and per delivery that newly has quarantined tallies."""
-    alert_failed_checks(con, alerts, log, checks, run_id)
+    alert_failed_checks(con, alerts, log, checks, run_id, gate_check_words)
     already = alerted_subjects(con, "quarantine")
     for row in per_delivery.filter(pl.col("quarantined") > 0).iter_rows(named=True):
         if row["file_sha256"] in already:

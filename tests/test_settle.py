@@ -2,6 +2,7 @@
 TALLYHOUSE_SETTLE_SECONDS may still be being copied in, and waits for the next run."""
 
 import os
+import threading
 import time
 
 import pytest
@@ -23,9 +24,19 @@ def test_a_file_still_changing_waits_for_the_next_run(ran_sample_copy, tallyhous
     lines = source.read_text().splitlines()
     fresh = settings.landing / "tallies_011.csv"
     fresh.write_text("\n".join(lines[:3]) + "\n")  # two tallies again: a new delivery
-    future = time.time() + 3600  # a copy that keeps touching it: never settles while we wait
-    os.utime(fresh, (future, future))
-    done = tallyhouse("run", *args, env={"TALLYHOUSE_SETTLE_SECONDS": "1"})
+    stop = threading.Event()  # a copy that keeps touching it: never settles while we wait
+
+    def keep_touching() -> None:
+        while not stop.wait(0.1):
+            os.utime(fresh)
+
+    touching = threading.Thread(target=keep_touching)
+    touching.start()
+    try:
+        done = tallyhouse("run", *args, env={"TALLYHOUSE_SETTLE_SECONDS": "1"})
+    finally:
+        stop.set()
+        touching.join()
     assert done.returncode == 0, done.stderr
     assert "tallies_011.csv: still changing" in done.stdout
     assert "left for the next run" in done.stdout

@@ -231,13 +231,18 @@ def _files_accepted(rejected: list) -> dg.AssetCheckResult:
 def _settled(context: dg.AssetExecutionContext, files: list, settle_seconds: float) -> list:
     """The files that have not changed for settle_seconds. A run waits for a file that changed
     more recently to settle (at most settle_seconds); one that changes again meanwhile may
-    still be being copied in and is left for the next run (the sensor waits the same way)."""
+    still be being copied in and is left for the next run (the sensor waits the same way).
+    A file whose time is in the future (copied with its times kept from a machine whose clock
+    is ahead) never ages: it has settled when it did not change over the wait."""
     kept = []
     for path, contract in files:
         age = unsettled(path, settle_seconds)
         if age is not None:
+            seen = _stamp(path)
             time.sleep(min(settle_seconds - age, settle_seconds))
-            age = unsettled(path, settle_seconds)
+            now = _stamp(path)
+            ahead = now is not None and now == seen and now[0] > time.time_ns()
+            age = None if ahead else unsettled(path, settle_seconds)
         if age is None:
             kept.append((path, contract))
         else:
@@ -246,6 +251,15 @@ def _settled(context: dg.AssetExecutionContext, files: list, settle_seconds: flo
                 "written: left for the next run"
             )
     return kept
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """The file's modification time (ns) and size; None when it is gone."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
 
 
 def _to_load(context: dg.AssetExecutionContext, files: list, settle_seconds: float = 0) -> list:
