@@ -74,7 +74,8 @@ def test_odd_offices_and_candidates_never_keep_a_later_clean_file_from_publishin
 
 @pytest.mark.xfail(
     strict=True,
-    reason="transforms/contests.py (another helper's): a candidate line one unit gives is "
+    reason="a known gap (docs/contracts.md, 'What no contract can say yet'): a candidate line "
+    "one unit gives is "
     "expected of every unit of its contest's district, so one garbled candidate cell "
     "quarantines the contest's tallies in every file (E8) and every delivery goes over the "
     "quarantine threshold",
