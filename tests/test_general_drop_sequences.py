@@ -51,7 +51,6 @@ from warehouse.withdrawals import withdraw
 pytestmark = pytest.mark.e2e  # every test here runs the job
 
 LEVELS = ["state", "municipality", "parish", "centre", "table"]
-CODES = [f"{level}_code" for level in LEVELS]
 TALLY = ["source_id", "table_code", "office", "district"]
 SPECIAL = {"OVER VOTES": None, "UNDER VOTES": None, "WRITE-IN": OTHER_ID}
 CONTEST_IDS = {"PRESIDENT": "president", "SENATOR (VOTE FOR 2)": "senator-vote-for-2"}
