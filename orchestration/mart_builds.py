@@ -15,7 +15,12 @@ from expectations.rules import RULES, applicable, for_policy
 from orchestration.resources import Warehouse
 from transforms import refresh
 from transforms.accepted import ACCEPTED_SQL, accepted, at_polling_units
-from transforms.ballots import ballot_pairs, expected_in_districts, own_districts
+from transforms.ballots import (
+    ballot_pairs,
+    expected_in_districts,
+    own_districts,
+    registry_registered,
+)
 from transforms.contest_results import contest_results, wide_contest_results
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
@@ -625,16 +630,18 @@ def _status_after_update(con, new_rows: dict[str, pl.DataFrame], config) -> pl.D
 
 def _uncounted_registered(
     registry: pl.DataFrame | None, accepted: pl.DataFrame, election: Election
-) -> dict[str, int]:
-    """Per source: registered voters of the registry's units with no accepted tally."""
+) -> dict[str, int | None]:
+    """Per source: registered voters of the registry's units with no accepted tally, read as
+    rule E2 reads them (transforms.ballots.registry_registered); None when one of those units
+    has no positive figure: its ballots are unbounded (announced_vs_tallied then estimates)."""
     if registry is None:
         return {}
     code = election.code_column(election.tally_level)
-    units = registry.select(
-        pl.col(code).alias("tally_code"), pl.col("registered").cast(pl.Int64, strict=False)
-    )
+    units = registry.select(pl.col(code).alias("tally_code"), registry_registered())
     found = {}
     for source in accepted["source_id"].unique().to_list():
         counted = accepted.filter(source_id=source).select("tally_code")
-        found[source] = int(units.join(counted, on="tally_code", how="anti")["registered"].sum())
+        left = units.join(counted, on="tally_code", how="anti")["registered"]
+        bounded = left.is_not_null().all() and bool((left > 0).all())
+        found[source] = int(left.sum()) if bounded else None
     return found

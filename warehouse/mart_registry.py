@@ -597,8 +597,8 @@ MARTS: tuple[Mart, ...] = (
                 "uncounted_capacity",
                 "BIGINT",
                 "Most ballots the uncounted tallies could hold: registered voters of uncounted "
-                "units where a registry gives them, else uncounted tallies × ballots of an "
-                "average counted tally; null when unknown.",
+                "units where a registry gives every one of them a positive figure, else "
+                "uncounted tallies × ballots of an average counted tally; null when unknown.",
             ),
             Column(
                 "capacity_basis",
