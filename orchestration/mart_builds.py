@@ -21,7 +21,7 @@ from transforms.ballots import (
     own_districts,
     registry_registered,
 )
-from transforms.contest_results import contest_results, wide_contest_results
+from transforms.contest_results import climbed_columns, contest_results, wide_contest_results
 from transforms.contest_status import contest_status, uncounted_registered
 from transforms.contests import ballot_width, contests_frame, slot_view
 from transforms.delta import (
@@ -40,7 +40,6 @@ from transforms.delta import (
     updated_results,
     updated_turnout,
 )
-from transforms.feed import OTHER
 from transforms.history import amendments
 from transforms.model import NATIONAL, Election
 from transforms.quality_marts import quality_issues, quality_summary
@@ -51,7 +50,7 @@ from transforms.reconciliation import (
     reconciliation_summary,
 )
 from transforms.rollup import RESULT_COLUMNS, Marts, build_marts, counts_marts, results_long
-from transforms.staging import CONTEST, district_columns
+from transforms.staging import CONTEST
 from transforms.verification import announced_vs_tallied
 from warehouse.change import Change, read_change_long_votes, read_line_holders
 from warehouse.db import table_exists, transaction
@@ -366,7 +365,8 @@ def _write_contest_results(writer: MartWriter, staged: Staged) -> tuple[pl.DataF
     names = staged.units.select("level", "unit_code", "unit_name")
     lines = staged.lines.select(CONTEST, "candidate_id", "candidate_name")
     district_level = dict(contests_of(staged).select(CONTEST, "district_level").iter_rows())
-    accepted = _climbed_columns(staged.accepted, election)  # each tally names its contest
+    # split per contest without the thirty other columns; each tally names its contest
+    accepted = climbed_columns(staged.accepted, election)
     writer.submit(create_declared, mart("results"), election)
     kept = [contest_results(accepted.clear(), staged.votes.clear(), names, lines, election)]
     written = 0
@@ -387,20 +387,6 @@ def _write_contest_results(writer: MartWriter, staged: Staged) -> tuple[pl.DataF
         written += wide.height
         kept.append(wide.at_levels(levels))
     return pl.concat(kept), written
-
-
-def _climbed_columns(accepted: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """The accepted tallies' columns that a contest's results read (contest_results,
-    wide_contest_results): split per contest without the thirty others."""
-    other = [OTHER] if OTHER in accepted.columns else []
-    return accepted.select(
-        "tally_id",
-        "source_id",
-        CONTEST,
-        *district_columns(accepted),
-        *election.code_columns,
-        *other,
-    )
 
 
 def ballot_lines(con, election: Election) -> tuple[Election, pl.DataFrame | None]:

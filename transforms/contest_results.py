@@ -168,10 +168,10 @@ def _in_runs(climbed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def placed_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
-    """One row per accepted tally and line it gives a count for (tally_id, candidate_id, votes,
-    source, contest, district and code columns): the other votes as the line `_other`."""
-    placed = tallies.select(
+def climbed_columns(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """The tallies' columns a contest's results read (placed_votes, wide_contest_results):
+    tally_id, source, contest, district and code columns, and the other votes where counted."""
+    return tallies.select(
         "tally_id",
         "source_id",
         CONTEST,
@@ -179,6 +179,12 @@ def placed_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election)
         *election.code_columns,
         *([OTHER] if election.other_votes and OTHER in tallies.columns else []),
     )
+
+
+def placed_votes(tallies: pl.DataFrame, votes: pl.DataFrame, election: Election) -> pl.DataFrame:
+    """One row per accepted tally and line it gives a count for (tally_id, candidate_id, votes,
+    source, contest, district and code columns): the other votes as the line `_other`."""
+    placed = climbed_columns(tallies, election)
     base = votes.filter(pl.col("votes").is_not_null()).select("tally_id", "candidate_id", "votes")
     base = base.join(placed.drop(OTHER, strict=False), on="tally_id", how="inner")
     if election.other_votes and OTHER in placed.columns:

@@ -526,8 +526,20 @@ def gather_columns(
     names = [f"{lv}_name" for lv in election.levels]
     carried = [c for c in [*names, "contest_name", *DISTRICT_COLUMNS] if c in columns]
     fixed = [c for c in COUNT_FIELDS if c in columns]
-    slots = [slot(i + 1) for i in range(_district_width(plan.positions))]
+    slots = _slots(plan)
     return keys, [*carried, "no_list"], fixed, slots
+
+
+def _slots(plan: Known) -> list[str]:
+    """The wide frame's slots: as many as the widest ballot of one contest in one district."""
+    return [slot(i + 1) for i in range(_district_width(plan.positions))]
+
+
+def _slot_of(plan: Known) -> pl.Expr:
+    """A `_prepared` row's slot on its contest's ballot in its district (null: a count row, or
+    a line of no ballot)."""
+    positions = plan.positions.rename({"district": "_district"})
+    return _looked_up(positions, [CONTEST, "_district", "candidate_id"], "slot")
 
 
 def _gathered(
@@ -535,13 +547,7 @@ def _gathered(
 ) -> pl.DataFrame:
     """gather of `_prepared` rows on the plan's ballots; `extra_keys`: columns a group's rows
     all share, kept beside the keys."""
-    frame = frame.with_columns(
-        _looked_up(
-            plan.positions.rename({"district": "_district"}),
-            [CONTEST, "_district", "candidate_id"],
-            "slot",
-        )
-    )
+    frame = frame.with_columns(_slot_of(plan))
     if "no_list" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("no_list"))
     keys, carried, fixed, slots = gather_columns(frame.columns, election, plan)
@@ -551,7 +557,7 @@ def _gathered(
 def _finished(wide: pl.DataFrame, plan: Known) -> pl.DataFrame:
     """Gathered rows as `ballots` gives them: the valid votes derived where the rows give none,
     a missing line or count row of the unit's district empty, no empty note."""
-    slots = [slot(i + 1) for i in range(_district_width(plan.positions))]
+    slots = _slots(plan)
     wide = wide.with_columns(
         pl.when(pl.col(VALID).is_null())
         .then(pl.col("_derived_valid"))
@@ -572,13 +578,7 @@ def row_lookup(rows: pl.DataFrame, election: Election, plan: Known) -> pl.DataFr
     the lines a unit should give) and the count rows a unit there should give (`_counts`, as
     count_bits numbers them), so that a gather outside polars reads what `_prepared`,
     `_spread` and `_finished` make of each raw row."""
-    prepared = _prepared(rows, election).with_columns(
-        _looked_up(
-            plan.positions.rename({"district": "_district"}),
-            [CONTEST, "_district", "candidate_id"],
-            "slot",
-        )
-    )
+    prepared = _prepared(rows, election).with_columns(_slot_of(plan))
     lengths = plan.positions.group_by(CONTEST, "district").len("_ballot")
     position = pl.col("slot").str.slice(len(SLOT_PREFIX)).cast(pl.Int64) - 1
     keys = [CONTEST, "_district"]

@@ -17,7 +17,7 @@ import polars as pl
 
 from warehouse.change import Change, read_change
 from warehouse.refresh_state import staged_and_gate
-from warehouse.tables import read_staged, read_table
+from warehouse.tables import read_staged
 
 
 class RunFrames:
@@ -28,14 +28,10 @@ class RunFrames:
         self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str], key: str = "candidate_id"
     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         """Every staged tally, their votes (wide: a column per candidate, or per ballot line
-        of a general election's contests, key `slot`) and the quarantine (read_staged).
-
-        With no candidate asked for (a general election's steps, which read its long votes),
-        the votes are not pivoted: an empty frame of tally_id (pivoting to no column would
-        group every staged vote for a column of tally ids no step reads)."""
-        if candidate_ids:
-            return self._once(con, "staged", lambda: read_staged(con, candidate_ids, key))
-        return self._once(con, "staged tallies", lambda: _tallies_and_quarantine(con))
+        of a general election's contests, key `slot`; none for no candidate) and the
+        quarantine (read_staged)."""
+        name = "staged" if candidate_ids else "staged tallies"
+        return self._once(con, name, lambda: read_staged(con, candidate_ids, key))
 
     def change(self, con: duckdb.DuckDBPyConnection, candidate_ids: list[str]) -> Change:
         """The last change (read_change)."""
@@ -51,11 +47,3 @@ class RunFrames:
         if kept is None or kept[0] != key:
             kept = self._kept[name] = (key, read())
         return kept[1]
-
-
-def _tallies_and_quarantine(
-    con: duckdb.DuckDBPyConnection,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """read_staged's frames for no candidate: every staged tally, no votes, the quarantine."""
-    no_votes = pl.DataFrame(schema={"tally_id": pl.Int64})
-    return read_table(con, "staged", "tallies"), no_votes, read_table(con, "quality", "quarantine")

@@ -104,12 +104,16 @@ def read_staged(
     con: duckdb.DuckDBPyConnection, candidate_ids: list[str], key: str = "candidate_id"
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every staged tally (all columns), their votes a column per candidate, and the
-    quarantine: what a full build of the marts starts from."""
-    return (
-        read_table(con, "staged", "tallies"),
-        read_votes_wide(con, candidate_ids, key=key),
-        read_table(con, "quality", "quarantine"),
+    quarantine: what a full build of the marts starts from. With no candidate asked for (a
+    general election's steps, which read its long votes) the votes are not read: an empty frame
+    of tally_id (pivoting to no column would group every staged vote for a column of tally ids
+    no step reads)."""
+    votes = (
+        read_votes_wide(con, candidate_ids, key=key)
+        if candidate_ids
+        else pl.DataFrame(schema={"tally_id": pl.Int64})
     )
+    return read_table(con, "staged", "tallies"), votes, read_table(con, "quality", "quarantine")
 
 
 def accepted_of(
