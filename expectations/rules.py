@@ -55,7 +55,7 @@ RULES: tuple[Rule, ...] = (
                 },
             ),
         ),
-        observed=("votes_cast", "registered_limit"),
+        observed=("votes_cast_at_least", "registered_limit"),
     ),
     Rule(
         "E3",

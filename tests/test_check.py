@@ -69,7 +69,7 @@ def test_broken_rules_are_named_with_file_row_and_value(tmp_path):
     assert {"E2", "E8"} <= set(breaches)
     assert check.quarantined >= max(breaches["E2"].tallies, breaches["E8"].tallies)
     example = breaches["E2"].examples[0]
-    assert example.source_row >= 1 and "votes_cast=" in example.observed
+    assert example.source_row >= 1 and "votes_cast_at_least=" in example.observed
     text = "\n".join(format_check(report))
     assert f"tallies_001.csv row {example.source_row:,}" in text
     assert "NOT CLEAN" in text
