@@ -35,12 +35,7 @@ from landing.files import (
 )
 from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
-from transforms.contract import (
-    Contract,
-    filled_rows,
-    kept_rows,
-    labelled,
-)
+from transforms.contract import Contract, contract_rows, filled_rows
 from transforms.feed import missing_columns, registry_columns
 from transforms.model import Election
 from transforms.staging import ROW_SPAN, stage
@@ -227,9 +222,9 @@ def _check_file(
         refuse_drift(path, frame, contract)
         filled = filled_rows(frame)
         found["rows_blank"] = frame.height - filled.height
-        found["rows_excluded"] = filled.height - filled.filter(kept_rows(contract)).height
+        kept, found["rows_excluded"] = contract_rows(filled, contract)
         if contract.long_candidate:
-            found.update(_labels(labelled(frame, contract), contract, election))
+            found.update(_labels(kept, contract, election))
             if more:
                 frame, cut = _without_cut_tally(frame, contract)
                 found["cut_rows"] = cut
@@ -293,19 +288,19 @@ def _contests(contests: pl.DataFrame) -> dict:
     }
 
 
-def _labels(frame: pl.DataFrame, contract: Contract, election: Election) -> dict:
-    """The candidate labels of the rows the contract keeps, with the candidate each maps to (in
-    a general election every label not aliased to a count is a candidate of its contest)."""
+def _labels(kept: pl.DataFrame, contract: Contract, election: Election) -> dict:
+    """The candidate labels of the rows the contract keeps (`kept`: contract_rows), with the
+    candidate each maps to (in a general election every label not aliased to a count is a
+    candidate of its contest)."""
     if election.is_general:
         label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
-        labels = frame.filter(kept_rows(contract)).select(label).to_series().unique().to_list()
+        labels = kept.select(label).to_series().unique().to_list()
         known = {**{text: text for text in labels}, **contract.aliases}
     else:
         known = {**{c: c for c in election.candidate_ids}, **contract.aliases}
     label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
     counted = (
-        frame.filter(kept_rows(contract))
-        .group_by(label.alias("label"))
+        kept.group_by(label.alias("label"))
         .agg(pl.len().alias("rows"))
         .with_columns(pl.col("label").is_in(list(known)).alias("_known"))
         .sort("_known", pl.col("rows"), "label", descending=[False, True, False])

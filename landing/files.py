@@ -27,6 +27,7 @@ from transforms.contract import (
 )
 from transforms.feed import REGISTRY_FILE
 from transforms.model import Election
+from transforms.repeated_groups import RepeatUnresolved
 from transforms.synthetic.election import SyntheticElection
 from transforms.text import REASON_LIMIT, escaped, one_line
 
@@ -62,7 +63,7 @@ def mapped(path: Path, frame: pl.DataFrame, contract: Contract, election: Electi
     to number its tallies, rejects the file whole."""
     try:
         return apply_contract(frame, contract, election)
-    except (UnknownCandidate, GroupsUnresolved) as unknown:
+    except (UnknownCandidate, GroupsUnresolved, RepeatUnresolved) as unknown:
         raise FileRejected(path.name, str(unknown)) from None
 
 
@@ -211,10 +212,11 @@ def _decode(path: Path, contract: Contract) -> str:
     try:
         text = raw.decode(ENCODINGS[contract.encoding])
     except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1  # the file's line, title lines included
         raise FileRejected(
             path.name,
-            f"is not {contract.encoding} text (byte {error.start}): check the contract's "
-            "file.encoding",
+            f"is not {contract.encoding} text (line {line}, byte {error.start}): check the "
+            "contract's file.encoding",
         ) from None
     lines = text.splitlines(keepends=True)
     return "".join(lines[contract.skip_lines :]) if contract.skip_lines else text
@@ -373,9 +375,24 @@ def read_feed(path: Path, contract: Contract, n_rows: int | None = None) -> pl.D
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
         raise FileRejected(path.name, f"cannot be parsed: {detail or first_line}") from None
     _refuse_huge_fields(path, frame)
+    if contract.format != "jsonl":
+        frame = _one_line_names(path, frame)
     return frame.with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
+
+
+def _one_line_names(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """The header's names with each line break inside a cell (and the spaces around it) read as
+    one space: a spreadsheet's wrapped header cell (Taiwan's CEC: `(1)⏎柯文哲⏎吳欣盈`) is
+    then a name a contract can write. Two names that become one reject the file."""
+    names = [re.sub(r"\s*[\r\n]+\s*", " ", name) for name in frame.columns]
+    if names == frame.columns:
+        return frame
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise FileRejected(path.name, f"two header cells read as {escaped(twice[0])}")
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
 
 FIELD_LIMIT = 4_096  # the most bytes of one field: codes, counts, names and URLs are far shorter

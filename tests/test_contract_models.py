@@ -37,6 +37,7 @@ GENERAL_KEYS |= {"source_level"}
 
 # ...and keys added since with a default the snapshot's contracts all keep
 NEW_DEFAULTS = {"compression": "none", "label_fallback": None, "label_parts": ()}
+NEW_DEFAULTS |= {"repeat": None, "fill_down": ()}
 
 
 def _asdict(contract) -> dict:
@@ -144,13 +145,14 @@ def _refusal(text: str, name: str = "observers") -> str:
         (
             'encoding = "latin-1"',
             'encoding = "ebcdic"',
-            "observers.file.encoding: 'ebcdic' is not one of 'utf-8', 'utf-8-sig' or 'latin-1'",
+            "observers.file.encoding: 'ebcdic' is not one of 'utf-8', 'utf-8-sig', 'latin-1', "
+            "'windows-1250' or 'windows-1252'",
         ),
         (
             'encoding = "latin-1"',
             'encodng = "latin-1"',
             "observers.file: unknown key(s) encodng; allowed: pattern, format, separator, "
-            "encoding, compression, skip_lines, header_rows, columns, thousands",
+            "encoding, compression, skip_lines, header_rows, columns, thousands, fill_down, repeat",
         ),
         (
             'null_votes = "Nulls"',
@@ -252,7 +254,8 @@ def test_a_hostile_value_is_never_echoed_whole():
     keys = CONTRACT_TOML.replace("[file]", "[file]\n" + "".join(f"k{i} = 1\n" for i in range(99)))
     assert _refusal(keys) == (
         "observers.file: unknown key(s) k0, k1, k2, k3, k4, …; allowed: pattern, format, "
-        "separator, encoding, compression, skip_lines, header_rows, columns, thousands"
+        "separator, encoding, compression, skip_lines, header_rows, columns, thousands, "
+        "fill_down, repeat"
     )
 
 

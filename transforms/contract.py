@@ -45,6 +45,7 @@ from transforms.contract_models import (
 from transforms.contract_models import ENCODINGS as _ENCODINGS
 from transforms.feed import COUNT_FIELDS, NO_LIST, OTHER, REGISTERED, VALID
 from transforms.model import NATIONAL, Election
+from transforms.repeated_groups import RepeatedGroups, RepeatUnresolved, repeated_header, unpivoted
 from transforms.staging import CONTEST
 
 ENCODINGS = {e: e for e in _ENCODINGS}  # a contract's encoding → Python's codec
@@ -123,6 +124,8 @@ class Contract:
     sum_over: tuple[str, ...] = ()  # long layout: columns a line's votes are split over
     thousands: str | None = None  # the character grouping a number's digits (file.thousands)
     absent_zero: bool = False  # long layout: a line with no row at a unit has 0 votes
+    repeat: RepeatedGroups | None = None  # column groups of one row read as rows (file.repeat)
+    fill_down: tuple[str, ...] = ()  # columns whose empty cells take the value above
 
     @property
     def grouped(self) -> bool:
@@ -172,6 +175,7 @@ class Contract:
         for group in self.contest_groups:
             found += group.cells
         found += [e.column for e in (*self.exclude, *self.include)]
+        found += list(self.fill_down)
         return list(dict.fromkeys(found))
 
     def line_keys(self) -> list[str]:
@@ -406,6 +410,12 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
         sum_over=tuple(cand.sum_over or ()),
         thousands=spec.file.thousands,
         absent_zero=cand.absent_lines == "zero",
+        repeat=RepeatedGroups(
+            spec.file.repeat.pattern, tuple(spec.file.repeat.columns), spec.file.repeat.key
+        )
+        if spec.file.repeat
+        else None,
+        fill_down=tuple(spec.file.fill_down or ()),
         exclude=tuple(Exclusion(e.column, e.equals, e.matches) for e in spec.exclude),
         release=release.number,
         snapshot=release.snapshot,
@@ -437,10 +447,19 @@ def parse_contract(data: dict, election: Election, name: str = "contract") -> Co
 
 
 def header_problems(header: list[str], contract: Contract) -> str | None:
-    """Schema drift: what the file's header lacks or adds against the contract, or None."""
-    present = set(header)
-    missing = [c for c in contract.referenced_columns() if c not in present]
+    """Schema drift: what the file's header lacks or adds against the contract, or None. With
+    repeated groups the contract reads the header they leave (transforms.repeated_groups);
+    `file.columns` is the file's own header either way."""
+    read = header
+    if contract.repeat:
+        try:
+            read = repeated_header(header, contract.repeat)
+        except RepeatUnresolved as error:
+            return f"columns no longer match the contract: its repeated groups: {error}"
+    readable = set(read)
+    missing = [c for c in contract.referenced_columns() if c not in readable]
     if contract.columns:
+        present = set(header)
         missing += [c for c in contract.columns if c not in present and c not in missing]
         extra = [c for c in header if c not in set(contract.columns) and c != "source_row"]
     else:
@@ -579,6 +598,15 @@ def filled_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~blank.scatter(suspects.filter(~whole), False))
 
 
+def filled_down(column: str) -> pl.Expr:
+    """`file.fill_down`: the column's empty cells take the last value above them, in the file's
+    order (Taiwan's CEC names a town on its first row only, as the spreadsheet's merged cell
+    exports). Cells before the first value stay empty, for the rules to judge."""
+    cell = pl.col(column)
+    given = pl.when(cell.fill_null("").str.strip_chars() != "").then(cell)
+    return given.forward_fill().fill_null(cell).alias(column)
+
+
 def labelled(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """A long feed's rows, a row whose candidate cell is empty labelled from the column
     `candidates.label_fallback` names: Argentina's rows of blank, null, contested and challenged
@@ -698,6 +726,27 @@ def unit_registered(kept: pl.DataFrame, contract: Contract) -> tuple[pl.DataFram
     return lines.drop("_national", strict=False), replace(contract, aliases=aliases, counts=counts)
 
 
+def contract_rows(filled: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, int]:
+    """A file's rows (blank ones dropped: filled_rows) as the contract reads them, and how many
+    of them it leaves out: empty cells filled down (`file.fill_down`), the rows `[[exclude]]` and
+    `[[include]]` leave out dropped, each row split into its groups' rows (`file.repeat`, after
+    the rules: they judge the file's rows), digit groups dropped (`file.thousands`), empty labels
+    filled (`label_fallback`, before the rules: a rule on the candidate column sees the label)."""
+    if contract.fill_down:
+        filled = filled.with_columns(filled_down(c) for c in contract.fill_down)
+    if contract.repeat:
+        kept = filled.filter(kept_rows(contract))
+        return _read_cells(unpivoted(kept, contract.repeat), contract), filled.height - kept.height
+    kept = _read_cells(filled, contract).filter(kept_rows(contract))
+    return kept, filled.height - kept.height
+
+
+def _read_cells(rows: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    if contract.thousands:
+        rows = rows.with_columns(ungrouped(c, contract.thousands) for c in numbers(rows, contract))
+    return labelled(rows, contract)
+
+
 def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) -> Applied:
     """Feed rows (every column text, plus source_row) → canonical tally rows, as text.
 
@@ -707,12 +756,7 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     """
     filled = filled_rows(frame)
     blank = frame.height - filled.height
-    if contract.thousands:
-        filled = filled.with_columns(
-            ungrouped(c, contract.thousands) for c in numbers(filled, contract)
-        )
-    kept = labelled(filled, contract).filter(kept_rows(contract))
-    excluded = filled.height - kept.height
+    kept, excluded = contract_rows(filled, contract)
     if contract.long_candidate and REGISTERED in contract.aliases.values():
         kept, contract = unit_registered(kept, contract)
     if contract.sum_over:

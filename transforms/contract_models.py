@@ -44,7 +44,7 @@ from transforms.model import (
 )
 
 FORMATS = ("delimited", "jsonl")
-ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")
+ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "windows-1250", "windows-1252")
 # Characters that group a number's digits by three (file.thousands): Europe's and Latin America's
 # 1.234.567, the English-speaking 1,234,567, and the (no-break, thin) spaces and apostrophe of
 # French, Swiss and ISO typography
@@ -319,6 +319,38 @@ class ReleaseSpec(_Table):
     )
 
 
+class RepeatSpec(_Table):
+    """Column groups repeated side by side in one row (France's `Nom candidat 1`, `Voix 1`,
+    `Nom candidat 2`, …), each read as a row of its own."""
+
+    pattern: Pattern = Field(
+        description="a header column's name: (?P<column>…) the group's common name for it, "
+        "(?P<key>…) the group it belongs to, e.g. '^(?P<column>.+) (?P<key>[0-9]+)$'"
+    )
+    columns: list[Column] = Field(
+        min_length=1,
+        max_length=100,
+        description="the common names every group gives: the columns the contract reads",
+    )
+    key: Column | None = Field(
+        None, description="optional: a column holding each row's group key (e.g. for a code)"
+    )
+
+    @model_validator(mode="after")
+    def _named_groups(self) -> RepeatSpec:
+        named = pl.select(pl.lit("").str.extract_groups(self.pattern)).to_series().struct.fields
+        if "column" not in named or "key" not in named:
+            raise _rule(
+                "expected a pattern with the named groups (?P<column>…) and (?P<key>…), "
+                "got {value}",
+                at="pattern",
+                value=show(self.pattern),
+            )
+        if len(set(self.columns)) != len(self.columns) or self.key in self.columns:
+            raise _rule("a column is named twice", at="columns")
+        return self
+
+
 class FileSpec(_Table):
     """Which files the contract reads and how."""
 
@@ -359,6 +391,18 @@ class FileSpec(_Table):
         description="the character grouping a number's digits by three (1.234.567, 1,234 or "
         "1 234): removed from the counts and votes where it groups digits",
     )
+    fill_down: list[Column] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="columns whose empty cells repeat the last value above them (a spreadsheet's "
+        "cell merged down several rows, exported once)",
+    )
+    repeat: RepeatSpec | None = Field(
+        None,
+        description="column groups repeated in one row (a candidate per numbered group), each "
+        "read as a row of its own; long layout, delimited files",
+    )
 
     @model_validator(mode="after")
     def _one_byte_separator(self) -> FileSpec:
@@ -386,15 +430,18 @@ class FileSpec(_Table):
     def _header_rows_delimited(self) -> FileSpec:
         if self.header_rows == 2 and self.format != "delimited":
             raise _rule("a two-row header is read in delimited files only", at="header_rows")
+        if self.repeat and self.format != "delimited":
+            raise _rule("repeated column groups are read in delimited files only", at="repeat")
         return self
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> FileSpec:
-        seen: set[str] = set()
-        for column in self.columns or ():
-            if column in seen:
-                raise _rule("{column} is listed twice", at="columns", column=show(column))
-            seen.add(column)
+        for at, columns in (("columns", self.columns), ("fill_down", self.fill_down)):
+            seen: set[str] = set()
+            for column in columns or ():
+                if column in seen:
+                    raise _rule("{column} is listed twice", at=at, column=show(column))
+                seen.add(column)
         return self
 
 
@@ -983,6 +1030,31 @@ class ContractFile(_Table):
                     at="candidates.aliases",
                     target=target,
                     label=show(label),
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _repeat_fits(self) -> ContractFile:
+        """Repeated groups become a long feed's rows; `file.fill_down` and the row filters work
+        on the file's rows, before they are split, so they can read neither a group's columns
+        (under their common names, or the key) nor a header column the pattern matches."""
+        repeat = self.file.repeat
+        if repeat is None:
+            return self
+        if self.candidates.layout != "long":
+            raise _rule('repeated column groups are read with layout = "long"', at="file.repeat")
+        before = [("file.fill_down", n, c) for n, c in enumerate(self.file.fill_down or ())]
+        for at, rules in (("exclude", self.exclude), ("include", self.include)):
+            before += [(at, n, rule.column) for n, rule in enumerate(rules)]
+        matched = pl.Series([c for _, _, c in before], dtype=pl.String).str.contains(repeat.pattern)
+        for (at, number, column), in_group in zip(before, matched.to_list(), strict=True):
+            if in_group or column in (*repeat.columns, repeat.key):
+                where = f"{at}[{number}]" if at == "file.fill_down" else f"{at}[{number}].column"
+                raise _rule(
+                    "{column} is a repeated group's column: the file's rows are filtered and "
+                    "filled down before their groups are split",
+                    at=where,
+                    column=show(column),
                 )
         return self
 
