@@ -45,7 +45,16 @@ def create_whole(path: Path) -> None:
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=read_only)
+    return beside_its_files(duckdb.connect(str(path), read_only=read_only), path)
+
+
+def beside_its_files(con: duckdb.DuckDBPyConnection, path: Path | str):
+    """The connection, with a relative file path in its SQL found in the database file's folder
+    (the raw layer's views name their Parquet files so: warehouse/raw_files.py), whatever the
+    working directory. DuckDB's file_search_path is the database's, not the connection's: every
+    connection to the file that is open shares it."""
+    con.execute("set global file_search_path = ?", [str(Path(path).resolve().parent)])
+    return con
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | dict | None = None) -> list:

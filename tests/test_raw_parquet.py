@@ -1,0 +1,138 @@
+"""A delivered feed file's raw rows are one Parquet file of the data directory and
+raw.tallies_<source> a view over them (warehouse/raw_files.py): found from any working
+directory and wherever the data directory moves, written whole before the delivery names it
+(a run killed or failing in between loads the file again), and a warehouse made when they were
+tables turned into files once, rows and order kept."""
+
+import os
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from landing.files import matching_files
+from landing.synthetic_general import write_synthetic_general
+from orchestration.cli_commands.common import election_config
+from orchestration.settings import Settings
+from transforms.synthetic.general import generate_general
+from warehouse import raw_load
+from warehouse.db import connect
+from warehouse.raw_files import relative_path, row_order, scan
+from warehouse.raw_load import LOADED, RawNotWritten, bind_election, load_feed_files
+from warehouse.schema import ensure_schema
+
+RAW = "select * from raw.tallies_general"
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("landing")
+    write_synthetic_general(generate_general(60, contests=3, seed=9, drops=3), landing)
+    settings = replace(Settings(landing.parent / "data"), election="general")
+    config = election_config(settings)
+    return config, matching_files(landing, config.contracts)
+
+
+def _warehouse(folder, config):
+    folder.mkdir(exist_ok=True)
+    con = connect(folder / "warehouse.duckdb")
+    ensure_schema(con)
+    bind_election(con, config.election.id)
+    return con
+
+
+def _load(con, config, files, run_id="run"):
+    return [o for _, _, o in load_feed_files(con, files, config.election, run_id)]
+
+
+def test_each_delivery_is_a_file_the_view_reads_from_anywhere(tmp_path, landed, monkeypatch):
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+    outcomes = _load(con, config, files)
+    assert [o.status for o in outcomes] == [LOADED] * len(files)
+    for o in outcomes:
+        assert (tmp_path / "data" / relative_path("general", o.file_sha256)).is_file()
+    rows = con.sql(RAW).fetchall()
+    ordered = con.sql(
+        f"select r.* from {scan(con, 'tallies_general')} r order by {row_order('r')}"
+    ).fetchall()
+    con.close()
+    assert rows == ordered and len(rows) == sum(o.rows for o in outcomes)
+    assert [r[0] for r in rows] == [o.file_sha256 for o in outcomes for _ in range(o.rows)]
+    moved = tmp_path / "moved"
+    shutil.move(tmp_path / "data", moved)
+    monkeypatch.chdir(tmp_path)  # nothing is found relative to the working directory
+    with connect(moved / "warehouse.duckdb", read_only=True) as again:
+        assert again.sql(RAW).fetchall() == rows
+
+
+def test_a_file_written_but_not_recorded_is_loaded_again(tmp_path, landed, monkeypatch):
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+
+    def killed(*_args):
+        raise KeyboardInterrupt  # the run dies after writing, before recording
+
+    with monkeypatch.context() as patched:
+        patched.setattr(raw_load, "_store", killed)
+        with pytest.raises(KeyboardInterrupt):
+            _load(con, config, files[:1], "killed")
+    assert not con.sql("select * from raw.deliveries").fetchall()
+    written = tmp_path / "data" / "raw" / "general"
+    assert len(list(written.glob("*.parquet"))) == 1, "a file no delivery names"
+    (written / f".{'0' * 64}.parquet.1.new").write_bytes(b"half")  # a write killed midway
+    [again] = _load(con, config, files[:1], "again")
+    assert again.status == LOADED and again.rows == len(con.sql(RAW).fetchall())
+    assert [p.name for p in written.iterdir()] == [f"{again.file_sha256}.parquet"]
+    con.close()
+
+
+def test_a_raw_file_not_written_fails_the_run_and_rejects_nothing(tmp_path, landed, monkeypatch):
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(raw_load, "write_rows", full_disk)
+        with pytest.raises(RawNotWritten, match="No space left"):
+            _load(con, config, files)
+    assert not con.sql("select * from raw.rejected_files").fetchall()
+    assert not con.sql("select * from raw.deliveries").fetchall()
+    assert [o.status for o in _load(con, config, files)] == [LOADED] * len(files)
+    con.close()
+
+
+def test_raw_tables_of_an_older_warehouse_become_files(tmp_path, landed):
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+    _load(con, config, files[:2])
+    expected = con.sql(RAW).fetchall()
+    # as the raw step left it before: a table of the same rows in delivery order
+    con.execute(f"create table raw.tables_era as {RAW}")
+    con.execute("drop view raw.tallies_general")
+    con.execute("alter table raw.tables_era rename to tallies_general")
+    shutil.rmtree(tmp_path / "data" / "raw")
+    outcomes = _load(con, config, files)
+    kinds = con.sql(
+        "select table_type from information_schema.tables where table_name = 'tallies_general'"
+    ).fetchall()
+    rows = con.sql(RAW).fetchall()
+    con.close()
+    assert kinds == [("VIEW",)]
+    assert rows[: len(expected)] == expected
+    assert len(rows) == len(expected) + sum(o.rows for o in outcomes if o.status == LOADED)
+
+
+@pytest.mark.parametrize(
+    ("source", "sha"),
+    [("general", "ab" * 31), ("general", "AB" * 32), ("a/../b", "ab" * 32), ("x'y", "ab" * 32)],
+)
+def test_no_path_is_made_of_unchecked_text(source, sha):
+    with pytest.raises(ValueError):
+        relative_path(source, sha)
+
+
+def test_paths_are_relative_to_the_data_directory():
+    assert not os.path.isabs(relative_path("general", "ab" * 32))
