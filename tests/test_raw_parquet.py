@@ -1,13 +1,17 @@
 """A delivered feed file's raw rows are one Parquet file of the data directory and
 raw.tallies_<source> a view over them (warehouse/raw_files.py): found from any working
 directory and wherever the data directory moves, written whole before the delivery names it
-(a run killed or failing in between loads the file again), and a warehouse made when they were
-tables turned into files once, rows and order kept."""
+(a run killed or failing in between loads the file again, over whatever it left under the
+name), the same bytes landed again adding nothing, a backup of the warehouse with its raw/
+whole, and a warehouse made when they were tables turned into files once, rows and order
+kept."""
 
 import os
 import shutil
 from dataclasses import replace
 
+import duckdb
+import polars as pl
 import pytest
 
 from landing.files import matching_files
@@ -18,7 +22,7 @@ from transforms.synthetic.general import generate_general
 from warehouse import raw_load
 from warehouse.db import connect
 from warehouse.raw_files import relative_path, row_order, scan
-from warehouse.raw_load import LOADED, RawNotWritten, bind_election, load_feed_files
+from warehouse.raw_load import LOADED, SKIPPED, RawNotWritten, bind_election, load_feed_files
 from warehouse.schema import ensure_schema
 
 RAW = "select * from raw.tallies_general"
@@ -85,6 +89,69 @@ def test_a_file_written_but_not_recorded_is_loaded_again(tmp_path, landed, monke
     assert again.status == LOADED and again.rows == len(con.sql(RAW).fetchall())
     assert [p.name for p in written.iterdir()] == [f"{again.file_sha256}.parquet"]
     con.close()
+
+
+def test_what_a_killed_run_left_under_the_name_is_replaced_not_read(tmp_path, landed):
+    """A killed run's file no delivery names may hold other rows (its landing file's contract
+    changed since): the next load writes the file over it, and the view reads only that."""
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+    sha = raw_load.stat_and_hash(files[0][0])[1]
+    stale = tmp_path / "data" / relative_path("general", sha)
+    stale.parent.mkdir(parents=True)
+    pl.DataFrame({"file_sha256": [sha], "source_row": [10**9]}).write_parquet(stale)
+    [outcome] = _load(con, config, files[:1])
+    rows = con.sql("select source_row from raw.tallies_general").fetchall()
+    con.close()
+    assert outcome.status == LOADED and len(rows) == outcome.rows > 1
+    assert (10**9,) not in rows
+
+
+def test_the_same_bytes_landed_again_add_no_file_and_no_row(tmp_path, landed):
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+    _load(con, config, files)
+    before = con.sql(RAW).fetchall()
+    written = sorted((tmp_path / "data" / "raw").rglob("*"))
+    path, contract = files[1]
+    again = tmp_path / f"again_{path.name}"
+    shutil.copy(path, again)
+    outcomes = _load(con, config, [(again, contract)], "later")
+    after = con.sql(RAW).fetchall()
+    con.close()
+    assert [o.status for o in outcomes] == [SKIPPED]
+    assert after == before and sorted((tmp_path / "data" / "raw").rglob("*")) == written
+
+
+def test_a_backup_is_the_warehouse_with_its_raw_files(tmp_path, landed):
+    """docs/deploy.md: warehouse.duckdb and raw/ copied together give the same rows anywhere;
+    the warehouse copied alone fails loudly on its raw rows, rather than reading none."""
+    config, files = landed
+    con = _warehouse(tmp_path / "data", config)
+    _load(con, config, files)
+    rows = con.sql(RAW).fetchall()
+    con.close()
+    whole, alone = tmp_path / "backup", tmp_path / "alone"
+    for folder in (whole, alone):
+        folder.mkdir()
+        shutil.copy2(tmp_path / "data" / "warehouse.duckdb", folder)
+    shutil.copytree(tmp_path / "data" / "raw", whole / "raw")
+    with connect(whole / "warehouse.duckdb", read_only=True) as restored:
+        assert restored.sql(RAW).fetchall() == rows
+    with connect(alone / "warehouse.duckdb", read_only=True) as lacking:
+        with pytest.raises(duckdb.IOException, match="raw/general/"):
+            lacking.sql(RAW).fetchall()
+
+
+def test_a_data_directory_whose_path_holds_a_comma_is_refused(tmp_path):
+    """DuckDB's file_search_path is a comma-separated list: such a folder could not be in it."""
+    folder = tmp_path / "north,south"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="comma"):
+        connect(folder / "warehouse.duckdb")
+    with pytest.raises(ValueError, match="comma"):
+        Settings(folder)
+    assert not list(folder.iterdir())
 
 
 def test_a_raw_file_not_written_fails_the_run_and_rejects_nothing(tmp_path, landed, monkeypatch):
