@@ -19,7 +19,7 @@ from landing.synthetic_general import write_synthetic_general
 from orchestration.cli_commands.common import election_config
 from orchestration.settings import Settings
 from transforms.synthetic.general import generate_general
-from warehouse import raw_load
+from warehouse import raw_files, raw_load
 from warehouse.db import connect
 from warehouse.raw_files import relative_path, row_order, scan
 from warehouse.raw_load import LOADED, SKIPPED, RawNotWritten, bind_election, load_feed_files
@@ -171,16 +171,22 @@ def test_a_raw_file_not_written_fails_the_run_and_rejects_nothing(tmp_path, land
     con.close()
 
 
-def test_raw_tables_of_an_older_warehouse_become_files(tmp_path, landed):
-    config, files = landed
+def _older_warehouse(tmp_path, config, files):
+    """A warehouse as the raw step left it before the raw files: its raw rows a table, in
+    delivery order, and no raw/ folder. (connection, the rows)"""
     con = _warehouse(tmp_path / "data", config)
     _load(con, config, files[:2])
     expected = con.sql(RAW).fetchall()
-    # as the raw step left it before: a table of the same rows in delivery order
     con.execute(f"create table raw.tables_era as {RAW}")
     con.execute("drop view raw.tallies_general")
     con.execute("alter table raw.tables_era rename to tallies_general")
     shutil.rmtree(tmp_path / "data" / "raw")
+    return con, expected
+
+
+def test_raw_tables_of_an_older_warehouse_become_files(tmp_path, landed):
+    config, files = landed
+    con, expected = _older_warehouse(tmp_path, config, files)
     outcomes = _load(con, config, files)
     kinds = con.sql(
         "select table_type from information_schema.tables where table_name = 'tallies_general'"
@@ -188,6 +194,30 @@ def test_raw_tables_of_an_older_warehouse_become_files(tmp_path, landed):
     rows = con.sql(RAW).fetchall()
     con.close()
     assert kinds == [("VIEW",)]
+    assert rows[: len(expected)] == expected
+    assert len(rows) == len(expected) + sum(o.rows for o in outcomes if o.status == LOADED)
+
+
+def test_a_run_killed_turning_tables_into_files_leaves_the_table(tmp_path, landed, monkeypatch):
+    """The table is dropped in the transaction that makes the view: a run killed after writing
+    the files leaves the table as it was, and the next run turns it into files again."""
+    config, files = landed
+    con, expected = _older_warehouse(tmp_path, config, files)
+
+    def killed(*_args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(raw_files, "refresh_view", killed)
+        with pytest.raises(KeyboardInterrupt):
+            _load(con, config, files, "killed")
+    kept = con.sql(
+        "select table_type from information_schema.tables where table_name = 'tallies_general'"
+    ).fetchall()
+    assert kept == [("BASE TABLE",)] and con.sql(RAW).fetchall() == expected
+    outcomes = _load(con, config, files, "again")
+    rows = con.sql(RAW).fetchall()
+    con.close()
     assert rows[: len(expected)] == expected
     assert len(rows) == len(expected) + sum(o.rows for o in outcomes if o.status == LOADED)
 
