@@ -15,7 +15,7 @@ from orchestration.alerting import Alerter
 from orchestration.settings import DEFAULT_ELECTION, DEFAULT_WRITER_WAIT, Settings
 from orchestration.writer_lock import Holder, WriterLock, alive
 from warehouse.configs import ElectionConfig, load_election
-from warehouse.db import create_whole
+from warehouse.db import beside_its_files, create_whole
 from warehouse.run_frames import RunFrames
 
 
@@ -67,7 +67,8 @@ class Warehouse(DuckDBResource):
         _fail_if_it_died(context, previous)
         config = {"custom_user_agent": "dagster", **self.connection_config}
         create_whole(Path(self.database))  # a run killed as it made the file leaves none
-        self._keeper = duckdb.connect(self.database, config=config)
+        # the raw views' files are found in the data directory (warehouse/raw_files.py)
+        self._keeper = beside_its_files(duckdb.connect(self.database, config=config), self.database)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._keeper is not None:

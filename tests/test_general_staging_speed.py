@@ -15,6 +15,7 @@ from orchestration.settings import Settings
 from transforms.contests import stage_general
 from transforms.synthetic.general import generate_general
 from warehouse.db import connect
+from warehouse.raw_files import row_order, scan
 from warehouse.raw_load import bind_election, load_feed_files
 from warehouse.schema import ensure_schema
 from warehouse.staged_write import replace_general_staged
@@ -50,7 +51,9 @@ def generate_general_with_a_repeat():
 
 def test_the_votes_written_by_duckdb_are_the_polars_mapping(warehouse):
     con, election = warehouse
-    raw = con.sql("select * from raw.tallies_general order by rowid").pl()
+    raw = con.sql(  # in delivery order, as the raw step delivered them
+        f"select r.* from {scan(con, 'tallies_general')} r order by {row_order('r')}"
+    ).pl()
     general = stage_general(raw, read_deliveries(con), election)
     replace_general_staged(con, "staged", general, {})
     written = con.sql("select * from staged.tally_votes").pl()

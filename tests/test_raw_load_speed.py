@@ -69,7 +69,7 @@ def test_raw_rows_keep_empty_text_null_long_text_and_any_script(tmp_path, genera
     assert (outcome.status, outcome.rows, outcome.blank, outcome.read) == (LOADED, 4, 2, 6)
     raw = con.sql(
         "select source_row, state_code, candidate, count_field, votes, state_name "
-        "from raw.tallies_general order by rowid"
+        "from raw.tallies_general order by source_row"
     ).fetchall()
     con.close()
     assert raw == [

@@ -45,7 +45,31 @@ def create_whole(path: Path) -> None:
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=read_only)
+    files_folder(path)  # refused before a database file is made there
+    return beside_its_files(duckdb.connect(str(path), read_only=read_only), path)
+
+
+def beside_its_files(con: duckdb.DuckDBPyConnection, path: Path | str):
+    """The connection, with a relative file path in its SQL found in the database file's folder
+    (the raw layer's views name their Parquet files so: warehouse/raw_files.py) from any working
+    directory that does not hold a file of the same relative path itself (DuckDB looks there
+    first). DuckDB's file_search_path is the database's, not the connection's: every connection
+    to the file that is open shares it."""
+    con.execute("set global file_search_path = ?", [files_folder(path)])
+    return con
+
+
+def files_folder(path: Path | str) -> str:
+    """The folder of the database file at `path`, where its raw files are. DuckDB's
+    file_search_path is a comma-separated list: a folder whose path holds a comma cannot be
+    in it, and is refused rather than its raw files not found."""
+    folder = str(Path(path).resolve().parent)
+    if "," in folder:
+        raise ValueError(
+            f"{folder}: a data directory's path cannot hold a comma (DuckDB's file_search_path, "
+            "which finds the raw layer's files, is a comma-separated list)"
+        )
+    return folder
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | dict | None = None) -> list:

@@ -26,8 +26,9 @@ from transforms.contests import (
 )
 from transforms.feed import OTHER, VALID
 from transforms.model import Election
-from warehouse.db import ident, qualified, table_exists
+from warehouse.db import ident, table_exists
 from warehouse.long_gather import GatherSpec, gather_raw, raw_columns, raw_rows
+from warehouse.raw_files import row_order, scan
 from warehouse.raw_load import feed_sources, raw_table
 
 
@@ -72,9 +73,10 @@ def read_distinct_rows(
         table = raw_table(source)
         if not table_exists(con, "raw", table):
             continue
+        at = row_order("r")  # a row's place in delivery order
         query = (
-            f"select {names} from (select {', '.join(selected)}, rowid as _at "  # noqa: S608
-            f"from {qualified('raw', table)}) group by all order by min(_at)"
+            f"select {names} from (select {', '.join(selected)}, {at} as _at "  # noqa: S608
+            f"from {scan(con, table)} r) group by all order by min(_at)"
         )
         frames.append(con.sql(query, params=list(when_level.values())).pl())
     if not frames:

@@ -33,6 +33,7 @@ import polars as pl
 
 from transforms.contests import count_bit
 from warehouse.db import ident, qualified, registered, rows, scalar
+from warehouse.raw_files import row_order, scan
 
 MASK_CELLS = 62  # cells a bigint's bits tell apart (a wider ballot counts them distinct)
 PLAIN_LIMIT = 10**15  # a plain count has fewer digits: a sum of a group's never overflows
@@ -62,8 +63,8 @@ class GatherSpec:
 class Gathered:
     """A raw table gathered: the plain groups' wide rows as transforms.contests spreads them
     (gather's columns, a missing line of the unit's ballot empty, the valid votes derived where
-    none is given; and `_at`: the group's first rowid, their order) and the raw rows of the odd
-    groups (every raw column, in rowid order, with their group's `_at`)."""
+    none is given; and `_at`: the group's first row's raw_files.row_order, their order) and the
+    raw rows of the odd groups (every raw column, in delivery order, with their group's `_at`)."""
 
     plain: pl.DataFrame
     odd_rows: pl.DataFrame
@@ -77,7 +78,7 @@ def gather_raw(
     row's ballot position, 0-based, or null), `_ballot` (the length of its contest's ballot
     in its district) and `_counts` (the count rows a unit there gives, as
     transforms.contests.count_bits numbers them)."""
-    source = qualified("raw", table)
+    source = scan(con, table)  # its files, whose row_order a view hides
     filled = _filled(con, source, [*spec.carried, *spec.fixed])
     from_lookup = [c for c in spec.carried if c in lookup.columns and c not in spec.keys]
     params: dict = {"counted": spec.counted, "limit": PLAIN_LIMIT}
@@ -148,7 +149,7 @@ def _joined(source: str, spec: GatherSpec, params: dict) -> str:
         on.append(f"{masked} is not distinct from l.{ident(column)}")
         params[f"level_{i}"] = level
     return (
-        "select r.rowid as _at, r.*, l._vid, l._position, "  # noqa: S608 (identifiers)
+        f"select {row_order('r')} as _at, r.*, l._vid, l._position, "  # noqa: S608
         f"try_cast(r.votes as bigint) as _count from {source} r "
         f"left join _gather_values l on {' and '.join(on)}"
     )
@@ -261,10 +262,10 @@ def _text(count: str) -> str:
 
 
 def _odd_rows(con: duckdb.DuckDBPyConnection, source: str, spec: GatherSpec) -> pl.DataFrame:
-    """The raw rows of the odd groups, in rowid order, each with its group's `_at`."""
+    """The raw rows of the odd groups, in delivery order, each with its group's `_at`."""
     on = " and ".join(f"r.{ident(k)} is not distinct from g.{ident(k)}" for k in spec.keys)
     return con.sql(
         f"select r.*, g._at from {source} r join (select _at, "  # noqa: S608 (identifiers)
         f"{', '.join(ident(k) for k in spec.keys)} from _gathered where _odd) g on {on} "
-        "order by r.rowid"
+        f"order by {row_order('r')}"
     ).pl()

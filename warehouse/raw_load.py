@@ -1,11 +1,16 @@
-"""Loading landing files into the raw layer: one transactional load per file, keyed by sha256.
+"""Loading landing files into the raw layer: one all-or-nothing load per file, keyed by sha256.
+
+A feed file's raw rows become one Parquet file of the data directory, its delivery a row of
+raw.deliveries, and raw.tallies_<source> a view over the source's files (warehouse/raw_files.py);
+the registry, small and replaced whole, stays a table (raw.registry).
 
 A file whose sha256 was already delivered is skipped, whatever its name: re-delivery changes
-nothing. A file that cannot be read, whose columns drifted from its contract, or whose load fails
-for any other reason (an engine error, a value no type holds) is rejected whole: nothing of it is
-loaded, the rejection is recorded with a one-line reason, and the rest of the delivery goes on. A
-cell that cannot become a count is kept as delivered: the quality gate quarantines its tally
-(rule E8), not the whole file.
+nothing. A file that cannot be read, whose columns drifted from its contract, or whose reading
+fails for any other reason (a value no type holds) is rejected whole: nothing of it is loaded,
+the rejection is recorded with a one-line reason, and the rest of the delivery goes on. A cell
+that cannot become a count is kept as delivered: the quality gate quarantines its tally (rule
+E8), not the whole file. A raw file that cannot be written (a full disk) fails the run, which
+records nothing of the file: the next run loads it again.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -36,6 +42,14 @@ from transforms.feed import COUNT_FIELDS, NO_LIST, missing_columns, registry_col
 from transforms.model import Election
 from transforms.text import one_line
 from warehouse.db import ident, qualified, registered, rows, scalar, table_exists, transaction
+from warehouse.raw_files import (
+    data_dir,
+    files_from_tables,
+    raw_table,
+    refresh_view,
+    remove_unfinished,
+    write_rows,
+)
 
 LOADED, SKIPPED, REJECTED = "loaded", "skipped", "rejected"
 UNREADABLE = "unreadable"  # gone or unreadable when its turn came: nothing recorded, next run
@@ -46,15 +60,11 @@ class LoadOutcome:
     file_name: str
     file_sha256: str
     status: str
-    rows: int = 0  # tallies built (rows loaded into the raw table)
+    rows: int = 0  # tallies built (raw rows loaded)
     error: str | None = None
     excluded: int = 0  # rows the contract left out ([[exclude]], [[include]])
     read: int = 0  # data rows read from the file: rows used + excluded + blank
     blank: int = 0  # blank lines skipped
-
-
-def raw_table(source_id: str) -> str:
-    return f"tallies_{source_id}"
 
 
 def _now() -> datetime:
@@ -165,22 +175,18 @@ def record_rejection(con, sha: str, path: Path, source_id: str | None, error: st
         )
 
 
-def _ensure_raw_table(con, table: str, columns: list[str]) -> None:
+def _create_raw_table(con, table: str, columns: list[str]) -> None:
     cols = ", ".join(f"{ident(c)} varchar" for c in columns)
     con.execute(
-        f"create table if not exists {qualified('raw', table)} "
+        f"create table {qualified('raw', table)} "
         f"(file_sha256 varchar not null, source_row bigint not null, {cols})"
     )
-    for column in columns:  # a canonical column added since the table was made (other_votes)
-        con.execute(
-            f"alter table {qualified('raw', table)} add column if not exists {ident(column)} "
-            "varchar"
-        )
 
 
 def _insert_frame(con, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
-    """Insert the frame's rows. DuckDB reads polars' own string views through Arrow: a frame
-    handed over as it is is first copied, every text cell of it, into Arrow's plain strings."""
+    """Insert the frame's rows (the registry's). DuckDB reads polars' own string views through
+    Arrow: a frame handed over as it is is first copied, every text cell of it, into Arrow's
+    plain strings."""
     target = qualified("raw", table)
     select = ", ".join(ident(c) for c in ["file_sha256", "source_row", *columns])
     views = frame.to_arrow(compat_level=pl.CompatLevel.newest())
@@ -215,14 +221,33 @@ def empty_raw(election: Election) -> pl.DataFrame:
 
 
 def _read_and_map(path: Path, contract: Contract, election: Election, sha: str):
-    """The file read with its contract and mapped to canonical text columns: (applied, rows)."""
+    """The file read with its contract and mapped to canonical text columns: (applied, rows),
+    typed as a raw table's columns were (a column of nulls too is text)."""
     frame = read_feed(path, contract)
     refuse_drift(path, frame, contract)
     applied = mapped(path, frame, contract, election)
     rows = applied.tallies.select(
-        pl.lit(sha).alias("file_sha256"), "source_row", *raw_columns(election)
+        pl.lit(sha).alias("file_sha256"),
+        pl.col("source_row").cast(pl.Int64),
+        *[pl.col(c).cast(pl.String) for c in raw_columns(election)],
     )
     return applied, rows
+
+
+class RawNotWritten(Exception):
+    """A feed file's raw rows could not be written (a full disk, a folder not writable): not
+    the file's fault, so the run fails and the next one loads it again."""
+
+
+def _read_and_write(election: Election, folder: Path, path: Path, contract: Contract, sha: str):
+    """_read_and_map, then its rows written as the file's raw file (write_rows): (applied,
+    the rows written), in the reader thread."""
+    applied, rows = _read_and_map(path, contract, election, sha)
+    try:
+        write_rows(folder, contract.source_id, sha, rows)
+    except Exception as error:
+        raise RawNotWritten(f"{path.name}: its raw rows could not be written ({error})") from error
+    return applied, rows.height
 
 
 def _reject(con, sha: str, path: Path, source_id: str | None, reason: str, run_id) -> LoadOutcome:
@@ -230,25 +255,25 @@ def _reject(con, sha: str, path: Path, source_id: str | None, reason: str, run_i
     return LoadOutcome(path.name, sha, REJECTED, error=reason)
 
 
-BATCH_ROWS = 1_000_000  # raw rows inserted in one transaction (see load_feed_files)
+BATCH_ROWS = 1_000_000  # raw rows whose deliveries one transaction records (see load_feed_files)
 
 
 @dataclass(frozen=True)
 class _Mapped:
-    """A feed file read and mapped, waiting for its batch's transaction."""
+    """A feed file read, mapped and its raw file written, waiting for its batch's transaction."""
 
     path: Path
     contract: Contract
     sha: str
     applied: object  # transforms.contract.Applied
-    rows: pl.DataFrame
+    rows: int  # raw rows written
 
     def outcome(self) -> LoadOutcome:
         return LoadOutcome(
             self.path.name,
             self.sha,
             LOADED,
-            rows=self.rows.height,
+            rows=self.rows,
             excluded=self.applied.excluded,
             read=self.applied.rows_read,
             blank=self.applied.blank,
@@ -270,10 +295,9 @@ def load_feed_file(
     return outcome
 
 
-# What a worker thread reads and maps while the batches before it insert: files begun ahead,
-# at most READ_AHEAD of them and about READ_AHEAD_BYTES of landing bytes (a batch's worth of
-# long rows, some 900,000: a batch is read while the one before it inserts, where four small
-# files ahead left the inserts waiting for the reader after each batch)
+# What a worker thread reads, maps and writes while this one records the files before: files
+# begun ahead, at most READ_AHEAD of them and about READ_AHEAD_BYTES of landing bytes (a batch's
+# worth of long rows, some 900,000)
 READ_AHEAD = 64
 READ_AHEAD_BYTES = 64 << 20
 HASH_AHEAD = 8  # files a second worker thread hashes ahead of their turn (see _hashed)
@@ -299,35 +323,35 @@ def load_feed_files(
     batch_rows: int = BATCH_ROWS,
 ):
     """load_feed_file for each (path, contract) of `files`, yielding (path, contract, outcome)
-    in their order. Files read and mapped are inserted together, in one transaction per batch
-    of about `batch_rows` raw rows, one insert per raw table: DuckDB writes a large insert
-    straight into the database file, where a small transaction per file goes through the
-    write-ahead log row by row (most of a long feed's raw load). Each file is still all or
-    nothing: a batch whose transaction fails is rolled back and its files loaded again one
-    transaction each, so only the file that fails is rejected.
+    in their order. Each file read and mapped has its raw rows written as its raw file
+    (warehouse/raw_files.py); the deliveries of about `batch_rows` raw rows are then recorded
+    together, in one transaction that also recreates their sources' views (one commit, and one
+    look at the files' schemas, per batch rather than per file).
 
-    Reading and mapping the files (polars, no database: a third of the step's time) is done
-    ahead (READ_AHEAD, READ_AHEAD_BYTES) by a worker thread while this one checks and inserts,
-    and hashing them by another (HASH_AHEAD), so the three overlap; the connection is used by
-    this thread alone, and every outcome is the one reading the files one after the other
-    gives."""
+    Reading, mapping and writing the files (polars, no database: most of the step's time) is
+    done ahead (READ_AHEAD, READ_AHEAD_BYTES) by a worker thread while this one checks and
+    records, and hashing them by another (HASH_AHEAD), so the three overlap; the connection is
+    used by this thread alone, and every outcome is the one reading the files one after the
+    other gives."""
     queue: list = []  # a LoadOutcome, or a _Mapped waiting for its batch
     waiting = 0
+    folder = data_dir(con)
+    remove_unfinished(folder)
+    files_from_tables(con, folder)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-read")
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-hash")
     try:
         hashed = _hashed(con, files, rehash, hasher)
-        for path, contract, found in _read_ahead(
-            con, hashed, election, run_id, rehash, reader, queue
-        ):
+        read = partial(_read_and_write, election, folder)
+        for path, contract, found in _read_ahead(con, hashed, read, run_id, rehash, reader, queue):
             queue.append((path, contract, found))
             if isinstance(found, _Mapped):
-                waiting += found.rows.height
+                waiting += found.rows
             if waiting >= batch_rows:
-                yield from _flush(con, queue, election, run_id)
+                yield from _flush(con, queue, run_id)
                 queue.clear()
                 waiting = 0
-        yield from _flush(con, queue, election, run_id)
+        yield from _flush(con, queue, run_id)
     finally:
         reader.shutdown(cancel_futures=True)
         hasher.shutdown(cancel_futures=True)
@@ -350,18 +374,19 @@ def _hashed(con, files, rehash: bool, hasher: ThreadPoolExecutor):
     yield from ahead
 
 
-def _read_ahead(con, hashed, election, run_id, rehash, reader: ThreadPoolExecutor, queue: list):
-    """Each file with its outcome or its mapped rows, in order, the files after it begun ahead
-    (READ_AHEAD, READ_AHEAD_BYTES; queue: the caller's files waiting for their batch)."""
+def _read_ahead(con, hashed, read, run_id, rehash, reader: ThreadPoolExecutor, queue: list):
+    """Each file with its outcome or its _Mapped, in order, the files after it begun ahead
+    (READ_AHEAD, READ_AHEAD_BYTES; read: _read_and_write of a (path, contract, sha); queue: the
+    caller's files waiting for their batch)."""
     ahead: deque = deque()
     for path, contract, known in hashed:
         flying = {m.sha for _, _, m in [*queue, *ahead] if isinstance(m, (_Mapped, _Reading))}
-        begun = _begin(con, path, contract, known, election, reader, flying, queue, rehash)
+        begun = _begin(con, path, contract, known, read, reader, flying, queue, rehash)
         ahead.append((path, contract, begun))
         while len(ahead) > READ_AHEAD or (len(ahead) > 1 and _size(ahead) > READ_AHEAD_BYTES):
-            yield _taken(con, *ahead.popleft(), election, run_id, rehash, queue)
+            yield _taken(con, *ahead.popleft(), read, run_id, rehash, queue)
     while ahead:
-        yield _taken(con, *ahead.popleft(), election, run_id, rehash, queue)
+        yield _taken(con, *ahead.popleft(), read, run_id, rehash, queue)
 
 
 def _size(ahead: deque) -> int:
@@ -369,7 +394,7 @@ def _size(ahead: deque) -> int:
     return sum(b.size for _, _, b in ahead if isinstance(b, _Reading))
 
 
-def _begin(con, path, contract, known, election, reader, flying: set, queue: list, rehash):
+def _begin(con, path, contract, known, read, reader, flying: set, queue: list, rehash):
     """The file's outcome when it is skipped or rejected before reading, else a _Reading.
     known: what _hashed knows of its bytes."""
     if isinstance(known, str):
@@ -387,7 +412,7 @@ def _begin(con, path, contract, known, election, reader, flying: set, queue: lis
     decided = _decided(con, path, sha, rehash, queue)
     if decided is not None:
         return decided
-    future = reader.submit(_read_and_map, path, contract, election, sha)
+    future = reader.submit(read, path, contract, sha)
     return _Reading(sha, future, stat.st_size)
 
 
@@ -403,8 +428,8 @@ def _decided(con, path: Path, sha: str, rehash: bool, queue: list) -> LoadOutcom
     return None
 
 
-def _taken(con, path, contract, begun, election, run_id, rehash, queue):
-    """(path, contract, its outcome or its _Mapped rows) once its reading is done."""
+def _taken(con, path, contract, begun, read, run_id, rehash, queue):
+    """(path, contract, its outcome or its _Mapped) once its reading and writing are done."""
     if not isinstance(begun, _Reading):
         return path, contract, begun
     if begun.future is None:  # decided now, as reading one file after the other did
@@ -413,51 +438,30 @@ def _taken(con, path, contract, begun, election, run_id, rehash, queue):
             return path, contract, decided
     try:
         if begun.future is None:
-            applied, rows = _read_and_map(path, contract, election, begun.sha)
+            applied, rows = read(path, contract, begun.sha)
         else:
             applied, rows = begun.future.result()
+    except RawNotWritten:
+        raise
     except Exception as error:  # any failure of one file rejects that file, not the delivery
         reason = failure_reason(path.name, error)
         return path, contract, _reject(con, begun.sha, path, contract.source_id, reason, run_id)
     return path, contract, _Mapped(path, contract, begun.sha, applied, rows)
 
 
-def _flush(con, queue: list, election: Election, run_id: str):
-    """Insert the queue's mapped files in one transaction (or, if it fails, one each)."""
+def _flush(con, queue: list, run_id: str):
+    """Record the queue's written files in one transaction."""
     batch = [m for _, _, m in queue if isinstance(m, _Mapped)]
     if batch:
-        try:
-            with transaction(con):
-                _store(con, batch, election, run_id)
-        except (duckdb.Error, pl.exceptions.PolarsError):  # rolled back: each file alone,
-            # so only the one that fails is rejected
-            loaded = {m.sha: _store_alone(con, m, election, run_id) for m in batch}
-        else:
-            loaded = {m.sha: m.outcome() for m in batch}
-    for path, contract, found in queue:
-        yield path, contract, loaded[found.sha] if isinstance(found, _Mapped) else found
-
-
-def _store_alone(con, one: _Mapped, election: Election, run_id: str) -> LoadOutcome:
-    try:
         with transaction(con):
-            _store(con, [one], election, run_id)
-    except duckdb.Error as error:  # rolled back: nothing of the file is loaded
-        reason = failure_reason(one.path.name, error)
-        return _reject(con, one.sha, one.path, one.contract.source_id, reason, run_id)
-    return one.outcome()
+            _store(con, batch, run_id)
+    for path, contract, found in queue:
+        yield path, contract, found.outcome() if isinstance(found, _Mapped) else found
 
 
-def _store(con, batch: list[_Mapped], election: Election, run_id: str) -> None:
-    """Within the caller's transaction: each raw table's rows in one insert, then each file's
-    delivery, in the files' order."""
-    columns = raw_columns(election)
-    tables: dict[str, list[pl.DataFrame]] = {}
-    for m in batch:
-        tables.setdefault(raw_table(m.contract.source_id), []).append(m.rows)
-    for table, frames in tables.items():
-        _ensure_raw_table(con, table, columns)
-        _insert_frame(con, table, pl.concat(frames, how="vertical_relaxed", rechunk=False), columns)
+def _store(con, batch: list[_Mapped], run_id: str) -> None:
+    """Within the caller's transaction: each file's delivery, in the files' order, then the
+    view of each of their sources over its files, these included."""
     for m in batch:
         _record_delivery(
             con,
@@ -465,13 +469,15 @@ def _store(con, batch: list[_Mapped], election: Election, run_id: str) -> None:
             m.path,
             m.contract.source_id,
             "feed",
-            m.rows.height,
+            m.rows,
             run_id,
             m.contract,
             m.applied.excluded,
             m.applied.rows_read,
             m.applied.blank,
         )
+    for source_id in dict.fromkeys(m.contract.source_id for m in batch):
+        refresh_view(con, source_id)
 
 
 def load_registry(
@@ -494,7 +500,7 @@ def load_registry(
     try:
         with transaction(con):
             con.execute("drop table if exists raw.registry")
-            _ensure_raw_table(con, "registry", columns)
+            _create_raw_table(con, "registry", columns)
             _insert_frame(con, "registry", frame, columns)
             _record_delivery(con, sha, path, "registry", "registry", frame.height, run_id)
     except duckdb.Error as error:  # rolled back: the previous registry stays
