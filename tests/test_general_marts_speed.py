@@ -129,3 +129,20 @@ def test_contests_the_wide_climb_does_not_fit_are_left_to_the_long_one():
     cases = [(not_nesting, votes), (elsewhere, votes), (two_parents, votes), (tallies, twice)]
     for i, (frame, counts) in enumerate(cases):
         assert wide_contest_results(frame, counts, names, lines, ELECTION) is None, i
+
+
+@pytest.mark.parametrize("district", [None, "state"])
+def test_tables_with_several_tallies_are_grouped_as_the_long_climb_groups_them(district):
+    """Where a table has two tallies of one source, the lowest level is grouped, not taken as
+    it is (transforms.rollup.one_row_per_unit)."""
+    tallies, votes = _tallies(5, district)
+    table = pl.format("{}.{}", "centre_code", pl.col("tally_id") % 3)
+    tallies = tallies.with_columns(table.alias("table_code"), table.alias("tally_code"))
+    names, lines = _names(tallies), _lines(votes)
+    expected = contest_results(tallies, votes, names, lines, ELECTION)
+    wide = wide_contest_results(tallies, votes, names, lines, ELECTION)
+    got = wide.at_levels(LEVELS)
+    units = expected.filter(level="table").select("source_id", "unit_code").n_unique()
+    assert units < tallies.height
+    assert got.schema == expected.schema
+    assert got.sort(got.columns).equals(expected.sort(expected.columns))

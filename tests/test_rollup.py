@@ -2,8 +2,17 @@ import polars as pl
 import pytest
 
 from transforms.model import Candidate, Election, Source
-from transforms.rollup import build_marts, results_long, units_from_registry
-from transforms.staging import votes_wide
+from transforms.rollup import (
+    TURNOUT_MEASURES,
+    _sum_all_known,
+    build_marts,
+    climb,
+    one_row_per_unit,
+    results_long,
+    turnout_base,
+    units_from_registry,
+)
+from transforms.staging import CONTEST, votes_wide
 
 ELECTION = Election(
     id="mini",
@@ -155,3 +164,38 @@ def test_a_tally_without_votes_counts_in_turnout_and_coverage_but_not_in_the_res
     assert built.turnout.filter(level="national")["valid_votes"].to_list() == [190]
     coverage = built.coverage.filter(level="state", unit_code="S").row(0, named=True)
     assert (coverage["expected"], coverage["received"], coverage["counted"]) == (1, 1, 1)
+
+
+def _turnout_climbs(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """turnout's climb of `frame`'s tallies with its lowest level taken as it is where it may
+    be, and grouped as every level is: each sorted."""
+    base = turnout_base(frame, ELECTION)
+    aggs = lambda _f: [_sum_all_known(c) for c in TURNOUT_MEASURES]  # noqa: E731
+    climbs = [pl.concat(climb(base, ELECTION, [CONTEST], aggs, as_is=a)) for a in (True, False)]
+    return tuple(c.sort(c.columns, nulls_last=True) for c in climbs)
+
+
+def test_a_lowest_level_taken_as_it_is_equals_the_grouped_one():
+    """Each table has one tally: its row is its unit's, unknown counts (null) left unknown."""
+    base = tallies(registered=(100, None, 50))
+    assert one_row_per_unit(turnout_base(base, ELECTION), [CONTEST], "table_code")
+    as_is, grouped = _turnout_climbs(base)
+    assert as_is.schema == grouped.schema
+    assert as_is.equals(grouped)
+    table = as_is.filter(level="table", unit_code="N1.1").row(0, named=True)
+    assert (table["blank_votes"], table["total_votes"]) == (None, 52)
+    assert as_is.filter(level="table").height == 3
+
+
+def test_two_tallies_of_one_table_are_grouped_however_asked():
+    """A second source's tally of a table is a unit of its own; a second tally of the same
+    source (or of no source told apart) is summed with the first."""
+    second = tallies().head(1).with_columns(pl.lit(9, pl.Int64).alias("tally_id"))
+    for other, units in (("feed", 3), ("other", 4)):
+        frame = pl.concat([tallies(), second.with_columns(pl.lit(other).alias("source_id"))])
+        assert one_row_per_unit(turnout_base(frame, ELECTION), [CONTEST], "table_code") == (
+            other == "other"
+        )
+        as_is, grouped = _turnout_climbs(frame)
+        assert as_is.equals(grouped)
+        assert as_is.filter(level="table").height == units

@@ -24,6 +24,7 @@ from transforms.rollup import (
     as_units,
     climb,
     named,
+    one_row_per_unit,
     rank_among,
     wide_column,
 )
@@ -291,9 +292,13 @@ def wide_contest_results(
     )
     keys = [CONTEST, DISTRICT]
     current, levels = base, []
+    # a unit of the lowest level with one tally is its own group (a null count, not summed to 0,
+    # is made null again by `present` all the same): grouping by every code is left out
+    lowest = one_row_per_unit(placed, [CONTEST], codes[-1])
     for depth in range(len(codes), top - 1, -1):
         group = ["source_id", *keys, *codes[:depth]]
-        current = current.group_by(group).agg(pl.col(*line_ids, *known).sum())
+        if depth < len(codes) or not lowest:
+            current = current.group_by(group).agg(pl.col(*line_ids, *known).sum())
         levels.append(as_units(current, election, depth, keys, group))
     present = [
         pl.when(pl.col(_known(line)) > 0).then(pl.col(line)).alias(line) for line in line_ids
@@ -347,26 +352,49 @@ def _numbered(
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """(cells, slots): each known count as _row (its tally's row in `placed`), _slot (its
     candidate's number within the district, candidates in order) and votes; and each district's
-    candidates' numbers. None when a tally counts a line twice or a candidate is `_other`."""
-    rows = pl.DataFrame(
-        {"tally_id": tallies["tally_id"], DISTRICT: placed[DISTRICT]}
-    ).with_row_index("_row")
+    candidates' numbers. None when a tally counts a line twice or a candidate is `_other`.
+
+    Each count's district and candidate are numbered first among the few distinct ones (joins
+    with frames of a few dozen rows), so that its slot is found by one integer key: the pairs
+    of strings over every count cost most of the function, more than linearly in the counts."""
+    districts = placed[DISTRICT].unique().sort()
+    rows = (
+        pl.DataFrame({"tally_id": tallies["tally_id"], DISTRICT: placed[DISTRICT]})
+        .join(_numbering(districts, "_d"), on=DISTRICT, how="left", maintain_order="left")
+        .select("tally_id", "_d")
+        .with_row_index("_row")
+    )
     known = votes.filter(pl.col("votes").is_not_null()).select("tally_id", "candidate_id", "votes")
-    known = known.join(rows, on="tally_id", how="inner")
-    slots = (
-        known.select(DISTRICT, "candidate_id")
-        .unique()
-        .sort(DISTRICT, "candidate_id")
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(DISTRICT).alias("_slot"))
+    candidates = known["candidate_id"].unique().sort()
+    count = len(candidates)
+    known = (
+        known.join(rows, on="tally_id", how="inner")
+        .join(_numbering(candidates, "_c"), on="candidate_id", how="left")
+        .select("_row", (pl.col("_d") * count + pl.col("_c")).alias("_pair"), "votes")
+    )
+    # the pairs in the order of (district, candidate): each district's candidates in order
+    pairs = pl.DataFrame({"_pair": known["_pair"].unique().sort()}).with_columns(
+        (pl.col("_pair") // count).alias("_d")
+    )
+    pairs = pairs.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_d").alias("_slot"))
+    slots = pairs.select(
+        districts.gather(pairs["_d"]).alias(DISTRICT),
+        candidates.gather(pairs["_pair"] % count).alias("candidate_id"),
+        "_slot",
     )
     if (slots["candidate_id"] == OTHER_ID).any():
         return None
-    cells = known.join(slots, on=[DISTRICT, "candidate_id"]).select("_row", "_slot", "votes")
+    cells = known.join(pairs.select("_pair", "_slot"), on="_pair").select("_row", "_slot", "votes")
     width = int(slots["_slot"].max() or 0) + 1 if slots.height else 1
     cell = pl.col("_row").cast(pl.Int64) * width + pl.col("_slot")
     if cells.select(cell.n_unique()).item() != cells.height:
         return None
     return cells, slots
+
+
+def _numbering(values: pl.Series, column: str) -> pl.DataFrame:
+    """Each of these distinct values (sorted) with its number (Int64) in `column`."""
+    return values.to_frame().with_row_index(column).with_columns(pl.col(column).cast(pl.Int64))
 
 
 def _scattered(cells: pl.DataFrame, declared: list[str], height: int) -> list[pl.Series]:

@@ -47,7 +47,12 @@ class Marts:
 
 
 def climb(
-    frame: pl.DataFrame, election: Election, keys: list[str], aggs, lowest: bool = True
+    frame: pl.DataFrame,
+    election: Election,
+    keys: list[str],
+    aggs,
+    lowest: bool = True,
+    as_is: bool = False,
 ) -> list[pl.DataFrame]:
     """Aggregate `frame` at every level, lowest first, then national; then, for the contests
     elected in districts of their own (a general election), over those districts.
@@ -55,17 +60,31 @@ def climb(
     Returns one frame per level with columns: source_id, level, unit_code, parent_code, *keys, aggs.
     lowest=False: not the lowest level (the tally's own), whose rows the caller does not want:
     the level above is aggregated from `frame` straight away (`aggs` must then sum).
+    as_is: `aggs` give a group of one row that row's values (_sum_all_known, a sum of a column
+    without nulls), so where each row is a unit of the lowest level of its own
+    (one_row_per_unit), that level is `frame`'s rows as they are: grouping them by every code
+    level was the dearest group of the climb.
     """
     codes = election.code_columns
     out: list[pl.DataFrame] = []
     districts = _district_frame(frame, election, keys, aggs)
     # one chunk: a frame joined or concatenated in pieces groups several times slower
     current = frame.drop(district_columns(frame)).rechunk()
+    as_is = as_is and lowest and one_row_per_unit(current, keys, codes[-1])
     for depth in range(len(codes) - (0 if lowest else 1), -1, -1):
         group = ["source_id", *keys, *codes[:depth]]
-        current = current.group_by(group).agg(aggs(current))
+        if not (as_is and depth == len(codes)):
+            current = current.group_by(group).agg(aggs(current))
         out.append(as_units(current, election, depth, keys, group))
     return [*out, *districts]
+
+
+def one_row_per_unit(frame: pl.DataFrame, keys: list[str], code: str) -> bool:
+    """Is each row of `frame` a unit of its own at the level of `code` (per source and `keys`)?
+    Then grouping by every code down to that level leaves its rows as they are. Where the rows
+    are of one source and one value of the keys, a check of the code alone."""
+    single = all(frame[c].n_unique() == 1 for c in ["source_id", *keys])
+    return frame.select(*([] if single else ["source_id", *keys]), code).n_unique() == frame.height
 
 
 def as_units(
@@ -165,7 +184,7 @@ def _turnout(tallies: pl.DataFrame, election: Election, count: bool = False) -> 
             [pl.col(TALLIES).sum()] if count else []
         )
 
-    frames = climb(base, election, [CONTEST], aggs)
+    frames = climb(base, election, [CONTEST], aggs, as_is=True)
     return pl.concat(frames).with_columns(turnout_ratio())
 
 
@@ -316,7 +335,9 @@ def _coverage(
     (every administrative level, national, and its own district where its tallies name one),
     and coverage lists only those units (and any that received a tally of it).
     counts: source_id, contest_id, level, unit_code, received, counted where the caller has
-    climbed them already (_one_contest_marts)."""
+    climbed them already (_one_contest_marts), and unit_name where it has named them
+    (counts_marts): a unit is then named by the units or the counts, not by a join of every
+    row (`named`'s names all the same: the units' own, else the counts', else the code)."""
     if counts is None:
         counts = _received_and_counted(received_tallies, counted_tallies, election)
     source_frame = pl.DataFrame({"source_id": sources}, schema={"source_id": pl.String})
@@ -326,7 +347,7 @@ def _coverage(
         expected = expected_per_unit(ballots, districts, election)
         frame = (
             source_frame.join(expected, how="cross")
-            .join(counts, on=keys, how="full", coalesce=True)
+            .join(counts.drop("unit_name", strict=False), on=keys, how="full", coalesce=True)
             .join(_registry_units(units), on=["level", "unit_code"], how="left")
             .with_columns(
                 pl.col("received", "counted").fill_null(0),
@@ -344,7 +365,8 @@ def _coverage(
     # tallies know being named by its code as `named` names it; a general election's contests
     # elected in districts have rows of the units that reported them only, named after the join
     one_contest = "contest_district_level" not in received_tallies.columns
-    carried = ["unit_name"] if one_contest else []
+    counts_named = "unit_name" in counts.columns
+    carried = ["unit_name"] if one_contest or counts_named else []
     frame = (
         source_frame.join(everywhere, how="cross")
         .join(units.select("level", "unit_code", *carried, "expected"), how="cross")
@@ -353,6 +375,9 @@ def _coverage(
     )
     if one_contest:
         frame = frame.with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
+    elif counts_named:
+        name = pl.coalesce("unit_name", "unit_name_right", "unit_code")
+        frame = frame.with_columns(name.alias("unit_name"))
     else:
         frame = named(frame, units.select("level", "unit_code", "unit_name"))
     return frame.with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
@@ -466,9 +491,10 @@ def counts_marts(
     tallies, received, sources = _counted_and_received(tallies, received, election)
     names = units.select("level", "unit_code", "unit_name")
     counted = _all_accepted_once(received, tallies)
-    climbed = _turnout(tallies, election, counted)
-    counts = _tally_counts(climbed) if counted else None
-    turnout = named(climbed, names).select(TURNOUT_COLUMNS)
+    climbed = named(_turnout(tallies, election, counted), names)
+    # coverage's counts carry turnout's names: its rows are not named again by a join
+    counts = _tally_counts(climbed).with_columns(climbed["unit_name"]) if counted else None
+    turnout = climbed.select(TURNOUT_COLUMNS)
     return turnout, _coverage(received, tallies, units, sources, election, ballots, counts)
 
 
