@@ -1,7 +1,8 @@
 import polars as pl
+import pytest
 
 from transforms.model import Candidate, Election, Source
-from transforms.staging import stage
+from transforms.staging import joined_beside, stage
 from warehouse.db import connect
 from warehouse.staged_write import replace_staged
 from warehouse.tables import replace_tables
@@ -228,3 +229,16 @@ def test_rows_of_a_file_not_delivered_are_not_staged():
     staged = stage(raw, deliveries("f1"), ELECTION)
     assert staged.tallies["tally_code"].to_list() == ["1"]
     assert staged.votes["tally_id"].to_list() == [(1 << 32) | 1] * 2
+
+
+def test_joined_beside_keeps_the_frames_rows_and_order_and_refuses_a_key_found_twice():
+    frame = pl.DataFrame({"k": [3, 1, 2, 1], "x": ["c", "a", "b", "a2"]})
+    table = pl.DataFrame({"k": [1, 3], "y": [10, 30]})
+    joined = joined_beside(frame, table, ["k"])
+    assert joined.to_dict(as_series=False) == {
+        "k": [3, 1, 2, 1],
+        "x": ["c", "a", "b", "a2"],
+        "y": [30, 10, None, 10],
+    }
+    with pytest.raises(pl.exceptions.ShapeError):
+        joined_beside(frame, pl.DataFrame({"k": [1, 1], "y": [1, 2]}), ["k"])

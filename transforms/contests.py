@@ -22,7 +22,15 @@ import polars as pl
 from transforms.feed import COUNT_FIELDS, VALID
 from transforms.long_rows import gather
 from transforms.model import Candidate, Contest, Election
-from transforms.staging import CONTEST, DISTRICT_COLUMNS, StagedTallies, long_votes, stage
+from transforms.staging import (
+    CONTEST,
+    DISTRICT_COLUMNS,
+    PROVENANCE,
+    StagedTallies,
+    joined_beside,
+    long_votes,
+    stage,
+)
 
 # The canonical columns of a general election's raw rows, after the codes, names and counts.
 LINE_COLUMNS = (
@@ -723,6 +731,26 @@ class GeneralStaged:
         votes = with_candidates(by_slot, self.positions, districts)
         return StagedTallies(self.tallies, votes, self.versions)
 
+    def ballot_numbers(self) -> tuple[pl.Series, list[list[str | None]]]:
+        """`staged`'s mapping of positions to candidates as numbers a writer indexes without a
+        join: each slot_votes row's ballot (`_ballot`: its contest and district's number,
+        1-based; null where it has none) and, per position in slot order, the candidate there
+        on each ballot (None past a ballot's end)."""
+        keys = [CONTEST, "district"]
+        numbered = (
+            self.positions.select(keys).unique(maintain_order=True).with_row_index("_ballot", 1)
+        )
+        ballot = self.slot_votes.select(keys).join(
+            numbered, on=keys, how="left", maintain_order="left"
+        )["_ballot"]
+        candidates = [
+            numbered.join(
+                self.positions.filter(slot=s), on=keys, how="left", maintain_order="left"
+            )["candidate_id"].to_list()
+            for s in self.slots
+        ]
+        return ballot, candidates
+
 
 # the index columns of GeneralStaged.slot_votes, before the position columns
 SLOT_VOTES_INDEX = ("tally_id", "source_id", CONTEST, "district")
@@ -753,31 +781,29 @@ def stage_ballots(
     """stage_general's staging of the raw rows once spread over ballot positions."""
     view = slot_view(election, spread.width)
     staged = stage(spread.wide.drop("_district"), deliveries, view, registry)
-    districts = staged.tallies.join(
-        spread.wide.select("file_sha256", "source_row", pl.col("_district").alias("district")),
-        on=["file_sha256", "source_row"],
-    ).select("tally_id", "district")
-    notes = spread.wide.select("file_sha256", "source_row", "_note").filter(
-        pl.col("_note").is_not_null()
+    # each tally's district and note, from its wide row (a join of the few columns: joined
+    # whole, the tallies' every column would be copied)
+    tallies = joined_beside(
+        staged.tallies,
+        spread.wide.select(*PROVENANCE, pl.col("_district").alias("district"), "_note"),
+        list(PROVENANCE),
     )
+    districts = tallies.select("tally_id", "district")
     evidence = pl.concat_str(
         [pl.col("missing_or_unparsable"), pl.col("_note")], separator="; ", ignore_nulls=True
     )
-    tallies = (
-        staged.tallies.join(notes, on=["file_sha256", "source_row"], how="left")
-        .with_columns(
-            pl.when(evidence != "").then(evidence).alias("missing_or_unparsable"),
-            district_code(election).alias("contest_district"),
-        )
-        .drop("_note")
-    )
+    tallies = tallies.with_columns(
+        pl.when(evidence != "").then(evidence).alias("missing_or_unparsable"),
+        district_code(election).alias("contest_district"),
+    ).drop("district", "_note")
     tallies = evidence_by_candidate(tallies.with_columns(_sum_known()), spread.positions, districts)
     # votes per ballot: a vote-for-N contest's lines sum to N × ballots (rules E2, E4, W1)
-    tallies = tallies.join(
-        spread.contests.select(CONTEST, "vote_for"), on=CONTEST, how="left"
-    ).with_columns(pl.col("vote_for").fill_null(1))
+    vote_for = pl.col(CONTEST).replace_strict(
+        spread.contests[CONTEST], spread.contests["vote_for"], default=None, return_dtype=pl.Int64
+    )
+    tallies = tallies.with_columns(vote_for.fill_null(1).alias("vote_for"))
     wide = staged.wide_votes
-    slot_votes = wide.join(districts, on="tally_id", how="left", maintain_order="left").select(
+    slot_votes = joined_beside(wide, districts, ["tally_id"]).select(
         *SLOT_VOTES_INDEX, *staged.candidates
     )
     return GeneralStaged(

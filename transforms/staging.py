@@ -226,7 +226,7 @@ def _typed(
         .select("_row", *_evidence(election), *[_whole(c).alias(trimmed[c]) for c in counts])
     )
     return (
-        frame.join(described, on="_row", how="left", maintain_order="left")
+        joined_beside(frame, described, ["_row"])
         .with_columns(
             *[pl.coalesce(fast[c], trimmed[c]).alias(c) for c in counts],
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
@@ -241,6 +241,16 @@ def _typed(
         )
         .drop("_row", "_suspect", *fast.values(), *trimmed.values())
     )
+
+
+def joined_beside(frame: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """`frame` left-joined to `table` (unique on `keys`), in the frame's order: only the keys
+    are joined and the columns found set beside the frame's, which a join of the whole frame
+    would copy, every column of every row (the few rows described, the few units superseded
+    or the tallies' districts, against a frame of a row per tally). A table not unique on
+    `keys` raises (polars' horizontal concat is strict: the joined rows outnumber the frame's)."""
+    found = frame.select(keys).join(table, on=keys, how="left", maintain_order="left")
+    return pl.concat([frame, found.drop(keys)], how="horizontal")
 
 
 def _with_deliveries(raw: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame:
@@ -296,11 +306,17 @@ def stage(
     raw = with_contest(raw, election)
     typed = _latest_per_unit(_with_units(_typed(raw, deliveries, election, registry), election))
     latest = pl.col("_latest")
-    current = _current_copies(typed.filter(latest))
-    tallies = _tally_rows(current, _previous_versions(typed.filter(~latest)), election)
+    current = typed.filter(latest)
     index = ["tally_id", "source_id", *_carried(current)[:1]]
     candidates = tuple(election.candidate_ids)
-    wide = current.select(*index, *candidates)
+    if _has_copies(current):
+        current = _collapsed_copies(current)
+        wide = current.select(*index, *candidates)
+    else:  # the votes in source_row order as well; sorted alone, not with every column
+        current = current.with_columns(pl.lit(1, pl.Int32).alias("copies"))
+        in_order = current.select(*index, *candidates, "source_row").sort("source_row")
+        wide = in_order.drop("source_row")
+    tallies = _tally_rows(current, _previous_versions(typed.filter(~latest)), election)
     return StagedTallies(tallies.sort("tally_id"), wide, _versions(typed, latest), candidates)
 
 
@@ -375,11 +391,15 @@ def _latest_per_unit(typed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _current_copies(latest: pl.DataFrame) -> pl.DataFrame:
-    """The latest rows with identical copies collapsed into one (`copies` counts them)."""
+def _has_copies(latest: pl.DataFrame) -> bool:
+    """Whether some unit has several latest rows (copies, or rows that differ: rule E5)."""
+    return _hashed(latest) and not _a_row_a_unit(latest)
+
+
+def _collapsed_copies(latest: pl.DataFrame) -> pl.DataFrame:
+    """The latest rows in source_row order, identical copies collapsed into the first
+    (`copies` counts them)."""
     in_order = latest.sort("source_row")
-    if not _hashed(latest) or _a_row_a_unit(latest):
-        return in_order.with_columns(pl.lit(1, pl.Int32).alias("copies"))
     return in_order.with_columns(
         pl.len().over([*UNIT_KEY, "_content"]).cast(pl.Int32).alias("copies")
     ).unique(subset=[*UNIT_KEY, "_content"], keep="first", maintain_order=True)
@@ -401,7 +421,7 @@ def _tally_rows(current: pl.DataFrame, previous: pl.DataFrame, election: Electio
     """The staged tallies' columns, in order."""
     names = [c for c in name_columns(election) if c in current.columns]
     general = "contest_district_level" in current.columns
-    return current.join(previous, on=UNIT_KEY, how="left").select(
+    return joined_beside(current, previous, UNIT_KEY).select(
         "tally_id",
         "source_id",
         *_carried(current),

@@ -67,32 +67,36 @@ def _write_votes_by_position(
     con: duckdb.DuckDBPyConnection, schema: str, general: GeneralStaged
 ) -> None:
     """The long votes table from the votes by ballot position: one select per position, in
-    position order, each joined to the candidate at that position of the tally's contest in
-    its district (a position past the district's ballot has none: it goes), kept in the order
-    of the polars mapping (position by position, each in the rows' order). Position columns go
-    in under positional names and their names as parameters."""
+    position order (a union all keeps its parts' order: DuckDB documents single-table scans,
+    SELECT, WHERE and UNION ALL as order preserving, and a CREATE TABLE AS keeps that order
+    while preserve_insertion_order is on, its default), each row's candidate at that position
+    taken from its ballot's (GeneralStaged.ballot_numbers; a position past the ballot has none:
+    it goes), so rows come in the order of the polars mapping (position by position, each in
+    the rows' order) with no join to sort back. Position columns go in under positional names,
+    the candidates as parameters."""
     slots = general.slots
     if not slots:  # no contest has a line: nothing to map
         write_incoming(con, schema, VOTES, general.staged.votes)
         return
-    positional = general.slot_votes.rename(
-        {c: f"_slot_{i}" for i, c in enumerate(slots)}
-    ).with_row_index("_row")
+    ballot, candidates = general.ballot_numbers()
+    positional = general.slot_votes.select(
+        "tally_id",
+        "source_id",
+        "contest_id",
+        *[pl.col(c).alias(f"_slot_{i}") for i, c in enumerate(slots)],
+        ballot,
+    )
     parts = [
-        "select tally_id, source_id, contest_id, district, _row, "
-        f"?::varchar as slot, {i} as _position, {ident(f'_slot_{i}')} as votes "
-        "from incoming_slot_votes"
+        "select * from (select tally_id, source_id, contest_id, "
+        f"{ident(f'_slot_{i}')} as votes, (?::varchar[])[_ballot] as candidate_id "
+        "from incoming_slot_votes) where candidate_id is not null"
         for i in range(len(slots))
     ]
-    by_slot = " union all ".join(parts)
-    frames = {"incoming_slot_votes": positional, "incoming_positions": general.positions}
-    with registered(con, frames):
+    with registered(con, {"incoming_slot_votes": positional}):
         con.execute(
             f"create or replace table {incoming(schema, VOTES)} as "  # noqa: S608 (identifiers)
-            "select v.tally_id, v.source_id, v.contest_id, v.votes, p.candidate_id "
-            f"from ({by_slot}) v join incoming_positions p on p.contest_id = v.contest_id "
-            "and p.district = v.district and p.slot = v.slot order by v._position, v._row",
-            list(slots),
+            f"{' union all '.join(parts)}",
+            candidates,
         )
 
 
