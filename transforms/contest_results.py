@@ -303,7 +303,7 @@ def wide_contest_results(
     present = [
         pl.when(pl.col(_known(line)) > 0).then(pl.col(line)).alias(line) for line in line_ids
     ]
-    if not _one_row_per_unit(levels, placed):  # a unit code under two parents
+    if not _one_row_per_unit(levels):  # a unit code under two parents
         return None  # the long rows share and rank the two rows as one unit
     climbed = pl.concat(levels)
     rows = named(climbed.with_columns(present), names)
@@ -317,13 +317,10 @@ def wide_contest_results(
     )
 
 
-def _one_row_per_unit(levels: list[pl.DataFrame], placed: pl.DataFrame) -> bool:
+def _one_row_per_unit(levels: list[pl.DataFrame]) -> bool:
     """Is each unit (UNIT) one row of the climbed levels? Within a level, a unit is its source,
-    contest and code; where the tallies are of one source and one contest (a contest's own
-    climb), its code alone: a check of one column instead of four."""
-    single = placed["source_id"].n_unique() == 1 and placed[CONTEST].n_unique() == 1
-    keys = ["unit_code"] if single else ["source_id", CONTEST, "unit_code"]
-    return all(rows.select(keys).n_unique() == rows.height for rows in levels)
+    contest and code (rollup.one_row_per_unit)."""
+    return all(one_row_per_unit(rows, [CONTEST], "unit_code") for rows in levels)
 
 
 def _known(line: str) -> str:

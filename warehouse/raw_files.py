@@ -87,15 +87,20 @@ def remove_unfinished(folder: Path) -> None:
             unfinished.unlink(missing_ok=True)
 
 
-def delivered_files(con: duckdb.DuckDBPyConnection, source_id: str) -> list[str]:
-    """A source's delivered feed files, relative to the data directory, in delivery order."""
+def _delivered_shas(con: duckdb.DuckDBPyConnection, source_id: str) -> list[str]:
+    """The sha256 of a source's delivered feed files, in delivery order."""
     found = rows(
         con,
         "select file_sha256 from raw.deliveries where kind = 'feed' and source_id = ? "
         "order by delivery_seq",
         [source_id],
     )
-    return [relative_path(source_id, sha) for (sha,) in found]
+    return [sha for (sha,) in found]
+
+
+def delivered_files(con: duckdb.DuckDBPyConnection, source_id: str) -> list[str]:
+    """A source's delivered feed files, relative to the data directory, in delivery order."""
+    return [relative_path(source_id, sha) for sha in _delivered_shas(con, source_id)]
 
 
 def _read_parquet(files: list[str]) -> str:
@@ -138,13 +143,8 @@ def files_from_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     )
     for (table,) in tables:
         source_id = table.removeprefix(FEED_PREFIX)
-        shas = rows(
-            con,
-            "select file_sha256 from raw.deliveries where kind = 'feed' and source_id = ? "
-            "order by delivery_seq",
-            [source_id],
-        )
-        for (sha,) in shas:
+        shas = _delivered_shas(con, source_id)
+        for sha in shas:
             frame = con.sql(
                 f"select * from {qualified('raw', table)} where file_sha256 = ? order by rowid",  # noqa: S608
                 params=[sha],
