@@ -254,15 +254,12 @@ def joined_beside(frame: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> 
 
 
 def _with_deliveries(raw: pl.DataFrame, deliveries: pl.DataFrame) -> pl.DataFrame:
-    """The raw rows of the delivered files, in their order, with their delivery's columns.
-    The delivery columns are looked up by file and set beside the raw columns: a join of the
-    whole rows would copy every raw column."""
+    """The raw rows of the delivered files, in their order, with their delivery's columns
+    (joined_beside: a join of the whole rows would copy every raw column)."""
     delivered = deliveries.select(*DELIVERY_COLUMNS, WITHDRAWAL, pl.lit(True).alias("_delivered"))
-    found = raw.select("file_sha256").join(
-        delivered, on="file_sha256", how="left", maintain_order="left"
-    )
-    rows = pl.concat([raw, found.drop("file_sha256", "_delivered")], how="horizontal")
-    undelivered = found["_delivered"].is_null()
+    rows = joined_beside(raw, delivered, ["file_sha256"])
+    undelivered = rows["_delivered"].is_null()
+    rows = rows.drop("_delivered")
     return rows.filter(~undelivered) if undelivered.any() else rows  # a filter copies them all
 
 
