@@ -104,7 +104,7 @@ def contest_columns(contract, election: Election) -> list[pl.Expr]:
         parts = [_blank_to_null(pl.col(c)) for c in contract.contest_columns]
         label = pl.concat_str(parts, separator=" ", ignore_nulls=True).str.slice(0, MAX_LABEL)
         label = pl.when(label == "").then(None).otherwise(label)
-        cid = slug_expr(label).replace(declared_by_slug(election))
+        cid = _contest_id(slug_expr(label), election)
     level, code, seats, vote_for = (pl.lit(None, pl.String),) * 4
     for rule in reversed(contract.contest_rules):  # the first matching rule wins
         hit = pl.col(rule.column).fill_null("").str.strip_chars().str.contains(rule.matches)
@@ -130,6 +130,16 @@ def contest_columns(contract, election: Election) -> list[pl.Expr]:
         seats.alias("seats"),
         vote_for.alias("vote_for"),
     ]
+
+
+def _contest_id(label_slug: pl.Expr, election: Election) -> pl.Expr:
+    """A label's contest: the declared contest it names (id, name or alias, by slug); another
+    label is a contest discovered under its slug where the election discovers contests, else
+    no contest (null: its rows count nowhere, and rule E8 names the label)."""
+    known = declared_by_slug(election)
+    if election.discovers_contests:
+        return label_slug.replace(known)
+    return label_slug.replace_strict(known, default=None, return_dtype=pl.String)
 
 
 def _text(value: int | None) -> str | None:
@@ -390,7 +400,8 @@ def contests_frame(contests: tuple[Contest, ...]) -> pl.DataFrame:
 
 
 def _note(election: Election) -> pl.Expr:
-    """Why a row cannot count (rule E8), or null: no contest, a label that is none of the
+    """Why a row cannot count (rule E8), or null: no contest (an empty label, or one that names
+    no contest of an election that does not discover them), a label that is none of the
     candidates its contest declares, a district code its contest needs and lacks."""
     admin = list(election.levels)
     needs_code = pl.col("contest_district_level").is_not_null() & ~pl.col(
@@ -401,9 +412,14 @@ def _note(election: Election) -> pl.Expr:
     unlabelled = line & _blank_label()
     unknown = line & pl.col(CONTEST).is_in(lists) & pl.col("candidate_id").is_null() & ~unlabelled
     shown = pl.col("candidate").fill_null("").str.slice(0, 80)
+    no_contest = pl.col(CONTEST).is_null()
+    label = pl.col("contest_name").fill_null("").str.slice(0, 80)
     note = pl.concat_str(
         [
-            pl.when(pl.col(CONTEST).is_null()).then(pl.lit("contest=''")),
+            pl.when(no_contest & (label == "")).then(pl.lit("contest=''")),
+            pl.when(no_contest & (label != "")).then(
+                pl.format("contest='{}' (none of the election's)", label)
+            ),
             pl.when(unlabelled).then(pl.lit("candidate=''")),
             pl.when(unknown).then(pl.format("candidate='{}' (none of the contest's)", shown)),
             pl.when(needs_code & pl.col("contest_district").is_null()).then(

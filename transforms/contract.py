@@ -323,13 +323,6 @@ def _check_general(spec: ContractFile, election: Election, name: str) -> None:
         raise _refuse(
             name, "contests.id", f"{show(contests.id)} is not one of the election's [[contest]]"
         )
-    if contests.columns is not None and not election.discovers_contests:
-        raise _refuse(
-            name,
-            "contests.columns",
-            "the election does not discover contests: set discover_contests = true in "
-            "election.toml, or name the contest with [contests] id",
-        )
     if contests.pattern and not election.discovers_contests:
         raise _refuse(
             name,
