@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warehouse.folders import searchable_folder
+
 DATA_DIR_ENV = "TALLYHOUSE_DATA_DIR"
 THRESHOLD_ENV = "TALLYHOUSE_QUARANTINE_THRESHOLD"
 WEBHOOK_ENV = "TALLYHOUSE_ALERT_WEBHOOK_URL"
@@ -69,11 +71,7 @@ class Settings:
             raise ValueError(
                 f"{OWNER_ENV} must be team:<name> (letters, digits, - and _) or an email address"
             )
-        if "," in str(self.data_dir):  # warehouse.db.files_folder: the raw files not found
-            raise ValueError(
-                f"the data directory's path cannot hold a comma ({self.data_dir}): DuckDB finds "
-                "the raw layer's files through a comma-separated list of folders"
-            )
+        searchable_folder(self.data_dir)
         if self.quarantine_threshold is not None and not 0 <= self.quarantine_threshold <= 1:
             raise ValueError(
                 f"quarantine threshold must be a share between 0 and 1, "

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.folders import searchable_folder
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -63,13 +65,7 @@ def files_folder(path: Path | str) -> str:
     """The folder of the database file at `path`, where its raw files are. DuckDB's
     file_search_path is a comma-separated list: a folder whose path holds a comma cannot be
     in it, and is refused rather than its raw files not found."""
-    folder = str(Path(path).resolve().parent)
-    if "," in folder:
-        raise ValueError(
-            f"{folder}: a data directory's path cannot hold a comma (DuckDB's file_search_path, "
-            "which finds the raw layer's files, is a comma-separated list)"
-        )
-    return folder
+    return searchable_folder(Path(path).resolve().parent)
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence | dict | None = None) -> list:
