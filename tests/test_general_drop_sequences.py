@@ -22,9 +22,13 @@ and a district decided in the previous run keeps its leaders unless the step cor
 tallies (a correction, a withdrawal, a bad re-delivery: docs/contest-status.md "What the bound
 assumes"), in which case `newly_decided` lists it if it is still decided.
 
-The two seeds between them take every kind of step (24: bad file, duplicate, canvass, withdrawal
-of the bad file, with a ballots registry; 37: correction, its withdrawal, second source, bad
-file, without). Seeds 1–8 both ways and ten more with withdrawals passed as well (~20 s each)."""
+The two seeds between them take every kind of step, each after the first drop: 25 (with a
+ballots registry) lands a bad file, withdraws it, duplicates a file, lands the second drop over
+all that, then a canvass; 42 (without) lands a second source, a correction, the second drop, the
+correction's withdrawal (its tables fall back across that drop), then a bad file. Two drops
+suffice: what is proven is step by step, and every kind of step lands between the drops or
+after them (with three drops, 24 and 37 took the same kinds in 14 job runs each, these in 12).
+With three drops, seeds 1–8 both ways and ten more with withdrawals passed as well."""
 
 from __future__ import annotations
 
@@ -338,7 +342,7 @@ def _check_decisions(kind: str, before: pl.DataFrame, after: pl.DataFrame) -> No
     assert still.join(listed, on=keys, how="anti").is_empty(), "a reversal is never silent"
 
 
-@pytest.mark.parametrize(("seed", "ballots"), [(24, True), (37, False)])
+@pytest.mark.parametrize(("seed", "ballots"), [(25, True), (42, False)])
 def test_a_random_sequence_of_drops_publishes_the_truth_after_every_run(tmp_path, seed, ballots):
     rng = random.Random(seed)
     settings = replace(
@@ -348,13 +352,13 @@ def test_a_random_sequence_of_drops_publishes_the_truth_after_every_run(tmp_path
         quarantine_threshold=1.0,
     )
     prepare_data_dir(settings)
-    general = generate_general(80, contests=3, seed=seed, drops=3, list_ballots=ballots)
+    general = generate_general(80, contests=3, seed=seed, drops=2, list_ballots=ballots)
     incoming = tmp_path / "incoming"
     write_synthetic_general(general, incoming)
     shutil.copy(incoming / "registry.csv", settings.landing)
     night = Night(settings, rng, sorted(incoming.glob("general_*.csv")))
     previous = None
-    kinds = _sequence(rng, drops=3, extras=4)
+    kinds = _sequence(rng, drops=2, extras=4)
     for step, kind in enumerate(kinds):
         name = (_drop if kind == "drop" else STEPS[kind])(night)
         assert run(settings).success, (step, kind, name)
