@@ -53,6 +53,7 @@ def climb(
     aggs,
     lowest: bool = True,
     as_is: bool = False,
+    completed=None,
 ) -> list[pl.DataFrame]:
     """Aggregate `frame` at every level, lowest first, then national; then, for the contests
     elected in districts of their own (a general election), over those districts.
@@ -64,10 +65,13 @@ def climb(
     without nulls), so where each row is a unit of the lowest level of its own
     (one_row_per_unit), that level is `frame`'s rows as they are: grouping them by every code
     level was the dearest group of the climb.
+    completed: (rows, group) → rows: each level's grouped rows (`group`: the columns they are
+    grouped by), given more measures before they become units (quality_summary joins each
+    level's sums of the few tallies with issues); the next level climbs from the rows before it.
     """
     codes = election.code_columns
     out: list[pl.DataFrame] = []
-    districts = _district_frame(frame, election, keys, aggs)
+    districts = _district_frame(frame, election, keys, aggs, completed)
     # one chunk: a frame joined or concatenated in pieces groups several times slower
     current = frame.drop(district_columns(frame)).rechunk()
     as_is = as_is and lowest and one_row_per_unit(current, keys, codes[-1])
@@ -75,7 +79,8 @@ def climb(
         group = ["source_id", *keys, *codes[:depth]]
         if not (as_is and depth == len(codes)):
             current = current.group_by(group).agg(aggs(current))
-        out.append(as_units(current, election, depth, keys, group))
+        rows = completed(current, group) if completed else current
+        out.append(as_units(rows, election, depth, keys, group))
     return [*out, *districts]
 
 
@@ -109,7 +114,7 @@ def as_units(
     )
 
 
-def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs):
+def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs, completed=None):
     """The rows of the districts that are not administrative units (they do not nest): per
     contest and district, summed straight from the tallies (level: the district level)."""
     if "contest_district_level" not in frame.columns:
@@ -122,6 +127,7 @@ def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], ag
         return []
     group = ["source_id", *keys, *DISTRICT_COLUMNS]
     summed = own.drop(election.code_columns).group_by(group).agg(aggs(own))
+    summed = completed(summed, group) if completed else summed
     return [
         summed.select(
             "source_id",
