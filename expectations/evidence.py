@@ -53,7 +53,7 @@ def build_evidence(
             "source_id",
             # a general election's tally is one contest at one unit
             *[c for c in ("contest_id",) if c in tallies.columns],
-            pl.coalesce("tally_code", pl.format("#{}", "tally_id")),
+            _version_key(tallies),
         )
         .alias("versions"),
     )
@@ -95,6 +95,15 @@ def build_evidence(
         _fingerprint("registry_path").alias("registry_path_id"),
     )
     return frame.drop("_judged", strict=False)
+
+
+def _version_key(tallies: pl.DataFrame) -> pl.Expr:
+    """The tally a row is a version of: its code, or where it has none its id (`#<id>`, each
+    row its own). Where every row has a code, the code alone: formatting every id as text for
+    no row was a third of the cost of counting versions (0.27 s against 0.19 at 900,000 rows)."""
+    if not tallies["tally_code"].null_count():
+        return pl.col("tally_code")
+    return pl.coalesce("tally_code", pl.format("#{}", "tally_id"))
 
 
 def _with_registry(frame: pl.DataFrame, registry: pl.DataFrame, election: Election) -> pl.DataFrame:

@@ -47,7 +47,10 @@ class RuleFailures:
         for rule_id in rule_ids:
             if rule_id not in self.checked:
                 raise EngineError(f"rule {rule_id} was not validated")
-            kept = self.ids(rule_id).filter(self.ids(rule_id).is_in(ids))
+            broken = self.ids(rule_id)
+            if broken.is_empty():  # nothing to look up among every tally
+                continue
+            kept = broken.filter(broken.is_in(ids))
             if not kept.is_empty():
                 failing[rule_id] = kept
         return RuleFailures(tuple(rule_ids), failing)

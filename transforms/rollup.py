@@ -53,6 +53,7 @@ def climb(
     aggs,
     lowest: bool = True,
     as_is: bool = False,
+    completed=None,
 ) -> list[pl.DataFrame]:
     """Aggregate `frame` at every level, lowest first, then national; then, for the contests
     elected in districts of their own (a general election), over those districts.
@@ -64,10 +65,13 @@ def climb(
     without nulls), so where each row is a unit of the lowest level of its own
     (one_row_per_unit), that level is `frame`'s rows as they are: grouping them by every code
     level was the dearest group of the climb.
+    completed: (rows, group) → rows: each level's grouped rows (`group`: the columns they are
+    grouped by), given more measures before they become units (quality_summary joins each
+    level's sums of the few tallies with issues); the next level climbs from the rows before it.
     """
     codes = election.code_columns
     out: list[pl.DataFrame] = []
-    districts = _district_frame(frame, election, keys, aggs)
+    districts = _district_frame(frame, election, keys, aggs, completed)
     # one chunk: a frame joined or concatenated in pieces groups several times slower
     current = frame.drop(district_columns(frame)).rechunk()
     as_is = as_is and lowest and one_row_per_unit(current, keys, codes[-1])
@@ -75,16 +79,18 @@ def climb(
         group = ["source_id", *keys, *codes[:depth]]
         if not (as_is and depth == len(codes)):
             current = current.group_by(group).agg(aggs(current))
-        out.append(as_units(current, election, depth, keys, group))
+        rows = completed(current, group) if completed else current
+        out.append(as_units(rows, election, depth, keys, group))
     return [*out, *districts]
 
 
 def one_row_per_unit(frame: pl.DataFrame, keys: list[str], code: str) -> bool:
     """Is each row of `frame` a unit of its own at the level of `code` (per source and `keys`)?
-    Then grouping by every code down to that level leaves its rows as they are. Where the rows
-    are of one source and one value of the keys, a check of the code alone."""
-    single = all(frame[c].n_unique() == 1 for c in ["source_id", *keys])
-    return frame.select(*([] if single else ["source_id", *keys]), code).n_unique() == frame.height
+    Then grouping by every code down to that level leaves its rows as they are. Counted per
+    source and value of the keys (few), the codes alone: a count of distinct rows of every key
+    column cost twice as much."""
+    per_group = frame.lazy().group_by("source_id", *keys).agg(pl.col(code).n_unique()).collect()
+    return per_group[code].sum() == frame.height
 
 
 def as_units(
@@ -109,7 +115,7 @@ def as_units(
     )
 
 
-def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs):
+def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], aggs, completed=None):
     """The rows of the districts that are not administrative units (they do not nest): per
     contest and district, summed straight from the tallies (level: the district level)."""
     if "contest_district_level" not in frame.columns:
@@ -122,6 +128,7 @@ def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], ag
         return []
     group = ["source_id", *keys, *DISTRICT_COLUMNS]
     summed = own.drop(election.code_columns).group_by(group).agg(aggs(own))
+    summed = completed(summed, group) if completed else summed
     return [
         summed.select(
             "source_id",
@@ -137,6 +144,12 @@ def _district_frame(frame: pl.DataFrame, election: Election, keys: list[str], ag
 def _sum_all_known(column: str) -> pl.Expr:
     """Sum, or null when any contributing value is unknown (a partial sum would mislead)."""
     return pl.when(pl.col(column).null_count() == 0).then(pl.col(column).sum()).alias(column)
+
+
+def sums_all_known(frame: pl.DataFrame, columns) -> list[pl.Expr]:
+    """_sum_all_known of each of `columns`, a plain sum where `frame`'s column has no null at
+    all (the same sums: no group has an unknown value), which groups faster."""
+    return [pl.col(c).sum() if not frame[c].null_count() else _sum_all_known(c) for c in columns]
 
 
 def turnout_base(tallies: pl.DataFrame, election: Election) -> pl.DataFrame:
@@ -179,10 +192,8 @@ def _turnout(tallies: pl.DataFrame, election: Election, count: bool = False) -> 
     if count:
         base = base.with_columns(pl.lit(1, pl.Int64).alias(TALLIES))
 
-    def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
-        return [_sum_all_known(c) for c in TURNOUT_MEASURES] + (
-            [pl.col(TALLIES).sum()] if count else []
-        )
+    def aggs(frame: pl.DataFrame) -> list[pl.Expr]:
+        return sums_all_known(frame, TURNOUT_MEASURES) + ([pl.col(TALLIES).sum()] if count else [])
 
     frames = climb(base, election, [CONTEST], aggs, as_is=True)
     return pl.concat(frames).with_columns(turnout_ratio())
@@ -367,12 +378,9 @@ def _coverage(
     one_contest = "contest_district_level" not in received_tallies.columns
     counts_named = "unit_name" in counts.columns
     carried = ["unit_name"] if one_contest or counts_named else []
-    frame = (
-        source_frame.join(everywhere, how="cross")
-        .join(units.select("level", "unit_code", *carried, "expected"), how="cross")
-        .join(counts, on=keys, how="full", coalesce=True)
-        .with_columns(pl.col("received", "counted").fill_null(0))
-    )
+    listed = units.select("level", "unit_code", *carried, "expected")
+    frame = _every_unit_with_counts(source_frame.join(everywhere, how="cross"), listed, counts)
+    frame = frame.with_columns(pl.col("received", "counted").fill_null(0))
     if one_contest:
         frame = frame.with_columns(pl.coalesce("unit_name", "unit_code").alias("unit_name"))
     elif counts_named:
@@ -381,6 +389,30 @@ def _coverage(
     else:
         frame = named(frame, units.select("level", "unit_code", "unit_name"))
     return frame.with_columns(percent_reporting()).select(COVERAGE_COLUMNS)
+
+
+def _every_unit_with_counts(
+    pairs: pl.DataFrame, listed: pl.DataFrame, counts: pl.DataFrame
+) -> pl.DataFrame:
+    """The rows of a full join of every unit `listed` for each source and contest of `pairs`
+    with `counts` (source_id, contest_id, level, unit_code, ...) on those four columns, joined
+    one source and contest at a time on level and unit_code: one join of every row on two keys
+    of few values and two of many cost more than the rest of coverage. A source and contest
+    of the counts not in `pairs` keeps its rows as they are, with no unit's columns."""
+    keys = ["source_id", CONTEST, "level", "unit_code"]
+    # no rows, the columns the join of every row would give, in its order
+    shape = pairs.clear().join(listed.clear(), how="cross")
+    shape = shape.join(counts.clear(), on=keys, how="full", coalesce=True)
+    per_pair = counts.partition_by("source_id", CONTEST, as_dict=True)
+    frames = [shape]
+    for source, contest in pairs.select("source_id", CONTEST).iter_rows():
+        own = per_pair.pop((source, contest), counts.clear()).drop("source_id", CONTEST)
+        joined = listed.join(own, on=keys[2:], how="full", coalesce=True)
+        pair = [pl.lit(source).alias("source_id"), pl.lit(contest).alias(CONTEST)]
+        frames.append(joined.select(*pair, pl.all()))
+    both = [c for c in listed.columns if c in counts.columns and c not in keys]
+    frames += [part.rename({c: f"{c}_right" for c in both}) for part in per_pair.values()]
+    return pl.concat(frames, how="diagonal")
 
 
 def _received_and_counted(
@@ -449,13 +481,15 @@ def _contests_everywhere(tallies: pl.DataFrame, election: Election) -> pl.DataFr
     """The contests on every ballot (no district of their own, or none known): coverage lists
     every unit for them, expected included. A contest elected in districts lists the units that
     reported it (how many tallies each district expects is not known from the registry)."""
-    contests = tallies.select(CONTEST).unique()
-    if "contest_district_level" in tallies.columns:
-        districted = tallies.filter(pl.col("contest_district_level").is_not_null()).select(CONTEST)
-        contests = contests.join(districted.unique(), on=CONTEST, how="anti")
     if "contest_district_level" not in tallies.columns:  # an election of one contest
+        contests = tallies.select(CONTEST).unique()
         contests = pl.concat([contests, pl.DataFrame({CONTEST: [election.default_contest.id]})])
-    return contests.unique().sort(CONTEST)
+        return contests.unique().sort(CONTEST)
+    # per contest, whether any of its tallies names a district level: one pass over the two
+    # columns (a filter of the whole frame first copied every column of the districted rows)
+    districted = pl.col("contest_district_level").is_not_null().any().alias("_districted")
+    per_contest = tallies.lazy().group_by(CONTEST).agg(districted).collect()
+    return per_contest.filter(~pl.col("_districted")).select(CONTEST).sort(CONTEST)
 
 
 def build_marts(
@@ -512,7 +546,7 @@ def _counted_and_received(
 def _polling_sources(received: pl.DataFrame, election: Election) -> list[str]:
     """Every source at the polling units, even one with no tally yet (not those above them)."""
     declared = {s.id for s in election.sources if s.id not in election.higher_sources}
-    return sorted(set(received["source_id"].to_list()) | declared)
+    return sorted(set(received["source_id"].unique().to_list()) | declared)
 
 
 VOTED = "_voted"  # per unit: its tallies with votes (a row in `votes`)
@@ -578,9 +612,9 @@ def _turnout_and_votes(
         .rename({OTHER_ID: wide_column(OTHER_ID, "votes")} if other else {})
     )
 
-    def aggs(_frame: pl.DataFrame) -> list[pl.Expr]:
+    def aggs(frame: pl.DataFrame) -> list[pl.Expr]:
         return [
-            *[_sum_all_known(c) for c in TURNOUT_MEASURES],
+            *sums_all_known(frame, TURNOUT_MEASURES),
             *[pl.col(wide_column(c, "votes")).sum() for c in lines],
             pl.col(VOTED).sum(),
             pl.col(TALLIES).sum(),
@@ -594,9 +628,7 @@ def _all_accepted_once(received: pl.DataFrame, tallies: pl.DataFrame) -> bool:
     contest, tally_code) once? Then each unit's tallies are its received and counted ones."""
     if received.height != tallies.height or not received["tally_id"].equals(tallies["tally_id"]):
         return False
-    if received["source_id"].n_unique() == 1 and received[CONTEST].n_unique() == 1:
-        return received["tally_code"].n_unique() == received.height
-    return received.select("source_id", CONTEST, "tally_code").n_unique() == received.height
+    return one_row_per_unit(received, [CONTEST], "tally_code")
 
 
 def units_from_tallies(
