@@ -25,11 +25,11 @@ from transforms.model import Candidate, Contest, Election
 from transforms.staging import (
     CONTEST,
     DISTRICT_COLUMNS,
-    PROVENANCE,
     StagedTallies,
     joined_beside,
     long_votes,
     stage,
+    tally_id,
 )
 
 # The canonical columns of a general election's raw rows, after the codes, names and counts.
@@ -798,12 +798,16 @@ def stage_ballots(
     view = slot_view(election, spread.width)
     staged = stage(spread.wide.drop("_district"), deliveries, view, registry)
     # each tally's district and note, from its wide row (a join of the few columns: joined
-    # whole, the tallies' every column would be copied)
-    tallies = joined_beside(
-        staged.tallies,
-        spread.wide.select(*PROVENANCE, pl.col("_district").alias("district"), "_note"),
-        list(PROVENANCE),
+    # whole, the tallies' every column would be copied), found by tally_id, one integer, as
+    # staging made it from the row's delivery and source_row: a join on the provenance
+    # (file_sha256, source_row) hashed the file's hash, text, for every tally
+    delivery_seq = pl.col("file_sha256").replace_strict(
+        deliveries["file_sha256"], deliveries["delivery_seq"], default=None
     )
+    beside = spread.wide.select(
+        tally_id(delivery_seq), pl.col("_district").alias("district"), "_note"
+    )
+    tallies = joined_beside(staged.tallies, beside, ["tally_id"])
     districts = tallies.select("tally_id", "district")
     evidence = pl.concat_str(
         [pl.col("missing_or_unparsable"), pl.col("_note")], separator="; ", ignore_nulls=True

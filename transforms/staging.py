@@ -232,15 +232,18 @@ def _typed(
             *[_null_if_empty(pl.col(c)).alias(c) for c in [*codes, *names]],
             _null_if_empty(tally_code(election)).alias("tally_code"),
             _without_list(raw).alias(WITHOUT_LIST),
-            (pl.col("delivery_seq").cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias(
-                "tally_id"
-            ),
+            tally_id(pl.col("delivery_seq")),
             (pl.col("release").cast(pl.Int64) * RELEASE_SPAN + pl.col("delivery_seq")).alias(
                 "_order"
             ),
         )
         .drop("_row", "_suspect", *fast.values(), *trimmed.values())
     )
+
+
+def tally_id(delivery_seq: pl.Expr) -> pl.Expr:
+    """A row's tally_id from its delivery's delivery_seq and its source_row."""
+    return (delivery_seq.cast(pl.Int64) * ROW_SPAN + pl.col("source_row")).alias("tally_id")
 
 
 def joined_beside(frame: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
