@@ -57,20 +57,36 @@ def digit_stats(counts: pl.DataFrame) -> pl.DataFrame:
 
     Returns STATS: per series, `counts` (all its counts), `large` (those >= MIN_LARGE), `n`
     (those >= MIN_COUNT) and d0..d9 (their last digits). Additive integers.
+
+    Each count is first put in one of 21 buckets (_digit_bucket) and only the buckets are
+    counted per series: one count per group instead of thirteen masked sums over every row
+    (half the CPU on a general election's long rows); the statistics are sums of buckets.
     """
-    votes, digit = pl.col("votes"), pl.col("votes") % 10
-    counted = votes >= MIN_COUNT
+    bucket, tally = pl.col("_bucket"), pl.col("_tallied")
     return (
-        counts.group_by(GROUP)
+        counts.group_by(*GROUP, _digit_bucket(pl.col("votes")).alias("_bucket"))
+        .agg(pl.len().alias("_tallied"))
+        .group_by(GROUP)
         .agg(
-            pl.len().alias("counts"),
-            (votes >= MIN_LARGE).sum().alias("large"),
-            counted.sum().alias("n"),
-            *[(counted & (digit == d)).sum().alias(DIGITS[d]) for d in range(10)],
+            tally.sum().alias("counts"),
+            tally.filter(bucket >= _LARGE).sum().alias("large"),
+            tally.filter(bucket != _SMALL).sum().alias("n"),
+            *[tally.filter(bucket % _LARGE == d).sum().alias(DIGITS[d]) for d in range(10)],
         )
         .select(*GROUP, *[pl.col(c).cast(pl.Int64) for c in STATS])
         .sort(GROUP)
     )
+
+
+_SMALL = 10  # the bucket of a count below MIN_COUNT (its last digit is not counted)
+_LARGE = 11  # added to the bucket of a count of at least MIN_LARGE (>= MIN_COUNT: a digit)
+
+
+def _digit_bucket(votes: pl.Expr) -> pl.Expr:
+    """0-9: a count of at least MIN_COUNT (its last digit), 10 below it, plus 11 when it is
+    at least MIN_LARGE: 0-10 and 11-20 (a null count: 10, as no statistic but `counts` has it)."""
+    digit = pl.when(votes >= MIN_COUNT).then(votes % 10).otherwise(_SMALL)
+    return (digit + pl.when(votes >= MIN_LARGE).then(_LARGE).otherwise(0)).cast(pl.Int8)
 
 
 def digit_tests(stats: pl.DataFrame) -> pl.DataFrame:

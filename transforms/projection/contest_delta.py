@@ -107,7 +107,7 @@ def split_group_state(
     """group_state of tallies with their districts (with_districts) and their votes already
     split by group (CastVotes: a full build's, read contest by contest)."""
     groups = group_lines(tallies, cast, lines, populations.election)
-    return group_stats(tallies, cast, groups, populations), groups
+    return group_stats(cast, groups, populations), groups
 
 
 def moved_groups(
