@@ -99,10 +99,49 @@ def parse_url(url: str, source: str) -> PostgresTarget:
 def connect(target: PostgresTarget, source: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Open and close one connection to `target`, waiting at most `timeout` seconds for the
     server; PostgresUnreachable says why it failed, in one line, without the password."""
+    _connection(target, source, timeout).close()
+
+
+# a Postgres advisory lock's key (any 64-bit number, the same in every process): held while
+# an instance's tables are made (make_instance_tables)
+TABLES_LOCK = 0x7A11_4057
+
+
+def make_instance_tables(
+    dagster_home: Path, target: PostgresTarget, timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    """Dagster's tables in the instance's Postgres database, made once. Dagster makes them on
+    an instance's first use, and two first uses at once (the daemon and the webserver started
+    together on a new database) both try, one failing (`type "secondary_indexes" already
+    exists`). Here they are made under an advisory lock: each service's deploy-check
+    (ExecStartPre) waits for the other's and finds them made. PostgresUnreachable says in one
+    line, without the password, why they could not be."""
+    import dagster as dg
+
+    storage = instance_postgres(dagster_home)
+    connection = _connection(target, storage.source if storage else PG_URL_ENV, timeout)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select pg_advisory_lock(%s)", [TABLES_LOCK])
+        try:
+            with dg.DagsterInstance.from_config(str(dagster_home)):
+                pass
+        except Exception as error:  # a user that may not create tables, a server gone
+            text = str(error).replace(target.password or "\0", "***")
+            raise PostgresUnreachable(
+                f"Postgres at {target.where} answers, but Dagster's tables could not be made "
+                f"there ({one_line(_first_reason(text), 160)})"
+            ) from None
+    finally:
+        connection.close()  # the lock goes with the session
+
+
+def _connection(target: PostgresTarget, source: str, timeout: float):
+    """One connection to `target` (psycopg2), or PostgresUnreachable in one line."""
     import psycopg2
 
     try:
-        connection = psycopg2.connect(
+        return psycopg2.connect(
             host=target.host,
             port=target.port,
             user=target.user,
@@ -113,7 +152,6 @@ def connect(target: PostgresTarget, source: str, timeout: float = DEFAULT_TIMEOU
         )
     except psycopg2.Error as error:
         raise PostgresUnreachable(_explained(target, source, str(error), timeout)) from None
-    connection.close()
 
 
 def _explained(target: PostgresTarget, source: str, text: str, timeout: float) -> str:

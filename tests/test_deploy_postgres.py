@@ -127,7 +127,7 @@ def postgres() -> Iterator[Server]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _create_database(port: int, password: str) -> None:
+def _create_database(port: int, password: str, name: str = "tallyhouse") -> None:
     import psycopg2
 
     connection = psycopg2.connect(
@@ -136,7 +136,7 @@ def _create_database(port: int, password: str) -> None:
     )  # fmt: skip
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute("create database tallyhouse")
+        cursor.execute(f"create database {name}")  # a constant of these tests
     connection.close()
 
 
@@ -198,6 +198,38 @@ def test_deploy_check_says_in_one_line_what_is_wrong(postgres, tmp_path):
         assert postgres.password not in done.stderr and "not-the-password" not in done.stderr
 
 
+def test_two_services_starting_at_once_on_a_new_database_both_find_the_tables(postgres, tmp_path):
+    """Each service runs deploy-check before it starts (ExecStartPre): two at once on a new
+    database make Dagster's tables once, under an advisory lock, where two first uses of the
+    instance at once failed (`type "secondary_indexes" already exists`)."""
+    _create_database(postgres.port, postgres.password, "fresh")
+    env = _environment(_data_dir(tmp_path), postgres.url.rsplit("/", 1)[0] + "/fresh")
+    checks = [
+        subprocess.Popen(
+            [str(BIN / "tallyhouse"), "deploy-check", "--timeout", "10"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    said = [check.communicate(timeout=120) for check in checks]
+    assert [check.returncode for check in checks] == [0, 0], said
+    assert all("Dagster's tables are there" in out for out, _ in said), said
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=postgres.port, user="tallyhouse", password=postgres.password,
+        dbname="fresh", connect_timeout=10,
+    )  # fmt: skip
+    with connection, connection.cursor() as cursor:
+        cursor.execute("select count(*) from information_schema.tables where table_name = 'runs'")
+        assert cursor.fetchone() == (1,)
+    connection.close()
+
+
 def test_the_daemon_runs_each_landed_drop_and_publishes_it(postgres, tmp_path, monkeypatch):
     import dagster as dg
 
@@ -213,6 +245,8 @@ def test_the_daemon_runs_each_landed_drop_and_publishes_it(postgres, tmp_path, m
     _land(incoming / "tallies_001.csv", data / "landing")
     log = tmp_path / "daemon.log"
     modules = ["-m", "orchestration.definitions"]
+    # as the services do before they start (ExecStartPre): the tables made once
+    assert _deploy_check(env, tmp_path).returncode == 0
     # the sensor is stopped by default: turn it on, as an operator does (docs/deploy.md)
     sensor_on = subprocess.Popen(
         [str(BIN / "dagster"), "sensor", "start", "landing_sensor", *modules],

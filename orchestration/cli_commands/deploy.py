@@ -26,7 +26,11 @@ def deploy_check(data_dir: str | None, timeout: int) -> int:
     Exit 0 ready (or SQLite: nothing to check), 1 the server does not answer or refuses the
     login, 2 no dagster.yaml or a missing or malformed URL. The password is never printed.
     """
-    from orchestration.deploy_check import PostgresUnreachable, check_instance
+    from orchestration.deploy_check import (
+        PostgresUnreachable,
+        check_instance,
+        make_instance_tables,
+    )
     from transforms.text import escaped
 
     settings = settings_from(data_dir)
@@ -39,6 +43,8 @@ def deploy_check(data_dir: str | None, timeout: int) -> int:
         )
     try:
         target = check_instance(settings.dagster_home, timeout)
+        if target is not None:
+            make_instance_tables(settings.dagster_home, target, timeout)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     except PostgresUnreachable as error:
@@ -48,6 +54,7 @@ def deploy_check(data_dir: str | None, timeout: int) -> int:
         return 0
     click.echo(
         f"Postgres at {target.where} answers: database '{escaped(target.database or '', 60)}', "
-        f"user '{escaped(target.user or '', 60)}' ({escaped(config, 300)})."
+        f"user '{escaped(target.user or '', 60)}' ({escaped(config, 300)}); Dagster's tables "
+        "are there."
     )
     return 0
