@@ -95,7 +95,7 @@ def project_contests(
     groups = group_lines(tallies, cast, lines, election)
     populations = Populations(registry, units, election)
     stats = group_stats(cast, groups, populations)
-    by_group = _partitioned(tallies)
+    by_group = cast.tallies  # per group, in tally_id order
     return project_groups(
         stats,
         groups,
@@ -111,11 +111,6 @@ def with_districts(tallies: pl.DataFrame) -> pl.DataFrame:
         if column not in tallies.columns:
             tallies = tallies.with_columns(pl.lit(None, pl.String).alias(column))
     return tallies
-
-
-def _partitioned(tallies: pl.DataFrame) -> dict[tuple, pl.DataFrame]:
-    """The tallies per (contest, district), each in tally_id order."""
-    return tallies.sort("tally_id").partition_by(GROUP, as_dict=True, maintain_order=True)
 
 
 class CastVotes:
