@@ -190,7 +190,7 @@ def full_pair(root: Path, single_files, general_files, limit: float):
     return tuple(pair)
 
 
-def paired_medians(pairs: list) -> tuple[tuple[float, float], tuple[float, float]]:
+def median_pair(pairs: list) -> tuple[tuple[float, float], tuple[float, float]]:
     """The pair whose wall ratio is the median (the lower middle one of an even number): its
     single and general (seconds, CPU seconds). Each pair's ratios are printed: on a shared
     machine one run can take half as long again as the next, so the two runs of a ratio are
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = args.max_gb
         timed(fresh(root, "warmup", "general", general_files[:2]))  # imports, untimed
         pairs = [full_pair(root, single_files, general_files, limit) for _ in range(args.pairs)]
-        (single_s, single_cpu), (general_s, general_cpu) = paired_medians(pairs)
+        (single_s, single_cpu), (general_s, general_cpu) = median_pair(pairs)
         if args.full_only:
             print(
                 f"general full {general_s:.2f}s / single full {single_s:.2f}s = "
