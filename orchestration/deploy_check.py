@@ -34,6 +34,7 @@ class PostgresTarget:
     database: str | None
     password: str | None = field(default=None, repr=False)
     options: Mapping[str, str] = field(default_factory=dict)  # ?sslmode=require, ...
+    source: str = PG_URL_ENV  # where the URL was read: `$TALLYHOUSE_PG_URL` or the file
 
     @property
     def where(self) -> str:
@@ -93,6 +94,7 @@ def parse_url(url: str, source: str) -> PostgresTarget:
         database=unquote(parts.path.lstrip("/")) or None,
         password=unquote(parts.password) if parts.password is not None else None,
         options=options,
+        source=source,
     )
 
 
@@ -107,6 +109,17 @@ def connect(target: PostgresTarget, source: str, timeout: float = DEFAULT_TIMEOU
 TABLES_LOCK = 0x7A11_4057
 
 
+def ready_instance(dagster_home: Path, timeout: float = DEFAULT_TIMEOUT) -> PostgresTarget | None:
+    """check_instance, then Dagster's tables made there (make_instance_tables): what
+    `tallyhouse deploy-check` and every `run` and `ui` do before Dagster opens the instance,
+    so that no two first uses of a new database (a run started by hand while the services
+    start) make them at once. None: the instance does not use Postgres."""
+    target = check_instance(dagster_home, timeout)
+    if target is not None:
+        make_instance_tables(dagster_home, target, timeout)
+    return target
+
+
 def make_instance_tables(
     dagster_home: Path, target: PostgresTarget, timeout: float = DEFAULT_TIMEOUT
 ) -> None:
@@ -118,8 +131,7 @@ def make_instance_tables(
     line, without the password, why they could not be."""
     import dagster as dg
 
-    storage = instance_postgres(dagster_home)
-    connection = _connection(target, storage.source if storage else PG_URL_ENV, timeout)
+    connection = _connection(target, target.source, timeout)
     try:
         with connection.cursor() as cursor:
             cursor.execute("select pg_advisory_lock(%s)", [TABLES_LOCK])

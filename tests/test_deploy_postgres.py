@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from landing.files import write_synthetic
-from orchestration.settings import PG_URL_ENV
+from orchestration.settings import ELECTION_ENV, LANDING_ENV, PG_URL_ENV
 from transforms.synthetic.election import generate
 from warehouse.db import connect
 
@@ -198,6 +198,20 @@ def test_deploy_check_says_in_one_line_what_is_wrong(postgres, tmp_path):
         assert postgres.password not in done.stderr and "not-the-password" not in done.stderr
 
 
+def _has_runs_table(server: Server, database: str) -> bool:
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=server.port, user="tallyhouse", password=server.password,
+        dbname=database, connect_timeout=10,
+    )  # fmt: skip
+    with connection, connection.cursor() as cursor:
+        cursor.execute("select count(*) from information_schema.tables where table_name = 'runs'")
+        found = cursor.fetchone() == (1,)
+    connection.close()
+    return found
+
+
 def test_two_services_starting_at_once_on_a_new_database_both_find_the_tables(postgres, tmp_path):
     """Each service runs deploy-check before it starts (ExecStartPre): two at once on a new
     database make Dagster's tables once, under an advisory lock, where two first uses of the
@@ -218,16 +232,27 @@ def test_two_services_starting_at_once_on_a_new_database_both_find_the_tables(po
     said = [check.communicate(timeout=120) for check in checks]
     assert [check.returncode for check in checks] == [0, 0], said
     assert all("Dagster's tables are there" in out for out, _ in said), said
-    import psycopg2
+    assert _has_runs_table(postgres, "fresh")
 
-    connection = psycopg2.connect(
-        host="127.0.0.1", port=postgres.port, user="tallyhouse", password=postgres.password,
-        dbname="fresh", connect_timeout=10,
-    )  # fmt: skip
-    with connection, connection.cursor() as cursor:
-        cursor.execute("select count(*) from information_schema.tables where table_name = 'runs'")
-        assert cursor.fetchone() == (1,)
-    connection.close()
+
+def test_a_run_started_by_hand_makes_the_tables_under_the_services_lock(
+    postgres, tmp_path, monkeypatch
+):
+    """`tallyhouse run` and `ui` ready the instance as deploy-check does before Dagster opens it
+    (orchestration.cli_commands.common.activate): on a new database the tables are made there,
+    under the lock, so a run started by hand while the services start cannot race them."""
+    from orchestration.cli_commands.common import activate, settings_from
+
+    _create_database(postgres.port, postgres.password, "by_hand")
+    data = _data_dir(tmp_path)
+    for name, value in _environment(data, postgres.url.rsplit("/", 1)[0] + "/by_hand").items():
+        monkeypatch.setenv(name, value)
+    for name in (ELECTION_ENV, LANDING_ENV):  # activate sets them: put back afterwards
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # activate writes its .env here
+    assert not _has_runs_table(postgres, "by_hand")
+    activate(settings_from(str(data)))
+    assert _has_runs_table(postgres, "by_hand")
 
 
 def test_the_daemon_runs_each_landed_drop_and_publishes_it(postgres, tmp_path, monkeypatch):

@@ -90,11 +90,12 @@ def activate(settings: Settings) -> None:
 def _check_instance(settings: Settings) -> None:
     """An instance kept in Postgres (deploy/dagster.yaml) whose server cannot be reached is one
     line (a missing or wrong URL: exit 2; a server that does not answer: exit 1), before
-    Dagster would fail with a traceback."""
-    from orchestration.deploy_check import PostgresUnreachable, check_instance
+    Dagster would fail with a traceback; one that answers has Dagster's tables made there
+    once, under the lock the services' deploy-check takes (deploy_check.ready_instance)."""
+    from orchestration.deploy_check import PostgresUnreachable, ready_instance
 
     try:
-        check_instance(settings.dagster_home)
+        ready_instance(settings.dagster_home)
     except ValueError as error:
         raise ConfigError(one_line(error, 400)) from None
     except PostgresUnreachable as error:

@@ -26,11 +26,7 @@ def deploy_check(data_dir: str | None, timeout: int) -> int:
     Exit 0 ready (or SQLite: nothing to check), 1 the server does not answer or refuses the
     login, 2 no dagster.yaml or a missing or malformed URL. The password is never printed.
     """
-    from orchestration.deploy_check import (
-        PostgresUnreachable,
-        check_instance,
-        make_instance_tables,
-    )
+    from orchestration.deploy_check import PostgresUnreachable, ready_instance
     from transforms.text import escaped
 
     settings = settings_from(data_dir)
@@ -42,9 +38,7 @@ def deploy_check(data_dir: str | None, timeout: int) -> int:
             "once for the SQLite default (docs/deploy.md)"
         )
     try:
-        target = check_instance(settings.dagster_home, timeout)
-        if target is not None:
-            make_instance_tables(settings.dagster_home, target, timeout)
+        target = ready_instance(settings.dagster_home, timeout)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     except PostgresUnreachable as error:
