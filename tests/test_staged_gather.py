@@ -18,13 +18,16 @@ from landing.files import matching_files
 from landing.synthetic_general import write_synthetic_general
 from orchestration.cli_commands.common import election_config
 from orchestration.settings import Settings
-from transforms.contests import ballots, plan_columns
+from transforms.contests import ballots, plan_columns, stage_ballots
+from transforms.count_cells import as_integers
+from transforms.feed import COUNT_FIELDS
 from transforms.synthetic.general import generate_general
 from warehouse import long_gather
 from warehouse.db import connect
 from warehouse.general_spread import read_distinct_rows, spread_raw
 from warehouse.raw_load import bind_election, load_feed_files
 from warehouse.schema import ensure_schema
+from warehouse.withdrawals import read_deliveries
 
 FAULTS = ("", "12x", "-4", " 7 ", "007", "9" * 20, "3.5")
 
@@ -96,7 +99,13 @@ def test_gathered_in_duckdb_the_ballots_are_those_of_the_polars_gather(
     whole = ballots(raw, election)
     spread, rows = spread_raw(con, election)
     assert rows == raw.height
-    for part in ("wide", "lines", "positions", "contests", "counts"):
+    # the same wide rows, their counts as integers, the text of those that are no plain count
+    # kept aside
+    counts = [c for c in whole.wide.columns if c in COUNT_FIELDS or c.startswith("p0")]
+    wide, cells = as_integers(whole.wide, counts)
+    assert_frame_equal(spread.wide, wide)
+    assert_frame_equal(spread.cells, cells)
+    for part in ("lines", "positions", "contests", "counts"):
         assert_frame_equal(getattr(spread, part), getattr(whole, part))
     assert spread.width == whole.width
     # the faults are there: a disagreeing line, a tally of no contest, a note
@@ -108,6 +117,24 @@ def test_gathered_in_duckdb_the_ballots_are_those_of_the_polars_gather(
     assert whole.wide["registered"].str.contains("|", literal=True).any()
     assert "Ana Nueva" in whole.lines["candidate_name"].to_list()
     assert (whole.wide["other_votes"] == "").any(), "a tally without its write-in row"
+
+
+def test_counts_carried_as_integers_stage_as_their_text_does(warehouse):
+    """Staging reads the integer counts and their cells (transforms/count_cells) as it reads
+    the text: the same tallies, evidence (every fault's note), votes and versions."""
+    con, election = warehouse
+    raw = con.sql("select * from raw.tallies_general").pl()
+    spread, _ = spread_raw(con, election)
+    deliveries = read_deliveries(con)
+    typed = stage_ballots(spread, deliveries, election)
+    text = stage_ballots(ballots(raw, election), deliveries, election)
+    assert spread.cells.height and text.tallies.height == typed.tallies.height
+    for part in ("tallies", "slot_votes", "versions"):
+        assert_frame_equal(getattr(typed, part), getattr(text, part))
+    evidence = " ".join(typed.tallies["negative_or_fractional"].drop_nulls())
+    assert "='-4'" in evidence and "='3.5'" in evidence
+    unparsable = " ".join(typed.tallies["missing_or_unparsable"].drop_nulls())
+    assert "='12x'" in unparsable and "=''" in unparsable and "|" in unparsable
 
 
 def test_the_distinct_rows_keep_a_code_only_where_a_contest_is_elected_at_its_level(warehouse):

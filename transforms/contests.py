@@ -19,6 +19,7 @@ from functools import cached_property
 
 import polars as pl
 
+from transforms.count_cells import CELL_KEYS, as_integers
 from transforms.feed import COUNT_FIELDS, VALID
 from transforms.long_rows import gather
 from transforms.model import Candidate, Contest, Election
@@ -150,14 +151,18 @@ def _text(value: int | None) -> str | None:
 class Ballots:
     """A general election's raw rows as one wide frame, a column per ballot position."""
 
-    # one row per file, unit and contest: codes, counts, slots (text), _district (its contest's
-    # district, whose positions the slots are; empty for a contest of the whole area)
+    # one row per file, unit and contest: codes, counts, slots (text; or integers: `cells`),
+    # _district (its contest's district, whose positions the slots are; empty for a contest of
+    # the whole area)
     wide: pl.DataFrame
     lines: pl.DataFrame  # contest_id, candidate_id, candidate_name, slot: the contest's lines
     positions: pl.DataFrame  # contest_id, district, candidate_id, slot: a district's ballot
     contests: pl.DataFrame  # contest_id, contest_name, seats, vote_for, district_level
     width: int  # slots of the wide frame
     counts: pl.DataFrame  # contest_id, district, count_field: a district's count rows
+    # None: the wide frame's counts are text; else they are integers and this is the text of
+    # those that are no plain count (transforms/count_cells)
+    cells: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -530,10 +535,15 @@ def ballots(raw: pl.DataFrame, election: Election, known: Known | None = None) -
     return ballots_of([_spread(frame, election, plan)], plan)
 
 
-def ballots_of(wides: list[pl.DataFrame], plan: Known) -> Ballots:
-    """The Ballots of wide rows spread on `plan`'s ballots."""
+def ballots_of(
+    wides: list[pl.DataFrame], plan: Known, cells: list[pl.DataFrame] | None = None
+) -> Ballots:
+    """The Ballots of wide rows spread on `plan`'s ballots; `cells`: where their counts are
+    integers, the text of those that are no plain count (transforms/count_cells)."""
     width = _district_width(plan.positions)
-    return Ballots(pl.concat(wides), plan.lines, plan.positions, plan.contests, width, plan.counts)
+    texts = None if cells is None else pl.concat(cells, how="diagonal_relaxed")
+    wide = pl.concat(wides)
+    return Ballots(wide, plan.lines, plan.positions, plan.contests, width, plan.counts, texts)
 
 
 def _spread(frame: pl.DataFrame, election: Election, plan: Known) -> pl.DataFrame:
@@ -620,17 +630,24 @@ def row_lookup(rows: pl.DataFrame, election: Election, plan: Known) -> pl.DataFr
 
 def spread_gathered(
     plain: pl.DataFrame, odd_rows: pl.DataFrame, election: Election, plan: Known
-) -> pl.DataFrame:
-    """`ballots`' wide rows of a raw table from those spread outside polars (`plain`: its
-    columns and FIRST_ROW, in its order) and the raw rows of the groups left to polars (odd:
-    each row with its group's FIRST_ROW), in the order of their first rows."""
-    wide = plain
-    if odd_rows.height:
-        odd = _finished(
-            _gathered(_prepared(odd_rows, election), election, plan, (FIRST_ROW,)), plan
-        )
-        wide = pl.concat([plain, odd.select(plain.columns)]).sort(FIRST_ROW)
-    return wide.drop(FIRST_ROW)
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`ballots`' wide rows of a raw table, their counts as integers (transforms/count_cells),
+    from those spread outside polars (`plain`: its columns and FIRST_ROW, in its order, counts
+    as integers) and the raw rows of the groups left to polars (odd: each row with its group's
+    FIRST_ROW), in the order of their first rows; and the text of the cells that are no plain
+    count."""
+    counts = [c for c in plain.columns if c in COUNT_FIELDS or c in _slots(plan)]
+    if not odd_rows.height:
+        return plain.drop(FIRST_ROW), pl.DataFrame(schema=_cells_schema(plain, counts))
+    odd = _finished(_gathered(_prepared(odd_rows, election), election, plan, (FIRST_ROW,)), plan)
+    odd, cells = as_integers(odd.select(plain.columns), counts)
+    wide = pl.concat([plain, odd]).sort(FIRST_ROW)
+    return wide.drop(FIRST_ROW), cells
+
+
+def _cells_schema(wide: pl.DataFrame, counts: list[str]) -> dict:
+    """The schema of as_integers' cells of `wide`: its keys, then the counts as text."""
+    return {**{k: wide.schema[k] for k in CELL_KEYS}, **{c: pl.String for c in counts}}
 
 
 def district_code(election: Election) -> pl.Expr:
@@ -796,7 +813,7 @@ def stage_ballots(
 ) -> GeneralStaged:
     """stage_general's staging of the raw rows once spread over ballot positions."""
     view = slot_view(election, spread.width)
-    staged = stage(spread.wide.drop("_district"), deliveries, view, registry)
+    staged = stage(spread.wide.drop("_district"), deliveries, view, registry, spread.cells)
     # each tally's district and note, from its wide row (a join of the few columns: joined
     # whole, the tallies' every column would be copied), found by tally_id, one integer, as
     # staging made it from the row's delivery and source_row: a join on the provenance

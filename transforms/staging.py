@@ -10,6 +10,7 @@ from functools import cached_property
 
 import polars as pl
 
+from transforms.count_cells import CELL_KEYS, cell_text
 from transforms.feed import BLANK, COUNT_FIELDS, NO_LIST, NULL, OTHER, TOTAL, VALID
 from transforms.model import ASCII_CODE_PATTERN, DEFAULT_CODE_PATTERN, NATIONAL, Election
 
@@ -144,8 +145,12 @@ def _null_if_empty(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
-def _whole(column: str) -> pl.Expr:
-    """The cell as a count, or null when it is not a plain whole number (no sign, no decimals)."""
+def _whole(column: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+    """The cell as a count, or null when it is not a plain whole number (no sign, no decimals).
+    An integer cell (transforms/count_cells) is its count where it is one (EMPTY and TEXT are
+    negative)."""
+    if dtype.is_integer():
+        return pl.when(pl.col(column) >= 0).then(pl.col(column))
     text = pl.col(column)
     plain = ~(text.str.starts_with("-") | text.str.starts_with("+"))
     return pl.when(plain).then(text.cast(pl.Int64, strict=False))
@@ -196,6 +201,7 @@ def _typed(
     deliveries: pl.DataFrame,
     election: Election,
     registry: pl.DataFrame | None = None,
+    cells: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     counts = count_columns(election)
     codes = election.code_columns
@@ -213,7 +219,9 @@ def _typed(
     # trim and describe only those rows.
     fast = {c: f"_fast_{c}" for c in counts}
     trimmed = {c: f"_trimmed_{c}" for c in counts}
-    frame = frame.with_row_index("_row").with_columns(_whole(c).alias(fast[c]) for c in counts)
+    frame = frame.with_row_index("_row").with_columns(
+        _whole(c, frame.schema[c]).alias(fast[c]) for c in counts
+    )
     suspect = pl.any_horizontal(
         *[pl.col(c).is_not_null() & pl.col(fast[c]).is_null() for c in counts],
         *[_code_required(c, election) & _blank(pl.col(c)) for c in codes],
@@ -221,7 +229,7 @@ def _typed(
     )
     frame = frame.with_columns(suspect.alias("_suspect"))
     described = (
-        frame.filter("_suspect")
+        _as_text(frame.filter("_suspect"), counts, cells)
         .with_columns(pl.col(c).str.strip_chars() for c in counts)
         .select("_row", *_evidence(election), *[_whole(c).alias(trimmed[c]) for c in counts])
     )
@@ -238,6 +246,27 @@ def _typed(
             ),
         )
         .drop("_row", "_suspect", *fast.values(), *trimmed.values())
+    )
+
+
+def _as_text(rows: pl.DataFrame, counts: list[str], cells: pl.DataFrame | None) -> pl.DataFrame:
+    """The rows with their integer count cells (transforms/count_cells) as text again, as the
+    feed gave them: a TEXT cell's text from `cells` (joined on CELL_KEYS: only the few rows
+    described are)."""
+    integer = [c for c in counts if rows.schema[c].is_integer()]
+    if not integer:
+        return rows
+    texts = {c: f"_text_{c}" for c in integer}
+    if cells is None:
+        cells = pl.DataFrame(schema={k: rows.schema[k] for k in CELL_KEYS})
+    given = cells.select(*CELL_KEYS, *[pl.col(c).alias(texts[c]) for c in integer if c in cells])
+    rows = rows.join(given, on=list(CELL_KEYS), how="left", maintain_order="left")
+    return (
+        rows.with_columns(
+            pl.lit(None, pl.String).alias(t) for c, t in texts.items() if t not in rows.columns
+        )
+        .with_columns(cell_text(c, texts[c]) for c in integer)
+        .drop(texts.values())
     )
 
 
@@ -288,6 +317,7 @@ def stage(
     deliveries: pl.DataFrame,
     election: Election,
     registry: pl.DataFrame | None = None,
+    cells: pl.DataFrame | None = None,
 ) -> StagedTallies:
     """Current tallies: for each source and unit, the rows of its latest delivery.
 
@@ -295,8 +325,10 @@ def stage(
     differ are all kept, for the quality gate to judge (rule E5). An earlier delivery of the unit
     is superseded; its ballot total is kept as `previous_total_votes` (rule W3).
 
-    raw: file_sha256, source_row and the feed columns as text.
+    raw: file_sha256, source_row and the feed columns as text (counts may be integers).
     registry: where given, places tallies of feeds that do not carry every level.
+    cells: where counts are given as integers (transforms/count_cells), the text of those that
+    are no plain count.
     deliveries: file_sha256, source_id, delivery_seq, release, snapshot, loaded_at.
 
     Within a source, "later" means a higher release, then a later delivery. When the source's
@@ -304,7 +336,8 @@ def stage(
     leaves out is withdrawn, not kept from an older release.
     """
     raw = with_contest(raw, election)
-    typed = _latest_per_unit(_with_units(_typed(raw, deliveries, election, registry), election))
+    typed = _typed(raw, deliveries, election, registry, cells)
+    typed = _latest_per_unit(_with_units(typed, election))
     latest = pl.col("_latest")
     current = typed.filter(latest)
     index = ["tally_id", "source_id", *_carried(current)[:1]]

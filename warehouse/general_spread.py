@@ -34,13 +34,14 @@ from warehouse.raw_load import feed_sources, raw_table
 
 def spread_raw(con: duckdb.DuckDBPyConnection, election: Election) -> tuple[Ballots, int] | None:
     """Every raw row of the election's feeds spread over its ballots (transforms.contests
-    `ballots`, the same frame), and how many raw rows there were; None when there is none."""
+    `ballots`, the same frame but for its counts, integers: transforms/count_cells), and how
+    many raw rows there were; None when there is none."""
     sources = feed_sources(con)
     columns, when_level = plan_columns(election)
     distinct = read_distinct_rows(con, sources, columns, when_level)
     plan = ballot_plan(distinct, election)
     lookup = row_lookup(distinct, election, plan)
-    wides, rows = [], 0
+    wides, cells, rows = [], [], 0
     for source in sources:
         table = raw_table(source)
         if not table_exists(con, "raw", table) or not (found := raw_rows(con, table)):
@@ -48,9 +49,11 @@ def spread_raw(con: duckdb.DuckDBPyConnection, election: Election) -> tuple[Ball
         keys, carried, fixed, slots = gather_columns(raw_columns(con, table), election, plan)
         spec = GatherSpec(keys, carried, fixed, slots, columns, when_level, OTHER, VALID)
         gathered = gather_raw(con, table, lookup, spec)
-        wides.append(spread_gathered(gathered.plain, gathered.odd_rows, election, plan))
+        wide, texts = spread_gathered(gathered.plain, gathered.odd_rows, election, plan)
+        wides.append(wide)
+        cells.append(texts)
         rows += found
-    return (ballots_of(wides, plan), rows) if rows else None
+    return (ballots_of(wides, plan, cells), rows) if rows else None
 
 
 def read_distinct_rows(

@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from transforms.contests import count_bit
+from transforms.count_cells import EMPTY
 from warehouse.db import ident, qualified, registered, rows, scalar
 from warehouse.raw_files import row_order, scan
 
@@ -63,8 +64,9 @@ class GatherSpec:
 class Gathered:
     """A raw table gathered: the plain groups' wide rows as transforms.contests spreads them
     (gather's columns, a missing line of the unit's ballot empty, the valid votes derived where
-    none is given; and `_at`: the group's first row's raw_files.row_order, their order) and the
-    raw rows of the odd groups (every raw column, in delivery order, with their group's `_at`)."""
+    none is given; and `_at`: the group's first row's raw_files.row_order, their order), their
+    counts as integers (transforms/count_cells; none is TEXT), and the raw rows of the odd
+    groups (every raw column, in delivery order, with their group's `_at`)."""
 
     plain: pl.DataFrame
     odd_rows: pl.DataFrame
@@ -81,10 +83,10 @@ def gather_raw(
     source = scan(con, table)  # its files, whose row_order a view hides
     filled = _filled(con, source, [*spec.carried, *spec.fixed])
     from_lookup = [c for c in spec.carried if c in lookup.columns and c not in spec.keys]
-    params: dict = {"counted": spec.counted, "limit": PLAIN_LIMIT}
+    params: dict = {"limit": PLAIN_LIMIT}
     try:
         with registered(con, {"_gather_lookup": lookup}):
-            _number_values(con, [*from_lookup, *LOOKED_UP])
+            _number_values(con, [*from_lookup, *LOOKED_UP], spec)
             con.execute(
                 "create or replace temp table _gathered as with r as "  # noqa: S608
                 f"({_joined(source, spec, params)}) {_grouped(spec, from_lookup, filled, params)}",
@@ -114,15 +116,20 @@ def _filled(con: duckdb.DuckDBPyConnection, source: str, columns: list[str]) -> 
     return [c for c, n in zip(there, found, strict=True) if n]
 
 
-def _number_values(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+def _number_values(con: duckdb.DuckDBPyConnection, values: list[str], spec: GatherSpec) -> None:
     """_gather_values: each distinct tuple of these lookup columns with a number (`_vid`), so
     that a group's rows share them exactly when they share the number: one integer compared
     and carried per row instead of several texts (a text aggregate is what a group-by of the
-    long rows spends most on)."""
+    long rows spends most on). And per lookup row, what its count_field is to the gather, so
+    that no raw row's text is compared for it: its place among `spec.fixed` (`_field`, 0-based;
+    null for none) and whether it is `spec.counted` (`_counted`)."""
     tuple_ = ", ".join(ident(c) for c in values)
     con.execute(
         "create or replace temp table _gather_values as select *, "  # noqa: S608 (identifiers)
-        f"dense_rank() over (order by {tuple_}) as _vid from _gather_lookup"
+        f"dense_rank() over (order by {tuple_}) as _vid, "
+        "list_position($fixed::varchar[], count_field) - 1 as _field, "
+        "count_field = $counted as _counted from _gather_lookup",
+        {"fixed": list(spec.fixed), "counted": spec.counted},
     )
 
 
@@ -149,7 +156,7 @@ def _joined(source: str, spec: GatherSpec, params: dict) -> str:
         on.append(f"{masked} is not distinct from l.{ident(column)}")
         params[f"level_{i}"] = level
     return (
-        f"select {row_order('r')} as _at, r.*, l._vid, l._position, "  # noqa: S608
+        f"select {row_order('r')} as _at, r.*, l._vid, l._position, l._field, l._counted, "  # noqa: S608
         f"try_cast(r.votes as bigint) as _count from {source} r "
         f"left join _gather_values l on {' and '.join(on)}"
     )
@@ -158,10 +165,11 @@ def _joined(source: str, spec: GatherSpec, params: dict) -> str:
 def _grouped(spec: GatherSpec, from_lookup: list[str], filled: list[str], params: dict) -> str:
     """The group-by of the joined rows: what a plain group's wide row needs, and whether the
     group is odd."""
-    # a plain group's cells are plain numbers or empty: carried as integers (-1: empty), which
-    # a group-by keeps for less than text
-    votes = "coalesce(_count, -1)"
-    counted = "(_position is not null or count_field = $counted)"
+    # a plain group's cells are plain numbers or empty: carried as integers (EMPTY: empty),
+    # which a group-by keeps for less than text, and so they leave DuckDB
+    params["empty"] = EMPTY
+    votes = "coalesce(_count, $empty)"
+    counted = "(_position is not null or _counted)"
     plain_cell = (  # an empty cell too is odd: bool_and would skip a null
         "coalesce(votes is null or (_count between 0 and $limit - 1 "
         "and cast(_count as varchar) = votes), false)"
@@ -174,12 +182,11 @@ def _grouped(spec: GatherSpec, from_lookup: list[str], filled: list[str], params
         "min(_vid) as _vid",
         *[f"min({ident(c)}) as {ident(c)}" for c in raw_values],
     ]
-    for i, c in enumerate(spec.fixed):
-        params[f"field_{i}"] = c
-        select.append(f"max(case when count_field = $field_{i} then {votes} end) as _row_{i}")
+    for i in range(len(spec.fixed)):
+        select.append(f"max(case when _field = {i} then {votes} end) as _row_{i}")
     select.append(
-        f"case when bool_or({counted} and votes is null) then '' else cast(coalesce(sum(case "
-        f"when {counted} then _count end), 0) as varchar) end as _derived_valid"
+        f"case when bool_or({counted} and votes is null) then $empty else coalesce(sum(case "
+        f"when {counted} then _count end), 0) end as _derived_valid"
     )
     select += [
         f"max(case when _position = {i} then {votes} end) as _slot_{i}"
@@ -187,13 +194,15 @@ def _grouped(spec: GatherSpec, from_lookup: list[str], filled: list[str], params
     ]
     odd = [
         f"not bool_and({plain_cell})",
+        # a raw column's count all rows give alike (below): their value a plain count
+        *[f"not {_plain_text(f'min({ident(c)})')}" for c in raw_values if c in spec.fixed],
         "min(_vid) is distinct from max(_vid)",
         *[
             f"min({ident(c)}) is distinct from max({ident(c)}) "
             f"or count({ident(c)}) not in (0, count(*))"
             for c in raw_values
         ],
-        _given_twice(spec, params),
+        _given_twice(spec),
     ]
     # unknown is odd: the polars gather is exact for any group
     select.append(f"coalesce({' or '.join(f'({o})' for o in odd)}, true) as _odd")
@@ -201,14 +210,22 @@ def _grouped(spec: GatherSpec, from_lookup: list[str], filled: list[str], params
     return f"select {', '.join(select)} from r group by {keys}"
 
 
-def _given_twice(spec: GatherSpec, params: dict) -> str:
+def _plain_text(column: str) -> str:
+    """Whether a raw column's count cell is empty, null or a plain count (as its integer
+    writes it): what the wide row can carry as an integer."""
+    number = f"try_cast({column} as bigint)"
+    return (
+        f"coalesce({column} = '' or ({number} between 0 and $limit - 1 "
+        f"and cast({number} as varchar) = {column}), true)"
+    )
+
+
+def _given_twice(spec: GatherSpec) -> str:
     """Whether a group gives a ballot position or a count field on two rows: each row's cell
     (its position, or a count field after the positions) as a bit, whose sum is their `or`
     unless one is given twice."""
     cells = len(spec.slots) + len(spec.fixed)
-    params["fixed"] = list(spec.fixed)
-    after = len(spec.slots) - 1
-    cell = f"coalesce(_position, {after} + list_position($fixed::varchar[], count_field))"
+    cell = f"coalesce(_position, {len(spec.slots)} + _field)"
     if cells <= MASK_CELLS:
         # no cell at all (a row of no contest): sum and bit_or are null, and nothing is twice
         return f"coalesce(sum(1::bigint << {cell}) <> bit_or(1::bigint << {cell}), false)"
@@ -216,7 +233,8 @@ def _given_twice(spec: GatherSpec, params: dict) -> str:
 
 
 def _plain(spec: GatherSpec, from_lookup: list[str], filled: list[str]) -> str:
-    """The plain groups' wide rows in gather's columns, in the order of their first rows."""
+    """The plain groups' wide rows in gather's columns, their counts as integers, in the order
+    of their first rows."""
 
     def given(column: str) -> str:
         if column in from_lookup:
@@ -225,18 +243,17 @@ def _plain(spec: GatherSpec, from_lookup: list[str], filled: list[str]) -> str:
 
     fixed = []
     for i, c in enumerate(spec.fixed):
-        value = f"coalesce({_text(f'g._row_{i}')}, {given(c)})"
+        value = f"coalesce(g._row_{i}, {_integer(given(c))})"
         if c == spec.valid:  # where the rows give none: the derived valid votes
             value = f"coalesce({value}, g._derived_valid)"
         # a count row other units of the district give and the unit's rows lack: empty
         # (missing); else null (absent)
-        missing = f"case when v._counts & {count_bit(c)} <> 0 then '' end"
-        fixed.append(f"coalesce({value}, {missing}) as {ident(c)}")
+        missing = f"case when v._counts & {count_bit(c)} <> 0 then {EMPTY} end"
+        fixed.append(f"coalesce({value}, {missing})::bigint as {ident(c)}")
     # a line of the unit's ballot that its rows lack is empty (missing); past it, null (absent)
     lines = [
-        f"case when g._slot_{i} is null and v._ballot > {i} then '' "
-        f"else {_text(f'g._slot_{i}')} end "
-        f"as {ident(s)}"
+        f"(case when g._slot_{i} is null and v._ballot > {i} then {EMPTY} "
+        f"else g._slot_{i} end)::bigint as {ident(s)}"
         for i, s in enumerate(spec.slots)
     ]
     select = [
@@ -256,9 +273,10 @@ def _plain(spec: GatherSpec, from_lookup: list[str], filled: list[str]) -> str:
     )
 
 
-def _text(count: str) -> str:
-    """A plain cell's text again from its integer (-1: empty)."""
-    return f"case when {count} = -1 then '' else cast({count} as varchar) end"
+def _integer(cell: str) -> str:
+    """A raw column's count cell as an integer (EMPTY: empty); a plain group's is a plain
+    count (_plain_text)."""
+    return f"case when {cell} = '' then {EMPTY} else try_cast({cell} as bigint) end"
 
 
 def _odd_rows(con: duckdb.DuckDBPyConnection, source: str, spec: GatherSpec) -> pl.DataFrame:
