@@ -34,3 +34,18 @@ def test_the_staged_frames_are_read_once_and_again_after_a_layer_changed():
 def test_each_run_starts_with_nothing_kept():
     con = warehouse()
     assert RunFrames().staged(con, ["c1"]) is not RunFrames().staged(con, ["c1"])
+
+
+def test_a_contests_cast_votes_are_read_once_in_tally_order():
+    con, frames = warehouse(), RunFrames()
+    con.execute(
+        "create or replace table staged.tally_votes as select * from (values "
+        "(3::bigint, 'x', 'c1', 4::bigint), (1, 'x', 'c1', 5), (2, 'x', 'c1', null), "
+        "(1, 'y', 'c9', 6), (2, 'x', 'c2', 8)) t(tally_id, contest_id, candidate_id, votes)"
+    )
+    first = frames.cast_votes(con, "x")
+    assert first.rows() == [(1, "c1", 5), (2, "c2", 8), (3, "c1", 4)]  # none of null votes
+    assert frames.cast_votes(con, "x") is first
+    assert frames.cast_votes(con, "y").rows() == [(1, "c9", 6)]
+    write_stamp(con, "staged", Stamp("L", 2))
+    assert frames.cast_votes(con, "x") is not first

@@ -41,7 +41,6 @@ from transforms.forensics.mart import (
 from transforms.refresh import Plan
 from transforms.staging import CONTEST
 from warehouse.change import Change, read_change_long_votes
-from warehouse.contest_votes import read_cast_votes_of_contest
 from warehouse.forensic_state import (
     plan_forensics,
     read_accepted_of_centres,
@@ -143,7 +142,7 @@ def _general(con, election, frames: RunFrames, log):
         columns = [*tally_columns(election), CONTEST, "vote_for"]
         # a source above the polling units (a canvass) is reconciled, never screened
         kept = accepted_tallies_of(frames.staged(con, []), columns, election.higher_sources)
-        state = states_by_contest(kept, lambda c: read_cast_votes_of_contest(con, c), views)
+        state = states_by_contest(kept, lambda c: frames.cast_votes(con, c), views)
     frame = _written(con, state, plan, contest_mart(state, views))
     summary = f"over {frame['contest_id'].n_unique()} contest(s) of a general election"
     return frame, plan, summary

@@ -52,7 +52,6 @@ from transforms.projection.estimator import (
 )
 from transforms.staging import CONTEST_CARRIED
 from warehouse.change import Change, read_change_long_votes
-from warehouse.contest_votes import read_cast_votes_of_contest
 from warehouse.projection_inputs import (
     projection_columns,
     read_accepted_of_groups,
@@ -158,7 +157,7 @@ def _general(con, election: Election, frames: RunFrames):
         # a source above the polling units (a canvass) is reconciled, never projected
         staged = frames.staged(con, [])
         tallies = with_districts(accepted_tallies_of(staged, columns, election.higher_sources))
-        cast = CastVotes.by_contest(tallies, lambda c: read_cast_votes_of_contest(con, c))
+        cast = CastVotes.by_contest(tallies, lambda c: frames.cast_votes(con, c))
         stats, lines = split_group_state(tallies, cast, read_contest_lines(con), populations)
     write_followers(con, {CONTEST_STATS: stats, CONTEST_LINES: lines}, plan.stamp)
     capacity = functools.cache(lambda: read_capacity_max_of_groups(con))  # read if needed

@@ -173,7 +173,9 @@ def _split_by_group(
     split = {key_of[g]: part for (g,), part in split.items()}
     own = numbered.partition_by("_g", as_dict=True, include_key=False)
     own = {key_of[g]: part for (g,), part in own.items()}
-    return present.select(*GROUP, "candidate_id"), split, cast.clear().drop("_g"), own
+    # the warehouse hands a contest's votes over with candidate_id Categorical: lines are String
+    present = present.select(*GROUP, pl.col("candidate_id").cast(pl.String))
+    return present, split, cast.clear().drop("_g"), own
 
 
 def group_lines(
