@@ -29,12 +29,11 @@ the full rebuild (3).
 Each run also prints its CPU seconds (every thread) and the peak resident memory of each step
 (sampled every 0.2 s); the script stops when the process passes `--max-gb` (18 by default).
 
-Measured on main with ballot positions per contest and district (branch i12-width, 200,000
-tables, 3 contests, `--drops 20`: a 10,000-table drop; load average 14-20 on 2 shared cores):
-single full 74.5 s, general full 445.3 s (5.98x: misses 3.5x; staging 160 s and 7.8 GB, marts
-136 s, forensics 57.5 s), the drop 145.1 s (32.6 %: misses 15 %; forensics rebuilt whole 59 s,
-marts 39.8 s), identical marts. 1,000,000 x 3 not run: staging's peak grows with the raw rows
-past the 18 GB the shared machine allows. See README.md.
+Measured on 6f0d81c (2026-12-03, a quiet 2-core machine; benchmarks/README.md, the eleventh
+session): 1,000,000 tables x 3 contests, `--drops 100`: general full 107-123 s against single
+full 33-36 s in four pairs, 3.20-3.39x (CPU 3.27-3.47x: meets 3.5x, thinly); the last drop of
+10,000 tables x 3 incremental 11.6 s = 9.7 % of the general full run (meets 15 %), published
+marts identical to a full rebuild's; peak 10-11 GB.
 """
 
 import argparse
