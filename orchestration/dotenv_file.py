@@ -13,10 +13,16 @@ import os
 import tomllib
 from pathlib import Path
 
-from orchestration.settings import DATA_DIR_ENV, ELECTION_ENV, LANDING_ENV, Settings
+from orchestration.settings import (
+    DATA_DIR_ENV,
+    ELECTION_ENV,
+    ELECTIONS_DIR_ENV,
+    LANDING_ENV,
+    Settings,
+)
 
 FILE = ".env"
-KEYS = ("DAGSTER_HOME", DATA_DIR_ENV, ELECTION_ENV, LANDING_ENV)
+KEYS = ("DAGSTER_HOME", DATA_DIR_ENV, ELECTION_ENV, LANDING_ENV, ELECTIONS_DIR_ENV)
 MARK = "# tallyhouse: the instance and settings of the last `tallyhouse run` or `ui` here"
 
 
@@ -33,11 +39,13 @@ def is_dagster_project(folder: Path) -> bool:
 def wanted_values(settings: Settings) -> dict[str, str | None]:
     """The value of each key for these settings; None: the line goes (the default holds)."""
     landing = str(settings.landing_dir) if settings.landing_dir is not None else None
+    elections = str(settings.elections_dir) if settings.elections_dir is not None else None
     return {
         "DAGSTER_HOME": str(settings.dagster_home),
         DATA_DIR_ENV: str(settings.data_dir),
         ELECTION_ENV: settings.election,
         LANDING_ENV: landing,
+        ELECTIONS_DIR_ENV: elections,
     }
 
 

@@ -102,6 +102,7 @@ def load_settings(
     election: str | None = None,
     landing: str | Path | None = None,
     writer_wait_seconds: float | None = None,
+    elections_dir: str | Path | None = None,
 ) -> Settings:
     """Resolve settings: an explicit value wins, then the environment, then the default.
 
@@ -127,7 +128,7 @@ def load_settings(
         except ValueError:
             raise ValueError(f"{THRESHOLD_ENV}={raw!r} is not a number") from None
     landing = landing or env.get(LANDING_ENV)
-    elections_dir = env.get(ELECTIONS_DIR_ENV)
+    elections_dir = elections_dir or env.get(ELECTIONS_DIR_ENV)
     return Settings(
         data_dir=Path(chosen).expanduser().resolve(),
         election=election or env.get(ELECTION_ENV) or DEFAULT_ELECTION,

@@ -129,6 +129,17 @@ def test_check_argument_errors_exit_2(args, message, tallyhouse):
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "ui"])
+def test_an_elections_folder_that_is_not_there_is_one_line_and_nothing_written(
+    command, tmp_path, tallyhouse
+):
+    data = tmp_path / "data"
+    done = tallyhouse(command, "--elections-dir", "/nonexistent/el", "--data-dir", str(data))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "Error: --elections-dir: /nonexistent/el is not a folder\n"
+    assert not data.exists(), "an argument error wrote the data directory"
+
+
 def test_quality_refuses_a_data_directory_of_another_election(tmp_path, tallyhouse):
     import duckdb
 

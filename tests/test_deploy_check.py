@@ -152,7 +152,12 @@ def project(tmp_path: Path) -> Path:
 def test_the_env_file_points_dagster_at_the_command_lines_instance(tmp_path):
     folder = project(tmp_path)
     (folder / ".env").write_text("# mine\nOTHER=1\nDAGSTER_HOME=/old\n")
-    settings = Settings(folder / "dc", election="us_dc2016", landing_dir=tmp_path / "feeds")
+    settings = Settings(
+        folder / "dc",
+        election="mine",
+        landing_dir=tmp_path / "feeds",
+        elections_dir=tmp_path / "my-elections",
+    )
     assert write_dotenv(folder, settings) == folder / ".env"
     lines = (folder / ".env").read_text().splitlines()
     assert lines == [
@@ -162,12 +167,14 @@ def test_the_env_file_points_dagster_at_the_command_lines_instance(tmp_path):
         MARK,
         f"DAGSTER_HOME='{folder / 'dc' / 'dagster_home'}'",
         f"TALLYHOUSE_DATA_DIR='{folder / 'dc'}'",
-        "TALLYHOUSE_ELECTION='us_dc2016'",
+        "TALLYHOUSE_ELECTION='mine'",
         f"TALLYHOUSE_LANDING='{tmp_path / 'feeds'}'",
+        f"TALLYHOUSE_ELECTIONS_DIR='{tmp_path / 'my-elections'}'",  # `dagster dev` finds `mine`
     ]
-    write_dotenv(folder, Settings(folder / "data"))  # the default landing: the line goes
+    write_dotenv(folder, Settings(folder / "data"))  # the defaults: their lines go
     again = (folder / ".env").read_text()
     assert "TALLYHOUSE_LANDING" not in again and again.count(MARK) == 1
+    assert "TALLYHOUSE_ELECTIONS_DIR" not in again
     assert again.startswith("# mine\nOTHER=1\n\n")
 
 

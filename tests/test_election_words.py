@@ -75,10 +75,10 @@ def test_an_election_speaks_its_own_level_names(tmp_path: Path, tallyhouse):
     landing.mkdir()
     (landing / "precincts_1.csv").write_text(_feed())
     data = tmp_path / "data"
-    env = {"TALLYHOUSE_ELECTIONS_DIR": str(root)}
     done = tallyhouse(
-        "run", "--election", "isles", "--landing", str(landing), "--data-dir", str(data), env=env
-    )
+        "run", "--election", "isles", "--elections-dir", str(root),
+        "--landing", str(landing), "--data-dir", str(data),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout
     query = f"tallyhouse query --data-dir {data} \"select * from results where level = 'region'\""
@@ -102,6 +102,7 @@ def test_an_election_speaks_its_own_level_names(tmp_path: Path, tallyhouse):
     assert "district(s) of at least 4 tallies" in summary and "their district" in summary
 
     html = data / "report.html"
+    env = {"TALLYHOUSE_ELECTIONS_DIR": str(root)}  # report takes the folder from there
     made = tallyhouse("report", "--out", str(html), "--data-dir", str(data), env=env)
     assert made.returncode == 0, made.stderr
     page = html.read_text()

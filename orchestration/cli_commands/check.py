@@ -7,12 +7,16 @@ no Dagster instance.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from orchestration.cli_commands.common import ConfigError, election_config, settings_from
-from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, ELECTIONS_DIR_ENV, LANDING_ENV
+from orchestration.cli_commands.common import (
+    ConfigError,
+    election_config,
+    elections_dir_option,
+    elections_folder,
+    settings_from,
+)
+from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, LANDING_ENV
 
 
 @click.command("check")
@@ -34,12 +38,7 @@ from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, ELECTIONS_DIR
     metavar="N",
     help="Data rows of each file to read and map.",
 )
-@click.option(
-    "--elections-dir",
-    metavar="DIR",
-    help=f"The folder of election configurations (default: ${ELECTIONS_DIR_ENV} or the "
-    "shipped elections/).",
-)
+@elections_dir_option
 def check(election: str | None, landing: str | None, rows: int, elections_dir: str | None) -> int:
     """Dry-run the contracts on landed feeds.
 
@@ -54,10 +53,7 @@ def check(election: str | None, landing: str | None, rows: int, elections_dir: s
     from transforms.text import escaped, one_line
 
     settings = settings_from(None, election=election, landing=landing)
-    root = Path(elections_dir).expanduser().resolve() if elections_dir else None
-    if root is not None and not root.is_dir():
-        raise ConfigError(f"--elections-dir: {escaped(str(root), 300)} is not a folder")
-    config = election_config(settings, root)
+    config = election_config(settings, elections_folder(elections_dir))
     folder = settings.landing
     if not folder.is_dir():
         raise ConfigError(f"--landing: {escaped(str(folder), 300)} is not a folder")

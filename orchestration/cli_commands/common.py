@@ -13,12 +13,13 @@ import click
 from orchestration.settings import (
     DATA_DIR_ENV,
     ELECTION_ENV,
+    ELECTIONS_DIR_ENV,
     LANDING_ENV,
     Settings,
     load_settings,
     prepare_data_dir,
 )
-from transforms.text import one_line
+from transforms.text import escaped, one_line
 
 
 class ConsoleProcess:
@@ -43,6 +44,26 @@ def data_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
         metavar="DIR",
         help=f"Where all runtime state lives (default: ${DATA_DIR_ENV} or ./data).",
     )(command)
+
+
+def elections_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--elections-dir",
+        metavar="DIR",
+        help=f"The folder of election configurations, each election a folder of it (default: "
+        f"${ELECTIONS_DIR_ENV} or the shipped elections/).",
+    )(command)
+
+
+def elections_folder(value: str | None) -> Path | None:
+    """--elections-dir as a folder (None: not given); a path that is no folder is a
+    ConfigError."""
+    if not value:
+        return None
+    root = Path(value).expanduser().resolve()
+    if not root.is_dir():
+        raise ConfigError(f"--elections-dir: {escaped(str(root), 300)} is not a folder")
+    return root
 
 
 def settings_from(data_dir: str | None, **explicit: Any) -> Settings:
@@ -82,6 +103,8 @@ def activate(settings: Settings) -> None:
     os.environ[ELECTION_ENV] = settings.election
     if settings.landing_dir is not None:
         os.environ[LANDING_ENV] = str(settings.landing_dir)
+    if settings.elections_dir is not None:
+        os.environ[ELECTIONS_DIR_ENV] = str(settings.elections_dir)
     from orchestration.dotenv_file import write_dotenv
 
     write_dotenv(Path.cwd(), settings)  # `dagster dev` here shows this instance too

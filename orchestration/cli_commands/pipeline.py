@@ -17,6 +17,8 @@ from orchestration.cli_commands.common import (
     activate,
     data_dir_option,
     election_config,
+    elections_dir_option,
+    elections_folder,
     in_console_process,
     settings_from,
 )
@@ -33,9 +35,10 @@ from orchestration.settings import DEFAULT_ELECTION, ELECTION_ENV, LANDING_ENV, 
 @click.option(
     "--election",
     metavar="NAME",
-    help=f"The election configuration to use: a folder of elections/ "
-    f"(default: ${ELECTION_ENV} or {DEFAULT_ELECTION}).",
+    help=f"The election configuration to use: a folder of the elections folder "
+    f"(--elections-dir) (default: ${ELECTION_ENV} or {DEFAULT_ELECTION}).",
 )
+@elections_dir_option
 @click.option(
     "--landing",
     metavar="DIR",
@@ -61,6 +64,7 @@ def run(
     data_dir: str | None,
     full: bool,
     election: str | None,
+    elections_dir: str | None,
     landing: str | None,
     quarantine_threshold: float | None,
     no_wait: bool,
@@ -76,6 +80,7 @@ def run(
         election=election,
         landing=landing,
         writer_wait_seconds=0 if no_wait else None,
+        elections_dir=elections_folder(elections_dir),
     )
     from expectations.gx_worker import running, saves_an_import
 
@@ -243,16 +248,25 @@ def _report_success(
 @click.option(
     "--election", metavar="NAME", help="As for run: the election its sensor and schedule use."
 )
+@elections_dir_option
 @click.option("--landing", metavar="DIR", help="As for run: the folder its sensor watches.")
 @click.option(
     "--port", type=int, default=3000, show_default=True, help="The port the UI listens on."
 )
-def ui(data_dir: str | None, election: str | None, landing: str | None, port: int) -> int:
+def ui(
+    data_dir: str | None,
+    election: str | None,
+    elections_dir: str | None,
+    landing: str | None,
+    port: int,
+) -> int:
     """Open the Dagster UI on 127.0.0.1.
 
     Replaces this process with `dagster dev`, its sensor and schedule set up as for run.
     """
-    settings = settings_from(data_dir, election=election, landing=landing)
+    settings = settings_from(
+        data_dir, election=election, landing=landing, elections_dir=elections_folder(elections_dir)
+    )
     activate(settings)
     dagster = Path(sys.executable).with_name("dagster")
     argv = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1"]
