@@ -35,7 +35,7 @@ from landing.files import (
 )
 from transforms.ballots import lists_ballots
 from transforms.contests import stage_general
-from transforms.contract import Contract, contract_rows, filled_rows
+from transforms.contract import Contract, contract_rows, filled_rows, long_labels, with_spellings
 from transforms.feed import missing_columns, registry_columns
 from transforms.model import Election
 from transforms.staging import ROW_SPAN, stage
@@ -292,9 +292,9 @@ def _labels(kept: pl.DataFrame, contract: Contract, election: Election) -> dict:
     """The candidate labels of the rows the contract keeps (`kept`: contract_rows), with the
     candidate each maps to (in a general election every label not aliased to a count is a
     candidate of its contest)."""
+    contract = with_spellings(contract, long_labels(kept, contract), election)
     if election.is_general:
-        label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
-        labels = kept.select(label).to_series().unique().to_list()
+        labels = long_labels(kept, contract)
         known = {**{text: text for text in labels}, **contract.aliases}
     else:
         known = {**{c: c for c in election.candidate_ids}, **contract.aliases}

@@ -35,11 +35,12 @@ def test_long_layout_missing_or_conflicting_candidate_rows_are_quarantined(setti
 
 @pytest.mark.e2e
 def test_long_layout_unknown_candidate_rejects_the_file_naming_it(settings, tmp_path):
-    mini = observer_election(tmp_path, settings, FEED.replace("BETO Q.;20", "BETO  Q;20"))
+    # `BETO  Q` would be BETO Q. spelt another way (tests/test_alias_spellings.py): BETTO is not
+    mini = observer_election(tmp_path, settings, FEED.replace("BETO Q.;20", "BETTO Q;20"))
     result = run(mini)
     assert not result.success, "its only file was rejected: nothing to build"
     assert (
-        "obs_1.txt: row 2: candidate 'BETO  Q' is neither a candidate id nor one of the "
+        "obs_1.txt: row 2: candidate 'BETTO Q' is neither a candidate id nor one of the "
         "contract's aliases" in "\n".join(failure_messages(result))
     )
 

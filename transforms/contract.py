@@ -750,6 +750,8 @@ def apply_contract(frame: pl.DataFrame, contract: Contract, election: Election) 
     filled = filled_rows(frame)
     blank = frame.height - filled.height
     kept, excluded = contract_rows(filled, contract)
+    if contract.long_candidate:
+        contract = with_spellings(contract, long_labels(kept, contract), election)
     if contract.long_candidate and REGISTERED in contract.aliases.values():
         kept, contract = unit_registered(kept, contract)
     if contract.sum_over:
@@ -815,6 +817,41 @@ def _no_list_marker(contract: Contract) -> pl.Expr:
     if not contract.no_list:
         return pl.lit(None, pl.String).alias(NO_LIST)
     return pl.when(_no_list(contract)).then(pl.lit("1")).alias(NO_LIST)
+
+
+def long_labels(kept: pl.DataFrame, contract: Contract) -> list[str]:
+    """The distinct labels of a long feed's rows (its candidate cells, trimmed)."""
+    label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
+    return kept.select(label.unique()).to_series().to_list()
+
+
+def with_spellings(contract: Contract, labels: list[str], election: Election) -> Contract:
+    """The contract with its `aliases` also taking the spellings of their labels that these
+    `labels` use: a label no alias names exactly whose slug (case, spaces and punctuation
+    aside, as contests and declared candidates are matched) is that of aliases all naming
+    one target maps to it (`Write-Ins` and `WRITE-INS` as `"Write-ins" = "other_votes"`).
+    County files that capitalise a count row each their own way then give one count, not a
+    line of their own that every other county lacks (E8). A label that is an alias exactly,
+    or (one contest) a candidate's id, keeps its meaning; the spellings added come after the
+    contract's own, so a count's first label stays the one it names first."""
+    if not contract.aliases:
+        return contract
+    targets: dict[str, set[str]] = {}
+    for label, target in contract.aliases.items():
+        key = slug(label)
+        if key is not None:
+            targets.setdefault(key, set()).add(target)
+    taken = set(contract.aliases) | (set() if election.is_general else set(election.candidate_ids))
+    added = {}
+    for label in labels:
+        if label in taken:
+            continue
+        found = targets.get(slug(label) or "", set())
+        if len(found) == 1:
+            added[label] = next(iter(found))
+    if not added:
+        return contract
+    return replace(contract, aliases={**contract.aliases, **added})
 
 
 def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
