@@ -836,22 +836,31 @@ def with_spellings(contract: Contract, labels: list[str], election: Election) ->
     contract's own, so a count's first label stays the one it names first."""
     if not contract.aliases:
         return contract
+    own = list(contract.aliases)
+    slugs = _slugs([*own, *labels])  # one engine call: a file's few labels and the aliases
     targets: dict[str, set[str]] = {}
-    for label, target in contract.aliases.items():
-        key = slug(label)
+    for label, key in zip(own, slugs[: len(own)], strict=True):
         if key is not None:
-            targets.setdefault(key, set()).add(target)
-    taken = set(contract.aliases) | (set() if election.is_general else set(election.candidate_ids))
+            targets.setdefault(key, set()).add(contract.aliases[label])
+    taken = set(own) | (set() if election.is_general else set(election.candidate_ids))
     added = {}
-    for label in labels:
-        if label in taken:
-            continue
-        found = targets.get(slug(label) or "", set())
-        if len(found) == 1:
+    for label, key in zip(labels, slugs[len(own) :], strict=True):
+        found = targets.get(key or "", set())
+        if label not in taken and len(found) == 1:
             added[label] = next(iter(found))
     if not added:
         return contract
     return replace(contract, aliases={**contract.aliases, **added})
+
+
+def _slugs(texts: list[str]) -> list[str | None]:
+    """transforms.contests.slug of each text, in one call."""
+    return (
+        pl.Series("text", texts, pl.String)
+        .to_frame()
+        .select(slug_expr(pl.col("text")).alias("text"))["text"]
+        .to_list()
+    )
 
 
 def _general_rows(kept: pl.DataFrame, contract: Contract, election: Election) -> pl.DataFrame:
