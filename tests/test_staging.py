@@ -166,10 +166,10 @@ def test_a_code_that_is_no_code_is_evidence_never_a_unit():
     unparsable = staged.tallies.sort("source_row")["missing_or_unparsable"].to_list()
     assert unparsable == [
         None,
-        "state_code='=HYPERLINK(\"http://x\")'",
-        "table_code='01011\n0091'",
+        "state_code='=HYPERLINK(\"http://x\")' (outside codes.state)",
+        "table_code='01011\n0091' (outside codes.table)",
         None,
-        f"table_code='{'x' * 65}'",
+        f"table_code='{'x' * 65}' (outside codes.table)",
     ]
 
 
@@ -181,7 +181,7 @@ def test_an_election_may_set_a_levels_code_pattern():
     staged = stage(raw, deliveries("f1"), strict)
     assert staged.tallies.sort("source_row")["missing_or_unparsable"].to_list() == [
         None,
-        "table_code='1'",
+        "table_code='1' (outside codes.table)",  # the key that sets the pattern
     ]
 
 

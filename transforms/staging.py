@@ -66,10 +66,15 @@ def count_columns(election: Election) -> list[str]:
     return [*COUNT_FIELDS, *election.candidate_ids]
 
 
-def _cell_note(column: str, condition: pl.Expr) -> pl.Expr:
-    """`column='value'` where condition holds, else null."""
+def _cell_note(column: str, condition: pl.Expr, why: str = "") -> pl.Expr:
+    """`column='value'` where condition holds, else null; followed by ` (why)` if given (a
+    code outside its level's pattern names the election.toml key that sets it)."""
     shown = pl.col(column).fill_null("")
-    return pl.when(condition).then(pl.format("{}='{}'", pl.lit(column), shown))
+    if why:
+        note = pl.format("{}='{}' ({})", pl.lit(column), shown, pl.lit(why))
+    else:
+        note = pl.format("{}='{}'", pl.lit(column), shown)
+    return pl.when(condition).then(note)
 
 
 def _evidence(election: Election) -> list[pl.Expr]:
@@ -90,7 +95,8 @@ def _evidence(election: Election) -> list[pl.Expr]:
         column = election.code_column(level)
         text = pl.col(column)
         missing = _code_required(column, election) & _blank(text)
-        unparsable.append(_cell_note(column, missing | _bad_code(level, election)))
+        unparsable.append(_cell_note(column, missing))
+        unparsable.append(_cell_note(column, _bad_code(level, election), f"outside codes.{level}"))
     return [
         _null_if_empty(pl.concat_str(notes, separator="; ", ignore_nulls=True)).alias(name)
         for name, notes in zip(EVIDENCE, (unparsable, improper), strict=True)
