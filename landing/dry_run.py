@@ -292,10 +292,10 @@ def _labels(kept: pl.DataFrame, contract: Contract, election: Election) -> dict:
     """The candidate labels of the rows the contract keeps (`kept`: contract_rows), with the
     candidate each maps to (in a general election every label not aliased to a count is a
     candidate of its contest)."""
-    contract = with_spellings(contract, long_labels(kept, contract), election)
+    given = long_labels(kept, contract)
+    contract = with_spellings(contract, given, election)  # as apply_contract reads them
     if election.is_general:
-        labels = long_labels(kept, contract)
-        known = {**{text: text for text in labels}, **contract.aliases}
+        known = {**{text: text for text in given}, **contract.aliases}
     else:
         known = {**{c: c for c in election.candidate_ids}, **contract.aliases}
     label = pl.col(contract.long_candidate).fill_null("").str.strip_chars()
